@@ -1,0 +1,34 @@
+"""Dependency aliases for route handlers: the state built in ``lifespan``, typed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.core.config import Settings
+from app.services.generation import GenerationService
+from app.services.model_manager import ModelManager
+from app.services.model_store import ModelStore
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_model_manager(request: Request) -> ModelManager:
+    return request.app.state.model_manager
+
+
+def get_model_store(request: Request) -> ModelStore:
+    return request.app.state.model_store
+
+
+def get_generation(request: Request) -> GenerationService:
+    return request.app.state.generation
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+ModelManagerDep = Annotated[ModelManager, Depends(get_model_manager)]
+ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
+GenerationDep = Annotated[GenerationService, Depends(get_generation)]

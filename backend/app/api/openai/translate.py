@@ -1,0 +1,89 @@
+"""Translation between OpenAI protocol types and the internal generation path."""
+
+from __future__ import annotations
+
+from app.backends.base import ChatMessage, FinishReason, TokenLogprob
+from app.schemas.openai import (
+    ChatCompletionRequest,
+    ChatMessageIn,
+    ChoiceLogprobs,
+    CompletionLogprobs,
+    CompletionRequest,
+    TokenLogprobOut,
+    TopLogprob,
+)
+from app.services.generation import ParamsInput
+
+_ROLE_MAP = {"developer": "system"}
+
+
+def chat_messages(messages: list[ChatMessageIn]) -> list[ChatMessage]:
+    return [ChatMessage(_ROLE_MAP.get(m.role, m.role), m.text()) for m in messages]  # type: ignore[arg-type]
+
+
+def chat_params(body: ChatCompletionRequest) -> ParamsInput:
+    top = None
+    if body.logprobs:
+        top = body.top_logprobs or 0
+    return ParamsInput(
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        top_k=body.top_k,
+        repetition_penalty=body.repetition_penalty,
+        seed=body.seed,
+        stop=body.stop_list(),
+        logprobs=top,
+    )
+
+
+def completion_params(body: CompletionRequest) -> ParamsInput:
+    return ParamsInput(
+        # The legacy API defaults to 16 tokens; we keep OpenAI's default.
+        max_tokens=body.max_tokens if body.max_tokens is not None else 16,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        top_k=body.top_k,
+        repetition_penalty=body.repetition_penalty,
+        seed=body.seed,
+        stop=body.stop_list(),
+        logprobs=body.logprobs,
+    )
+
+
+def openai_finish(reason: FinishReason | None) -> str | None:
+    """OpenAI knows no 'cancelled'; a cancelled response is never seen by its client anyway."""
+    if reason is None:
+        return None
+    return "length" if reason == "length" else "stop"
+
+
+def _bytes(token: str) -> list[int]:
+    return list(token.encode("utf-8", errors="replace"))
+
+
+def chat_logprobs(items: list[TokenLogprob]) -> ChoiceLogprobs:
+    return ChoiceLogprobs(
+        content=[
+            TokenLogprobOut(
+                token=item.token,
+                logprob=item.logprob,
+                bytes=_bytes(item.token),
+                top_logprobs=[TopLogprob(token=t, logprob=lp, bytes=_bytes(t)) for t, lp in item.top],
+            )
+            for item in items
+        ]
+    )
+
+
+def completion_logprobs(items: list[TokenLogprob], offset: int) -> CompletionLogprobs:
+    offsets, at = [], offset
+    for item in items:
+        offsets.append(at)
+        at += len(item.token)
+    return CompletionLogprobs(
+        tokens=[i.token for i in items],
+        token_logprobs=[i.logprob for i in items],
+        top_logprobs=[dict(i.top) for i in items],
+        text_offset=offsets,
+    )

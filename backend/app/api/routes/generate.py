@@ -1,0 +1,82 @@
+"""Native generation: ``POST /api/v1/models/generate`` (JSON or SSE)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from sse_starlette import ServerSentEvent
+
+from app.api.deps import GenerationDep
+from app.api.sse import error_event, event, sse_response
+from app.backends.base import ChatMessage
+from app.core.errors import AppError
+from app.schemas.common import error_responses
+from app.schemas.generation import GenerateRequest, GenerateResponse, TokenDelta
+from app.services.generation import GenerationOutcome, ParamsInput, PreparedGeneration
+
+router = APIRouter(prefix="/models", tags=["generate"])
+
+
+def _messages(body: GenerateRequest) -> list[ChatMessage] | None:
+    if body.messages is None:
+        return None
+    messages = [ChatMessage(m.role, m.content) for m in body.messages]
+    if body.system:
+        messages.insert(0, ChatMessage("system", body.system))
+    return messages
+
+
+def _response(outcome: GenerationOutcome) -> GenerateResponse:
+    return GenerateResponse(
+        id=outcome.job.request_id,
+        model=outcome.job.model.model_id,
+        text=outcome.text,
+        finish_reason=outcome.finish_reason or "cancelled",
+        usage=outcome.usage(),
+        timings=outcome.timings(),
+    )
+
+
+@router.post(
+    "/generate",
+    response_model=GenerateResponse,
+    responses={
+        200: {"description": "JSON, or with stream=true server-sent events: `token` "
+              "({text}) per step, then `done` (this object) or `error` (the envelope)."},
+        **error_responses(400, 404, 503),
+    },
+)
+async def generate(body: GenerateRequest, generation: GenerationDep, request: Request):
+    """Generate text from a prompt or a conversation, optionally streamed."""
+    params = ParamsInput(
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        top_k=body.top_k,
+        repetition_penalty=body.repetition_penalty,
+        seed=body.seed,
+        stop=body.stop,
+    )
+    job = await generation.prepare(
+        body.model, params, prompt=body.prompt, messages=_messages(body), backend=body.backend
+    )
+    if not body.stream:
+        outcome = await generation.run(job, request.is_disconnected)
+        return _response(outcome)
+    return sse_response(_stream_events(generation, job))
+
+
+async def _stream_events(
+    generation: GenerationDep, job: PreparedGeneration
+) -> AsyncIterator[ServerSentEvent]:
+    outcome = GenerationOutcome(job)
+    try:
+        async for item in generation.stream(job):
+            outcome.add(item)
+            if item.text:
+                yield event(TokenDelta(text=item.text), "token")
+    except AppError as exc:
+        yield error_event(exc, "error")
+        return
+    yield event(_response(outcome), "done")

@@ -1,0 +1,81 @@
+"""Local and loaded models: ``/api/v1/models``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import ModelManagerDep, ModelStoreDep
+from app.schemas.common import error_responses
+from app.schemas.models import LoadedModelInfo, LocalModelInfo, ModelsOverview
+from app.services.model_manager import LoadedModel, ModelManager
+from app.services.model_store import ModelStore
+
+router = APIRouter(prefix="/models", tags=["models"])
+
+
+def loaded_info(model: LoadedModel) -> LoadedModelInfo:
+    engine = model.backend
+    return LoadedModelInfo(
+        id=model.model_id,
+        backend=model.backend_name,
+        backend_reason=model.backend_reason,
+        device=engine.device,
+        dtype=engine.dtype,
+        memory_bytes=engine.memory_bytes,
+        context_length=engine.context_length,
+        loaded_at=model.loaded_at,
+        last_used=model.last_used,
+        load_seconds=model.load_seconds,
+        tokens_generated=engine.stats.tokens_generated,
+        requests_total=engine.stats.requests_total,
+        active_requests=engine.stats.active_requests,
+    )
+
+
+def local_infos(store: ModelStore, manager: ModelManager) -> list[LocalModelInfo]:
+    return [
+        LocalModelInfo(
+            id=m.id,
+            format=m.format,
+            size_bytes=m.size_bytes,
+            description=m.description,
+            loaded=manager.get_loaded(m.id) is not None,
+            demo=m.id == "tiny",
+        )
+        for m in store.scan()
+    ]
+
+
+@router.get("", response_model=ModelsOverview)
+async def list_models(store: ModelStoreDep, manager: ModelManagerDep) -> ModelsOverview:
+    """Models available locally and models loaded in memory."""
+    return ModelsOverview(
+        local=local_infos(store, manager),
+        loaded=[loaded_info(m) for m in manager.loaded()],
+        default_model=manager.default_model_id(),
+    )
+
+
+@router.get("/loaded", response_model=list[LoadedModelInfo])
+async def list_loaded_models(manager: ModelManagerDep) -> list[LoadedModelInfo]:
+    """Models in memory, with backend, memory and counters."""
+    return [loaded_info(m) for m in manager.loaded()]
+
+
+@router.post(
+    "/{model_id:path}/load",
+    response_model=LoadedModelInfo,
+    responses=error_responses(400, 404, 503),
+)
+async def load_model(
+    model_id: str, manager: ModelManagerDep, backend: str | None = None
+) -> LoadedModelInfo:
+    """Load a model now (no-op when it is loaded on that backend already)."""
+    loaded, _ = await manager.get(model_id, backend)
+    return loaded_info(loaded)
+
+
+@router.post("/{model_id:path}/unload", status_code=204, responses=error_responses(404))
+async def unload_model(model_id: str, manager: ModelManagerDep) -> None:
+    """Free a loaded model's memory."""
+    await manager.unload(model_id)

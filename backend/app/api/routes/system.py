@@ -1,0 +1,59 @@
+"""Health and machine facts: ``/api/v1/health``, ``/api/v1/system``."""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+from fastapi import APIRouter
+
+from app.api.deps import SettingsDep
+from app.backends.registry import BACKENDS, availability
+from app.core import hardware
+from app.schemas.system import BackendStatus, GpuInfo, Health, SystemInfo
+from app.version import __version__
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health", response_model=Health)
+async def health() -> Health:
+    """Liveness: answers as soon as the server runs."""
+    return Health(status="ok", version=__version__)
+
+
+@router.get("/system", response_model=SystemInfo)
+async def system_info(settings: SettingsDep) -> SystemInfo:
+    """CPU, GPU, memory, and which backends are installed (and why others are not)."""
+    memory = hardware.memory_info()
+    threads = None
+    if "torch" in sys.modules:
+        threads = sys.modules["torch"].get_num_threads()
+    backends = []
+    for name in BACKENDS:
+        info = availability(name)
+        backends.append(
+            BackendStatus(
+                name=info.name,
+                available=info.available,
+                reason=info.reason,
+                formats=list(info.formats),
+                description=info.description,
+            )
+        )
+    return SystemInfo(
+        version=__version__,
+        python=platform.python_version(),
+        platform=platform.platform(),
+        cpu_model=hardware.cpu_model(),
+        cpu_cores=hardware.physical_cores(),
+        cpu_bf16=hardware.cpu_supports_bf16(),
+        memory_total_bytes=memory["total_bytes"],
+        memory_available_bytes=memory["available_bytes"],
+        gpus=[GpuInfo(**gpu) for gpu in hardware.cuda_devices()],  # type: ignore[arg-type]
+        torch_threads=threads,
+        backends=backends,
+        default_backend=settings.default_backend,
+        models_dir=str(settings.models_dir),
+        data_dir=str(settings.data_dir),
+    )

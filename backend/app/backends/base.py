@@ -1,0 +1,201 @@
+"""The backend protocol and the internal types every engine speaks.
+
+Backends never see HTTP schemas: the serving layer (``services/generation.py``) translates native
+and OpenAI requests into one :class:`GenerationRequest` and consumes :class:`TokenEvent` items.
+Engines are synchronous; the serving layer runs :meth:`Backend.stream` in a worker thread and
+cancels it through the :class:`threading.Event` it passes in. A backend must check that event
+at least once per decode step and stop producing tokens once it is set.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from app.core.config import Settings
+
+FinishReason = Literal["stop", "length", "cancelled"]
+ModelFormat = Literal["hf", "gguf", "ollama", "remote"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do; endpoints and the UI read this instead of guessing."""
+
+    generate: bool = True
+    chat_template: bool = True
+    embeddings: bool = False
+    logprobs: bool = False
+    seed: bool = True
+    cancellation: bool = True
+    json_schema: bool = False
+    formats: tuple[ModelFormat, ...] = ("hf",)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Decoding settings, already validated and clamped by the serving layer."""
+
+    max_tokens: int
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0  # 0 = disabled
+    repetition_penalty: float = 1.0
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    logprobs: int | None = None  # None = off; N = also return N top alternatives per token
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+
+@dataclass
+class GenerationRequest:
+    """One generation, independent of the API it came through."""
+
+    request_id: str
+    prompt_token_ids: list[int]
+    params: SamplingParams
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass
+class TokenEvent:
+    """One step of output: the text it adds (may be empty while bytes of a character or a
+    possible stop string are held back) and, on the last event, the finish reason."""
+
+    text: str
+    token_ids: list[int] = field(default_factory=list)
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    finish_reason: FinishReason | None = None
+
+
+@dataclass
+class ModelSource:
+    """Where a model's files are and what format they have."""
+
+    model_id: str
+    path: Path
+    format: ModelFormat
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BackendStats:
+    """Counters kept by every backend instance; visible in GET /api/v1/models/loaded."""
+
+    tokens_generated: int = 0
+    requests_total: int = 0
+    active_requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add_tokens(self, n: int = 1) -> None:
+        with self.lock:
+            self.tokens_generated += n
+
+    def started(self) -> None:
+        with self.lock:
+            self.requests_total += 1
+            self.active_requests += 1
+
+    def finished(self) -> None:
+        with self.lock:
+            self.active_requests -= 1
+
+
+class Backend(ABC):
+    """A model loaded on one engine.
+
+    Subclasses declare ``name`` (registry key), ``extra`` (the pip extra or requirements file that
+    installs the engine) and ``capabilities``. The registry instantiates them with the
+    :class:`ModelSource` and settings, then calls :meth:`load` in a worker thread.
+    """
+
+    name: ClassVar[str]
+    extra: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, source: ModelSource, settings: Settings) -> None:
+        self.source = source
+        self.settings = settings
+        self.stats = BackendStats()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    @abstractmethod
+    def load(self) -> None:
+        """Load weights and tokenizer. Blocking; may take seconds to minutes."""
+
+    @abstractmethod
+    def unload(self) -> None:
+        """Free the model's memory. The instance is not used afterwards."""
+
+    def health(self) -> dict[str, Any]:
+        """Engine-specific facts for /api/v1/system and /models/loaded."""
+        return {}
+
+    # --- text ----------------------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def context_length(self) -> int:
+        """Maximum tokens (prompt plus completion) the model accepts."""
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def dtype(self) -> str:
+        return "unknown"
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of memory the loaded model holds (weights; an estimate for remote engines)."""
+        return 0
+
+    @abstractmethod
+    def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
+        """Token ids of ``text``."""
+
+    @abstractmethod
+    def render_chat(self, messages: list[ChatMessage]) -> str:
+        """The prompt text the model's chat template makes of ``messages``, ready to generate."""
+
+    # --- generation ----------------------------------------------------------------------------
+    @abstractmethod
+    def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
+        """Generate, yielding events as tokens appear. The last event carries finish_reason.
+
+        Must stop within one decode step once ``cancel`` is set, and honour every field of
+        ``request.params`` (stop strings included: no text of a stop string is ever yielded).
+        """
+
+    def generate(self, request: GenerationRequest, cancel: threading.Event) -> list[TokenEvent]:
+        """Run to completion and return every event; engines may override for speed."""
+        return list(self.stream(request, cancel))
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Embedding vectors for ``texts``; only when ``capabilities.embeddings``."""
+        from app.core.errors import InvalidRequest
+
+        raise InvalidRequest(
+            f"The {self.name} backend does not serve embeddings for '{self.source.model_id}'.",
+            param="model",
+        )

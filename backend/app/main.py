@@ -1,0 +1,72 @@
+"""The FastAPI application: ``create_app()`` builds it; ``lifespan`` builds its services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from app.api.errors import install_error_handlers
+from app.api.router import native, openai
+from app.core.config import Settings, get_settings
+from app.core.logging import configure_logging
+from app.services.generation import GenerationService
+from app.services.model_manager import ModelManager
+from app.services.model_store import ModelStore
+from app.version import __version__
+from app.web import mount_frontend
+
+log = logging.getLogger(__name__)
+
+
+def _operation_id(route: APIRoute) -> str:
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.models_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = ModelStore(settings.models_dir)
+        manager = ModelManager(settings, store)
+        app.state.settings = settings
+        app.state.model_store = store
+        app.state.model_manager = manager
+        app.state.generation = GenerationService(settings, manager)
+        if settings.preload_default_model and (default := manager.default_model_id()):
+            await manager.get(default)
+        log.info("Mistral Playground %s on http://%s:%d", __version__, settings.host, settings.port)
+        try:
+            yield
+        finally:
+            await manager.shutdown()
+
+    app = FastAPI(
+        title="Mistral Playground",
+        version=__version__,
+        description="Local LLM playground and inference server: native API under /api/v1, "
+        "OpenAI-compatible API under /v1.",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    install_error_handlers(app)
+    app.include_router(native)
+    app.include_router(openai)
+    mount_frontend(app, settings.frontend_dist)
+    return app

@@ -1,0 +1,80 @@
+"""Field definitions shared by the native and OpenAI request schemas, so both APIs document and
+validate sampling parameters the same way."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+MAX_STOP_SEQUENCES = 4
+
+Temperature = Annotated[
+    float,
+    Field(ge=0.0, le=2.0, description="Sampling temperature, 0 to 2. 0 picks the likeliest token."),
+]
+TopP = Annotated[
+    float,
+    Field(gt=0.0, le=1.0, description="Nucleus sampling: keep the smallest set of tokens whose "
+          "probability mass reaches top_p."),
+]
+TopK = Annotated[
+    int, Field(ge=0, le=1000, description="Keep only the k likeliest tokens; 0 disables.")
+]
+RepetitionPenalty = Annotated[
+    float,
+    Field(gt=0.0, le=10.0, description="Divides logits of tokens already seen (>1 discourages "
+          "repetition, 1 disables)."),
+]
+MaxTokens = Annotated[
+    int,
+    Field(ge=1, description="Most tokens to generate. Limited by the server cap and by what is "
+          "left of the context window; a request over either is refused, not truncated."),
+]
+Seed = Annotated[
+    int,
+    Field(ge=-(2**63), le=2**63 - 1, description="Seed for sampling; same seed and parameters "
+          "give the same text on the same backend."),
+]
+BackendName = Annotated[
+    str,
+    Field(min_length=1, max_length=64, description="Backend to run on ('auto' or a name from "
+          "GET /api/v1/system). Defaults to the model's preferred backend."),
+]
+
+
+class ErrorDetail(BaseModel):
+    message: str = Field(description="What went wrong, readable by a person.")
+    type: str = Field(description="Error class, e.g. invalid_request_error, not_found_error.")
+    param: str | None = Field(default=None, description="The request field at fault, if any.")
+    code: str | None = Field(default=None, description="Machine-readable code, if any.")
+
+
+class ErrorResponse(BaseModel):
+    """The error envelope every route uses (OpenAI's format)."""
+
+    error: ErrorDetail
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = Field(description="Tokens in the prompt after the chat template.")
+    completion_tokens: int = Field(description="Tokens generated.")
+    total_tokens: int = Field(description="prompt_tokens + completion_tokens.")
+
+
+class Timings(BaseModel):
+    """How long the request took, measured by the server."""
+
+    ttft_ms: float | None = Field(description="Time to first token: request received to first "
+                                  "generated token, including any model load and queueing.")
+    tokens_per_second: float | None = Field(description="Decode speed after the first token.")
+    total_ms: float = Field(description="Request received to last token.")
+    load_ms: float = Field(default=0.0, description="Time spent loading the model for this "
+                           "request (0 when it was already loaded).")
+    backend: str = Field(description="Backend that served the request.")
+    backend_reason: str = Field(description="Why that backend was chosen.")
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` entries documenting the error envelope for ``codes``."""
+    return {code: {"model": ErrorResponse} for code in codes}

@@ -1,0 +1,90 @@
+"""Native generate API types (``POST /api/v1/models/generate``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from app.schemas.common import (
+    MAX_STOP_SEQUENCES,
+    BackendName,
+    MaxTokens,
+    RepetitionPenalty,
+    Seed,
+    Temperature,
+    Timings,
+    TopK,
+    TopP,
+    Usage,
+)
+
+
+class Message(BaseModel):
+    role: Literal["system", "user", "assistant"] = Field(description="Who wrote the message.")
+    content: str = Field(max_length=1_000_000, description="Message text.")
+
+
+class GenerationParameters(BaseModel):
+    """Sampling parameters; the defaults are the playground's."""
+
+    max_tokens: MaxTokens | None = None
+    temperature: Temperature = 0.7
+    top_p: TopP = 1.0
+    top_k: TopK = 0
+    repetition_penalty: RepetitionPenalty = 1.0
+    seed: Seed | None = None
+    stop: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_STOP_SEQUENCES,
+        description="Up to 4 strings; generation ends before the first one appears.",
+    )
+
+
+class GenerateRequest(GenerationParameters):
+    """A completion (``prompt``) or chat (``messages``) request."""
+
+    model: str | None = Field(
+        default=None, min_length=1, max_length=512,
+        description="Model id from GET /api/v1/models; default: the server's default model.",
+    )
+    prompt: str | None = Field(
+        default=None, max_length=1_000_000,
+        description="Raw prompt for completion mode (no chat template).",
+    )
+    messages: list[Message] | None = Field(
+        default=None, description="Conversation for chat mode; the model's template is applied."
+    )
+    system: str | None = Field(
+        default=None, max_length=100_000,
+        description="System prompt, prepended to messages in chat mode.",
+    )
+    stream: bool = Field(default=False, description="Send tokens as server-sent events.")
+    backend: BackendName | None = None
+
+    @model_validator(mode="after")
+    def _one_input(self) -> GenerateRequest:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("give exactly one of 'prompt' or 'messages'")
+        if self.messages is not None and not self.messages:
+            raise ValueError("'messages' must not be empty")
+        return self
+
+
+class GenerateResponse(BaseModel):
+    """A finished generation. Also the payload of the stream's final ``done`` event."""
+
+    id: str = Field(description="Request id.")
+    model: str = Field(description="Model that generated.")
+    text: str = Field(description="Generated text (stop string excluded).")
+    finish_reason: Literal["stop", "length", "cancelled"] = Field(
+        description="stop: end of turn or stop string; length: max_tokens reached; cancelled."
+    )
+    usage: Usage
+    timings: Timings
+
+
+class TokenDelta(BaseModel):
+    """Payload of a stream's ``token`` events."""
+
+    text: str = Field(description="Text added by this step.")

@@ -1,0 +1,42 @@
+"""Native model listing types (``/api/v1/models``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class LocalModelInfo(BaseModel):
+    """A model whose files are on this machine."""
+
+    id: str = Field(description="Id to use in requests (folder or .gguf file name).")
+    format: Literal["hf", "gguf", "ollama", "remote"] = Field(description="Model format.")
+    size_bytes: int = Field(description="Bytes on disk.")
+    description: str | None = Field(default=None, description="First line of its README.")
+    loaded: bool = Field(description="Whether it is in memory now.")
+    demo: bool = Field(default=False, description="A project-built demo model, not a real one.")
+
+
+class LoadedModelInfo(BaseModel):
+    """A model in memory (like Ollama's /api/ps)."""
+
+    id: str
+    backend: str = Field(description="Backend serving it.")
+    backend_reason: str = Field(description="Why this backend was chosen.")
+    device: str
+    dtype: str
+    memory_bytes: int = Field(description="Memory held by the weights.")
+    context_length: int
+    loaded_at: float = Field(description="Unix time it was loaded.")
+    last_used: float = Field(description="Unix time of its last request.")
+    load_seconds: float
+    tokens_generated: int = Field(description="Tokens generated since load (all requests).")
+    requests_total: int
+    active_requests: int = Field(description="Generations running now.")
+
+
+class ModelsOverview(BaseModel):
+    local: list[LocalModelInfo]
+    loaded: list[LoadedModelInfo]
+    default_model: str | None = Field(description="Model used when a request names none.")

@@ -1,0 +1,42 @@
+"""System information types (``/api/v1/health``, ``/api/v1/system``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Health(BaseModel):
+    status: str = Field(description="'ok' when the server answers.")
+    version: str
+
+
+class BackendStatus(BaseModel):
+    name: str
+    available: bool = Field(description="Whether its engine is installed here.")
+    reason: str | None = Field(description="Why it is unavailable, with the install command.")
+    formats: list[str] = Field(description="Model formats it serves.")
+    description: str
+
+
+class GpuInfo(BaseModel):
+    index: int
+    name: str
+    total_bytes: int
+    free_bytes: int
+
+
+class SystemInfo(BaseModel):
+    version: str
+    python: str
+    platform: str
+    cpu_model: str
+    cpu_cores: int = Field(description="Physical cores.")
+    cpu_bf16: bool = Field(description="Native bf16 math (AVX512-BF16/AMX).")
+    memory_total_bytes: int
+    memory_available_bytes: int
+    gpus: list[GpuInfo]
+    torch_threads: int | None
+    backends: list[BackendStatus]
+    default_backend: str
+    models_dir: str
+    data_dir: str

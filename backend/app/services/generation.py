@@ -1,0 +1,281 @@
+"""The one generation path behind every API: validate against the model, run the engine in a
+worker thread, bridge its tokens to the event loop, cancel it when the client goes away, and
+account usage and timings.
+
+Native, OpenAI and later RAG/compare endpoints all call :meth:`GenerationService.prepare` then
+:meth:`GenerationService.stream` (or :meth:`GenerationService.run`) and only differ in how they
+render the events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from app.backends.base import (
+    ChatMessage,
+    FinishReason,
+    GenerationRequest,
+    SamplingParams,
+    TokenEvent,
+    TokenLogprob,
+)
+from app.core.config import Settings
+from app.core.errors import (
+    AppError,
+    ContextLengthExceeded,
+    GenerationFailed,
+    InvalidRequest,
+)
+from app.schemas.common import Timings, Usage
+from app.services.model_manager import LoadedModel, ModelManager
+
+log = logging.getLogger(__name__)
+
+_END = object()
+
+
+@dataclass
+class ParamsInput:
+    """Sampling parameters as a client gave them (max_tokens may be missing)."""
+
+    max_tokens: int | None = None
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    repetition_penalty: float = 1.0
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+    logprobs: int | None = None
+
+
+@dataclass
+class PreparedGeneration:
+    """A validated request bound to a loaded model, ready to run."""
+
+    request_id: str
+    model: LoadedModel
+    request: GenerationRequest
+    prompt_text: str
+    received_at: float
+    load_seconds: float
+
+    @property
+    def prompt_tokens(self) -> int:
+        return len(self.request.prompt_token_ids)
+
+
+@dataclass
+class GenerationOutcome:
+    """What a generation produced so far; complete once ``finish_reason`` is set."""
+
+    job: PreparedGeneration
+    text_parts: list[str] = field(default_factory=list)
+    completion_tokens: int = 0
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    finish_reason: FinishReason | None = None
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+
+    def add(self, event: TokenEvent) -> None:
+        now = time.perf_counter()
+        if event.token_ids:
+            self.completion_tokens += len(event.token_ids)
+            if self.first_token_at is None:
+                self.first_token_at = now
+            self.last_token_at = now
+        self.text_parts.append(event.text)
+        self.logprobs.extend(event.logprobs)
+        if event.finish_reason:
+            self.finish_reason = event.finish_reason
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    def usage(self) -> Usage:
+        prompt = self.job.prompt_tokens
+        return Usage(
+            prompt_tokens=prompt,
+            completion_tokens=self.completion_tokens,
+            total_tokens=prompt + self.completion_tokens,
+        )
+
+    def timings(self) -> Timings:
+        start = self.job.received_at
+        end = self.last_token_at or time.perf_counter()
+        ttft = None if self.first_token_at is None else (self.first_token_at - start) * 1000
+        rate = None
+        if self.first_token_at is not None and self.completion_tokens > 1:
+            decode_s = end - self.first_token_at
+            rate = (self.completion_tokens - 1) / decode_s if decode_s > 0 else None
+        return Timings(
+            ttft_ms=ttft,
+            tokens_per_second=rate,
+            total_ms=(end - start) * 1000,
+            load_ms=self.job.load_seconds * 1000,
+            backend=self.job.model.backend_name,
+            backend_reason=self.job.model.backend_reason,
+        )
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class GenerationService:
+    """Prepares and runs generations on models held by the :class:`ModelManager`."""
+
+    def __init__(self, settings: Settings, manager: ModelManager) -> None:
+        self.settings = settings
+        self.manager = manager
+
+    async def prepare(
+        self,
+        model_id: str | None,
+        params: ParamsInput,
+        *,
+        prompt: str | None = None,
+        messages: list[ChatMessage] | None = None,
+        backend: str | None = None,
+    ) -> PreparedGeneration:
+        """Load the model if needed, render and tokenize the prompt, and check it fits."""
+        received_at = time.perf_counter()
+        if params.max_tokens is not None and params.max_tokens > self.settings.max_new_tokens_cap:
+            raise InvalidRequest(
+                f"max_tokens is {params.max_tokens}, over this server's cap of "
+                f"{self.settings.max_new_tokens_cap}.",
+                param="max_tokens",
+            )
+        model_id = model_id or self.manager.default_model_id()
+        if not model_id:
+            raise InvalidRequest(
+                "No model given and no local model found. Download one or run "
+                "`playground make-test-models`.",
+                param="model",
+            )
+        loaded, load_seconds = await self.manager.get(model_id, backend)
+        engine = loaded.backend
+        if messages is not None:
+            prompt_text = await asyncio.to_thread(engine.render_chat, messages)
+            # The template already wrote any BOS/special tokens the model expects.
+            token_ids = await asyncio.to_thread(engine.tokenize, prompt_text, add_special_tokens=False)
+        else:
+            prompt_text = prompt or ""
+            token_ids = await asyncio.to_thread(engine.tokenize, prompt_text, add_special_tokens=True)
+        if not token_ids:
+            raise InvalidRequest("The prompt is empty.", param="prompt")
+        max_tokens = self._budget(len(token_ids), params.max_tokens, engine.context_length)
+        sampling = SamplingParams(
+            max_tokens=max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            repetition_penalty=params.repetition_penalty,
+            seed=params.seed,
+            stop=tuple(params.stop),
+            logprobs=params.logprobs,
+        )
+        request_id = uuid.uuid4().hex
+        return PreparedGeneration(
+            request_id=request_id,
+            model=loaded,
+            request=GenerationRequest(request_id, token_ids, sampling),
+            prompt_text=prompt_text,
+            received_at=received_at,
+            load_seconds=load_seconds,
+        )
+
+    def _budget(self, prompt_tokens: int, max_tokens: int | None, context: int) -> int:
+        if prompt_tokens >= context:
+            raise ContextLengthExceeded(
+                f"This model's maximum context length is {context} tokens, but the prompt has "
+                f"{prompt_tokens} tokens. Shorten the prompt or the conversation.",
+                param="messages",
+            )
+        room = context - prompt_tokens
+        if max_tokens is None:
+            return min(self.settings.default_max_new_tokens, room)
+        if max_tokens > room:
+            raise ContextLengthExceeded(
+                f"This model's maximum context length is {context} tokens, but you requested "
+                f"{prompt_tokens + max_tokens} tokens ({prompt_tokens} in the prompt, "
+                f"{max_tokens} for the completion). Lower max_tokens to at most {room}.",
+                param="max_tokens",
+            )
+        return max_tokens
+
+    async def stream(self, job: PreparedGeneration) -> AsyncIterator[TokenEvent]:
+        """Engine events as they come. Closing the iterator (client gone, task cancelled)
+        cancels the engine, which stops within one decode step."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        cancel = threading.Event()
+        engine = job.model.backend
+
+        def post(item: object) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # loop closed during shutdown: nobody is listening
+                cancel.set()
+
+        def work() -> None:
+            try:
+                for event in engine.stream(job.request, cancel):
+                    post(event)
+            except BaseException as exc:  # handed to the consumer, which maps it
+                post(_Failure(exc))
+            finally:
+                post(_END)
+
+        worker = threading.Thread(target=work, name=f"generate-{job.request_id[:8]}", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    return
+                if isinstance(item, _Failure):
+                    raise _as_app_error(item.exc, job)
+                assert isinstance(item, TokenEvent)
+                yield item
+        finally:
+            cancel.set()
+            job.model.touch()
+
+    async def run(
+        self,
+        job: PreparedGeneration,
+        is_disconnected: Callable[[], Awaitable[bool]] | None = None,
+    ) -> GenerationOutcome:
+        """Generate to the end; stops early (finish_reason 'cancelled') if the client leaves."""
+        outcome = GenerationOutcome(job)
+        events = self.stream(job)
+        last_check = time.perf_counter()
+        try:
+            async for event in events:
+                outcome.add(event)
+                if is_disconnected and time.perf_counter() - last_check > 0.25:
+                    last_check = time.perf_counter()
+                    if await is_disconnected():
+                        outcome.finish_reason = "cancelled"
+                        break
+        finally:
+            await events.aclose()
+        return outcome
+
+
+def _as_app_error(exc: BaseException, job: PreparedGeneration) -> AppError:
+    if isinstance(exc, AppError):
+        return exc
+    log.error("generation %s failed", job.request_id, exc_info=exc)
+    return GenerationFailed(
+        f"Generation failed on {job.model.backend_name} for '{job.model.model_id}': "
+        f"{type(exc).__name__}: {exc}"
+    )

@@ -1,0 +1,112 @@
+"""Local models: what is in the models folder (HF folders and .gguf files) and what the Hugging
+Face cache already holds. Resolves a model id to files; never downloads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.backends.base import ModelFormat, ModelSource
+from app.core.errors import InvalidRequest, ModelNotFound
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A model whose files are on this machine."""
+
+    id: str
+    path: Path
+    format: ModelFormat
+    size_bytes: int
+    description: str | None = None
+
+    def source(self) -> ModelSource:
+        return ModelSource(self.id, self.path, self.format)
+
+
+def _folder_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _describe(folder: Path) -> str | None:
+    readme = folder / "README.md"
+    if not readme.is_file():
+        return None
+    for line in readme.read_text(errors="replace").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            return line
+    return None
+
+
+def is_hf_folder(path: Path) -> bool:
+    """An HF-format model folder: a config.json beside weights."""
+    if not (path / "config.json").is_file():
+        return False
+    return any(path.glob("*.safetensors")) or any(path.glob("*.bin"))
+
+
+class ModelStore:
+    """Scans ``models_dir``; ids are folder names and .gguf file names."""
+
+    def __init__(self, models_dir: Path) -> None:
+        self.models_dir = models_dir
+
+    def scan(self) -> list[LocalModel]:
+        if not self.models_dir.is_dir():
+            return []
+        found: list[LocalModel] = []
+        for entry in sorted(self.models_dir.iterdir()):
+            if entry.name.startswith("."):
+                continue  # staging folders of builds and downloads in progress
+            if entry.is_dir() and is_hf_folder(entry):
+                found.append(
+                    LocalModel(entry.name, entry, "hf", _folder_size(entry), _describe(entry))
+                )
+            elif entry.is_file() and entry.suffix == ".gguf":
+                found.append(LocalModel(entry.name, entry, "gguf", entry.stat().st_size))
+        return found
+
+    def resolve(self, model_id: str) -> LocalModel:
+        """The local model named ``model_id``: a models-folder entry, or an HF repo id already in
+        the local HF cache. Raises :class:`ModelNotFound` otherwise."""
+        if not model_id or "\x00" in model_id:
+            raise InvalidRequest("Model id is empty or invalid.", param="model")
+        for model in self.scan():
+            if model.id == model_id:
+                return model
+        if "/" in model_id and ".." not in model_id.split("/"):
+            cached = self._from_hf_cache(model_id)
+            if cached is not None:
+                return cached
+        raise ModelNotFound(model_id)
+
+    @staticmethod
+    def _from_hf_cache(repo_id: str) -> LocalModel | None:
+        try:
+            from huggingface_hub import snapshot_download
+            from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+        except ImportError:
+            return None
+        try:
+            folder = Path(snapshot_download(repo_id, local_files_only=True))
+        except (LocalEntryNotFoundError, HFValidationError, OSError, ValueError):
+            return None
+        if not is_hf_folder(folder):
+            return None
+        return LocalModel(repo_id, folder, "hf", _folder_size(folder), _describe(folder))
+
+
+def read_context_length(model: LocalModel) -> int | None:
+    """Context window from an HF config without loading the model (None when unknown)."""
+    if model.format != "hf":
+        return None
+    try:
+        config = json.loads((model.path / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    value = config.get("max_position_embeddings")
+    return int(value) if isinstance(value, int) else None

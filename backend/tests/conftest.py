@@ -1,0 +1,48 @@
+"""Shared fixtures: the tiny test model (built once), and a real server process serving it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.server import REPO_ROOT, ServerProcess
+
+# Tests never reach a hub; libraries must not try.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir() -> Path:
+    """``models/tiny`` in the repository, built by ``playground make-test-models`` if absent."""
+    from app.tools.test_models import make_model
+
+    return make_model("tiny", REPO_ROOT / "models")
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
+    """A models folder for the test server holding a link to the tiny model."""
+    folder = tmp_path_factory.mktemp("models")
+    (folder / "tiny").symlink_to(tiny_model_dir, target_is_directory=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[ServerProcess]:
+    """The real app in a child process on 127.0.0.1, serving the tiny model (session-wide)."""
+    data = tmp_path_factory.mktemp("data")
+    proc = ServerProcess(
+        {
+            "MP_MODELS_DIR": str(models_dir),
+            "MP_DATA_DIR": str(data),
+            "MP_DEFAULT_MODEL": "tiny",
+            "MP_THREADS": "1",
+        },
+        log_path=data / "server.log",
+    ).start()
+    yield proc
+    proc.stop()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# README command 2: set up (with test tools and chromium) and run every test suite:
+# backend (pytest: API, engines, RAG, downloads, ...), frontend unit (Vitest), browser e2e
+# (Playwright on Debian's chromium against the real app with the tiny model).
+# Extra arguments go to pytest (e.g. -k chat).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh --dev
+.venv/bin/playground make-test-models --only tiny
+
+echo "== backend tests"
+.venv/bin/python -m pytest backend/tests "$@"
+
+if [ -f frontend/package.json ]; then
+  echo "== frontend unit tests"
+  (cd frontend && npm run test --silent)
+  echo "== browser end-to-end tests"
+  (cd frontend && npm run e2e --silent)
+fi
