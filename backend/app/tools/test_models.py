@@ -92,11 +92,28 @@ def read_corpus(limit_bytes: int = CORPUS_BYTES) -> list[str]:
 
 
 def train_tokenizer(texts: list[str]):  # -> transformers.PreTrainedTokenizerFast
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first")
+    # Llama's normalizer (spaces become ▁, one is prepended), then a split that keeps runs of
+    # spaces together so indentation gets tokens of its own ("▁▁▁") instead of one per space,
+    # which made greedy decoding of code degenerate into endless single spaces.
+    tok.normalizer = normalizers.Sequence(
+        [normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")]
+    )
+    tok.pre_tokenizer = pre_tokenizers.Split(
+        Regex(r"▁+(?=▁[^▁\n])|▁?[^▁\n]+|▁+|\n+"), behavior="isolated"
+    )
     # Llama's own decoder chain: llama.cpp's converter recognises a Llama BPE by it.
     tok.decoder = decoders.Sequence(
         [
@@ -212,7 +229,7 @@ def train(model, tokenizer, texts: list[str], steps: int) -> float:
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        loss_value = float(loss)
+        loss_value = loss.item()
         if step % 50 == 0 or step == steps - 1:
             log.info("train step %d/%d loss %.3f", step + 1, steps, loss_value)
     model.eval()

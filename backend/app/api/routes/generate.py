@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 from fastapi import APIRouter, Request
 from sse_starlette import ServerSentEvent
@@ -12,13 +13,25 @@ from app.api.sse import error_event, event, sse_response
 from app.backends.base import ChatMessage
 from app.core.errors import AppError
 from app.schemas.common import error_responses
-from app.schemas.generation import GenerateRequest, GenerateResponse, TokenDelta
+from app.schemas.generation import (
+    GenerateRequest,
+    GenerateResponse,
+    GenerationParameters,
+    Message,
+    TokenDelta,
+)
 from app.services.generation import GenerationOutcome, ParamsInput, PreparedGeneration
 
 router = APIRouter(prefix="/models", tags=["generate"])
 
 
-def _messages(body: GenerateRequest) -> list[ChatMessage] | None:
+class _ConversationInput(Protocol):
+    messages: list[Message] | None
+    system: str | None
+
+
+def request_messages(body: _ConversationInput) -> list[ChatMessage] | None:
+    """The conversation of a native request, with its system prompt first."""
     if body.messages is None:
         return None
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
@@ -27,7 +40,19 @@ def _messages(body: GenerateRequest) -> list[ChatMessage] | None:
     return messages
 
 
-def _response(outcome: GenerationOutcome) -> GenerateResponse:
+def request_params(body: GenerationParameters) -> ParamsInput:
+    return ParamsInput(
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        top_k=body.top_k,
+        repetition_penalty=body.repetition_penalty,
+        seed=body.seed,
+        stop=body.stop,
+    )
+
+
+def generation_response(outcome: GenerationOutcome) -> GenerateResponse:
     return GenerateResponse(
         id=outcome.job.request_id,
         model=outcome.job.model.model_id,
@@ -49,21 +74,13 @@ def _response(outcome: GenerationOutcome) -> GenerateResponse:
 )
 async def generate(body: GenerateRequest, generation: GenerationDep, request: Request):
     """Generate text from a prompt or a conversation, optionally streamed."""
-    params = ParamsInput(
-        max_tokens=body.max_tokens,
-        temperature=body.temperature,
-        top_p=body.top_p,
-        top_k=body.top_k,
-        repetition_penalty=body.repetition_penalty,
-        seed=body.seed,
-        stop=body.stop,
-    )
     job = await generation.prepare(
-        body.model, params, prompt=body.prompt, messages=_messages(body), backend=body.backend
+        body.model, request_params(body), prompt=body.prompt, messages=request_messages(body),
+        backend=body.backend,
     )
     if not body.stream:
         outcome = await generation.run(job, request.is_disconnected)
-        return _response(outcome)
+        return generation_response(outcome)
     return sse_response(_stream_events(generation, job))
 
 
@@ -79,4 +96,4 @@ async def _stream_events(
     except AppError as exc:
         yield error_event(exc, "error")
         return
-    yield event(_response(outcome), "done")
+    yield event(generation_response(outcome), "done")
