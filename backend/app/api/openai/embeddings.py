@@ -1,0 +1,69 @@
+"""``POST /v1/embeddings``: OpenAI embeddings from the RAG embedder (sentence-transformers)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+import numpy as np
+from fastapi import APIRouter
+
+from app.api.deps import RagDep
+from app.core.errors import ContextLengthExceeded, InvalidRequest
+from app.schemas.common import error_responses
+from app.schemas.rag import EmbeddingData, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage
+
+router = APIRouter(tags=["openai"])
+
+MAX_INPUTS = 2048
+
+
+def _texts(value: str | list[str] | list[int] | list[list[int]]) -> list[str]:
+    texts = [value] if isinstance(value, str) else value
+    if not texts:
+        raise InvalidRequest("input must not be empty.", param="input")
+    if not all(isinstance(t, str) for t in texts):
+        raise InvalidRequest("input must be a string or a list of strings; token-id arrays are "
+                             "not supported.", param="input")
+    if len(texts) > MAX_INPUTS:
+        raise InvalidRequest(f"input has {len(texts)} items; at most {MAX_INPUTS}.",
+                             param="input")
+    if any(not t for t in texts):
+        raise InvalidRequest("input strings must not be empty.", param="input")
+    return texts  # type: ignore[return-value]
+
+
+@router.post("/embeddings", response_model=EmbeddingResponse,
+             responses=error_responses(400, 404), operation_id="openai-create_embeddings")
+async def create_embeddings(body: EmbeddingRequest, rag: RagDep):
+    """Embeddings in OpenAI's format (float or base64), unit length."""
+    texts = _texts(body.input)
+    embedder = rag.embedders.get(body.model, param="model")
+
+    def work() -> tuple[np.ndarray, list[int], int]:
+        counts = [embedder.count_tokens(t) for t in texts]
+        return embedder.embed(texts) if max(counts) <= embedder.max_tokens else None, counts, \
+            embedder.max_tokens
+
+    vectors, counts, limit = await asyncio.to_thread(work)
+    if vectors is None:
+        worst = max(range(len(counts)), key=counts.__getitem__)
+        raise ContextLengthExceeded(
+            f"input[{worst}] has {counts[worst]} tokens; {body.model} reads at most {limit}. "
+            "Split the text into smaller pieces.",
+            param="input",
+        )
+    if body.dimensions is not None and body.dimensions != vectors.shape[1]:
+        raise InvalidRequest(f"{body.model} has {vectors.shape[1]} dimensions; dimensions "
+                             f"{body.dimensions} is not supported.", param="dimensions")
+    data = [
+        EmbeddingData(
+            index=i,
+            embedding=base64.b64encode(v.astype("<f4").tobytes()).decode("ascii")
+            if body.encoding_format == "base64" else v.tolist(),
+        )
+        for i, v in enumerate(vectors)
+    ]
+    tokens = sum(counts)
+    return EmbeddingResponse(data=data, model=body.model,
+                             usage=EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens))

@@ -1,0 +1,178 @@
+"""RAG routes: knowledge bases, document upload and ingestion jobs, query and cited answers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request, Response
+from sse_starlette import ServerSentEvent
+
+from app.api.deps import GenerationDep, RagDep
+from app.api.sse import error_event, event, sse_response
+from app.api.routes.rag_upload import UPLOAD_OPENAPI, parse_upload
+from app.core.errors import AppError, NotFound
+from app.schemas.common import error_responses
+from app.schemas.generation import GenerateResponse, TokenDelta
+from app.schemas.rag import (
+    AnswerRequest,
+    AnswerResponse,
+    Collection,
+    CollectionCreate,
+    Document,
+    IngestionJob,
+    QueryRequest,
+    QueryResponse,
+    SourcesEvent,
+    UploadItem,
+    UploadResponse,
+)
+from app.services.generation import GenerationOutcome, ParamsInput
+from app.services.rag.pipeline import PreparedAnswer
+
+router = APIRouter(prefix="/rag", tags=["rag"])
+
+
+@router.post("/collections", response_model=Collection, status_code=201,
+             responses=error_responses(400, 404, 409))
+async def create_collection(body: CollectionCreate, rag: RagDep):
+    """Create a knowledge base with its embedding model and chunking defaults."""
+    return await rag.collections.create(body.name, body.description, body.embedding_model,
+                                        body.chunk_size, body.chunk_overlap)
+
+
+@router.get("/collections", response_model=list[Collection])
+async def list_collections(rag: RagDep):
+    """All knowledge bases."""
+    return rag.collections.list()
+
+
+@router.get("/collections/{collection_id}", response_model=Collection,
+            responses=error_responses(404))
+async def get_collection(collection_id: str, rag: RagDep):
+    """One knowledge base, by id or name."""
+    return rag.collections.get(collection_id, param="collection_id")
+
+
+@router.delete("/collections/{collection_id}", status_code=204,
+               responses=error_responses(404, 409))
+async def delete_collection(collection_id: str, rag: RagDep):
+    """Delete a knowledge base with all its documents, files and vectors."""
+    await rag.collections.delete(collection_id, rag.files_dir)
+    return Response(status_code=204)
+
+
+@router.post("/documents", response_model=UploadResponse, status_code=202,
+             openapi_extra=UPLOAD_OPENAPI, responses=error_responses(400, 404, 413, 415))
+async def upload_documents(request: Request, rag: RagDep):
+    """Upload files (multipart) into a knowledge base; each new file starts an ingestion job."""
+    collection, files, options = await parse_upload(request, rag.settings)
+    items = await rag.ingestion.submit(collection, files, options)
+    return UploadResponse(items=[UploadItem(**item) for item in items])
+
+
+@router.get("/documents", response_model=list[Document], responses=error_responses(404))
+async def list_documents(rag: RagDep, collection: str | None = None):
+    """Documents, optionally of one knowledge base (id or name)."""
+    collection_id = rag.collections.get(collection)["id"] if collection else None
+    return rag.repo.documents(collection_id)
+
+
+@router.get("/documents/{document_id}", response_model=Document, responses=error_responses(404))
+async def get_document(document_id: str, rag: RagDep):
+    """One document."""
+    doc = rag.repo.document(document_id)
+    if doc is None:
+        raise NotFound(f"Document '{document_id}' does not exist.", param="document_id")
+    return doc
+
+
+@router.delete("/documents/{document_id}", status_code=204, responses=error_responses(404))
+async def delete_document(document_id: str, rag: RagDep):
+    """Delete a document: its file, its rows and all its vectors."""
+    await rag.ingestion.delete_document(document_id)
+    return Response(status_code=204)
+
+
+@router.get("/jobs/{job_id}", response_model=IngestionJob, responses=error_responses(404))
+async def get_job(job_id: str, rag: RagDep):
+    """Progress of an ingestion job."""
+    return rag.ingestion.job(job_id)
+
+
+@router.get("/jobs/{job_id}/events", responses={
+    200: {"description": "SSE `progress` events (IngestionJob) until status is succeeded or "
+          "failed."}, **error_responses(404)})
+async def job_events(job_id: str, rag: RagDep):
+    """Follow an ingestion job as server-sent events."""
+    snapshot = rag.ingestion.job(job_id)
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        queue = rag.ingestion.subscribe(job_id)
+        try:
+            current = rag.ingestion.job(job_id) or snapshot
+            yield event(IngestionJob(**current), "progress")
+            while current["status"] not in ("succeeded", "failed"):
+                current = await queue.get()
+                yield event(IngestionJob(**current), "progress")
+        finally:
+            rag.ingestion.unsubscribe(job_id, queue)
+
+    return sse_response(events())
+
+
+@router.post("/query", response_model=QueryResponse, responses=error_responses(400, 404))
+async def query(body: QueryRequest, rag: RagDep):
+    """The chunks nearest to a query, best first, with cosine scores."""
+    chunks = await rag.pipeline.retrieve(body.collection, body.query, body.top_k, body.filters,
+                                         body.mmr, body.mmr_lambda)
+    return QueryResponse(chunks=chunks)
+
+
+@router.post("/answer", response_model=AnswerResponse, responses={
+    200: {"description": "JSON, or with stream=true SSE: `sources` (SourcesEvent), `token` "
+          "({text}) per step, then `done` (AnswerResponse) or `error` (the envelope)."},
+    **error_responses(400, 404, 503)})
+async def answer(body: AnswerRequest, rag: RagDep, generation: GenerationDep, request: Request):
+    """Answer a question from a knowledge base, citing sources as [n]."""
+    chunks = await rag.pipeline.retrieve(body.collection, body.question, body.top_k,
+                                         body.filters, body.mmr, body.mmr_lambda)
+    params = ParamsInput(
+        max_tokens=body.max_tokens, temperature=body.temperature, top_p=body.top_p,
+        top_k=body.sampling_top_k, repetition_penalty=body.repetition_penalty, seed=body.seed,
+        stop=body.stop,
+    )
+    prepared = await rag.pipeline.prepare_answer(body.collection, body.question, chunks,
+                                                 body.model, body.backend, params)
+    if body.stream:
+        return sse_response(_answer_events(generation, prepared))
+    outcome = await generation.run(prepared.job, request.is_disconnected)
+    return _response(prepared, outcome)
+
+
+def _response(prepared: PreparedAnswer, outcome: GenerationOutcome) -> AnswerResponse:
+    job = outcome.job
+    return AnswerResponse(
+        answer=GenerateResponse(
+            id=job.request_id, model=job.model.model_id, text=outcome.text,
+            finish_reason=outcome.finish_reason or "cancelled", usage=outcome.usage(),
+            timings=outcome.timings(),
+        ),
+        citations=prepared.citations,
+        sources_dropped=prepared.dropped,
+    )
+
+
+async def _answer_events(generation: GenerationDep,
+                         prepared: PreparedAnswer) -> AsyncIterator[ServerSentEvent]:
+    yield event(SourcesEvent(citations=prepared.citations, sources_dropped=prepared.dropped),
+                "sources")
+    outcome = GenerationOutcome(prepared.job)
+    try:
+        async for item in generation.stream(prepared.job):
+            outcome.add(item)
+            if item.text:
+                yield event(TokenDelta(text=item.text), "token")
+    except AppError as exc:
+        yield error_event(exc, "error")
+        return
+    yield event(_response(prepared, outcome), "done")

@@ -1,0 +1,133 @@
+"""Knowledge bases: each records its embedding model, dimension and chunking defaults, so its
+vectors are always written and queried in one vector space."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+
+from app.core.config import Settings
+from app.core.errors import Conflict, InvalidRequest, NotFound
+from app.services.rag.chunking import Chunk
+from app.services.rag.embedder import Embedder, EmbedderPool
+from app.services.rag.store import RagRepository
+from app.services.rag.vector_store import Metadata, VectorStore
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,126}[A-Za-z0-9]$")
+
+
+def tag_key(tag: str) -> str:
+    """Metadata key marking a tag (Chroma metadata is flat, so each tag is a boolean field)."""
+    return f"tag:{tag}"
+
+
+class CollectionService:
+    """Creates, lists and deletes knowledge bases and writes their vectors."""
+
+    def __init__(self, settings: Settings, repo: RagRepository, embedders: EmbedderPool,
+                 vectors: VectorStore) -> None:
+        self.settings = settings
+        self.repo = repo
+        self.embedders = embedders
+        self.vectors = vectors
+
+    def get(self, key: str, param: str = "collection") -> dict[str, Any]:
+        collection = self.repo.collection(key)
+        if collection is None:
+            raise NotFound(f"Knowledge base '{key}' does not exist.", param=param,
+                           code="collection_not_found")
+        return collection
+
+    def list(self) -> list[dict[str, Any]]:
+        return self.repo.collections()
+
+    def embedder_for(self, collection: dict[str, Any]) -> Embedder:
+        return self.embedders.get(collection["embedding_model"], param="embedding_model")
+
+    @staticmethod
+    def check_chunking(size: int, overlap: int, max_tokens: int | None) -> None:
+        if overlap >= size:
+            raise InvalidRequest(
+                f"chunk_overlap ({overlap}) must be smaller than chunk_size ({size}).",
+                param="chunk_overlap",
+            )
+        if max_tokens is not None and size > max_tokens:
+            raise InvalidRequest(
+                f"chunk_size {size} is over the embedding model's {max_tokens}-token input; "
+                "longer chunks would be truncated when embedded.",
+                param="chunk_size",
+            )
+
+    async def create(self, name: str, description: str, embedding_model: str | None,
+                     chunk_size: int | None, chunk_overlap: int | None) -> dict[str, Any]:
+        if not _NAME.match(name):
+            raise InvalidRequest(
+                "name must be 2-128 letters, digits, spaces, '.', '_' or '-', starting and "
+                "ending with a letter or digit.",
+                param="name",
+            )
+        if self.repo.collection(name) is not None:
+            raise Conflict(f"A knowledge base named '{name}' already exists.", param="name")
+        embedder = self.embedders.get(embedding_model, param="embedding_model")
+        dimension, max_tokens = await asyncio.to_thread(
+            lambda: (embedder.dimension, embedder.max_tokens)
+        )
+        size = chunk_size or self.settings.rag_chunk_size
+        overlap = self.settings.rag_chunk_overlap if chunk_overlap is None else chunk_overlap
+        self.check_chunking(size, overlap, max_tokens)
+        collection_id = uuid.uuid4().hex
+        row = {
+            "id": collection_id, "name": name, "description": description,
+            "embedding_model": embedder.name, "dimension": dimension, "chunk_size": size,
+            "chunk_overlap": overlap, "vector_name": f"kb_{collection_id}",
+            "created_at": time.time(),
+        }
+        await asyncio.to_thread(self.vectors.create_collection, row["vector_name"])
+        try:
+            self.repo.insert_collection(row)
+        except Exception:
+            await asyncio.to_thread(self.vectors.drop_collection, row["vector_name"])
+            raise
+        return self.get(collection_id)
+
+    async def delete(self, key: str, files_dir) -> None:
+        """Drop a knowledge base: its vectors, its documents' files and all its rows."""
+        collection = self.get(key)
+        if any(j["collection_id"] == collection["id"] for j in self.repo.active_jobs()):
+            raise Conflict("Documents are still being ingested into this knowledge base; "
+                           "delete them or wait for their jobs to end.", param="collection")
+        await asyncio.to_thread(self.vectors.drop_collection, collection["vector_name"])
+        for doc in self.repo.documents(collection["id"]):
+            (files_dir / doc["stored_name"]).unlink(missing_ok=True)
+        self.repo.delete_collection(collection["id"])
+
+    # --- vectors (blocking; called from worker threads) ------------------------------------------
+    def add_chunks(self, collection: dict[str, Any], doc: dict[str, Any], chunks: list[Chunk],
+                   vectors: np.ndarray) -> None:
+        metadatas: list[Metadata] = []
+        for chunk in chunks:
+            meta: Metadata = {
+                "document_id": doc["id"],
+                "filename": doc["filename"],
+                "position": chunk.position,
+                "page": chunk.page or 0,  # 0 = not paged (Chroma metadata cannot be None)
+                "heading_path": " > ".join(chunk.heading_path),
+            }
+            for tag in doc["tags"]:
+                meta[tag_key(tag)] = True
+            metadatas.append(meta)
+        ids = [f"{doc['id']}:{c.position}" for c in chunks]
+        self.vectors.add(collection["vector_name"], ids, vectors, [c.text for c in chunks],
+                         metadatas)
+
+    def delete_vectors(self, collection: dict[str, Any], document_id: str) -> None:
+        self.vectors.delete_where(collection["vector_name"], {"document_id": document_id})
+
+    def count_vectors(self, collection: dict[str, Any], document_id: str | None = None) -> int:
+        where = {"document_id": document_id} if document_id else None
+        return self.vectors.count(collection["vector_name"], where)

