@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from app.cli_keys import keys_cli
 from app.core.config import get_settings
 
 cli = typer.Typer(
@@ -20,6 +21,7 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+cli.add_typer(keys_cli, name="keys")
 
 
 @cli.command()

@@ -19,6 +19,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.logging import configure_logging
 from app.services.auth import AuthService
+from app.services.downloads import DownloadService
 from app.services.limits import RateLimiter
 from app.services.generation import GenerationService
 from app.services.model_manager import ModelManager
@@ -54,6 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Reliability and security: keys and sessions, per-identity request rate.
         app.state.auth = AuthService(settings, app.state.db)
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        # Model manager: keep-alive task, and downloads (resumes jobs a restart interrupted).
+        manager.start()
+        app.state.downloads = DownloadService(settings, app.state.db)
+        await app.state.downloads.start()
         app.state.rag = RagService(settings, app.state.db, app.state.generation)
         await app.state.rag.start()
         if settings.preload_default_model and (default := manager.default_model_id()):
@@ -65,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Streams first (their engines stop within a step), then the stores and models.
             app.state.generation.shutdown()
             await app.state.rag.shutdown()
+            await app.state.downloads.shutdown()
             await manager.shutdown()
 
     app = FastAPI(

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from app.core.config import Settings
 from app.services.auth import AuthService
+from app.services.downloads import DownloadService
 from app.services.generation import GenerationService
 from app.services.model_manager import ModelManager
 from app.services.model_store import ModelStore
@@ -38,9 +39,14 @@ def get_rag(request: Request) -> RagService:
     return request.app.state.rag
 
 
+def get_downloads(request: Request) -> DownloadService:
+    return request.app.state.downloads
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ModelManagerDep = Annotated[ModelManager, Depends(get_model_manager)]
 ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
 GenerationDep = Annotated[GenerationService, Depends(get_generation)]
 AuthDep = Annotated[AuthService, Depends(get_auth)]
 RagDep = Annotated[RagService, Depends(get_rag)]
+DownloadsDep = Annotated[DownloadService, Depends(get_downloads)]

@@ -7,13 +7,14 @@ from fastapi import APIRouter
 from app.api.openai import chat, completions, embeddings
 from app.api.openai import models as openai_models
 from app.api.routes import auth as auth_routes
-from app.api.routes import compare, generate, models, rag, system
+from app.api.routes import compare, downloads, generate, models, rag, system
 
 native = APIRouter(prefix="/api/v1")
 native.include_router(system.router)
 native.include_router(auth_routes.router)
 native.include_router(generate.router)
 native.include_router(models.router)
+native.include_router(downloads.router)
 native.include_router(compare.router)
 native.include_router(rag.router)
 

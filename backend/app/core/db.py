@@ -22,8 +22,12 @@ class Database:
         self.path = path
         self._schema_lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self.transaction() as conn:
+        # journal_mode cannot change inside a transaction (it fails on an existing file).
+        conn = self._connect()
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
+        finally:
+            conn.close()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)

@@ -1,13 +1,49 @@
-"""Log format for the server: one line per record, level and logger name first."""
+"""Server log format: one JSON object per line (default) or plain text, each record carrying
+the id of the request it belongs to (``request_id``; also sent as the ``X-Request-ID`` header)."""
 
 from __future__ import annotations
 
 import logging
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+from app.core.request_context import current_request_id
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "request_id", None):
+            record.request_id = current_request_id()
+        return True
+
+
+def configure_logging(level: str, fmt: str = "json") -> None:
+    """Route every logger (app, uvicorn, libraries) through one handler on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RequestIdFilter())
+    if fmt == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                timestamp=False,
+            )
+        )
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s")
+        )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
     logging.getLogger("app").setLevel(level.upper())
+    # Uvicorn's own handlers would print a second, unstructured copy; its access log is
+    # replaced by the request middleware's, which knows the route and request id.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    logging.getLogger("uvicorn.access").disabled = True

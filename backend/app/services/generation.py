@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -32,7 +33,10 @@ from app.core.errors import (
     GenerationFailed,
     InvalidRequest,
 )
+from app.core.request_context import current_identity
 from app.schemas.common import Timings, Usage
+from app.services import metrics
+from app.services.limits import Admission, Ticket
 from app.services.model_manager import LoadedModel, ModelManager
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,7 @@ class ParamsInput:
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
     logprobs: int | None = None
+    json_schema: str | None = None  # JSON text of a schema for constrained output
 
 
 @dataclass
@@ -64,6 +69,8 @@ class PreparedGeneration:
     prompt_text: str
     received_at: float
     load_seconds: float
+    # Admission ticket (queue caps); released when the stream ends or the job is dropped.
+    ticket: Ticket | None = None
 
     @property
     def prompt_tokens(self) -> int:
@@ -81,11 +88,12 @@ class GenerationOutcome:
     finish_reason: FinishReason | None = None
     first_token_at: float | None = None
     last_token_at: float | None = None
+    remote_prompt_tokens: int | None = None
 
     def add(self, event: TokenEvent) -> None:
         now = time.perf_counter()
-        if event.token_ids:
-            self.completion_tokens += len(event.token_ids)
+        if event.token_ids or event.remote_token:
+            self.completion_tokens += len(event.token_ids) or 1
             if self.first_token_at is None:
                 self.first_token_at = now
             self.last_token_at = now
@@ -93,6 +101,8 @@ class GenerationOutcome:
         self.logprobs.extend(event.logprobs)
         if event.finish_reason:
             self.finish_reason = event.finish_reason
+        if event.usage is not None:  # counted by a remote engine: its figures win
+            self.remote_prompt_tokens, self.completion_tokens = event.usage
 
     @property
     def text(self) -> str:
@@ -100,6 +110,8 @@ class GenerationOutcome:
 
     def usage(self) -> Usage:
         prompt = self.job.prompt_tokens
+        if self.remote_prompt_tokens is not None:
+            prompt = self.remote_prompt_tokens
         return Usage(
             prompt_tokens=prompt,
             completion_tokens=self.completion_tokens,
@@ -135,8 +147,34 @@ class GenerationService:
     def __init__(self, settings: Settings, manager: ModelManager) -> None:
         self.settings = settings
         self.manager = manager
+        self.admission = Admission(settings)
+        self._cancels: set[threading.Event] = set()
 
     async def prepare(
+        self, model_id: str | None, params: ParamsInput, **options
+    ) -> PreparedGeneration:
+        """Admit the request (queue caps: 429 when full, never a wait), then prepare it (see
+        :meth:`_prepare` for ``options``). The admission lasts until the stream ends."""
+        ticket = self.admission.admit(
+            model_id or self.manager.default_model_id() or "", current_identity()
+        )
+        try:
+            job = await self._prepare(model_id, params, **options)
+        except BaseException:
+            ticket.release()
+            raise
+        job.ticket = ticket
+        # A job that is never streamed (client gone before the response started) must not
+        # hold its place forever.
+        weakref.finalize(job, ticket.release)
+        return job
+
+    def shutdown(self) -> None:
+        """Cancel every running generation (server stopping); engines stop within a step."""
+        for cancel in list(self._cancels):
+            cancel.set()
+
+    async def _prepare(
         self,
         model_id: str | None,
         params: ParamsInput,
@@ -144,8 +182,12 @@ class GenerationService:
         prompt: str | None = None,
         messages: list[ChatMessage] | None = None,
         backend: str | None = None,
+        allow_fallback: bool = False,
     ) -> PreparedGeneration:
-        """Load the model if needed, render and tokenize the prompt, and check it fits."""
+        """Load the model if needed, render and tokenize the prompt, and check it fits.
+
+        ``allow_fallback``: when the named ``backend`` is not installed or cannot load the
+        model, serve it on the next backend for its format instead of failing (503)."""
         received_at = time.perf_counter()
         if params.max_tokens is not None and params.max_tokens > self.settings.max_new_tokens_cap:
             raise InvalidRequest(
@@ -160,8 +202,18 @@ class GenerationService:
                 "`playground make-test-models`.",
                 param="model",
             )
-        loaded, load_seconds = await self.manager.get(model_id, backend)
+        loaded, load_seconds = await self.manager.get(model_id, backend, allow_fallback)
         engine = loaded.backend
+        if not engine.capabilities.local_tokenizer:
+            return self._prepare_remote(
+                loaded, load_seconds, params, prompt, messages, received_at
+            )
+        if params.json_schema is not None and not engine.capabilities.json_schema:
+            raise InvalidRequest(
+                f"The {loaded.backend_name} backend cannot constrain output to a JSON schema; "
+                "use a GGUF model on llamacpp (or a remote/ollama model).",
+                param="response_format",
+            )
         if messages is not None:
             prompt_text = await asyncio.to_thread(engine.render_chat, messages)
             # The template already wrote any BOS/special tokens the model expects.
@@ -181,13 +233,57 @@ class GenerationService:
             seed=params.seed,
             stop=tuple(params.stop),
             logprobs=params.logprobs,
+            json_schema=params.json_schema,
         )
         request_id = uuid.uuid4().hex
+        request = GenerationRequest(
+            request_id, token_ids, sampling, prompt_text=prompt_text, messages=messages
+        )
+        engine.admit(request)
         return PreparedGeneration(
             request_id=request_id,
             model=loaded,
-            request=GenerationRequest(request_id, token_ids, sampling),
+            request=request,
             prompt_text=prompt_text,
+            received_at=received_at,
+            load_seconds=load_seconds,
+        )
+
+    def _prepare_remote(
+        self,
+        loaded: LoadedModel,
+        load_seconds: float,
+        params: ParamsInput,
+        prompt: str | None,
+        messages: list[ChatMessage] | None,
+        received_at: float,
+    ) -> PreparedGeneration:
+        """A request for an engine behind HTTP: it applies the template and counts tokens
+        itself, so we check only what we can (the context check happens over there)."""
+        if messages is None and not prompt:
+            raise InvalidRequest("The prompt is empty.", param="prompt")
+        max_tokens = params.max_tokens or self.settings.default_max_new_tokens
+        sampling = SamplingParams(
+            max_tokens=max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            repetition_penalty=params.repetition_penalty,
+            seed=params.seed,
+            stop=tuple(params.stop),
+            logprobs=params.logprobs,
+            json_schema=params.json_schema,
+        )
+        request_id = uuid.uuid4().hex
+        request = GenerationRequest(
+            request_id, [], sampling, prompt_text=prompt or "", messages=messages
+        )
+        loaded.backend.admit(request)
+        return PreparedGeneration(
+            request_id=request_id,
+            model=loaded,
+            request=request,
+            prompt_text=prompt or "",
             received_at=received_at,
             load_seconds=load_seconds,
         )
@@ -235,18 +331,37 @@ class GenerationService:
                 post(_END)
 
         worker = threading.Thread(target=work, name=f"generate-{job.request_id[:8]}", daemon=True)
+        self._cancels.add(cancel)
         worker.start()
+        model, backend = job.model.model_id, job.model.backend_name
+        last_token_at: float | None = None
+        finish: str = "cancelled"
         try:
             while True:
                 item = await queue.get()
                 if item is _END:
                     return
                 if isinstance(item, _Failure):
+                    finish = "error"
                     raise _as_app_error(item.exc, job)
                 assert isinstance(item, TokenEvent)
+                if item.token_ids or item.remote_token:
+                    now = time.perf_counter()
+                    if last_token_at is None:
+                        metrics.observe_first_token(model, backend, now - job.received_at)
+                    else:
+                        metrics.observe_inter_token(model, backend, now - last_token_at)
+                    last_token_at = now
+                    metrics.TOKENS_GENERATED.labels(model, backend).inc(len(item.token_ids) or 1)
+                if item.finish_reason:
+                    finish = item.finish_reason
                 yield item
         finally:
             cancel.set()
+            self._cancels.discard(cancel)
+            if job.ticket is not None:
+                job.ticket.release()
+            metrics.GENERATIONS.labels(model, backend, finish).inc()
             job.model.touch()
 
     async def run(

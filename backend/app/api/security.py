@@ -1,0 +1,96 @@
+"""Authentication and per-key rate limiting for every route, as one ASGI middleware.
+
+Being middleware (not a per-route dependency) it covers routes other areas add later, the
+OpenAI ``/v1`` and Ollama ``/api/*`` routes, SSE streams and ``/metrics`` alike. Open without a
+key: health, auth status and login, the API docs, and the UI's static files.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers, QueryParams
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.api.middleware import error_response
+from app.core.errors import AppError, Unauthorized
+from app.core.request_context import identity_var
+from app.services import metrics
+
+PUBLIC_PATHS = frozenset(
+    {
+        "/api/v1/health",
+        "/api/v1/auth/status",
+        "/api/v1/auth/login",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/openapi.json",
+    }
+)
+_PROTECTED_PREFIXES = ("/api/", "/v1/", "/metrics")
+_PROTECTED_EXACT = ("/api", "/v1")
+
+
+def needs_auth(scope: Scope) -> bool:
+    """Everything under the API prefixes, plus any documented route elsewhere; not the UI."""
+    path = scope["path"]
+    if path in PUBLIC_PATHS:
+        return False
+    if path.startswith(_PROTECTED_PREFIXES) or path in _PROTECTED_EXACT:
+        return True
+    router = getattr(scope.get("app"), "router", None)
+    for route in getattr(router, "routes", ()):
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return bool(getattr(route, "include_in_schema", False)) and hasattr(route, "methods")
+    return False
+
+
+def credential_from(scope: Scope) -> str | None:
+    """The bearer token of the request; for GET event streams (EventSource cannot send headers)
+    also an ``access_token`` query parameter."""
+    headers = Headers(scope=scope)
+    auth = headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if scope["method"] == "GET":
+        token = QueryParams(scope.get("query_string", b"")).get("access_token")
+        if token:
+            return token
+    return None
+
+
+class AuthMiddleware:
+    """Checks the credential when auth is on, records the principal on ``request.state``,
+    and applies the per-identity request rate limit."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        auth = getattr(state, "auth", None)
+        try:
+            if auth is not None and auth.enabled and needs_auth(scope):
+                credential = credential_from(scope)
+                if credential is None:
+                    raise Unauthorized(
+                        "You didn't provide an API key. Send it as 'Authorization: Bearer "
+                        "<key>' (create one with `playground keys create`)."
+                    )
+                principal = auth.authenticate(credential)
+                scope.setdefault("state", {})["principal"] = principal
+                identity_var.set(f"key:{principal.key_id}")
+            limiter = getattr(state, "rate_limiter", None)
+            if limiter is not None and needs_auth(scope):
+                limiter.check(identity_var.get() or "anonymous")
+        except AppError as exc:
+            if isinstance(exc, Unauthorized):
+                metrics.AUTH_FAILURES.inc()
+            await error_response(exc)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,130 @@
+"""Prometheus metrics of the server, served at ``/metrics``.
+
+The metric objects live at module level, as prometheus-client intends (one process, one
+registry); every area records into them with one-line calls:
+
+- HTTP: recorded by the request middleware (route template, method, status).
+- Generation: :func:`observe_first_token`, :func:`observe_inter_token`, ``TOKENS_GENERATED``
+  (called by the generation service); ``QUEUE_DEPTH`` and ``REJECTED`` by admission control.
+- Models: :func:`model_loaded` / :func:`model_unloaded` from the model manager; loaded models
+  and their memory are read from the manager at scrape time (:func:`refresh_model_gauges`).
+- Downloads: ``DOWNLOAD_BYTES.inc(n)``, ``DOWNLOADS_ACTIVE.inc()/dec()``,
+  ``DOWNLOADS_FINISHED.labels(status="completed"|"failed"|"cancelled").inc()``.
+- RAG: ``RAG_INGESTION_SECONDS.observe(s)``, ``RAG_DOCUMENTS.labels(status=...).inc()``,
+  ``RAG_CHUNKS_EMBEDDED.inc(n)``, ``RAG_QUERY_SECONDS.labels(kind="query"|"answer").observe(s)``.
+- Remote backends: the circuit breakers in :mod:`app.core.resilience` set ``BREAKER_STATE``
+  and count ``REMOTE_RETRIES``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+_TOKEN_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+
+HTTP_REQUESTS = Counter(
+    "mp_http_requests_total", "HTTP requests by route template, method and status.",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "mp_http_request_duration_seconds", "Time to the end of the response (streams included).",
+    ["method", "route"], buckets=_LATENCY_BUCKETS,
+)
+HTTP_IN_FLIGHT = Gauge("mp_http_requests_in_flight", "Requests being served now.")
+
+TTFT = Histogram(
+    "mp_generation_ttft_seconds", "Request received to first generated token.",
+    ["model", "backend"], buckets=_LATENCY_BUCKETS,
+)
+INTER_TOKEN = Histogram(
+    "mp_generation_inter_token_seconds", "Time between consecutive generated tokens.",
+    ["model", "backend"], buckets=_TOKEN_BUCKETS,
+)
+TOKENS_GENERATED = Counter(
+    "mp_generation_tokens_total", "Tokens generated.", ["model", "backend"]
+)
+GENERATIONS = Counter(
+    "mp_generations_total", "Generations by how they ended (stop, length, cancelled, error).",
+    ["model", "backend", "finish_reason"],
+)
+QUEUE_DEPTH = Gauge(
+    "mp_generation_queue_depth", "Generations admitted and not finished (queued or running).",
+    ["model"],
+)
+REJECTED = Counter(
+    "mp_requests_rejected_total", "Requests refused with 429 by limits.", ["reason"]
+)
+AUTH_FAILURES = Counter("mp_auth_failures_total", "Requests refused with 401.")
+
+MODELS_LOADED = Gauge("mp_models_loaded", "Models in memory.")
+MODEL_MEMORY = Gauge(
+    "mp_model_memory_bytes", "Memory held by a loaded model's weights.", ["model", "backend"]
+)
+MODEL_EVENTS = Counter(
+    "mp_model_events_total", "Model loads and unloads.", ["event", "backend"]
+)
+MODEL_LOAD_SECONDS = Histogram(
+    "mp_model_load_seconds", "Time to load a model.", ["backend"], buckets=_LATENCY_BUCKETS
+)
+
+DOWNLOAD_BYTES = Counter("mp_download_bytes_total", "Bytes downloaded by download jobs.")
+DOWNLOADS_ACTIVE = Gauge("mp_downloads_active", "Download jobs running now.")
+DOWNLOADS_FINISHED = Counter(
+    "mp_downloads_finished_total", "Download jobs that ended, by status.", ["status"]
+)
+
+RAG_DOCUMENTS = Counter(
+    "mp_rag_documents_total", "Documents whose ingestion ended, by status.", ["status"]
+)
+RAG_CHUNKS_EMBEDDED = Counter("mp_rag_chunks_embedded_total", "Chunks embedded and stored.")
+RAG_INGESTION_SECONDS = Histogram(
+    "mp_rag_ingestion_seconds", "Time to ingest one document.", buckets=_LATENCY_BUCKETS
+)
+RAG_QUERY_SECONDS = Histogram(
+    "mp_rag_query_seconds", "Retrieval (query) and answer latency.", ["kind"],
+    buckets=_LATENCY_BUCKETS,
+)
+
+BREAKER_STATE = Gauge(
+    "mp_circuit_breaker_open", "1 while a remote backend's circuit breaker is open.", ["name"]
+)
+REMOTE_RETRIES = Counter(
+    "mp_remote_retries_total", "Retried calls to remote backends.", ["name"]
+)
+
+_known_models: set[tuple[str, str]] = set()
+
+
+def observe_first_token(model: str, backend: str, seconds: float) -> None:
+    TTFT.labels(model, backend).observe(seconds)
+
+
+def observe_inter_token(model: str, backend: str, seconds: float) -> None:
+    INTER_TOKEN.labels(model, backend).observe(seconds)
+
+
+def model_loaded(backend: str, seconds: float) -> None:
+    MODEL_EVENTS.labels("load", backend).inc()
+    MODEL_LOAD_SECONDS.labels(backend).observe(seconds)
+
+
+def model_unloaded(backend: str) -> None:
+    MODEL_EVENTS.labels("unload", backend).inc()
+
+
+def refresh_model_gauges(loaded: list[tuple[str, str, int]]) -> None:
+    """Set the loaded-model gauges from ``(model, backend, memory_bytes)`` of each model."""
+    MODELS_LOADED.set(len(loaded))
+    current = {(model, backend) for model, backend, _ in loaded}
+    for gone in _known_models - current:
+        MODEL_MEMORY.remove(*gone)
+    _known_models.clear()
+    _known_models.update(current)
+    for model, backend, memory in loaded:
+        MODEL_MEMORY.labels(model, backend).set(memory)
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text and its content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST
