@@ -9,9 +9,9 @@ import time
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.route_index import route_index
 from app.core.errors import AppError, GenerationFailed, PayloadTooLarge
 from app.core.request_context import identity_var, request_id_from, request_id_var
 from app.services import metrics
@@ -23,16 +23,9 @@ _INTERNAL = GenerationFailed("Internal server error.", code="internal_error")
 
 def route_template(scope: Scope) -> str:
     """The path template of the route serving ``scope`` (bounded label values for metrics)."""
-    route = scope.get("route")
-    if route is not None and hasattr(route, "path"):
-        return route.path
-    app = scope.get("app")
-    router = getattr(app, "router", None)
-    for candidate in getattr(router, "routes", ()):
-        match, _ = candidate.matches(scope)
-        if match == Match.FULL:
-            return getattr(candidate, "path", "other")
-    return "unmatched"
+    index = route_index(scope)
+    route = index.match(scope) if index is not None else None
+    return route.path if route is not None else "unmatched"
 
 
 def error_response(exc: AppError) -> JSONResponse:

@@ -8,10 +8,10 @@ key: health, auth status and login, the API docs, and the UI's static files.
 from __future__ import annotations
 
 from starlette.datastructures import Headers, QueryParams
-from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.middleware import error_response
+from app.api.route_index import route_index
 from app.core.errors import AppError, Unauthorized
 from app.core.request_context import identity_var
 from app.services import metrics
@@ -38,12 +38,9 @@ def needs_auth(scope: Scope) -> bool:
         return False
     if path.startswith(_PROTECTED_PREFIXES) or path in _PROTECTED_EXACT:
         return True
-    router = getattr(scope.get("app"), "router", None)
-    for route in getattr(router, "routes", ()):
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return bool(getattr(route, "include_in_schema", False)) and hasattr(route, "methods")
-    return False
+    index = route_index(scope)
+    route = index.match(scope) if index is not None else None
+    return route is not None and route.in_schema
 
 
 def credential_from(scope: Scope) -> str | None:

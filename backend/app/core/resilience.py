@@ -1,0 +1,181 @@
+"""Retries with backoff and a circuit breaker for calls to remote backends (Ollama, remote
+OpenAI-compatible servers).
+
+Use them together::
+
+    breaker = CircuitBreaker("ollama http://127.0.0.1:11434")
+    data = await call_remote(breaker, lambda: client.get("/api/tags"))    # async
+    data = call_remote_sync(breaker, lambda: client.get("/api/tags"))     # in a worker thread
+
+A call is retried (exponential backoff with jitter, a few attempts) only on errors worth
+retrying: connection failures, timeouts and 502/503/504 answers. Each failed *call* (after its
+retries) counts against the breaker; after ``failure_threshold`` consecutive failures it opens
+and calls fail at once with :class:`BackendUnavailable` for ``reset_after_s``; then one trial
+call is let through (half-open), and its success closes the breaker again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from app.core.errors import BackendUnavailable
+from app.services import metrics
+
+T = TypeVar("T")
+
+_RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failure that may go away on its own (worth a retry)."""
+    if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code in _RETRY_STATUSES
+    return False
+
+
+class CircuitBreaker:
+    """Closed -> open after consecutive failures -> half-open after a pause -> closed."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        failure_threshold: int = 3,
+        reset_after_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.failure_threshold = failure_threshold
+        self.reset_after_s = reset_after_s
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial_running = False
+        self._lock = threading.Lock()
+        metrics.BREAKER_STATE.labels(name).set(0)
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return self._state()
+
+    def _state(self) -> str:
+        if self._opened_at is None:
+            return "closed"
+        if self._clock() - self._opened_at >= self.reset_after_s:
+            return "half_open"
+        return "open"
+
+    def before_call(self) -> None:
+        """Raise :class:`BackendUnavailable` while open (or while a half-open trial runs)."""
+        with self._lock:
+            state = self._state()
+            if state == "closed":
+                return
+            if state == "half_open" and not self._trial_running:
+                self._trial_running = True
+                return
+            assert self._opened_at is not None
+            wait = max(0.0, self.reset_after_s - (self._clock() - self._opened_at))
+        raise BackendUnavailable(
+            f"{self.name} is unreachable (circuit open after {self.failure_threshold} failed "
+            f"calls); next try in {wait:.0f} s.",
+            code="circuit_open",
+        )
+
+    def record_success(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+            self._trial_running = False
+        metrics.BREAKER_STATE.labels(self.name).set(0)
+
+    def record_outcome(self, exc: BaseException) -> None:
+        """Count a call that ended in ``exc``: transient errors are failures; an error answer
+        from the remote proves it is up; a cancelled call proves nothing."""
+        if is_transient(exc):
+            self.record_failure()
+        elif isinstance(exc, Exception):
+            self.record_success()
+        else:
+            with self._lock:
+                self._trial_running = False
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self._trial_running = False
+            self._failures += 1
+            if self._opened_at is not None or self._failures >= self.failure_threshold:
+                self._opened_at = self._clock()  # (re)open: a failed trial restarts the pause
+                opened = True
+            else:
+                opened = False
+        if opened:
+            metrics.BREAKER_STATE.labels(self.name).set(1)
+
+
+def _retry_kwargs(breaker: CircuitBreaker, attempts: int, max_wait_s: float) -> dict:
+    def count_retry(state) -> None:
+        metrics.REMOTE_RETRIES.labels(breaker.name).inc()
+
+    return {
+        "retry": retry_if_exception(is_transient),
+        "stop": stop_after_attempt(attempts),
+        "wait": wait_exponential_jitter(initial=0.2, max=max_wait_s),
+        "before_sleep": count_retry,
+        "reraise": True,
+    }
+
+
+async def call_remote(
+    breaker: CircuitBreaker,
+    call: Callable[[], Awaitable[T]],
+    *,
+    attempts: int = 3,
+    max_wait_s: float = 2.0,
+) -> T:
+    """Run ``call`` through the breaker with retries; its last error if all attempts fail."""
+    breaker.before_call()
+    try:
+        async for attempt in AsyncRetrying(**_retry_kwargs(breaker, attempts, max_wait_s)):
+            with attempt:
+                result = await call()
+    except BaseException as exc:
+        breaker.record_outcome(exc)
+        raise
+    breaker.record_success()
+    return result
+
+
+def call_remote_sync(
+    breaker: CircuitBreaker,
+    call: Callable[[], T],
+    *,
+    attempts: int = 3,
+    max_wait_s: float = 2.0,
+) -> T:
+    """Blocking twin of :func:`call_remote`, for backends that run in worker threads."""
+    breaker.before_call()
+    try:
+        for attempt in Retrying(**_retry_kwargs(breaker, attempts, max_wait_s)):
+            with attempt:
+                result = call()
+    except BaseException as exc:
+        breaker.record_outcome(exc)
+        raise
+    breaker.record_success()
+    return result
