@@ -111,6 +111,8 @@ async def parse_upload(request: Request, settings: Settings
         raise InvalidRequest("Send the files as multipart/form-data.", param="files")
     try:
         form = await request.form(max_files=max_files, max_fields=32)
+    except PayloadTooLarge:  # the body-limit middleware stopped a body past the limit
+        raise
     except Exception as exc:  # malformed multipart, or over max_files
         raise InvalidRequest(f"The multipart form could not be read: {exc}",
                              param="files") from exc
