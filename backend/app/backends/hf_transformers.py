@@ -1,16 +1,16 @@
 """Hugging Face Transformers backend: a causal LM in this process, on CPU or CUDA.
 
-Decoding is a plain loop over ``model(...)`` with a KV cache rather than ``generate()``: one
-forward per step is what ``generate`` does too (measured no slower here), and owning the loop
-gives per-step cancellation, per-request seeds, stop strings and logprobs without callbacks.
-Requests for one model are served one at a time for now (a lock); the lock is given up between
-requests only, and a cancelled waiter leaves the queue at once.
+Decoding is our own loop over ``model(...)`` rather than ``generate()``: owning the loop gives
+per-step cancellation, per-request seeds, stop strings and logprobs without callbacks, and lets
+concurrent requests share each forward pass. A :class:`DecodeScheduler` thread owns the model and
+decodes every running request of this model in one batch (see ``hf_batching.py``); ``stream``
+submits a request and reads its events from the request's own queue.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -20,10 +20,8 @@ from app.backends.base import (
     ChatMessage,
     GenerationRequest,
     TokenEvent,
-    TokenLogprob,
 )
-from app.backends.sampling import make_generator, sample_next
-from app.backends.text import IncrementalDetokenizer, StopMatcher
+from app.backends.hf_batching import DecodeScheduler
 from app.core.errors import GenerationFailed
 from app.core.hardware import cpu_supports_bf16
 
@@ -47,7 +45,7 @@ class TransformersBackend(Backend):
         self._device = "cpu"
         self._dtype = "fp32"
         self._eos_ids: set[int] = set()
-        self._lock = threading.Lock()
+        self._scheduler: DecodeScheduler | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
     def load(self) -> None:
@@ -72,8 +70,20 @@ class TransformersBackend(Backend):
         self._model.to(self._device)
         self._model.eval()
         self._eos_ids = self._collect_eos_ids()
+        self._scheduler = DecodeScheduler(
+            self._model,
+            device=self._device,
+            eos_ids=self._eos_ids,
+            decode=self._decode,
+            token_text=self._token_text,
+            max_batch=self.settings.max_batch_size,
+            on_token=self.stats.add_tokens,
+        )
 
     def unload(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
         self._model = None
         self._tokenizer = None
         if self._torch is not None and self._device.startswith("cuda"):
@@ -108,6 +118,8 @@ class TransformersBackend(Backend):
             "device": self._device,
             "dtype": self._dtype,
             "threads": self._torch.get_num_threads() if self._torch else None,
+            "batch_size": self._scheduler.batch_size if self._scheduler else 0,
+            "max_batch_size": self.settings.max_batch_size,
         }
 
     # --- text ----------------------------------------------------------------------------------
@@ -151,58 +163,27 @@ class TransformersBackend(Backend):
 
     # --- generation ----------------------------------------------------------------------------
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
-        while not self._lock.acquire(timeout=0.05):
-            if cancel.is_set():
-                yield TokenEvent("", finish_reason="cancelled")
-                return
+        scheduler = self._scheduler
+        if scheduler is None:
+            raise GenerationFailed(f"'{self.source.model_id}' is not loaded.")
+        seq = scheduler.submit(request, cancel)
         self.stats.started()
         try:
-            yield from self._decode_loop(request, cancel)
+            while True:
+                try:
+                    item = seq.events.get(timeout=0.05)
+                except queue.Empty:
+                    # Still queued behind a full batch: leave the queue at once when cancelled.
+                    if seq.cancelled and scheduler.withdraw(seq):
+                        yield TokenEvent("", finish_reason="cancelled")
+                        return
+                    continue
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if item.finish_reason is not None:
+                    return
         finally:
+            # The consumer may stop early without setting ``cancel``; the batch drops it then.
+            seq.abandoned = True
             self.stats.finished()
-            self._lock.release()
-
-    def _decode_loop(
-        self, request: GenerationRequest, cancel: threading.Event
-    ) -> Iterator[TokenEvent]:
-        torch = self._torch
-        from transformers import DynamicCache
-
-        params = request.params
-        generator = make_generator(params.seed)
-        detok = IncrementalDetokenizer(self._decode, request.prompt_token_ids)
-        stops = StopMatcher(params.stop)
-        seen = torch.tensor(request.prompt_token_ids, dtype=torch.long)
-        cache = DynamicCache(config=self._model.config)
-        with torch.inference_mode():
-            input_ids = torch.tensor([request.prompt_token_ids], device=self._device)
-            logits = self._model(input_ids=input_ids, past_key_values=cache).logits[0, -1]
-            for _ in range(params.max_tokens):
-                if cancel.is_set():
-                    yield TokenEvent(stops.flush(), finish_reason="cancelled")
-                    return
-                token = sample_next(logits.cpu(), params, seen, generator)
-                self.stats.add_tokens()
-                logprobs = self._logprobs(token, params.logprobs)
-                if token.token_id in self._eos_ids:
-                    yield TokenEvent(stops.flush(), [token.token_id], logprobs, "stop")
-                    return
-                text, stopped = stops.feed(detok.add(token.token_id))
-                if stopped:
-                    yield TokenEvent(text, [token.token_id], logprobs, "stop")
-                    return
-                yield TokenEvent(text, [token.token_id], logprobs)
-                seen = torch.cat([seen, torch.tensor([token.token_id])])
-                step_ids = torch.tensor([[token.token_id]], device=self._device)
-                logits = self._model(input_ids=step_ids, past_key_values=cache).logits[0, -1]
-        yield TokenEvent(stops.flush(), finish_reason="length")
-
-    def _logprobs(self, token: Any, wanted: int | None) -> list[TokenLogprob]:
-        if wanted is None:
-            return []
-        top = tuple((self._token_text(tid), lp) for tid, lp in token.top)
-        return [TokenLogprob(self._token_text(token.token_id), token.logprob, top)]
-
-
-def _now() -> float:
-    return time.perf_counter()

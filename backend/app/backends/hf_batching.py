@@ -1,0 +1,220 @@
+"""Dynamic (continuous) batching for the Transformers backend.
+
+One scheduler thread owns the model. Requests are submitted as :class:`Sequence` objects and
+join the running batch between decode steps: each is prefilled alone (so its prompt is
+processed exactly as it would be without neighbours), merged into the left-padded batch cache,
+and from then on every step is one batched forward pass for all running sequences. A sequence
+leaves the batch when it finishes, is cancelled or its consumer goes away; the others carry on.
+
+Sampling, stop strings, detokenization and logprobs stay per sequence (own parameters, own
+``torch.Generator``), so a seeded or greedy request does not depend on who else is running.
+Events go to each sequence's own queue, which ``TransformersBackend.stream`` reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence as Seq
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from app.backends.base import GenerationRequest, TokenEvent, TokenLogprob
+from app.backends.hf_kvcache import PaddedBatch, new_cache
+from app.backends.sampling import SampledToken, make_generator, sample_next
+from app.backends.text import IncrementalDetokenizer, StopMatcher
+from app.core.errors import GenerationFailed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Sequence:
+    """One request inside the scheduler: its decoding state and its output queue."""
+
+    request: GenerationRequest
+    cancel: threading.Event
+    events: queue.SimpleQueue[TokenEvent | BaseException] = field(default_factory=queue.SimpleQueue)
+    abandoned: bool = False  # the consumer stopped reading
+    generated: int = 0
+    position: int = 0  # tokens of this sequence in the cache = position of the next input
+    logits: torch.Tensor | None = None  # next-token logits, waiting to be sampled
+    last_token: int = 0
+    seen: list[int] = field(default_factory=list)
+    generator: torch.Generator | None = None
+    detok: IncrementalDetokenizer | None = None
+    stops: StopMatcher | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.abandoned or self.cancel.is_set()
+
+
+class DecodeScheduler:
+    """Runs every sequence of one model in one batched decode loop on its own thread."""
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        device: str,
+        eos_ids: set[int],
+        decode: Callable[[Seq[int]], str],
+        token_text: Callable[[int], str],
+        max_batch: int,
+        on_token: Callable[[], None],
+    ) -> None:
+        self._model = model
+        self._device = device
+        self._eos_ids = eos_ids
+        self._decode = decode
+        self._token_text = token_text
+        self._max_batch = max_batch
+        self._on_token = on_token
+        self._num_layers = int(model.config.get_text_config(decoder=True).num_hidden_layers)
+        self._waiting: list[Sequence] = []
+        self._running: list[Sequence] = []
+        self._batch = PaddedBatch(self._num_layers)
+        self._wake = threading.Condition()
+        self._stopping = False
+        self.peak_batch = 0  # the most sequences decoded together so far
+        self._thread = threading.Thread(target=self._loop, name="hf-decode", daemon=True)
+        self._thread.start()
+
+    @property
+    def batch_size(self) -> int:
+        """Sequences in the running batch now."""
+        return len(self._running)
+
+    # --- called from request threads -----------------------------------------------------------
+    def submit(self, request: GenerationRequest, cancel: threading.Event) -> Sequence:
+        seq = Sequence(request=request, cancel=cancel)
+        with self._wake:
+            if self._stopping:
+                raise GenerationFailed("The model was unloaded while the request waited.")
+            self._waiting.append(seq)
+            self._wake.notify()
+        return seq
+
+    def withdraw(self, seq: Sequence) -> bool:
+        """Take ``seq`` out of the queue if it has not joined the batch yet."""
+        with self._wake:
+            if seq in self._waiting:
+                self._waiting.remove(seq)
+                return True
+        return False
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        self._thread.join(timeout=30)
+
+    # --- the scheduler thread ------------------------------------------------------------------
+    def _loop(self) -> None:
+        with torch.inference_mode():
+            while True:
+                with self._wake:
+                    while not self._stopping and not self._waiting and not self._running:
+                        self._wake.wait()
+                    if self._stopping:
+                        break
+                    room = self._max_batch - len(self._running)
+                    joining, self._waiting = self._waiting[:room], self._waiting[room:]
+                try:
+                    self._step(joining)
+                except Exception as exc:  # a failed forward ends every sequence in it
+                    log.exception("batched decode step failed")
+                    for seq in self._running + joining:
+                        seq.events.put(exc)
+                    self._running = []
+                    self._batch = PaddedBatch(self._num_layers)
+        failure = GenerationFailed("The model was unloaded during generation.")
+        for seq in self._running + self._waiting:
+            seq.events.put(failure)
+
+    def _step(self, joining: list[Sequence]) -> None:
+        for seq in joining:
+            if seq.cancelled:
+                seq.events.put(TokenEvent("", finish_reason="cancelled"))
+            else:
+                self._prefill(seq)
+        # Sample every running sequence from its pending logits; keep those that go on.
+        keep: list[int] = []
+        for row, seq in enumerate(self._running):
+            if self._emit(seq):
+                keep.append(row)
+        self._running = [self._running[row] for row in keep]
+        self._batch.keep(keep)
+        self.peak_batch = max(self.peak_batch, len(self._running))
+        if self._running:
+            self._forward()
+
+    def _prefill(self, seq: Sequence) -> None:
+        request = seq.request
+        seq.generator = make_generator(request.params.seed)
+        seq.detok = IncrementalDetokenizer(self._decode, request.prompt_token_ids)
+        seq.stops = StopMatcher(request.params.stop)
+        seq.seen = list(request.prompt_token_ids)
+        cache = new_cache(self._num_layers)
+        ids = torch.tensor([request.prompt_token_ids], device=self._device)
+        out = self._model(input_ids=ids, past_key_values=cache, logits_to_keep=1)
+        seq.logits = out.logits[0, -1]
+        seq.position = len(request.prompt_token_ids)
+        self._batch.add(cache, seq.position)
+        self._running.append(seq)
+
+    def _forward(self) -> None:
+        ids = torch.tensor([[s.last_token] for s in self._running], device=self._device)
+        positions = torch.tensor([[s.position] for s in self._running], device=self._device)
+        mask = self._batch.step_mask().to(self._device)
+        out = self._model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=self._batch.cache,
+            logits_to_keep=1,
+        )
+        rows = out.logits[:, -1]
+        for row, seq in enumerate(self._running):
+            seq.logits = rows[row]
+            seq.position += 1
+
+    def _emit(self, seq: Sequence) -> bool:
+        """Sample one token for ``seq`` and post its event; False once the sequence is done."""
+        assert seq.stops is not None and seq.detok is not None and seq.logits is not None
+        params = seq.request.params
+        if seq.cancelled:
+            seq.events.put(TokenEvent(seq.stops.flush(), finish_reason="cancelled"))
+            return False
+        seen = None
+        if params.repetition_penalty != 1.0:
+            seen = torch.tensor(seq.seen, dtype=torch.long)
+        token = sample_next(seq.logits.cpu(), params, seen, seq.generator)  # type: ignore[arg-type]
+        seq.generated += 1
+        self._on_token()
+        logprobs = self._logprobs(token, params.logprobs)
+        ids = [token.token_id]
+        if token.token_id in self._eos_ids:
+            seq.events.put(TokenEvent(seq.stops.flush(), ids, logprobs, "stop"))
+            return False
+        text, stopped = seq.stops.feed(seq.detok.add(token.token_id))
+        if stopped:
+            seq.events.put(TokenEvent(text, ids, logprobs, "stop"))
+            return False
+        seq.events.put(TokenEvent(text, ids, logprobs))
+        if seq.generated >= params.max_tokens:
+            seq.events.put(TokenEvent(seq.stops.flush(), finish_reason="length"))
+            return False
+        seq.last_token = token.token_id
+        seq.seen.append(token.token_id)
+        return True
+
+    def _logprobs(self, token: SampledToken, wanted: int | None) -> list[TokenLogprob]:
+        if wanted is None:
+            return []
+        top = tuple((self._token_text(tid), lp) for tid, lp in token.top)
+        return [TokenLogprob(self._token_text(token.token_id), token.logprob, top)]
