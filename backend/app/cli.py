@@ -70,8 +70,14 @@ def make_test_models(
         Optional[Path], typer.Option(help="Where to write (default: MP_MODELS_DIR).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Rebuild even if present.")] = False,
+    gguf: Annotated[
+        bool,
+        typer.Option(help="Also write GGUF files with llama.cpp's converter (tiny-f16.gguf, "
+                     "bench-0.5b-{f16,q8_0,q4_0}.gguf)."),
+    ] = True,
 ) -> None:
     """Build the project's own test models (tokenizer trained on local text, LLaMA weights)."""
+    from app.tools.gguf_models import make_gguf
     from app.tools.test_models import SHAPES, make_model
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -83,6 +89,41 @@ def make_test_models(
     for name in names:
         path = make_model(name, target_dir, force=force)
         typer.echo(f"{name}: {path}")
+        if gguf:
+            for file in make_gguf(name, target_dir, force=force):
+                typer.echo(f"{file.name}: {file}")
+
+
+@cli.command()
+def pull(
+    source: Annotated[str, typer.Argument(help="Hub repo id (owner/name) or an http(s) URL of a .gguf file.")],
+    file: Annotated[
+        Optional[list[str]], typer.Option("--file", "-f", help="A file of the repo (repeatable).")
+    ] = None,
+    include: Annotated[
+        Optional[list[str]],
+        typer.Option("--include", "-i", help="Glob of repo files to fetch (repeatable)."),
+    ] = None,
+    revision: Annotated[Optional[str], typer.Option(help="Branch, tag or commit.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Local model id (default: repo name).")] = None,
+    sha256: Annotated[Optional[str], typer.Option(help="Expected sha256 of a URL download.")] = None,
+) -> None:
+    """Download a model into the models folder with a progress bar (HF_ENDPOINT, HF_TOKEN)."""
+    from pydantic import ValidationError
+
+    from app.schemas.downloads import DownloadRequest
+    from app.services.downloads.pull import run_pull
+
+    is_url = "://" in source
+    try:
+        request = DownloadRequest(
+            repo_id=None if is_url else source, url=source if is_url else None,
+            files=file or None, allow_patterns=include or None, revision=revision, name=name,
+            sha256=sha256,
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
+    raise typer.Exit(run_pull(get_settings(), request))
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.logging import configure_logging
 from app.services.auth import AuthService
+from app.services.catalog import CatalogService
 from app.services.downloads import DownloadService
 from app.services.limits import RateLimiter
 from app.services.generation import GenerationService
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         manager.start()
         app.state.downloads = DownloadService(settings, app.state.db)
         await app.state.downloads.start()
+        app.state.catalog = CatalogService(settings, store, app.state.downloads)
         app.state.rag = RagService(settings, app.state.db, app.state.generation)
         await app.state.rag.start()
         if settings.preload_default_model and (default := manager.default_model_id()):

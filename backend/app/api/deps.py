@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from app.core.config import Settings
 from app.services.auth import AuthService
+from app.services.catalog import CatalogService
 from app.services.downloads import DownloadService
 from app.services.generation import GenerationService
 from app.services.model_manager import ModelManager
@@ -43,6 +44,10 @@ def get_downloads(request: Request) -> DownloadService:
     return request.app.state.downloads
 
 
+def get_catalog(request: Request) -> CatalogService:
+    return request.app.state.catalog
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ModelManagerDep = Annotated[ModelManager, Depends(get_model_manager)]
 ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
@@ -50,3 +55,4 @@ GenerationDep = Annotated[GenerationService, Depends(get_generation)]
 AuthDep = Annotated[AuthService, Depends(get_auth)]
 RagDep = Annotated[RagService, Depends(get_rag)]
 DownloadsDep = Annotated[DownloadService, Depends(get_downloads)]
+CatalogDep = Annotated[CatalogService, Depends(get_catalog)]

@@ -230,7 +230,8 @@ class Settings(BaseSettings):
         "retry resumes from the bytes already on disk.",
     )
     download_chunk_bytes: int = Field(
-        default=1024 * 1024, ge=4096, description="Read size of download streams, in bytes."
+        default=1024 * 1024, ge=4096,
+        description="Read size when re-hashing the partial file of a resumed download, in bytes.",
     )
     download_free_space_bytes: int | None = Field(
         default=None, ge=0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.schemas.common import (
     MAX_STOP_SEQUENCES,
@@ -18,6 +18,27 @@ from app.schemas.common import (
     TopP,
     Usage,
 )
+
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: float | str | None) -> float | None:
+    """Seconds from a number or an Ollama-style duration string ('90s', '5m', '-1')."""
+    if value is None or isinstance(value, (int, float)):
+        return None if value is None else float(value)
+    text = value.strip().lower()
+    for unit in sorted(_UNITS, key=len, reverse=True):
+        if text.endswith(unit):
+            number = text[: -len(unit)]
+            try:
+                return float(number) * _UNITS[unit]
+            except ValueError:
+                break
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError("keep_alive must be seconds or a duration like '30s', '5m', '1h'")
 
 
 class Message(BaseModel):
@@ -61,6 +82,17 @@ class GenerateRequest(GenerationParameters):
     )
     stream: bool = Field(default=False, description="Send tokens as server-sent events.")
     backend: BackendName | None = None
+    keep_alive: float | str | None = Field(
+        default=None,
+        description="How long the model stays loaded after this request when idle: seconds, "
+        "or a duration like '30s', '5m', '1h' (Ollama style). Negative: until evicted; 0: "
+        "unload right after. Default: the server's keep_alive_seconds.",
+    )
+
+    @field_validator("keep_alive")
+    @classmethod
+    def _duration(cls, value: float | str | None) -> float | None:
+        return parse_duration(value)
 
     @model_validator(mode="after")
     def _one_input(self) -> GenerateRequest:

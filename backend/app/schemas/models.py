@@ -34,6 +34,13 @@ class LoadedModelInfo(BaseModel):
     tokens_generated: int = Field(description="Tokens generated since load (all requests).")
     requests_total: int
     active_requests: int = Field(description="Generations running now.")
+    keep_alive_s: float | None = Field(
+        default=None, description="Seconds it stays loaded when idle (None: until evicted)."
+    )
+    expires_at: float | None = Field(
+        default=None, description="Unix time it will be unloaded if no request comes first "
+        "(None: no idle expiry)."
+    )
 
 
 class ModelsOverview(BaseModel):

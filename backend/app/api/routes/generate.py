@@ -8,7 +8,7 @@ from typing import Protocol
 from fastapi import APIRouter, Request
 from sse_starlette import ServerSentEvent
 
-from app.api.deps import GenerationDep
+from app.api.deps import GenerationDep, ModelManagerDep
 from app.api.sse import error_event, event, sse_response
 from app.backends.base import ChatMessage
 from app.core.errors import AppError
@@ -72,12 +72,15 @@ def generation_response(outcome: GenerationOutcome) -> GenerateResponse:
         **error_responses(400, 404, 503),
     },
 )
-async def generate(body: GenerateRequest, generation: GenerationDep, request: Request):
+async def generate(
+    body: GenerateRequest, generation: GenerationDep, manager: ModelManagerDep, request: Request
+):
     """Generate text from a prompt or a conversation, optionally streamed."""
     job = await generation.prepare(
         body.model, request_params(body), prompt=body.prompt, messages=request_messages(body),
         backend=body.backend,
     )
+    manager.set_keep_alive(job.model, body.keep_alive)  # type: ignore[arg-type]
     if not body.stream:
         outcome = await generation.run(job, request.is_disconnected)
         return generation_response(outcome)

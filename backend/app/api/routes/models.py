@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
 
-from app.api.deps import ModelManagerDep, ModelStoreDep
+from fastapi import APIRouter, Query
+
+from app.api.deps import CatalogDep, ModelManagerDep, ModelStoreDep
+from app.schemas.catalog import CatalogResponse, DeletedModel
 from app.schemas.common import error_responses
 from app.schemas.models import LoadedModelInfo, LocalModelInfo, ModelsOverview
 from app.services.model_manager import LoadedModel, ModelManager
@@ -29,6 +32,8 @@ def loaded_info(model: LoadedModel) -> LoadedModelInfo:
         tokens_generated=engine.stats.tokens_generated,
         requests_total=engine.stats.requests_total,
         active_requests=engine.stats.active_requests,
+        keep_alive_s=model.keep_alive_s,
+        expires_at=model.expires_at,
     )
 
 
@@ -71,7 +76,7 @@ async def load_model(
     model_id: str, manager: ModelManagerDep, backend: str | None = None
 ) -> LoadedModelInfo:
     """Load a model now (no-op when it is loaded on that backend already)."""
-    loaded, _ = await manager.get(model_id, backend)
+    loaded, _ = await manager.get(model_id, backend, reserve=False)
     return loaded_info(loaded)
 
 
@@ -79,3 +84,25 @@ async def load_model(
 async def unload_model(model_id: str, manager: ModelManagerDep) -> None:
     """Free a loaded model's memory."""
     await manager.unload(model_id)
+
+
+@router.get("/catalog", response_model=CatalogResponse)
+async def model_catalog(
+    catalog: CatalogDep,
+    q: Annotated[str | None, Query(max_length=200, description="Search text; also searches "
+                                   "the Hub when it is reachable.")] = None,
+    format: Annotated[Literal["hf", "gguf"] | None, Query(description="Only this format.")] = None,
+    fits: Annotated[bool | None, Query(description="Only models that fit (true) or do not "
+                                       "fit (false) in free memory.")] = None,
+) -> CatalogResponse:
+    """Local, curated and Hub models with size, format, memory fit and download status."""
+    return await catalog.catalog(q, format, fits)
+
+
+@router.delete(
+    "/{model_id:path}", response_model=DeletedModel, responses=error_responses(404, 409)
+)
+async def delete_model(model_id: str, manager: ModelManagerDep) -> DeletedModel:
+    """Unload a model and delete its files from the models folder."""
+    freed = await manager.delete(model_id)
+    return DeletedModel(id=model_id, freed_bytes=freed)

@@ -1,0 +1,138 @@
+"""Download jobs as rows in SQLite, so a restarted server knows what to resume."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from app.core.db import Database
+from app.services.downloads.hub import RemoteFile, ResolvedSource
+
+JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+ACTIVE: tuple[str, ...] = ("queued", "running")
+TERMINAL: tuple[str, ...] = ("completed", "failed", "cancelled")
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS download_jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    repo_id TEXT,
+    revision TEXT,
+    commit_sha TEXT,
+    url TEXT,
+    name TEXT NOT NULL,
+    single_file INTEGER NOT NULL,
+    files TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    error_code TEXT,
+    bytes_total INTEGER,
+    bytes_done INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL
+);
+"""
+
+
+@dataclass(frozen=True)
+class DownloadJob:
+    """A download as stored: what to fetch, where it goes, and how far it got."""
+
+    id: str
+    kind: str
+    name: str
+    single_file: bool
+    files: list[RemoteFile]
+    status: JobStatus
+    repo_id: str | None = None
+    revision: str | None = None
+    commit: str | None = None
+    url: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+    bytes_done: int = 0
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+
+    @property
+    def bytes_total(self) -> int | None:
+        sizes = [f.size for f in self.files]
+        return None if any(s is None for s in sizes) else sum(s or 0 for s in sizes)
+
+    @classmethod
+    def new(cls, source: ResolvedSource, name: str) -> DownloadJob:
+        return cls(
+            id=uuid.uuid4().hex[:16], kind=source.kind, name=name,
+            single_file=source.single_file, files=source.files, status="queued",
+            repo_id=source.repo_id, revision=source.revision, commit=source.commit,
+            url=source.url,
+        )
+
+
+class JobStore:
+    """CRUD on ``download_jobs``; every write stamps ``updated_at``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.ensure_schema(_DDL)
+
+    def insert(self, job: DownloadJob) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO download_jobs (id, kind, repo_id, revision, commit_sha, url, name, "
+                "single_file, files, status, error, error_code, bytes_total, bytes_done, "
+                "created_at, updated_at, finished_at) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.id, job.kind, job.repo_id, job.revision, job.commit, job.url, job.name,
+                    int(job.single_file), json.dumps([f.to_dict() for f in job.files]),
+                    job.status, job.error, job.error_code, job.bytes_total, job.bytes_done,
+                    job.created_at, job.updated_at, job.finished_at,
+                ),
+            )
+
+    def update(self, job: DownloadJob, **changes: object) -> DownloadJob:
+        job = replace(job, updated_at=time.time(), **changes)  # type: ignore[arg-type]
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE download_jobs SET status=?, error=?, error_code=?, bytes_done=?, "
+                "updated_at=?, finished_at=? WHERE id=?",
+                (job.status, job.error, job.error_code, job.bytes_done, job.updated_at,
+                 job.finished_at, job.id),
+            )
+        return job
+
+    def save_progress(self, job_id: str, bytes_done: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE download_jobs SET bytes_done=?, updated_at=? WHERE id=?",
+                (bytes_done, time.time(), job_id),
+            )
+
+    def delete(self, job_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM download_jobs WHERE id=?", (job_id,))
+
+    def get(self, job_id: str) -> DownloadJob | None:
+        rows = self.db.query("SELECT * FROM download_jobs WHERE id=?", (job_id,))
+        return _from_row(rows[0]) if rows else None
+
+    def all(self) -> list[DownloadJob]:
+        rows = self.db.query("SELECT * FROM download_jobs ORDER BY created_at")
+        return [_from_row(r) for r in rows]
+
+
+def _from_row(row: object) -> DownloadJob:
+    r = dict(row)  # type: ignore[call-overload]
+    return DownloadJob(
+        id=r["id"], kind=r["kind"], name=r["name"], single_file=bool(r["single_file"]),
+        files=[RemoteFile(**f) for f in json.loads(r["files"])], status=r["status"],
+        repo_id=r["repo_id"], revision=r["revision"], commit=r["commit_sha"], url=r["url"],
+        error=r["error"], error_code=r["error_code"], bytes_done=r["bytes_done"],
+        created_at=r["created_at"], updated_at=r["updated_at"], finished_at=r["finished_at"],
+    )

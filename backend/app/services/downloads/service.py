@@ -1,0 +1,340 @@
+"""Download jobs: create, run in the background (a few at a time), cancel, resume, delete.
+
+Files land in a staging folder ``models/.{name}.partial/`` (the model store skips dot entries),
+each as ``{file}.part`` until its hash checks out, then under its own name. When every file is
+there the folder (or the single .gguf) is renamed into ``models/`` in one step, so a model is
+listed only once it is complete and verified. Job rows live in SQLite; on start-up jobs that were
+queued or running are scheduled again and resume from the bytes on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.errors import AppError, Conflict, InsufficientStorage, NotFound
+from app.schemas.downloads import DownloadFileInfo, DownloadJobInfo, DownloadRequest
+from app.services.downloads.hub import (
+    auth_headers,
+    check_name,
+    resolve_repo,
+    resolve_url,
+)
+from app.services.downloads.jobs import ACTIVE, TERMINAL, DownloadJob, JobStore
+from app.services.downloads.transfer import TransferCancelled, TransferFailed, fetch_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Runtime:
+    """In-memory state of a scheduled job: its cancel switch and live progress."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    stopping: bool = False  # cancelled by shutdown: stays queued for the next start
+    bytes_done: int = 0
+    current_file: str | None = None
+    samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=64))
+    task: asyncio.Task[None] | None = None
+    last_saved: float = 0.0
+
+    def add(self, n: int) -> None:
+        self.bytes_done += n
+        now = time.monotonic()
+        if not self.samples or now - self.samples[-1][0] >= 0.1:
+            self.samples.append((now, self.bytes_done))
+
+    def speed(self) -> float | None:
+        now = time.monotonic()
+        recent = [s for s in self.samples if now - s[0] <= 5.0]
+        if len(recent) < 2 or recent[-1][0] <= recent[0][0]:
+            return None
+        return (recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
+
+
+class DownloadService:
+    """Owns download jobs; one instance per process (server or ``playground pull``)."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.models_dir = settings.models_dir
+        self.jobs = JobStore(db)
+        self._runtime: dict[str, _Runtime] = {}
+        self._slots: asyncio.Semaphore | None = None
+        self._client = httpx.Client(
+            follow_redirects=True, timeout=httpx.Timeout(30.0, connect=10.0)
+        )
+
+    async def start(self, resume_pending: bool = True) -> None:
+        """Make the job slots; reschedule jobs a previous process left queued or running."""
+        self._slots = asyncio.Semaphore(self.settings.max_concurrent_downloads)
+        if resume_pending:
+            for job in self.jobs.all():
+                if job.status in ACTIVE:
+                    log.info("resuming download %s (%s)", job.id, job.name)
+                    self._schedule(job.id)
+
+    async def shutdown(self) -> None:
+        for rt in list(self._runtime.values()):
+            rt.stopping = True
+            rt.cancel.set()
+        tasks = [rt.task for rt in self._runtime.values() if rt.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+        self._client.close()
+
+    # --- requests --------------------------------------------------------------------------
+    async def create(self, request: DownloadRequest) -> DownloadJobInfo:
+        timeout = self.settings.hub_timeout_seconds
+        if request.url is not None:
+            source = await asyncio.to_thread(resolve_url, request.url, request.sha256, timeout)
+        else:
+            assert request.repo_id is not None
+            source = await asyncio.to_thread(
+                resolve_repo, request.repo_id, request.revision, request.files,
+                request.allow_patterns, timeout,
+            )
+        name = check_name(request.name or source.default_name)
+        if source.single_file and not name.endswith(".gguf"):
+            name += ".gguf"
+        if (self.models_dir / name).exists() or (self.models_dir / name).is_symlink():
+            raise Conflict(
+                f"A model named '{name}' is already in the models folder; delete it first or "
+                "pick another name.", param="name",
+            )
+        if any(j.name == name and j.status in ACTIVE for j in self.jobs.all()):
+            raise Conflict(f"A download to '{name}' is already in progress.", param="name")
+        job = DownloadJob.new(source, name)
+        self._check_free(job)
+        self.jobs.insert(job)
+        self._schedule(job.id)
+        return self.info(job)
+
+    def get(self, job_id: str) -> DownloadJob:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"Download job '{job_id}' does not exist.", param="job_id")
+        return job
+
+    def list(self) -> list[DownloadJobInfo]:
+        return [self.info(j) for j in self.jobs.all()]
+
+    async def cancel(self, job_id: str) -> DownloadJobInfo:
+        job = self.get(job_id)
+        if job.status not in ACTIVE:
+            raise Conflict(
+                f"Download job '{job_id}' is {job.status}; only queued or running jobs can be "
+                "cancelled.", param="job_id",
+            )
+        rt = self._runtime.get(job_id)
+        if rt is not None:
+            rt.cancel.set()
+            if rt.task is not None:
+                await asyncio.wait([rt.task], timeout=30)
+        job = self.get(job_id)
+        if job.status in ACTIVE:  # no live task (e.g. left over from a crash): just mark it
+            job = self.jobs.update(job, status="cancelled", bytes_done=self._on_disk(job))
+        return self.info(job)
+
+    async def resume(self, job_id: str) -> DownloadJobInfo:
+        job = self.get(job_id)
+        if job.status not in ("cancelled", "failed"):
+            raise Conflict(
+                f"Download job '{job_id}' is {job.status}; only cancelled or failed jobs can be "
+                "resumed.", param="job_id",
+            )
+        self._check_free(job)
+        job = self.jobs.update(job, status="queued", error=None, error_code=None, finished_at=None)
+        self._schedule(job.id)
+        return self.info(job)
+
+    async def delete(self, job_id: str) -> None:
+        """Forget a job; an unfinished one is stopped and its partial files removed."""
+        job = self.get(job_id)
+        rt = self._runtime.get(job_id)
+        if rt is not None:
+            rt.cancel.set()
+            if rt.task is not None:
+                await asyncio.wait([rt.task], timeout=30)
+        job = self.get(job_id)
+        if job.status != "completed":
+            await asyncio.to_thread(shutil.rmtree, self.staging_dir(job.name), True)
+        self.jobs.delete(job_id)
+
+    # --- views -----------------------------------------------------------------------------
+    def info(self, job: DownloadJob) -> DownloadJobInfo:
+        rt = self._runtime.get(job.id)
+        total = job.bytes_total
+        if job.status == "completed":
+            done = total or job.bytes_done
+        elif rt is not None and job.status == "running":
+            done = rt.bytes_done
+        else:
+            done = self._on_disk(job)
+        speed = rt.speed() if rt is not None and job.status == "running" else None
+        eta = (total - done) / speed if speed and total is not None else None
+        return DownloadJobInfo(
+            id=job.id, status=job.status, kind=job.kind, name=job.name,  # type: ignore[arg-type]
+            repo_id=job.repo_id, revision=job.revision, commit=job.commit, url=job.url,
+            files=[DownloadFileInfo(path=f.path, size_bytes=f.size, sha256=f.sha256)
+                   for f in job.files],
+            bytes_total=total, bytes_done=done,
+            progress=min(1.0, done / total) if total else (1.0 if job.status == "completed" else None),
+            speed_bps=speed, eta_s=eta,
+            current_file=rt.current_file if rt is not None and job.status == "running" else None,
+            error=job.error, error_code=job.error_code,
+            model_id=job.name if job.status == "completed" else None,
+            created_at=job.created_at, updated_at=job.updated_at, finished_at=job.finished_at,
+        )
+
+    async def events(self, job_id: str, interval: float = 0.25) -> AsyncIterator[DownloadJobInfo]:
+        """Snapshots while the job changes, ending with its first terminal state."""
+        last: tuple[object, ...] | None = None
+        last_sent = 0.0
+        while True:
+            view = self.info(self.get(job_id))
+            key = (view.status, view.bytes_done, view.current_file)
+            now = time.monotonic()
+            if key != last or now - last_sent >= 2.0:
+                last, last_sent = key, now
+                yield view
+            if view.status in TERMINAL:
+                return
+            await asyncio.sleep(interval)
+
+    def active_names(self) -> dict[str, str]:
+        """Local names of queued/running downloads, with the repo or URL they come from."""
+        return {j.name: (j.repo_id or j.url or "") for j in self.jobs.all() if j.status in ACTIVE}
+
+    # --- running ---------------------------------------------------------------------------
+    def staging_dir(self, name: str) -> Path:
+        return self.models_dir / f".{name}.partial"
+
+    def _file_path(self, job: DownloadJob, rel: str) -> Path:
+        staging = self.staging_dir(job.name).resolve()
+        path = (staging / rel).resolve()
+        if not path.is_relative_to(staging):
+            raise TransferFailed(f"File '{rel}' would land outside the models folder.", "bad_path")
+        return path
+
+    def _on_disk(self, job: DownloadJob) -> int:
+        done = 0
+        for f in job.files:
+            final = self._file_path(job, f.path)
+            part = final.with_name(final.name + ".part")
+            if final.is_file():
+                done += final.stat().st_size
+            elif part.is_file():
+                done += part.stat().st_size
+        return done
+
+    def free_bytes(self) -> int:
+        if self.settings.download_free_space_bytes is not None:
+            return self.settings.download_free_space_bytes
+        return shutil.disk_usage(self.models_dir).free
+
+    def _check_free(self, job: DownloadJob) -> None:
+        needed = (job.bytes_total or 0) - self._on_disk(job)
+        free = self.free_bytes()
+        reserve = self.settings.download_reserve_bytes
+        if needed > free - reserve:
+            raise InsufficientStorage(
+                f"Not enough disk space for '{job.name}': it needs {needed:,} more bytes, "
+                f"{free:,} are free and {reserve:,} are kept in reserve.",
+                code="insufficient_storage",
+            )
+
+    def _schedule(self, job_id: str) -> None:
+        rt = _Runtime()
+        self._runtime[job_id] = rt
+        rt.task = asyncio.create_task(self._run(job_id, rt), name=f"download-{job_id}")
+
+    async def _run(self, job_id: str, rt: _Runtime) -> None:
+        assert self._slots is not None, "start() first"
+        try:
+            async with self._slots:
+                job = self.get(job_id)
+                if rt.cancel.is_set():
+                    raise TransferCancelled()
+                job = self.jobs.update(job, status="running")
+                self._check_free(job)
+                await asyncio.to_thread(self._transfer_all, job, rt)
+                await asyncio.to_thread(self._finish, job)
+                self.jobs.update(
+                    job, status="completed", bytes_done=job.bytes_total or rt.bytes_done,
+                    finished_at=time.time(),
+                )
+                log.info("download %s complete: %s", job_id, job.name)
+        except TransferCancelled:
+            job = self.get(job_id)
+            status = "queued" if rt.stopping else "cancelled"
+            self.jobs.update(job, status=status, bytes_done=self._on_disk(job))
+        except asyncio.CancelledError:
+            raise
+        except (TransferFailed, AppError) as exc:
+            code = exc.code
+            message = exc.message if isinstance(exc, AppError) else str(exc)
+            log.warning("download %s failed: %s", job_id, message)
+            job = self.get(job_id)
+            self.jobs.update(
+                job, status="failed", error=message, error_code=code,
+                bytes_done=self._on_disk(job), finished_at=time.time(),
+            )
+        except Exception as exc:  # unexpected: keep the job inspectable, never crash the loop
+            log.exception("download %s crashed", job_id)
+            job = self.get(job_id)
+            self.jobs.update(
+                job, status="failed", error=f"{type(exc).__name__}: {exc}",
+                error_code="internal_error", finished_at=time.time(),
+            )
+        finally:
+            if self._runtime.get(job_id) is rt:
+                del self._runtime[job_id]
+
+    def _transfer_all(self, job: DownloadJob, rt: _Runtime) -> None:
+        self.staging_dir(job.name).mkdir(parents=True, exist_ok=True)
+        rt.bytes_done = self._on_disk(job)
+        headers = auth_headers() if job.kind == "hub" else {}
+
+        def on_bytes(n: int) -> None:
+            rt.add(n)
+            now = time.monotonic()
+            if now - rt.last_saved >= 2.0:  # so a killed process still shows its progress
+                rt.last_saved = now
+                self.jobs.save_progress(job.id, rt.bytes_done)
+
+        for f in job.files:
+            final = self._file_path(job, f.path)
+            if final.is_file():
+                continue  # verified in an earlier run
+            rt.current_file = f.path
+            part = final.with_name(final.name + ".part")
+            fetch_file(
+                self._client, f, part, headers=headers, cancel=rt.cancel, on_bytes=on_bytes,
+                chunk_bytes=self.settings.download_chunk_bytes,
+                retries=self.settings.download_retries,
+            )
+            part.rename(final)
+        rt.current_file = None
+
+    def _finish(self, job: DownloadJob) -> None:
+        staging = self.staging_dir(job.name)
+        target = self.models_dir / job.name
+        if target.exists() or target.is_symlink():
+            raise Conflict(f"'{job.name}' appeared in the models folder meanwhile.", param="name")
+        if job.single_file:
+            self._file_path(job, job.files[0].path).rename(target)
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            staging.rename(target)

@@ -1,0 +1,194 @@
+"""Resumable transfer of one file over HTTP into a ``.part`` file, with hash verification.
+
+huggingface_hub's own retry re-requests a dropped file from byte 0, so each file is fetched here
+with ``Range: bytes=N-`` where N is what is already on disk; a drop, a cancel or a killed process
+therefore costs only the bytes in flight. tenacity retries transient failures (connection
+errors, 5xx, 429) with exponential backoff. The hash (sha256 for Hub LFS files and URLs given a
+digest, git blob sha1 for small Hub files) is computed while the bytes arrive, in a second thread,
+so verification adds no extra pass over the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from app.services.downloads.hub import RemoteFile
+
+
+class TransferCancelled(Exception):
+    """The job was cancelled (or the server is stopping); partial bytes stay on disk."""
+
+
+class TransferFailed(Exception):
+    """A permanent failure (HTTP 4xx, hash mismatch); ``code`` says which."""
+
+    def __init__(self, message: str, code: str = "download_failed") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Transient(Exception):
+    """A failure worth retrying: the next attempt resumes from the bytes on disk."""
+
+
+class _Hasher:
+    """Feeds chunks to a hash object in a worker thread (hashlib releases the GIL)."""
+
+    def __init__(self, file: RemoteFile) -> None:
+        self._file = file
+        if file.sha256:
+            self.kind, self.expected = "sha256", file.sha256
+            self.hash = hashlib.sha256()
+        elif file.git_sha1 and file.size is not None:
+            self.kind, self.expected = "git-sha1", file.git_sha1
+            self.hash = hashlib.sha1(b"blob %d\0" % file.size)
+        else:
+            self.kind, self.expected, self.hash = "none", None, None
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
+        self._thread = threading.Thread(target=self._run, daemon=True, name="hasher")
+        if self.hash is not None:
+            self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self.hash.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        if self.hash is not None:
+            self._queue.put(chunk)
+
+    def check(self, name: str) -> None:
+        if self.hash is None:
+            return
+        self._queue.put(None)
+        self._thread.join()
+        actual = self.hash.hexdigest()
+        if actual != self.expected:
+            raise TransferFailed(
+                f"Checksum mismatch for '{name}': expected {self.kind} {self.expected}, got "
+                f"{actual}. The file was discarded.",
+                code="checksum_mismatch",
+            )
+
+    def abandon(self) -> None:
+        if self.hash is not None and self._thread.is_alive():
+            self._queue.put(None)
+
+    def reset(self) -> None:
+        """Start over from byte 0."""
+        self.abandon()
+        self.__init__(self._file)
+
+
+def _prefix_into(hasher: _Hasher, part: Path, chunk_bytes: int) -> None:
+    with part.open("rb") as fh:
+        while chunk := fh.read(chunk_bytes):
+            hasher.update(chunk)
+
+
+def fetch_file(
+    client: httpx.Client,
+    file: RemoteFile,
+    part: Path,
+    *,
+    headers: dict[str, str],
+    cancel: threading.Event,
+    on_bytes: Callable[[int], None],
+    chunk_bytes: int = 1 << 20,
+    retries: int = 8,
+) -> None:
+    """Fetch ``file`` into ``part`` (resuming what is there) and verify its hash. On success
+    ``part`` holds exactly the file; on a hash mismatch it is deleted; otherwise it is kept."""
+    part.parent.mkdir(parents=True, exist_ok=True)
+    hasher = _Hasher(file)
+    if part.exists():
+        if file.size is not None and part.stat().st_size > file.size:
+            part.unlink()  # longer than the file: not ours, start over
+        else:
+            _prefix_into(hasher, part, chunk_bytes)
+    try:
+        for attempt in Retrying(
+            retry=retry_if_exception_type(_Transient),
+            wait=wait_exponential(multiplier=0.25, max=10),
+            stop=stop_after_attempt(retries + 1),
+            sleep=cancel.wait,  # a cancel during backoff ends the wait at once
+            reraise=True,
+        ):
+            with attempt:
+                _attempt(client, file, part, hasher, headers, cancel, on_bytes, chunk_bytes)
+    except _Transient as exc:
+        hasher.abandon()
+        raise TransferFailed(
+            f"'{file.path}' failed after {retries + 1} attempts: {exc}", code="network_error"
+        ) from exc
+    except BaseException:
+        hasher.abandon()
+        raise
+    try:
+        hasher.check(file.path)
+    except TransferFailed:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def _attempt(
+    client: httpx.Client,
+    file: RemoteFile,
+    part: Path,
+    hasher: _Hasher,
+    headers: dict[str, str],
+    cancel: threading.Event,
+    on_bytes: Callable[[int], None],
+    chunk_bytes: int,
+) -> None:
+    if cancel.is_set():
+        raise TransferCancelled()
+    offset = part.stat().st_size if part.exists() else 0
+    if file.size is not None and offset == file.size:
+        return
+    request_headers = {**headers, "Accept-Encoding": "identity"}
+    if offset:
+        request_headers["Range"] = f"bytes={offset}-"
+    try:
+        with client.stream("GET", file.url, headers=request_headers) as response:
+            status = response.status_code
+            if status == 416 and file.size is None:
+                return  # we already hold every byte the server has
+            if status in (429,) or status >= 500:
+                raise _Transient(f"HTTP {status} from {file.url}")
+            if status >= 400:
+                raise TransferFailed(
+                    f"'{file.path}': HTTP {status} from {file.url}", code=f"http_{status}"
+                )
+            mode = "ab"
+            if offset and status != 206:
+                # The server ignored Range: its body starts at byte 0, so must our file.
+                on_bytes(-offset)
+                mode, offset = "wb", 0
+                hasher.reset()
+            with part.open(mode) as out:
+                # No chunk size: each network read is written at once, so a killed process
+                # loses at most one read (<= 64 KiB), not a buffered chunk.
+                for chunk in response.iter_raw():
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    on_bytes(len(chunk))
+                    if cancel.is_set():
+                        raise TransferCancelled()
+    except httpx.TransportError as exc:  # dropped connection, timeout, refused
+        raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+    size_now = part.stat().st_size
+    if file.size is not None and size_now < file.size:
+        raise _Transient(f"connection ended at byte {size_now} of {file.size}")
