@@ -123,18 +123,33 @@ class BodyLimitMiddleware:
                 await error_response(self._error(limit))(scope, receive, send)
                 return
         received = 0
+        refused = False
+        response_started = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal response_started
+            if refused:
+                return  # our 413 went out; whatever the app answers now is dropped
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
-                    # Raised inside the route's body read: the app renders it as a 413.
-                    raise self._error(limit)
+                if received > limit and not response_started:
+                    # Answer 413 now and tell the app the client left, so it stops reading;
+                    # raising instead would be turned into a generic 400 by body parsing.
+                    refused = True
+                    await error_response(self._error(limit))(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counting_receive, send)
+        await self.app(scope, counting_receive, guarded_send)
 
     @staticmethod
     def _error(limit: int) -> PayloadTooLarge:
