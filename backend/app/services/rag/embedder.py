@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.core.config import Settings
-from app.core.errors import InvalidRequest, ModelNotFound
+from app.core.errors import InvalidRequest, NotFound
 from app.core.hardware import cpu_supports_bf16
 
 if TYPE_CHECKING:
@@ -139,7 +139,13 @@ class EmbedderPool:
         """The embedder for ``name`` (default model when None); 404 for models not allowed."""
         name = name or self.default_name
         if name not in self.allowed():
-            raise ModelNotFound(name, param=param)
+            raise NotFound(
+                f"The embedding model '{name}' is not available. Use one of: "
+                f"{', '.join(self.allowed())} (more can be allowed with "
+                "MP_RAG_EXTRA_EMBEDDING_MODELS).",
+                param=param,
+                code="model_not_found",
+            )
         with self._lock:
             if name not in self._embedders:
                 self._embedders[name] = Embedder(name, self.settings)

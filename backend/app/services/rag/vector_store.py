@@ -8,16 +8,38 @@ which fails offline, and it is re-attached on every fetch unless told otherwise.
 
 from __future__ import annotations
 
+import functools
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
+import httpx
 import numpy as np
 
+from app.core.errors import BackendUnavailable
+
 Metadata = dict[str, str | int | float | bool]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _unreachable_is_503(method: F) -> F:
+    """A Chroma server that went away answers 503 with a clear message, not a generic 500."""
+
+    @functools.wraps(method)
+    def wrapper(self: ChromaVectorStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (httpx.TransportError, ConnectionError) as exc:
+            raise BackendUnavailable(
+                f"The Chroma server at {self.location} is unreachable ({type(exc).__name__})."
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass
@@ -68,26 +90,47 @@ class ChromaVectorStore(VectorStore):
     """ChromaDB, embedded or remote. Calls are blocking; callers run them in a thread."""
 
     def __init__(self, path: Path | None = None, url: str | None = None) -> None:
+        assert path is not None or url
+        self._path = path
+        self._url = url
+        self._client_obj: Any = None
+        self._batch = 0
+        self._collections: dict[str, Any] = {}
+        self._lock = threading.RLock()
+        self.location = url or str(path)
+
+    @property
+    def _client(self) -> Any:
+        # Connected on first use, so the app starts (and serves everything else) while a
+        # configured Chroma server is down; RAG calls then answer 503 until it is back.
+        with self._lock:
+            if self._client_obj is None:
+                self._client_obj = self._connect()
+                self._batch = int(self._client_obj.get_max_batch_size())
+            return self._client_obj
+
+    def _connect(self) -> Any:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        if url:
-            parsed = urlparse(url)
-            self._client = chromadb.HttpClient(
+        if not self._url:
+            assert self._path is not None
+            self._path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(self._path), settings=chroma_settings)
+        parsed = urlparse(self._url)
+        try:
+            return chromadb.HttpClient(
                 host=parsed.hostname or "127.0.0.1",
                 port=parsed.port or (443 if parsed.scheme == "https" else 8000),
                 ssl=parsed.scheme == "https",
                 settings=chroma_settings,
             )
-        else:
-            assert path is not None
-            path.mkdir(parents=True, exist_ok=True)
-            self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        self._batch = int(self._client.get_max_batch_size())
-        self._collections: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        self.location = url or str(path)
+        except Exception as exc:
+            raise BackendUnavailable(
+                f"The Chroma server at {self._url} is unreachable ({type(exc).__name__}). "
+                "Start it or unset MP_RAG_CHROMA_URL to use the embedded store."
+            ) from exc
 
     def _collection(self, name: str):
         with self._lock:
@@ -99,9 +142,11 @@ class ChromaVectorStore(VectorStore):
                 )
             return self._collections[name]
 
+    @_unreachable_is_503
     def create_collection(self, name: str) -> None:
         self._collection(name)
 
+    @_unreachable_is_503
     def drop_collection(self, name: str) -> None:
         with self._lock:
             self._collections.pop(name, None)
@@ -111,6 +156,7 @@ class ChromaVectorStore(VectorStore):
             if "not exist" not in str(exc).lower() and "not found" not in str(exc).lower():
                 raise
 
+    @_unreachable_is_503
     def add(self, name: str, ids: list[str], embeddings: np.ndarray, texts: list[str],
             metadatas: list[Metadata]) -> None:
         collection = self._collection(name)
@@ -123,6 +169,7 @@ class ChromaVectorStore(VectorStore):
                 metadatas=metadatas[start:end],
             )
 
+    @_unreachable_is_503
     def query(self, name: str, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None,
               with_embeddings: bool = False) -> list[VectorHit]:
         collection = self._collection(name)
@@ -151,9 +198,11 @@ class ChromaVectorStore(VectorStore):
             )
         ]
 
+    @_unreachable_is_503
     def delete_where(self, name: str, where: dict[str, Any]) -> None:
         self._collection(name).delete(where=where)
 
+    @_unreachable_is_503
     def count(self, name: str, where: dict[str, Any] | None = None) -> int:
         collection = self._collection(name)
         if not where:
