@@ -22,6 +22,7 @@ from app.backends.base import (
     TokenEvent,
 )
 from app.backends.hf_batching import DecodeScheduler
+from app.backends.hf_packing import can_pack, pack_linears
 from app.core.errors import GenerationFailed
 from app.core.hardware import cpu_supports_bf16
 
@@ -46,6 +47,8 @@ class TransformersBackend(Backend):
         self._dtype = "fp32"
         self._eos_ids: set[int] = set()
         self._scheduler: DecodeScheduler | None = None
+        self._memory_bytes = 0
+        self._packed = 0  # Linear layers pre-packed for oneDNN (hf_packing.py)
 
     # --- lifecycle -----------------------------------------------------------------------------
     def load(self) -> None:
@@ -69,6 +72,10 @@ class TransformersBackend(Backend):
             ) from exc
         self._model.to(self._device)
         self._model.eval()
+        self._memory_bytes = int(self._model.get_memory_footprint())
+        self._packed = 0
+        if self.settings.hf_pack_weights and can_pack(self._model) is None:
+            self._packed = pack_linears(self._model)
         self._eos_ids = self._collect_eos_ids()
         self._scheduler = DecodeScheduler(
             self._model,
@@ -120,6 +127,7 @@ class TransformersBackend(Backend):
             "threads": self._torch.get_num_threads() if self._torch else None,
             "batch_size": self._scheduler.batch_size if self._scheduler else 0,
             "max_batch_size": self.settings.max_batch_size,
+            "packed_linears": self._packed,
         }
 
     # --- text ----------------------------------------------------------------------------------
@@ -138,7 +146,7 @@ class TransformersBackend(Backend):
 
     @property
     def memory_bytes(self) -> int:
-        return int(self._model.get_memory_footprint()) if self._model is not None else 0
+        return self._memory_bytes if self._model is not None else 0
 
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         return list(self._tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])

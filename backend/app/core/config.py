@@ -120,6 +120,11 @@ class Settings(BaseSettings):
         description="Most concurrent requests of one Transformers model decoded together in one "
         "batched forward pass; more wait for a free slot. 1 serves them one at a time.",
     )
+    hf_pack_weights: bool = Field(
+        default=True,
+        description="Pre-pack the Linear weights of bf16 Transformers models on CPU into "
+        "oneDNN's blocked layout at load (faster decoding, same results, same memory).",
+    )
 
     # --- RAG ----------------------------------------------------------------------------------
     rag_embedding_model: str = Field(
