@@ -37,7 +37,7 @@ VPY="$ROOT/.venv/bin/python"
 REQS=requirements-cpu.txt
 [ "$DEV" = 1 ] && REQS=requirements-dev.txt
 STAMP=".venv/.setup-$(basename "$REQS" .txt)"
-WANT="$(cat requirements-cpu.txt requirements-dev.txt backend/pyproject.toml | sha256sum | cut -c1-16)"
+WANT="$(cat requirements-cpu.txt requirements-dev.txt requirements-extras.txt backend/pyproject.toml | sha256sum | cut -c1-16)"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   log "installing Python dependencies ($REQS)"
   "$VPY" -m pip install --quiet --upgrade pip
@@ -46,6 +46,8 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF}"
   export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
   "$VPY" -m pip install --quiet -r "$REQS"
+  # Optional engines the tests exercise (ctransformers); plain installs skip them.
+  if [ "$DEV" = 1 ]; then "$VPY" -m pip install --quiet -r requirements-extras.txt; fi
   "$VPY" -m pip install --quiet --no-deps -e backend
   echo "$WANT" > "$STAMP"
 else

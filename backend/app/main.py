@@ -12,9 +12,10 @@ from fastapi.routing import APIRoute
 
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.api.openapi import install_openapi
 from app.api.routes import metrics as metrics_route
 from app.api.security import AuthMiddleware
-from app.api.router import native, openai
+from app.api.router import native, openai, ollama
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.logging import configure_logging
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(native)
     app.include_router(openai)
+    app.include_router(ollama)
     app.include_router(metrics_route.router)
+    install_openapi(app)
     mount_frontend(app, settings.frontend_dist)
     return app

@@ -8,6 +8,13 @@ from pathlib import Path
 
 import pytest
 
+# Fixtures of the backend and Ollama tests (GGUF files, a second server wired to the first).
+from tests.helpers.backend_servers import (  # noqa: F401
+    backends_server,
+    gguf_models_dir,
+    tiny_gguf,
+    tiny_tied_gguf,
+)
 from tests.helpers.server import REPO_ROOT, ServerProcess
 
 # Tests never reach a hub; libraries must not try.

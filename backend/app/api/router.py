@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.api.ollama import embed as ollama_embed
+from app.api.ollama import generate as ollama_generate
+from app.api.ollama import models as ollama_models
 from app.api.openai import chat, completions, embeddings
 from app.api.openai import models as openai_models
 from app.api.routes import auth as auth_routes
@@ -23,3 +26,9 @@ openai.include_router(chat.router)
 openai.include_router(completions.router)
 openai.include_router(openai_models.router)
 openai.include_router(embeddings.router)
+
+# Ollama-compatible API (NDJSON), for existing Ollama clients.
+ollama = APIRouter(prefix="/api")
+ollama.include_router(ollama_generate.router)
+ollama.include_router(ollama_models.router)
+ollama.include_router(ollama_embed.router)

@@ -35,6 +35,9 @@ class Capabilities:
     cancellation: bool = True
     json_schema: bool = False
     formats: tuple[ModelFormat, ...] = ("hf",)
+    # False for engines behind HTTP (Ollama, vLLM, remote): they take text or messages, count
+    # tokens themselves and report usage on their last event.
+    local_tokenizer: bool = True
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class SamplingParams:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     logprobs: int | None = None  # None = off; N = also return N top alternatives per token
+    json_schema: str | None = None  # JSON text of a schema the output must follow (None = free)
 
     @property
     def greedy(self) -> bool:
@@ -68,6 +72,9 @@ class GenerationRequest:
     request_id: str
     prompt_token_ids: list[int]
     params: SamplingParams
+    # What the prompt ids were made of; engines without a local tokenizer send these instead.
+    prompt_text: str = ""
+    messages: list[ChatMessage] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,10 @@ class TokenEvent:
     token_ids: list[int] = field(default_factory=list)
     logprobs: list[TokenLogprob] = field(default_factory=list)
     finish_reason: FinishReason | None = None
+    # (prompt_tokens, completion_tokens) counted by a remote engine, on its last event only.
+    usage: tuple[int, int] | None = None
+    # Text produced by a remote engine that reports no token ids: counts as one token.
+    remote_token: bool = False
 
 
 @dataclass
@@ -150,6 +161,21 @@ class Backend(ABC):
     def health(self) -> dict[str, Any]:
         """Engine-specific facts for /api/v1/system and /models/loaded."""
         return {}
+
+    @classmethod
+    def cannot_serve(cls, source: ModelSource) -> str | None:
+        """Why this engine cannot read ``source`` (checked before loading), or None if it can."""
+        return None
+
+    def admit(self, request: GenerationRequest) -> None:
+        """Checks made before a response starts, so they can still be a 4xx: capacity
+        (raise ``Overloaded``, 429) and request features this engine refuses (400)."""
+        return None
+
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting for this engine (0 for engines that do not queue)."""
+        return 0
 
     # --- text ----------------------------------------------------------------------------------
     @property

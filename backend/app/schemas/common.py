@@ -36,6 +36,12 @@ Seed = Annotated[
     Field(ge=-(2**63), le=2**63 - 1, description="Seed for sampling; same seed and parameters "
           "give the same text on the same backend."),
 ]
+AllowFallback = Annotated[
+    bool,
+    Field(description="When the named backend is not installed or cannot load the model, serve "
+          "it on the next backend for its format instead of failing with 503; the response's "
+          "timings say which backend served and why."),
+]
 BackendName = Annotated[
     str,
     Field(min_length=1, max_length=64, description="Backend to run on ('auto' or a name from "

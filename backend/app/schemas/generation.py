@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.schemas.common import (
     MAX_STOP_SEQUENCES,
+    AllowFallback,
     BackendName,
     MaxTokens,
     RepetitionPenalty,
@@ -60,6 +61,11 @@ class GenerationParameters(BaseModel):
         max_length=MAX_STOP_SEQUENCES,
         description="Up to 4 strings; generation ends before the first one appears.",
     )
+    json_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="JSON schema the output must follow (constrained decoding); backends "
+        "without capabilities.json_schema refuse it with 400.",
+    )
 
 
 class GenerateRequest(GenerationParameters):
@@ -82,6 +88,7 @@ class GenerateRequest(GenerationParameters):
     )
     stream: bool = Field(default=False, description="Send tokens as server-sent events.")
     backend: BackendName | None = None
+    allow_fallback: AllowFallback = False
     keep_alive: float | str | None = Field(
         default=None,
         description="How long the model stays loaded after this request when idle: seconds, "

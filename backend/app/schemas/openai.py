@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.schemas.common import (
     MAX_STOP_SEQUENCES,
+    AllowFallback,
     BackendName,
     MaxTokens,
     RepetitionPenalty,
@@ -42,6 +43,7 @@ class _Request(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     backend: BackendName | None = Field(default=None, description="Extension: backend to use.")
+    allow_fallback: AllowFallback = False
     user: str | None = None
 
     @field_validator("stop")
@@ -55,6 +57,37 @@ class _Request(BaseModel):
         if self.stop is None:
             return []
         return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+
+class JsonSchemaFormat(BaseModel):
+    """The schema part of ``response_format`` (OpenAI's structured outputs)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    name: str = Field(default="output", max_length=64, description="Name of the schema.")
+    description: str | None = Field(default=None, description="What the output is for.")
+    schema_: dict[str, Any] = Field(alias="schema", description="JSON schema of the output.")
+    strict: bool | None = Field(default=None, description="Accepted; output always follows the "
+                                "schema when the backend constrains it.")
+
+
+class ResponseFormat(BaseModel):
+    """``response_format``: free text, any JSON object, or JSON following a schema."""
+
+    type: Literal["text", "json_object", "json_schema"] = Field(description="Output kind.")
+    json_schema: JsonSchemaFormat | None = Field(default=None, description="With json_schema.")
+
+    def schema_text(self) -> str | None:
+        """The schema as JSON text, or None for free text."""
+        import json
+
+        if self.type == "text":
+            return None
+        if self.type == "json_object":
+            return json.dumps({"type": "object"})
+        if self.json_schema is None:
+            raise ValueError("response_format.json_schema is required with type json_schema")
+        return json.dumps(self.json_schema.schema_)
 
 
 class StreamOptions(BaseModel):
@@ -91,6 +124,16 @@ class ChatCompletionRequest(_Request):
     )
     logprobs: bool = False
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    response_format: ResponseFormat | None = Field(
+        default=None, description="Constrain the output to JSON (json_object) or to a JSON "
+        "schema (json_schema); backends with capabilities.json_schema honour it, others 400."
+    )
+
+    @model_validator(mode="after")
+    def _schema_given(self) -> ChatCompletionRequest:
+        if self.response_format is not None:
+            self.response_format.schema_text()
+        return self
 
 
 class CompletionRequest(_Request):

@@ -4,8 +4,9 @@ Face cache already holds. Resolves a model id to files; never downloads."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.backends.base import ModelFormat, ModelSource
 from app.core.errors import InvalidRequest, ModelNotFound
@@ -20,9 +21,29 @@ class LocalModel:
     format: ModelFormat
     size_bytes: int
     description: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def source(self) -> ModelSource:
-        return ModelSource(self.id, self.path, self.format)
+        return ModelSource(self.id, self.path, self.format, dict(self.extra))
+
+
+def resolve_prefixed(model_id: str) -> LocalModel | None:
+    """Models served by another server, named explicitly: ``ollama:NAME`` (an Ollama server)
+    and ``remote:ENDPOINT/MODEL`` (a configured OpenAI-compatible endpoint). None otherwise."""
+    if model_id.startswith("ollama:"):
+        name = model_id.removeprefix("ollama:")
+        if not name:
+            raise InvalidRequest("Give the Ollama model after 'ollama:'.", param="model")
+        return LocalModel(model_id, Path(), "ollama", 0, extra={"name": name})
+    if model_id.startswith("remote:"):
+        endpoint, _, name = model_id.removeprefix("remote:").partition("/")
+        if not endpoint or not name:
+            raise InvalidRequest(
+                "Name remote models 'remote:ENDPOINT/MODEL' (ENDPOINT from MP_REMOTE_ENDPOINTS).",
+                param="model",
+            )
+        return LocalModel(model_id, Path(), "remote", 0, extra={"endpoint": endpoint, "name": name})
+    return None
 
 
 def _folder_size(path: Path) -> int:
@@ -75,6 +96,9 @@ class ModelStore:
         the local HF cache. Raises :class:`ModelNotFound` otherwise."""
         if not model_id or "\x00" in model_id:
             raise InvalidRequest("Model id is empty or invalid.", param="model")
+        prefixed = resolve_prefixed(model_id)
+        if prefixed is not None:
+            return prefixed
         for model in self.scan():
             if model.id == model_id:
                 return model

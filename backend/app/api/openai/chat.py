@@ -41,6 +41,7 @@ async def create_chat_completion(
         chat_params(body),
         messages=chat_messages(body.messages),
         backend=body.backend,
+        allow_fallback=body.allow_fallback,
     )
     chat_id = f"chatcmpl-{job.request_id}"
     if body.stream:

@@ -28,7 +28,8 @@ async def create_completion(body: CompletionRequest, generation: GenerationDep, 
     """Text completion of a raw prompt (no chat template)."""
     prompt = body.prompt_text()
     job = await generation.prepare(
-        body.model, completion_params(body), prompt=prompt, backend=body.backend
+        body.model, completion_params(body), prompt=prompt, backend=body.backend,
+        allow_fallback=body.allow_fallback,
     )
     cmpl_id = f"cmpl-{job.request_id}"
     prefix = prompt if body.echo else ""

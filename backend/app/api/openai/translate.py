@@ -34,6 +34,7 @@ def chat_params(body: ChatCompletionRequest) -> ParamsInput:
         seed=body.seed,
         stop=body.stop_list(),
         logprobs=top,
+        json_schema=body.response_format.schema_text() if body.response_format else None,
     )
 
 

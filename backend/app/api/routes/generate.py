@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Protocol
 
@@ -49,6 +50,7 @@ def request_params(body: GenerationParameters) -> ParamsInput:
         repetition_penalty=body.repetition_penalty,
         seed=body.seed,
         stop=body.stop,
+        json_schema=json.dumps(body.json_schema) if body.json_schema is not None else None,
     )
 
 
@@ -78,7 +80,7 @@ async def generate(
     """Generate text from a prompt or a conversation, optionally streamed."""
     job = await generation.prepare(
         body.model, request_params(body), prompt=body.prompt, messages=request_messages(body),
-        backend=body.backend,
+        backend=body.backend, allow_fallback=body.allow_fallback,
     )
     manager.set_keep_alive(job.model, body.keep_alive)  # type: ignore[arg-type]
     if not body.stream:

@@ -32,6 +32,7 @@ def loaded_info(model: LoadedModel) -> LoadedModelInfo:
         tokens_generated=engine.stats.tokens_generated,
         requests_total=engine.stats.requests_total,
         active_requests=engine.stats.active_requests,
+        queue_depth=engine.queue_depth,
         keep_alive_s=model.keep_alive_s,
         expires_at=model.expires_at,
     )

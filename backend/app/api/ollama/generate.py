@@ -1,0 +1,114 @@
+"""``POST /api/chat`` and ``POST /api/generate``: Ollama's generation endpoints, NDJSON
+streamed by default, served by the same GenerationService as every other API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import APIRouter, Request
+
+from app.api.deps import GenerationDep, ModelManagerDep
+from app.api.ollama.common import line, ndjson, ollama_errors
+from app.backends.base import ChatMessage
+from app.core.errors import AppError, InvalidRequest
+from app.schemas.ollama import OllamaChatRequest, OllamaGenerateRequest
+from app.services.generation import GenerationOutcome, GenerationService, PreparedGeneration
+from app.services.model_manager import ModelManager
+from app.services.ollama_compat import final_fields, model_id, now_rfc3339, params_from
+
+router = APIRouter(tags=["ollama"])
+
+Render = Callable[[str], dict]
+
+
+def _refuse_unsupported(**fields: object) -> None:
+    for name, value in fields.items():
+        if value:
+            raise InvalidRequest(f"'{name}' is not supported by this server.", param=name)
+
+
+async def _load_or_unload(manager: ModelManager, name: str, keep_alive: object,
+                          render: Render) -> dict:
+    """An empty request loads the model (or unloads it with keep_alive 0), as in Ollama."""
+    mid = model_id(name)
+    if keep_alive in (0, "0", 0.0, "0s", "0m"):
+        if manager.get_loaded(mid) is not None:
+            await manager.unload(mid)
+        return {**render(""), "done": True, "done_reason": "unload"}
+    await manager.get(mid)
+    return {**render(""), "done": True, "done_reason": "load"}
+
+
+async def _respond(generation: GenerationService, job: PreparedGeneration, stream: bool,
+                   render: Render, request: Request):
+    if not stream:
+        outcome = await generation.run(job, request.is_disconnected)
+        return {**render(outcome.text), **final_fields(outcome)}
+    return ndjson(_lines(generation, job, render, request.is_disconnected))
+
+
+async def _lines(generation: GenerationService, job: PreparedGeneration, render: Render,
+                 is_disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[str]:
+    outcome = GenerationOutcome(job)
+    events = generation.stream(job)
+    checked = time.perf_counter()
+    try:
+        async for event in events:
+            outcome.add(event)
+            if event.text:
+                yield line({**render(event.text), "done": False})
+            if time.perf_counter() - checked > 0.25:
+                checked = time.perf_counter()
+                if await is_disconnected():
+                    return
+    except AppError as exc:
+        yield line({"error": exc.message})
+        return
+    finally:
+        await events.aclose()
+    yield line({**render(""), **final_fields(outcome)})
+
+
+@router.post("/chat")
+@ollama_errors
+async def chat(body: OllamaChatRequest, generation: GenerationDep, manager: ModelManagerDep,
+               request: Request):
+    """Chat with a model (Ollama's API): NDJSON chunks, the last one with statistics."""
+    _refuse_unsupported(tools=body.tools,
+                        images=any(m.images for m in body.messages))
+
+    def render(text: str) -> dict:
+        return {"model": body.model, "created_at": now_rfc3339(),
+                "message": {"role": "assistant", "content": text}}
+
+    if not body.messages:
+        return await _load_or_unload(manager, body.model, body.keep_alive, render)
+    messages = [ChatMessage(m.role, m.content) for m in body.messages]
+    job = await generation.prepare(model_id(body.model), params_from(body.options, body.format),
+                                   messages=messages)
+    return await _respond(generation, job, body.stream, render, request)
+
+
+@router.post("/generate")
+@ollama_errors
+async def generate(body: OllamaGenerateRequest, generation: GenerationDep,
+                   manager: ModelManagerDep, request: Request):
+    """Complete a prompt (Ollama's API); the model's template is applied unless raw."""
+    _refuse_unsupported(suffix=body.suffix, template=body.template, context=body.context,
+                        images=body.images)
+
+    def render(text: str) -> dict:
+        return {"model": body.model, "created_at": now_rfc3339(), "response": text}
+
+    if not body.prompt:
+        return await _load_or_unload(manager, body.model, body.keep_alive, render)
+    params = params_from(body.options, body.format)
+    if body.raw:
+        job = await generation.prepare(model_id(body.model), params, prompt=body.prompt)
+    else:
+        messages = [ChatMessage("user", body.prompt)]
+        if body.system:
+            messages.insert(0, ChatMessage("system", body.system))
+        job = await generation.prepare(model_id(body.model), params, messages=messages)
+    return await _respond(generation, job, body.stream, render, request)

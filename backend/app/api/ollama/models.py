@@ -1,0 +1,100 @@
+"""Ollama's model endpoints: ``/api/tags``, ``/api/show``, ``/api/ps``, ``/api/pull``,
+``/api/version``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+
+from app.api.deps import ModelManagerDep, ModelStoreDep, SettingsDep
+from app.api.ollama.common import line, ndjson, ollama_errors
+from app.core.errors import AppError, ModelNotFound
+from app.schemas.ollama import OllamaPullRequest, OllamaShowRequest, OllamaTags
+from app.services.ollama_compat import model_entry, model_id, rfc3339, show
+from app.services.ollama_pull import pull_events
+from app.version import __version__
+
+router = APIRouter(tags=["ollama"])
+
+
+@router.get("/version")
+async def version() -> dict[str, str]:
+    """Server version (Ollama clients check it)."""
+    return {"version": __version__}
+
+
+@router.get("/tags", response_model=OllamaTags)
+@ollama_errors
+async def list_tags(store: ModelStoreDep):
+    """Local models, in Ollama's listing format."""
+    local = await asyncio.to_thread(store.scan)
+    entries = await asyncio.to_thread(lambda: [model_entry(m) for m in local])
+    return OllamaTags(models=entries)
+
+
+@router.get("/ps", response_model=OllamaTags)
+@ollama_errors
+async def list_running(manager: ModelManagerDep, settings: SettingsDep):
+    """Loaded models with their memory and context, in Ollama's format."""
+    entries = []
+    for loaded in manager.loaded():
+        local = manager.store.resolve(loaded.model_id)
+        if local.format not in ("hf", "gguf"):
+            continue
+        engine = loaded.backend
+        entries.append(await asyncio.to_thread(
+            model_entry, local,
+            expires_at=rfc3339(time.time() + 365 * 24 * 3600),
+            size_vram=engine.memory_bytes if engine.device.startswith("cuda") else 0,
+            context_length=engine.context_length,
+        ))
+    return OllamaTags(models=entries)
+
+
+@router.post("/show")
+@ollama_errors
+async def show_model(body: OllamaShowRequest, store: ModelStoreDep, manager: ModelManagerDep):
+    """Details of a local model: format, family, size, quantization, template, context."""
+    mid = model_id(body.model)
+    local = store.resolve(mid)
+    if local.format not in ("hf", "gguf"):
+        raise ModelNotFound(mid)
+    loaded = manager.get_loaded(mid)
+    context = loaded.backend.context_length if loaded else None
+    if context is None and local.format == "gguf":
+        from app.backends.gguf_info import read_gguf
+
+        context = (await asyncio.to_thread(read_gguf, local.path)).get("context_length")
+    elif context is None:
+        from app.services.model_store import read_context_length
+
+        context = read_context_length(local)
+    embeddings = local.format == "gguf"
+    return await asyncio.to_thread(show, local, context, embeddings)
+
+
+@router.post("/pull")
+@ollama_errors
+async def pull_model(body: OllamaPullRequest, request: Request, store: ModelStoreDep,
+                     settings: SettingsDep):
+    """Fetch a model: ``ollama:NAME`` on the configured Ollama server, a Hub repo id through
+    the download service, or nothing for a model already here. Progress as Ollama's events."""
+    mid = model_id(body.model)
+    events = pull_events(mid, store, settings, getattr(request.app.state, "downloads", None))
+    if body.stream:
+        return ndjson(_stream(events))
+    last: dict = {}
+    async for event in events:
+        last = event
+    return last
+
+
+async def _stream(events: AsyncIterator[dict]) -> AsyncIterator[str]:
+    try:
+        async for event in events:
+            yield line(event)
+    except AppError as exc:
+        yield line({"error": exc.message})

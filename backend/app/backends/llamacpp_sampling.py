@@ -1,0 +1,81 @@
+"""Per-sequence sampler chains for the llama.cpp scheduler, built from our SamplingParams.
+
+Each sequence owns one llama.cpp sampler chain (grammar, repetition penalty, temperature,
+top-k, top-p, then a seeded draw or argmax), so sequences decoded in the same batch keep their
+own parameters and random streams. Order follows our Transformers sampler (temperature before
+top-k/top-p), so the two backends mean the same thing by the same numbers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import llama_cpp
+from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+from app.backends.base import SamplingParams
+from app.core.errors import InvalidRequest
+
+
+def schema_grammar(json_schema: str) -> str:
+    """GBNF grammar text for a JSON schema, or 400 when the schema cannot be compiled."""
+    try:
+        json.loads(json_schema)
+        return json_schema_to_gbnf(json_schema)
+    except (ValueError, KeyError, TypeError, NotImplementedError, RecursionError) as exc:
+        raise InvalidRequest(
+            f"The JSON schema cannot be turned into a grammar: {exc}", param="response_format"
+        ) from exc
+
+
+def _seed32(seed: int | None) -> int:
+    if seed is None:
+        return llama_cpp.LLAMA_DEFAULT_SEED  # llama.cpp draws a random seed for this value
+    return seed & 0xFFFFFFFE  # keep clear of the "random" value above
+
+
+def build_sampler(
+    params: SamplingParams,
+    vocab: Any,
+    n_vocab: int,
+    prompt_ids: Sequence[int],
+    grammar: str | None,
+) -> ctypes.c_void_p:
+    """A new sampler chain for one sequence; free it with :func:`free_sampler`."""
+    chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+    if grammar is not None:
+        stage = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
+        if not stage:
+            llama_cpp.llama_sampler_free(chain)
+            raise InvalidRequest("llama.cpp rejected the grammar of this JSON schema.",
+                                 param="response_format")
+        llama_cpp.llama_sampler_chain_add(chain, stage)
+    if params.repetition_penalty != 1.0:
+        window = len(prompt_ids) + params.max_tokens
+        penalties = llama_cpp.llama_sampler_init_penalties(
+            n_vocab, window, params.repetition_penalty, 0.0, 0.0
+        )
+        # Like Transformers, penalize tokens of the prompt too, not only generated ones.
+        for token in prompt_ids:
+            llama_cpp.llama_sampler_accept(penalties, token)
+        llama_cpp.llama_sampler_chain_add(chain, penalties)
+    if params.greedy:
+        llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
+        return chain
+    stages = [llama_cpp.llama_sampler_init_temp(params.temperature)]
+    if params.top_k > 0:
+        stages.append(llama_cpp.llama_sampler_init_top_k(params.top_k))
+    if params.top_p < 1.0:
+        stages.append(llama_cpp.llama_sampler_init_top_p(params.top_p, 1))
+    stages.append(llama_cpp.llama_sampler_init_dist(_seed32(params.seed)))
+    for stage in stages:
+        llama_cpp.llama_sampler_chain_add(chain, stage)
+    return chain
+
+
+def free_sampler(chain: ctypes.c_void_p | None) -> None:
+    if chain:
+        llama_cpp.llama_sampler_free(chain)

@@ -1,0 +1,197 @@
+"""Ollama backend: models of an Ollama server (``MP_OLLAMA_HOST``) through the official
+``ollama`` client, named ``ollama:NAME``.
+
+Ollama applies the chat template and counts tokens; we pass our sampling parameters as its
+options, keep the model loaded there for ``MP_OLLAMA_KEEP_ALIVE`` after each request, and ask
+it to unload (keep_alive 0) when we unload. Pulls stream Ollama's progress events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import httpx
+
+from app.backends.base import (
+    Backend,
+    Capabilities,
+    ChatMessage,
+    GenerationRequest,
+    SamplingParams,
+    TokenEvent,
+)
+from app.core.errors import (
+    AppError,
+    BackendUnavailable,
+    GenerationFailed,
+    InvalidRequest,
+    ModelNotFound,
+)
+
+
+def ollama_error(exc: Exception, model_id: str, host: str) -> AppError:
+    """Our typed error for what the Ollama client raised."""
+    import ollama
+
+    if isinstance(exc, ollama.ResponseError):
+        if exc.status_code == 404:
+            return ModelNotFound(model_id)
+        if 400 <= exc.status_code < 500:
+            return InvalidRequest(f"Ollama refused the request: {exc.error}")
+        return GenerationFailed(f"Ollama failed (HTTP {exc.status_code}): {exc.error}")
+    if isinstance(exc, httpx.TransportError | ConnectionError):
+        return BackendUnavailable(f"No Ollama server answers at {host} (MP_OLLAMA_HOST): {exc}")
+    return GenerationFailed(f"Ollama request failed: {type(exc).__name__}: {exc}")
+
+
+def ollama_options(params: SamplingParams) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "num_predict": params.max_tokens,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "top_k": params.top_k,
+        "repeat_penalty": params.repetition_penalty,
+    }
+    if params.seed is not None:
+        options["seed"] = params.seed
+    if params.stop:
+        options["stop"] = list(params.stop)
+    return options
+
+
+class OllamaBackend(Backend):
+    """One model of an Ollama server."""
+
+    name: ClassVar[str] = "ollama"
+    extra: ClassVar[str] = "requirements-cpu.txt"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        local_tokenizer=False, embeddings=True, json_schema=True, formats=("ollama",)
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client: Any = None
+        self._model_name = str(self.source.extra.get("name", ""))
+        self._context = 0
+        self._details: dict[str, Any] = {}
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise ollama_error(exc, self.source.model_id, self.settings.ollama_host) from exc
+
+    def load(self) -> None:
+        import ollama
+
+        self._client = ollama.Client(host=self.settings.ollama_host)
+        info = self._call(self._client.show, self._model_name)
+        model_info = dict(info.modelinfo or {})
+        for key, value in model_info.items():
+            if key.endswith(".context_length") and isinstance(value, int):
+                self._context = value
+        if info.details is not None:
+            self._details = info.details.model_dump(exclude_none=True)
+        # Warm the model over there, as `ollama run` does: an empty generate loads it.
+        self._call(self._client.generate, model=self._model_name, prompt="",
+                   keep_alive=self.settings.ollama_keep_alive)
+
+    def unload(self) -> None:
+        if self._client is None:
+            return
+        # The server may be gone already; then there is nothing to free over there.
+        with contextlib.suppress(Exception):
+            self._client.generate(model=self._model_name, prompt="", keep_alive=0)
+        self._client = None
+
+    def health(self) -> dict[str, Any]:
+        return {"host": self.settings.ollama_host, "model": self._model_name, **self._details}
+
+    @property
+    def context_length(self) -> int:
+        return self._context
+
+    @property
+    def device(self) -> str:
+        return "ollama"
+
+    @property
+    def dtype(self) -> str:
+        return str(self._details.get("quantization_level", "unknown"))
+
+    def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
+        raise InvalidRequest("The ollama backend has no local tokenizer.", param="model")
+
+    def render_chat(self, messages: list[ChatMessage]) -> str:
+        raise InvalidRequest("The ollama backend applies its chat template remotely.",
+                             param="model")
+
+    def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
+        params = request.params
+        fmt = json.loads(params.json_schema) if params.json_schema is not None else None
+        common = {
+            "model": self._model_name,
+            "stream": True,
+            "options": ollama_options(params),
+            "keep_alive": self.settings.ollama_keep_alive,
+            "format": fmt,
+        }
+        self.stats.started()
+        chunks: Any = None
+        try:
+            if request.messages is not None:
+                messages = [{"role": m.role, "content": m.content} for m in request.messages]
+                chunks = self._call(self._client.chat, messages=messages, **common)
+            else:
+                # A raw prompt: completion mode, no template (Ollama's raw=true).
+                chunks = self._call(self._client.generate, prompt=request.prompt_text, raw=True,
+                                    **common)
+            yield from self._events(chunks, cancel)
+        finally:
+            if chunks is not None and hasattr(chunks, "close"):
+                chunks.close()  # drops the HTTP stream: Ollama stops generating
+            self.stats.finished()
+
+    def _events(self, chunks: Any, cancel: threading.Event) -> Iterator[TokenEvent]:
+        try:
+            for chunk in chunks:
+                if cancel.is_set():
+                    yield TokenEvent("", finish_reason="cancelled")
+                    return
+                message = getattr(chunk, "message", None)
+                text = message.content if message is not None else chunk.response
+                if text:
+                    self.stats.add_tokens()
+                    yield TokenEvent(text, remote_token=True)
+                if chunk.done:
+                    usage = (int(chunk.prompt_eval_count or 0), int(chunk.eval_count or 0))
+                    reason = "length" if chunk.done_reason == "length" else "stop"
+                    yield TokenEvent("", finish_reason=reason, usage=usage)  # type: ignore[arg-type]
+                    return
+        except AppError:
+            raise
+        except Exception as exc:
+            raise ollama_error(exc, self.source.model_id, self.settings.ollama_host) from exc
+        yield TokenEvent("", finish_reason="stop")
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        result = self._call(self._client.embed, model=self._model_name, input=texts,
+                            keep_alive=self.settings.ollama_keep_alive)
+        return [list(map(float, v)) for v in result.embeddings]
+
+
+def pull_model(host: str, name: str) -> Iterator[dict[str, Any]]:
+    """Pull ``name`` on the Ollama server at ``host``, yielding its progress events
+    ({status, digest, total, completed}) as they come."""
+    import ollama
+
+    client = ollama.Client(host=host)
+    try:
+        for event in client.pull(name, stream=True):
+            yield event.model_dump(exclude_none=True)
+    except Exception as exc:
+        raise ollama_error(exc, f"ollama:{name}", host) from exc

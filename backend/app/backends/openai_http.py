@@ -1,0 +1,166 @@
+"""Streaming client for OpenAI-compatible servers (remote endpoints, our vLLM child process).
+
+Sends ``/chat/completions`` (messages) or ``/completions`` (raw prompt) with ``stream=true`` and
+turns the server-sent chunks into :class:`TokenEvent` items, the last one carrying the finish
+reason and the server's own token counts. Connection errors, 429 and 5xx before the first chunk
+are retried with exponential backoff (tenacity); once tokens flow, a failure ends the request
+(replaying it would duplicate text the client already has).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from tenacity import (
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from app.backends.base import GenerationRequest, TokenEvent
+from app.core.errors import (
+    AppError,
+    BackendUnavailable,
+    GenerationFailed,
+    InvalidRequest,
+    ModelNotFound,
+)
+
+
+class RetryableStatus(Exception):
+    """A 429/5xx answer worth trying again."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"HTTP {status}: {body[:300]}")
+        self.status = status
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, RetryableStatus | httpx.TransportError)
+
+
+def request_body(model: str, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
+    """Path and JSON body for one generation in OpenAI's format."""
+    params = request.params
+    body: dict[str, Any] = {
+        "model": model,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "max_tokens": params.max_tokens,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+    }
+    if params.seed is not None:
+        body["seed"] = params.seed
+    if params.stop:
+        body["stop"] = list(params.stop)
+    # Not in OpenAI's API; vLLM, llama-server and Mistral Playground accept them.
+    if params.top_k:
+        body["top_k"] = params.top_k
+    if params.repetition_penalty != 1.0:
+        body["repetition_penalty"] = params.repetition_penalty
+    if params.json_schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": json.loads(params.json_schema)},
+        }
+    if request.messages is not None:
+        body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        return "/chat/completions", body
+    body["prompt"] = request.prompt_text
+    return "/completions", body
+
+
+def error_from_response(status: int, text: str, model: str) -> AppError:
+    """Our typed error for an error answer of the upstream server."""
+    try:
+        detail = json.loads(text).get("error")
+        message = detail.get("message") if isinstance(detail, dict) else str(detail or text)
+    except (ValueError, AttributeError):
+        message = text[:500]
+    if status == 404:
+        return ModelNotFound(model)
+    if 400 <= status < 500:
+        return InvalidRequest(f"The upstream server refused the request: {message}")
+    return GenerationFailed(f"The upstream server failed (HTTP {status}): {message}")
+
+
+class OpenAIStream:
+    """Streams one generation from an OpenAI-compatible base URL (ending in /v1)."""
+
+    def __init__(self, client: httpx.Client, base_url: str, attempts: int, label: str) -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.attempts = attempts
+        self.label = label
+
+    def _open(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        @retry(
+            retry=retry_if_exception(_retryable),
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            reraise=True,
+        )
+        def attempt() -> httpx.Response:
+            req = self.client.build_request("POST", self.base_url + path, json=body)
+            response = self.client.send(req, stream=True)
+            if response.status_code == 429 or response.status_code >= 500:
+                text = response.read().decode("utf-8", "replace")
+                response.close()
+                raise RetryableStatus(response.status_code, text)
+            return response
+
+        try:
+            return attempt()
+        except httpx.TransportError as exc:
+            raise BackendUnavailable(f"{self.label} is unreachable at {self.base_url}: {exc}") \
+                from exc
+        except RetryableStatus as exc:
+            raise GenerationFailed(f"{self.label} failed after {self.attempts} attempts: {exc}") \
+                from exc
+
+    def stream(self, model: str, request: GenerationRequest,
+               cancel: threading.Event) -> Iterator[TokenEvent]:
+        path, body = request_body(model, request)
+        response = self._open(path, body)
+        finish: str | None = None
+        usage: tuple[int, int] | None = None
+        try:
+            if response.status_code != 200:
+                text = response.read().decode("utf-8", "replace")
+                raise error_from_response(response.status_code, text, model)
+            for line in response.iter_lines():
+                if cancel.is_set():
+                    # Closing the response drops the connection: the server cancels too.
+                    yield TokenEvent("", finish_reason="cancelled", usage=usage)
+                    return
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                chunk = json.loads(data)
+                if "error" in chunk:
+                    detail = chunk["error"]
+                    message = detail.get("message") if isinstance(detail, dict) else detail
+                    raise GenerationFailed(f"{self.label} failed mid-stream: {message}")
+                if chunk.get("usage"):
+                    u = chunk["usage"]
+                    usage = (int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)))
+                for choice in chunk.get("choices") or []:
+                    text = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
+                    if text:
+                        yield TokenEvent(text, remote_token=True)
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+        except httpx.TransportError as exc:
+            raise GenerationFailed(f"{self.label} dropped the stream: {exc}") from exc
+        finally:
+            response.close()
+        reason = "length" if finish == "length" else "stop"
+        yield TokenEvent("", finish_reason=reason, usage=usage)  # type: ignore[arg-type]

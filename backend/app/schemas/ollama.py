@@ -1,0 +1,148 @@
+"""Ollama-compatible API types (``/api/generate``, ``/api/chat``, ``/api/embed``, ...), shaped
+like Ollama's own (api/types.go) so existing Ollama clients work unchanged."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.schemas.common import RepetitionPenalty, Seed, Temperature, TopK, TopP
+
+KeepAlive = str | float | int | None
+FormatValue = Literal["", "json"] | dict[str, Any] | None
+
+
+class OllamaOptions(BaseModel):
+    """Sampling options. Unset ones take Ollama's defaults; options for Ollama's runner that
+    mean nothing here (num_gpu, mirostat...) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    top_k: TopK | None = None
+    repeat_penalty: RepetitionPenalty | None = None
+    seed: Seed | None = None
+    num_predict: int | None = Field(
+        default=None, description="Most tokens to generate; -1 or unset: the server default."
+    )
+    stop: list[str] | None = Field(default=None, max_length=16, description="Stop strings.")
+    num_ctx: int | None = Field(default=None, description="Accepted; the context is the "
+                                "model's (or its llama.cpp sequence share).")
+
+
+class _Named(BaseModel):
+    model: str = Field(default="", max_length=512, description="Model name, e.g. tiny or "
+                       "tiny-f16.gguf (':latest' is ignored).")
+    name: str | None = Field(default=None, description="Old spelling of 'model'.")
+
+    @model_validator(mode="after")
+    def _model_name(self) -> _Named:
+        if not self.model and self.name:
+            self.model = self.name
+        if not self.model:
+            raise ValueError("model is required")
+        return self
+
+
+class _GenerateCommon(_Named):
+    stream: bool = Field(default=True, description="NDJSON stream (Ollama's default) or one "
+                         "JSON object.")
+    format: FormatValue = Field(default=None, description="'json' or a JSON schema: constrain "
+                                "the output (llamacpp, ollama and remote backends).")
+    options: OllamaOptions | None = None
+    keep_alive: KeepAlive = Field(default=None, description="0 with an empty prompt or "
+                                  "message list unloads the model; other values are accepted.")
+
+
+class OllamaChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant", "tool"] = Field(description="Author.")
+    content: str = Field(default="", max_length=1_000_000, description="Text.")
+    images: list[str] | None = Field(default=None, description="Not supported (text models).")
+
+
+class OllamaChatRequest(_GenerateCommon):
+    """``POST /api/chat``."""
+
+    messages: list[OllamaChatMessage] = Field(default_factory=list, description="Conversation; "
+                                              "empty loads (or with keep_alive 0 unloads) the "
+                                              "model.")
+    tools: list[dict[str, Any]] | None = Field(default=None, description="Not supported.")
+    think: bool | str | None = Field(default=None, description="Accepted and ignored.")
+
+
+class OllamaGenerateRequest(_GenerateCommon):
+    """``POST /api/generate``."""
+
+    prompt: str = Field(default="", max_length=1_000_000, description="Prompt; empty loads "
+                        "(or with keep_alive 0 unloads) the model.")
+    system: str | None = Field(default=None, description="System prompt (not with raw).")
+    raw: bool = Field(default=False, description="Send the prompt as is, without the template.")
+    suffix: str | None = Field(default=None, description="Not supported (no fill-in-middle).")
+    template: str | None = Field(default=None, description="Not supported (the model's own "
+                                 "template is used).")
+    context: list[int] | None = Field(default=None, description="Not supported; send the "
+                                      "conversation with /api/chat instead.")
+    images: list[str] | None = Field(default=None, description="Not supported.")
+
+
+class OllamaEmbedRequest(_Named):
+    """``POST /api/embed``."""
+
+    input: str | list[str] = Field(description="Text or texts to embed.")
+    truncate: bool = Field(default=True, description="Accepted; too-long inputs are refused.")
+    options: dict[str, Any] | None = None
+    keep_alive: KeepAlive = None
+    dimensions: int | None = Field(default=None, description="Must equal the model's size.")
+
+
+class OllamaShowRequest(_Named):
+    """``POST /api/show``."""
+
+    verbose: bool = False
+
+
+class OllamaPullRequest(_Named):
+    """``POST /api/pull``."""
+
+    insecure: bool = False
+    stream: bool = True
+
+
+class OllamaDetails(BaseModel):
+    parent_model: str = ""
+    format: str = Field(description="gguf or safetensors.")
+    family: str = Field(description="Architecture, e.g. llama.")
+    families: list[str] | None = None
+    parameter_size: str = Field(description="e.g. 390M.")
+    quantization_level: str = Field(description="e.g. F16, Q8_0, BF16.")
+
+
+class OllamaModelEntry(BaseModel):
+    """One model of ``GET /api/tags`` (and ``/api/ps``)."""
+
+    name: str
+    model: str
+    modified_at: str = Field(description="RFC 3339 time of the model's files.")
+    size: int = Field(description="Bytes on disk.")
+    digest: str = Field(description="sha256 of the model's path, size and modification "
+                        "time: identifies this version of the files (not a content hash).")
+    details: OllamaDetails
+    expires_at: str | None = None
+    size_vram: int | None = None
+    context_length: int | None = None
+
+
+class OllamaTags(BaseModel):
+    models: list[OllamaModelEntry]
+
+
+class OllamaShowResponse(BaseModel):
+    modelfile: str
+    parameters: str
+    template: str
+    details: OllamaDetails
+    model_info: dict[str, Any]
+    capabilities: list[str]
+    modified_at: str
