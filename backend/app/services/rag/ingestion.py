@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sqlite3
 import threading
 import uuid
 from dataclasses import dataclass
@@ -76,6 +77,16 @@ class IngestionService:
                 continue
             log.info("resuming ingestion job %s (%s)", job["id"], job["filename"])
             self._spawn(job["id"], doc, None)
+        # A crash can leave a document without a live job (mid-rollback) or a file without a
+        # row (mid-upload); neither may survive.
+        for doc in self.repo.orphan_documents():
+            log.info("rolling back half-stored document %s (%s)", doc["id"], doc["filename"])
+            await self._rollback_document(doc)
+        known = {doc["stored_name"] for doc in self.repo.documents()}
+        for path in self.files_dir.iterdir():
+            if path.name not in known:
+                log.info("removing orphan upload file %s", path.name)
+                await _remove(path)
 
     async def shutdown(self) -> None:
         """Stop jobs at their next batch; they stay active in the database and resume later."""
@@ -129,6 +140,15 @@ class IngestionService:
                 async with aiofiles.open(path, "wb") as out:
                     await out.write(upload.data)
                 self.repo.insert_document_and_job(row, job_id)
+            except sqlite3.IntegrityError:
+                # The same bytes arrived in a concurrent upload a moment ago.
+                await _remove(path)
+                existing = self.repo.document_by_hash(collection["id"], digest)
+                if existing is None:
+                    raise
+                results.append({"filename": upload.filename, "document_id": existing["id"],
+                                "job_id": None, "duplicate": True})
+                continue
             except BaseException:
                 await _remove(path)
                 raise

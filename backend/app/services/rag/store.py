@@ -154,6 +154,15 @@ class RagRepository:
         )
         return {r["id"] for r in rows}
 
+    def orphan_documents(self) -> list[dict[str, Any]]:
+        """Documents still marked ingesting whose job is no longer queued or running."""
+        rows = self.db.query(
+            "SELECT * FROM rag_documents d WHERE d.status = 'ingesting' AND NOT EXISTS "
+            "(SELECT 1 FROM rag_jobs j WHERE j.document_id = d.id "
+            "AND j.status IN ('queued', 'running'))"
+        )
+        return [_document(r) for r in rows]
+
     def delete_document(self, document_id: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM rag_documents WHERE id = ?", (document_id,))
