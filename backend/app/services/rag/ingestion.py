@@ -103,8 +103,9 @@ class IngestionService:
         """Validate every file, then store and queue each; duplicates are reported, not stored."""
         collection = self.collections.get(collection_key)
         size = options.chunk_size or collection["chunk_size"]
-        overlap = collection["chunk_overlap"] if options.chunk_overlap is None \
-            else options.chunk_overlap
+        overlap = options.chunk_overlap
+        if overlap is None:  # the default overlap, shrunk for a small explicit chunk size
+            overlap = min(collection["chunk_overlap"], size // 5)
         embedder = self.collections.embedder_for(collection)
         max_tokens = await asyncio.to_thread(lambda: embedder.max_tokens)
         self.collections.check_chunking(size, overlap, max_tokens)
