@@ -96,7 +96,9 @@ def make_test_models(
 
 @cli.command()
 def pull(
-    source: Annotated[str, typer.Argument(help="Hub repo id (owner/name) or an http(s) URL of a .gguf file.")],
+    source: Annotated[
+        str, typer.Argument(help="Hub repo id (owner/name) or an http(s) URL of a .gguf file.")
+    ],
     file: Annotated[
         Optional[list[str]], typer.Option("--file", "-f", help="A file of the repo (repeatable).")
     ] = None,
@@ -105,8 +107,12 @@ def pull(
         typer.Option("--include", "-i", help="Glob of repo files to fetch (repeatable)."),
     ] = None,
     revision: Annotated[Optional[str], typer.Option(help="Branch, tag or commit.")] = None,
-    name: Annotated[Optional[str], typer.Option(help="Local model id (default: repo name).")] = None,
-    sha256: Annotated[Optional[str], typer.Option(help="Expected sha256 of a URL download.")] = None,
+    name: Annotated[
+        Optional[str], typer.Option(help="Local model id (default: repo name).")
+    ] = None,
+    sha256: Annotated[
+        Optional[str], typer.Option(help="Expected sha256 of a URL download.")
+    ] = None,
 ) -> None:
     """Download a model into the models folder with a progress bar (HF_ENDPOINT, HF_TOKEN)."""
     from pydantic import ValidationError

@@ -159,7 +159,9 @@ class CatalogService:
         entries = []
         for info in found:
             tags = set(info.tags or [])
-            fmt = "gguf" if "gguf" in tags else ("hf" if tags & {"safetensors", "pytorch"} else None)
+            fmt = "gguf" if "gguf" in tags else None
+            if fmt is None and tags & {"safetensors", "pytorch"}:
+                fmt = "hf"
             params = None
             if getattr(info, "safetensors", None) is not None:
                 params = getattr(info.safetensors, "total", None)

@@ -40,6 +40,7 @@ def app_env(hub: HubServer, root: Path, **extra: str) -> dict[str, str]:
         "HF_ENDPOINT": hub.url,
         "HF_HUB_OFFLINE": "0",
         "HF_HOME": str(root / "hf-home"),
+        "HF_TOKEN": "hf_test_token",
         **extra,
     }
 

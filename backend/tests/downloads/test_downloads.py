@@ -28,7 +28,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_download_streams_progress_and_model_generates(hub: HubServer, app: ServerProcess, app_root: Path):
+def test_download_streams_progress_and_model_generates(
+    hub: HubServer, app: ServerProcess, app_root: Path
+):
     hub.reset_counters()
     hub.throttle_bps = 8_000_000  # a few seconds, so the stream shows real progress
     try:
@@ -50,6 +52,7 @@ def test_download_streams_progress_and_model_generates(hub: HubServer, app: Serv
     for f in hub.repos[TINY_REPO].files.values():
         assert _sha256(folder / f.path) == f.sha256
     assert repo_bytes(hub, TINY_REPO) == repo_size(hub, TINY_REPO)
+    assert {q["auth"] for q in hub.requests} == {"Bearer hf_test_token"}  # HF_TOKEN is sent
     assert not list((app_root / "models").glob(".*partial"))
 
     models = httpx.get(f"{app.url}/api/v1/models", timeout=10).json()
@@ -77,7 +80,8 @@ def test_connection_dropped_half_way_resumes(hub: HubServer, app: ServerProcess,
     assert r.status_code == 202, r.text
     job = wait_job(app.url, r.json()["id"], ("completed", "failed"))
     assert job["status"] == "completed", job
-    ranged = [q for q in hub.requests if q["path"] == f"{TINY_REPO}/model.safetensors" and q["range"]]
+    key = f"{TINY_REPO}/model.safetensors"
+    ranged = [q for q in hub.requests if q["path"] == key and q["range"]]
     assert ranged, "the retry did not ask for the rest with a Range header"
     refetched = repo_bytes(hub, TINY_REPO) - repo_size(hub, TINY_REPO)
     assert 0 <= refetched < 0.01 * repo_size(hub, TINY_REPO), refetched
@@ -86,26 +90,26 @@ def test_connection_dropped_half_way_resumes(hub: HubServer, app: ServerProcess,
 
 def test_cancel_then_resume_continues(hub: HubServer, app: ServerProcess, app_root: Path):
     hub.reset_counters()
-    hub.throttle_bps = 3_000_000
+    weights = hub.repos[TINY_REPO].files["model.safetensors"]
+    hub.pause_once(f"{TINY_REPO}/model.safetensors", weights.size // 3)
     try:
         r = httpx.post(
             f"{app.url}/api/v1/downloads", json={"repo_id": TINY_REPO, "name": "tiny-cancel"},
             timeout=30,
         )
         job_id = r.json()["id"]
-        _wait_bytes(app.url, job_id, 0.2)
+        _pause_mid_weights(hub, app.url, job_id)
         r = httpx.post(f"{app.url}/api/v1/downloads/{job_id}/cancel", timeout=30)
         assert r.status_code == 200 and r.json()["status"] == "cancelled"
         kept = r.json()["bytes_done"]
         assert kept > 0
         assert (app_root / "models" / ".tiny-cancel.partial").is_dir()
         assert not (app_root / "models" / "tiny-cancel").exists()
-        hub.throttle_bps = None
         r = httpx.post(f"{app.url}/api/v1/downloads/{job_id}/resume", timeout=30)
         assert r.status_code == 200 and r.json()["status"] == "queued"
         job = wait_job(app.url, job_id, ("completed", "failed"))
     finally:
-        hub.throttle_bps = None
+        hub.unpause.set()
     assert job["status"] == "completed", job
     refetched = repo_bytes(hub, TINY_REPO) - repo_size(hub, TINY_REPO)
     assert refetched < 0.01 * repo_size(hub, TINY_REPO), refetched
@@ -115,22 +119,23 @@ def test_cancel_then_resume_continues(hub: HubServer, app: ServerProcess, app_ro
 
 def test_kill_and_restart_resumes(hub: HubServer, app: ServerProcess, app_root: Path):
     hub.reset_counters()
-    hub.throttle_bps = 3_000_000
+    weights = hub.repos[TINY_REPO].files["model.safetensors"]
+    hub.pause_once(f"{TINY_REPO}/model.safetensors", weights.size // 3)
     try:
         r = httpx.post(
             f"{app.url}/api/v1/downloads", json={"repo_id": TINY_REPO, "name": "tiny-kill"},
             timeout=30,
         )
         job_id = r.json()["id"]
-        _wait_bytes(app.url, job_id, 0.3)
-        app.kill()  # SIGKILL: no chance to save anything
+        _pause_mid_weights(hub, app.url, job_id)
+        app.kill()  # SIGKILL mid-file: no chance to save or clean up anything
         partial = app_root / "models" / ".tiny-kill.partial"
         assert partial.is_dir()
-        hub.throttle_bps = None
+        hub.unpause.set()
         app.start()
         job = wait_job(app.url, job_id, ("completed", "failed"))
     finally:
-        hub.throttle_bps = None
+        hub.unpause.set()
     assert job["status"] == "completed", job
     refetched = repo_bytes(hub, TINY_REPO) - repo_size(hub, TINY_REPO)
     assert refetched < 0.01 * repo_size(hub, TINY_REPO), refetched
@@ -161,7 +166,8 @@ def test_bad_checksum_fails_and_is_not_ready(hub: HubServer, app: ServerProcess,
 def test_url_download_with_sha256(hub: HubServer, app: ServerProcess, app_root: Path):
     blob = hub.plain_files["blob.gguf"]
     url = f"{hub.url}/files/blob.gguf"
-    r = httpx.post(f"{app.url}/api/v1/downloads", json={"url": url, "sha256": blob.sha256}, timeout=30)
+    body = {"url": url, "sha256": blob.sha256}
+    r = httpx.post(f"{app.url}/api/v1/downloads", json=body, timeout=30)
     assert r.status_code == 202, r.text
     job = wait_job(app.url, r.json()["id"], ("completed", "failed"))
     assert job["status"] == "completed", job
@@ -206,12 +212,16 @@ def test_cli_pull_uses_same_downloader(hub: HubServer, tmp_path: Path):
     assert bad.returncode != 0 and "not found" in (bad.stdout + bad.stderr).lower()
 
 
-def _wait_bytes(base: str, job_id: str, fraction: float, timeout: float = 60) -> None:
+def _pause_mid_weights(hub: HubServer, base: str, job_id: str, timeout: float = 120) -> None:
+    """Wait until the hub holds the weights file part way and the app has written every byte
+    sent so far, so whatever happens next, no byte is in flight. (A kill with bytes in socket
+    buffers loses those, for any client; the test measures what our side keeps.)"""
+    assert hub.paused.wait(timeout), "the hub never reached the pause point"
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         job = httpx.get(f"{base}/api/v1/downloads/{job_id}", timeout=10).json()
-        if job["bytes_total"] and job["bytes_done"] >= fraction * job["bytes_total"]:
+        assert job["status"] == "running", job
+        if job["bytes_done"] == repo_bytes(hub, TINY_REPO):
             return
-        assert job["status"] in ("queued", "running"), job
+        assert time.monotonic() < deadline, (job["bytes_done"], repo_bytes(hub, TINY_REPO))
         time.sleep(0.05)
-    raise AssertionError("download made no progress")

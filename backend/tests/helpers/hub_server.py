@@ -85,6 +85,9 @@ class HubServer:
     bytes_sent: dict[str, int] = field(default_factory=dict)
     requests: list[dict[str, object]] = field(default_factory=list)
     drop_after: dict[str, int] = field(default_factory=dict)
+    pause_after: dict[str, int] = field(default_factory=dict)
+    paused: threading.Event = field(default_factory=threading.Event)
+    unpause: threading.Event = field(default_factory=threading.Event)
     throttle_bps: float | None = None
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -104,6 +107,13 @@ class HubServer:
     def drop_once(self, path: str, after_bytes: int) -> None:
         """Close the connection of the next response for ``path`` after ``after_bytes``."""
         self.drop_after[path] = after_bytes
+
+    def pause_once(self, path: str, after_bytes: int) -> None:
+        """Hold the next response for ``path`` after ``after_bytes`` (``paused`` is set then)
+        until ``unpause`` is set; lets a test act while no byte is in flight."""
+        self.paused.clear()
+        self.unpause.clear()
+        self.pause_after[path] = after_bytes
 
     def reset_counters(self) -> None:
         with self._lock:
@@ -132,6 +142,7 @@ class HubServer:
         return self
 
     def stop(self) -> None:
+        self.unpause.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -208,7 +219,9 @@ class _HubHandler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _tree_entry(f: HubFile) -> dict[str, object]:
-        entry: dict[str, object] = {"type": "file", "oid": f.git_sha1, "size": f.size, "path": f.path}
+        entry: dict[str, object] = {
+            "type": "file", "oid": f.git_sha1, "size": f.size, "path": f.path
+        }
         if f.lfs:
             entry["lfs"] = {"oid": f.sha256, "size": f.size, "pointerSize": 134}
         return entry
@@ -299,18 +312,23 @@ class _HubHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{end}/{f.size}")
         self.end_headers()
         with hub._lock:
-            hub.requests.append({"method": self.command, "path": key, "range": self.headers.get("Range")})
+            hub.requests.append({"method": self.command, "path": key,
+                                 "range": self.headers.get("Range"),
+                                 "auth": self.headers.get("Authorization")})
         if head or length == 0:
             return
         drop = hub.drop_after.pop(key, None)
-        if drop is None and hub.throttle_bps is None and not f.corrupt:
+        pause = hub.pause_after.pop(key, None)
+        if drop is None and pause is None and hub.throttle_bps is None and not f.corrupt:
             with f.source.open("rb") as fh:  # fast path: the kernel copies file to socket
                 sent = self.connection.sendfile(fh, start, length)
             hub.count(key, sent)
             return
-        self._send_slow(f, key, start, length, drop)
+        self._send_slow(f, key, start, length, drop, pause)
 
-    def _send_slow(self, f: HubFile, key: str, start: int, length: int, drop: int | None) -> None:
+    def _send_slow(
+        self, f: HubFile, key: str, start: int, length: int, drop: int | None, pause: int | None
+    ) -> None:
         hub = self.server_state
         chunk = 64 * 1024
         sent = 0
@@ -326,6 +344,12 @@ class _HubHandler(BaseHTTPRequestHandler):
                         self.close_connection = True
                         self.connection.shutdown(2)
                         return
+                if pause is not None:
+                    n = min(n, pause - sent) or n
+                    if sent >= pause:
+                        pause = None
+                        hub.paused.set()
+                        hub.unpause.wait(300)
                 data = fh.read(n)
                 if f.corrupt and start + sent == 0:
                     data = bytes([data[0] ^ 0xFF]) + data[1:]

@@ -35,7 +35,9 @@ def _server(root: Path, tiny_model_dir: Path, **env: str) -> ServerProcess:
 
 
 @pytest.fixture(scope="module")
-def lru_app(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[ServerProcess]:
+def lru_app(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path
+) -> Iterator[ServerProcess]:
     proc = _server(tmp_path_factory.mktemp("lru"), tiny_model_dir,
                    MP_MAX_LOADED_MODELS="2", MP_KEEP_ALIVE_SECONDS="300")
     yield proc
@@ -43,7 +45,9 @@ def lru_app(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> I
 
 
 @pytest.fixture(scope="module")
-def budget_app(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[ServerProcess]:
+def budget_app(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path
+) -> Iterator[ServerProcess]:
     # Room for one tiny model (its size on disk is the estimate before loading), not two.
     size = sum(p.stat().st_size for p in tiny_model_dir.iterdir() if p.is_file())
     proc = _server(tmp_path_factory.mktemp("budget"), tiny_model_dir,

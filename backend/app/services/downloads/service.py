@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -32,7 +31,12 @@ from app.services.downloads.hub import (
     resolve_url,
 )
 from app.services.downloads.jobs import ACTIVE, TERMINAL, DownloadJob, JobStore
-from app.services.downloads.transfer import TransferCancelled, TransferFailed, fetch_file
+from app.services.downloads.transfer import (
+    CancelSwitch,
+    TransferCancelled,
+    TransferFailed,
+    fetch_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,7 @@ log = logging.getLogger(__name__)
 class _Runtime:
     """In-memory state of a scheduled job: its cancel switch and live progress."""
 
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: CancelSwitch = field(default_factory=CancelSwitch)
     stopping: bool = False  # cancelled by shutdown: stays queued for the next start
     bytes_done: int = 0
     current_file: str | None = None
@@ -154,6 +158,8 @@ class DownloadService:
                 f"Download job '{job_id}' is {job.status}; only cancelled or failed jobs can be "
                 "resumed.", param="job_id",
             )
+        if job_id in self._runtime:
+            raise Conflict(f"Download job '{job_id}' is still stopping; retry in a moment.")
         self._check_free(job)
         job = self.jobs.update(job, status="queued", error=None, error_code=None, finished_at=None)
         self._schedule(job.id)
@@ -176,6 +182,7 @@ class DownloadService:
     def info(self, job: DownloadJob) -> DownloadJobInfo:
         rt = self._runtime.get(job.id)
         total = job.bytes_total
+        progress = None
         if job.status == "completed":
             done = total or job.bytes_done
         elif rt is not None and job.status == "running":
@@ -190,7 +197,7 @@ class DownloadService:
             files=[DownloadFileInfo(path=f.path, size_bytes=f.size, sha256=f.sha256)
                    for f in job.files],
             bytes_total=total, bytes_done=done,
-            progress=min(1.0, done / total) if total else (1.0 if job.status == "completed" else None),
+            progress=min(1.0, done / total) if total else progress,
             speed_bps=speed, eta_s=eta,
             current_file=rt.current_file if rt is not None and job.status == "running" else None,
             error=job.error, error_code=job.error_code,

@@ -10,8 +10,10 @@ so verification adds no extra pass over the file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +27,33 @@ from tenacity import (
 )
 
 from app.services.downloads.hub import RemoteFile
+
+
+class CancelSwitch(threading.Event):
+    """A cancel flag that also interrupts a read blocked on a silent connection: setting it
+    shuts the socket of the transfer in progress down, so the worker notices at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._hook_lock = threading.Lock()
+        self._sock: socket.socket | None = None
+
+    def set(self) -> None:
+        super().set()
+        with self._hook_lock:
+            if self._sock is not None:
+                _shutdown(self._sock)
+
+    def watch(self, sock: socket.socket | None) -> None:
+        with self._hook_lock:
+            self._sock = sock
+            if sock is not None and self.is_set():
+                _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class TransferCancelled(Exception):
@@ -163,6 +192,9 @@ def _attempt(
         request_headers["Range"] = f"bytes={offset}-"
     try:
         with client.stream("GET", file.url, headers=request_headers) as response:
+            if isinstance(cancel, CancelSwitch):
+                stream = response.extensions.get("network_stream")
+                cancel.watch(stream.get_extra_info("socket") if stream is not None else None)
             status = response.status_code
             if status == 416 and file.size is None:
                 return  # we already hold every byte the server has
@@ -188,7 +220,12 @@ def _attempt(
                     if cancel.is_set():
                         raise TransferCancelled()
     except httpx.TransportError as exc:  # dropped connection, timeout, refused
+        if cancel.is_set():
+            raise TransferCancelled() from exc
         raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        if isinstance(cancel, CancelSwitch):
+            cancel.watch(None)
     size_now = part.stat().st_size
     if file.size is not None and size_now < file.size:
         raise _Transient(f"connection ended at byte {size_now} of {file.size}")
