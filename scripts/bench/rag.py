@@ -93,7 +93,7 @@ def main() -> None:
     started = time.perf_counter()
     parsed = parse("bench.pdf", pdf, max_pages=settings.rag_max_pdf_pages)
     chunks = chunk_sections(parsed.sections, settings.rag_chunk_size, settings.rag_chunk_overlap,
-                            embedder.token_offsets)
+                            embedder.offsets_fn)
     parse_s = time.perf_counter() - started
     texts = [c.text for c in chunks]
     results["parse_chunk"] = {"pages": parsed.pages, "chunks": len(chunks), "seconds": parse_s,

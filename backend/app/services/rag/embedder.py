@@ -91,6 +91,12 @@ class Embedder:
         """Longest input the model reads; longer text is truncated by the model."""
         return int(self.model.max_seq_length)
 
+    @property
+    def offsets_fn(self):
+        """:meth:`token_offsets` when the tokenizer reports character offsets (fast, Rust
+        tokenizers do); None otherwise, and chunking falls back to character windows."""
+        return self.token_offsets if getattr(self.model.tokenizer, "is_fast", False) else None
+
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         """Character span of each token of ``text`` (no special tokens)."""
         encoded = self.model.tokenizer(

@@ -246,7 +246,7 @@ class IngestionService:
         chunks = []
         for i, section in enumerate(parsed.sections):
             chunks.extend(chunk_sections([section], doc["chunk_size"], doc["chunk_overlap"],
-                                         embedder.token_offsets))
+                                         embedder.offsets_fn))
             if self._stopping.is_set() or cancel.is_set():
                 raise _Interrupted
             if i % 20 == 0 or i == len(parsed.sections) - 1:
