@@ -1,0 +1,152 @@
+"""Schemathesis against the app's own OpenAPI document, over a real socket, with the tiny model.
+
+Every operation gets generated cases (valid and invalid); the checks demand no 5xx, responses
+that match their documented schema, status code and content type, and no stack trace in any
+body. Two profiles (``MP_FUZZ_PROFILE``):
+
+- ``ci`` (default): 12 cases per operation, fixed seed; a few minutes.
+- ``full``: enough cases per operation for >= 2,000 in all (fixed seed too):
+  ``MP_FUZZ_PROFILE=full .venv/bin/python -m pytest backend/tests/reliability/test_fuzz.py``
+
+The totals are printed at the end and written to ``fuzz-summary.json`` in the server's data dir.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.helpers.hub_server import HubServer
+from tests.helpers.server import ServerProcess
+from tests.reliability.conftest import start_server
+
+PROFILE = os.environ.get("MP_FUZZ_PROFILE", "ci")
+FULL_TOTAL = 2000
+SEED = 20261122
+
+TRACE_MARKERS = ("Traceback (most recent call last)", 'File "/', "site-packages/")
+
+STATS: Counter[str] = Counter()
+STATUSES: Counter[int] = Counter()
+
+
+@schemathesis.check
+def no_stack_traces(ctx, response, case) -> bool | None:
+    text = response.text or ""
+    for marker in TRACE_MARKERS:
+        if marker in text:
+            raise AssertionError(f"response body contains a stack trace marker: {marker!r}")
+    return None
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    no_stack_traces,
+]
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory, tiny_model_dir: Path) -> Iterator[ServerProcess]:
+    # A private copy of the model: the fuzzer calls DELETE /models/{id} with what it likes.
+    models = tmp_path_factory.mktemp("fuzz-models")
+    shutil.copytree(tiny_model_dir, models / "tiny")
+    # A local Hub: download requests get real answers (404 for the repos the fuzzer invents)
+    # instead of "hub offline"; nothing leaves the machine.
+    hub = HubServer().start()
+    hub.add_repo("org/tiny", tiny_model_dir)
+    proc = start_server(
+        tmp_path_factory, models, "fuzz",
+        HF_ENDPOINT=hub.url,
+        HF_HUB_OFFLINE="0",
+        HF_HOME=str(tmp_path_factory.mktemp("fuzz-hf-home")),
+        # Short generations: fuzzing checks validation and contracts, not throughput.
+        MP_MAX_NEW_TOKENS_CAP="48",
+        MP_DEFAULT_MAX_NEW_TOKENS="8",
+    )
+    httpx.post(f"{proc.url}/api/v1/models/tiny/load", timeout=300).raise_for_status()
+    yield proc
+    summary = {
+        "profile": PROFILE,
+        "cases": STATS["cases"],
+        "operations": STATS["operations"],
+        "server_errors": sum(n for s, n in STATUSES.items() if s >= 500),
+        "statuses": {str(k): v for k, v in sorted(STATUSES.items())},
+    }
+    (Path(proc.env["MP_DATA_DIR"]) / "fuzz-summary.json").write_text(json.dumps(summary))
+    print("\nfuzz summary:", json.dumps(summary))
+    proc.stop()
+    hub.stop()
+
+
+def _local_schema() -> dict:
+    """The app's OpenAPI document, built in-process at collection time (the served copy is
+    checked to be the same in test_served_document_is_the_one_fuzzed)."""
+    import tempfile
+
+    from app.core.config import Settings
+    from app.main import create_app
+
+    folder = Path(tempfile.mkdtemp(prefix="fuzz-schema-"))
+    return create_app(Settings(data_dir=folder, models_dir=folder)).openapi()
+
+
+DOCUMENT = _local_schema()
+schema = schemathesis.openapi.from_dict(DOCUMENT)
+
+
+def test_served_document_is_the_one_fuzzed(fuzz_server: ServerProcess):
+    served = httpx.get(f"{fuzz_server.url}/openapi.json", timeout=60).json()
+    assert served["paths"].keys() == DOCUMENT["paths"].keys()
+    STATS["operations"] = sum(len(item) for item in DOCUMENT["paths"].values())
+
+
+def _examples_per_operation() -> int:
+    if PROFILE == "full":
+        operations = sum(len(item) for item in DOCUMENT["paths"].values())
+        # 10% over the share per operation: a few cases of an operation may be filtered.
+        return int(os.environ.get("MP_FUZZ_EXAMPLES", math.ceil(FULL_TOTAL * 1.1 / operations)))
+    return int(os.environ.get("MP_FUZZ_EXAMPLES", 12))
+
+
+@schema.parametrize()
+@settings(
+    max_examples=_examples_per_operation(),
+    deadline=None,
+    derandomize=True,  # fixed seed: the same cases every run
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+def test_api_contract(case, fuzz_server: ServerProcess):
+    response = case.call_and_validate(base_url=fuzz_server.url, checks=CHECKS, timeout=120)
+    STATS["cases"] += 1
+    STATUSES[response.status_code] += 1
+
+
+def test_fuzz_totals(fuzz_server: ServerProcess):
+    """Runs after the generated cases: every operation ran, no 5xx, enough cases in full."""
+    assert STATS["cases"] > 0, "no generated case ran"
+    assert not any(status >= 500 for status in STATUSES), STATUSES
+    if PROFILE == "full":
+        assert STATS["cases"] >= FULL_TOTAL, STATS
+    # The server is still healthy afterwards.
+    assert httpx.get(f"{fuzz_server.url}/api/v1/health", timeout=60).status_code == 200
