@@ -19,8 +19,11 @@ from tests.deploy.conftest import DEVCONTAINERS, REPO_ROOT, clean_env, read_json
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_post_create_command_sets_up_a_fresh_clone(tmp_path: Path, models_dir: Path):
+def test_post_create_command_sets_up_a_fresh_clone(tmp_path: Path, tiny_model_dir: Path):
     command = read_jsonc(DEVCONTAINERS[0])["postCreateCommand"]
+    # A copy, not a link: setup.sh looks for model folders and files, not symlinks.
+    models_dir = tmp_path / "models"
+    shutil.copytree(tiny_model_dir, models_dir / "tiny")
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(REPO_ROOT), str(clone)], check=True,
                    timeout=120)
