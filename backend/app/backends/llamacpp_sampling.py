@@ -34,7 +34,9 @@ def schema_grammar(json_schema: str) -> str:
 def _seed32(seed: int | None) -> int:
     if seed is None:
         return llama_cpp.LLAMA_DEFAULT_SEED  # llama.cpp draws a random seed for this value
-    return seed & 0xFFFFFFFE  # keep clear of the "random" value above
+    value = seed & 0xFFFFFFFF
+    # 0xFFFFFFFF means "random" to llama.cpp: a seeded request must never ask for that.
+    return value if value != llama_cpp.LLAMA_DEFAULT_SEED else 0xFFFFFFFE
 
 
 def build_sampler(

@@ -18,6 +18,8 @@ registry); every area records into them with one-line calls:
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -93,6 +95,15 @@ REMOTE_RETRIES = Counter(
     "mp_remote_retries_total", "Retried calls to remote backends.", ["name"]
 )
 
+BACKEND_QUEUE_DEPTH = Gauge(
+    "mp_backend_queue_depth", "Requests waiting inside a backend for a free sequence "
+    "(llama.cpp scheduler), read at scrape time.", ["model", "backend"],
+)
+BACKEND_ACTIVE_SEQUENCES = Gauge(
+    "mp_backend_active_requests", "Requests a loaded model's backend is serving or queueing, "
+    "read at scrape time.", ["model", "backend"],
+)
+
 _known_models: set[tuple[str, str]] = set()
 
 
@@ -119,10 +130,20 @@ def refresh_model_gauges(loaded: list[tuple[str, str, int]]) -> None:
     current = {(model, backend) for model, backend, _ in loaded}
     for gone in _known_models - current:
         MODEL_MEMORY.remove(*gone)
+        for gauge in (BACKEND_QUEUE_DEPTH, BACKEND_ACTIVE_SEQUENCES):
+            with contextlib.suppress(KeyError):  # never scraped while it was loaded
+                gauge.remove(*gone)
     _known_models.clear()
     _known_models.update(current)
     for model, backend, memory in loaded:
         MODEL_MEMORY.labels(model, backend).set(memory)
+
+
+def refresh_backend_gauges(loaded: list[tuple[str, str, int, int]]) -> None:
+    """Queue depth and active requests from ``(model, backend, queued, active)``."""
+    for model, backend, queued, active in loaded:
+        BACKEND_QUEUE_DEPTH.labels(model, backend).set(queued)
+        BACKEND_ACTIVE_SEQUENCES.labels(model, backend).set(active)
 
 
 def render() -> tuple[bytes, str]:

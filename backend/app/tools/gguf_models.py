@@ -13,6 +13,7 @@ Files written (next to the HF folders they come from):
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import tarfile
@@ -61,14 +62,18 @@ def converter_dir(models_dir: Path) -> Path:
                     members.append(member)
             tar.extractall(staging, members=members, filter="data")
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not (target / "convert_hf_to_gguf.py").is_file():
+                raise  # not a concurrent builder that got there first
     return target
 
 
 def convert(hf_dir: Path, out: Path, outtype: str, models_dir: Path) -> Path:
     """``hf_dir`` -> GGUF ``out`` with llama.cpp's converter (f16, bf16, q8_0, f32)."""
     script = converter_dir(models_dir) / "convert_hf_to_gguf.py"
-    partial = out.with_name(f".{out.name}.partial")
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")  # one per builder
     subprocess.run(
         [sys.executable, str(script), str(hf_dir), "--outfile", str(partial),
          "--outtype", outtype],
@@ -87,12 +92,18 @@ def quantize(src: Path, out: Path, kind: str) -> Path:
     ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{kind.upper()}")
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = ftype
-    partial = out.with_name(f".{out.name}.partial")
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")  # one per builder
     code = llama_cpp.llama_model_quantize(str(src).encode(), str(partial).encode(), params)
     if code != 0:
         raise RuntimeError(f"llama_model_quantize failed ({code}) for {out.name}")
     partial.rename(out)
     return out
+
+
+def _newer(gguf: Path, hf_dir: Path) -> bool:
+    """Whether ``gguf`` was written after the HF model it comes from (else it is stale)."""
+    weights = hf_dir / "model.safetensors"
+    return not weights.is_file() or gguf.stat().st_mtime >= weights.stat().st_mtime
 
 
 def make_gguf(name: str, models_dir: Path, *, force: bool = False) -> list[Path]:
@@ -104,7 +115,7 @@ def make_gguf(name: str, models_dir: Path, *, force: bool = False) -> list[Path]
         out = models_dir / filename
         if kind == "f16":
             f16 = out
-        if out.is_file() and not force:
+        if out.is_file() and not force and _newer(out, hf_dir):
             written.append(out)
             continue
         started = time.perf_counter()
