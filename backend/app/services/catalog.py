@@ -72,8 +72,9 @@ class CatalogService:
         entries = list(local)
         for item in self.curated:
             name = str(item["name"])
-            status = "ready" if name in local_ids else (
-                "downloading" if name in active or item["repo"] in active_sources else "available"
+            # A running job wins over an older local copy: the UI shows its progress.
+            status = "downloading" if name in active or item["repo"] in active_sources else (
+                "ready" if name in local_ids else "available"
             )
             entries.append(CatalogEntry(
                 id=str(item["id"]), name=name, source="curated", repo=str(item["repo"]),
@@ -92,10 +93,10 @@ class CatalogService:
             for entry in hub_entries:
                 if entry.repo in known:
                     continue
-                if entry.name in local_ids:
-                    entry.status = "ready"
-                elif entry.repo in active_sources:
+                if entry.repo in active_sources:
                     entry.status = "downloading"
+                elif entry.name in local_ids:
+                    entry.status = "ready"
                 entries.append(entry)
         else:
             hub_error = await asyncio.to_thread(self._hub_reachable)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +20,13 @@ CORRUPT_REPO = "mistral-playground/tiny-corrupt"
 
 @pytest.fixture(scope="module")
 def hub(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    # A private copy: the served bytes must match the hashes taken now, even if someone
+    # rebuilds models/tiny while the tests run.
+    source = tmp_path_factory.mktemp("hub") / "tiny"
+    shutil.copytree(tiny_model_dir, source)
     server = HubServer().start()
-    server.add_repo(TINY_REPO, tiny_model_dir)
-    server.add_repo(CORRUPT_REPO, tiny_model_dir, corrupt=("model.safetensors",))
+    server.add_repo(TINY_REPO, source)
+    server.add_repo(CORRUPT_REPO, source, corrupt=("model.safetensors",))
     blob = tmp_path_factory.mktemp("blobs") / "blob.gguf"
     blob.write_bytes(bytes(range(256)) * 8192)  # 2 MiB of known bytes
     server.add_file("blob.gguf", blob)
@@ -52,7 +57,8 @@ def app_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def app(hub: HubServer, app_root: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(app_env(hub, app_root), log_path=app_root / "server.log").start()
+    env = app_env(hub, app_root, MP_MAX_CONCURRENT_DOWNLOADS="1")
+    proc = ServerProcess(env, log_path=app_root / "server.log").start()
     yield proc
     proc.stop()
 

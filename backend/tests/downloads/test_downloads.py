@@ -143,6 +143,42 @@ def test_kill_and_restart_resumes(hub: HubServer, app: ServerProcess, app_root: 
         assert _sha256(app_root / "models" / "tiny-kill" / f.path) == f.sha256
 
 
+def test_concurrent_download_limit_queues_jobs(hub: HubServer, app: ServerProcess):
+    """With MP_MAX_CONCURRENT_DOWNLOADS=1 a second job waits while the first is held."""
+    hub.reset_counters()
+    weights = hub.repos[TINY_REPO].files["model.safetensors"]
+    hub.pause_once(f"{TINY_REPO}/model.safetensors", weights.size // 2)
+    try:
+        first = httpx.post(
+            f"{app.url}/api/v1/downloads", json={"repo_id": TINY_REPO, "name": "tiny-q1"},
+            timeout=30,
+        ).json()
+        _pause_mid_weights(hub, app.url, first["id"])
+        second = httpx.post(
+            f"{app.url}/api/v1/downloads", json={"repo_id": TINY_REPO, "name": "tiny-q2"},
+            timeout=30,
+        ).json()
+        for _ in range(5):  # the first cannot finish while held, so the second must wait
+            job = httpx.get(f"{app.url}/api/v1/downloads/{second['id']}", timeout=10).json()
+            assert job["status"] == "queued" and job["bytes_done"] == 0, job
+            time.sleep(0.2)
+        catalog = httpx.get(
+            f"{app.url}/api/v1/models/catalog", params={"q": "tiny"}, timeout=30
+        ).json()
+        entry = next(e for e in catalog["data"] if e["repo"] == TINY_REPO)
+        assert entry["source"] == "hub" and entry["status"] == "downloading"
+        # The same local name cannot be downloaded twice at once.
+        dup = httpx.post(
+            f"{app.url}/api/v1/downloads", json={"repo_id": TINY_REPO, "name": "tiny-q2"},
+            timeout=30,
+        )
+        assert dup.status_code == 409 and dup.json()["error"]["param"] == "name"
+    finally:
+        hub.unpause.set()
+    for job_id in (first["id"], second["id"]):
+        assert wait_job(app.url, job_id, ("completed", "failed"))["status"] == "completed"
+
+
 def test_bad_checksum_fails_and_is_not_ready(hub: HubServer, app: ServerProcess, app_root: Path):
     r = httpx.post(
         f"{app.url}/api/v1/downloads", json={"repo_id": CORRUPT_REPO, "name": "tiny-bad"},

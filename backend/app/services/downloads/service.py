@@ -182,7 +182,7 @@ class DownloadService:
     def info(self, job: DownloadJob) -> DownloadJobInfo:
         rt = self._runtime.get(job.id)
         total = job.bytes_total
-        progress = None
+        progress = 1.0 if job.status == "completed" else None
         if job.status == "completed":
             done = total or job.bytes_done
         elif rt is not None and job.status == "running":
