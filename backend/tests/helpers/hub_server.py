@@ -89,6 +89,8 @@ class HubServer:
     paused: threading.Event = field(default_factory=threading.Event)
     unpause: threading.Event = field(default_factory=threading.Event)
     throttle_bps: float | None = None
+    ignore_range: bool = False  # answer 200 with the whole file, like a server without ranges
+    fail_next: int = 0  # answer this many file requests with 503 first
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -164,6 +166,12 @@ class _HubHandler(BaseHTTPRequestHandler):
         self._route(head=False)
 
     def _route(self, head: bool) -> None:
+        try:
+            self._dispatch(head)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away (cancel, kill): expected here
+
+    def _dispatch(self, head: bool) -> None:
         hub = self.server_state
         parts = urlsplit(self.path)
         path = unquote(parts.path)
@@ -289,8 +297,11 @@ class _HubHandler(BaseHTTPRequestHandler):
 
     def _send_file(self, f: HubFile, key: str, head: bool, headers: dict[str, str]) -> None:
         hub = self.server_state
+        if not head and hub.fail_next > 0:
+            hub.fail_next -= 1
+            return self._error(503, None, "Service unavailable, try again")
         start, end = 0, f.size - 1
-        rng = self._byte_range(f.size)
+        rng = None if hub.ignore_range else self._byte_range(f.size)
         status = 200
         if rng is not None:
             start, end = rng
