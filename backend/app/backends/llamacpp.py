@@ -57,6 +57,8 @@ class LlamaCppBackend(Backend):
         self._threads = 1
         self._bos_text = ""
         self._eos_text = ""
+        # Token id -> bytes of its piece: the detokenizer decodes a sliding window each step.
+        self._pieces: dict[int, bytes] = {}
 
     # --- lifecycle -----------------------------------------------------------------------------
     def load(self) -> None:
@@ -162,9 +164,15 @@ class LlamaCppBackend(Backend):
                 return buf.raw[:n]
             size = -n
 
+    def _cached_piece(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            piece = self._pieces[token] = self._piece_bytes(token)
+        return piece
+
     def _decode(self, ids: list[int]) -> str:
         # Special tokens render as nothing (skip_special_tokens), bytes join before decoding.
-        data = b"".join(self._piece_bytes(t) for t in ids)
+        data = b"".join(self._cached_piece(t) for t in ids)
         return data.decode("utf-8", errors="replace")
 
     # --- generation ----------------------------------------------------------------------------

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tests.helpers.backend_servers import LLAMACPP_PARALLEL, LLAMACPP_QUEUE_MAX
+from tests.helpers.backend_servers import (
+    LLAMACPP_N_BATCH,
+    LLAMACPP_PARALLEL,
+    LLAMACPP_QUEUE_MAX,
+)
 from tests.helpers.server import ServerProcess
 
 MODEL = "tiny-f16.gguf"
@@ -124,6 +128,28 @@ def test_greedy_output_is_the_same_alone_and_batched(backends_server: ServerProc
     assert [s.text for s in [*running, late]] == alone
     assert all(s.done["usage"]["completion_tokens"] == n for s in [*running, late]
                if s.done["finish_reason"] == "length")
+
+
+def test_long_prompt_prefilled_in_chunks_while_others_decode(
+    backends_server: ServerProcess,
+) -> None:
+    long_prompt = "".join(f"    value_{i} = compute({i})\n" for i in range(60)) + "    return"
+    tokens = httpx.post(f"{backends_server.url}/api/v1/models/generate", timeout=60, json={
+        "model": MODEL, "prompt": long_prompt, "max_tokens": 1}).json()["usage"]["prompt_tokens"]
+    assert tokens > 3 * LLAMACPP_N_BATCH, "the prompt should need several prefill chunks"
+    n = 200
+    alone_long = _alone(backends_server, **_raw(long_prompt, max_tokens=40))["text"]
+    alone = [_alone(backends_server, **_raw(p, max_tokens=n))["text"] for p in PROMPTS[:2]]
+    running = [Stream(backends_server, _raw(p, max_tokens=n)).start() for p in PROMPTS[:2]]
+    for stream in running:
+        assert stream.first_token.wait(60)
+    joined = Stream(backends_server, _raw(long_prompt, max_tokens=40)).start()
+    for stream in [*running, joined]:
+        stream.join()
+        assert stream.error is None
+    assert joined.text == alone_long
+    assert [s.text for s in running] == alone
+    assert joined.first_at < max(s.last_at for s in running), "the long prompt did not overlap"
 
 
 def test_cancelling_one_stream_leaves_the_others_and_frees_its_slot(

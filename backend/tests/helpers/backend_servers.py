@@ -6,7 +6,8 @@
   ``output.weight``), the kind of file ctransformers cannot read;
 * ``backends_server``: a second real server serving tiny, tiny-f16.gguf and the tied file, with
   the session ``server`` configured as its Ollama host and as remote endpoint ``peer``, vLLM
-  pointed at a missing venv, and a llama.cpp scheduler of 4 sequences with a queue of 2.
+  pointed at a missing venv, and a llama.cpp scheduler of 4 sequences with a queue of 2
+  and 128-token prefill chunks.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.helpers.server import REPO_ROOT, ServerProcess
 
 LLAMACPP_PARALLEL = 4
 LLAMACPP_QUEUE_MAX = 2
+LLAMACPP_N_BATCH = 128  # small, so long prompts are prefilled in several chunks
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +83,7 @@ def backends_server(tmp_path_factory: pytest.TempPathFactory, gguf_models_dir: P
             "MP_LLAMACPP_PARALLEL": str(LLAMACPP_PARALLEL),
             "MP_LLAMACPP_QUEUE_MAX": str(LLAMACPP_QUEUE_MAX),
             "MP_LLAMACPP_N_CTX": "1024",
+            "MP_LLAMACPP_N_BATCH": str(LLAMACPP_N_BATCH),
         },
         log_path=data / "server.log",
     ).start()
