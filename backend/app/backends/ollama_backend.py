@@ -31,6 +31,7 @@ from app.core.errors import (
     InvalidRequest,
     ModelNotFound,
 )
+from app.core.resilience import CircuitBreaker, breaker_for
 
 
 def ollama_error(exc: Exception, model_id: str, host: str) -> AppError:
@@ -79,11 +80,27 @@ class OllamaBackend(Backend):
         self._context = 0
         self._details: dict[str, Any] = {}
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _breaker(self) -> CircuitBreaker:
+        return breaker_for(
+            f"ollama {self.settings.ollama_host}",
+            failure_threshold=self.settings.remote_breaker_failures,
+            reset_after_s=self.settings.remote_breaker_reset_s,
+        )
+
+    def _call(self, fn: Any, *args: Any, lazy: bool = False, **kwargs: Any) -> Any:
+        """Call the Ollama client through the server's circuit breaker (fails fast while it is
+        down). ``lazy``: the call returns a stream that connects when iterated, so its outcome
+        is recorded by :meth:`_events`."""
+        breaker = self._breaker()
+        breaker.before_call()
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except Exception as exc:
+            breaker.record_outcome(exc)
             raise ollama_error(exc, self.source.model_id, self.settings.ollama_host) from exc
+        if not lazy:
+            breaker.record_success()
+        return result
 
     def load(self) -> None:
         import ollama
@@ -145,11 +162,11 @@ class OllamaBackend(Backend):
         try:
             if request.messages is not None:
                 messages = [{"role": m.role, "content": m.content} for m in request.messages]
-                chunks = self._call(self._client.chat, messages=messages, **common)
+                chunks = self._call(self._client.chat, messages=messages, lazy=True, **common)
             else:
                 # A raw prompt: completion mode, no template (Ollama's raw=true).
                 chunks = self._call(self._client.generate, prompt=request.prompt_text, raw=True,
-                                    **common)
+                                    lazy=True, **common)
             yield from self._events(chunks, cancel)
         finally:
             if chunks is not None and hasattr(chunks, "close"):
@@ -157,8 +174,13 @@ class OllamaBackend(Backend):
             self.stats.finished()
 
     def _events(self, chunks: Any, cancel: threading.Event) -> Iterator[TokenEvent]:
+        breaker = self._breaker()
+        answered = False
         try:
             for chunk in chunks:
+                if not answered:
+                    answered = True
+                    breaker.record_success()
                 if cancel.is_set():
                     yield TokenEvent("", finish_reason="cancelled")
                     return
@@ -175,6 +197,8 @@ class OllamaBackend(Backend):
         except AppError:
             raise
         except Exception as exc:
+            if not answered:
+                breaker.record_outcome(exc)
             raise ollama_error(exc, self.source.model_id, self.settings.ollama_host) from exc
         yield TokenEvent("", finish_reason="stop")
 

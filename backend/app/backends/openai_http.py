@@ -30,6 +30,7 @@ from app.core.errors import (
     InvalidRequest,
     ModelNotFound,
 )
+from app.core.resilience import CircuitBreaker
 
 
 class RetryableStatus(Exception):
@@ -93,11 +94,14 @@ def error_from_response(status: int, text: str, model: str) -> AppError:
 class OpenAIStream:
     """Streams one generation from an OpenAI-compatible base URL (ending in /v1)."""
 
-    def __init__(self, client: httpx.Client, base_url: str, attempts: int, label: str) -> None:
+    def __init__(self, client: httpx.Client, base_url: str, attempts: int, label: str,
+                 breaker: CircuitBreaker | None = None) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.attempts = attempts
         self.label = label
+        # Fails fast while the server is down instead of spending every request's retries.
+        self.breaker = breaker
 
     def _open(self, path: str, body: dict[str, Any]) -> httpx.Response:
         @retry(
@@ -115,14 +119,29 @@ class OpenAIStream:
                 raise RetryableStatus(response.status_code, text)
             return response
 
+        if self.breaker is not None:
+            self.breaker.before_call()
         try:
-            return attempt()
+            response = attempt()
         except httpx.TransportError as exc:
+            self._failed()
             raise BackendUnavailable(f"{self.label} is unreachable at {self.base_url}: {exc}") \
                 from exc
         except RetryableStatus as exc:
+            self._failed()
             raise GenerationFailed(f"{self.label} failed after {self.attempts} attempts: {exc}") \
                 from exc
+        except BaseException as exc:
+            if self.breaker is not None:
+                self.breaker.record_outcome(exc)
+            raise
+        if self.breaker is not None:
+            self.breaker.record_success()
+        return response
+
+    def _failed(self) -> None:
+        if self.breaker is not None:
+            self.breaker.record_failure()
 
     def stream(self, model: str, request: GenerationRequest,
                cancel: threading.Event) -> Iterator[TokenEvent]:

@@ -18,6 +18,7 @@ from app.backends.base import Backend, Capabilities, ChatMessage, GenerationRequ
 from app.backends.openai_http import OpenAIStream, error_from_response
 from app.core.config import RemoteEndpoint
 from app.core.errors import BackendUnavailable, InvalidRequest, ModelNotFound
+from app.core.resilience import breaker_for
 
 
 class HttpEngineBackend(Backend):
@@ -38,7 +39,14 @@ class HttpEngineBackend(Backend):
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         timeout = httpx.Timeout(10.0, read=self.settings.remote_timeout_s)
         self._client = httpx.Client(headers=headers, timeout=timeout)
-        self._streamer = OpenAIStream(self._client, base_url, self.settings.remote_retries, label)
+        breaker = breaker_for(
+            base_url,
+            failure_threshold=self.settings.remote_breaker_failures,
+            reset_after_s=self.settings.remote_breaker_reset_s,
+        )
+        self._streamer = OpenAIStream(
+            self._client, base_url, self.settings.remote_retries, label, breaker
+        )
 
     def _fetch_models(self) -> list[dict[str, Any]]:
         assert self._client is not None and self._streamer is not None

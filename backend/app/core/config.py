@@ -203,6 +203,16 @@ class Settings(BaseSettings):
         description="Largest request body on JSON routes, checked before the body is read "
         "(uploads use the RAG upload limits instead).",
     )
+    remote_breaker_failures: int = Field(
+        default=3, ge=1,
+        description="Failed calls in a row (after their retries) that open the circuit "
+        "breaker of a remote or Ollama server; while open, requests fail at once (503).",
+    )
+    remote_breaker_reset_s: float = Field(
+        default=10.0, gt=0,
+        description="Seconds an open circuit breaker waits before letting one trial call "
+        "through; success closes it.",
+    )
     log_format: Literal["json", "text"] = Field(
         default="json",
         description="Server log format: one JSON object per line (with request_id) or text.",

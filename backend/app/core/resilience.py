@@ -64,7 +64,7 @@ class CircuitBreaker:
         self._clock = clock
         self._failures = 0
         self._opened_at: float | None = None
-        self._trial_running = False
+        self._trial_started: float | None = None
         self._lock = threading.Lock()
         metrics.BREAKER_STATE.labels(name).set(0)
 
@@ -86,8 +86,13 @@ class CircuitBreaker:
             state = self._state()
             if state == "closed":
                 return
-            if state == "half_open" and not self._trial_running:
-                self._trial_running = True
+            # One trial at a time; a trial whose outcome never came (abandoned) expires.
+            now = self._clock()
+            trial_free = (
+                self._trial_started is None or now - self._trial_started >= self.reset_after_s
+            )
+            if state == "half_open" and trial_free:
+                self._trial_started = now
                 return
             assert self._opened_at is not None
             wait = max(0.0, self.reset_after_s - (self._clock() - self._opened_at))
@@ -101,7 +106,7 @@ class CircuitBreaker:
         with self._lock:
             self._failures = 0
             self._opened_at = None
-            self._trial_running = False
+            self._trial_started = None
         metrics.BREAKER_STATE.labels(self.name).set(0)
 
     def record_outcome(self, exc: BaseException) -> None:
@@ -113,11 +118,11 @@ class CircuitBreaker:
             self.record_success()
         else:
             with self._lock:
-                self._trial_running = False
+                self._trial_started = None
 
     def record_failure(self) -> None:
         with self._lock:
-            self._trial_running = False
+            self._trial_started = None
             self._failures += 1
             if self._opened_at is not None or self._failures >= self.failure_threshold:
                 self._opened_at = self._clock()  # (re)open: a failed trial restarts the pause
@@ -126,6 +131,23 @@ class CircuitBreaker:
                 opened = False
         if opened:
             metrics.BREAKER_STATE.labels(self.name).set(1)
+
+
+_breakers: dict[str, CircuitBreaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def breaker_for(name: str, *, failure_threshold: int = 3, reset_after_s: float = 10.0
+                ) -> CircuitBreaker:
+    """The process-wide breaker of one remote server (by name, e.g. its URL): every model
+    served from that server shares it, so one outage opens it for all."""
+    with _breakers_lock:
+        breaker = _breakers.get(name)
+        if breaker is None:
+            breaker = _breakers[name] = CircuitBreaker(
+                name, failure_threshold=failure_threshold, reset_after_s=reset_after_s
+            )
+        return breaker
 
 
 def _retry_kwargs(breaker: CircuitBreaker, attempts: int, max_wait_s: float) -> dict:
