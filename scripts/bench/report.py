@@ -13,7 +13,7 @@ BEGIN = "<!-- bench-suite:begin (written by `python -m scripts.bench all`; edits
 END = "<!-- bench-suite:end -->"
 _COLUMNS = [
     ("run", "name"), ("streams", "concurrency"), ("agg tok/s", "aggregate_tps"),
-    ("tok/s per stream", "per_stream_tps"), ("TTFT p50 ms", "ttft_p50_ms"),
+    ("tok/s per stream (e2e)", "e2e_tps"), ("TTFT p50 ms", "ttft_p50_ms"),
     ("ITL p50 ms", "itl_p50_ms"), ("ITL p95 ms", "itl_p95_ms"), ("peak RSS MB", "peak_rss_mb"),
     ("agg / b1 limit", "limit_fraction"), ("errors", "errors"),
 ]

