@@ -1,0 +1,48 @@
+import fs from "node:fs";
+import path from "node:path";
+import { test as base, expect, type Page } from "@playwright/test";
+
+export const SHOTS = path.join(import.meta.dirname, "..", "test-results", "screenshots");
+
+/** Every test fails on a console error or an uncaught page error. */
+export const test = base.extend<{ consoleErrors: string[] }>({
+  consoleErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on("console", (msg) => {
+        if (msg.type() === "error") errors.push(msg.text());
+      });
+      page.on("pageerror", (err) => errors.push(String(err)));
+      await use(errors);
+      const allowed = base.info().annotations.filter((a) => a.type === "allow-http-error").map((a) => a.description);
+      const unexpected = errors.filter(
+        (e) => !allowed.some((status) => e.startsWith(`Failed to load resource: the server responded with a status of ${status}`)),
+      );
+      expect(unexpected, "console errors during the test").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
+
+export async function shot(page: Page, name: string) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
+}
+
+export async function setTheme(page: Page, theme: "light" | "dark") {
+  await page.evaluate((t) => {
+    const raw = localStorage.getItem("mp.settings");
+    const s = raw ? JSON.parse(raw) : {};
+    localStorage.setItem("mp.settings", JSON.stringify({ ...s, theme: t }));
+  }, theme);
+}
+
+export const API = () => process.env.MP_E2E_URL!;
+
+export async function loadedTokens(model: string): Promise<number> {
+  const res = await fetch(`${API()}/api/v1/models/loaded`);
+  const list = (await res.json()) as { id: string; tokens_generated: number }[];
+  return list.find((m) => m.id === model)?.tokens_generated ?? 0;
+}

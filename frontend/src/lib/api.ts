@@ -1,0 +1,36 @@
+import createFetchClient, { type Middleware } from "openapi-fetch";
+import createQueryClient from "openapi-react-query";
+import { QueryClient } from "@tanstack/react-query";
+
+import type { components, paths } from "@/client/schema";
+import { settingsStore } from "@/lib/settings";
+
+/** Schemas of the backend, generated from its OpenAPI document (scripts/gen-client.sh). */
+export type Schemas = components["schemas"];
+
+// The generated client is created once against the page's origin; this middleware points it at
+// the configured API base and adds the key, so Settings changes apply without a reload.
+const settingsMiddleware: Middleware = {
+  onRequest({ request }) {
+    const { apiBase, apiKey } = settingsStore.get();
+    let req = request;
+    if (apiBase) {
+      const url = new URL(request.url);
+      req = new Request(`${apiBase}${url.pathname}${url.search}`, request);
+    }
+    if (apiKey.trim()) req.headers.set("Authorization", `Bearer ${apiKey.trim()}`);
+    return req;
+  },
+};
+
+export const client = createFetchClient<paths>({ baseUrl: globalThis.location?.origin ?? "http://localhost" });
+client.use(settingsMiddleware);
+
+/** TanStack Query hooks over the generated client: $api.useQuery("get", "/api/v1/models"). */
+export const $api = createQueryClient(client);
+
+export const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: { retry: 1, refetchOnWindowFocus: false, staleTime: 2_000 },
+  },
+});

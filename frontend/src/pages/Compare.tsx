@@ -1,0 +1,289 @@
+import { useEffect, useRef, useState } from "react";
+import { FileJson, FileText, Play, Plus, RefreshCw, Square, Trash2 } from "lucide-react";
+
+import { BarChart } from "@/components/BarChart";
+import { NoModels } from "@/components/EmptyState";
+import { ErrorAlert } from "@/components/ErrorAlert";
+import { PageHeader } from "@/components/Layout";
+import { Markdown } from "@/components/Markdown";
+import { ModelPicker } from "@/components/ModelPicker";
+import { ParamsForm } from "@/components/ParamsForm";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
+import { Label } from "@/components/ui/label";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
+import { Textarea } from "@/components/ui/textarea";
+import { $api } from "@/lib/api";
+import {
+  downloadText,
+  exportJson,
+  exportMarkdown,
+  figureRows,
+  newRun,
+  streamCompare,
+  type CompareRun,
+  type CompareTarget,
+} from "@/lib/compare";
+import { formatMs, formatRate } from "@/lib/format";
+import { createPersistentStore, useStore } from "@/lib/store";
+import { isAbort } from "@/lib/stream";
+import { throttleLatest } from "@/lib/throttle";
+import { usePageParams } from "@/lib/usePageParams";
+
+interface CompareSetup {
+  targets: CompareTarget[];
+  mode: "chat" | "completion";
+  prompt: string;
+  system: string;
+}
+
+const setupStore = createPersistentStore<CompareSetup>("mp.compare.setup", {
+  targets: [
+    { model: "", backend: "" },
+    { model: "", backend: "" },
+  ],
+  mode: "chat",
+  prompt: "",
+  system: "",
+});
+const runStore = createPersistentStore<CompareRun | null>("mp.compare.run", null);
+
+export function ComparePage() {
+  const setup = useStore(setupStore);
+  const run = useStore(runStore);
+  const { params, setParams, defaults } = usePageParams("compare");
+  const models = $api.useQuery("get", "/api/v1/models");
+  const health = $api.useQuery("get", "/api/v1/health");
+  const system = $api.useQuery("get", "/api/v1/system");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const abortRef = useRef<AbortController | null>(null);
+  useEffect(() => () => abortRef.current?.abort(), []);
+
+  const patch = (p: Partial<CompareSetup>) => setupStore.set((s) => ({ ...s, ...p }));
+  const setTarget = (i: number, t: Partial<CompareTarget>) =>
+    patch({ targets: setup.targets.map((x, j) => (j === i ? { ...x, ...t } : x)) });
+
+  async function start(from?: CompareRun) {
+    const base = from
+      ? newRun(from.columns.map((c) => c.target), from.mode, from.prompt, from.system, from.params)
+      : newRun(setup.targets, setup.mode, setup.prompt, setup.system, params);
+    const used = new Set(base.columns.map((c) => c.target.backend).filter(Boolean));
+    base.environment = {
+      server_version: health.data?.version,
+      backends: Object.fromEntries(
+        (system.data?.backends ?? []).filter((b) => b.available && (used.size === 0 || used.has(b.name))).map((b) => [b.name, b.description]),
+      ),
+    };
+    const controller = new AbortController();
+    abortRef.current = controller;
+    setBusy(true);
+    setError(null);
+    runStore.set(base);
+    const view = throttleLatest((r: CompareRun) => runStore.set(r));
+    try {
+      await streamCompare(base, view.call, controller.signal);
+    } catch (err) {
+      if (!isAbort(err)) setError(err);
+    } finally {
+      view.flush();
+      // Columns still open when the stream ended were stopped (Stop button or error).
+      runStore.set((r) =>
+        r && {
+          ...r,
+          columns: r.columns.map((c) => (c.status === "streaming" || c.status === "waiting" ? { ...c, status: "stopped" } : c)),
+        },
+      );
+      abortRef.current = null;
+      setBusy(false);
+    }
+  }
+
+  const canRun = !busy && setup.prompt.trim() && setup.targets.every((t) => t.model) && setup.targets.length >= 2;
+  const rows = run ? figureRows(run) : [];
+  const stamp = run?.startedAt.replace(/[:.]/g, "-") ?? "";
+
+  return (
+    <div className="mx-auto max-w-7xl">
+      <PageHeader title="Compare" description="One prompt, one set of parameters, 2-4 models side by side.">
+        {run && (
+          <>
+            <Button variant="outline" size="sm" onClick={() => downloadText(`compare-${stamp}.json`, exportJson(run), "application/json")}>
+              <FileJson /> Export JSON
+            </Button>
+            <Button variant="outline" size="sm" onClick={() => downloadText(`compare-${stamp}.md`, exportMarkdown(run), "text/markdown")}>
+              <FileText /> Export Markdown
+            </Button>
+          </>
+        )}
+      </PageHeader>
+      {models.data && models.data.local.length === 0 && <NoModels />}
+      <div className="grid gap-4 lg:grid-cols-[1fr_20rem]">
+        <Card>
+          <CardContent className="space-y-3 pt-6">
+            {setup.targets.map((t, i) => (
+              <div key={i} className="flex items-end gap-2">
+                <div className="flex-1">
+                  <ModelPicker
+                    id={`cmp-model-${i}`}
+                    label={`Model ${i + 1}`}
+                    model={t.model}
+                    onModel={(model) => setTarget(i, { model })}
+                    backend={t.backend}
+                    onBackend={(backend) => setTarget(i, { backend })}
+                  />
+                </div>
+                <Button
+                  variant="ghost"
+                  size="icon"
+                  aria-label={`Remove model ${i + 1}`}
+                  disabled={setup.targets.length <= 2}
+                  onClick={() => patch({ targets: setup.targets.filter((_, j) => j !== i) })}
+                >
+                  <Trash2 />
+                </Button>
+              </div>
+            ))}
+            <Button
+              variant="outline"
+              size="sm"
+              disabled={setup.targets.length >= 4}
+              onClick={() => patch({ targets: [...setup.targets, { model: setup.targets[0]?.model ?? "", backend: "" }] })}
+            >
+              <Plus /> Add model
+            </Button>
+            <div className="flex items-center justify-between pt-2">
+              <Label htmlFor="cmp-prompt">Prompt</Label>
+              <Tabs value={setup.mode} onValueChange={(v) => patch({ mode: v as "chat" | "completion" })}>
+                <TabsList aria-label="Mode">
+                  <TabsTrigger value="chat">Chat</TabsTrigger>
+                  <TabsTrigger value="completion">Completion</TabsTrigger>
+                </TabsList>
+              </Tabs>
+            </div>
+            {setup.mode === "chat" && (
+              <div className="space-y-1">
+                <Label htmlFor="cmp-system">System prompt</Label>
+                <Textarea id="cmp-system" rows={2} value={setup.system} onChange={(e) => patch({ system: e.target.value })} />
+              </div>
+            )}
+            <Textarea
+              id="cmp-prompt"
+              rows={4}
+              placeholder="Ask every model the same thing"
+              value={setup.prompt}
+              onChange={(e) => patch({ prompt: e.target.value })}
+            />
+            <div className="flex gap-2">
+              {busy ? (
+                <Button key="stop" variant="destructive" onClick={() => abortRef.current?.abort()}>
+                  <Square /> Stop
+                </Button>
+              ) : (
+                <Button key="run" onClick={() => void start()} disabled={!canRun}>
+                  <Play /> Run
+                </Button>
+              )}
+              <Button variant="outline" onClick={() => run && void start(run)} disabled={busy || !run}>
+                <RefreshCw /> Re-run
+              </Button>
+            </div>
+          </CardContent>
+        </Card>
+        <Card className="h-fit">
+          <CardContent className="pt-6">
+            <ParamsForm idPrefix="cmp" value={params} onChange={setParams} defaults={defaults} />
+          </CardContent>
+        </Card>
+      </div>
+
+      <ErrorAlert error={error} title="Compare failed" className="mt-4" />
+
+      {run && (
+        <>
+          <div
+            className="mt-4 grid gap-4"
+            style={{ gridTemplateColumns: `repeat(auto-fit, minmax(min(100%, 16rem), 1fr))` }}
+            data-testid="compare-columns"
+          >
+            {run.columns.map((c, i) => (
+              <Card key={i} data-testid={`compare-column-${i}`} className="min-w-0">
+                <CardHeader className="pb-2">
+                  <CardTitle className="flex items-center justify-between gap-2 text-sm">
+                    <span className="truncate">
+                      {i + 1}. {c.target.model}
+                    </span>
+                    <Badge variant={c.status === "error" ? "destructive" : c.status === "done" ? "secondary" : "outline"}>
+                      {c.status}
+                    </Badge>
+                  </CardTitle>
+                  <div className="text-xs text-muted-foreground">
+                    backend {c.response?.timings.backend ?? (c.target.backend || "auto")} · {c.response?.usage.completion_tokens ?? c.tokens} tokens
+                  </div>
+                </CardHeader>
+                <CardContent>
+                  {c.error ? (
+                    <ErrorAlert error={c.error} title="This model failed" />
+                  ) : c.text ? (
+                    <Markdown text={c.text} />
+                  ) : (
+                    <span className="text-sm text-muted-foreground">{busy ? "Waiting for the first token…" : "No output"}</span>
+                  )}
+                </CardContent>
+              </Card>
+            ))}
+          </div>
+          <Card className="mt-4">
+            <CardHeader>
+              <CardTitle className="text-base">Figures</CardTitle>
+            </CardHeader>
+            <CardContent className="grid gap-6 xl:grid-cols-[1fr_auto]">
+              <Table data-testid="compare-figures">
+                <TableHeader>
+                  <TableRow>
+                    <TableHead>Model</TableHead>
+                    <TableHead>Backend</TableHead>
+                    <TableHead>TTFT</TableHead>
+                    <TableHead>Speed</TableHead>
+                    <TableHead>Tokens</TableHead>
+                    <TableHead>Total</TableHead>
+                    <TableHead>Finish</TableHead>
+                  </TableRow>
+                </TableHeader>
+                <TableBody>
+                  {rows.map((r, i) => (
+                    <TableRow key={i}>
+                      <TableCell className="font-medium">
+                        {i + 1}. {r.model}
+                      </TableCell>
+                      <TableCell>{r.backend}</TableCell>
+                      <TableCell className="font-mono">{formatMs(r.ttft_ms)}</TableCell>
+                      <TableCell className="font-mono">{formatRate(r.tokens_per_second)}</TableCell>
+                      <TableCell className="font-mono">{r.completion_tokens}</TableCell>
+                      <TableCell className="font-mono">{formatMs(r.total_ms)}</TableCell>
+                      <TableCell>{r.error ? "error" : r.finish_reason}</TableCell>
+                    </TableRow>
+                  ))}
+                </TableBody>
+              </Table>
+              <div className="grid gap-4 sm:grid-cols-2 xl:grid-cols-1">
+                <BarChart
+                  title="Time to first token (lower is better)"
+                  data={rows.map((r, i) => ({ label: `${i + 1}. ${r.model}`, value: r.ttft_ms }))}
+                  format={formatMs}
+                />
+                <BarChart
+                  title="Tokens per second (higher is better)"
+                  data={rows.map((r, i) => ({ label: `${i + 1}. ${r.model}`, value: r.tokens_per_second }))}
+                  format={formatRate}
+                />
+              </div>
+            </CardContent>
+          </Card>
+        </>
+      )}
+    </div>
+  );
+}

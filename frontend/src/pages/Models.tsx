@@ -1,0 +1,153 @@
+import { useState } from "react";
+import { Cpu, Loader2, Power, PowerOff } from "lucide-react";
+import { useQueryClient } from "@tanstack/react-query";
+
+import { NoModels } from "@/components/EmptyState";
+import { ErrorAlert } from "@/components/ErrorAlert";
+import { PageHeader } from "@/components/Layout";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { $api } from "@/lib/api";
+import { formatBytes, formatDuration } from "@/lib/format";
+import { DownloadsSection } from "@/pages/models/Downloads";
+import { CatalogSection } from "@/pages/models/Catalog";
+
+export function ModelsPage() {
+  const queryClient = useQueryClient();
+  const models = $api.useQuery("get", "/api/v1/models", {}, { refetchInterval: 5_000 });
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/models"] });
+  const load = $api.useMutation("post", "/api/v1/models/{model_id}/load", { onSettled: invalidate });
+  const unload = $api.useMutation("post", "/api/v1/models/{model_id}/unload", { onSettled: invalidate });
+  const [pending, setPending] = useState<string | null>(null);
+  const local = models.data?.local ?? [];
+  const loaded = models.data?.loaded ?? [];
+  const now = Date.now() / 1000;
+
+  return (
+    <div className="mx-auto max-w-7xl space-y-4">
+      <PageHeader title="Models" description="Models on this machine, what is in memory, and downloads." />
+      <ErrorAlert error={models.error} title="Could not list models" />
+      <ErrorAlert error={load.error ?? unload.error} title="Load or unload failed" />
+
+      <Card>
+        <CardHeader>
+          <CardTitle className="text-base">Loaded</CardTitle>
+          <CardDescription>Models in memory now; requests to others load them first.</CardDescription>
+        </CardHeader>
+        <CardContent>
+          {loaded.length === 0 ? (
+            <p className="text-sm text-muted-foreground">Nothing loaded. Load a model below, or just send a request: it loads on demand.</p>
+          ) : (
+            <Table data-testid="loaded-models">
+              <TableHeader>
+                <TableRow>
+                  <TableHead>Model</TableHead>
+                  <TableHead>Backend</TableHead>
+                  <TableHead>Device</TableHead>
+                  <TableHead>Memory</TableHead>
+                  <TableHead>Context</TableHead>
+                  <TableHead>Requests</TableHead>
+                  <TableHead>Tokens</TableHead>
+                  <TableHead>Idle</TableHead>
+                  <TableHead className="sr-only">Actions</TableHead>
+                </TableRow>
+              </TableHeader>
+              <TableBody>
+                {loaded.map((m) => (
+                  <TableRow key={m.id}>
+                    <TableCell className="font-medium">{m.id}</TableCell>
+                    <TableCell title={m.backend_reason}>
+                      <Badge variant="secondary">{m.backend}</Badge>
+                    </TableCell>
+                    <TableCell>
+                      {m.device} · {m.dtype}
+                    </TableCell>
+                    <TableCell className="font-mono">{formatBytes(m.memory_bytes)}</TableCell>
+                    <TableCell className="font-mono">{m.context_length}</TableCell>
+                    <TableCell className="font-mono">
+                      {m.requests_total}
+                      {m.active_requests ? ` (${m.active_requests} active)` : ""}
+                    </TableCell>
+                    <TableCell className="font-mono">{m.tokens_generated}</TableCell>
+                    <TableCell>{formatDuration(now - m.last_used)}</TableCell>
+                    <TableCell className="text-right">
+                      <Button
+                        variant="outline"
+                        size="sm"
+                        disabled={unload.isPending}
+                        onClick={() => unload.mutate({ params: { path: { model_id: m.id } } })}
+                      >
+                        <PowerOff /> Unload<span className="sr-only"> {m.id}</span>
+                      </Button>
+                    </TableCell>
+                  </TableRow>
+                ))}
+              </TableBody>
+            </Table>
+          )}
+        </CardContent>
+      </Card>
+
+      <Card>
+        <CardHeader>
+          <CardTitle className="text-base">On this machine</CardTitle>
+          <CardDescription>Default model: {models.data?.default_model ?? "none"}</CardDescription>
+        </CardHeader>
+        <CardContent>
+          {models.data && local.length === 0 ? (
+            <NoModels />
+          ) : (
+            <Table data-testid="local-models">
+              <TableHeader>
+                <TableRow>
+                  <TableHead>Model</TableHead>
+                  <TableHead>Format</TableHead>
+                  <TableHead>Size</TableHead>
+                  <TableHead>Description</TableHead>
+                  <TableHead className="sr-only">Actions</TableHead>
+                </TableRow>
+              </TableHeader>
+              <TableBody>
+                {local.map((m) => (
+                  <TableRow key={m.id}>
+                    <TableCell className="font-medium">
+                      {m.id} {m.demo && <Badge variant="outline">demo</Badge>}
+                    </TableCell>
+                    <TableCell>{m.format}</TableCell>
+                    <TableCell className="font-mono">{formatBytes(m.size_bytes)}</TableCell>
+                    <TableCell className="max-w-xs truncate text-muted-foreground">{m.description ?? ""}</TableCell>
+                    <TableCell className="text-right">
+                      {m.loaded ? (
+                        <Badge variant="secondary">
+                          <Cpu className="mr-1 h-3 w-3" /> loaded
+                        </Badge>
+                      ) : (
+                        <Button
+                          variant="outline"
+                          size="sm"
+                          disabled={load.isPending}
+                          onClick={() => {
+                            setPending(m.id);
+                            load.mutate({ params: { path: { model_id: m.id } } }, { onSettled: () => setPending(null) });
+                          }}
+                        >
+                          {pending === m.id ? <Loader2 className="animate-spin" /> : <Power />} Load
+                          <span className="sr-only"> {m.id}</span>
+                        </Button>
+                      )}
+                    </TableCell>
+                  </TableRow>
+                ))}
+              </TableBody>
+            </Table>
+          )}
+        </CardContent>
+      </Card>
+
+      <DownloadsSection />
+      <CatalogSection />
+    </div>
+  );
+}

@@ -1,0 +1,197 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { MessageCircleQuestion, Square } from "lucide-react";
+
+import { ErrorAlert } from "@/components/ErrorAlert";
+import { Figures } from "@/components/Figures";
+import { Markdown } from "@/components/Markdown";
+import { ModelPicker } from "@/components/ModelPicker";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
+import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "@/components/ui/dialog";
+import { Input } from "@/components/ui/input";
+import { Label } from "@/components/ui/label";
+import { Switch } from "@/components/ui/switch";
+import { Textarea } from "@/components/ui/textarea";
+import { statsFrom, type ResponseStats } from "@/lib/conversation";
+import { streamAnswer, type Citation } from "@/lib/rag";
+import { isAbort } from "@/lib/stream";
+import { throttleLatest } from "@/lib/throttle";
+import { usePageParams } from "@/lib/usePageParams";
+
+/** Ask a question: streamed answer with clickable [n] citations, and the retrieved chunks. */
+export function AskPanel({ collectionId }: { collectionId: string }) {
+  const { params } = usePageParams("documents");
+  const [model, setModel] = useState("");
+  const [question, setQuestion] = useState("");
+  const [topK, setTopK] = useState(5);
+  const [mmr, setMmr] = useState(false);
+  const [answer, setAnswer] = useState("");
+  const [citations, setCitations] = useState<Citation[]>([]);
+  const [dropped, setDropped] = useState(0);
+  const [stats, setStats] = useState<ResponseStats>();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [open, setOpen] = useState<Citation | null>(null);
+  const abortRef = useRef<AbortController | null>(null);
+  useEffect(() => () => abortRef.current?.abort(), []);
+
+  const onCite = useCallback((n: number) => setOpen(citations.find((c) => c.n === n) ?? null), [citations]);
+
+  async function ask() {
+    const controller = new AbortController();
+    abortRef.current = controller;
+    setBusy(true);
+    setError(null);
+    setAnswer("");
+    setCitations([]);
+    setStats(undefined);
+    const view = throttleLatest(setAnswer);
+    try {
+      const res = await streamAnswer(
+        { collection: collectionId, question, model, topK, mmr, params },
+        {
+          sources: (c, d) => {
+            setCitations(c);
+            setDropped(d);
+          },
+          text: view.call,
+        },
+        controller.signal,
+      );
+      view.cancel();
+      setAnswer(res.answer.text);
+      setCitations(res.citations);
+      setStats(statsFrom(res.answer));
+    } catch (err) {
+      view.flush();
+      if (!isAbort(err)) setError(err);
+    } finally {
+      abortRef.current = null;
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="grid gap-4 xl:grid-cols-[1fr_22rem]">
+      <Card className="min-w-0">
+        <CardHeader className="pb-3">
+          <CardTitle className="text-base">Ask</CardTitle>
+        </CardHeader>
+        <CardContent className="space-y-3">
+          <form
+            className="space-y-3"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (!busy && question.trim()) void ask();
+            }}
+          >
+            <ModelPicker id="rag-model" label="Answering model" model={model} onModel={setModel} />
+            <div className="space-y-1">
+              <Label htmlFor="rag-question">Question</Label>
+              <Textarea id="rag-question" rows={2} value={question} onChange={(e) => setQuestion(e.target.value)} placeholder="What do the documents say about…?" />
+            </div>
+            <div className="flex flex-wrap items-end gap-4">
+              <div className="w-24 space-y-1">
+                <Label htmlFor="rag-topk">Sources</Label>
+                <Input id="rag-topk" type="number" min={1} max={20} value={topK} onChange={(e) => setTopK(Math.max(1, Math.min(20, Number(e.target.value) || 1)))} />
+              </div>
+              <div className="flex items-center gap-2 pb-2">
+                <Switch id="rag-mmr" checked={mmr} onCheckedChange={setMmr} />
+                <Label htmlFor="rag-mmr">Diverse sources (MMR)</Label>
+              </div>
+              <div className="ml-auto">
+                {busy ? (
+                  <Button key="stop" type="button" variant="destructive" onClick={() => abortRef.current?.abort()}>
+                    <Square /> Stop
+                  </Button>
+                ) : (
+                  <Button key="ask" type="submit" disabled={!question.trim()}>
+                    <MessageCircleQuestion /> Ask
+                  </Button>
+                )}
+              </div>
+            </div>
+          </form>
+          <ErrorAlert error={error} title="No answer" />
+          {(answer || busy) && (
+            <div className="rounded-lg border p-3" data-testid="rag-answer" aria-live="polite">
+              {answer ? <Markdown text={answer} onCite={onCite} /> : <span className="text-sm text-muted-foreground">Retrieving and thinking…</span>}
+              <Figures stats={stats} />
+              {citations.length > 0 && (
+                <div className="mt-3 flex flex-wrap gap-2" aria-label="Citations">
+                  {citations.map((c) => (
+                    <Button key={c.n} variant="outline" size="sm" onClick={() => setOpen(c)} data-testid="citation">
+                      [{c.n}] {c.filename}
+                      {c.page != null ? `, p. ${c.page}` : ""}
+                    </Button>
+                  ))}
+                </div>
+              )}
+            </div>
+          )}
+        </CardContent>
+      </Card>
+
+      <Card className="h-fit">
+        <CardHeader className="pb-3">
+          <CardTitle className="text-base">Retrieved chunks</CardTitle>
+        </CardHeader>
+        <CardContent>
+          {citations.length === 0 ? (
+            <p className="text-sm text-muted-foreground">Ask a question to see which chunks were retrieved and how well they match.</p>
+          ) : (
+            <ol className="space-y-2" data-testid="retrieval-panel">
+              {citations.map((c) => (
+                <li key={c.chunk_id}>
+                  <button
+                    type="button"
+                    onClick={() => setOpen(c)}
+                    className="w-full rounded-md border p-2 text-left text-xs hover:bg-accent focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring"
+                  >
+                    <div className="mb-1 flex items-center justify-between gap-2">
+                      <span className="truncate font-medium">
+                        [{c.n}] {c.filename}
+                        {c.page != null ? ` · p. ${c.page}` : ""}
+                      </span>
+                      <Badge variant="secondary" className="font-mono">
+                        {c.score.toFixed(3)}
+                      </Badge>
+                    </div>
+                    <p className="line-clamp-3 text-muted-foreground">{c.text}</p>
+                  </button>
+                </li>
+              ))}
+              {dropped > 0 && <li className="text-xs text-muted-foreground">{dropped} more left out to fit the model's context.</li>}
+            </ol>
+          )}
+        </CardContent>
+      </Card>
+
+      <Dialog open={!!open} onOpenChange={(o) => !o && setOpen(null)}>
+        <DialogContent>
+          {open && (
+            <>
+              <DialogHeader>
+                <DialogTitle>
+                  Source [{open.n}]: {open.filename}
+                  {open.page != null ? `, page ${open.page}` : ""}
+                </DialogTitle>
+                <DialogDescription>
+                  Chunk {open.position + 1} · score {open.score.toFixed(3)}
+                  {open.heading_path.length ? ` · ${open.heading_path.join(" › ")}` : ""}
+                </DialogDescription>
+              </DialogHeader>
+              <div className="whitespace-pre-wrap rounded-md bg-muted p-3 text-sm" data-testid="chunk-text">
+                {open.text}
+              </div>
+              <p className="text-xs text-muted-foreground">
+                Document id <code>{open.document_id}</code>
+              </p>
+            </>
+          )}
+        </DialogContent>
+      </Dialog>
+    </div>
+  );
+}

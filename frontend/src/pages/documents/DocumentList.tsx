@@ -1,0 +1,85 @@
+import { Trash2 } from "lucide-react";
+import { useQueryClient } from "@tanstack/react-query";
+
+import { ErrorAlert } from "@/components/ErrorAlert";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { $api } from "@/lib/api";
+import { formatBytes } from "@/lib/format";
+
+export function DocumentList({ collectionId }: { collectionId: string }) {
+  const queryClient = useQueryClient();
+  const docs = $api.useQuery(
+    "get",
+    "/api/v1/rag/documents",
+    { params: { query: { collection: collectionId } } },
+    { refetchInterval: (q) => (q.state.data?.some((d) => d.status === "ingesting") ? 2_000 : false) },
+  );
+  const remove = $api.useMutation("delete", "/api/v1/rag/documents/{document_id}", {
+    onSettled: () => {
+      void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/rag/documents"] });
+      void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/rag/collections"] });
+    },
+  });
+  const list = docs.data ?? [];
+  return (
+    <div>
+      <h3 className="mb-2 text-sm font-semibold">Documents</h3>
+      <ErrorAlert error={docs.error ?? remove.error} title="Documents" />
+      {list.length === 0 ? (
+        <p className="text-sm text-muted-foreground">No documents yet: upload some above.</p>
+      ) : (
+        <Table data-testid="documents">
+          <TableHeader>
+            <TableRow>
+              <TableHead>File</TableHead>
+              <TableHead>Kind</TableHead>
+              <TableHead>Size</TableHead>
+              <TableHead>Pages</TableHead>
+              <TableHead>Chunks</TableHead>
+              <TableHead>Tags</TableHead>
+              <TableHead>Status</TableHead>
+              <TableHead className="sr-only">Actions</TableHead>
+            </TableRow>
+          </TableHeader>
+          <TableBody>
+            {list.map((d) => (
+              <TableRow key={d.id}>
+                <TableCell className="max-w-[14rem] truncate font-medium" title={d.filename}>
+                  {d.filename}
+                </TableCell>
+                <TableCell>{d.kind}</TableCell>
+                <TableCell className="font-mono">{formatBytes(d.size_bytes)}</TableCell>
+                <TableCell className="font-mono">{d.pages}</TableCell>
+                <TableCell className="font-mono">{d.chunks}</TableCell>
+                <TableCell>
+                  <div className="flex flex-wrap gap-1">
+                    {d.tags.map((t) => (
+                      <Badge key={t} variant="outline">
+                        {t}
+                      </Badge>
+                    ))}
+                  </div>
+                </TableCell>
+                <TableCell>
+                  <Badge variant={d.status === "ready" ? "secondary" : "outline"}>{d.status}</Badge>
+                </TableCell>
+                <TableCell className="text-right">
+                  <Button
+                    variant="ghost"
+                    size="icon"
+                    aria-label={`Delete ${d.filename}`}
+                    onClick={() => remove.mutate({ params: { path: { document_id: d.id } } })}
+                  >
+                    <Trash2 />
+                  </Button>
+                </TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,3 @@
+export function CatalogSection() {
+  return null;
+}

@@ -1,0 +1,3 @@
+export function DownloadsSection() {
+  return null;
+}

@@ -1,0 +1,24 @@
+/// <reference types="vitest/config" />
+import path from "node:path";
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+
+// The FastAPI app serves the build at "/" (backend/app/web.py), so base stays "/".
+// In development the API is proxied to the backend on 127.0.0.1:8000 (`bash scripts/run.sh`).
+const api = process.env.MP_API_URL ?? "http://127.0.0.1:8000";
+
+export default defineConfig({
+  base: "/",
+  plugins: [react()],
+  resolve: { alias: { "@": path.resolve(import.meta.dirname, "src") } },
+  server: {
+    port: 5173,
+    proxy: { "/api": api, "/v1": api, "/openapi.json": api },
+  },
+  build: { chunkSizeWarningLimit: 1200 },
+  test: {
+    environment: "jsdom",
+    setupFiles: ["src/test/setup.ts"],
+    include: ["src/**/*.test.{ts,tsx}"],
+  },
+});
