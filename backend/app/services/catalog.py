@@ -18,7 +18,7 @@ from app.core.config import Settings
 from app.core.hardware import cuda_devices, memory_info
 from app.schemas.catalog import CatalogEntry, CatalogResponse, MemoryFit
 from app.services.downloads import DownloadService
-from app.services.downloads.hub import hub_endpoint, hub_token
+from app.services.downloads.hub import hub_endpoint, hub_probe, hub_token
 from app.services.model_inspect import inspect_model
 from app.services.model_store import ModelStore
 
@@ -125,30 +125,17 @@ class CatalogService:
 
         return HfApi(endpoint=hub_endpoint(), token=hub_token() or False)
 
-    def _offline_reason(self) -> str | None:
-        from huggingface_hub import constants
-
-        if constants.is_offline_mode():
-            return "HF_HUB_OFFLINE is set: the Hub is not contacted."
-        return None
-
     def _hub_reachable(self) -> str | None:
         """None when the Hub answers, else why not (cached for a few seconds)."""
-        if (reason := self._offline_reason()) is not None:
-            return reason
         now = time.monotonic()
         if self._hub_status and now - self._hub_status[0] < _HUB_STATUS_TTL:
             return self._hub_status[1]
-        error: str | None = None
-        try:
-            list(self._hub_api().list_models(limit=1))
-        except Exception as exc:  # any failure means: not usable now
-            error = f"{hub_endpoint()} did not answer: {type(exc).__name__}"
+        error = hub_probe(self.settings.hub_timeout_seconds)
         self._hub_status = (now, error)
         return error
 
     def _search(self, q: str, limit: int, available: int) -> tuple[list[CatalogEntry], str | None]:
-        if (reason := self._offline_reason()) is not None:
+        if (reason := self._hub_reachable()) is not None:
             return [], reason
         try:
             found = list(self._hub_api().list_models(search=q, limit=limit))

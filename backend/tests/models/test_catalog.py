@@ -91,3 +91,31 @@ def test_catalog_filters(server: ServerProcess, params: dict, check):
 def test_catalog_bad_filter_is_400(server: ServerProcess):
     r = httpx.get(f"{server.url}/api/v1/models/catalog", params={"format": "exe"}, timeout=30)
     assert r.status_code == 400 and r.json()["error"]["param"] == "format"
+
+
+def test_unreachable_hub_is_offline_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import asyncio
+
+    from huggingface_hub import constants
+
+    from app.core.config import Settings
+    from app.core.db import Database
+    from app.core.errors import UpstreamUnavailable
+    from app.services.catalog import CatalogService
+    from app.services.downloads import DownloadService
+    from app.services.downloads.hub import resolve_repo
+    from app.services.model_store import ModelStore
+    from tests.helpers.server import free_port
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nobody listens
+    settings = Settings(models_dir=tmp_path / "models", data_dir=tmp_path / "data")
+    settings.models_dir.mkdir()
+    downloads = DownloadService(settings, Database(settings.database_path))
+    catalog = CatalogService(settings, ModelStore(settings.models_dir), downloads)
+    body = asyncio.run(catalog.catalog(q="qwen"))
+    assert body.hub == "offline" and "cannot be reached" in (body.hub_detail or "")
+    assert [e for e in body.data if e.source == "curated"]
+    with pytest.raises(UpstreamUnavailable) as info:
+        resolve_repo("Qwen/Qwen2.5-0.5B-Instruct", None, None, None, 2.0)
+    assert info.value.code == "hub_unavailable"

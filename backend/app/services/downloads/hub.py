@@ -73,6 +73,25 @@ def auth_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+def hub_probe(timeout: float) -> str | None:
+    """None when the Hub answers at all, else why not. One quick request: huggingface_hub
+    itself retries an unreachable Hub for ~20 s before giving up, too long for an API call."""
+    from huggingface_hub import constants
+
+    if constants.is_offline_mode():
+        return "HF_HUB_OFFLINE is set: the Hub is not contacted."
+    try:
+        response = httpx.get(
+            f"{hub_endpoint()}/api/models", params={"limit": 1}, headers=auth_headers(),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+        )
+    except httpx.HTTPError as exc:
+        return f"{hub_endpoint()} cannot be reached: {type(exc).__name__}: {exc}"
+    if response.status_code >= 500:
+        return f"{hub_endpoint()} answered HTTP {response.status_code}."
+    return None
+
+
 def safe_relpath(path: str, param: str = "files") -> str:
     """``path`` if it is a plain relative path inside a folder; 400 otherwise."""
     pure = PurePosixPath(path)
@@ -144,6 +163,8 @@ def resolve_repo(
 
     wanted = [safe_relpath(f) for f in files or []]
     revision = revision or "main"
+    if (problem := hub_probe(timeout)) is not None:
+        raise UpstreamUnavailable(problem, code="hub_unavailable")
     api = HfApi(endpoint=hub_endpoint(), token=hub_token() or False)
     try:
         info = api.model_info(repo_id, revision=revision, timeout=timeout)
