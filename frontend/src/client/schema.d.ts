@@ -4,6 +4,147 @@
  */
 
 export interface paths {
+    "/api/chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Chat
+         * @description Chat with a model (Ollama's API): NDJSON chunks, the last one with statistics.
+         */
+        post: operations["ollama-chat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/embed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Embed
+         * @description Embed one text or many; vectors are unit length.
+         */
+        post: operations["ollama-embed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate
+         * @description Complete a prompt (Ollama's API); the model's template is applied unless raw.
+         */
+        post: operations["ollama-generate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Running
+         * @description Loaded models with their memory and context, in Ollama's format.
+         */
+        get: operations["ollama-list_running"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pull": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pull Model
+         * @description Fetch a model: ``ollama:NAME`` on the configured Ollama server, a Hub repo id through
+         *     the download service, or nothing for a model already here. Progress as Ollama's events.
+         */
+        post: operations["ollama-pull_model"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/show": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Show Model
+         * @description Details of a local model: format, family, size, quantization, template, context.
+         */
+        post: operations["ollama-show_model"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tags
+         * @description Local models, in Ollama's listing format.
+         */
+        get: operations["ollama-list_tags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/keys": {
         parameters: {
             query?: never;
@@ -258,6 +399,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Model Catalog
+         * @description Local, curated and Hub models with size, format, memory fit and download status.
+         */
+        get: operations["models-model_catalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/generate": {
         parameters: {
             query?: never;
@@ -293,6 +454,26 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Model
+         * @description Unload a model and delete its files from the models folder.
+         */
+        delete: operations["models-delete_model"];
         options?: never;
         head?: never;
         patch?: never;
@@ -526,6 +707,26 @@ export interface paths {
          * @description CPU, GPU, memory, and which backends are installed (and why others are not).
          */
         get: operations["system-system_info"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/version": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Version
+         * @description Server version (Ollama clients check it).
+         */
+        get: operations["ollama-version"];
         put?: never;
         post?: never;
         delete?: never;
@@ -823,6 +1024,104 @@ export interface components {
              */
             reason: string | null;
         };
+        /**
+         * CatalogEntry
+         * @description A model one can run: already local, curated, or found on the Hub.
+         */
+        CatalogEntry: {
+            /**
+             * Allow Patterns
+             * @description Patterns to download.
+             */
+            allow_patterns?: string[] | null;
+            /** Description */
+            description?: string | null;
+            /**
+             * Downloads
+             * @description Hub download count (hub entries).
+             */
+            downloads?: number | null;
+            /**
+             * Files
+             * @description Files to download (None: the repo filtered by allow_patterns).
+             */
+            files?: string[] | null;
+            /**
+             * Format
+             * @description Weights format (None when the Hub does not say).
+             */
+            format: ("hf" | "gguf" | "ollama" | "remote") | null;
+            /**
+             * Id
+             * @description Local model id when source is local; else the curated id or Hub repo id.
+             */
+            id: string;
+            /** License */
+            license?: string | null;
+            memory_fit: components["schemas"]["MemoryFit"];
+            /**
+             * Name
+             * @description Local model id it has or will have after download.
+             */
+            name: string;
+            /**
+             * Parameters
+             * @description Parameter count where known.
+             */
+            parameters: number | null;
+            /**
+             * Quantization
+             * @description bf16, f32, Q4_K_M, ... where known.
+             */
+            quantization: string | null;
+            /**
+             * Repo
+             * @description Hugging Face repo id to download from.
+             */
+            repo?: string | null;
+            /**
+             * Size Bytes
+             * @description Bytes on disk (local) or to download.
+             */
+            size_bytes: number | null;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "local" | "curated" | "hub" | "ollama";
+            /**
+             * Status
+             * @description ready: local and complete; downloading: a job is fetching it; available: can be downloaded.
+             * @enum {string}
+             */
+            status: "available" | "downloading" | "ready";
+            /**
+             * Suggested Backend
+             * @description Backend that serves this format best.
+             */
+            suggested_backend: string | null;
+        };
+        /** CatalogResponse */
+        CatalogResponse: {
+            /** Data */
+            data: components["schemas"]["CatalogEntry"][];
+            /**
+             * Hub
+             * @description Whether the Hub answered.
+             * @enum {string}
+             */
+            hub: "online" | "offline";
+            /**
+             * Hub Detail
+             * @description Why the Hub is offline.
+             */
+            hub_detail?: string | null;
+            /**
+             * Hub Endpoint
+             * @description The Hub address used (HF_ENDPOINT).
+             */
+            hub_endpoint: string;
+        };
         /** ChatChoice */
         ChatChoice: {
             /** Finish Reason */
@@ -863,6 +1162,12 @@ export interface components {
          */
         ChatCompletionRequest: {
             /**
+             * Allow Fallback
+             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
+             * @default false
+             */
+            allow_fallback?: boolean;
+            /**
              * Backend
              * @description Extension: backend to use.
              */
@@ -901,6 +1206,8 @@ export interface components {
              * @default 1
              */
             repetition_penalty?: number;
+            /** @description Constrain the output to JSON (json_object) or to a JSON schema (json_schema); backends with capabilities.json_schema honour it, others 400. */
+            response_format?: components["schemas"]["ResponseFormat"] | null;
             /** Seed */
             seed?: number | null;
             /**
@@ -1104,6 +1411,13 @@ export interface components {
          * @description One prompt and one set of parameters (seed included) run on 2-4 models at once.
          */
         CompareRequest: {
+            /**
+             * Json Schema
+             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
+             */
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
             /** Max Tokens */
             max_tokens?: number | null;
             /**
@@ -1220,6 +1534,12 @@ export interface components {
          * @description POST /v1/completions (legacy completion API).
          */
         CompletionRequest: {
+            /**
+             * Allow Fallback
+             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
+             * @default false
+             */
+            allow_fallback?: boolean;
             /**
              * Backend
              * @description Extension: backend to use.
@@ -1363,6 +1683,16 @@ export interface components {
              * @description Unix time of revocation; null while active.
              */
             revoked_at: number | null;
+        };
+        /** DeletedModel */
+        DeletedModel: {
+            /**
+             * Freed Bytes
+             * @description Bytes the deleted files took on disk.
+             */
+            freed_bytes: number;
+            /** Id */
+            id: string;
         };
         /**
          * Document
@@ -1719,8 +2049,26 @@ export interface components {
          * @description A completion (``prompt``) or chat (``messages``) request.
          */
         GenerateRequest: {
+            /**
+             * Allow Fallback
+             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
+             * @default false
+             */
+            allow_fallback?: boolean;
             /** Backend */
             backend?: string | null;
+            /**
+             * Json Schema
+             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
+             */
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Keep Alive
+             * @description How long the model stays loaded after this request when idle: seconds, or a duration like '30s', '5m', '1h' (Ollama style). Negative: until evicted; 0: unload right after. Default: the server's keep_alive_seconds.
+             */
+            keep_alive?: number | string | null;
             /** Max Tokens */
             max_tokens?: number | null;
             /**
@@ -1821,11 +2169,6 @@ export interface components {
             /** Total Bytes */
             total_bytes: number;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /** Health */
         Health: {
             /**
@@ -1904,6 +2247,35 @@ export interface components {
             updated_at: number;
         };
         /**
+         * JsonSchemaFormat
+         * @description The schema part of ``response_format`` (OpenAI's structured outputs).
+         */
+        JsonSchemaFormat: {
+            /**
+             * Description
+             * @description What the output is for.
+             */
+            description?: string | null;
+            /**
+             * Name
+             * @description Name of the schema.
+             * @default output
+             */
+            name?: string;
+            /**
+             * Schema
+             * @description JSON schema of the output.
+             */
+            schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Strict
+             * @description Accepted; output always follows the schema when the backend constrains it.
+             */
+            strict?: boolean | null;
+        };
+        /**
          * LoadedModelInfo
          * @description A model in memory (like Ollama's /api/ps).
          */
@@ -1929,8 +2301,18 @@ export interface components {
             device: string;
             /** Dtype */
             dtype: string;
+            /**
+             * Expires At
+             * @description Unix time it will be unloaded if no request comes first (None: no idle expiry).
+             */
+            expires_at?: number | null;
             /** Id */
             id: string;
+            /**
+             * Keep Alive S
+             * @description Seconds it stays loaded when idle (None: until evicted).
+             */
+            keep_alive_s?: number | null;
             /**
              * Last Used
              * @description Unix time of its last request.
@@ -1948,6 +2330,12 @@ export interface components {
              * @description Memory held by the weights.
              */
             memory_bytes: number;
+            /**
+             * Queue Depth
+             * @description Requests waiting for a free sequence (llama.cpp scheduler); over MP_LLAMACPP_QUEUE_MAX they get 429.
+             * @default 0
+             */
+            queue_depth?: number;
             /** Requests Total */
             requests_total: number;
             /**
@@ -2037,6 +2425,27 @@ export interface components {
              */
             token_type?: string;
         };
+        /**
+         * MemoryFit
+         * @description Whether a model is likely to fit in this machine's free memory.
+         */
+        MemoryFit: {
+            /**
+             * Available Bytes
+             * @description Free RAM now, or the largest free GPU memory when a GPU is present.
+             */
+            available_bytes: number;
+            /**
+             * Fits
+             * @description True when required_bytes <= available_bytes; None when the model's size is unknown.
+             */
+            fits: boolean | null;
+            /**
+             * Required Bytes
+             * @description Estimated memory to run it: weights plus about 15% and 200 MB for runtime and KV cache.
+             */
+            required_bytes: number | null;
+        };
         /** Message */
         Message: {
             /**
@@ -2099,6 +2508,341 @@ export interface components {
             /** Local */
             local: components["schemas"]["LocalModelInfo"][];
         };
+        /** OllamaChatMessage */
+        OllamaChatMessage: {
+            /**
+             * Content
+             * @description Text.
+             * @default
+             */
+            content?: string;
+            /**
+             * Images
+             * @description Not supported (text models).
+             */
+            images?: string[] | null;
+            /**
+             * Role
+             * @description Author.
+             * @enum {string}
+             */
+            role: "system" | "user" | "assistant" | "tool";
+        };
+        /**
+         * OllamaChatRequest
+         * @description ``POST /api/chat``.
+         */
+        OllamaChatRequest: {
+            /**
+             * Format
+             * @description 'json' or a JSON schema: constrain the output (llamacpp, ollama and remote backends).
+             */
+            format?: ("" | "json") | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Keep Alive
+             * @description 0 with an empty prompt or message list unloads the model; other values are accepted.
+             */
+            keep_alive?: string | number | null;
+            /**
+             * Messages
+             * @description Conversation; empty loads (or with keep_alive 0 unloads) the model.
+             */
+            messages?: components["schemas"]["OllamaChatMessage"][];
+            /**
+             * Model
+             * @description Model name, e.g. tiny or tiny-f16.gguf (':latest' is ignored).
+             * @default
+             */
+            model?: string;
+            /**
+             * Name
+             * @description Old spelling of 'model'.
+             */
+            name?: string | null;
+            options?: components["schemas"]["OllamaOptions"] | null;
+            /**
+             * Stream
+             * @description NDJSON stream (Ollama's default) or one JSON object.
+             * @default true
+             */
+            stream?: boolean;
+            /**
+             * Think
+             * @description Accepted and ignored.
+             */
+            think?: boolean | string | null;
+            /**
+             * Tools
+             * @description Not supported.
+             */
+            tools?: {
+                [key: string]: unknown;
+            }[] | null;
+        };
+        /** OllamaDetails */
+        OllamaDetails: {
+            /** Families */
+            families?: string[] | null;
+            /**
+             * Family
+             * @description Architecture, e.g. llama.
+             */
+            family: string;
+            /**
+             * Format
+             * @description gguf or safetensors.
+             */
+            format: string;
+            /**
+             * Parameter Size
+             * @description e.g. 390M.
+             */
+            parameter_size: string;
+            /**
+             * Parent Model
+             * @default
+             */
+            parent_model?: string;
+            /**
+             * Quantization Level
+             * @description e.g. F16, Q8_0, BF16.
+             */
+            quantization_level: string;
+        };
+        /**
+         * OllamaEmbedRequest
+         * @description ``POST /api/embed``.
+         */
+        OllamaEmbedRequest: {
+            /**
+             * Dimensions
+             * @description Must equal the model's size.
+             */
+            dimensions?: number | null;
+            /**
+             * Input
+             * @description Text or texts to embed.
+             */
+            input: string | string[];
+            /** Keep Alive */
+            keep_alive?: string | number | null;
+            /**
+             * Model
+             * @description Model name, e.g. tiny or tiny-f16.gguf (':latest' is ignored).
+             * @default
+             */
+            model?: string;
+            /**
+             * Name
+             * @description Old spelling of 'model'.
+             */
+            name?: string | null;
+            /** Options */
+            options?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Truncate
+             * @description Accepted; too-long inputs are refused.
+             * @default true
+             */
+            truncate?: boolean;
+        };
+        /**
+         * OllamaGenerateRequest
+         * @description ``POST /api/generate``.
+         */
+        OllamaGenerateRequest: {
+            /**
+             * Context
+             * @description Not supported; send the conversation with /api/chat instead.
+             */
+            context?: number[] | null;
+            /**
+             * Format
+             * @description 'json' or a JSON schema: constrain the output (llamacpp, ollama and remote backends).
+             */
+            format?: ("" | "json") | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Images
+             * @description Not supported.
+             */
+            images?: string[] | null;
+            /**
+             * Keep Alive
+             * @description 0 with an empty prompt or message list unloads the model; other values are accepted.
+             */
+            keep_alive?: string | number | null;
+            /**
+             * Model
+             * @description Model name, e.g. tiny or tiny-f16.gguf (':latest' is ignored).
+             * @default
+             */
+            model?: string;
+            /**
+             * Name
+             * @description Old spelling of 'model'.
+             */
+            name?: string | null;
+            options?: components["schemas"]["OllamaOptions"] | null;
+            /**
+             * Prompt
+             * @description Prompt; empty loads (or with keep_alive 0 unloads) the model.
+             * @default
+             */
+            prompt?: string;
+            /**
+             * Raw
+             * @description Send the prompt as is, without the template.
+             * @default false
+             */
+            raw?: boolean;
+            /**
+             * Stream
+             * @description NDJSON stream (Ollama's default) or one JSON object.
+             * @default true
+             */
+            stream?: boolean;
+            /**
+             * Suffix
+             * @description Not supported (no fill-in-middle).
+             */
+            suffix?: string | null;
+            /**
+             * System
+             * @description System prompt (not with raw).
+             */
+            system?: string | null;
+            /**
+             * Template
+             * @description Not supported (the model's own template is used).
+             */
+            template?: string | null;
+        };
+        /**
+         * OllamaModelEntry
+         * @description One model of ``GET /api/tags`` (and ``/api/ps``).
+         */
+        OllamaModelEntry: {
+            /** Context Length */
+            context_length?: number | null;
+            details: components["schemas"]["OllamaDetails"];
+            /**
+             * Digest
+             * @description sha256 of the model's path, size and modification time: identifies this version of the files (not a content hash).
+             */
+            digest: string;
+            /** Expires At */
+            expires_at?: string | null;
+            /** Model */
+            model: string;
+            /**
+             * Modified At
+             * @description RFC 3339 time of the model's files.
+             */
+            modified_at: string;
+            /** Name */
+            name: string;
+            /**
+             * Size
+             * @description Bytes on disk.
+             */
+            size: number;
+            /** Size Vram */
+            size_vram?: number | null;
+        };
+        /**
+         * OllamaOptions
+         * @description Sampling options. Unset ones take Ollama's defaults; options for Ollama's runner that
+         *     mean nothing here (num_gpu, mirostat...) are accepted and ignored.
+         */
+        OllamaOptions: {
+            /**
+             * Num Ctx
+             * @description Accepted; the context is the model's (or its llama.cpp sequence share).
+             */
+            num_ctx?: number | null;
+            /**
+             * Num Predict
+             * @description Most tokens to generate; -1 or unset: the server default.
+             */
+            num_predict?: number | null;
+            /** Repeat Penalty */
+            repeat_penalty?: number | null;
+            /** Seed */
+            seed?: number | null;
+            /**
+             * Stop
+             * @description Stop strings.
+             */
+            stop?: string[] | null;
+            /** Temperature */
+            temperature?: number | null;
+            /** Top K */
+            top_k?: number | null;
+            /** Top P */
+            top_p?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * OllamaPullRequest
+         * @description ``POST /api/pull``.
+         */
+        OllamaPullRequest: {
+            /**
+             * Insecure
+             * @default false
+             */
+            insecure?: boolean;
+            /**
+             * Model
+             * @description Model name, e.g. tiny or tiny-f16.gguf (':latest' is ignored).
+             * @default
+             */
+            model?: string;
+            /**
+             * Name
+             * @description Old spelling of 'model'.
+             */
+            name?: string | null;
+            /**
+             * Stream
+             * @default true
+             */
+            stream?: boolean;
+        };
+        /**
+         * OllamaShowRequest
+         * @description ``POST /api/show``.
+         */
+        OllamaShowRequest: {
+            /**
+             * Model
+             * @description Model name, e.g. tiny or tiny-f16.gguf (':latest' is ignored).
+             * @default
+             */
+            model?: string;
+            /**
+             * Name
+             * @description Old spelling of 'model'.
+             */
+            name?: string | null;
+            /**
+             * Verbose
+             * @default false
+             */
+            verbose?: boolean;
+        };
+        /** OllamaTags */
+        OllamaTags: {
+            /** Models */
+            models: components["schemas"]["OllamaModelEntry"][];
+        };
         /**
          * QueryFilters
          * @description Restrict retrieval to some documents or tags (both: a chunk must match both).
@@ -2157,6 +2901,20 @@ export interface components {
              * @description Best first.
              */
             chunks: components["schemas"]["RetrievedChunk"][];
+        };
+        /**
+         * ResponseFormat
+         * @description ``response_format``: free text, any JSON object, or JSON following a schema.
+         */
+        ResponseFormat: {
+            /** @description With json_schema. */
+            json_schema?: components["schemas"]["JsonSchemaFormat"] | null;
+            /**
+             * Type
+             * @description Output kind.
+             * @enum {string}
+             */
+            type: "text" | "json_object" | "json_schema";
         };
         /**
          * RetrievedChunk
@@ -2362,19 +3120,6 @@ export interface components {
              */
             total_tokens: number;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-        };
     };
     responses: never;
     parameters: never;
@@ -2384,6 +3129,531 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "ollama-chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OllamaChatRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description A resource named in the path does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+        };
+    };
+    "ollama-embed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OllamaEmbedRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description A resource named in the path does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+        };
+    };
+    "ollama-generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OllamaGenerateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description A resource named in the path does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+        };
+    };
+    "ollama-list_running": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OllamaTags"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+        };
+    };
+    "ollama-pull_model": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OllamaPullRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description A resource named in the path does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+        };
+    };
+    "ollama-show_model": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OllamaShowRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description A resource named in the path does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+        };
+    };
+    "ollama-list_tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OllamaTags"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+        };
+    };
     "auth-list_keys": {
         parameters: {
             query?: never;
@@ -2414,6 +3684,17 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2471,13 +3752,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2500,6 +3792,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKeyInfo"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unauthorized */
@@ -2529,13 +3830,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2580,13 +3883,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2643,13 +3946,33 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2670,6 +3993,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DownloadList"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2705,6 +4048,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Forbidden */
             403: {
                 headers: {
@@ -2732,13 +4084,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Bad Gateway */
@@ -2781,6 +4144,24 @@ export interface operations {
                     "application/json": components["schemas"]["DownloadJobInfo"];
                 };
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -2790,13 +4171,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2819,6 +4202,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -2828,13 +4229,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2859,6 +4262,24 @@ export interface operations {
                     "application/json": components["schemas"]["DownloadJobInfo"];
                 };
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -2877,13 +4298,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2908,6 +4340,24 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -2917,13 +4367,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2948,6 +4400,24 @@ export interface operations {
                     "application/json": components["schemas"]["DownloadJobInfo"];
                 };
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -2966,13 +4436,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Insufficient Storage */
@@ -3024,6 +4505,82 @@ export interface operations {
                     "application/json": components["schemas"]["ModelsOverview"];
                 };
             };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "models-model_catalog": {
+        parameters: {
+            query?: {
+                /** @description Search text; also searches the Hub when it is reachable. */
+                q?: string | null;
+                /** @description Only this format. */
+                format?: ("hf" | "gguf") | null;
+                /** @description Only models that fit (true) or do not fit (false) in free memory. */
+                fits?: boolean | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogResponse"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     "generate-generate": {
@@ -3046,10 +4603,20 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GenerateResponse"];
+                    "text/event-stream": string;
                 };
             };
             /** @description Bad Request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3066,13 +4633,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable */
@@ -3102,6 +4680,95 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LoadedModelInfo"][];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "models-delete_model": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedModel"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3137,6 +4804,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3146,13 +4822,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable */
@@ -3184,6 +4871,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3193,13 +4898,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3224,10 +4940,20 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AnswerResponse"];
+                    "text/event-stream": string;
                 };
             };
             /** @description Bad Request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3244,13 +4970,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable */
@@ -3280,6 +5017,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Collection"][];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3315,6 +5072,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3333,13 +5099,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3364,6 +5141,24 @@ export interface operations {
                     "application/json": components["schemas"]["Collection"];
                 };
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3373,13 +5168,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3402,6 +5199,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3420,13 +5235,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3451,6 +5268,24 @@ export interface operations {
                     "application/json": components["schemas"]["Document"][];
                 };
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3460,13 +5295,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3515,6 +5352,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3536,6 +5382,17 @@ export interface operations {
             /** @description Unsupported Media Type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3564,6 +5421,24 @@ export interface operations {
                     "application/json": components["schemas"]["Document"];
                 };
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3573,13 +5448,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3602,6 +5479,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3611,13 +5506,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3642,6 +5539,24 @@ export interface operations {
                     "application/json": components["schemas"]["IngestionJob"];
                 };
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3651,13 +5566,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3682,6 +5599,24 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3691,13 +5626,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3733,6 +5670,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3742,13 +5688,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3769,6 +5726,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SystemInfo"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "ollama-version": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
                 };
             };
         };
@@ -3793,10 +5818,20 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChatCompletion"];
+                    "text/event-stream": string;
                 };
             };
             /** @description Bad Request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3813,13 +5848,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable */
@@ -3853,10 +5899,20 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Completion"];
+                    "text/event-stream": string;
                 };
             };
             /** @description Bad Request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3873,13 +5929,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Service Unavailable */
@@ -3924,6 +5991,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3933,13 +6009,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3960,6 +6047,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelCardList"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3984,6 +6091,24 @@ export interface operations {
                     "application/json": components["schemas"]["ModelCard"];
                 };
             };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
@@ -3993,13 +6118,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };

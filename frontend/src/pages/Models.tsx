@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { Cpu, Loader2, Power, PowerOff } from "lucide-react";
+import { Cpu, Loader2, Power, PowerOff, Trash2 } from "lucide-react";
 import { useQueryClient } from "@tanstack/react-query";
 
 import { NoModels } from "@/components/EmptyState";
@@ -20,6 +20,12 @@ export function ModelsPage() {
   const invalidate = () => queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/models"] });
   const load = $api.useMutation("post", "/api/v1/models/{model_id}/load", { onSettled: invalidate });
   const unload = $api.useMutation("post", "/api/v1/models/{model_id}/unload", { onSettled: invalidate });
+  const remove = $api.useMutation("delete", "/api/v1/models/{model_id}", {
+    onSettled: () => {
+      void invalidate();
+      void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/models/catalog"] });
+    },
+  });
   const [pending, setPending] = useState<string | null>(null);
   const local = models.data?.local ?? [];
   const loaded = models.data?.loaded ?? [];
@@ -29,7 +35,7 @@ export function ModelsPage() {
     <div className="mx-auto max-w-7xl space-y-4">
       <PageHeader title="Models" description="Models on this machine, what is in memory, and downloads." />
       <ErrorAlert error={models.error} title="Could not list models" />
-      <ErrorAlert error={load.error ?? unload.error} title="Load or unload failed" />
+      <ErrorAlert error={load.error ?? unload.error ?? remove.error} title="Load, unload or delete failed" />
 
       <Card>
         <CardHeader>
@@ -118,7 +124,7 @@ export function ModelsPage() {
                     <TableCell>{m.format}</TableCell>
                     <TableCell className="font-mono">{formatBytes(m.size_bytes)}</TableCell>
                     <TableCell className="max-w-xs truncate text-muted-foreground">{m.description ?? ""}</TableCell>
-                    <TableCell className="text-right">
+                    <TableCell className="whitespace-nowrap text-right">
                       {m.loaded ? (
                         <Badge variant="secondary">
                           <Cpu className="mr-1 h-3 w-3" /> loaded
@@ -137,6 +143,17 @@ export function ModelsPage() {
                           <span className="sr-only"> {m.id}</span>
                         </Button>
                       )}
+                      <Button
+                        variant="ghost"
+                        size="icon"
+                        aria-label={`Delete ${m.id}`}
+                        disabled={remove.isPending}
+                        onClick={() => {
+                          if (window.confirm(`Delete the files of ${m.id}?`)) remove.mutate({ params: { path: { model_id: m.id } } });
+                        }}
+                      >
+                        <Trash2 />
+                      </Button>
                     </TableCell>
                   </TableRow>
                 ))}
