@@ -29,6 +29,7 @@ from app.core.errors import (
     Overloaded,
 )
 from app.core.hardware import cuda_devices, memory_info
+from app.services import metrics
 from app.services.model_store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -205,6 +206,7 @@ class ModelManager:
             estimate_bytes=local.size_bytes,
         )
         self._loaded[model_id] = loaded
+        metrics.model_loaded(name, loaded.load_seconds)
         log.info("loaded %s in %.2f s", model_id, loaded.load_seconds)
         return loaded
 
@@ -221,6 +223,7 @@ class ModelManager:
             return  # already unloaded (evicted or expired meanwhile)
         self._loaded.pop(model.model_id, None)
         await asyncio.to_thread(model.backend.unload)
+        metrics.model_unloaded(model.backend_name)
         log.info("unloaded %s", model.model_id)
 
     async def delete(self, model_id: str) -> int:

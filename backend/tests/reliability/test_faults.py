@@ -98,6 +98,23 @@ def test_kill_9_during_download_and_ingestion(tmp_path_factory, tiny_model_dir, 
                 "model": "tiny-crash", "prompt": "Hello", "max_tokens": 4, "temperature": 0})
             assert answer.status_code == 200, answer.text
             assert answer.json()["usage"]["completion_tokens"] >= 1
+            hits = client.post("/api/v1/rag/query", json={"collection": "crash-kb",
+                                                          "query": "piers of town 7"})
+            assert hits.status_code == 200 and hits.json()["chunks"]
+
+            # What happened since the restart shows in the metrics (a key is needed there too).
+            assert httpx.get(f"{server.url}/metrics", timeout=60).status_code == 401
+            text = client.get("/metrics").text
+            for sample in (
+                'mp_downloads_finished_total{status="completed"} 1.0',
+                'mp_rag_documents_total{status="succeeded"} 1.0',
+                'mp_model_events_total{backend="transformers",event="load"}',
+                "mp_rag_query_seconds_count",
+                "mp_download_bytes_total",
+                "mp_rag_chunks_embedded_total",
+            ):
+                assert sample in text, sample
+            assert "mp_downloads_active 0.0" in text
         server.stop()
         assert chroma_count(None, data_dir, f"kb_{collection['id']}") == doc["chunks"]
     finally:

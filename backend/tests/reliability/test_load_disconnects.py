@@ -133,7 +133,7 @@ def test_64_streams_with_disconnects(load_server: ServerProcess):
     # Every request completed or was cancelled; only leavers were cancelled (a leaver whose
     # text ended before its hang-up point completed instead).
     assert results["completed"] + results["cancelled"] == CLIENTS, results
-    assert CLIENTS - DISCONNECTING <= results["completed"], results
+    assert results["completed"] >= CLIENTS - DISCONNECTING, results
     assert 1 <= results["cancelled"] <= DISCONNECTING, results
 
     # Nothing keeps generating for clients that left.

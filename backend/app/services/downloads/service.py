@@ -24,6 +24,7 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import AppError, Conflict, InsufficientStorage, NotFound
 from app.schemas.downloads import DownloadFileInfo, DownloadJobInfo, DownloadRequest
+from app.services import metrics
 from app.services.downloads.hub import (
     auth_headers,
     check_name,
@@ -55,6 +56,7 @@ class _Runtime:
 
     def add(self, n: int) -> None:
         self.bytes_done += n
+        metrics.DOWNLOAD_BYTES.inc(n)
         now = time.monotonic()
         if not self.samples or now - self.samples[-1][0] >= 0.1:
             self.samples.append((now, self.bytes_done))
@@ -220,6 +222,13 @@ class DownloadService:
                 return
             await asyncio.sleep(interval)
 
+    async def wait(self, job_id: str) -> DownloadJobInfo:
+        """The job once its current run ends (at once when nothing runs)."""
+        rt = self._runtime.get(job_id)
+        if rt is not None and rt.task is not None:
+            await asyncio.wait([rt.task])
+        return self.info(self.get(job_id))
+
     def active_names(self) -> dict[str, str]:
         """Local names of queued/running downloads, with the repo or URL they come from."""
         return {j.name: (j.repo_id or j.url or "") for j in self.jobs.all() if j.status in ACTIVE}
@@ -269,12 +278,15 @@ class DownloadService:
 
     async def _run(self, job_id: str, rt: _Runtime) -> None:
         assert self._slots is not None, "start() first"
+        active = False
         try:
             async with self._slots:
                 job = self.get(job_id)
                 if rt.cancel.is_set():
                     raise TransferCancelled()
                 job = self.jobs.update(job, status="running")
+                metrics.DOWNLOADS_ACTIVE.inc()
+                active = True
                 self._check_free(job)
                 await asyncio.to_thread(self._transfer_all, job, rt)
                 await asyncio.to_thread(self._finish, job)
@@ -282,17 +294,21 @@ class DownloadService:
                     job, status="completed", bytes_done=job.bytes_total or rt.bytes_done,
                     finished_at=time.time(),
                 )
+                metrics.DOWNLOADS_FINISHED.labels("completed").inc()
                 log.info("download %s complete: %s", job_id, job.name)
         except TransferCancelled:
             job = self.get(job_id)
             status = "queued" if rt.stopping else "cancelled"
             self.jobs.update(job, status=status, bytes_done=self._on_disk(job))
+            if status == "cancelled":
+                metrics.DOWNLOADS_FINISHED.labels("cancelled").inc()
         except asyncio.CancelledError:
             raise
         except (TransferFailed, AppError) as exc:
             code = exc.code
             message = exc.message if isinstance(exc, AppError) else str(exc)
             log.warning("download %s failed: %s", job_id, message)
+            metrics.DOWNLOADS_FINISHED.labels("failed").inc()
             job = self.get(job_id)
             self.jobs.update(
                 job, status="failed", error=message, error_code=code,
@@ -300,12 +316,15 @@ class DownloadService:
             )
         except Exception as exc:  # unexpected: keep the job inspectable, never crash the loop
             log.exception("download %s crashed", job_id)
+            metrics.DOWNLOADS_FINISHED.labels("failed").inc()
             job = self.get(job_id)
             self.jobs.update(
                 job, status="failed", error=f"{type(exc).__name__}: {exc}",
                 error_code="internal_error", finished_at=time.time(),
             )
         finally:
+            if active:
+                metrics.DOWNLOADS_ACTIVE.dec()
             if self._runtime.get(job_id) is rt:
                 del self._runtime[job_id]
 

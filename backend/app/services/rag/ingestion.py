@@ -15,6 +15,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import aiofiles
 import aiofiles.os
 
 from app.core.errors import AppError, InvalidRequest, NotFound
+from app.services import metrics
 from app.services.rag.chunking import chunk_sections
 from app.services.rag.collections import CollectionService
 from app.services.rag.loaders import ParsedDocument, check_filename, parse
@@ -220,6 +222,7 @@ class IngestionService:
         def progress(**fields: Any) -> None:
             loop.call_soon_threadsafe(lambda: self._publish(job_id, **fields))
 
+        started = time.perf_counter()
         try:
             self._publish(job_id, status="running")
             collection = self.collections.get(doc["collection_id"])
@@ -232,12 +235,15 @@ class IngestionService:
                                              cancel)
             self.repo.finish_document(doc["id"], chunks)
             self._publish(job_id, status="succeeded")
+            metrics.RAG_DOCUMENTS.labels("succeeded").inc()
+            metrics.RAG_INGESTION_SECONDS.observe(time.perf_counter() - started)
         except (asyncio.CancelledError, _Interrupted):
             # Deleted: delete_document rolls back. Shutdown: resumed at the next start.
             log.info("ingestion job %s interrupted", job_id)
         except Exception as exc:
             if not isinstance(exc, AppError):
                 log.exception("ingestion job %s failed", job_id)
+            metrics.RAG_DOCUMENTS.labels("failed").inc()
             await self._rollback(job_id, doc, f"{type(exc).__name__}: {exc}")
 
     def _ingest(self, collection: dict[str, Any], doc: dict[str, Any], parsed: ParsedDocument,
@@ -262,6 +268,7 @@ class IngestionService:
             part = chunks[start : start + batch]
             vectors = embedder.embed([c.text for c in part])
             self.collections.add_chunks(collection, doc, part, vectors)
+            metrics.RAG_CHUNKS_EMBEDDED.inc(len(part))
             progress(chunks_embedded=start + len(part))
         return len(chunks)
 

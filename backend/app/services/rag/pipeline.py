@@ -4,6 +4,7 @@ generation path (``GenerationService.prepare`` then ``stream``/``run``)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ import numpy as np
 from app.backends.base import ChatMessage
 from app.core.config import Settings
 from app.schemas.rag import Citation, QueryFilters, RetrievedChunk
+from app.services import metrics
 from app.services.generation import GenerationService, ParamsInput, PreparedGeneration
 from app.services.rag.collections import CollectionService, tag_key
 from app.services.rag.store import RagRepository
@@ -113,7 +115,9 @@ class RagPipeline:
                                                   where, with_embeddings=use_mmr)
             return vector, hits
 
+        started = time.perf_counter()
         vector, hits = await asyncio.to_thread(search)
+        metrics.RAG_QUERY_SECONDS.labels("query").observe(time.perf_counter() - started)
         hits = [h for h in hits if h.metadata.get("document_id") in ready]
         hits = mmr(vector, hits, k, mmr_lambda) if use_mmr else hits[:k]
         return [_chunk(h) for h in hits]
