@@ -8,20 +8,20 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import psutil
 
 # One prompt per stream (distinct, so no engine can share work between them), ~40 tokens each.
 PROMPTS = [
-    "Write a short story about a lighthouse keeper who finds a message in a bottle. "
-    "Describe the weather, the sea and what the message says.",
-    "Explain how a steam engine works to a curious ten year old, step by step, with "
-    "simple words and one example from everyday life.",
-    "List the planets of the solar system in order and give one surprising fact about "
-    "each of them, in a friendly and lively tone.",
-    "Describe a busy market in a coastal town early in the morning: the sounds, the "
-    "smells, the people and what they are selling.",
+    ("Write a short story about a lighthouse keeper who finds a message in a bottle. "
+    "Describe the weather, the sea and what the message says."),
+    ("Explain how a steam engine works to a curious ten year old, step by step, with "
+    "simple words and one example from everyday life."),
+    ("List the planets of the solar system in order and give one surprising fact about "
+    "each of them, in a friendly and lively tone."),
+    ("Describe a busy market in a coastal town early in the morning: the sounds, the "
+    "smells, the people and what they are selling."),
 ]
 
 
@@ -141,7 +141,7 @@ class PeakRss:
             self.peak = max(self.peak, self._total())
             self._stop.wait(0.05)
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> Self:
         self.peak = self._total()
         self._thread.start()
         return self
@@ -164,7 +164,7 @@ def run_streams(
         record.started = time.perf_counter()
         try:
             one(index, record)
-        except Exception as exc:  # recorded and counted, the run goes on
+        except Exception as exc:  # noqa: BLE001 (recorded and counted, the run goes on)
             record.error = f"{type(exc).__name__}: {exc}"
         record.finished = record.finished or time.perf_counter()
 

@@ -8,10 +8,16 @@ import threading
 import time
 from pathlib import Path
 
-from scripts.bench.common import PeakRss, RunResult, StreamRecord, prompt_for, run_streams
+from scripts.bench.common import (
+    PeakRss,
+    RunResult,
+    StreamRecord,
+    prompt_for,
+    run_streams,
+)
 
 
-def load_backend(engine: str, path: Path, threads: int, max_batch: int = 8):  # noqa: ANN201
+def load_backend(engine: str, path: Path, threads: int, max_batch: int = 8):
     """Load ``path`` on the app's ``engine`` backend with the suite's thread count."""
     from app.backends.base import ModelSource
     from app.backends.registry import backend_class
@@ -24,7 +30,7 @@ def load_backend(engine: str, path: Path, threads: int, max_batch: int = 8):  # 
     return backend
 
 
-def stream_once(backend, index: int, record: StreamRecord, max_tokens: int) -> None:  # noqa: ANN001
+def stream_once(backend, index: int, record: StreamRecord, max_tokens: int) -> None:
     """One chat generation, rendered and tokenized as /v1/chat/completions does it."""
     from app.backends.base import ChatMessage, GenerationRequest, SamplingParams
 
@@ -42,7 +48,7 @@ def stream_once(backend, index: int, record: StreamRecord, max_tokens: int) -> N
 
 
 def sweep(
-    backend, label: str, engine: str, model: str, levels: list[int], max_tokens: int,  # noqa: ANN001
+    backend, label: str, engine: str, model: str, levels: list[int], max_tokens: int,
 ) -> list[RunResult]:
     """The backend at each concurrency level, after one short warm-up generation."""
     from scripts.bench.common import summarize

@@ -42,7 +42,7 @@ def versions() -> dict[str, str | None]:
 
 def _git(*args: str) -> str:
     try:
-        out = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+        out = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False,
                              timeout=10)
         return out.stdout.strip()
     except OSError:

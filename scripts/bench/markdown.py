@@ -24,16 +24,16 @@ def render(results: dict[str, Any]) -> str:
     bw = results.get("bandwidth", {})
     parts = [
         "## Engine benchmarks (scripts/bench)",
-        f"Command: `{m['command']}` — run {m['started_utc']}, {results.get('duration_s', 0):.0f} s, "
-        f"commit `{m['git_commit'][:10]}`{' (dirty tree)' if m['git_dirty'] else ''}.",
-        f"Machine: {m['cpu_model']}, {m['physical_cores']} cores, {m['memory_total_gb']} GB, "
+        (f"Command: `{m['command']}` — run {m['started_utc']}, {results.get('duration_s', 0):.0f} s, "
+        f"commit `{m['git_commit'][:10]}`{' (dirty tree)' if m['git_dirty'] else ''}."),
+        (f"Machine: {m['cpu_model']}, {m['physical_cores']} cores, {m['memory_total_gb']} GB, "
         f"{m['threads']} threads for every engine. torch {m['versions'].get('torch')}, "
         f"transformers {m['versions'].get('transformers')}, llama-cpp-python "
-        f"{m['versions'].get('llama_cpp_python')}.",
-        "**These figures are noisy**: the machine was shared with other engineers' jobs during "
+        f"{m['versions'].get('llama_cpp_python')}."),
+        ("**These figures are noisy**: the machine was shared with other engineers' jobs during "
         f"the run. CPU pressure (`/proc/pressure/cpu`) at start: `{_some(m['cpu_pressure_start'])}`; "
         f"at end: `{_some(results.get('cpu_pressure_end', 'n/a'))}`. Compare ratios within one run, not "
-        "absolute figures across runs.",
+        "absolute figures across runs."),
         "### Targets",
         _targets(results),
         "### Memory bandwidth and the batch-1 limit",
@@ -55,26 +55,26 @@ def render(results: dict[str, Any]) -> str:
                  "model: at 1 stream it is the fraction of the memory-bandwidth bound reached; "
                  "batching can pass 100% because one weight read serves every stream.")
     if results.get("engine"):
-        parts += ["### In-process engines (Backend.stream, greedy, "
-                  f"{results.get('engine_tokens', results['max_tokens'])} tokens per stream)",
+        parts += [("### In-process engines (Backend.stream, greedy, "
+                  f"{results.get('engine_tokens', results['max_tokens'])} tokens per stream)"),
                   markdown_table(results["engine"])]
     if results.get("peers"):
-        parts += ["### Servers side by side (streamed /v1/chat/completions over HTTP, "
-                  f"{results['max_tokens']} tokens per stream)",
+        parts += [("### Servers side by side (streamed /v1/chat/completions over HTTP, "
+                  f"{results['max_tokens']} tokens per stream)"),
                   markdown_table(results["peers"])]
     api = results.get("api")
     if api:
         parts += [
             "### API overhead (same model, one stream, alternating rounds)",
-            f"End-to-end tokens/s (request start to last token): in-process "
+            (f"End-to-end tokens/s (request start to last token): in-process "
             f"{api['inprocess_tps']:.2f} vs HTTP {api['http_tps']:.2f} "
             f"(ratio {api['tps_ratio']:.3f}); TTFT {api['inprocess_ttft_ms']:.1f} ms vs "
             f"{api['http_ttft_ms']:.1f} ms (added {api['added_ttft_ms']:+.1f} ms); median of "
-            f"{api['rounds']} rounds of {api['max_tokens']} tokens.",
+            f"{api['rounds']} rounds of {api['max_tokens']} tokens."),
         ]
     if results.get("external"):
-        parts += ["### GGUF through servers: ours (llama.cpp backend) vs llama-cpp-python's "
-                  "server (rows from scripts/bench/llamacpp.py)",
+        parts += [("### GGUF through servers: ours (llama.cpp backend) vs llama-cpp-python's "
+                  "server (rows from scripts/bench/llamacpp.py)"),
                   markdown_table(results["external"])]
     if results.get("notes"):
         parts += ["### Notes", "\n".join(f"- {n}" for n in results["notes"])]

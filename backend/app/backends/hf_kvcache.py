@@ -97,10 +97,8 @@ class PaddedBatch:
             keys = torch.cat([_pad_left(mine.keys, old_pad), _pad_left(theirs.keys, new_pad)])
             values = torch.cat([_pad_left(mine.values, old_pad), _pad_left(theirs.values, new_pad)])
             mine.replace(keys, values)
-        new_row = torch.cat(
-            [torch.zeros((1, new_pad), dtype=torch.long), torch.ones((1, length), dtype=torch.long)],
-            dim=1,
-        )
+        pad = torch.zeros((1, new_pad), dtype=torch.long)
+        new_row = torch.cat([pad, torch.ones((1, length), dtype=torch.long)], dim=1)
         old_rows = torch.cat(
             [torch.zeros((self.size, old_pad), dtype=torch.long), self.mask], dim=1
         )

@@ -50,7 +50,8 @@ def test_packed_model_keeps_its_logits(tiny_model_dir: Path) -> None:
             want = plain._model(input_ids=ids).logits.float()
             got = packed._model(input_ids=ids).logits.float()
         torch.testing.assert_close(got, want, rtol=0.05, atol=0.05)
-        request = GenerationRequest("p", ids[0].tolist(), SamplingParams(max_tokens=8, temperature=0))
+        params = SamplingParams(max_tokens=8, temperature=0)
+        request = GenerationRequest("p", ids[0].tolist(), params)
         events = list(packed.stream(request, threading.Event()))
         assert sum(len(e.token_ids) for e in events) >= 1
     finally:
