@@ -26,9 +26,9 @@ export const test = base.extend<{ consoleErrors: string[] }>({
 
 export { expect };
 
-export async function shot(page: Page, name: string) {
+export async function shot(page: Page, name: string, fullPage = false) {
   fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
 
 export async function setTheme(page: Page, theme: "light" | "dark") {

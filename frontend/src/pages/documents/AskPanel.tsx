@@ -5,6 +5,7 @@ import { ErrorAlert } from "@/components/ErrorAlert";
 import { Figures } from "@/components/Figures";
 import { Markdown } from "@/components/Markdown";
 import { ModelPicker } from "@/components/ModelPicker";
+import { ParamsForm } from "@/components/ParamsForm";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
@@ -21,7 +22,7 @@ import { usePageParams } from "@/lib/usePageParams";
 
 /** Ask a question: streamed answer with clickable [n] citations, and the retrieved chunks. */
 export function AskPanel({ collectionId }: { collectionId: string }) {
-  const { params } = usePageParams("documents");
+  const { params, setParams, defaults } = usePageParams("documents");
   const [model, setModel] = useState("");
   const [question, setQuestion] = useState("");
   const [topK, setTopK] = useState(5);
@@ -113,6 +114,12 @@ export function AskPanel({ collectionId }: { collectionId: string }) {
               </div>
             </div>
           </form>
+          <details className="rounded-md border px-3 py-2">
+            <summary className="cursor-pointer text-sm font-medium">Generation parameters</summary>
+            <div className="pt-3">
+              <ParamsForm idPrefix="rag" value={params} onChange={setParams} defaults={defaults} />
+            </div>
+          </details>
           <ErrorAlert error={error} title="No answer" />
           {(answer || busy) && (
             <div className="rounded-lg border p-3" data-testid="rag-answer" aria-live="polite">
