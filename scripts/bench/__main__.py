@@ -29,10 +29,10 @@ def _parser() -> argparse.ArgumentParser:
                         "used for the llama.cpp rows")
     parser.add_argument("--threads", type=int, default=2, help="threads for every engine")
     parser.add_argument("--levels", default="1,2,4,8", help="concurrent streams to test")
-    parser.add_argument("--tokens", type=int, default=64, help="tokens per stream (servers)")
+    parser.add_argument("--tokens", type=int, default=48, help="tokens per stream (servers)")
     parser.add_argument("--engine-tokens", type=int, default=128,
                         help="tokens per stream of the in-process Transformers sweep")
-    parser.add_argument("--api-tokens", type=int, default=96, help="tokens per API-overhead run")
+    parser.add_argument("--api-tokens", type=int, default=64, help="tokens per API-overhead run")
     parser.add_argument("--api-rounds", type=int, default=3, help="API-overhead rounds per side")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench-results")
     parser.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
