@@ -1,0 +1,124 @@
+import { beforeEach, describe, expect, it } from "vitest";
+
+import { ApiError } from "@/lib/errors";
+import { SSEParser, isAbort, readSSE, streamEvents } from "@/lib/stream";
+import { settingsStore, DEFAULT_SETTINGS } from "@/lib/settings";
+
+function bodyOf(chunks: string[]): ReadableStream<Uint8Array> {
+  const enc = new TextEncoder();
+  return new ReadableStream({
+    start(controller) {
+      for (const c of chunks) controller.enqueue(enc.encode(c));
+      controller.close();
+    },
+  });
+}
+
+async function collect<T>(gen: AsyncGenerator<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of gen) out.push(x);
+  return out;
+}
+
+describe("SSEParser", () => {
+  it("parses named events with JSON data", () => {
+    const p = new SSEParser();
+    const events = p.feed('event: token\ndata: {"text":"Hi"}\n\nevent: done\ndata: {}\n\n');
+    expect(events).toEqual([
+      { event: "token", data: '{"text":"Hi"}' },
+      { event: "done", data: "{}" },
+    ]);
+  });
+
+  it("defaults the name to message, joins multi-line data, skips comments", () => {
+    const p = new SSEParser();
+    expect(p.feed(": ping\n\ndata: a\ndata: b\n\n")).toEqual([{ event: "message", data: "a\nb" }]);
+  });
+
+  it("handles CRLF and events split across chunks, even inside a line end", () => {
+    const p = new SSEParser();
+    expect(p.feed("event: tok")).toEqual([]);
+    expect(p.feed("en\r")).toEqual([]);
+    expect(p.feed("\ndata: x\r\n\r")).toEqual([]);
+    expect(p.feed("\n")).toEqual([{ event: "token", data: "x" }]);
+  });
+
+  it("keeps a space after the first in data and records ids", () => {
+    const p = new SSEParser();
+    expect(p.feed("id: 7\ndata:  two spaces\n\n")).toEqual([{ event: "message", data: " two spaces", id: "7" }]);
+  });
+
+  it("flush dispatches a last event without a blank line", () => {
+    const p = new SSEParser();
+    expect(p.feed("event: end\ndata: {}")).toEqual([]);
+    expect(p.flush()).toEqual([{ event: "end", data: "{}" }]);
+  });
+
+  it("readSSE decodes UTF-8 split across chunks", async () => {
+    const bytes = new TextEncoder().encode('data: {"text":"é"}\n\n');
+    const cut = bytes.indexOf(0xc3) + 1; // inside the two-byte "é"
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(bytes.slice(0, cut));
+        c.enqueue(bytes.slice(cut));
+        c.close();
+      },
+    });
+    expect(await collect(readSSE(body))).toEqual([{ event: "message", data: '{"text":"é"}' }]);
+  });
+});
+
+describe("streamEvents", () => {
+  beforeEach(() => settingsStore.set({ ...DEFAULT_SETTINGS, apiBase: "http://api.test", apiKey: "k1" }));
+
+  it("POSTs JSON with the API key and yields events", async () => {
+    let seen: { url: string; init: RequestInit } | null = null;
+    const fetchImpl = (async (url: string, init: RequestInit) => {
+      seen = { url, init };
+      return new Response(bodyOf(["event: token\ndata: {\"text\":\"a\"}\n\n", "event: done\ndata: {}\n\n"]), {
+        headers: { "Content-Type": "text/event-stream" },
+      });
+    }) as unknown as typeof fetch;
+    const events = await collect(streamEvents("/api/v1/x", { body: { a: 1 }, fetchImpl }));
+    expect(events.map((e) => e.event)).toEqual(["token", "done"]);
+    expect(seen!.url).toBe("http://api.test/api/v1/x");
+    expect(seen!.init.method).toBe("POST");
+    expect((seen!.init.headers as Record<string, string>).Authorization).toBe("Bearer k1");
+    expect(seen!.init.body).toBe('{"a":1}');
+  });
+
+  it("turns an error envelope into an ApiError with the server's message", async () => {
+    const fetchImpl = (async () =>
+      new Response(JSON.stringify({ error: { message: "The model 'x' does not exist.", type: "not_found_error", param: "model", code: "model_not_found" } }), {
+        status: 404,
+      })) as unknown as typeof fetch;
+    const err = await collect(streamEvents("/api/v1/x", { body: {}, fetchImpl })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).message).toBe("The model 'x' does not exist.");
+    expect((err as ApiError).status).toBe(404);
+    expect((err as ApiError).code).toBe("model_not_found");
+  });
+
+  it("stops reading when aborted", async () => {
+    const controller = new AbortController();
+    const fetchImpl = (async (_url: string, init: RequestInit) => {
+      const enc = new TextEncoder();
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(enc.encode("event: token\ndata: {}\n\n"));
+          init.signal!.addEventListener("abort", () => c.error(new DOMException("aborted", "AbortError")));
+        },
+      });
+      return new Response(body);
+    }) as unknown as typeof fetch;
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const ev of streamEvents("/s", { body: {}, fetchImpl, signal: controller.signal })) {
+        seen.push(ev.event);
+        controller.abort();
+      }
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual(["token"]);
+    expect(isAbort(err)).toBe(true);
+  });
+});
