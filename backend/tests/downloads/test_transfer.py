@@ -91,3 +91,43 @@ def test_a_longer_partial_file_is_replaced(hub: HubServer, tmp_path: Path):
     part.write_bytes(b"x" * (size + 10))
     _fetch(hub, part)
     assert part.stat().st_size == size
+
+
+def test_stale_prefix_from_another_revision_is_refetched(hub: HubServer, tmp_path: Path):
+    part = tmp_path / "w.part"
+    part.write_bytes(b"\0" * 5000)  # right size class, wrong bytes: an older file's prefix
+    seen = _fetch(hub, part)
+    weights = hub.repos[TINY_REPO].files["model.safetensors"]
+    assert part.stat().st_size == weights.size
+    assert -weights.size in seen  # progress was told about the restart
+
+
+def test_restart_after_rename_marks_the_job_done(tmp_path: Path):
+    """Killed between moving the model into place and recording it: the next start sees the
+    files and completes the job without fetching anything."""
+    import asyncio
+
+    from app.core.config import Settings
+    from app.core.db import Database
+    from app.services.downloads import DownloadService
+    from app.services.downloads.hub import ResolvedSource
+    from app.services.downloads.jobs import DownloadJob, JobStore
+
+    settings = Settings(models_dir=tmp_path / "models", data_dir=tmp_path / "data")
+    (settings.models_dir / "done").mkdir(parents=True)
+    (settings.models_dir / "done" / "a.json").write_text("{}")
+    files = [RemoteFile("a.json", "http://127.0.0.1:1/never", 2)]
+    source = ResolvedSource("hub", files, "done", False, repo_id="x/done", commit="c" * 40)
+    db = Database(settings.database_path)
+    job = DownloadJob.new(source, "done")
+    JobStore(db).insert(job)
+    JobStore(db).update(job, status="running")
+
+    async def restart() -> str:
+        service = DownloadService(settings, db)
+        await service.start()
+        info = await service.wait(job.id)
+        await service.shutdown()
+        return info.status
+
+    assert asyncio.run(restart()) == "completed"

@@ -56,7 +56,8 @@ class _Runtime:
 
     def add(self, n: int) -> None:
         self.bytes_done += n
-        metrics.DOWNLOAD_BYTES.inc(n)
+        if n > 0:  # n < 0 when a transfer starts a file over; counters only go up
+            metrics.DOWNLOAD_BYTES.inc(n)
         now = time.monotonic()
         if not self.samples or now - self.samples[-1][0] >= 0.1:
             self.samples.append((now, self.bytes_done))
@@ -287,9 +288,10 @@ class DownloadService:
                 job = self.jobs.update(job, status="running")
                 metrics.DOWNLOADS_ACTIVE.inc()
                 active = True
-                self._check_free(job)
-                await asyncio.to_thread(self._transfer_all, job, rt)
-                await asyncio.to_thread(self._finish, job)
+                if not self._finished_on_disk(job):  # else: killed between rename and commit
+                    self._check_free(job)
+                    await asyncio.to_thread(self._transfer_all, job, rt)
+                    await asyncio.to_thread(self._finish, job)
                 self.jobs.update(
                     job, status="completed", bytes_done=job.bytes_total or rt.bytes_done,
                     finished_at=time.time(),
@@ -353,6 +355,20 @@ class DownloadService:
             )
             part.rename(final)
         rt.current_file = None
+
+    def _finished_on_disk(self, job: DownloadJob) -> bool:
+        """The job's model is already in place (renamed, but the process died before the job
+        row said so): every file present at its announced size, and no staging folder."""
+        target = self.models_dir / job.name
+        if self.staging_dir(job.name).exists() or not target.exists():
+            return False
+        if job.single_file:
+            return target.is_file() and target.stat().st_size == job.files[0].size
+        for f in job.files:
+            path = target / f.path
+            if not path.is_file() or (f.size is not None and path.stat().st_size != f.size):
+                return False
+        return True
 
     def _finish(self, job: DownloadJob) -> None:
         staging = self.staging_dir(job.name)

@@ -142,6 +142,7 @@ def fetch_file(
     ``part`` holds exactly the file; on a hash mismatch it is deleted; otherwise it is kept."""
     part.parent.mkdir(parents=True, exist_ok=True)
     hasher = _Hasher(file)
+    resumed_from = part.stat().st_size if part.exists() else 0
     if part.exists():
         if file.size is not None and part.stat().st_size > file.size:
             part.unlink()  # longer than the file: not ours, start over
@@ -169,7 +170,12 @@ def fetch_file(
         hasher.check(file.path)
     except TransferFailed:
         part.unlink(missing_ok=True)
-        raise
+        if resumed_from == 0 or file.size is None:
+            raise
+        # The kept prefix may come from another revision of the file: start over, once.
+        on_bytes(-file.size)
+        fetch_file(client, file, part, headers=headers, cancel=cancel, on_bytes=on_bytes,
+                   chunk_bytes=chunk_bytes, retries=retries)
 
 
 def _attempt(
