@@ -220,9 +220,9 @@ class Settings(BaseSettings):
 
     # --- model manager (catalog, downloads, lifecycle) ---------------------------------------
     max_loaded_models: int = Field(
-        default=3, ge=0,
-        description="Most models kept in memory at once; loading one more evicts the least "
-        "recently used idle model. 0 means no limit.",
+        default=4, ge=0,
+        description="Most models kept in memory at once (4 lets a 4-way compare run); loading "
+        "one more evicts the least recently used idle model. 0 means no limit.",
     )
     model_memory_budget_bytes: int | None = Field(
         default=None, ge=0,
@@ -283,6 +283,12 @@ class Settings(BaseSettings):
         default=4, ge=1, le=64,
         description="Sequences one loaded GGUF model decodes together in each step; more "
         "concurrent requests wait in the model's queue.",
+    )
+    llamacpp_extra_buffers: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="llama.cpp extra weight buffer types (AMX / CPU repacking of quantized "
+        "weights). auto turns them off on CPUs with AMX-INT8, where llama-cpp-python 0.3.36's "
+        "AMX path crashed (SIGSEGV) on quantized GGUF files in our VMs.",
     )
     llamacpp_queue_max: int = Field(
         default=16, ge=0,

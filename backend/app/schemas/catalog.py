@@ -47,6 +47,8 @@ class CatalogEntry(BaseModel):
 
 
 class CatalogResponse(BaseModel):
+    """Catalog entries and whether the Hub could be searched."""
+
     data: list[CatalogEntry]
     hub: Literal["online", "offline"] = Field(description="Whether the Hub answered.")
     hub_detail: str | None = Field(default=None, description="Why the Hub is offline.")
@@ -54,5 +56,7 @@ class CatalogResponse(BaseModel):
 
 
 class DeletedModel(BaseModel):
-    id: str
+    """A model whose files were removed."""
+
+    id: str = Field(description="The deleted model id.")
     freed_bytes: int = Field(description="Bytes the deleted files took on disk.")

@@ -68,18 +68,18 @@ class DownloadFileInfo(BaseModel):
 class DownloadJobInfo(BaseModel):
     """A download job and its live progress. Also the payload of its SSE ``progress`` events."""
 
-    id: str
+    id: str = Field(description="Job id.")
     status: JobStatusName = Field(
         description="queued (waiting for a slot), running, completed (every file verified, "
         "model ready), failed (see error), cancelled (partial files kept; resume continues)."
     )
-    kind: Literal["hub", "url"]
+    kind: Literal["hub", "url"] = Field(description="hub: a Hugging Face repo; url: one file.")
     name: str = Field(description="Local model id the download becomes.")
-    repo_id: str | None = None
-    revision: str | None = None
+    repo_id: str | None = Field(default=None, description="Hub repo, for hub jobs.")
+    revision: str | None = Field(default=None, description="Revision asked for.")
     commit: str | None = Field(default=None, description="Hub commit the job is pinned to.")
-    url: str | None = None
-    files: list[DownloadFileInfo]
+    url: str | None = Field(default=None, description="Source URL, for url jobs.")
+    files: list[DownloadFileInfo] = Field(description="Files the job fetches.")
     bytes_total: int | None = Field(description="Sum of file sizes (None: unknown).")
     bytes_done: int = Field(description="Bytes on disk so far, resumed ones included.")
     progress: float | None = Field(description="bytes_done / bytes_total, 0 to 1.")
@@ -91,10 +91,13 @@ class DownloadJobInfo(BaseModel):
         default=None, description="checksum_mismatch, insufficient_storage, network_error, ..."
     )
     model_id: str | None = Field(default=None, description="Ready model id once completed.")
-    created_at: float
-    updated_at: float
-    finished_at: float | None = None
+    created_at: float = Field(description="Unix time the job was created.")
+    updated_at: float = Field(description="Unix time of the last state change.")
+    finished_at: float | None = Field(default=None, description="Unix time it completed or "
+                                      "failed.")
 
 
 class DownloadList(BaseModel):
+    """Every download job, oldest first."""
+
     data: list[DownloadJobInfo]
