@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from sse_starlette import ServerSentEvent
 
 from app.api.deps import DownloadsDep
-from app.api.sse import event, sse_response
+from app.api.sse import error_event, event, sse_response
+from app.core.errors import AppError
 from app.schemas.common import error_responses
 from app.schemas.downloads import DownloadJobInfo, DownloadList, DownloadRequest
 from app.services.downloads import DownloadService
@@ -69,7 +70,8 @@ async def delete_download(job_id: str, downloads: DownloadsDep) -> None:
     "/{job_id}/events",
     responses={
         200: {"description": "Server-sent `progress` events, each a DownloadJobInfo, until the "
-              "job completes, fails or is cancelled."},
+              "job completes, fails or is cancelled; `error` (the envelope) if the job is "
+              "deleted meanwhile."},
         **error_responses(404),
     },
 )
@@ -80,5 +82,8 @@ async def download_events(job_id: str, downloads: DownloadsDep):
 
 
 async def _progress(downloads: DownloadService, job_id: str) -> AsyncIterator[ServerSentEvent]:
-    async for view in downloads.events(job_id):
-        yield event(view, "progress")
+    try:
+        async for view in downloads.events(job_id):
+            yield event(view, "progress")
+    except AppError as exc:  # e.g. the job was deleted while watched
+        yield error_event(exc, "error")
