@@ -1,4 +1,4 @@
-import { expect, shot, test } from "./fixtures";
+import { expect, setTheme, shot, test } from "./fixtures";
 
 test("Compare runs two models side by side with figures and a chart", async ({ page }) => {
   await page.goto("/compare");
@@ -26,7 +26,13 @@ test("Compare runs two models side by side with figures and a chart", async ({ p
   await expect(col0.locator(".markdown")).not.toBeEmpty();
   await expect(col1.locator(".markdown")).not.toBeEmpty();
   await expect(page.getByRole("button", { name: "Export JSON" })).toBeEnabled();
-  await shot(page, "compare-light");
+  await shot(page, "compare-light", true);
+  await setTheme(page, "dark");
+  await page.reload();
+  await expect(page.getByTestId("compare-figures")).toBeVisible();
+  await shot(page, "compare-dark", true);
+  await setTheme(page, "light");
+  await page.reload();
 
   // Re-run streams again and finishes again.
   await page.getByRole("button", { name: "Re-run" }).click();

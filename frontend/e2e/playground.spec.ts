@@ -5,9 +5,10 @@ test("a streamed chat reply appears token by token, with figures", async ({ page
   await page.goto("/");
   await expect(page.getByRole("heading", { name: "Playground" })).toBeVisible();
   await expect(page.getByLabel("Model", { exact: true })).toHaveValue("tiny");
-  await page.getByLabel("Max tokens").fill("48");
-  // The tiny demo model writes Python-like text; with these settings it is not just whitespace.
-  await page.getByLabel("Temperature").fill("1");
+  // The tiny demo model writes Python-like text; with these settings it writes 300 tokens of it
+  // (no early end of text), so the reply visibly grows over many renders.
+  await page.getByLabel("Max tokens").fill("300");
+  await page.getByLabel("Temperature").fill("2");
   await page.getByLabel("Seed").fill("3");
   await page.getByLabel("Message", { exact: true }).fill("Write a Python function that adds two numbers.");
 
@@ -29,6 +30,7 @@ test("a streamed chat reply appears token by token, with figures", async ({ page
   const lengths = await page.evaluate(() => (window as unknown as { __lengths: number[] }).__lengths);
   expect(new Set(lengths).size, `reply grew in steps: ${lengths.join(",")}`).toBeGreaterThanOrEqual(3);
   for (let i = 1; i < lengths.length; i++) expect(lengths[i]).toBeGreaterThanOrEqual(lengths[i - 1]);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, "playground-light");
 
   // The conversation survives a reload (local storage).
@@ -40,6 +42,7 @@ test("a streamed chat reply appears token by token, with figures", async ({ page
   await setTheme(page, "dark");
   await page.reload();
   await expect(page.locator("html")).toHaveClass(/dark/);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, "playground-dark");
   await setTheme(page, "light");
 });

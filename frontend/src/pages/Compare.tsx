@@ -155,7 +155,7 @@ export function ComparePage() {
               <Plus /> Add model
             </Button>
             <div className="flex items-center justify-between pt-2">
-              <Label htmlFor="cmp-prompt">Prompt</Label>
+              <span className="text-sm font-medium">Input</span>
               <Tabs value={setup.mode} onValueChange={(v) => patch({ mode: v as "chat" | "completion" })}>
                 <TabsList aria-label="Mode">
                   <TabsTrigger value="chat">Chat</TabsTrigger>
@@ -169,6 +169,9 @@ export function ComparePage() {
                 <Textarea id="cmp-system" rows={2} value={setup.system} onChange={(e) => patch({ system: e.target.value })} />
               </div>
             )}
+            <Label htmlFor="cmp-prompt" className="block">
+              Prompt
+            </Label>
             <Textarea
               id="cmp-prompt"
               rows={4}
