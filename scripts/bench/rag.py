@@ -30,8 +30,7 @@ from scripts.bench import REPO_ROOT
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-WORDS = ("river harbour mountain engine archive festival orchard tunnel observatory market "
-         "bridge library garden factory village museum station island forest council").split()
+WORDS = ["river", "harbour", "mountain", "engine", "archive", "festival", "orchard", "tunnel", "observatory", "market", "bridge", "library", "garden", "factory", "village", "museum", "station", "island", "forest", "council"]
 
 
 def make_pdf(pages: int) -> bytes:

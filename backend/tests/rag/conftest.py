@@ -42,7 +42,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = tmp_path_factory.mktemp("chroma-server")
     port = free_port()
     chroma = Path(sys.executable).parent / "chroma"
-    log = open(path / "chroma.log", "wb")
+    log = open(path / "chroma.log", "wb")  # noqa: SIM115 (open for the server's whole life)
     proc = subprocess.Popen(
         [str(chroma), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port",
          str(port)],

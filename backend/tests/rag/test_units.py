@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from app.core.errors import AppError, UnsupportedDocument
+from app.schemas.rag import QueryFilters
 from app.services.rag.chunking import chunk_sections
 from app.services.rag.loaders import Section, check_filename, parse
 from app.services.rag.pipeline import build_where, mmr
 from app.services.rag.vector_store import VectorHit
-from app.schemas.rag import QueryFilters
 from tests.rag.corpus import MD, make_pdf
 
 

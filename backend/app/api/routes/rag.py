@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request, Response
 from sse_starlette import ServerSentEvent
 
 from app.api.deps import GenerationDep, RagDep
-from app.api.sse import error_event, event, sse_response
 from app.api.routes.rag_upload import UPLOAD_OPENAPI, parse_upload
+from app.api.sse import error_event, event, sse_response
 from app.core.errors import AppError, NotFound
 from app.schemas.common import error_responses
 from app.schemas.generation import GenerateResponse, TokenDelta

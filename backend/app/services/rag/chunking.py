@@ -68,7 +68,7 @@ def chunk_sections(
             spans = []
             for a, b in _windows(len(text), size * CHARS_PER_TOKEN, overlap * CHARS_PER_TOKEN):
                 b2 = _snap_left(text, b, a) if b < len(text) else b
-                if a > 0 and not text[a - 1].isspace() and 0 <= (sp := text.find(" ", a, b2)):
+                if a > 0 and not text[a - 1].isspace() and (sp := text.find(" ", a, b2)) >= 0:
                     a = sp + 1
                 spans.append((a, b2))
         for start, end in spans:

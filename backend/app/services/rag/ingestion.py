@@ -11,6 +11,7 @@ deleted first, and chunk ids are deterministic, so nothing is counted twice).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import sqlite3
@@ -288,10 +289,8 @@ class IngestionService:
 
 
 async def _remove(path: Path) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         await aiofiles.os.remove(path)
-    except FileNotFoundError:
-        pass
 
 
 async def read_upload(upload: Any, limit: int) -> UploadedFile:

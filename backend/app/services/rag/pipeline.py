@@ -59,10 +59,8 @@ def mmr(query: np.ndarray, hits: list[VectorHit], k: int, lam: float) -> list[Ve
     chosen: list[int] = []
     left = list(range(len(hits)))
     while left and len(chosen) < k:
-        if chosen:
-            redundancy = similarity[np.ix_(left, chosen)].max(axis=1)
-        else:
-            redundancy = np.zeros(len(left))
+        redundancy = (similarity[np.ix_(left, chosen)].max(axis=1) if chosen
+                      else np.zeros(len(left)))
         scores = lam * relevance[left] - (1 - lam) * redundancy
         best = left[int(np.argmax(scores))]
         chosen.append(best)
