@@ -33,6 +33,16 @@ def _ours(gguf: Path, threads: int, parallel: int, data: Path, logs: Path) -> se
     return server
 
 
+def _peer(gguf: Path, threads: int, log: Path) -> servers.Server | None:
+    """llama-cpp-python's server on the same file, through :mod:`scripts.bench.llamacpp_peer`."""
+    server = servers.llama_cpp_server(gguf, threads, log)
+    if server is not None:
+        at = server.argv.index("llama_cpp.server")
+        server.argv[at] = "scripts.bench.llamacpp_peer"
+        server.env["PYTHONPATH"] = str(REPO_ROOT / "backend")
+    return server
+
+
 def _sweep(server: servers.Server | None, label: str, levels: list[int], max_tokens: int,
            notes: list[str]) -> list[RunResult]:
     if server is None:
@@ -64,7 +74,7 @@ def run(config: dict[str, Any]) -> list[RunResult]:
                 continue
             ours = _ours(gguf, threads, max(levels), logs / "data", logs)
             rows += _sweep(ours, f"ours /v1 llamacpp ({gguf.stem})", levels, max_tokens, notes)
-            peer = servers.llama_cpp_server(gguf, threads, logs / f"peer-{gguf.stem}.log")
+            peer = _peer(gguf, threads, logs / f"peer-{gguf.stem}.log")
             rows += _sweep(peer, f"llama-cpp-python server ({gguf.stem})", levels, max_tokens,
                            notes)
     return rows

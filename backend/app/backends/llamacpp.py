@@ -25,7 +25,7 @@ from app.backends.base import (
     TokenEvent,
 )
 from app.core.errors import GenerationFailed, InvalidRequest
-from app.core.hardware import physical_cores
+from app.core.hardware import cpu_flags, physical_cores
 
 
 @cache
@@ -70,6 +70,7 @@ class LlamaCppBackend(Backend):
         _init_llama_backend()
         path = str(self.source.path)
         params = llama_cpp.llama_model_default_params()
+        params.use_extra_bufts = self._extra_buffers()
         try:
             self._model = LlamaModel(path_model=path, params=params, verbose=False)
         except ValueError as exc:
@@ -98,6 +99,12 @@ class LlamaCppBackend(Backend):
             name=self.source.model_id,
         )
 
+    def _extra_buffers(self) -> bool:
+        wanted = self.settings.llamacpp_extra_buffers
+        if wanted != "auto":
+            return wanted == "on"
+        return "amx_int8" not in cpu_flags()
+
     def unload(self) -> None:
         if self._scheduler is not None:
             self._scheduler.close()
@@ -119,6 +126,7 @@ class LlamaCppBackend(Backend):
             "active_sequences": sched.active if sched else 0,
             "queue_depth": sched.queue_depth if sched else 0,
             "file_type": self._metadata.get("general.file_type"),
+            "extra_buffers": self._extra_buffers(),
         }
 
     # --- text ----------------------------------------------------------------------------------
