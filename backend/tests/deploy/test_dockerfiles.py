@@ -90,3 +90,9 @@ def test_gpu_image_installs_vllm_and_points_the_backend_at_it():
     assert "MP_DEVICE=cuda" in text
     cpu = " ".join(f"{w} {r}" for w, r in instructions(REPO_ROOT / "backend" / "Dockerfile"))
     assert "python:3.11-slim" in cpu and "-r /tmp/requirements-cpu.txt" in cpu
+
+
+def test_build_context_leaves_out_local_state_and_secrets():
+    ignored = set((REPO_ROOT / ".dockerignore").read_text().split())
+    # Local venvs, models, data and .env must not be sent to the builder or baked in.
+    assert {".venv", "models", "data", ".env", "**/node_modules", "frontend/dist"} <= ignored
