@@ -24,7 +24,7 @@ from app.backends.base import (
     GenerationRequest,
     TokenEvent,
 )
-from app.core.errors import GenerationFailed, InvalidRequest
+from app.core.errors import GenerationFailed
 from app.core.hardware import cpu_flags, physical_cores
 
 
@@ -43,7 +43,7 @@ class LlamaCppBackend(Backend):
     name: ClassVar[str] = "llamacpp"
     extra: ClassVar[str] = "requirements-cpu.txt"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        embeddings=True, json_schema=True, logprobs=False, formats=("gguf",)
+        embeddings=True, json_schema=True, logprobs=True, formats=("gguf",)
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -97,6 +97,7 @@ class LlamaCppBackend(Backend):
             decode=self._decode,
             on_token=self.stats.add_tokens,
             name=self.source.model_id,
+            token_text=lambda t: self._piece(t, special=True),
         )
 
     def _extra_buffers(self) -> bool:
@@ -185,9 +186,6 @@ class LlamaCppBackend(Backend):
 
     # --- generation ----------------------------------------------------------------------------
     def admit(self, request: GenerationRequest) -> None:
-        if request.params.logprobs is not None:
-            raise InvalidRequest("The llamacpp backend does not return logprobs.",
-                                 param="logprobs")
         if request.params.json_schema is not None:
             from app.backends.llamacpp_sampling import schema_grammar
 

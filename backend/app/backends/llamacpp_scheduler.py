@@ -24,8 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 import llama_cpp
+import numpy as np
 
-from app.backends.base import GenerationRequest, TokenEvent
+from app.backends.base import GenerationRequest, TokenEvent, TokenLogprob
 from app.backends.llamacpp_sampling import build_sampler, free_sampler
 from app.backends.text import IncrementalDetokenizer, StopMatcher
 from app.core.errors import GenerationFailed, Overloaded
@@ -73,9 +74,12 @@ class LlamaScheduler:
         decode: Callable[[list[int]], str],
         on_token: Callable[[int], None],
         name: str,
+        token_text: Callable[[int], str] | None = None,
     ) -> None:
         self._model = model
         self._decode = decode
+        self._token_text = token_text or (lambda t: decode([t]))
+        self._n_vocab = int(model.n_vocab())
         self._on_token = on_token
         self.n_parallel = n_parallel
         self.queue_max = queue_max
@@ -224,8 +228,9 @@ class LlamaScheduler:
         if rc != 0:
             raise RuntimeError(f"llama_decode returned {rc}")
         for seq in sampling:
-            token = llama_cpp.llama_sampler_sample(seq.sampler, self._ctx, seq.logit_index)
-            self._accept(seq, int(token))
+            token = int(llama_cpp.llama_sampler_sample(seq.sampler, self._ctx, seq.logit_index))
+            logprobs = self._logprobs(seq, token)
+            self._accept(seq, token, logprobs)
 
     @staticmethod
     def _put(batch: Any, i: int, token: int, pos: int, seq_id: int, logits: bool) -> None:
@@ -235,20 +240,37 @@ class LlamaScheduler:
         batch.seq_id[i][0] = seq_id
         batch.logits[i] = logits
 
-    def _accept(self, seq: Sequence, token: int) -> None:
+    def _logprobs(self, seq: Sequence, token: int) -> list[TokenLogprob]:
+        """The model's own log-probabilities (before sampling filters) of the chosen token and
+        the ``logprobs`` likeliest ones, when the request asked for them."""
+        wanted = seq.request.params.logprobs
+        if wanted is None:
+            return []
+        pointer = llama_cpp.llama_get_logits_ith(self._ctx, seq.logit_index)
+        logits = np.ctypeslib.as_array(pointer, shape=(self._n_vocab,)).astype(np.float64)
+        shifted = logits - logits.max()
+        logprobs = shifted - np.log(np.exp(shifted).sum())
+        top: tuple[tuple[str, float], ...] = ()
+        if wanted:
+            best = np.argpartition(-logprobs, wanted - 1)[:wanted]
+            best = best[np.argsort(-logprobs[best])]
+            top = tuple((self._token_text(int(i)), float(logprobs[i])) for i in best)
+        return [TokenLogprob(self._token_text(token), float(logprobs[token]), top)]
+
+    def _accept(self, seq: Sequence, token: int, logprobs: list[TokenLogprob]) -> None:
         seq.generated += 1
         self._on_token(1)
         params = seq.request.params
         if llama_cpp.llama_vocab_is_eog(self._model.vocab, token):
-            self._finish(seq, TokenEvent(seq.stops.flush(), [token], finish_reason="stop"))
+            self._finish(seq, TokenEvent(seq.stops.flush(), [token], logprobs, "stop"))
             return
         text, stopped = seq.stops.feed(seq.detok.add(token))
         if stopped:
-            self._finish(seq, TokenEvent(text, [token], finish_reason="stop"))
+            self._finish(seq, TokenEvent(text, [token], logprobs, "stop"))
         elif seq.generated >= params.max_tokens or seq.pos + 1 >= self.n_ctx_per_seq:
-            self._finish(seq, TokenEvent(text + seq.stops.flush(), [token], finish_reason="length"))
+            self._finish(seq, TokenEvent(text + seq.stops.flush(), [token], logprobs, "length"))
         else:
-            seq.out.put(TokenEvent(text, [token]))
+            seq.out.put(TokenEvent(text, [token], logprobs))
             seq.next_token = token
 
     def _release(self, seq: Sequence) -> None:

@@ -118,3 +118,19 @@ def test_json_schema_is_refused_where_it_cannot_be_honoured(
     })
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "response_format"
+
+
+def test_llamacpp_logprobs_are_the_models_own(backends_server: ServerProcess) -> None:
+    response = _post(backends_server, "/v1/chat/completions", {
+        "model": "tiny-f16.gguf", "messages": [{"role": "user", "content": "def foo("}],
+        "max_tokens": 6, "temperature": 0, "logprobs": True, "top_logprobs": 3,
+    })
+    assert response.status_code == 200, response.text
+    items = response.json()["choices"][0]["logprobs"]["content"]
+    assert len(items) == 6
+    for item in items:
+        assert len(item["top_logprobs"]) == 3 and item["logprob"] <= 0
+        # Greedy picks the likeliest token: it is the first alternative.
+        assert item["logprob"] == item["top_logprobs"][0]["logprob"]
+        values = [t["logprob"] for t in item["top_logprobs"]]
+        assert values == sorted(values, reverse=True)
