@@ -51,17 +51,24 @@ def follow_job(client: httpx.Client, job_id: str) -> list[dict]:
     return events
 
 
-def ingest(client: httpx.Client, collection: str, files: list[tuple[str, bytes, str]],
-           **fields) -> dict[str, str]:
-    """Upload, wait for every job, and return filename -> document id."""
+def ingest_items(client: httpx.Client, collection: str, files: list[tuple[str, bytes, str]],
+                 **fields) -> dict[str, dict]:
+    """Upload, wait for every job, and return filename -> upload item (document and job id)."""
     response = upload(client, collection, files, **fields)
     assert response.status_code == 202, response.text
-    ids = {}
+    items = {}
     for item in response.json()["items"]:
         final = follow_job(client, item["job_id"])[-1]
         assert final["status"] == "succeeded", final
-        ids[item["filename"]] = item["document_id"]
-    return ids
+        items[item["filename"]] = item
+    return items
+
+
+def ingest(client: httpx.Client, collection: str, files: list[tuple[str, bytes, str]],
+           **fields) -> dict[str, str]:
+    """Upload, wait for every job, and return filename -> document id."""
+    items = ingest_items(client, collection, files, **fields)
+    return {name: item["document_id"] for name, item in items.items()}
 
 
 def chroma_count(chroma_url: str | None, data_dir: Path, vector_name: str,

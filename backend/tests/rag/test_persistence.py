@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.rag.client import chroma_count, create_collection, ingest
+from tests.rag.client import chroma_count, create_collection, ingest, ingest_items
 from tests.rag.conftest import RagApp
 from tests.rag.corpus import corpus_files
 
@@ -43,8 +43,8 @@ def test_delete_document_leaves_no_vectors(rag_remote: RagApp) -> None:
     with rag_remote.client() as client:
         collection = create_collection(client, name)
         vector_name = f"kb_{collection['id']}"
-        ids = ingest(client, name, corpus_files())
-        pdf_id = ids["almanac.pdf"]
+        items = ingest_items(client, name, corpus_files())
+        pdf_id = items["almanac.pdf"]["document_id"]
         doc = client.get(f"/api/v1/rag/documents/{pdf_id}").json()
         assert chroma_count(rag_remote.chroma_url, rag_remote.data_dir, vector_name,
                             pdf_id) == doc["chunks"] > 0
@@ -55,6 +55,7 @@ def test_delete_document_leaves_no_vectors(rag_remote: RagApp) -> None:
         assert chroma_count(rag_remote.chroma_url, rag_remote.data_dir, vector_name, pdf_id) == 0
         assert not stored.exists()
         assert client.get(f"/api/v1/rag/documents/{pdf_id}").status_code == 404
+        assert client.get(f"/api/v1/rag/jobs/{items['almanac.pdf']['job_id']}").status_code == 404
         left = client.get("/api/v1/rag/documents", params={"collection": name}).json()
         assert {d["filename"] for d in left} == {"water.txt", "orbis.md"}
         assert chroma_count(rag_remote.chroma_url, rag_remote.data_dir, vector_name) == sum(

@@ -201,7 +201,8 @@ class IngestionService:
         task.add_done_callback(done)
 
     async def delete_document(self, document_id: str) -> None:
-        """Remove a document's vectors, file and rows, stopping its ingestion first."""
+        """Remove a document's vectors, file and rows (its jobs too), stopping its ingestion
+        first."""
         doc = self.repo.document(document_id)
         if doc is None:
             raise NotFound(f"Document '{document_id}' does not exist.", param="document_id")
@@ -213,6 +214,7 @@ class IngestionService:
                     await asyncio.gather(task, return_exceptions=True)
                 self._publish(job["id"], status="failed", error="document deleted")
         await self._rollback_document(doc)
+        self.repo.delete_jobs_of(document_id)
 
     async def _run(self, job_id: str, doc: dict[str, Any] | None,
                    parsed: ParsedDocument | None) -> None:

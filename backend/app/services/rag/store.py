@@ -167,6 +167,10 @@ class RagRepository:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM rag_documents WHERE id = ?", (document_id,))
 
+    def delete_jobs_of(self, document_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM rag_jobs WHERE document_id = ?", (document_id,))
+
     def finish_document(self, document_id: str, chunks: int) -> None:
         with self.db.transaction() as conn:
             conn.execute(
