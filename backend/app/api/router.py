@@ -10,10 +10,12 @@ from app.api.ollama import models as ollama_models
 from app.api.openai import chat, completions, embeddings
 from app.api.openai import models as openai_models
 from app.api.routes import auth as auth_routes
+from app.api.routes import backends as backend_routes
 from app.api.routes import compare, downloads, generate, models, rag, system
 
 native = APIRouter(prefix="/api/v1")
 native.include_router(system.router)
+native.include_router(backend_routes.router)
 native.include_router(auth_routes.router)
 native.include_router(generate.router)
 native.include_router(models.router)

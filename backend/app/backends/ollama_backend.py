@@ -219,3 +219,23 @@ def pull_model(host: str, name: str) -> Iterator[dict[str, Any]]:
             yield event.model_dump(exclude_none=True)
     except Exception as exc:
         raise ollama_error(exc, f"ollama:{name}", host) from exc
+
+
+def list_models(host: str) -> list[dict[str, Any]]:
+    """Models the Ollama server at ``host`` has, as ``ollama:NAME`` ids with size and details."""
+    import ollama
+
+    try:
+        listing = ollama.Client(host=host, timeout=10).list()
+    except Exception as exc:
+        raise ollama_error(exc, "ollama:*", host) from exc
+    models = []
+    for item in listing.models:
+        details = item.details.model_dump(exclude_none=True) if item.details else {}
+        models.append({
+            "id": f"ollama:{item.model}",
+            "size_bytes": int(item.size or 0),
+            "modified_at": item.modified_at.isoformat() if item.modified_at else None,
+            "details": details,
+        })
+    return models

@@ -126,3 +126,26 @@ def test_ollama_backend_against_our_ollama_routes(backends_server: ServerProcess
     missing = httpx.post(f"{backends_server.url}/api/v1/models/generate",
                          json={"model": "ollama:no-such-model", "prompt": "x"}, timeout=60)
     assert missing.status_code == 404
+
+
+def test_models_of_the_ollama_server_are_listed(backends_server: ServerProcess,
+                                                server: ServerProcess) -> None:
+    response = httpx.get(f"{backends_server.url}/api/v1/backends/ollama/models", timeout=60)
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["host"] == server.url
+    ids = {m["id"] for m in data["models"]}
+    assert "ollama:tiny" in ids
+    tiny = next(m for m in data["models"] if m["id"] == "ollama:tiny")
+    assert tiny["size_bytes"] > 0 and tiny["details"]["family"] == "llama"
+
+
+def test_no_ollama_server_is_503(server: ServerProcess) -> None:
+    """``server`` keeps the default MP_OLLAMA_HOST, where nothing listens in tests."""
+    listing = httpx.get(f"{server.url}/api/v1/backends/ollama/models", timeout=60)
+    assert listing.status_code == 503
+    assert "MP_OLLAMA_HOST" in listing.json()["error"]["message"]
+    generate = httpx.post(f"{server.url}/api/v1/models/generate",
+                          json={"model": "ollama:tiny", "prompt": "x"}, timeout=60)
+    assert generate.status_code == 503
+    assert generate.json()["error"]["type"] == "backend_unavailable"
