@@ -21,6 +21,7 @@ from app.backends.base import (
     GenerationRequest,
     TokenEvent,
 )
+from app.backends.hf_attention import register as register_rowwise_attention
 from app.backends.hf_batching import DecodeScheduler
 from app.backends.hf_packing import can_pack, pack_linears
 from app.core.errors import GenerationFailed
@@ -72,6 +73,9 @@ class TransformersBackend(Backend):
             ) from exc
         self._model.to(self._device)
         self._model.eval()
+        if self._model.config._attn_implementation == "sdpa":
+            # Batched decode gives each request exactly its output alone (hf_attention.py).
+            self._model.set_attn_implementation(register_rowwise_attention())
         self._memory_bytes = int(self._model.get_memory_footprint())
         self._packed = 0
         if self.settings.hf_pack_weights and can_pack(self._model) is None:

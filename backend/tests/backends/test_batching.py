@@ -108,6 +108,21 @@ def test_batched_greedy_equals_one_at_a_time(backend: TransformersBackend) -> No
     assert backend.stats.active_requests == 0
 
 
+def _logprobs(events: list[TokenEvent]) -> list[float]:
+    return [lp.logprob for e in events for lp in e.logprobs]
+
+
+def test_batched_logprobs_are_bit_identical(backend: TransformersBackend) -> None:
+    """Not just the same argmax: the same floats (bf16 padding/GQA paths must not leak in)."""
+    alone = [list(backend.stream(_request(backend, i, logprobs=2), threading.Event()))
+             for i in range(4)]
+    streams = [_Stream(backend, _request(backend, i, logprobs=2)) for i in range(4)]
+    _run_together(streams)
+    for single, batched in zip(alone, streams, strict=True):
+        assert _tokens(batched.events) == _tokens(single)
+        assert _logprobs(batched.events) == _logprobs(single)  # exact float equality
+
+
 def test_seeded_sampling_is_independent_of_neighbours(backend: TransformersBackend) -> None:
     params = {"temperature": 0.9, "top_p": 0.95, "seed": 1234}
     alone = [_alone(backend, _request(backend, i, **params)) for i in range(3)]
