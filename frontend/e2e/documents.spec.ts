@@ -63,6 +63,7 @@ test("Documents: drag-and-drop upload reaches ready; an answer cites the right p
   await page.getByLabel("Sources", { exact: true }).fill("1");
   await page.getByText("Generation parameters").click();
   await page.getByLabel("Max tokens").fill("24");
+  await page.getByText("Generation parameters").click();
   await page.getByRole("button", { name: "Ask" }).click();
   const citation = page.getByTestId("citation").first();
   await expect(citation).toHaveText(/\[1\] lighthouse\.pdf, p\. 2/);

@@ -28,6 +28,10 @@ export { expect };
 
 export async function shot(page: Page, name: string, fullPage = false) {
   fs.mkdirSync(SHOTS, { recursive: true });
+  // Let open/close transitions (dialogs, overlays) settle; endless spinners are ignored.
+  await page.waitForFunction(() =>
+    document.getAnimations().every((a) => a.playState !== "running" || a.effect?.getTiming().iterations === Infinity),
+  );
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
 

@@ -229,6 +229,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/backends/ollama/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Ollama Models
+         * @description Models on the Ollama server (MP_OLLAMA_HOST), named as this server accepts them
+         *     (``ollama:NAME``); 503 when no Ollama server answers there.
+         */
+        get: operations["backends-list_ollama_models"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/compare": {
         parameters: {
             query?: never;
@@ -1101,7 +1122,10 @@ export interface components {
              */
             suggested_backend: string | null;
         };
-        /** CatalogResponse */
+        /**
+         * CatalogResponse
+         * @description Catalog entries and whether the Hub could be searched.
+         */
         CatalogResponse: {
             /** Data */
             data: components["schemas"]["CatalogEntry"][];
@@ -1684,14 +1708,20 @@ export interface components {
              */
             revoked_at: number | null;
         };
-        /** DeletedModel */
+        /**
+         * DeletedModel
+         * @description A model whose files were removed.
+         */
         DeletedModel: {
             /**
              * Freed Bytes
              * @description Bytes the deleted files took on disk.
              */
             freed_bytes: number;
-            /** Id */
+            /**
+             * Id
+             * @description The deleted model id.
+             */
             id: string;
         };
         /**
@@ -1812,7 +1842,10 @@ export interface components {
              * @description Hub commit the job is pinned to.
              */
             commit?: string | null;
-            /** Created At */
+            /**
+             * Created At
+             * @description Unix time the job was created.
+             */
             created_at: number;
             /**
              * Current File
@@ -1834,14 +1867,24 @@ export interface components {
              * @description Seconds left at the current speed.
              */
             eta_s: number | null;
-            /** Files */
+            /**
+             * Files
+             * @description Files the job fetches.
+             */
             files: components["schemas"]["DownloadFileInfo"][];
-            /** Finished At */
+            /**
+             * Finished At
+             * @description Unix time it completed or failed.
+             */
             finished_at?: number | null;
-            /** Id */
+            /**
+             * Id
+             * @description Job id.
+             */
             id: string;
             /**
              * Kind
+             * @description hub: a Hugging Face repo; url: one file.
              * @enum {string}
              */
             kind: "hub" | "url";
@@ -1860,9 +1903,15 @@ export interface components {
              * @description bytes_done / bytes_total, 0 to 1.
              */
             progress: number | null;
-            /** Repo Id */
+            /**
+             * Repo Id
+             * @description Hub repo, for hub jobs.
+             */
             repo_id?: string | null;
-            /** Revision */
+            /**
+             * Revision
+             * @description Revision asked for.
+             */
             revision?: string | null;
             /**
              * Speed Bps
@@ -1875,12 +1924,21 @@ export interface components {
              * @enum {string}
              */
             status: "queued" | "running" | "completed" | "failed" | "cancelled";
-            /** Updated At */
+            /**
+             * Updated At
+             * @description Unix time of the last state change.
+             */
             updated_at: number;
-            /** Url */
+            /**
+             * Url
+             * @description Source URL, for url jobs.
+             */
             url?: string | null;
         };
-        /** DownloadList */
+        /**
+         * DownloadList
+         * @description Every download job, oldest first.
+         */
         DownloadList: {
             /** Data */
             data: components["schemas"]["DownloadJobInfo"][];
@@ -3102,6 +3160,44 @@ export interface components {
              */
             items: components["schemas"]["UploadItem"][];
         };
+        /**
+         * UpstreamModel
+         * @description A model another server offers, usable here under ``id``.
+         */
+        UpstreamModel: {
+            /**
+             * Details
+             * @description Format, family, parameter size and quantization as the server reports.
+             */
+            details?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * @description Model id to use here, e.g. ollama:llama3.2.
+             */
+            id: string;
+            /**
+             * Modified At
+             * @description When it changed there.
+             */
+            modified_at?: string | null;
+            /**
+             * Size Bytes
+             * @description Bytes on the other server's disk (0 when unknown).
+             */
+            size_bytes: number;
+        };
+        /** UpstreamModels */
+        UpstreamModels: {
+            /**
+             * Host
+             * @description Server asked.
+             */
+            host: string;
+            /** Models */
+            models: components["schemas"]["UpstreamModel"][];
+        };
         /** Usage */
         Usage: {
             /**
@@ -3914,6 +4010,55 @@ export interface operations {
             };
         };
     };
+    "backends-list_ollama_models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpstreamModels"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "compare-compare_models": {
         parameters: {
             query?: never;
@@ -4331,7 +4476,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-sent `progress` events, each a DownloadJobInfo, until the job completes, fails or is cancelled. */
+            /** @description Server-sent `progress` events, each a DownloadJobInfo, until the job completes, fails or is cancelled; `error` (the envelope) if the job is deleted meanwhile. */
             200: {
                 headers: {
                     [name: string]: unknown;

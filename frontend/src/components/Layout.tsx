@@ -1,4 +1,4 @@
-import { NavLink, Outlet } from "react-router-dom";
+import { Link, NavLink, Outlet } from "react-router-dom";
 import { BookOpen, Boxes, Columns2, MessageSquare, Moon, Settings as SettingsIcon, Sun } from "lucide-react";
 
 import { Button } from "@/components/ui/button";
@@ -17,6 +17,8 @@ const NAV = [
 export function Layout() {
   const { theme } = useSettings();
   const health = $api.useQuery("get", "/api/v1/health", {}, { refetchInterval: 15_000, retry: false });
+  const auth = $api.useQuery("get", "/api/v1/auth/status", {}, { staleTime: 30_000, retry: false });
+  const needsKey = auth.data?.enabled && !auth.data.authenticated;
   return (
     <div className="flex min-h-screen flex-col md:flex-row">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-background focus:p-2">
@@ -65,6 +67,15 @@ export function Layout() {
         </div>
       </aside>
       <main id="main" className="min-w-0 flex-1 p-4 md:p-6">
+        {needsKey && (
+          <div role="alert" className="mb-4 rounded-lg border border-primary/50 bg-primary/10 p-3 text-sm">
+            This server has authentication on. Enter an API key in{" "}
+            <Link to="/settings" className="font-medium text-primary underline">
+              Settings
+            </Link>{" "}
+            (create one with <code className="rounded bg-muted px-1">playground keys create</code>).
+          </div>
+        )}
         <Outlet />
       </main>
     </div>
