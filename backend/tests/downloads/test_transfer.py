@@ -131,3 +131,15 @@ def test_restart_after_rename_marks_the_job_done(tmp_path: Path):
         return info.status
 
     assert asyncio.run(restart()) == "completed"
+
+
+def test_url_size_without_head_support(hub: HubServer):
+    from app.services.downloads.hub import resolve_url
+
+    blob = hub.plain_files["blob.gguf"]
+    hub.refuse_head = True
+    try:
+        source = resolve_url(f"{hub.url}/files/blob.gguf", None, 10)
+    finally:
+        hub.refuse_head = False
+    assert source.files[0].size == blob.size and source.default_name == "blob.gguf"

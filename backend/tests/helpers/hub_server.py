@@ -91,6 +91,7 @@ class HubServer:
     throttle_bps: float | None = None
     ignore_range: bool = False  # answer 200 with the whole file, like a server without ranges
     fail_next: int = 0  # answer this many file requests with 503 first
+    refuse_head: bool = False  # answer HEAD with 405, like some object stores
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -160,6 +161,8 @@ class _HubHandler(BaseHTTPRequestHandler):
 
     # --- routing -------------------------------------------------------------------------------
     def do_HEAD(self) -> None:
+        if self.server_state.refuse_head:
+            return self._error(405, None, "Method not allowed")
         self._route(head=True)
 
     def do_GET(self) -> None:

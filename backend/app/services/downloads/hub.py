@@ -227,6 +227,15 @@ def _select(paths: list[str], allow_patterns: list[str] | None, repo_id: str) ->
     return visible
 
 
+def _announced_size(response: httpx.Response) -> int | None:
+    content_range = response.headers.get("content-range", "")
+    if response.status_code == 206 and "/" in content_range:
+        total = content_range.rsplit("/", 1)[1]
+        return int(total) if total.isdigit() else None
+    length = response.headers.get("content-length")
+    return int(length) if length and length.isdigit() else None
+
+
 def resolve_url(url: str, sha256: str | None, timeout: float) -> ResolvedSource:
     """A plain http(s) URL of one .gguf file; HEAD tells its size (blocking)."""
     parts = urlsplit(url)
@@ -237,13 +246,16 @@ def resolve_url(url: str, sha256: str | None, timeout: float) -> ResolvedSource:
         raise InvalidRequest("A URL download must point at a .gguf file.", param="url")
     try:
         head = httpx.head(url, follow_redirects=True, timeout=timeout)
+        if head.status_code in (403, 405, 501):
+            # Some servers (presigned object-store URLs) refuse HEAD: ask for one byte instead.
+            head = httpx.get(url, headers={"Range": "bytes=0-0"}, follow_redirects=True,
+                             timeout=timeout)
     except httpx.HTTPError as exc:
         raise UpstreamUnavailable(f"{url} could not be reached: {exc}", param="url") from exc
     if head.status_code == 404:
         raise NotFound(f"{url} answered 404 Not Found.", param="url")
     if head.status_code >= 400:
         raise UpstreamUnavailable(f"{url} answered HTTP {head.status_code}.", param="url")
-    length = head.headers.get("content-length")
-    size = int(length) if length and length.isdigit() else None
+    size = _announced_size(head)
     remote = RemoteFile(filename, url, size, sha256.lower() if sha256 else None)
     return ResolvedSource("url", [remote], filename, True, url=url)
