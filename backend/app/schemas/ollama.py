@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.schemas.common import RepetitionPenalty, Seed, Temperature, TopK, TopP
+from app.schemas.generation import parse_duration
 
 KeepAlive = str | float | int | None
 FormatValue = Literal["", "json"] | dict[str, Any] | None
@@ -52,8 +53,14 @@ class _GenerateCommon(_Named):
     format: FormatValue = Field(default=None, description="'json' or a JSON schema: constrain "
                                 "the output (llamacpp, ollama and remote backends).")
     options: OllamaOptions | None = None
-    keep_alive: KeepAlive = Field(default=None, description="0 with an empty prompt or "
-                                  "message list unloads the model; other values are accepted.")
+    keep_alive: KeepAlive = Field(default=None, description="How long the model stays "
+                                  "loaded when idle after this request ('5m', seconds, -1 "
+                                  "forever); 0 with an empty prompt unloads it now.")
+
+    @field_validator("keep_alive")
+    @classmethod
+    def _duration(cls, value: KeepAlive) -> float | None:
+        return parse_duration(value)
 
 
 class OllamaChatMessage(BaseModel):
@@ -93,7 +100,8 @@ class OllamaEmbedRequest(_Named):
     input: str | list[str] = Field(description="Text or texts to embed.")
     truncate: bool = Field(default=True, description="Accepted; too-long inputs are refused.")
     options: dict[str, Any] | None = None
-    keep_alive: KeepAlive = None
+    keep_alive: KeepAlive = Field(default=None, description="Accepted (embedding models "
+                                  "stay loaded as the server's keep-alive says).")
     dimensions: int | None = Field(default=None, description="Must equal the model's size.")
 
 

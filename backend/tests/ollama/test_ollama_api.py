@@ -149,3 +149,13 @@ def test_no_ollama_server_is_503(server: ServerProcess) -> None:
                           json={"model": "ollama:tiny", "prompt": "x"}, timeout=60)
     assert generate.status_code == 503
     assert generate.json()["error"]["type"] == "backend_unavailable"
+
+
+def test_keep_alive_sets_the_models_idle_time(client: ollama.Client,
+                                              backends_server: ServerProcess) -> None:
+    client.chat(model="tiny-f16.gguf", messages=[{"role": "user", "content": "x"}],
+                options={"num_predict": 2}, keep_alive="7m")
+    loaded = httpx.get(f"{backends_server.url}/api/v1/models/loaded", timeout=10).json()
+    assert next(m for m in loaded if m["id"] == "tiny-f16.gguf")["keep_alive_s"] == 420
+    with pytest.raises(ollama.ResponseError):
+        client.chat(model="tiny-f16.gguf", messages=[], keep_alive="soon")

@@ -32,11 +32,12 @@ async def _load_or_unload(manager: ModelManager, name: str, keep_alive: object,
                           render: Render) -> dict:
     """An empty request loads the model (or unloads it with keep_alive 0), as in Ollama."""
     mid = model_id(name)
-    if keep_alive in (0, "0", 0.0, "0s", "0m"):
+    if keep_alive == 0:
         if manager.get_loaded(mid) is not None:
             await manager.unload(mid)
         return {**render(""), "done": True, "done_reason": "unload"}
-    await manager.get(mid)
+    loaded, _ = await manager.get(mid)
+    manager.set_keep_alive(loaded, keep_alive)  # type: ignore[arg-type]
     return {**render(""), "done": True, "done_reason": "load"}
 
 
@@ -87,6 +88,7 @@ async def chat(body: OllamaChatRequest, generation: GenerationDep, manager: Mode
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
     job = await generation.prepare(model_id(body.model), params_from(body.options, body.format),
                                    messages=messages)
+    manager.set_keep_alive(job.model, body.keep_alive)  # type: ignore[arg-type]
     return await _respond(generation, job, body.stream, render, request)
 
 
@@ -111,4 +113,5 @@ async def generate(body: OllamaGenerateRequest, generation: GenerationDep,
         if body.system:
             messages.insert(0, ChatMessage("system", body.system))
         job = await generation.prepare(model_id(body.model), params, messages=messages)
+    manager.set_keep_alive(job.model, body.keep_alive)  # type: ignore[arg-type]
     return await _respond(generation, job, body.stream, render, request)
