@@ -16,6 +16,7 @@ from tests.helpers.server import ServerProcess
 
 TINY_REPO = "mistral-playground/tiny"
 CORRUPT_REPO = "mistral-playground/tiny-corrupt"
+GATED_REPO = "mistral-playground/tiny-gated"
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,8 @@ def hub(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     server = HubServer().start()
     server.add_repo(TINY_REPO, source)
     server.add_repo(CORRUPT_REPO, source, corrupt=("model.safetensors",))
+    server.add_repo(GATED_REPO, source)
+    server.gated.add(GATED_REPO)
     blob = tmp_path_factory.mktemp("blobs") / "blob.gguf"
     blob.write_bytes(bytes(range(256)) * 8192)  # 2 MiB of known bytes
     server.add_file("blob.gguf", blob)

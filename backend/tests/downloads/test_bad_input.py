@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.downloads.conftest import TINY_REPO, app_env
+from tests.downloads.conftest import GATED_REPO, TINY_REPO, app_env
 from tests.helpers.hub_server import HubServer
 from tests.helpers.server import ServerProcess
 
@@ -44,6 +44,7 @@ def _error(r: httpx.Response, status: int) -> dict:
 
 BAD_REQUESTS = [
     ({"repo_id": "nobody/does-not-exist"}, 404, "repo_id"),
+    ({"repo_id": GATED_REPO}, 403, "repo_id"),
     ({"repo_id": TINY_REPO, "files": ["../evil.txt"]}, 400, "files"),
     ({"repo_id": TINY_REPO, "files": ["/etc/passwd"]}, 400, "files"),
     ({"repo_id": TINY_REPO, "files": ["sub/../../x"]}, 400, "files"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -177,6 +178,33 @@ def test_concurrent_download_limit_queues_jobs(hub: HubServer, app: ServerProces
         hub.unpause.set()
     for job_id in (first["id"], second["id"]):
         assert wait_job(app.url, job_id, ("completed", "failed"))["status"] == "completed"
+
+
+def test_graceful_stop_requeues_and_restart_resumes(
+    hub: HubServer, app: ServerProcess, app_root: Path
+):
+    hub.reset_counters()
+    weights = hub.repos[TINY_REPO].files["model.safetensors"]
+    hub.pause_once(f"{TINY_REPO}/model.safetensors", weights.size // 2)
+    try:
+        r = httpx.post(
+            f"{app.url}/api/v1/downloads", json={"repo_id": TINY_REPO, "name": "tiny-term"},
+            timeout=30,
+        )
+        job_id = r.json()["id"]
+        _pause_mid_weights(hub, app.url, job_id)
+        app.stop()  # SIGTERM: the job is put back in the queue, its partial files kept
+        assert (app_root / "models" / ".tiny-term.partial").is_dir()
+        with sqlite3.connect(app_root / "data" / "playground.sqlite3") as db:
+            row = db.execute("SELECT status FROM download_jobs WHERE id=?", (job_id,)).fetchone()
+        assert row == ("queued",)
+        app.start()
+        job = wait_job(app.url, job_id, ("completed", "failed"))
+    finally:
+        hub.unpause.set()
+    assert job["status"] == "completed", job
+    refetched = repo_bytes(hub, TINY_REPO) - repo_size(hub, TINY_REPO)
+    assert refetched < 0.01 * repo_size(hub, TINY_REPO), refetched
 
 
 def test_bad_checksum_fails_and_is_not_ready(hub: HubServer, app: ServerProcess, app_root: Path):

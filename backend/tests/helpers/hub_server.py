@@ -92,6 +92,7 @@ class HubServer:
     ignore_range: bool = False  # answer 200 with the whole file, like a server without ranges
     fail_next: int = 0  # answer this many file requests with 503 first
     refuse_head: bool = False  # answer HEAD with 405, like some object stores
+    gated: set[str] = field(default_factory=set)  # repos answering 403 GatedRepo to everyone
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -202,6 +203,8 @@ class _HubHandler(BaseHTTPRequestHandler):
         repo, tail = self._find_repo(rest)
         if repo is None:
             return self._error(404, "RepoNotFound", "Repository not found")
+        if repo.repo_id in self.server_state.gated:
+            return self._error(403, "GatedRepo", "Access to this repo is restricted")
         if tail.startswith("tree/"):
             rev, _, sub = tail.removeprefix("tree/").partition("/")
             if rev not in ("main", repo.commit):
