@@ -163,6 +163,11 @@ class DownloadService:
             )
         if job_id in self._runtime:
             raise Conflict(f"Download job '{job_id}' is still stopping; retry in a moment.")
+        if any(j.name == job.name and j.status in ACTIVE for j in self.jobs.all()):
+            # Both would write the same staging folder.
+            raise Conflict(f"Another download to '{job.name}' is in progress.", param="job_id")
+        if (self.models_dir / job.name).exists():
+            raise Conflict(f"'{job.name}' is already in the models folder.", param="job_id")
         self._check_free(job)
         job = self.jobs.update(job, status="queued", error=None, error_code=None, finished_at=None)
         self._schedule(job.id)
