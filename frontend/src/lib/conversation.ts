@@ -25,6 +25,8 @@ export interface Turn {
 export interface Conversation {
   mode: "chat" | "completion";
   model: string;
+  /** Backend to run on; empty means the server's choice (auto). */
+  backend: string;
   system: string;
   turns: Turn[];
   prompt: string;
@@ -35,6 +37,7 @@ export interface Conversation {
 export const EMPTY_CONVERSATION: Conversation = {
   mode: "chat",
   model: "",
+  backend: "",
   system: "",
   turns: [],
   prompt: "",
@@ -46,6 +49,7 @@ export function reviveConversation(raw: unknown): Conversation {
   return {
     mode: r.mode === "completion" ? "completion" : "chat",
     model: typeof r.model === "string" ? r.model : "",
+    backend: typeof r.backend === "string" ? r.backend : "",
     system: typeof r.system === "string" ? r.system : "",
     turns: Array.isArray(r.turns)
       ? r.turns.filter(

@@ -88,7 +88,13 @@ export function PlaygroundPage() {
         patchConversation({ turns: [...c.turns, { role: "user", content: text }, { role: "assistant", content: "" }] });
         setInput("");
         const res = await streamGenerate(
-          { model: c.model, messages: history, system: c.system || undefined, ...toRequestParams(params) },
+          {
+            model: c.model,
+            backend: c.backend || undefined,
+            messages: history,
+            system: c.system || undefined,
+            ...toRequestParams(params),
+          },
           (t, n) => {
             latest = t;
             tokens = n;
@@ -101,7 +107,7 @@ export function PlaygroundPage() {
       } else {
         patchConversation({ completion: "", completionStats: undefined });
         const res = await streamGenerate(
-          { model: c.model, prompt: c.prompt, ...toRequestParams(params) },
+          { model: c.model, backend: c.backend || undefined, prompt: c.prompt, ...toRequestParams(params) },
           (t, n) => {
             latest = t;
             tokens = n;
@@ -144,7 +150,13 @@ export function PlaygroundPage() {
             <CardContent className="space-y-3 pt-6">
               <div className="flex flex-wrap items-end gap-3">
                 <div className="flex-1">
-                  <ModelPicker id="pg-model" model={conv.model} onModel={(m) => patchConversation({ model: m })} />
+                  <ModelPicker
+                    id="pg-model"
+                    model={conv.model}
+                    onModel={(m) => patchConversation({ model: m })}
+                    backend={conv.backend}
+                    onBackend={(b) => patchConversation({ backend: b })}
+                  />
                 </div>
                 <Tabs value={conv.mode} onValueChange={(v) => patchConversation({ mode: v as "chat" | "completion" })}>
                   <TabsList aria-label="Mode">
