@@ -16,6 +16,7 @@ call is let through (half-open), and its success closes the breaker again.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -100,6 +101,7 @@ class CircuitBreaker:
             f"{self.name} is unreachable (circuit open after {self.failure_threshold} failed "
             f"calls); next try in {wait:.0f} s.",
             code="circuit_open",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
 
     def record_success(self) -> None:

@@ -109,6 +109,7 @@ def test_peer_down_trips_the_breaker_and_recovers(front, peer, model, breaker_na
     assert statuses == [503] * (FAILURES + 2), (statuses, codes)
     assert codes[:FAILURES] == ["backend_unavailable"] * FAILURES, codes
     assert codes[FAILURES:] == ["circuit_open"] * 2, codes
+    assert int(response.headers["retry-after"]) >= 1  # the last one, refused by the breaker
     assert _breaker_gauge(front, breaker_name) == 1.0
 
     peer.start()  # same port
