@@ -9,8 +9,9 @@ import pytest
 from tests.helpers.server import ServerProcess
 
 
-def start_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, name: str,
-                 **env: str) -> ServerProcess:
+def start_server(
+    tmp_path_factory: pytest.TempPathFactory, models_dir: Path, name: str, **env: str
+) -> ServerProcess:
     data = tmp_path_factory.mktemp(name)
     return ServerProcess(
         {

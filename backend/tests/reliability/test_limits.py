@@ -15,8 +15,13 @@ import pytest
 from tests.helpers.server import REPO_ROOT, ServerProcess
 from tests.reliability.conftest import start_server
 
-LONG = {"prompt": "Once upon a time", "max_tokens": 400, "temperature": 1.0, "seed": 1,
-        "stream": True}
+LONG = {
+    "prompt": "Once upon a time",
+    "max_tokens": 400,
+    "temperature": 1.0,
+    "seed": 1,
+    "stream": True,
+}
 
 
 def _burst(url: str, n: int, headers: dict[str, str] | None = None) -> list[httpx.Response]:
@@ -26,8 +31,9 @@ def _burst(url: str, n: int, headers: dict[str, str] | None = None) -> list[http
 
     def one(i: int) -> None:
         barrier.wait()
-        with httpx.stream("POST", f"{url}/api/v1/models/generate", json=LONG, headers=headers,
-                          timeout=300) as response:
+        with httpx.stream(
+            "POST", f"{url}/api/v1/models/generate", json=LONG, headers=headers, timeout=300
+        ) as response:
             response.read()
             results[i] = response
 
@@ -67,10 +73,13 @@ def test_queue_cap_refuses_with_429_and_frees_places(queue_server: ServerProcess
     for response in ok:
         assert "event: done" in response.text
     # Every place was given back: a new request is admitted, and the queue gauge is 0.
-    again = httpx.post(f"{queue_server.url}/api/v1/models/generate",
-                       json={**LONG, "stream": False, "max_tokens": 3}, timeout=120)
+    again = httpx.post(
+        f"{queue_server.url}/api/v1/models/generate",
+        json={**LONG, "stream": False, "max_tokens": 3},
+        timeout=120,
+    )
     assert again.status_code == 200
-    metrics = httpx.get(f"{queue_server.url}/metrics").text
+    metrics = httpx.get(f"{queue_server.url}/metrics", timeout=120).text
     assert 'mp_generation_queue_depth{model="tiny"} 0.0' in metrics
     assert 'mp_requests_rejected_total{reason="queue_full"}' in metrics
 
@@ -78,8 +87,12 @@ def test_queue_cap_refuses_with_429_and_frees_places(queue_server: ServerProcess
 def _make_key(data_dir: Path, name: str) -> str:
     out = subprocess.run(
         [sys.executable, "-m", "app.cli", "keys", "create", "--name", name],
-        cwd=REPO_ROOT / "backend", env={"MP_DATA_DIR": str(data_dir), "PATH": ""},
-        capture_output=True, text=True, check=True, timeout=120,
+        cwd=REPO_ROOT / "backend",
+        env={"MP_DATA_DIR": str(data_dir), "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     ).stdout
     return dict(line.split(": ", 1) for line in out.strip().splitlines())["key"]
 
@@ -87,7 +100,9 @@ def _make_key(data_dir: Path, name: str) -> str:
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory, models_dir: Path) -> Iterator[tuple[ServerProcess, Path]]:
     proc = start_server(
-        tmp_path_factory, models_dir, "keyed",
+        tmp_path_factory,
+        models_dir,
+        "keyed",
         MP_AUTH_ENABLED="true",
         MP_MAX_CONCURRENT_GENERATIONS_PER_KEY="1",
         MP_RATE_LIMIT_PER_MINUTE="30",
@@ -116,16 +131,17 @@ def test_requests_per_minute_per_key(keyed_server):
     proc, data_dir = keyed_server
     headers = {"Authorization": f"Bearer {_make_key(data_dir, 'chatty')}"}
     statuses = [
-        httpx.get(f"{proc.url}/v1/models", headers=headers).status_code for _ in range(30)
+        httpx.get(f"{proc.url}/v1/models", headers=headers, timeout=120).status_code
+        for _ in range(30)
     ]
     assert statuses == [200] * 30
     # The bucket refills at 30/min (one every 2 s) while we ask: a 429 comes within a few more.
     for _ in range(10):
-        over = httpx.get(f"{proc.url}/v1/models", headers=headers)
+        over = httpx.get(f"{proc.url}/v1/models", headers=headers, timeout=120)
         if over.status_code != 200:
             break
     _assert_429(over)
     # Another key still gets through; health is never limited.
     fresh = {"Authorization": f"Bearer {_make_key(data_dir, 'fresh')}"}
-    assert httpx.get(f"{proc.url}/v1/models", headers=fresh).status_code == 200
-    assert httpx.get(f"{proc.url}/api/v1/health").status_code == 200
+    assert httpx.get(f"{proc.url}/v1/models", headers=fresh, timeout=120).status_code == 200
+    assert httpx.get(f"{proc.url}/api/v1/health", timeout=120).status_code == 200

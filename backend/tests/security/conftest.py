@@ -32,8 +32,13 @@ def cli_create_key(data_dir: Path, name: str, admin: bool = False) -> tuple[str,
     if admin:
         args.append("--admin")
     out = subprocess.run(
-        args, cwd=REPO_ROOT / "backend", env={**os.environ, "MP_DATA_DIR": str(data_dir)},
-        capture_output=True, text=True, check=True, timeout=120,
+        args,
+        cwd=REPO_ROOT / "backend",
+        env={**os.environ, "MP_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     ).stdout
     fields = dict(line.split(": ", 1) for line in out.strip().splitlines())
     return fields["id"], fields["key"]

@@ -35,7 +35,7 @@ def _assert_401(response: httpx.Response, what: str) -> None:
 
 
 def test_route_list_covers_the_openapi_document(auth_server: AuthServer):
-    schema = httpx.get(f"{auth_server.url}/openapi.json").json()
+    schema = httpx.get(f"{auth_server.url}/openapi.json", timeout=120).json()
     documented = set(openapi_operations(schema))
     known = {(r.method, r.url("{p}")) for r in app_routes()}
     normalised = {(m, _normalise(p)) for m, p in documented}
@@ -49,7 +49,9 @@ def _normalise(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "{p}", path)
 
 
-@pytest.mark.parametrize("credential", BAD_CREDENTIALS, ids=["missing", "wrong", "junk", "jwt-none"])
+@pytest.mark.parametrize(
+    "credential", BAD_CREDENTIALS, ids=["missing", "wrong", "junk", "jwt-none"]
+)
 def test_every_route_refuses_a_missing_or_wrong_key(auth_server: AuthServer, credential):
     routes = app_routes()
     assert any(not r.in_schema for r in routes), "hidden routes (e.g. /metrics) are checked too"
@@ -67,21 +69,24 @@ def test_every_route_refuses_a_missing_or_wrong_key(auth_server: AuthServer, cre
 
 
 def test_public_routes_need_no_key(auth_server: AuthServer):
-    health = httpx.get(f"{auth_server.url}/api/v1/health")
+    health = httpx.get(f"{auth_server.url}/api/v1/health", timeout=120)
     assert health.status_code == 200
-    status = httpx.get(f"{auth_server.url}/api/v1/auth/status").json()
+    status = httpx.get(f"{auth_server.url}/api/v1/auth/status", timeout=120).json()
     assert status == {"enabled": True, "authenticated": False, "admin": False}
-    ui = httpx.get(f"{auth_server.url}/")
+    ui = httpx.get(f"{auth_server.url}/", timeout=120)
     assert ui.status_code == 200  # the UI loads, then shows its login page
 
 
 def test_a_key_opens_native_openai_and_streaming_routes(auth_server: AuthServer):
     headers = _headers(auth_server.admin_key)
-    models = httpx.get(f"{auth_server.url}/api/v1/models", headers=headers)
+    models = httpx.get(f"{auth_server.url}/api/v1/models", headers=headers, timeout=120)
     assert models.status_code == 200
     body = {"prompt": "Hello", "max_tokens": 5, "stream": True, "temperature": 0}
     with httpx.stream(
-        "POST", f"{auth_server.url}/api/v1/models/generate", json=body, headers=headers,
+        "POST",
+        f"{auth_server.url}/api/v1/models/generate",
+        json=body,
+        headers=headers,
         timeout=120,
     ) as response:
         assert response.status_code == 200
@@ -98,54 +103,70 @@ def test_a_key_opens_native_openai_and_streaming_routes(auth_server: AuthServer)
 
 def test_login_session_and_revocation(auth_server: AuthServer):
     key_id, key = cli_create_key(auth_server.data_dir, "browser")
-    login = httpx.post(f"{auth_server.url}/api/v1/auth/login", json={"api_key": key})
+    login = httpx.post(f"{auth_server.url}/api/v1/auth/login", json={"api_key": key}, timeout=120)
     assert login.status_code == 200, login.text
     token = login.json()["token"]
     assert login.json()["admin"] is False
     for credential in (key, token):
-        ok = httpx.get(f"{auth_server.url}/v1/models", headers=_headers(credential))
+        ok = httpx.get(f"{auth_server.url}/v1/models", headers=_headers(credential), timeout=120)
         assert ok.status_code == 200
-    status = httpx.get(f"{auth_server.url}/api/v1/auth/status", headers=_headers(token)).json()
+    status = httpx.get(
+        f"{auth_server.url}/api/v1/auth/status", headers=_headers(token), timeout=120
+    ).json()
     assert status["authenticated"] is True
 
     # EventSource cannot send headers: GET streams accept the token as a query parameter.
-    ok = httpx.get(f"{auth_server.url}/api/v1/models/loaded", params={"access_token": token})
+    ok = httpx.get(
+        f"{auth_server.url}/api/v1/models/loaded", params={"access_token": token}, timeout=120
+    )
     assert ok.status_code == 200
     # A tampered token (one signature character changed) is refused.
     tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
-    _assert_401(httpx.get(f"{auth_server.url}/v1/models", headers=_headers(tampered)), "tampered")
+    _assert_401(
+        httpx.get(f"{auth_server.url}/v1/models", headers=_headers(tampered), timeout=120),
+        "tampered",
+    )
     # Wrong key at login: 401.
     _assert_401(
-        httpx.post(f"{auth_server.url}/api/v1/auth/login", json={"api_key": "mp-nope"}), "login"
+        httpx.post(
+            f"{auth_server.url}/api/v1/auth/login", json={"api_key": "mp-nope"}, timeout=120
+        ),
+        "login",
     )
 
     # A plain key may not manage keys.
-    listing = httpx.get(f"{auth_server.url}/api/v1/auth/keys", headers=_headers(key))
+    listing = httpx.get(f"{auth_server.url}/api/v1/auth/keys", headers=_headers(key), timeout=120)
     assert listing.status_code == 403
     assert listing.json()["error"]["type"] == "permission_error"
 
     revoke = httpx.delete(
-        f"{auth_server.url}/api/v1/auth/keys/{key_id}", headers=_headers(auth_server.admin_key)
+        f"{auth_server.url}/api/v1/auth/keys/{key_id}",
+        headers=_headers(auth_server.admin_key),
+        timeout=120,
     )
     assert revoke.status_code == 200 and revoke.json()["revoked_at"] is not None
     for credential in (key, token):
         _assert_401(
-            httpx.get(f"{auth_server.url}/v1/models", headers=_headers(credential)), "revoked"
+            httpx.get(f"{auth_server.url}/v1/models", headers=_headers(credential), timeout=120),
+            "revoked",
         )
 
 
 def test_admin_creates_keys_over_http(auth_server: AuthServer):
     headers = _headers(auth_server.admin_key)
     created = httpx.post(
-        f"{auth_server.url}/api/v1/auth/keys", json={"name": "script"}, headers=headers
+        f"{auth_server.url}/api/v1/auth/keys", json={"name": "script"}, headers=headers, timeout=120
     )
     assert created.status_code == 201
     key = created.json()["key"]
     assert key.startswith("mp-")
-    listing = httpx.get(f"{auth_server.url}/api/v1/auth/keys", headers=headers).json()
+    listing = httpx.get(f"{auth_server.url}/api/v1/auth/keys", headers=headers, timeout=120).json()
     assert any(item["id"] == created.json()["id"] for item in listing)
     assert key not in json.dumps(listing)  # the secret is shown once, never listed
-    assert httpx.get(f"{auth_server.url}/v1/models", headers=_headers(key)).status_code == 200
+    assert (
+        httpx.get(f"{auth_server.url}/v1/models", headers=_headers(key), timeout=120).status_code
+        == 200
+    )
 
 
 def test_keys_are_not_stored_in_clear(auth_server: AuthServer):

@@ -12,15 +12,20 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.helpers.routes import app_routes
 from tests.helpers.hub_server import HubServer
+from tests.helpers.routes import app_routes
 from tests.helpers.server import ServerProcess
 
 TRACE_MARKERS = ("Traceback (most recent call last)", 'File "/', "site-packages")
 
 
-def raw_request(url: str, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+def raw_request(
+    url: str,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
     """Send ``path`` byte for byte (httpx would resolve '..' segments before sending)."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
@@ -64,8 +69,9 @@ def test_path_traversal_refused_in_every_path_parameter(server: ServerProcess, c
         for payload in _payloads(canary):
             body = b"{}" if route.method in ("POST", "PUT", "PATCH") else None
             headers = {"Content-Type": "application/json"} if body else {}
-            status, content = raw_request(server.url, route.method, route.url(payload), body,
-                                          headers)
+            status, content = raw_request(
+                server.url, route.method, route.url(payload), body, headers
+            )
             where = f"{route.method} {route.url(payload)} -> {status} {content[:200]!r}"
             assert 400 <= status < 500, where
             assert b"root:x:0:0" not in content and b"canary-secret" not in content, where
@@ -76,8 +82,12 @@ def test_path_traversal_refused_in_every_path_parameter(server: ServerProcess, c
 
 
 def test_static_ui_does_not_serve_files_outside_its_folder(server: ServerProcess):
-    for path in ("/..%2f..%2f..%2f..%2fetc%2fpasswd", "/assets/..%2f..%2f..%2fetc%2fpasswd",
-                 "/../../../../etc/passwd", "/%2e%2e/%2e%2e/%2e%2e/etc/passwd"):
+    for path in (
+        "/..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "/assets/..%2f..%2f..%2fetc%2fpasswd",
+        "/../../../../etc/passwd",
+        "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    ):
         status, content = raw_request(server.url, "GET", path)
         assert b"root:x:0:0" not in content, path
         assert status in (200, 400, 404), path  # 200 is the UI's index page, not the file
@@ -150,7 +160,8 @@ def test_oversized_json_body_is_refused_before_it_is_sent(server: ServerProcess)
         sock.sendall(
             b"POST /api/v1/models/generate HTTP/1.1\r\nHost: x\r\n"
             b"Content-Type: application/json\r\nContent-Length: 10737418240\r\n\r\n"
-            + b"{" + b" " * 1023
+            + b"{"
+            + b" " * 1023
         )
         reply = _read_reply(sock)
     assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
@@ -172,6 +183,7 @@ def test_oversized_upload_is_refused_before_it_is_sent(server: ServerProcess):
 
 def test_chunked_body_over_the_limit_is_cut_off(server: ServerProcess):
     """No Content-Length: the server counts while reading and stops at the limit (8 MiB)."""
+
     def chunks():
         block = b"x" * (1024 * 1024)
         for _ in range(64):  # 64 MiB offered
@@ -179,8 +191,10 @@ def test_chunked_body_over_the_limit_is_cut_off(server: ServerProcess):
 
     try:
         response = httpx.post(
-            f"{server.url}/api/v1/models/generate", content=chunks(),
-            headers={"Content-Type": "application/json"}, timeout=60,
+            f"{server.url}/api/v1/models/generate",
+            content=chunks(),
+            headers={"Content-Type": "application/json"},
+            timeout=60,
         )
     except httpx.WriteError:
         return  # the server answered and closed before taking everything: also a refusal
@@ -213,8 +227,12 @@ def test_malformed_requests_get_envelopes_without_traces(server: ServerProcess):
         ("POST", "/v1/completions", b"\xff\xfe\x00", "application/json"),
         ("POST", "/api/v1/rag/query", b"[]", "application/json"),
         ("POST", "/api/v1/rag/documents", b"--x\r\n", "multipart/form-data; boundary=x"),
-        ("POST", "/api/v1/models/generate", b'{"prompt": "a", "max_tokens": 99999999999999}',
-         "application/json"),
+        (
+            "POST",
+            "/api/v1/models/generate",
+            b'{"prompt": "a", "max_tokens": 99999999999999}',
+            "application/json",
+        ),
     ]
     for method, path, body, ctype in cases:
         status, content = raw_request(server.url, method, path, body, {"Content-Type": ctype})
