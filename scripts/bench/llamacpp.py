@@ -39,6 +39,9 @@ def _peer(gguf: Path, threads: int, log: Path) -> servers.Server | None:
     if server is not None:
         at = server.argv.index("llama_cpp.server")
         server.argv[at] = "scripts.bench.llamacpp_peer"
+        # By default it cuts a running stream when another request arrives; queue them instead
+        # (its lock serializes requests), so every stream completes.
+        server.argv += ["--interrupt_requests", "False"]
         server.env["PYTHONPATH"] = str(REPO_ROOT / "backend")
     return server
 
@@ -74,6 +77,10 @@ def run(config: dict[str, Any]) -> list[RunResult]:
                 continue
             ours = _ours(gguf, threads, max(levels), logs / "data", logs)
             rows += _sweep(ours, f"ours /v1 llamacpp ({gguf.stem})", levels, max_tokens, notes)
+            # The same backend with room for one sequence only: batch-1 speed before batching.
+            single = _ours(gguf, threads, 1, logs / "data1", logs)
+            rows += _sweep(single, f"ours /v1 llamacpp 1 seq ({gguf.stem})", [1], max_tokens,
+                           notes)
             peer = _peer(gguf, threads, logs / f"peer-{gguf.stem}.log")
             rows += _sweep(peer, f"llama-cpp-python server ({gguf.stem})", levels, max_tokens,
                            notes)
@@ -95,6 +102,7 @@ def figures(rows: list[dict[str, Any]], bw_gbps: float, models_dir: Path,
         ours4 = _find(rows, "ours /v1 llamacpp", stem, 4)
         peer1 = _find(rows, "llama-cpp-python server", stem, 1)
         peer4 = _find(rows, "llama-cpp-python server", stem, 4)
+        single = _find(rows, "ours /v1 llamacpp 1 seq", stem, 1)
         if ours1 is None:
             continue
         per_token = bandwidth.gguf_bytes_per_token(models_dir / name)
@@ -107,6 +115,8 @@ def figures(rows: list[dict[str, Any]], bw_gbps: float, models_dir: Path,
             "fraction_of_limit": ours1["e2e_tps"] / limit if limit else None,
             "ours_vs_peer_b1": ours1["e2e_tps"] / peer1["e2e_tps"]
             if peer1 and peer1["e2e_tps"] else None,
+            "b1_vs_single_sequence": ours1["e2e_tps"] / single["e2e_tps"]
+            if single and single["e2e_tps"] else None,
             "ours_x4_over_x1": ours4["aggregate_tps"] / ours1["aggregate_tps"]
             if ours4 and ours1["aggregate_tps"] else None,
             "peer_x4_over_x1": peer4["aggregate_tps"] / peer1["aggregate_tps"]
@@ -129,21 +139,23 @@ def render(results: dict[str, Any]) -> str:
          f"servers, {results['max_tokens']} tokens per stream, greedy, our scheduler with "
          f"{results['parallel']} sequences. llama-cpp-python "
          f"{m['versions'].get('llama_cpp_python')}."),
-        (f"Machine shared with other jobs (CPU pressure at start `{m['cpu_pressure_start']}`, "
-         f"at end `{results['cpu_pressure_end']}`); read bandwidth "
+        (f"Machine shared with other jobs (CPU pressure at start "
+         f"`{m['cpu_pressure_start'].splitlines()[0]}`, at end "
+         f"`{results['cpu_pressure_end'].splitlines()[0]}`); read bandwidth "
          f"{results['bandwidth_gbps']:.1f} GB/s (median). Compare ratios within this run. "
          "Speeds per stream are end-to-end (tokens / request time), which is robust to servers "
          "that send several tokens in one chunk."),
         "",
         ("| file | MB read/token | batch-1 limit tok/s | ours b1 tok/s | of limit | ours/peer b1 "
-         "| ours x4/x1 aggregate | peer x4/x1 aggregate |"),
-        "|---|---|---|---|---|---|---|---|",
+         "| b1 vs 1-sequence context | ours x4/x1 aggregate | peer x4/x1 aggregate |"),
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for f in results["figures"]:
         lines.append(
             f"| {f['file']} | {f['bytes_per_token_mb']:.0f} | {f['batch1_limit_tps']:.1f} | "
             f"{f['ours_b1_tps']:.1f} | {_fmt(f['fraction_of_limit'], '.0%')} | "
-            f"{_fmt(f['ours_vs_peer_b1'])} | {_fmt(f['ours_x4_over_x1'])} | "
+            f"{_fmt(f['ours_vs_peer_b1'])} | {_fmt(f['b1_vs_single_sequence'])} | "
+            f"{_fmt(f['ours_x4_over_x1'])} | "
             f"{_fmt(f['peer_x4_over_x1'])} |"
         )
     lines += ["", ("All rows (aggregate tok/s over the run's wall time; per-stream tok/s "
