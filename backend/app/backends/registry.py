@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,10 +47,18 @@ def _python_has_module(python: Path, module: str) -> bool:
         return False
 
 
+def vllm_python(configured: Path) -> Path:
+    """The interpreter that runs vLLM: ``MP_VLLM_PYTHON`` when it exists, else this one when
+    vLLM is installed beside us (the GPU image installs it into the main environment)."""
+    if not configured.is_file() and importlib.util.find_spec("vllm") is not None:
+        return Path(sys.executable)
+    return configured
+
+
 def _vllm_probe() -> str | None:
     from app.core.config import get_settings
 
-    python = get_settings().vllm_python
+    python = vllm_python(get_settings().vllm_python)
     if not python.is_file():
         return (f"no vLLM environment at {python} (MP_VLLM_PYTHON); install with: "
                 "python3 -m venv .venv-vllm && .venv-vllm/bin/pip install "
@@ -142,7 +151,8 @@ def availability(name: str) -> Availability:
     missing = [mod for mod in entry.requires if importlib.util.find_spec(mod) is None]
     reason = None
     if missing:
-        reason = f"missing Python package(s) {', '.join(missing)}; install with: {entry.install_hint}"
+        reason = (f"missing Python package(s) {', '.join(missing)}; "
+                  f"install with: {entry.install_hint}")
     elif entry.probe is not None:
         reason = entry.probe()
     return Availability(entry.name, reason is None, reason, entry.formats, entry.description)
@@ -152,7 +162,8 @@ def backend_class(name: str) -> type[Backend]:
     """Import and return the backend class, or raise 503 naming what to install."""
     info = availability(name)
     if not info.available:
-        raise BackendUnavailable(f"Backend '{name}' is not installed: {info.reason}.", param="backend")
+        raise BackendUnavailable(f"Backend '{name}' is not installed: {info.reason}.",
+                                 param="backend")
     entry = _entry(name)
     module = importlib.import_module(entry.module)
     return getattr(module, entry.class_name)

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import httpx
 
 from app.backends.base import Capabilities, GenerationRequest, TokenEvent
+from app.backends.registry import vllm_python
 from app.backends.remote import HttpEngineBackend
 from app.core.errors import GenerationFailed
 
@@ -59,7 +60,8 @@ class VllmBackend(HttpEngineBackend):
         logs.mkdir(parents=True, exist_ok=True)
         self._log_path = logs / f"vllm-{self.source.model_id.replace('/', '_')}.log"
         command = [
-            str(self.settings.vllm_python), "-m", "vllm.entrypoints.openai.api_server",
+            str(vllm_python(self.settings.vllm_python)),
+            "-m", "vllm.entrypoints.openai.api_server",
             "--model", str(self.source.path),
             "--served-model-name", self.source.model_id,
             "--host", "127.0.0.1", "--port", str(self._port),
