@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Download, Pause, Play, X } from "lucide-react";
 import { useQueryClient } from "@tanstack/react-query";
 
@@ -11,6 +11,7 @@ import { Label } from "@/components/ui/label";
 import { Progress } from "@/components/ui/progress";
 import { $api, type Schemas } from "@/lib/api";
 import { formatBytes, formatDuration } from "@/lib/format";
+import { eventJson, streamEvents } from "@/lib/stream";
 
 type Job = Schemas["DownloadJobInfo"];
 
@@ -24,12 +25,49 @@ export function splitList(text: string): string[] | undefined {
   return items.length ? items : undefined;
 }
 
+/**
+ * Follows each active job's SSE `progress` events and writes them into the cached job list, so
+ * bars, speed and ETA move live; polling stays as the fallback and picks up new jobs.
+ */
+function useLiveProgress(jobs: Job[]) {
+  const queryClient = useQueryClient();
+  const active = jobs
+    .filter((j) => ACTIVE.has(j.status))
+    .map((j) => j.id)
+    .sort()
+    .join(",");
+  useEffect(() => {
+    if (!active) return;
+    const controller = new AbortController();
+    for (const id of active.split(",")) {
+      void (async () => {
+        try {
+          for await (const ev of streamEvents(`/api/v1/downloads/${encodeURIComponent(id)}/events`, { signal: controller.signal })) {
+            if (ev.event !== "progress") break;
+            const job = eventJson<Job>(ev);
+            queryClient.setQueriesData<Schemas["DownloadList"]>({ queryKey: ["get", "/api/v1/downloads"] }, (old) =>
+              old ? { ...old, data: old.data.map((j) => (j.id === job.id ? job : j)) } : old,
+            );
+            if (!ACTIVE.has(job.status)) {
+              void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/models"] });
+              break;
+            }
+          }
+        } catch {
+          // Aborted on unmount, or the stream broke: the list's polling carries on.
+        }
+      })();
+    }
+    return () => controller.abort();
+  }, [active, queryClient]);
+}
+
 /** Start a download (Hub repo or .gguf URL) and follow every job's progress. */
 export function DownloadsSection() {
   const queryClient = useQueryClient();
   const jobs = $api.useQuery("get", "/api/v1/downloads", {}, {
-    // Poll while something transfers: progress, speed and ETA update every second.
-    refetchInterval: (q) => (q.state.data?.data.some((j) => ACTIVE.has(j.status)) ? 1_000 : 10_000),
+    // Live progress comes from the events stream (useLiveProgress); this poll is the fallback.
+    refetchInterval: (q) => (q.state.data?.data.some((j) => ACTIVE.has(j.status)) ? 3_000 : 10_000),
   });
   const refresh = () => {
     void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/downloads"] });
@@ -44,6 +82,7 @@ export function DownloadsSection() {
   const [files, setFiles] = useState("");
   const [name, setName] = useState("");
   const list = jobs.data?.data ?? [];
+  useLiveProgress(list);
   const isUrl = /^https?:\/\//i.test(source.trim());
 
   return (
