@@ -34,6 +34,30 @@ test("Compare runs two models side by side with figures and a chart", async ({ p
   await setTheme(page, "light");
   await page.reload();
 
+  // Export: capture the files the buttons hand to the browser (headless downloads go nowhere).
+  await page.evaluate(() => {
+    const w = window as unknown as { __exports: Promise<string>[] };
+    w.__exports = [];
+    const orig = URL.createObjectURL.bind(URL);
+    URL.createObjectURL = (obj: Blob | MediaSource) => {
+      if (obj instanceof Blob) w.__exports.push(obj.text());
+      return orig(obj);
+    };
+  });
+  await page.getByRole("button", { name: "Export JSON" }).click();
+  await page.getByRole("button", { name: "Export Markdown" }).click();
+  const [json, md] = await page.evaluate(() => Promise.all((window as unknown as { __exports: Promise<string>[] }).__exports));
+  const run = JSON.parse(json);
+  expect(run.prompt).toBe("Write a Python function that adds two numbers.");
+  expect(run.parameters).toMatchObject({ seed: 3, temperature: 1, max_tokens: 32 });
+  expect(run.environment.server_version).toMatch(/\d+\.\d+/);
+  expect(run.results.map((r: { model: string }) => r.model)).toEqual(["tiny", "tiny-b"]);
+  expect(run.results[0].backend).toBe("transformers");
+  expect(run.results[0].output.length).toBeGreaterThan(0);
+  expect(run.results[0].ttft_ms).toBeGreaterThan(0);
+  expect(md).toContain("| Model | Backend | TTFT | Speed | Tokens | Total | Finish |");
+  expect(md).toContain("## 2. tiny-b (transformers)");
+
   // Re-run streams again and finishes again.
   await page.getByRole("button", { name: "Re-run" }).click();
   await expect(col0.getByText("done")).toBeVisible();
