@@ -10,7 +10,11 @@ from tests.helpers.server import ServerProcess
 
 
 def start_server(
-    tmp_path_factory: pytest.TempPathFactory, models_dir: Path, name: str, **env: str
+    tmp_path_factory: pytest.TempPathFactory,
+    models_dir: Path,
+    name: str,
+    port: int | None = None,
+    **env: str,
 ) -> ServerProcess:
     data = tmp_path_factory.mktemp(name)
     return ServerProcess(
@@ -26,5 +30,6 @@ def start_server(
             "NO_PROXY": "127.0.0.1,localhost",
             **env,
         },
+        port=port,
         log_path=data / "server.log",
     ).start()

@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.helpers.hub_server import HubServer
-from tests.helpers.server import ServerProcess
+from tests.helpers.server import ServerProcess, free_port
 from tests.reliability.conftest import start_server
 
 PROFILE = os.environ.get("MP_FUZZ_PROFILE", "ci")
@@ -73,8 +73,13 @@ def fuzz_server(tmp_path_factory, tiny_model_dir: Path) -> Iterator[ServerProces
     # instead of "hub offline"; nothing leaves the machine.
     hub = HubServer().start()
     hub.add_repo("org/tiny", tiny_model_dir)
+    # The server is its own Ollama host (it speaks the Ollama API), so Ollama-backed routes
+    # meet a live server rather than "no Ollama here" (a 503 that is right, but not a bug).
+    port = free_port()
     proc = start_server(
         tmp_path_factory, models, "fuzz",
+        port=port,
+        MP_OLLAMA_HOST=f"http://127.0.0.1:{port}",
         HF_ENDPOINT=hub.url,
         HF_HUB_OFFLINE="0",
         HF_HOME=str(tmp_path_factory.mktemp("fuzz-hf-home")),
