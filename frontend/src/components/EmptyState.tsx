@@ -1,4 +1,5 @@
 import type { ReactNode } from "react";
+import { Link } from "react-router-dom";
 
 import { cn } from "@/lib/utils";
 
@@ -16,7 +17,9 @@ export function EmptyState({ icon, title, children, className }: { icon?: ReactN
 export function NoModels() {
   return (
     <EmptyState title="No model yet">
-      Download one on the <a className="text-primary underline" href="/models">Models</a> page, or build the tiny demo
+      Download one on the <Link className="text-primary underline" to="/models">
+        Models
+      </Link> page, or build the tiny demo
       model with <code className="rounded bg-muted px-1">.venv/bin/playground make-test-models --only tiny</code>.
     </EmptyState>
   );
