@@ -13,17 +13,17 @@ from fastapi.routing import APIRoute
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.api.openapi import install_openapi
+from app.api.router import native, ollama, openai
 from app.api.routes import metrics as metrics_route
 from app.api.security import AuthMiddleware
-from app.api.router import native, openai, ollama
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.logging import configure_logging
 from app.services.auth import AuthService
 from app.services.catalog import CatalogService
 from app.services.downloads import DownloadService
-from app.services.limits import RateLimiter
 from app.services.generation import GenerationService
+from app.services.limits import RateLimiter
 from app.services.model_manager import ModelManager
 from app.services.model_store import ModelStore
 from app.services.rag import RagService
@@ -70,11 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            # Streams first (their engines stop within a step), then the stores and models.
+            # Streams first (their engines stop within a step), then the stores and models;
+            # a step that fails must not keep the later ones from saving their state.
             app.state.generation.shutdown()
-            await app.state.rag.shutdown()
-            await app.state.downloads.shutdown()
-            await manager.shutdown()
+            for step in (app.state.rag.shutdown, app.state.downloads.shutdown, manager.shutdown):
+                try:
+                    await step()
+                except Exception:
+                    log.exception("shutdown step %s failed", step.__qualname__)
 
     app = FastAPI(
         title="Mistral Playground",
