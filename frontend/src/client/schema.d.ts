@@ -2600,7 +2600,7 @@ export interface components {
             } | null;
             /**
              * Keep Alive
-             * @description 0 with an empty prompt or message list unloads the model; other values are accepted.
+             * @description How long the model stays loaded when idle after this request ('5m', seconds, -1 forever); 0 with an empty prompt unloads it now.
              */
             keep_alive?: string | number | null;
             /**
@@ -2684,7 +2684,10 @@ export interface components {
              * @description Text or texts to embed.
              */
             input: string | string[];
-            /** Keep Alive */
+            /**
+             * Keep Alive
+             * @description Accepted (embedding models stay loaded as the server's keep-alive says).
+             */
             keep_alive?: string | number | null;
             /**
              * Model
@@ -2732,7 +2735,7 @@ export interface components {
             images?: string[] | null;
             /**
              * Keep Alive
-             * @description 0 with an empty prompt or message list unloads the model; other values are accepted.
+             * @description How long the model stays loaded when idle after this request ('5m', seconds, -1 forever); 0 with an empty prompt unloads it now.
              */
             keep_alive?: string | number | null;
             /**
