@@ -72,8 +72,8 @@ def ceiling(bandwidth_gbps: float, bytes_per_token: int) -> float:
 
 
 def probe(threads: int) -> dict[str, Any]:
-    """Bandwidth with the suite's thread count and with one thread."""
+    """Bandwidth with the suite's thread count (the limit uses it), and with 2 and 1 threads."""
     result = {"threads_used": read_bandwidth(threads)}
-    if threads != 1:
-        result["one_thread"] = read_bandwidth(1)
+    result["two_threads"] = result["threads_used"] if threads == 2 else read_bandwidth(2)
+    result["one_thread"] = result["threads_used"] if threads == 1 else read_bandwidth(1)
     return result

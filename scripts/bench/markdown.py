@@ -43,8 +43,9 @@ def render(results: dict[str, Any]) -> str:
         parts.append(
             f"Read bandwidth (1 GiB fp32 sum, median of 9): {start.get('threads_used', {}).get('median_gbps', 0):.1f} GB/s "
             f"with {m['threads']} threads at the start, {end.get('threads_used', {}).get('median_gbps', 0):.1f} GB/s at the end"
-            + (f" (1 thread: {start['one_thread']['median_gbps']:.1f} GB/s)"
-               if "one_thread" in start else "")
+            + "".join(f"; {label}: {start[key]['median_gbps']:.1f} GB/s"
+                      for key, label in (("two_threads", "2 threads"), ("one_thread", "1 thread"))
+                      if key in start)
             + ". The limit uses the start figure."
         )
         lines = ["| model | bytes read per token | batch-1 limit tok/s |", "|---|---|---|"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,21 @@ from scripts.bench.common import PeakRss, RunResult, run_streams, summarize
 
 
 def http_sweep(server: servers.Server, label: str, engine: str, levels: list[int],
-               max_tokens: int) -> list[RunResult]:
-    """Concurrency sweep through a started server's /v1/chat/completions."""
-    results = []
+               max_tokens: int, fits: Callable[[str, float], bool] | None = None,
+               ) -> list[RunResult]:
+    """Concurrency sweep through a started server's /v1/chat/completions. ``fits(part,
+    seconds)`` may stop it before a level that would overrun the time budget (a server that
+    serializes requests needs ``level`` times the one-stream time)."""
+    results: list[RunResult] = []
     assert server.proc is not None
     with clients.new_client() as client:
         run_streams(1, lambda i, r: clients.stream_chat(client, server.url, server.model, i, r, 4))
         for level in levels:
+            if fits and results:
+                last = results[-1]
+                estimate = last.wall_s * max(1.0, level / last.concurrency) * 1.2
+                if not fits(f"{label} x{level}", estimate):
+                    break
             with PeakRss([server.proc.pid]) as rss:
                 records, wall = run_streams(level, lambda i, r: clients.stream_chat(
                     client, server.url, server.model, i, r, max_tokens))
@@ -36,14 +45,15 @@ def http_sweep(server: servers.Server, label: str, engine: str, levels: list[int
 
 
 def run_server(server: servers.Server | None, label: str, engine: str, levels: list[int],
-               max_tokens: int, start_timeout: float, notes: list[str]) -> list[RunResult]:
+               max_tokens: int, start_timeout: float, notes: list[str],
+               fits: Callable[[str, float], bool] | None = None) -> list[RunResult]:
     if server is None:
         notes.append(f"{label}: skipped (not installed here).")
         return []
     try:
         with server:
             server.start(timeout=start_timeout)
-            return http_sweep(server, label, engine, levels, max_tokens)
+            return http_sweep(server, label, engine, levels, max_tokens, fits)
     except (RuntimeError, TimeoutError) as exc:
         notes.append(f"{label}: skipped ({exc}).")
         return []
@@ -56,11 +66,11 @@ def hf_peers(cfg: Any, with_vllm: bool) -> list[RunResult]:
     with tempfile.TemporaryDirectory() as data:
         ours = servers.ours(model_dir, model_dir.name, threads, Path(data), cfg.logs / "ours.log")
         results += run_server(ours, "playground /v1 (HF bf16, batched)", "playground", levels,
-                              tokens, 300, cfg.notes)
+                              tokens, 300, cfg.notes, cfg.allows)
     if cfg.allows("naive generate server", 120):
         naive = servers.naive(model_dir, threads, cfg.logs / "naive.log")
         results += run_server(naive, "naive generate server (HF bf16)", "naive", levels,
-                              tokens, 300, cfg.notes)
+                              tokens, 300, cfg.notes, cfg.allows)
     if with_vllm:
         results += vllm_peer(cfg)
     return results
@@ -69,7 +79,7 @@ def hf_peers(cfg: Any, with_vllm: bool) -> list[RunResult]:
 def vllm_peer(cfg: Any) -> list[RunResult]:
     server = servers.vllm(cfg.model_dir, cfg.threads, cfg.logs / "vllm.log")
     return run_server(server, "vLLM-CPU server (bf16)", "vllm", cfg.levels, cfg.max_tokens,
-                      420, cfg.notes)
+                      420, cfg.notes, cfg.allows)
 
 
 def gguf_peers(ggufs: list[Path], threads: int, levels: list[int], max_tokens: int,
