@@ -1,4 +1,4 @@
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { CheckCircle2, FileUp, Loader2, XCircle } from "lucide-react";
 import { useQueryClient } from "@tanstack/react-query";
 
@@ -8,6 +8,7 @@ import { Progress } from "@/components/ui/progress";
 import { errorMessage } from "@/lib/errors";
 import { formatBytes } from "@/lib/format";
 import { followJob, jobPercent, uploadFile, type IngestionJob } from "@/lib/rag";
+import { isAbort } from "@/lib/stream";
 import { cn } from "@/lib/utils";
 
 interface UploadState {
@@ -28,6 +29,13 @@ export function UploadZone({ collectionId }: { collectionId: string }) {
   const [tags, setTags] = useState("");
   const [over, setOver] = useState(false);
   const inputRef = useRef<HTMLInputElement>(null);
+  // Progress streams end when the page goes away (ingestion itself goes on on the server).
+  const streams = useRef(new AbortController());
+  useEffect(() => {
+    const controller = new AbortController();
+    streams.current = controller;
+    return () => controller.abort();
+  }, []);
 
   const patch = (key: string, p: Partial<UploadState>) =>
     setItems((list) => list.map((it) => (it.key === key ? { ...it, ...p } : it)));
@@ -45,10 +53,11 @@ export function UploadZone({ collectionId }: { collectionId: string }) {
         return;
       }
       patch(key, { phase: "ingesting" });
-      const last = await followJob(item.job_id, (job) => patch(key, { job }));
+      const last = await followJob(item.job_id, (job) => patch(key, { job }), streams.current.signal);
       if (last?.status === "succeeded") patch(key, { phase: "ready" });
       else patch(key, { phase: "failed", error: last?.error ?? "Ingestion stopped." });
     } catch (err) {
+      if (isAbort(err)) return;
       patch(key, { phase: "failed", error: errorMessage(err) });
     } finally {
       refresh();
