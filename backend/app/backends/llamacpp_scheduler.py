@@ -53,6 +53,7 @@ class Sequence:
         self.next_token: int | None = None  # sampled, to be fed in the next step
         self.generated = 0
         self.logit_index = -1  # batch row whose logits this sequence samples from this step
+        self.fed: list[int] = []  # tokens in this sequence's KV cells, in order
 
     @property
     def prompt(self) -> list[int]:
@@ -101,6 +102,9 @@ class LlamaScheduler:
         self.n_ctx_per_seq = int(llama_cpp.llama_n_ctx_seq(self._ctx))
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
         self._free_slots = list(range(n_parallel))
+        # Tokens whose KV cells a free slot still holds from its last sequence (each slot has its
+        # own KV stream, so nobody else could use those cells): a prompt cache.
+        self._cached: dict[int, list[int]] = {}
         self._active: list[Sequence] = []
         self._waiting: deque[Sequence] = deque()
         self._cond = threading.Condition()
@@ -184,10 +188,30 @@ class LlamaScheduler:
             self._emit_end(seq, TokenEvent("", finish_reason="cancelled"))
         while self._waiting and self._free_slots:
             seq = self._waiting.popleft()
-            seq.slot = self._free_slots.pop(0)
-            # The slot's cells were freed when its last sequence left; clear defensively.
-            llama_cpp.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
+            seq.slot, common = self._pick_slot(seq.prompt)
+            self._free_slots.remove(seq.slot)
+            self._cached.pop(seq.slot, None)
+            # Keep the cells of the common prefix, drop the rest; at least the last prompt
+            # token is decoded again, for its logits.
+            common = min(common, len(seq.prompt) - 1)
+            llama_cpp.llama_memory_seq_rm(self._mem, seq.slot, common, -1)
+            seq.prefilled = seq.pos = common
+            seq.fed = list(seq.prompt[:common])
             self._active.append(seq)
+
+    def _pick_slot(self, prompt: list[int]) -> tuple[int, int]:
+        """The free slot whose cached tokens share the longest prefix with ``prompt``."""
+        best, best_len = self._free_slots[0], 0
+        for slot in self._free_slots:
+            cached = self._cached.get(slot, ())
+            n = 0
+            for a, b in zip(cached, prompt, strict=False):
+                if a != b:
+                    break
+                n += 1
+            if n > best_len:
+                best, best_len = slot, n
+        return best, best_len
 
     def _step(self) -> None:
         for seq in [s for s in self._active if s.cancel.is_set()]:
@@ -200,6 +224,7 @@ class LlamaScheduler:
             if seq.next_token is None:
                 continue
             self._put(batch, n, seq.next_token, seq.pos, seq.slot, True)
+            seq.fed.append(seq.next_token)
             seq.logit_index, seq.pos, n = n, seq.pos + 1, n + 1
             seq.next_token = None
             sampling.append(seq)
@@ -215,6 +240,7 @@ class LlamaScheduler:
                 at = seq.prefilled + j
                 last = at == len(seq.prompt) - 1
                 self._put(batch, n + j, seq.prompt[at], at, seq.slot, last)
+            seq.fed.extend(seq.prompt[seq.prefilled:seq.prefilled + chunk])
             seq.prefilled += chunk
             seq.pos = seq.prefilled
             if seq.prefilled == len(seq.prompt):
@@ -262,30 +288,37 @@ class LlamaScheduler:
         self._on_token(1)
         params = seq.request.params
         if llama_cpp.llama_vocab_is_eog(self._model.vocab, token):
-            self._finish(seq, TokenEvent(seq.stops.flush(), [token], logprobs, "stop"))
+            self._finish(seq, TokenEvent(seq.stops.flush(), [token], logprobs, "stop"), True)
             return
         text, stopped = seq.stops.feed(seq.detok.add(token))
         if stopped:
-            self._finish(seq, TokenEvent(text, [token], logprobs, "stop"))
+            self._finish(seq, TokenEvent(text, [token], logprobs, "stop"), True)
         elif seq.generated >= params.max_tokens or seq.pos + 1 >= self.n_ctx_per_seq:
-            self._finish(seq, TokenEvent(text + seq.stops.flush(), [token], logprobs, "length"))
+            last = TokenEvent(text + seq.stops.flush(), [token], logprobs, "length")
+            self._finish(seq, last, True)
         else:
             seq.out.put(TokenEvent(text, [token], logprobs))
             seq.next_token = token
 
-    def _release(self, seq: Sequence) -> None:
+    def _release(self, seq: Sequence, keep_cache: bool = False) -> None:
+        """Take ``seq`` out; its slot is free at once. A sequence that finished normally leaves
+        its cells as the slot's prompt cache; a cancelled or failed one frees them."""
         if seq in self._active:
             self._active.remove(seq)
         if seq.slot >= 0:
-            llama_cpp.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
+            if keep_cache:
+                self._cached[seq.slot] = seq.fed
+            else:
+                llama_cpp.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
+                self._cached.pop(seq.slot, None)
             self._free_slots.append(seq.slot)
             seq.slot = -1
         free_sampler(seq.sampler)
         seq.sampler = None
 
-    def _finish(self, seq: Sequence, last: TokenEvent) -> None:
+    def _finish(self, seq: Sequence, last: TokenEvent, keep_cache: bool = False) -> None:
         with self._cond:
-            self._release(seq)
+            self._release(seq, keep_cache)
         self._emit_end(seq, last)
 
     def _fail(self, seq: Sequence, exc: Exception) -> None:
