@@ -81,4 +81,21 @@ def pack_linears(model: nn.Module) -> int:
         return 0
     for index, (parent, name, child) in enumerate(targets):
         setattr(parent, name, first if index == 0 else PackedLinear(child))
+    _own_remaining_tensors(model)
     return len(targets)
+
+
+def _own_remaining_tensors(model: nn.Module) -> None:
+    """Copy what is left (embeddings, norms) out of the safetensors memory map.
+
+    Loaded weights are views of the mmapped checkpoint; one surviving view keeps the whole
+    file mapped, and every page the packing read stays in the process's RSS (0.85 GB of
+    ``RssFile`` for bench-0.5b) although the packed copies replaced those weights.
+    """
+    with torch.no_grad():
+        for param in model.parameters():
+            param.data = param.data.clone()
+        for module in model.modules():
+            for name, buffer in list(module.named_buffers(recurse=False)):
+                if buffer is not None and not buffer.is_mkldnn:
+                    setattr(module, name, buffer.clone())
