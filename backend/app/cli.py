@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,10 +26,10 @@ cli.add_typer(keys_cli, name="keys")
 
 @cli.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Address to bind (MP_HOST).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port to listen on (MP_PORT).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (MP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (MP_PORT).")] = None,
     model: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(help="Default model: a folder/file under models/, a path or an HF repo id."),
     ] = None,
     preload: Annotated[
@@ -64,10 +64,10 @@ def serve(
 @cli.command("make-test-models")
 def make_test_models(
     only: Annotated[
-        Optional[str], typer.Option(help="Build just one: tiny or bench-0.5b.")
+        str | None, typer.Option(help="Build just one: tiny or bench-0.5b.")
     ] = None,
     models_dir: Annotated[
-        Optional[Path], typer.Option(help="Where to write (default: MP_MODELS_DIR).")
+        Path | None, typer.Option(help="Where to write (default: MP_MODELS_DIR).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Rebuild even if present.")] = False,
     gguf: Annotated[
@@ -100,18 +100,18 @@ def pull(
         str, typer.Argument(help="Hub repo id (owner/name) or an http(s) URL of a .gguf file.")
     ],
     file: Annotated[
-        Optional[list[str]], typer.Option("--file", "-f", help="A file of the repo (repeatable).")
+        list[str] | None, typer.Option("--file", "-f", help="A file of the repo (repeatable).")
     ] = None,
     include: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--include", "-i", help="Glob of repo files to fetch (repeatable)."),
     ] = None,
-    revision: Annotated[Optional[str], typer.Option(help="Branch, tag or commit.")] = None,
+    revision: Annotated[str | None, typer.Option(help="Branch, tag or commit.")] = None,
     name: Annotated[
-        Optional[str], typer.Option(help="Local model id (default: repo name).")
+        str | None, typer.Option(help="Local model id (default: repo name).")
     ] = None,
     sha256: Annotated[
-        Optional[str], typer.Option(help="Expected sha256 of a URL download.")
+        str | None, typer.Option(help="Expected sha256 of a URL download.")
     ] = None,
 ) -> None:
     """Download a model into the models folder with a progress bar (HF_ENDPOINT, HF_TOKEN)."""

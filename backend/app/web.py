@@ -14,8 +14,9 @@ _API_PREFIXES = ("/api/", "/v1/", "/docs", "/redoc", "/openapi.json", "/metrics"
 
 _NOT_BUILT = """<!doctype html><html><head><title>Mistral Playground</title></head><body>
 <h1>Mistral Playground</h1><p>The API is running, but the UI has not been built.
-Run <code>bash scripts/run.sh</code> (it builds it), or <code>cd frontend &amp;&amp; npm ci &amp;&amp;
-npm run build</code>. API docs: <a href="/docs">/docs</a>.</p></body></html>"""
+Run <code>bash scripts/run.sh</code> (it builds it), or
+<code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code>.
+API docs: <a href="/docs">/docs</a>.</p></body></html>"""
 
 
 def mount_frontend(app: FastAPI, dist: Path) -> None:

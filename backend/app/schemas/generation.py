@@ -20,7 +20,6 @@ from app.schemas.common import (
     Usage,
 )
 
-
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -39,7 +38,9 @@ def parse_duration(value: float | str | None) -> float | None:
     try:
         return float(text)
     except ValueError:
-        raise ValueError("keep_alive must be seconds or a duration like '30s', '5m', '1h'")
+        raise ValueError(
+            "keep_alive must be seconds or a duration like '30s', '5m', '1h'"
+        ) from None
 
 
 class Message(BaseModel):

@@ -217,10 +217,13 @@ class GenerationService:
         if messages is not None:
             prompt_text = await asyncio.to_thread(engine.render_chat, messages)
             # The template already wrote any BOS/special tokens the model expects.
-            token_ids = await asyncio.to_thread(engine.tokenize, prompt_text, add_special_tokens=False)
+            with_specials = False
         else:
             prompt_text = prompt or ""
-            token_ids = await asyncio.to_thread(engine.tokenize, prompt_text, add_special_tokens=True)
+            with_specials = True
+        token_ids = await asyncio.to_thread(
+            engine.tokenize, prompt_text, add_special_tokens=with_specials
+        )
         if not token_ids:
             raise InvalidRequest("The prompt is empty.", param="prompt")
         max_tokens = self._budget(len(token_ids), params.max_tokens, engine.context_length)

@@ -38,7 +38,9 @@ async def list_models(store: ModelStoreDep, manager: ModelManagerDep) -> ModelCa
 
 @router.get("/models/{model_id:path}", response_model=ModelCard,
             responses=error_responses(404), operation_id="openai-retrieve_model")
-async def retrieve_model(model_id: str, store: ModelStoreDep, manager: ModelManagerDep) -> ModelCard:
+async def retrieve_model(
+    model_id: str, store: ModelStoreDep, manager: ModelManagerDep
+) -> ModelCard:
     """One model by id."""
     for card in _cards(store, manager):
         if card.id == model_id:

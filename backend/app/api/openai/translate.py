@@ -70,7 +70,9 @@ def chat_logprobs(items: list[TokenLogprob]) -> ChoiceLogprobs:
                 token=item.token,
                 logprob=item.logprob,
                 bytes=_bytes(item.token),
-                top_logprobs=[TopLogprob(token=t, logprob=lp, bytes=_bytes(t)) for t, lp in item.top],
+                top_logprobs=[
+                    TopLogprob(token=t, logprob=lp, bytes=_bytes(t)) for t, lp in item.top
+                ],
             )
             for item in items
         ]
