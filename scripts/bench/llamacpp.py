@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scripts.bench import REPO_ROOT, bandwidth, manifest, report, servers
+from scripts.bench import REPO_ROOT, bandwidth, llamacpp_peer, manifest, report, servers
 from scripts.bench.common import RunResult
 from scripts.bench.peers import http_sweep
 
@@ -85,6 +85,62 @@ def run(config: dict[str, Any]) -> list[RunResult]:
             rows += _sweep(peer, f"llama-cpp-python server ({gguf.stem})", levels, max_tokens,
                            notes)
     return rows
+
+
+def batch1_ab(gguf: Path, threads: int, parallel: int, tokens: int = 16,
+              rounds: int = 6) -> dict[str, Any]:
+    """Batch-1 decode speed in one process, interleaved round by round (so load changes on a
+    shared machine hit every side alike): our backend with ``parallel`` sequences, with one,
+    and llama-cpp-python's ``Llama.generate``. Medians of tokens/s after the first token."""
+    import statistics
+    import threading
+
+    from app.backends.base import GenerationRequest, ModelSource, SamplingParams
+    from app.backends.llamacpp import LlamaCppBackend
+    from app.core.config import Settings
+    from llama_cpp import Llama
+
+    def backend(n: int) -> LlamaCppBackend:
+        settings = Settings(threads=threads, llamacpp_parallel=n, llamacpp_n_ctx=2048)
+        engine = LlamaCppBackend(ModelSource(gguf.name, gguf, "gguf"), settings)
+        engine.load()
+        return engine
+
+    ours_n, ours_1 = backend(parallel), backend(1)
+    # Same extra-buffer choice as our backend (AMX repacking crashes on quantized files here).
+    llamacpp_peer.low_level.llama_model_default_params = llamacpp_peer._params
+    peer = Llama(str(gguf), n_ctx=2048, n_threads=threads, verbose=False)
+    ids = ours_n.tokenize("Write a short story about a lighthouse keeper who finds a message")
+
+    def ours(engine: LlamaCppBackend) -> float:
+        request = GenerationRequest("ab", ids, SamplingParams(max_tokens=tokens, temperature=0))
+        first, count = 0.0, 0
+        for event in engine.stream(request, threading.Event()):
+            count += len(event.token_ids)
+            first = first or time.perf_counter()
+        return (count - 1) / (time.perf_counter() - first)
+
+    def theirs() -> float:
+        first, count = 0.0, 0
+        for _ in peer.generate(ids, temp=0, reset=True):
+            count += 1
+            first = first or time.perf_counter()
+            if count >= tokens:
+                break
+        return (count - 1) / (time.perf_counter() - first)
+
+    sides = [("ours", lambda: ours(ours_n)), ("ours_1seq", lambda: ours(ours_1)),
+             ("llama_generate", theirs)]
+    samples: dict[str, list[float]] = {name: [] for name, _ in sides}
+    for round_no in range(rounds):
+        # Rotate who goes first: on a shared machine the order itself skews a round.
+        for name, measure in sides[round_no % 3:] + sides[: round_no % 3]:
+            samples[name].append(measure())
+    ours_n.unload()
+    ours_1.unload()
+    medians = {k: statistics.median(v) for k, v in samples.items()}
+    return {"file": gguf.name, "parallel": parallel, "tokens": tokens, "rounds": rounds,
+            "medians": medians, "samples": samples}
 
 
 def _find(rows: list[dict[str, Any]], prefix: str, stem: str, level: int) -> dict | None:
@@ -189,8 +245,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench-results")
     parser.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--files", default=",".join(FILES), help="GGUF files in --models-dir")
+    parser.add_argument("--ab-only", action="store_true",
+                        help="only the in-process interleaved batch-1 A/B (printed, JSON)")
     args = parser.parse_args(argv)
     names = tuple(args.files.split(","))
+    if args.ab_only:
+        ab = [batch1_ab(args.models_dir / n, args.threads, 8) for n in names]
+        path = report.write_json({"ab": ab, "cpu_pressure": manifest.cpu_pressure()},
+                                 args.out, "llamacpp-ab")
+        print(json.dumps([{"file": a["file"], **a["medians"]} for a in ab], indent=2))
+        print(f"results: {path}")
+        return 0
     levels = [int(x) for x in args.levels.split(",")]
     command = "python -m scripts.bench.llamacpp " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
