@@ -58,6 +58,20 @@ class ParamsInput:
     logprobs: int | None = None
     json_schema: str | None = None  # JSON text of a schema for constrained output
 
+    def sampling(self, max_tokens: int) -> SamplingParams:
+        """The engine's parameters, with ``max_tokens`` settled against the context."""
+        return SamplingParams(
+            max_tokens=max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            repetition_penalty=self.repetition_penalty,
+            seed=self.seed,
+            stop=tuple(self.stop),
+            logprobs=self.logprobs,
+            json_schema=self.json_schema,
+        )
+
 
 @dataclass
 class PreparedGeneration:
@@ -227,17 +241,7 @@ class GenerationService:
         if not token_ids:
             raise InvalidRequest("The prompt is empty.", param="prompt")
         max_tokens = self._budget(len(token_ids), params.max_tokens, engine.context_length)
-        sampling = SamplingParams(
-            max_tokens=max_tokens,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            top_k=params.top_k,
-            repetition_penalty=params.repetition_penalty,
-            seed=params.seed,
-            stop=tuple(params.stop),
-            logprobs=params.logprobs,
-            json_schema=params.json_schema,
-        )
+        sampling = params.sampling(max_tokens)
         request_id = uuid.uuid4().hex
         request = GenerationRequest(
             request_id, token_ids, sampling, prompt_text=prompt_text, messages=messages
@@ -266,17 +270,7 @@ class GenerationService:
         if messages is None and not prompt:
             raise InvalidRequest("The prompt is empty.", param="prompt")
         max_tokens = params.max_tokens or self.settings.default_max_new_tokens
-        sampling = SamplingParams(
-            max_tokens=max_tokens,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            top_k=params.top_k,
-            repetition_penalty=params.repetition_penalty,
-            seed=params.seed,
-            stop=tuple(params.stop),
-            logprobs=params.logprobs,
-            json_schema=params.json_schema,
-        )
+        sampling = params.sampling(max_tokens)
         request_id = uuid.uuid4().hex
         request = GenerationRequest(
             request_id, [], sampling, prompt_text=prompt or "", messages=messages
