@@ -107,3 +107,20 @@ def test_catalog_reports_hub_online_and_finds_repos(full_app: ServerProcess):
     assert body["hub"] == "online"
     hub_ids = [e["repo"] for e in body["data"] if e["source"] == "hub"]
     assert TINY_REPO in hub_ids
+
+
+def test_bad_name_is_refused_even_when_the_hub_is_unreachable(
+    tmp_path: Path, hub: HubServer
+) -> None:
+    """A traversal name is the client's error (400), checked before any Hub lookup."""
+    env = app_env(hub, tmp_path, HF_ENDPOINT="http://127.0.0.1:9")  # nothing listens there
+    proc = ServerProcess(env, log_path=tmp_path / "server.log").start()
+    try:
+        response = httpx.post(
+            f"{proc.url}/api/v1/downloads",
+            json={"repo_id": TINY_REPO, "name": "../../escape"},
+            timeout=60,
+        )
+        assert _error(response, 400)["param"] == "name"
+    finally:
+        proc.stop()

@@ -104,6 +104,10 @@ class DownloadService:
     # --- requests --------------------------------------------------------------------------
     async def create(self, request: DownloadRequest) -> DownloadJobInfo:
         timeout = self.settings.hub_timeout_seconds
+        if request.name is not None:
+            # A bad explicit name is the client's error whatever the Hub says: refuse it
+            # before any network lookup (an offline Hub would otherwise answer 502).
+            check_name(request.name)
         if request.url is not None:
             source = await asyncio.to_thread(resolve_url, request.url, request.sha256, timeout)
         else:
