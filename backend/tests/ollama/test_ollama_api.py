@@ -4,6 +4,7 @@ backend pointed at a server that speaks them (the session ``server``)."""
 from __future__ import annotations
 
 import math
+import time
 
 import httpx
 import ollama
@@ -77,8 +78,11 @@ def test_ps_and_keep_alive_unload(client: ollama.Client) -> None:
     client.generate(model="tiny-f16.gguf", prompt="")  # an empty prompt loads the model
     running = {m.model: m for m in client.ps().models}
     assert "tiny-f16.gguf" in running and running["tiny-f16.gguf"].context_length == 1024
-    client.generate(model="tiny-tied-f16.gguf", prompt="")
-    assert "tiny-tied-f16.gguf" in {m.model for m in client.ps().models}
+    client.generate(model="tiny-tied-f16.gguf", prompt="", keep_alive="10m")
+    tied = {m.model: m for m in client.ps().models}["tiny-tied-f16.gguf"]
+    # expires_at is the manager's idle deadline: about ten minutes from now, not a year.
+    left = tied.expires_at.timestamp() - time.time()
+    assert 500 < left <= 601, left
     gone = client.generate(model="tiny-tied-f16.gguf", prompt="", keep_alive=0)
     assert gone.done_reason == "unload"
     assert "tiny-tied-f16.gguf" not in {m.model for m in client.ps().models}

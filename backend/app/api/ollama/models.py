@@ -47,7 +47,8 @@ async def list_running(manager: ModelManagerDep, settings: SettingsDep):
         engine = loaded.backend
         entries.append(await asyncio.to_thread(
             model_entry, local,
-            expires_at=rfc3339(time.time() + 365 * 24 * 3600),
+            # Ollama shows a far-future time for models kept loaded forever; we do the same.
+            expires_at=rfc3339(loaded.expires_at or time.time() + 365 * 24 * 3600),
             size_vram=engine.memory_bytes if engine.device.startswith("cuda") else 0,
             context_length=engine.context_length,
         ))
