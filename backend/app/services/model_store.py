@@ -52,6 +52,15 @@ def _folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+# First words of the README that `playground make-test-models` writes into its demo model.
+DEMO_PREFIX = "Demo model built by `playground make-test-models`"
+
+
+def is_demo(model: LocalModel) -> bool:
+    """A model the project built for tests and first looks, not a real one."""
+    return (model.description or "").startswith(DEMO_PREFIX)
+
+
 def _describe(folder: Path) -> str | None:
     readme = folder / "README.md"
     if not readme.is_file():

@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.services.model_store import DEMO_PREFIX
+
 log = logging.getLogger(__name__)
 
 SEED = 1234
@@ -40,7 +42,7 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
 DEMO_NOTE = (
-    "Demo model built by `playground make-test-models`: a tiny LLaMA trained for a minute on "
+    f"{DEMO_PREFIX}: a tiny LLaMA trained for a minute or two on "
     "Python sources. It writes Python-looking text, not answers. Download a real model "
     "(Models page or `playground pull`) for real use."
 )

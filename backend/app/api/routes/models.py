@@ -11,7 +11,7 @@ from app.schemas.catalog import CatalogResponse, DeletedModel
 from app.schemas.common import error_responses
 from app.schemas.models import LoadedModelInfo, LocalModelInfo, ModelsOverview
 from app.services.model_manager import LoadedModel, ModelManager
-from app.services.model_store import ModelStore
+from app.services.model_store import ModelStore, is_demo
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -46,7 +46,7 @@ def local_infos(store: ModelStore, manager: ModelManager) -> list[LocalModelInfo
             size_bytes=m.size_bytes,
             description=m.description,
             loaded=manager.get_loaded(m.id) is not None,
-            demo=m.id == "tiny",
+            demo=is_demo(m),
         )
         for m in store.scan()
     ]
