@@ -1,14 +1,16 @@
-"""Server-sent-event helpers shared by the native and OpenAI streaming routes."""
+"""Server-sent-event helpers shared by the streaming routes (native, OpenAI, compare, RAG)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.core.errors import AppError
+from app.schemas.generation import TokenDelta
+from app.services.generation import GenerationOutcome, GenerationService, PreparedGeneration
 
 
 def event(data: Any, name: str | None = None) -> ServerSentEvent:
@@ -31,3 +33,22 @@ def sse_response(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
     # sse-starlette cancels ``events`` when the client disconnects; the generation service
     # turns that into a cancel of the engine thread.
     return EventSourceResponse(events, ping=15, send_timeout=30)
+
+
+async def generation_events(
+    generation: GenerationService,
+    job: PreparedGeneration,
+    done: Callable[[GenerationOutcome], Any],
+) -> AsyncIterator[ServerSentEvent]:
+    """A generation as native SSE: a ``token`` event ({text}) per step, then ``done`` with
+    ``done(outcome)`` or ``error`` with the envelope."""
+    outcome = GenerationOutcome(job)
+    try:
+        async for item in generation.stream(job):
+            outcome.add(item)
+            if item.text:
+                yield event(TokenDelta(text=item.text), "token")
+    except AppError as exc:
+        yield error_event(exc, "error")
+        return
+    yield event(done(outcome), "done")

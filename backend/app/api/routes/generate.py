@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Protocol
 
 from fastapi import APIRouter, Request
-from sse_starlette import ServerSentEvent
 
 from app.api.deps import GenerationDep, ModelManagerDep
-from app.api.sse import error_event, event, sse_response
+from app.api.sse import generation_events, sse_response
 from app.backends.base import ChatMessage
-from app.core.errors import AppError
 from app.schemas.common import error_responses
 from app.schemas.generation import (
     GenerateRequest,
     GenerateResponse,
     GenerationParameters,
     Message,
-    TokenDelta,
 )
-from app.services.generation import GenerationOutcome, ParamsInput, PreparedGeneration
+from app.services.generation import GenerationOutcome, ParamsInput
 
 router = APIRouter(prefix="/models", tags=["generate"])
 
@@ -86,19 +82,4 @@ async def generate(
     if not body.stream:
         outcome = await generation.run(job, request.is_disconnected)
         return generation_response(outcome)
-    return sse_response(_stream_events(generation, job))
-
-
-async def _stream_events(
-    generation: GenerationDep, job: PreparedGeneration
-) -> AsyncIterator[ServerSentEvent]:
-    outcome = GenerationOutcome(job)
-    try:
-        async for item in generation.stream(job):
-            outcome.add(item)
-            if item.text:
-                yield event(TokenDelta(text=item.text), "token")
-    except AppError as exc:
-        yield error_event(exc, "error")
-        return
-    yield event(generation_response(outcome), "done")
+    return sse_response(generation_events(generation, job, generation_response))

@@ -9,10 +9,10 @@ from sse_starlette import ServerSentEvent
 
 from app.api.deps import GenerationDep, RagDep
 from app.api.routes.rag_upload import UPLOAD_OPENAPI, parse_upload
-from app.api.sse import error_event, event, sse_response
-from app.core.errors import AppError, NotFound
+from app.api.sse import event, generation_events, sse_response
+from app.core.errors import NotFound
 from app.schemas.common import error_responses
-from app.schemas.generation import GenerateResponse, TokenDelta
+from app.schemas.generation import GenerateResponse
 from app.schemas.rag import (
     AnswerRequest,
     AnswerResponse,
@@ -166,13 +166,7 @@ async def _answer_events(generation: GenerationDep,
                          prepared: PreparedAnswer) -> AsyncIterator[ServerSentEvent]:
     yield event(SourcesEvent(citations=prepared.citations, sources_dropped=prepared.dropped),
                 "sources")
-    outcome = GenerationOutcome(prepared.job)
-    try:
-        async for item in generation.stream(prepared.job):
-            outcome.add(item)
-            if item.text:
-                yield event(TokenDelta(text=item.text), "token")
-    except AppError as exc:
-        yield error_event(exc, "error")
-        return
-    yield event(_response(prepared, outcome), "done")
+    async for item in generation_events(
+        generation, prepared.job, lambda outcome: _response(prepared, outcome)
+    ):
+        yield item
