@@ -148,11 +148,7 @@ class DownloadService:
                 f"Download job '{job_id}' is {job.status}; only queued or running jobs can be "
                 "cancelled.", param="job_id",
             )
-        rt = self._runtime.get(job_id)
-        if rt is not None:
-            rt.cancel.set()
-            if rt.task is not None:
-                await asyncio.wait([rt.task], timeout=30)
+        await self._stop_task(job_id)
         job = self.get(job_id)
         if job.status in ACTIVE:  # no live task (e.g. left over from a crash): just mark it
             job = self.jobs.update(job, status="cancelled", bytes_done=self._on_disk(job))
@@ -177,14 +173,18 @@ class DownloadService:
         self._schedule(job.id)
         return self.info(job)
 
-    async def delete(self, job_id: str) -> None:
-        """Forget a job; an unfinished one is stopped and its partial files removed."""
-        job = self.get(job_id)
+    async def _stop_task(self, job_id: str) -> None:
+        """Cancel the job's running transfer, if any, and wait (bounded) for it to end."""
         rt = self._runtime.get(job_id)
         if rt is not None:
             rt.cancel.set()
             if rt.task is not None:
                 await asyncio.wait([rt.task], timeout=30)
+
+    async def delete(self, job_id: str) -> None:
+        """Forget a job; an unfinished one is stopped and its partial files removed."""
+        job = self.get(job_id)
+        await self._stop_task(job_id)
         job = self.get(job_id)
         if job.status != "completed":
             await asyncio.to_thread(shutil.rmtree, self.staging_dir(job.name), True)
