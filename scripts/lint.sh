@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Lints everything that has a linter: ruff on the backend, hadolint on the Dockerfiles,
-# TypeScript (and ESLint once the frontend has a config) on the UI. Runs them all, then exits
-# non-zero if any failed. Needs `scripts/setup.sh --dev`.
-# Usage: scripts/lint.sh [--fix]   (--fix lets ruff repair what it can)
+# Lints and type-checks everything: ruff (check and format --check) and mypy on the backend,
+# hadolint on the Dockerfiles, ESLint and tsc --noEmit on the UI. Runs them all, then exits
+# non-zero if any failed. scripts/test.sh runs it before the test suites. Needs
+# `scripts/setup.sh --dev`. Configs: backend/pyproject.toml ([tool.ruff], [tool.mypy]),
+# frontend/eslint.config.js, frontend/tsconfig.json.
+# Usage: scripts/lint.sh [--fix]   (--fix lets ruff repair and format what it can)
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -17,12 +19,17 @@ check() {  # check NAME COMMAND...: run one linter, remember a failure
 }
 
 check ruff .venv/bin/ruff check "${FIX[@]}" backend
+if [ "${#FIX[@]}" -gt 0 ]; then
+  check ruff-format .venv/bin/ruff format backend
+else
+  check ruff-format .venv/bin/ruff format --check backend
+fi
+# mypy reads [tool.mypy] in backend/pyproject.toml (files = app); its cache makes reruns fast.
+check mypy bash -c "cd backend && ../.venv/bin/mypy"
 check hadolint .venv/bin/hadolint backend/Dockerfile backend/Dockerfile.gpu
 if [ -f frontend/package.json ]; then
-  check tsc bash -c "cd frontend && npx --no-install tsc -p tsconfig.json --noEmit"
-  if ls frontend/eslint.config.* frontend/.eslintrc* >/dev/null 2>&1; then
-    check eslint bash -c "cd frontend && npx --no-install eslint ."
-  fi
+  check eslint bash -c "cd frontend && npm run --silent lint"
+  check tsc bash -c "cd frontend && npm run --silent typecheck"
 fi
 
 if [ "${#FAILED[@]}" -gt 0 ]; then

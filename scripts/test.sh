@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# README command 2: set up (with test tools and chromium) and run every test suite:
-# backend (pytest: API, engines, RAG, downloads, ...), frontend unit (Vitest), browser e2e
-# (Playwright on Debian's chromium against the real app with the tiny model).
+# README command 2: set up (with test tools and chromium), lint and type-check (scripts/lint.sh:
+# ruff, mypy, hadolint, ESLint, tsc; a failure stops the run before any test), then run every
+# test suite: backend (pytest: API, engines, RAG, downloads, ...), frontend unit (Vitest),
+# browser e2e (Playwright on Debian's chromium against the real app with the tiny model).
 # Extra arguments go to pytest (e.g. -k chat).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh --dev
 .venv/bin/playground make-test-models --only tiny
+
+echo "== lint and types"
+bash scripts/lint.sh
 
 echo "== backend tests"
 .venv/bin/python -m pytest backend/tests "$@"

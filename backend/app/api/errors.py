@@ -50,7 +50,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         type_ = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
-        return _envelope(exc.status_code, str(exc.detail), type_, headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return _envelope(exc.status_code, str(exc.detail), type_, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -116,4 +116,4 @@ def install_openapi(app: FastAPI) -> None:
             app.openapi_schema = _complete(build())
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

@@ -52,9 +52,9 @@ def credential_from(scope: Scope) -> str | None:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     if scope["method"] == "GET":
-        token = QueryParams(scope.get("query_string", b"")).get("access_token")
-        if token:
-            return token
+        query_token = QueryParams(scope.get("query_string", b"")).get("access_token")
+        if query_token:
+            return query_token
     return None
 
 

@@ -40,9 +40,12 @@ class Capabilities:
     local_tokenizer: bool = True
 
 
+Role = Literal["system", "user", "assistant", "tool"]
+
+
 @dataclass(frozen=True)
 class ChatMessage:
-    role: Literal["system", "user", "assistant", "tool"]
+    role: Role
     content: str
 
 

@@ -194,7 +194,7 @@ class DecodeScheduler:
         seen = None
         if params.repetition_penalty != 1.0:
             seen = torch.tensor(seq.seen, dtype=torch.long)
-        token = sample_next(seq.logits.cpu(), params, seen, seq.generator)  # type: ignore[arg-type]
+        token = sample_next(seq.logits.cpu(), params, seen, seq.generator)  # type: ignore[arg-type]  # logits set by prefill
         seq.generated += 1
         self._on_token()
         logprobs = self._logprobs(token, params.logprobs)

@@ -52,9 +52,9 @@ class GrowableLayer(DynamicLayer):
         capacity = max(needed + _MIN_GROW, int(needed * _GROWTH))
         kbuf = like_k.new_zeros((*like_k.shape[:2], capacity, like_k.shape[-1]))
         vbuf = like_v.new_zeros((*like_v.shape[:2], capacity, like_v.shape[-1]))
-        if self._kbuf is not None and self._len:
+        if self._kbuf is not None and self._vbuf is not None and self._len:
             kbuf[:, :, : self._len].copy_(self._kbuf[:, :, : self._len])
-            vbuf[:, :, : self._len].copy_(self._vbuf[:, :, : self._len])  # type: ignore[index]
+            vbuf[:, :, : self._len].copy_(self._vbuf[:, :, : self._len])
         self._kbuf, self._vbuf = kbuf, vbuf
 
     def replace(self, keys: torch.Tensor, values: torch.Tensor) -> None:
@@ -93,7 +93,11 @@ class PaddedBatch:
         width = max(self.mask.shape[1], length)
         old_pad = width - self.mask.shape[1]
         new_pad = width - length
-        for mine, theirs in zip(self.cache.layers, cache.layers, strict=True):
+        # transformers types cache layers as a union (linear-attention and dummy layers carry
+        # no keys/values); the decoder-only models batched here always hold full KV layers.
+        mine_layers: list[Any] = list(self.cache.layers)
+        their_layers: list[Any] = list(cache.layers)
+        for mine, theirs in zip(mine_layers, their_layers, strict=True):
             keys = torch.cat([_pad_left(mine.keys, old_pad), _pad_left(theirs.keys, new_pad)])
             values = torch.cat([_pad_left(mine.values, old_pad), _pad_left(theirs.values, new_pad)])
             mine.replace(keys, values)
@@ -117,7 +121,8 @@ class PaddedBatch:
         used = mask.any(dim=0).nonzero()
         start = int(used[0]) if used.numel() else 0
         index = torch.tensor(rows)
-        for layer in self.cache.layers:
+        layers: list[Any] = list(self.cache.layers)  # full KV layers (see append)
+        for layer in layers:
             layer.replace(
                 layer.keys.index_select(0, index)[:, :, start:],
                 layer.values.index_select(0, index)[:, :, start:],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ctypes
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any, ClassVar
 
@@ -179,7 +179,7 @@ class LlamaCppBackend(Backend):
             piece = self._pieces[token] = self._piece_bytes(token)
         return piece
 
-    def _decode(self, ids: list[int]) -> str:
+    def _decode(self, ids: Sequence[int]) -> str:
         # Special tokens render as nothing (skip_special_tokens), bytes join before decoding.
         data = b"".join(self._cached_piece(t) for t in ids)
         return data.decode("utf-8", errors="replace")

@@ -21,6 +21,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
+from collections.abc import Sequence as IdSequence
 from typing import Any
 
 import llama_cpp
@@ -40,7 +41,7 @@ class Sequence:
     """One request inside the scheduler: its slot, progress, sampler and output queue."""
 
     def __init__(self, request: GenerationRequest, cancel: threading.Event, sampler: Any,
-                 decode: Callable[[list[int]], str]) -> None:
+                 decode: Callable[[IdSequence[int]], str]) -> None:
         self.request = request
         self.cancel = cancel
         self.sampler = sampler
@@ -72,7 +73,7 @@ class LlamaScheduler:
         n_batch: int,
         n_threads: int,
         queue_max: int,
-        decode: Callable[[list[int]], str],
+        decode: Callable[[IdSequence[int]], str],
         on_token: Callable[[int], None],
         name: str,
         token_text: Callable[[int], str] | None = None,

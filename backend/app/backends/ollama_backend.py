@@ -20,6 +20,7 @@ from app.backends.base import (
     Backend,
     Capabilities,
     ChatMessage,
+    FinishReason,
     GenerationRequest,
     SamplingParams,
     TokenEvent,
@@ -191,8 +192,8 @@ class OllamaBackend(Backend):
                     yield TokenEvent(text, remote_token=True)
                 if chunk.done:
                     usage = (int(chunk.prompt_eval_count or 0), int(chunk.eval_count or 0))
-                    reason = "length" if chunk.done_reason == "length" else "stop"
-                    yield TokenEvent("", finish_reason=reason, usage=usage)  # type: ignore[arg-type]
+                    reason: FinishReason = "length" if chunk.done_reason == "length" else "stop"
+                    yield TokenEvent("", finish_reason=reason, usage=usage)
                     return
         except AppError:
             raise

@@ -22,7 +22,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from app.backends.base import GenerationRequest, TokenEvent
+from app.backends.base import FinishReason, GenerationRequest, TokenEvent
 from app.core.errors import (
     AppError,
     BackendUnavailable,
@@ -181,5 +181,5 @@ class OpenAIStream:
             raise GenerationFailed(f"{self.label} dropped the stream: {exc}") from exc
         finally:
             response.close()
-        reason = "length" if finish == "length" else "stop"
-        yield TokenEvent("", finish_reason=reason, usage=usage)  # type: ignore[arg-type]
+        reason: FinishReason = "length" if finish == "length" else "stop"
+        yield TokenEvent("", finish_reason=reason, usage=usage)

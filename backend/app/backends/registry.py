@@ -187,7 +187,7 @@ def choose_backend(fmt: ModelFormat, requested: str | None = None) -> tuple[str,
     candidates = [e for e in BACKENDS.values() if fmt in e.formats]
     if not candidates:
         raise BackendUnavailable(f"No backend serves {fmt} models in this build.", param="model")
-    reasons = []
+    reasons: list[str] = []
     for entry in candidates:
         info = availability(entry.name)
         if info.available:

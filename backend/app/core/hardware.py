@@ -6,6 +6,7 @@ import os
 import platform
 from functools import lru_cache
 from pathlib import Path
+from typing import TypedDict
 
 import psutil
 
@@ -48,7 +49,16 @@ def memory_info() -> dict[str, int]:
     return {"total_bytes": vm.total, "available_bytes": vm.available}
 
 
-def cuda_devices() -> list[dict[str, object]]:
+class CudaDevice(TypedDict):
+    """One CUDA GPU as torch reports it."""
+
+    index: int
+    name: str
+    total_bytes: int
+    free_bytes: int
+
+
+def cuda_devices() -> list[CudaDevice]:
     """CUDA GPUs torch can see, with memory; empty without torch or CUDA."""
     try:
         import torch
@@ -56,11 +66,9 @@ def cuda_devices() -> list[dict[str, object]]:
         return []
     if not torch.cuda.is_available():
         return []
-    devices = []
+    devices: list[CudaDevice] = []
     for index in range(torch.cuda.device_count()):
         props = torch.cuda.get_device_properties(index)
         free, total = torch.cuda.mem_get_info(index)
-        devices.append(
-            {"index": index, "name": props.name, "total_bytes": total, "free_bytes": free}
-        )
+        devices.append(CudaDevice(index=index, name=props.name, total_bytes=total, free_bytes=free))
     return devices

@@ -18,6 +18,9 @@ class MemoryFit(BaseModel):
                                  "when a GPU is present.")
 
 
+CatalogStatus = Literal["available", "downloading", "ready"]
+
+
 class CatalogEntry(BaseModel):
     """A model one can run: already local, curated, or found on the Hub."""
 
@@ -40,7 +43,7 @@ class CatalogEntry(BaseModel):
     description: str | None = None
     downloads: int | None = Field(default=None, description="Hub download count (hub entries).")
     memory_fit: MemoryFit
-    status: Literal["available", "downloading", "ready"] = Field(
+    status: CatalogStatus = Field(
         description="ready: local and complete; downloading: a job is fetching it; available: "
         "can be downloaded."
     )

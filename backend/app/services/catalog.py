@@ -13,10 +13,12 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
+from app.backends.base import ModelFormat
 from app.core.config import Settings
 from app.core.hardware import cuda_devices, memory_info
-from app.schemas.catalog import CatalogEntry, CatalogResponse, MemoryFit
+from app.schemas.catalog import CatalogEntry, CatalogResponse, CatalogStatus, MemoryFit
 from app.services.downloads import DownloadService
 from app.services.downloads.hub import hub_endpoint, hub_probe, hub_token
 from app.services.model_inspect import inspect_model
@@ -31,7 +33,7 @@ _RUNTIME_OVERHEAD = 200 * 1024 * 1024
 _HUB_STATUS_TTL = 30.0
 
 
-def load_curated(path: Path = CURATED_PATH) -> list[dict[str, object]]:
+def load_curated(path: Path = CURATED_PATH) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text())["models"])
 
 
@@ -73,18 +75,19 @@ class CatalogService:
         for item in self.curated:
             name = str(item["name"])
             # A running job wins over an older local copy: the UI shows its progress.
-            status = "downloading" if name in active or item["repo"] in active_sources else (
-                "ready" if name in local_ids else "available"
+            status: CatalogStatus = (
+                "downloading" if name in active or item["repo"] in active_sources
+                else "ready" if name in local_ids else "available"
             )
             entries.append(CatalogEntry(
                 id=str(item["id"]), name=name, source="curated", repo=str(item["repo"]),
-                files=item.get("files"), allow_patterns=item.get("allow_patterns"),  # type: ignore[arg-type]
-                format=item["format"], size_bytes=item.get("size_bytes"),  # type: ignore[arg-type]
-                parameters=item.get("parameters"), quantization=item.get("quantization"),  # type: ignore[arg-type]
+                files=item.get("files"), allow_patterns=item.get("allow_patterns"),
+                format=item["format"], size_bytes=item.get("size_bytes"),
+                parameters=item.get("parameters"), quantization=item.get("quantization"),
                 suggested_backend=SUGGESTED_BACKEND.get(str(item["format"])),
-                license=item.get("license"), description=item.get("description"),  # type: ignore[arg-type]
-                memory_fit=memory_fit(item.get("size_bytes"), available),  # type: ignore[arg-type]
-                status=status,  # type: ignore[arg-type]
+                license=item.get("license"), description=item.get("description"),
+                memory_fit=memory_fit(item.get("size_bytes"), available),
+                status=status,
             ))
         hub_error: str | None
         if q:
@@ -147,7 +150,7 @@ class CatalogService:
         entries = []
         for info in found:
             tags = set(info.tags or [])
-            fmt = "gguf" if "gguf" in tags else None
+            fmt: ModelFormat | None = "gguf" if "gguf" in tags else None
             if fmt is None and tags & {"safetensors", "pytorch"}:
                 fmt = "hf"
             params = None
@@ -156,7 +159,7 @@ class CatalogService:
             size = params * 2 if params and fmt == "hf" else None  # bf16 weights
             entries.append(CatalogEntry(
                 id=info.id, name=info.id.split("/")[-1], source="hub", repo=info.id,
-                format=fmt, size_bytes=size, parameters=params, quantization=None,  # type: ignore[arg-type]
+                format=fmt, size_bytes=size, parameters=params, quantization=None,
                 suggested_backend=SUGGESTED_BACKEND.get(fmt or ""), downloads=info.downloads,
                 description=getattr(info, "pipeline_tag", None),
                 memory_fit=memory_fit(size, available), status="available",

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from app.backends.base import (
@@ -35,6 +35,7 @@ from app.core.errors import (
 )
 from app.core.request_context import current_identity
 from app.schemas.common import Timings, Usage
+from app.schemas.generation import parse_duration
 from app.services import metrics
 from app.services.limits import Admission, Ticket
 from app.services.model_manager import LoadedModel, ModelManager
@@ -197,11 +198,13 @@ class GenerationService:
         messages: list[ChatMessage] | None = None,
         backend: str | None = None,
         allow_fallback: bool = False,
+        keep_alive: float | str | None = None,
     ) -> PreparedGeneration:
         """Load the model if needed, render and tokenize the prompt, and check it fits.
 
         ``allow_fallback``: when the named ``backend`` is not installed or cannot load the
-        model, serve it on the next backend for its format instead of failing (503)."""
+        model, serve it on the next backend for its format instead of failing (503).
+        ``keep_alive``: the request's keep-alive (seconds or a duration; None: unchanged)."""
         received_at = time.perf_counter()
         if params.max_tokens is not None and params.max_tokens > self.settings.max_new_tokens_cap:
             raise InvalidRequest(
@@ -217,6 +220,7 @@ class GenerationService:
                 param="model",
             )
         loaded, load_seconds = await self.manager.get(model_id, backend, allow_fallback)
+        self.manager.set_keep_alive(loaded, parse_duration(keep_alive))
         engine = loaded.backend
         if not engine.capabilities.local_tokenizer:
             return self._prepare_remote(
@@ -304,7 +308,7 @@ class GenerationService:
             )
         return max_tokens
 
-    async def stream(self, job: PreparedGeneration) -> AsyncIterator[TokenEvent]:
+    async def stream(self, job: PreparedGeneration) -> AsyncGenerator[TokenEvent, None]:
         """Engine events as they come. Closing the iterator (client gone, task cancelled)
         cancels the engine, which stops within one decode step."""
         loop = asyncio.get_running_loop()

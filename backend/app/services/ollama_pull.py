@@ -51,7 +51,8 @@ async def _from_ollama(host: str, name: str) -> AsyncIterator[dict[str, Any]]:
         event = await asyncio.to_thread(next, events, done)
         if event is done:
             return
-        yield event  # type: ignore[misc]
+        assert isinstance(event, dict)  # pull_model yields progress dicts
+        yield event
 
 
 async def _from_download_service(downloads: Any, repo_id: str) -> AsyncIterator[dict[str, Any]]:

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Plus, Trash2 } from "lucide-react";
 import { useQueryClient } from "@tanstack/react-query";
 
@@ -36,7 +36,7 @@ export function DocumentsPage() {
       void invalidate();
     },
   });
-  const list = collections.data ?? [];
+  const list = useMemo(() => collections.data ?? [], [collections.data]);
   const current = list.find((c) => c.id === selected);
 
   useEffect(() => {

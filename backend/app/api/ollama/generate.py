@@ -12,6 +12,7 @@ from app.api.deps import GenerationDep, ModelManagerDep
 from app.api.ollama.common import line, ndjson, ollama_errors
 from app.backends.base import ChatMessage
 from app.core.errors import AppError, InvalidRequest
+from app.schemas.generation import parse_duration
 from app.schemas.ollama import OllamaChatRequest, OllamaGenerateRequest
 from app.services.generation import GenerationOutcome, GenerationService, PreparedGeneration
 from app.services.model_manager import ModelManager
@@ -28,7 +29,7 @@ def _refuse_unsupported(**fields: object) -> None:
             raise InvalidRequest(f"'{name}' is not supported by this server.", param=name)
 
 
-async def _load_or_unload(manager: ModelManager, name: str, keep_alive: object,
+async def _load_or_unload(manager: ModelManager, name: str, keep_alive: float | str | None,
                           render: Render) -> dict:
     """An empty request loads the model (or unloads it with keep_alive 0), as in Ollama."""
     mid = model_id(name)
@@ -37,7 +38,7 @@ async def _load_or_unload(manager: ModelManager, name: str, keep_alive: object,
             await manager.unload(mid)
         return {**render(""), "done": True, "done_reason": "unload"}
     loaded, _ = await manager.get(mid)
-    manager.set_keep_alive(loaded, keep_alive)  # type: ignore[arg-type]
+    manager.set_keep_alive(loaded, parse_duration(keep_alive))
     return {**render(""), "done": True, "done_reason": "load"}
 
 
@@ -87,8 +88,7 @@ async def chat(body: OllamaChatRequest, generation: GenerationDep, manager: Mode
         return await _load_or_unload(manager, body.model, body.keep_alive, render)
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
     job = await generation.prepare(model_id(body.model), params_from(body.options, body.format),
-                                   messages=messages)
-    manager.set_keep_alive(job.model, body.keep_alive)  # type: ignore[arg-type]
+                                   messages=messages, keep_alive=body.keep_alive)
     return await _respond(generation, job, body.stream, render, request)
 
 
@@ -107,11 +107,12 @@ async def generate(body: OllamaGenerateRequest, generation: GenerationDep,
         return await _load_or_unload(manager, body.model, body.keep_alive, render)
     params = params_from(body.options, body.format)
     if body.raw:
-        job = await generation.prepare(model_id(body.model), params, prompt=body.prompt)
+        job = await generation.prepare(model_id(body.model), params, prompt=body.prompt,
+                                       keep_alive=body.keep_alive)
     else:
         messages = [ChatMessage("user", body.prompt)]
         if body.system:
             messages.insert(0, ChatMessage("system", body.system))
-        job = await generation.prepare(model_id(body.model), params, messages=messages)
-    manager.set_keep_alive(job.model, body.keep_alive)  # type: ignore[arg-type]
+        job = await generation.prepare(model_id(body.model), params, messages=messages,
+                                       keep_alive=body.keep_alive)
     return await _respond(generation, job, body.stream, render, request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from sse_starlette import ServerSentEvent
@@ -55,7 +56,7 @@ async def create_chat_completion(
         choices=[
             ChatChoice(
                 message=ChatMessageOut(content=outcome.text),
-                finish_reason=openai_finish(outcome.finish_reason),  # type: ignore[arg-type]
+                finish_reason=openai_finish(outcome.finish_reason),
                 logprobs=chat_logprobs(outcome.logprobs) if body.logprobs else None,
             )
         ],
@@ -74,11 +75,13 @@ async def _chunks(
 ) -> AsyncIterator[ServerSentEvent]:
     outcome = GenerationOutcome(job)
 
-    def chunk(delta: ChatDelta, finish: str | None = None, lp=None) -> ChatCompletionChunk:
+    def chunk(
+        delta: ChatDelta, finish: Literal["stop", "length"] | None = None, lp=None
+    ) -> ChatCompletionChunk:
         return ChatCompletionChunk(
             id=chat_id,
             model=model,
-            choices=[ChatChunkChoice(delta=delta, finish_reason=finish, logprobs=lp)],  # type: ignore[arg-type]
+            choices=[ChatChunkChoice(delta=delta, finish_reason=finish, logprobs=lp)],
         )
 
     yield event(chunk(ChatDelta(role="assistant", content="")))

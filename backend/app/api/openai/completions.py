@@ -45,7 +45,7 @@ async def create_completion(body: CompletionRequest, generation: GenerationDep, 
         choices=[
             CompletionChoice(
                 text=prefix + outcome.text,
-                finish_reason=openai_finish(outcome.finish_reason),  # type: ignore[arg-type]
+                finish_reason=openai_finish(outcome.finish_reason),
                 logprobs=completion_logprobs(outcome.logprobs, len(prefix))
                 if want_logprobs else None,
             )
@@ -83,7 +83,7 @@ async def _chunks(
         return
     yield event(Completion(
         id=cmpl_id, model=model,
-        choices=[CompletionChoice(text="", finish_reason=openai_finish(outcome.finish_reason))],  # type: ignore[arg-type]
+        choices=[CompletionChoice(text="", finish_reason=openai_finish(outcome.finish_reason))],
         timings=outcome.timings(),
     ))
     if include_usage:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from typing import Any
 
 import numpy as np
 from fastapi import APIRouter
@@ -19,10 +20,11 @@ MAX_INPUTS = 2048
 
 
 def _texts(value: str | list[str] | list[int] | list[list[int]]) -> list[str]:
-    texts = [value] if isinstance(value, str) else value
-    if not texts:
+    items: list[Any] = [value] if isinstance(value, str) else list(value)
+    if not items:
         raise InvalidRequest("input must not be empty.", param="input")
-    if not all(isinstance(t, str) for t in texts):
+    texts = [t for t in items if isinstance(t, str)]
+    if len(texts) != len(items):
         raise InvalidRequest("input must be a string or a list of strings; token-id arrays are "
                              "not supported.", param="input")
     if len(texts) > MAX_INPUTS:
@@ -30,7 +32,7 @@ def _texts(value: str | list[str] | list[int] | list[list[int]]) -> list[str]:
                              param="input")
     if any(not t for t in texts):
         raise InvalidRequest("input strings must not be empty.", param="input")
-    return texts  # type: ignore[return-value]
+    return texts
 
 
 @router.post("/embeddings", response_model=EmbeddingResponse,
@@ -40,7 +42,7 @@ async def create_embeddings(body: EmbeddingRequest, rag: RagDep):
     texts = _texts(body.input)
     embedder = rag.embedders.get(body.model, param="model")
 
-    def work() -> tuple[np.ndarray, list[int], int]:
+    def work() -> tuple[np.ndarray | None, list[int], int]:
         counts = [embedder.count_tokens(t) for t in texts]
         return embedder.embed(texts) if max(counts) <= embedder.max_tokens else None, counts, \
             embedder.max_tokens

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.backends.base import ChatMessage, FinishReason, TokenLogprob
+from typing import Literal, cast
+
+from app.backends.base import ChatMessage, FinishReason, Role, TokenLogprob
 from app.schemas.openai import (
     ChatCompletionRequest,
     ChatMessageIn,
@@ -14,11 +16,17 @@ from app.schemas.openai import (
 )
 from app.services.generation import ParamsInput
 
-_ROLE_MAP = {"developer": "system"}
+
+def _role(role: str) -> Role:
+    """OpenAI's 'developer' is our 'system'; the other roles are the same words."""
+    if role == "developer":
+        return "system"
+    assert role in ("system", "user", "assistant", "tool"), role  # the schema's Literal
+    return cast(Role, role)
 
 
 def chat_messages(messages: list[ChatMessageIn]) -> list[ChatMessage]:
-    return [ChatMessage(_ROLE_MAP.get(m.role, m.role), m.text()) for m in messages]  # type: ignore[arg-type]
+    return [ChatMessage(_role(m.role), m.text()) for m in messages]
 
 
 def chat_params(body: ChatCompletionRequest) -> ParamsInput:
@@ -52,7 +60,7 @@ def completion_params(body: CompletionRequest) -> ParamsInput:
     )
 
 
-def openai_finish(reason: FinishReason | None) -> str | None:
+def openai_finish(reason: FinishReason | None) -> Literal["stop", "length"] | None:
     """OpenAI knows no 'cancelled'; a cancelled response is never seen by its client anyway."""
     if reason is None:
         return None

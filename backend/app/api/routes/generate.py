@@ -7,7 +7,7 @@ from typing import Protocol
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import GenerationDep, ModelManagerDep
+from app.api.deps import GenerationDep
 from app.api.sse import generation_events, sse_response
 from app.backends.base import ChatMessage
 from app.schemas.common import error_responses
@@ -71,14 +71,13 @@ def generation_response(outcome: GenerationOutcome) -> GenerateResponse:
     },
 )
 async def generate(
-    body: GenerateRequest, generation: GenerationDep, manager: ModelManagerDep, request: Request
+    body: GenerateRequest, generation: GenerationDep, request: Request
 ):
     """Generate text from a prompt or a conversation, optionally streamed."""
     job = await generation.prepare(
         body.model, request_params(body), prompt=body.prompt, messages=request_messages(body),
-        backend=body.backend, allow_fallback=body.allow_fallback,
+        backend=body.backend, allow_fallback=body.allow_fallback, keep_alive=body.keep_alive,
     )
-    manager.set_keep_alive(job.model, body.keep_alive)  # type: ignore[arg-type]
     if not body.stream:
         outcome = await generation.run(job, request.is_disconnected)
         return generation_response(outcome)

@@ -50,7 +50,7 @@ async def system_info(settings: SettingsDep) -> SystemInfo:
         cpu_bf16=hardware.cpu_supports_bf16(),
         memory_total_bytes=memory["total_bytes"],
         memory_available_bytes=memory["available_bytes"],
-        gpus=[GpuInfo(**gpu) for gpu in hardware.cuda_devices()],  # type: ignore[arg-type]
+        gpus=[GpuInfo(**gpu) for gpu in hardware.cuda_devices()],
         torch_threads=threads,
         backends=backends,
         default_backend=settings.default_backend,

@@ -97,6 +97,7 @@ class JobStore:
             )
 
     def update(self, job: DownloadJob, **changes: object) -> DownloadJob:
+        # **changes are DownloadJob fields by name; mypy cannot match kwargs of type object.
         job = replace(job, updated_at=time.time(), **changes)  # type: ignore[arg-type]
         with self.db.transaction() as conn:
             conn.execute(
@@ -128,7 +129,7 @@ class JobStore:
 
 
 def _from_row(row: object) -> DownloadJob:
-    r = dict(row)  # type: ignore[call-overload]
+    r = dict(row)  # type: ignore[call-overload]  # a sqlite3.Row (typed object by Database)
     return DownloadJob(
         id=r["id"], kind=r["kind"], name=r["name"], single_file=bool(r["single_file"]),
         files=[RemoteFile(**f) for f in json.loads(r["files"])], status=r["status"],

@@ -204,7 +204,7 @@ class DownloadService:
         speed = rt.speed() if rt is not None and job.status == "running" else None
         eta = (total - done) / speed if speed and total is not None else None
         return DownloadJobInfo(
-            id=job.id, status=job.status, kind=job.kind, name=job.name,  # type: ignore[arg-type]
+            id=job.id, status=job.status, kind=job.kind, name=job.name,  # type: ignore[arg-type]  # str columns hold the Literal values
             repo_id=job.repo_id, revision=job.revision, commit=job.commit, url=job.url,
             files=[DownloadFileInfo(path=f.path, size_bytes=f.size, sha256=f.sha256)
                    for f in job.files],

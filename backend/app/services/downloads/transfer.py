@@ -17,6 +17,7 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from tenacity import (
@@ -80,6 +81,12 @@ class _Hasher:
 
     def __init__(self, file: RemoteFile) -> None:
         self._file = file
+        self._start()
+
+    def _start(self) -> None:
+        file = self._file
+        self.expected: str | None
+        self.hash: Any
         if file.sha256:
             self.kind, self.expected = "sha256", file.sha256
             self.hash = hashlib.sha256()
@@ -136,7 +143,7 @@ class _Hasher:
     def reset(self) -> None:
         """Start over from byte 0."""
         self.abandon()
-        self.__init__(self._file)
+        self._start()
 
 
 def _prefix_into(hasher: _Hasher, part: Path, chunk_bytes: int) -> None:
@@ -171,7 +178,7 @@ def fetch_file(
             retry=retry_if_exception_type(_Transient),
             wait=wait_exponential(multiplier=0.25, max=10),
             stop=stop_after_attempt(retries + 1),
-            sleep=cancel.wait,  # a cancel during backoff ends the wait at once
+            sleep=lambda seconds: None if cancel.wait(seconds) else None,  # cancel ends backoff
             reraise=True,
         ):
             with attempt:

@@ -4,6 +4,7 @@ vectors are always written and queried in one vector space."""
 from __future__ import annotations
 
 import asyncio
+import builtins
 import re
 import time
 import uuid
@@ -83,7 +84,7 @@ class CollectionService:
             overlap = min(self.settings.rag_chunk_overlap, size // 5)
         self.check_chunking(size, overlap, max_tokens)
         collection_id = uuid.uuid4().hex
-        row = {
+        row: dict[str, Any] = {
             "id": collection_id, "name": name, "description": description,
             "embedding_model": embedder.name, "dimension": dimension, "chunk_size": size,
             "chunk_overlap": overlap, "vector_name": f"kb_{collection_id}",
@@ -109,8 +110,8 @@ class CollectionService:
         self.repo.delete_collection(collection["id"])
 
     # --- vectors (blocking; called from worker threads) ------------------------------------------
-    def add_chunks(self, collection: dict[str, Any], doc: dict[str, Any], chunks: list[Chunk],
-                   vectors: np.ndarray) -> None:
+    def add_chunks(self, collection: dict[str, Any], doc: dict[str, Any],
+                   chunks: builtins.list[Chunk], vectors: np.ndarray) -> None:
         metadatas: list[Metadata] = []
         for chunk in chunks:
             meta: Metadata = {

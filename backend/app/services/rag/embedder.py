@@ -84,12 +84,18 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_embedding_dimension())
+        dimension = self.model.get_embedding_dimension()
+        if dimension is None:  # typed Optional upstream; every sentence-transformers model has one
+            raise RuntimeError(f"Embedding model {self.name} reports no dimension.")
+        return int(dimension)
 
     @property
     def max_tokens(self) -> int:
         """Longest input the model reads; longer text is truncated by the model."""
-        return int(self.model.max_seq_length)
+        length = self.model.max_seq_length
+        if length is None:  # typed Optional upstream; loaded models always set it
+            raise RuntimeError(f"Embedding model {self.name} reports no maximum length.")
+        return int(length)
 
     @property
     def offsets_fn(self):

@@ -186,6 +186,8 @@ class IngestionService:
     def _publish(self, job_id: str, **fields: Any) -> None:
         self.repo.update_job(job_id, **fields)
         snapshot = self.repo.job(job_id)
+        if snapshot is None:  # deleted meanwhile: nothing to tell
+            return
         for queue in list(self._subscribers.get(job_id, ())):
             queue.put_nowait(snapshot)
 

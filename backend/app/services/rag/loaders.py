@@ -10,14 +10,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Literal
+from typing import Any, Literal
 
 from app.core.errors import InvalidRequest, UnsupportedDocument
 
 DocumentKind = Literal["pdf", "txt", "md"]
 
 PDF_MAGIC = b"%PDF-"
-_TEXT_EXTENSIONS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md"}
+_TEXT_EXTENSIONS: dict[str, DocumentKind] = {
+    ".txt": "txt",
+    ".text": "txt",
+    ".md": "md",
+    ".markdown": "md",
+}
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _SAFE_NAME = re.compile(r"^[^\x00-\x1f/\\]{1,255}$")
 
@@ -66,7 +71,7 @@ def detect_kind(filename: str, data: bytes) -> DocumentKind:
     if suffix == ".pdf":
         raise UnsupportedDocument(f"'{filename}' is named .pdf but is not a PDF file.")
     if suffix in _TEXT_EXTENSIONS:
-        return _TEXT_EXTENSIONS[suffix]  # type: ignore[return-value]
+        return _TEXT_EXTENSIONS[suffix]
     raise UnsupportedDocument(
         f"'{filename}': only PDF, plain text (.txt) and Markdown (.md) files are accepted."
     )
@@ -143,7 +148,9 @@ def _parse_pdf(filename: str, data: bytes, max_pages: int) -> ParsedDocument:
             )
         sections = []
         try:
-            for index, page in enumerate(doc):
+            # pymupdf's inline types do not declare Document as iterable over its pages.
+            pages: Any = doc
+            for index, page in enumerate(pages):
                 text = page.get_text("text")
                 if text.strip():
                     sections.append(Section(text, index + 1))

@@ -53,7 +53,10 @@ def mmr(query: np.ndarray, hits: list[VectorHit], k: int, lam: float) -> list[Ve
     """Maximal marginal relevance over unit vectors: relevance minus redundancy."""
     if len(hits) <= 1:
         return hits[:k]
-    vectors = np.stack([h.embedding for h in hits])
+    embeddings = [h.embedding for h in hits]
+    if any(e is None for e in embeddings):
+        raise ValueError("mmr needs hits queried with_embeddings=True")
+    vectors = np.stack(embeddings)  # type: ignore[arg-type]  # Nones were refused just above
     relevance = vectors @ query
     similarity = vectors @ vectors.T
     chosen: list[int] = []

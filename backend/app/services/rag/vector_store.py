@@ -39,7 +39,7 @@ def _unreachable_is_503(method: F) -> F:
                 f"The Chroma server at {self.location} is unreachable ({type(exc).__name__})."
             ) from exc
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # same signature as method (functools.wraps)
 
 
 @dataclass
