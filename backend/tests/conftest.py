@@ -1,4 +1,5 @@
-"""Shared fixtures: the tiny test model (built once), and a real server process serving it."""
+"""Shared fixtures: the tiny test model (built once), the bundled SmolLM2 (placed once), and a
+real server process serving tiny."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.helpers.backend_servers import (  # noqa: F401
     tiny_gguf,
     tiny_tied_gguf,
 )
+from tests.helpers.bundled import smollm2_dir  # noqa: F401
 from tests.helpers.server import REPO_ROOT, ServerProcess
 
 # Tests never reach a hub; libraries must not try.

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from app.backends.generation_defaults import SamplingDefaults
+
 if TYPE_CHECKING:
     from app.core.config import Settings
 
@@ -179,6 +181,11 @@ class Backend(ABC):
     def queue_depth(self) -> int:
         """Requests waiting for this engine (0 for engines that do not queue)."""
         return 0
+
+    def generation_defaults(self) -> SamplingDefaults:
+        """Sampling defaults the loaded model ships (generation_config.json, GGUF metadata);
+        the serving layer uses them for parameters a request leaves out."""
+        return SamplingDefaults()
 
     # --- text ----------------------------------------------------------------------------------
     @property

@@ -21,6 +21,8 @@ from app.backends.base import (
     GenerationRequest,
     TokenEvent,
 )
+from app.backends.chat_template import ChatTemplate
+from app.backends.generation_defaults import SamplingDefaults, from_generation_config
 from app.backends.hf_attention import register as register_rowwise_attention
 from app.backends.hf_batching import DecodeScheduler
 from app.backends.hf_packing import can_pack, pack_linears
@@ -47,6 +49,8 @@ class TransformersBackend(Backend):
         self._device = "cpu"
         self._dtype = "fp32"
         self._eos_ids: set[int] = set()
+        self._template = ChatTemplate(None)
+        self._defaults = SamplingDefaults()
         self._scheduler: DecodeScheduler | None = None
         self._memory_bytes = 0
         self._packed = 0  # Linear layers pre-packed for oneDNN (hf_packing.py)
@@ -80,7 +84,14 @@ class TransformersBackend(Backend):
         self._packed = 0
         if self.settings.hf_pack_weights and can_pack(self._model) is None:
             self._packed = pack_linears(self._model)
+        tok = self._tokenizer
+        self._template = ChatTemplate(
+            getattr(tok, "chat_template", None) or None,
+            str(tok.bos_token or ""),
+            str(tok.eos_token or ""),
+        )
         self._eos_ids = self._collect_eos_ids()
+        self._defaults = from_generation_config(self.source.path)
         self._scheduler = DecodeScheduler(
             self._model,
             device=self._device,
@@ -122,6 +133,9 @@ class TransformersBackend(Backend):
                 ids.add(value)
             elif isinstance(value, list):
                 ids.update(value)
+        # The chat template's end-of-turn tokens (e.g. <|im_end|>) end a reply too.
+        vocab = self._tokenizer.get_vocab()
+        ids.update(vocab[t] for t in self._template.stop_tokens() if t in vocab)
         return ids
 
     def health(self) -> dict[str, Any]:
@@ -155,17 +169,16 @@ class TransformersBackend(Backend):
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         return list(self._tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
 
-    def render_chat(self, messages: list[ChatMessage]) -> str:
+    def generation_defaults(self) -> SamplingDefaults:
+        return self._defaults
+
+    @property
+    def chat_template(self) -> ChatTemplate:
+        return self._template
+
+    def render_chat(self, messages: list[ChatMessage], **extra: Any) -> str:
         conversation = [{"role": m.role, "content": m.content} for m in messages]
-        if getattr(self._tokenizer, "chat_template", None):
-            return str(
-                self._tokenizer.apply_chat_template(
-                    conversation, tokenize=False, add_generation_prompt=True
-                )
-            )
-        # A base model without a template: a plain transcript is the least surprising prompt.
-        lines = [f"{m.role}: {m.content}" for m in messages]
-        return "\n".join(lines) + "\nassistant:"
+        return self._template.render(conversation, **extra)
 
     def _decode(self, ids: Any) -> str:
         return str(self._tokenizer.decode(list(ids), skip_special_tokens=True))

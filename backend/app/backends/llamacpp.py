@@ -24,6 +24,8 @@ from app.backends.base import (
     GenerationRequest,
     TokenEvent,
 )
+from app.backends.chat_template import ChatTemplate
+from app.backends.generation_defaults import SamplingDefaults, from_gguf_metadata
 from app.core.errors import GenerationFailed
 from app.core.hardware import cpu_flags, physical_cores
 
@@ -51,7 +53,7 @@ class LlamaCppBackend(Backend):
         self._model: Any = None
         self._scheduler: Any = None
         self._metadata: dict[str, str] = {}
-        self._template: Any = None
+        self._template = ChatTemplate(None)
         self._embedder: Any = None
         self._embed_lock = threading.Lock()
         self._threads = 1
@@ -82,11 +84,9 @@ class LlamaCppBackend(Backend):
         wanted = self.settings.llamacpp_n_ctx or trained
         self._bos_text = self._piece(self._model.token_bos(), special=True)
         self._eos_text = self._piece(self._model.token_eos(), special=True)
-        template = self._metadata.get("tokenizer.chat_template")
-        if template:
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-            self._template = Jinja2ChatFormatter(template, self._eos_text, self._bos_text)
+        self._template = ChatTemplate(
+            self._metadata.get("tokenizer.chat_template"), self._bos_text, self._eos_text
+        )
         self._scheduler = LlamaScheduler(
             self._model,
             n_parallel=self.settings.llamacpp_parallel,
@@ -98,7 +98,17 @@ class LlamaCppBackend(Backend):
             on_token=self.stats.add_tokens,
             name=self.source.model_id,
             token_text=lambda t: self._piece(t, special=True),
+            stop_ids=frozenset(self._stop_ids()),
         )
+
+    def _stop_ids(self) -> list[int]:
+        """Ids of the template's end-of-turn tokens that are single tokens of this vocabulary."""
+        ids = []
+        for text in self._template.stop_tokens():
+            tokens = self._model.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+            if len(tokens) == 1:
+                ids.append(int(tokens[0]))
+        return ids
 
     def _extra_buffers(self) -> bool:
         wanted = self.settings.llamacpp_extra_buffers
@@ -152,12 +162,16 @@ class LlamaCppBackend(Backend):
         add_bos = add_special_tokens and self._model.add_bos_token()
         return list(self._model.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
 
-    def render_chat(self, messages: list[ChatMessage]) -> str:
+    def generation_defaults(self) -> SamplingDefaults:
+        return from_gguf_metadata(self._metadata)
+
+    @property
+    def chat_template(self) -> ChatTemplate:
+        return self._template
+
+    def render_chat(self, messages: list[ChatMessage], **extra: Any) -> str:
         conversation = [{"role": m.role, "content": m.content} for m in messages]
-        if self._template is not None:
-            return self._template(messages=conversation).prompt
-        lines = [f"{m.role}: {m.content}" for m in messages]
-        return "\n".join(lines) + "\nassistant:"
+        return self._template.render(conversation, **extra)
 
     def _piece(self, token: int, special: bool = False) -> str:
         return self._piece_bytes(token, special).decode("utf-8", errors="replace")

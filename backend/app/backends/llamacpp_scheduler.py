@@ -77,8 +77,11 @@ class LlamaScheduler:
         on_token: Callable[[int], None],
         name: str,
         token_text: Callable[[int], str] | None = None,
+        stop_ids: frozenset[int] = frozenset(),
     ) -> None:
         self._model = model
+        # End-of-turn tokens of the chat template, beside the tokens llama.cpp marks as EOG.
+        self._stop_ids = stop_ids
         self._decode = decode
         self._token_text = token_text or (lambda t: decode([t]))
         self._n_vocab = int(model.n_vocab())
@@ -288,7 +291,7 @@ class LlamaScheduler:
         seq.generated += 1
         self._on_token(1)
         params = seq.request.params
-        if llama_cpp.llama_vocab_is_eog(self._model.vocab, token):
+        if token in self._stop_ids or llama_cpp.llama_vocab_is_eog(self._model.vocab, token):
             self._finish(seq, TokenEvent(seq.stops.flush(), [token], logprobs, "stop"), True)
             return
         text, stopped = seq.stops.feed(seq.detok.add(token))

@@ -112,6 +112,19 @@ class Settings(BaseSettings):
         ge=1,
         description="max_tokens used when a request gives none (still limited by the context).",
     )
+    default_temperature: float = Field(
+        default=0.7,
+        ge=0.0,
+        le=2.0,
+        description="Temperature used when neither the request nor the model (its "
+        "generation_config.json or GGUF general.sampling.temp) gives one; all APIs but Ollama's.",
+    )
+    default_top_p: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        description="top_p used when neither the request nor the model gives one.",
+    )
 
     # --- performance (Transformers batching) ---------------------------------------------------
     max_batch_size: int = Field(

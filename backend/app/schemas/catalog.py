@@ -41,6 +41,8 @@ class CatalogEntry(BaseModel):
     suggested_backend: str | None = Field(description="Backend that serves this format best.")
     license: str | None = None
     description: str | None = None
+    bundled: bool = Field(default=False, description="The bundled SmolLM2-135M-Instruct placed "
+                          "by setup (135M, for trying the product).")
     downloads: int | None = Field(default=None, description="Hub download count (hub entries).")
     memory_fit: MemoryFit
     status: CatalogStatus = Field(

@@ -49,13 +49,15 @@ class Message(BaseModel):
 
 
 class GenerationParameters(BaseModel):
-    """Sampling parameters; the defaults are the playground's."""
+    """Sampling parameters; unset ones come from the model's defaults, then the server's."""
 
     max_tokens: MaxTokens | None = None
-    temperature: Temperature = 0.7
-    top_p: TopP = 1.0
-    top_k: TopK = 0
-    repetition_penalty: RepetitionPenalty = 1.0
+    # Unset sampling knobs come from the model (generation_config.json / GGUF metadata), then
+    # the server (MP_DEFAULT_TEMPERATURE, MP_DEFAULT_TOP_P); docs/models.md.
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    top_k: TopK | None = None
+    repetition_penalty: RepetitionPenalty | None = None
     seed: Seed | None = None
     stop: list[str] = Field(
         default_factory=list,

@@ -16,6 +16,11 @@ class LocalModelInfo(BaseModel):
     description: str | None = Field(default=None, description="First line of its README.")
     loaded: bool = Field(description="Whether it is in memory now.")
     demo: bool = Field(default=False, description="A project-built demo model, not a real one.")
+    bundled: bool = Field(
+        default=False,
+        description="The bundled SmolLM2-135M-Instruct that setup places (135M, for trying "
+        "the product: fluent English, wrong facts and arithmetic).",
+    )
 
 
 class LoadedModelInfo(BaseModel):

@@ -31,10 +31,12 @@ class _Request(BaseModel):
 
     model: str = Field(min_length=1, max_length=512, description="Model id from GET /v1/models.")
     max_tokens: MaxTokens | None = None
-    temperature: Temperature = 1.0
-    top_p: TopP = 1.0
-    top_k: TopK = Field(default=0, description="Extension: top-k sampling (0 disables).")
-    repetition_penalty: RepetitionPenalty = Field(default=1.0, description="Extension.")
+    # Unset sampling knobs come from the model (generation_config.json / GGUF metadata), then
+    # the server (MP_DEFAULT_TEMPERATURE, MP_DEFAULT_TOP_P); docs/models.md.
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    top_k: TopK | None = Field(default=None, description="Extension: top-k sampling (0 disables).")
+    repetition_penalty: RepetitionPenalty | None = Field(default=None, description="Extension.")
     seed: Seed | None = None
     stop: str | list[str] | None = Field(
         default=None, description="Up to 4 sequences where generation stops."

@@ -168,10 +168,11 @@ class AnswerRequest(RetrievalOptions):
     stream: bool = Field(default=False, description="Stream as server-sent events: `sources`, "
                          "`token`..., then `done` or `error`.")
     max_tokens: MaxTokens | None = None
-    temperature: Temperature = 0.7
-    top_p: TopP = 1.0
-    sampling_top_k: TopK = 0
-    repetition_penalty: RepetitionPenalty = 1.0
+    # Unset: the model's defaults, then the server's (docs/models.md).
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    sampling_top_k: TopK | None = None
+    repetition_penalty: RepetitionPenalty | None = None
     seed: Seed | None = None
     stop: list[str] = Field(default_factory=list, max_length=MAX_STOP_SEQUENCES,
                             description="Up to 4 strings; generation ends before the first one.")

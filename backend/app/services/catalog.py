@@ -19,6 +19,7 @@ from app.backends.base import ModelFormat
 from app.core.config import Settings
 from app.core.hardware import cuda_devices, memory_info
 from app.schemas.catalog import CatalogEntry, CatalogResponse, CatalogStatus, MemoryFit
+from app.services.bundled import is_bundled
 from app.services.downloads import DownloadService
 from app.services.downloads.hub import hub_endpoint, hub_probe, hub_token
 from app.services.model_inspect import inspect_model
@@ -119,7 +120,7 @@ class CatalogService:
                 quantization=facts.quantization,
                 suggested_backend=SUGGESTED_BACKEND.get(model.format),
                 description=model.description, memory_fit=memory_fit(model.size_bytes, available),
-                status="ready",
+                status="ready", bundled=is_bundled(model.id),
             ))
         return entries
 

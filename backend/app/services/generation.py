@@ -17,6 +17,7 @@ import uuid
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.backends.base import (
     ChatMessage,
@@ -26,6 +27,7 @@ from app.backends.base import (
     TokenEvent,
     TokenLogprob,
 )
+from app.backends.generation_defaults import SamplingDefaults
 from app.core.config import Settings
 from app.core.errors import (
     AppError,
@@ -47,26 +49,40 @@ _END = object()
 
 @dataclass
 class ParamsInput:
-    """Sampling parameters as a client gave them (max_tokens may be missing)."""
+    """Sampling parameters as a client gave them; None where it gave none (max_tokens, and the
+    sampling knobs, which then come from the model's defaults or the server's)."""
 
     max_tokens: int | None = None
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 0
-    repetition_penalty: float = 1.0
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
     logprobs: int | None = None
     json_schema: str | None = None  # JSON text of a schema for constrained output
 
-    def sampling(self, max_tokens: int) -> SamplingParams:
-        """The engine's parameters, with ``max_tokens`` settled against the context."""
+    def sampling(
+        self,
+        max_tokens: int,
+        model: SamplingDefaults | None = None,
+        settings: Settings | None = None,
+    ) -> SamplingParams:
+        """The engine's parameters, with ``max_tokens`` settled against the context and each
+        missing knob taken from the model's defaults, then the server's."""
+        model = model or SamplingDefaults()
+
+        def pick(given: Any, from_model: Any, server: Any) -> Any:
+            return given if given is not None else from_model if from_model is not None \
+                else server
+
         return SamplingParams(
             max_tokens=max_tokens,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=self.top_k,
-            repetition_penalty=self.repetition_penalty,
+            temperature=pick(self.temperature, model.temperature,
+                             settings.default_temperature if settings else 1.0),
+            top_p=pick(self.top_p, model.top_p, settings.default_top_p if settings else 1.0),
+            top_k=pick(self.top_k, model.top_k, 0),
+            repetition_penalty=pick(self.repetition_penalty, model.repetition_penalty, 1.0),
             seed=self.seed,
             stop=tuple(self.stop),
             logprobs=self.logprobs,
@@ -245,7 +261,7 @@ class GenerationService:
         if not token_ids:
             raise InvalidRequest("The prompt is empty.", param="prompt")
         max_tokens = self._budget(len(token_ids), params.max_tokens, engine.context_length)
-        sampling = params.sampling(max_tokens)
+        sampling = params.sampling(max_tokens, engine.generation_defaults(), self.settings)
         request_id = uuid.uuid4().hex
         request = GenerationRequest(
             request_id, token_ids, sampling, prompt_text=prompt_text, messages=messages
@@ -274,7 +290,7 @@ class GenerationService:
         if messages is None and not prompt:
             raise InvalidRequest("The prompt is empty.", param="prompt")
         max_tokens = params.max_tokens or self.settings.default_max_new_tokens
-        sampling = params.sampling(max_tokens)
+        sampling = params.sampling(max_tokens, loaded.backend.generation_defaults(), self.settings)
         request_id = uuid.uuid4().hex
         request = GenerationRequest(
             request_id, [], sampling, prompt_text=prompt or "", messages=messages

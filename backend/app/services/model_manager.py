@@ -30,7 +30,8 @@ from app.core.errors import (
 )
 from app.core.hardware import cuda_devices, memory_info
 from app.services import metrics
-from app.services.model_store import ModelStore
+from app.services.bundled import BUNDLED_IDS
+from app.services.model_store import ModelStore, is_demo
 
 log = logging.getLogger(__name__)
 
@@ -119,12 +120,19 @@ class ModelManager:
         return self._loaded.get(model_id)
 
     def default_model_id(self) -> str | None:
+        """MP_DEFAULT_MODEL; else the bundled SmolLM2 (HF folder, then GGUF) when present;
+        else the first loaded real model, the first local real model; demo models last."""
         if self.settings.default_model:
             return self.settings.default_model
-        if self._loaded:
-            return next(iter(self._loaded))
         local = self.store.scan()
-        return local[0].id if local else None
+        ids = [m.id for m in local]
+        for bundled in BUNDLED_IDS:
+            if bundled in ids:
+                return bundled
+        demo = {m.id for m in local if is_demo(m)}
+        loaded = [model_id for model_id in self._loaded if model_id not in demo]
+        ranked = loaded + [m for m in ids if m not in demo] + [m for m in ids if m in demo]
+        return ranked[0] if ranked else None
 
     async def get(
         self,

@@ -10,6 +10,8 @@ from typing import Any
 
 from app.backends.base import ModelFormat, ModelSource
 from app.core.errors import InvalidRequest, ModelNotFound
+from app.services.bundled import DESCRIPTION as BUNDLED_DESCRIPTION
+from app.services.bundled import is_bundled
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,9 @@ class ModelStore:
                     LocalModel(entry.name, entry, "hf", _folder_size(entry), _describe(entry))
                 )
             elif entry.is_file() and entry.suffix == ".gguf":
-                found.append(LocalModel(entry.name, entry, "gguf", entry.stat().st_size))
+                # A GGUF file has no README; the bundled one gets its description here.
+                note = BUNDLED_DESCRIPTION if is_bundled(entry.name) else None
+                found.append(LocalModel(entry.name, entry, "gguf", entry.stat().st_size, note))
         return found
 
     def resolve(self, model_id: str) -> LocalModel:

@@ -27,7 +27,7 @@ def pins(path: Path) -> dict[str, tuple[str, str]]:
 
 
 @pytest.mark.parametrize("name", ["requirements-cpu.txt", "requirements-gpu.txt",
-                                  "requirements-dev.txt"])
+                                  "requirements-dev.txt", "requirements-models.txt"])
 def test_every_requirement_is_an_exact_pin(name: str):
     assert pins(REPO_ROOT / name)
 

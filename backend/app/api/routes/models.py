@@ -10,6 +10,7 @@ from app.api.deps import CatalogDep, ModelManagerDep, ModelStoreDep
 from app.schemas.catalog import CatalogResponse, DeletedModel
 from app.schemas.common import error_responses
 from app.schemas.models import LoadedModelInfo, LocalModelInfo, ModelsOverview
+from app.services.bundled import is_bundled
 from app.services.model_manager import LoadedModel, ModelManager
 from app.services.model_store import ModelStore, is_demo
 
@@ -47,6 +48,7 @@ def local_infos(store: ModelStore, manager: ModelManager) -> list[LocalModelInfo
             description=m.description,
             loaded=manager.get_loaded(m.id) is not None,
             demo=is_demo(m),
+            bundled=is_bundled(m.id),
         )
         for m in store.scan()
     ]
