@@ -62,6 +62,41 @@ def serve(
     )
 
 
+@cli.command()
+def chat(
+    model: Annotated[
+        str | None, typer.Argument(help="Model id (default: the server's default model).")
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Server to talk to (default http://127.0.0.1:8000; when nothing "
+                     "answers there, a server is started in this process)."),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="PLAYGROUND_API_KEY", help="API key, if auth is on.")
+    ] = None,
+    start_server: Annotated[
+        bool | None,
+        typer.Option(help="When no server answers, serve the app in this process (default: "
+                     "only without --url)."),
+    ] = None,
+    system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Most tokens per answer.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
+) -> None:
+    """Chat with a model in the terminal (streamed; /help lists the commands)."""
+    from app.cli_chat import run_chat
+
+    params = {
+        name: value
+        for name, value in (("max_tokens", max_tokens), ("temperature", temperature),
+                            ("seed", seed))
+        if value is not None
+    }
+    raise typer.Exit(run_chat(model, url, api_key, system, params, start_server))
+
+
 @cli.command("make-test-models")
 def make_test_models(
     only: Annotated[

@@ -21,6 +21,7 @@ from app.core.db import Database
 from app.core.logging import configure_logging
 from app.services.auth import AuthService
 from app.services.catalog import CatalogService
+from app.services.conversations import ConversationService, ConversationStore
 from app.services.downloads import DownloadService
 from app.services.generation import GenerationService
 from app.services.limits import RateLimiter
@@ -64,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalog = CatalogService(settings, store, app.state.downloads)
         app.state.rag = RagService(settings, app.state.db, app.state.generation)
         await app.state.rag.start()
+        app.state.conversations = ConversationService(
+            ConversationStore(app.state.db), app.state.generation
+        )
         if settings.preload_default_model and (default := manager.default_model_id()):
             await manager.get(default)
         log.info("Mistral Playground %s on http://%s:%d", __version__, settings.host, settings.port)

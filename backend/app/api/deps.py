@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from app.core.config import Settings
 from app.services.auth import AuthService
 from app.services.catalog import CatalogService
+from app.services.conversations import ConversationService
 from app.services.downloads import DownloadService
 from app.services.generation import GenerationService
 from app.services.model_manager import ModelManager
@@ -48,6 +49,10 @@ def get_catalog(request: Request) -> CatalogService:
     return request.app.state.catalog
 
 
+def get_conversations(request: Request) -> ConversationService:
+    return request.app.state.conversations
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ModelManagerDep = Annotated[ModelManager, Depends(get_model_manager)]
 ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
@@ -56,3 +61,4 @@ AuthDep = Annotated[AuthService, Depends(get_auth)]
 RagDep = Annotated[RagService, Depends(get_rag)]
 DownloadsDep = Annotated[DownloadService, Depends(get_downloads)]
 CatalogDep = Annotated[CatalogService, Depends(get_catalog)]
+ConversationsDep = Annotated[ConversationService, Depends(get_conversations)]

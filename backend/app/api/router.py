@@ -11,7 +11,7 @@ from app.api.openai import chat, completions, embeddings
 from app.api.openai import models as openai_models
 from app.api.routes import auth as auth_routes
 from app.api.routes import backends as backend_routes
-from app.api.routes import compare, downloads, generate, models, rag, system
+from app.api.routes import compare, conversations, downloads, generate, models, rag, system
 
 native = APIRouter(prefix="/api/v1")
 native.include_router(system.router)
@@ -22,6 +22,7 @@ native.include_router(models.router)
 native.include_router(downloads.router)
 native.include_router(compare.router)
 native.include_router(rag.router)
+native.include_router(conversations.router)
 
 openai = APIRouter(prefix="/v1")
 openai.include_router(chat.router)

@@ -1,0 +1,234 @@
+"""Conversations: stored chats whose answers come from the one :class:`GenerationService`.
+
+An answer is generated on the server, not posted by the client: the server then owns the
+record of what was said, which model, backend and parameters produced each answer and what it
+cost, so a page reload, a second tab or ``playground chat`` all see the same history, and an
+answer a client stops (or loses the connection to) is saved as far as it got.
+
+One answer at a time per conversation: while one is being generated, changing the messages
+(send, regenerate, edit, delete) is refused with 409. The guard is in memory, which holds for
+the one server process that owns the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.backends.base import ChatMessage
+from app.core.errors import Conflict, InvalidRequest, NotFound
+from app.services.conversations.store import ConversationRecord, ConversationStore, MessageRecord
+from app.services.generation import (
+    GenerationOutcome,
+    GenerationService,
+    ParamsInput,
+    PreparedGeneration,
+)
+
+DEFAULT_TITLE = "New conversation"
+_TITLE_CHARS = 60
+
+
+@dataclass
+class AnswerOptions:
+    """What the next answer uses; ``None`` fields fall back to the conversation's own."""
+
+    params: ParamsInput
+    parameters: dict[str, Any]  # the client's sampling parameters, stored with the answer
+    model: str | None = None
+    backend: str | None = None
+    system: str | None = None
+    allow_fallback: bool = False
+
+
+@dataclass
+class Answer:
+    """An answer being generated: the prepared job and where its message goes."""
+
+    conversation_id: str
+    job: PreparedGeneration
+    position: int  # index the answer will take; later messages are replaced
+    parameters: dict[str, Any]
+    user: MessageRecord | None = None  # the user message this answer replies to, if new
+    _token: object = field(default_factory=object)
+
+
+class ConversationService:
+    """Create, list, change and delete conversations, and generate their answers."""
+
+    def __init__(self, store: ConversationStore, generation: GenerationService) -> None:
+        self.store = store
+        self.generation = generation
+        self._active: dict[str, object] = {}
+
+    # -- conversations ---------------------------------------------------------------------
+    def create(
+        self, title: str | None, model: str | None, backend: str | None, system: str | None
+    ) -> ConversationRecord:
+        return self.store.create(title or DEFAULT_TITLE, model, backend, system)
+
+    def search(self, query: str | None, limit: int) -> list[ConversationRecord]:
+        return self.store.search(query, limit)
+
+    def get(self, conversation_id: str) -> ConversationRecord:
+        record = self.store.get(conversation_id)
+        if record is None:
+            raise NotFound(
+                f"Conversation '{conversation_id}' does not exist.",
+                param="conversation_id",
+                code="conversation_not_found",
+            )
+        return record
+
+    def update(self, conversation_id: str, **changes: str | None) -> ConversationRecord:
+        self.get(conversation_id)
+        self.store.update(conversation_id, **changes)
+        return self.get(conversation_id)
+
+    def delete(self, conversation_id: str) -> None:
+        self.get(conversation_id)
+        self._refuse_if_busy(conversation_id)
+        self.store.delete(conversation_id)
+
+    def generating(self, conversation_id: str) -> bool:
+        return conversation_id in self._active
+
+    # -- answers ---------------------------------------------------------------------------
+    async def send(self, conversation_id: str, content: str, options: AnswerOptions) -> Answer:
+        """Append a user message and prepare the answer to it."""
+        conversation = self.get(conversation_id)
+        user = MessageRecord(role="user", content=content)
+        history = [*conversation.messages, user]
+        return await self._begin(conversation, history, len(history) - 1, options, user)
+
+    async def regenerate(self, conversation_id: str, options: AnswerOptions) -> Answer:
+        """Prepare a new answer to the last user message; the old answer is replaced when
+        the new one is saved (an answer that fails to start leaves it in place)."""
+        conversation = self.get(conversation_id)
+        last_user = _last_user_index(conversation.messages)
+        if last_user is None:
+            raise InvalidRequest("The conversation has no user message to answer.")
+        history = conversation.messages[: last_user + 1]
+        return await self._begin(conversation, history, last_user + 1, options, None)
+
+    async def edit(
+        self, conversation_id: str, message_id: str, content: str, options: AnswerOptions
+    ) -> Answer:
+        """Replace an earlier user message, drop everything after it, and prepare the
+        answer to the edited message."""
+        conversation = self.get(conversation_id)
+        index = next((i for i, m in enumerate(conversation.messages) if m.id == message_id), None)
+        if index is None:
+            raise NotFound(
+                f"Message '{message_id}' is not in conversation '{conversation_id}'.",
+                param="message_id",
+                code="message_not_found",
+            )
+        if conversation.messages[index].role != "user":
+            raise InvalidRequest("Only user messages can be edited.", param="message_id")
+        user = MessageRecord(role="user", content=content)
+        history = [*conversation.messages[:index], user]
+        return await self._begin(conversation, history, index, options, user)
+
+    def finish(self, answer: Answer, outcome: GenerationOutcome | None) -> MessageRecord | None:
+        """Save the answer as far as it got (``None``: it failed, save nothing) and allow
+        the next one. Synchronous, so it also runs in a stream's ``finally`` on cancel."""
+        try:
+            if outcome is None:
+                return None
+            if not outcome.text and outcome.finish_reason in (None, "cancelled"):
+                return None  # stopped before the first token: nothing to keep
+            return self._save(answer, outcome)
+        finally:
+            self.release(answer)
+
+    def release(self, answer: Answer) -> None:
+        """Allow the next answer (idempotent)."""
+        if self._active.get(answer.conversation_id) is answer._token:
+            del self._active[answer.conversation_id]
+
+    async def _begin(
+        self,
+        conversation: ConversationRecord,
+        history: list[MessageRecord],
+        position: int,
+        options: AnswerOptions,
+        user: MessageRecord | None,
+    ) -> Answer:
+        self._refuse_if_busy(conversation.id)
+        changes = {
+            name: value
+            for name in ("model", "backend", "system")
+            if (value := getattr(options, name)) is not None
+            and value != getattr(conversation, name)
+        }
+        model = options.model or conversation.model
+        backend = options.backend or conversation.backend
+        system = conversation.system if options.system is None else options.system
+        messages = [ChatMessage(m.role, m.content) for m in history if m.content]
+        if system:
+            messages.insert(0, ChatMessage("system", system))
+        # Reserve before the first await, so two requests cannot both pass the check.
+        token = object()
+        self._active[conversation.id] = token
+        try:
+            job = await self.generation.prepare(
+                model,
+                options.params,
+                messages=messages,
+                backend=backend,
+                allow_fallback=options.allow_fallback,
+            )
+        except BaseException:
+            self._active.pop(conversation.id, None)
+            raise
+        if user is not None and position == 0 and conversation.title == DEFAULT_TITLE:
+            changes["title"] = _title_from(user.content)
+        if changes:
+            self.store.update(conversation.id, **changes)
+        if user is not None:
+            # The user message is stored now, so a reload while the answer streams shows it.
+            self.store.replace_tail(conversation.id, position, [user])
+        parameters = {**options.parameters, "max_tokens": job.request.params.max_tokens}
+        return Answer(conversation.id, job, position + (user is not None), parameters, user, token)
+
+    def _save(self, answer: Answer, outcome: GenerationOutcome) -> MessageRecord:
+        usage, timings = outcome.usage(), outcome.timings()
+        record = MessageRecord(
+            role="assistant",
+            content=outcome.text,
+            model=answer.job.model.model_id,
+            backend=timings.backend,
+            parameters=answer.parameters,
+            finish_reason=outcome.finish_reason or "cancelled",
+            figures={
+                "ttft_ms": timings.ttft_ms,
+                "tokens_per_second": timings.tokens_per_second,
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_ms": timings.total_ms,
+            },
+        )
+        if self.store.get(answer.conversation_id) is not None:  # not deleted meanwhile
+            self.store.replace_tail(answer.conversation_id, answer.position, [record])
+        return record
+
+    def _refuse_if_busy(self, conversation_id: str) -> None:
+        if conversation_id in self._active:
+            raise Conflict(
+                f"Conversation '{conversation_id}' is generating an answer; stop it or wait "
+                "for it to finish.",
+                code="conversation_busy",
+            )
+
+
+def _last_user_index(messages: list[MessageRecord]) -> int | None:
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].role == "user":
+            return i
+    return None
+
+
+def _title_from(content: str) -> str:
+    line = " ".join(content.split())
+    return line if len(line) <= _TITLE_CHARS else line[: _TITLE_CHARS - 1].rstrip() + "…"

@@ -1,0 +1,232 @@
+"""Conversations and their messages as rows in the app's SQLite database.
+
+The repository is the only code that knows the tables; the service above it speaks in records,
+so moving the storage to SQLAlchemy later replaces this module only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from app.core.db import Database
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    model TEXT,
+    backend TEXT,
+    system TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conversation_messages (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    model TEXT,
+    backend TEXT,
+    parameters TEXT,
+    finish_reason TEXT,
+    ttft_ms REAL,
+    tokens_per_second REAL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    total_ms REAL,
+    UNIQUE (conversation_id, position)
+);
+CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_at);
+"""
+
+Role = Literal["user", "assistant"]
+
+_FIGURES = ("ttft_ms", "tokens_per_second", "prompt_tokens", "completion_tokens", "total_ms")
+
+
+@dataclass
+class MessageRecord:
+    """A stored message; assistant messages carry their model, parameters and figures."""
+
+    role: Role
+    content: str
+    id: str = field(default_factory=lambda: "msg_" + uuid.uuid4().hex[:20])
+    created_at: float = field(default_factory=time.time)
+    model: str | None = None
+    backend: str | None = None
+    parameters: dict[str, Any] | None = None
+    finish_reason: str | None = None
+    figures: dict[str, float | int | None] | None = None
+
+
+@dataclass
+class ConversationRecord:
+    """A stored conversation; ``messages`` is filled by :meth:`ConversationStore.get`."""
+
+    id: str
+    title: str
+    model: str | None
+    backend: str | None
+    system: str | None
+    created_at: float
+    updated_at: float
+    message_count: int = 0
+    messages: list[MessageRecord] = field(default_factory=list)
+
+
+class ConversationStore:
+    """CRUD on ``conversations`` and ``conversation_messages``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.ensure_schema(_DDL)
+
+    def create(
+        self, title: str, model: str | None, backend: str | None, system: str | None
+    ) -> ConversationRecord:
+        now = time.time()
+        record = ConversationRecord(
+            id="conv_" + uuid.uuid4().hex[:20],
+            title=title,
+            model=model,
+            backend=backend,
+            system=system,
+            created_at=now,
+            updated_at=now,
+        )
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO conversations (id, title, model, backend, system, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.id, title, model, backend, system, now, now),
+            )
+        return record
+
+    def search(self, query: str | None = None, limit: int = 100) -> list[ConversationRecord]:
+        """Most recently changed first; ``query`` matches title or any message's text."""
+        sql = (
+            "SELECT c.*, (SELECT COUNT(*) FROM conversation_messages m "
+            "WHERE m.conversation_id = c.id) AS message_count FROM conversations c"
+        )
+        params: tuple = ()
+        if query:
+            escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            sql += (
+                " WHERE c.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM "
+                "conversation_messages m WHERE m.conversation_id = c.id AND m.content LIKE ? "
+                "ESCAPE '\\')"
+            )
+            params = (pattern, pattern)
+        sql += " ORDER BY c.updated_at DESC LIMIT ?"
+        return [_conversation(r) for r in self.db.query(sql, (*params, limit))]
+
+    def get(self, conversation_id: str) -> ConversationRecord | None:
+        rows = self.db.query("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        if not rows:
+            return None
+        record = _conversation(rows[0])
+        record.messages = [
+            _message(r)
+            for r in self.db.query(
+                "SELECT * FROM conversation_messages WHERE conversation_id = ? ORDER BY position",
+                (conversation_id,),
+            )
+        ]
+        record.message_count = len(record.messages)
+        return record
+
+    def update(self, conversation_id: str, **changes: str | None) -> None:
+        """Set the given columns (title, model, backend, system)."""
+        allowed = {"title", "model", "backend", "system"}
+        assert set(changes) <= allowed, changes
+        if not changes:
+            return
+        sets = ", ".join(f"{name} = ?" for name in changes)
+        with self.db.transaction() as conn:
+            conn.execute(
+                f"UPDATE conversations SET {sets}, updated_at = ? WHERE id = ?",
+                (*changes.values(), time.time(), conversation_id),
+            )
+
+    def delete(self, conversation_id: str) -> bool:
+        with self.db.transaction() as conn:
+            cur = conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            return cur.rowcount > 0
+
+    def replace_tail(self, conversation_id: str, keep: int, messages: list[MessageRecord]) -> None:
+        """Keep the first ``keep`` messages, drop the rest, then append ``messages``: one
+        transaction, so an edit or a regenerate never leaves half a conversation."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "DELETE FROM conversation_messages WHERE conversation_id = ? AND position >= ?",
+                (conversation_id, keep),
+            )
+            for offset, message in enumerate(messages):
+                _insert(conn, conversation_id, keep + offset, message)
+            conn.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?",
+                (time.time(), conversation_id),
+            )
+
+
+def _insert(
+    conn: sqlite3.Connection, conversation_id: str, position: int, m: MessageRecord
+) -> None:
+    figures = m.figures or {}
+    conn.execute(
+        "INSERT INTO conversation_messages (id, conversation_id, position, role, content, "
+        "created_at, model, backend, parameters, finish_reason, ttft_ms, tokens_per_second, "
+        "prompt_tokens, completion_tokens, total_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            m.id,
+            conversation_id,
+            position,
+            m.role,
+            m.content,
+            m.created_at,
+            m.model,
+            m.backend,
+            None if m.parameters is None else json.dumps(m.parameters),
+            m.finish_reason,
+            *(figures.get(name) for name in _FIGURES),
+        ),
+    )
+
+
+def _conversation(row: sqlite3.Row) -> ConversationRecord:
+    r = dict(row)
+    return ConversationRecord(
+        id=r["id"],
+        title=r["title"],
+        model=r["model"],
+        backend=r["backend"],
+        system=r["system"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        message_count=r.get("message_count") or 0,
+    )
+
+
+def _message(row: sqlite3.Row) -> MessageRecord:
+    r = dict(row)
+    has_figures = r["role"] == "assistant"
+    return MessageRecord(
+        id=r["id"],
+        role=r["role"],
+        content=r["content"],
+        created_at=r["created_at"],
+        model=r["model"],
+        backend=r["backend"],
+        parameters=None if r["parameters"] is None else json.loads(r["parameters"]),
+        finish_reason=r["finish_reason"],
+        figures={name: r[name] for name in _FIGURES} if has_figures else None,
+    )
