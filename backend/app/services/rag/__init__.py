@@ -17,6 +17,7 @@ from app.core.db import Database
 from app.services.generation import GenerationService
 from app.services.rag.collections import CollectionService
 from app.services.rag.embedder import EmbedderPool
+from app.services.rag.evaluations import EvaluationService
 from app.services.rag.ingestion import IngestionService
 from app.services.rag.lexical import LexicalIndexes
 from app.services.rag.pipeline import RagPipeline
@@ -48,12 +49,18 @@ class RagService:
         self.reranker = build_reranker(settings)
         self.pipeline = RagPipeline(settings, self.repo, self.collections, generation,
                                     self.reranker)
+        self.evaluations = EvaluationService(
+            db, self.repo, self.collections, generation, self.files_dir,
+            settings.data_dir / "rag" / "eval-tmp", settings.rag_max_pdf_pages, self.reranker,
+        )
 
     async def start(self) -> None:
         await self.ingestion.start()
+        self.evaluations.start()
         # Lexical indexes of existing knowledge bases are loaded (or built, for those made
         # before BM25 existed) in the background; a query that comes first waits for its own.
         self._reconcile = asyncio.create_task(asyncio.to_thread(self.collections.reconcile_all))
 
     async def shutdown(self) -> None:
+        await self.evaluations.shutdown()
         await self.ingestion.shutdown()
