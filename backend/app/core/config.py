@@ -182,6 +182,65 @@ class Settings(BaseSettings):
     )
     rag_top_k: int = Field(default=5, ge=1, le=100, description="Default chunks per query.")
 
+    # --- RAG retrieval: hybrid search, reranking, answers (issue 16) ----------------------
+    rag_retrieval_mode: Literal["dense", "lexical", "hybrid"] = Field(
+        default="hybrid",
+        description="Retrieval mode of new knowledge bases: dense (embeddings), lexical (BM25) "
+        "or hybrid (both, fused by reciprocal rank fusion). Queries may override it.",
+    )
+    rag_rrf_k: int = Field(
+        default=60, ge=1, le=1000,
+        description="Reciprocal rank fusion constant: a hit at rank r adds weight/(k + r).",
+    )
+    rag_dense_weight: float = Field(
+        default=1.0, ge=0.0, le=10.0, description="Weight of the dense ranking in hybrid fusion."
+    )
+    rag_lexical_weight: float = Field(
+        default=1.0, ge=0.0, le=10.0, description="Weight of the BM25 ranking in hybrid fusion."
+    )
+    rag_candidates: int = Field(
+        default=50, ge=1, le=1000,
+        description="Candidates each retriever contributes before fusion and reranking.",
+    )
+    rag_filter_exact_max_chunks: int = Field(
+        default=20_000, ge=0,
+        description="A filtered query whose documents hold at most this many chunks is scored "
+        "exactly over their cached vectors instead of by the vector store's filtered search.",
+    )
+    rag_filter_cache_chunks: int = Field(
+        default=200_000, ge=0,
+        description="Most chunk vectors kept in memory for exact filtered search (LRU by "
+        "document).",
+    )
+    rag_reranker_model: str | None = Field(
+        default=None,
+        description="Folder of a sentence-transformers cross-encoder that reranks candidates "
+        "(and serves /v1/rerank). Unset with no URL: no reranking.",
+    )
+    rag_reranker_url: str | None = Field(
+        default=None,
+        description="Base URL of a remote rerank server (POST /v1/rerank, Cohere/Jina shape) "
+        "used instead of a local cross-encoder.",
+    )
+    rag_reranker_remote_model: str = Field(
+        default="rerank", description="Model name sent to the remote reranker."
+    )
+    rag_reranker_api_key: str | None = Field(
+        default=None, description="Bearer token for the remote reranker, if it needs one."
+    )
+    rag_reranker_timeout_s: float = Field(
+        default=30.0, gt=0, description="Timeout of one remote rerank call, in seconds."
+    )
+    rag_rerank_candidates: int = Field(
+        default=20, ge=1, le=200, description="Fused candidates the reranker rescores."
+    )
+    rag_answer_min_similarity: float = Field(
+        default=0.15, ge=0.0, le=1.0,
+        description="When every retrieved chunk's cosine similarity to the question is below "
+        "this, /rag/answer says the documents do not contain the answer instead of "
+        "generating one. 0 turns the check off.",
+    )
+
     # --- reliability and security (auth, limits, logs) ---------------------------------------
     auth_enabled: bool = Field(
         default=False,

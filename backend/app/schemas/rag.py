@@ -21,6 +21,8 @@ from app.schemas.generation import GenerateResponse
 ChunkSize = Field(default=None, ge=16, le=8192,
                   description="Chunk size in embedding-model tokens; default: the knowledge "
                   "base's.")
+RetrievalMode = Literal["dense", "lexical", "hybrid"]
+
 ChunkOverlap = Field(default=None, ge=0, le=4096,
                      description="Overlap between consecutive chunks in tokens; default: the "
                      "knowledge base's.")
@@ -39,6 +41,15 @@ class CollectionCreate(BaseModel):
     )
     chunk_size: int | None = ChunkSize
     chunk_overlap: int | None = ChunkOverlap
+    retrieval_mode: RetrievalMode | None = Field(
+        default=None, description="Default retrieval mode of its queries (default: the "
+        "server's, hybrid).")
+
+
+class CollectionUpdate(BaseModel):
+    """Change a knowledge base's settings."""
+
+    retrieval_mode: RetrievalMode = Field(description="Default retrieval mode of its queries.")
 
 
 class Collection(BaseModel):
@@ -52,6 +63,7 @@ class Collection(BaseModel):
     chunk_size: int = Field(description="Default chunk size (tokens) of uploads.")
     chunk_overlap: int = Field(description="Default chunk overlap (tokens) of uploads.")
     documents: int = Field(description="Documents fully ingested.")
+    retrieval_mode: RetrievalMode = Field(description="Default retrieval mode of its queries.")
     created_at: float = Field(description="Unix time of creation.")
 
 
@@ -126,6 +138,11 @@ class RetrievalOptions(BaseModel):
                       "avoid near-duplicate chunks.")
     mmr_lambda: float = Field(default=0.5, ge=0.0, le=1.0,
                               description="MMR trade-off: 1 = relevance only, 0 = diversity only.")
+    mode: RetrievalMode | None = Field(
+        default=None, description="dense (embeddings), lexical (BM25) or hybrid (both, fused "
+        "by reciprocal rank fusion); default: the knowledge base's.")
+    rerank: bool = Field(default=True, description="Rerank candidates with the configured "
+                         "reranker (no effect when none is configured).")
 
 
 class QueryRequest(RetrievalOptions):
@@ -141,14 +158,23 @@ class RetrievedChunk(BaseModel):
     document_id: str = Field(description="Document it came from.")
     filename: str = Field(description="Document's file name.")
     page: int | None = Field(description="PDF page, numbered from 1 as a viewer shows it.")
+    page_end: int | None = Field(default=None, description="Last PDF page the chunk covers "
+                                 "(equals page unless it spans a page break).")
     position: int = Field(description="Index of the chunk within its document.")
-    heading_path: list[str] = Field(description="Markdown headings above the chunk.")
-    text: str = Field(description="Chunk text.")
-    score: float = Field(description="Cosine similarity to the query (1 = identical).")
+    heading_path: list[str] = Field(description="Section path of the chunk (Markdown headings; "
+                                    "PDF outline or detected headings).")
+    text: str = Field(description="Chunk text, exactly as in the document.")
+    score: float = Field(description="Ranking score of the mode: cosine (dense), BM25 "
+                         "(lexical), reciprocal-rank-fusion sum (hybrid), or the reranker's.")
+    similarity: float = Field(default=0.0, description="Cosine similarity of the chunk to the "
+                              "query (1 = identical), whatever the mode.")
 
 
 class QueryResponse(BaseModel):
     chunks: list[RetrievedChunk] = Field(description="Best first.")
+    mode: RetrievalMode = Field(default="hybrid", description="Retrieval mode used.")
+    reranker: str | None = Field(default=None, description="Reranker that ordered the "
+                                 "chunks, or null for none.")
 
 
 class Citation(RetrievedChunk):
@@ -185,6 +211,14 @@ class AnswerResponse(BaseModel):
     citations: list[Citation] = Field(description="Sources in the prompt, numbered [n].")
     sources_dropped: int = Field(description="Retrieved sources left out (lowest scores first) "
                                  "so the prompt fits the model's context.")
+    grounded: bool = Field(default=True, description="False when no retrieved chunk reached "
+                           "the similarity threshold: the answer then says the documents do "
+                           "not contain it, and no model ran.")
+    cited: list[int] = Field(default_factory=list, description="Source numbers the answer "
+                             "cites, in order of first use; each is one of citations[].n.")
+    invalid_citations: list[int] = Field(default_factory=list, description="Numbers the model "
+                                         "wrote as [n] that match no given source; removed "
+                                         "from the text.")
 
 
 class SourcesEvent(BaseModel):

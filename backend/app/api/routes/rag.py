@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request, Response
@@ -11,13 +12,14 @@ from app.api.deps import GenerationDep, RagDep
 from app.api.routes.rag_upload import UPLOAD_OPENAPI, parse_upload
 from app.api.sse import event, generation_events, sse_response
 from app.core.errors import NotFound
-from app.schemas.common import error_responses
-from app.schemas.generation import GenerateResponse
+from app.schemas.common import Timings, Usage, error_responses
+from app.schemas.generation import GenerateResponse, TokenDelta
 from app.schemas.rag import (
     AnswerRequest,
     AnswerResponse,
     Collection,
     CollectionCreate,
+    CollectionUpdate,
     Document,
     IngestionJob,
     QueryRequest,
@@ -27,7 +29,12 @@ from app.schemas.rag import (
     UploadResponse,
 )
 from app.services.generation import GenerationOutcome, ParamsInput
-from app.services.rag.pipeline import PreparedAnswer
+from app.services.rag.pipeline import (
+    NOT_FOUND_ANSWER,
+    PreparedAnswer,
+    check_citations,
+    grounded,
+)
 
 router = APIRouter(prefix="/rag", tags=["rag"])
 
@@ -36,8 +43,10 @@ router = APIRouter(prefix="/rag", tags=["rag"])
              responses=error_responses(400, 404, 409))
 async def create_collection(body: CollectionCreate, rag: RagDep):
     """Create a knowledge base with its embedding model and chunking defaults."""
-    return await rag.collections.create(body.name, body.description, body.embedding_model,
-                                        body.chunk_size, body.chunk_overlap)
+    return await rag.collections.create(
+        body.name, body.description, body.embedding_model, body.chunk_size, body.chunk_overlap,
+        body.retrieval_mode or rag.settings.rag_retrieval_mode,
+    )
 
 
 @router.get("/collections", response_model=list[Collection])
@@ -51,6 +60,13 @@ async def list_collections(rag: RagDep):
 async def get_collection(collection_id: str, rag: RagDep):
     """One knowledge base, by id or name."""
     return rag.collections.get(collection_id, param="collection_id")
+
+
+@router.patch("/collections/{collection_id}", response_model=Collection,
+              responses=error_responses(404))
+async def update_collection(collection_id: str, body: CollectionUpdate, rag: RagDep):
+    """Change a knowledge base's default retrieval mode."""
+    return rag.collections.set_mode(collection_id, body.retrieval_mode)
 
 
 @router.delete("/collections/{collection_id}", status_code=204,
@@ -122,10 +138,11 @@ async def job_events(job_id: str, rag: RagDep):
 
 @router.post("/query", response_model=QueryResponse, responses=error_responses(400, 404))
 async def query(body: QueryRequest, rag: RagDep):
-    """The chunks nearest to a query, best first, with cosine scores."""
-    chunks = await rag.pipeline.retrieve(body.collection, body.query, body.top_k, body.filters,
-                                         body.mmr, body.mmr_lambda)
-    return QueryResponse(chunks=chunks)
+    """The best chunks for a query (dense, lexical or hybrid; reranked when a reranker is
+    configured), best first."""
+    found = await rag.pipeline.retrieve(body.collection, body.query, body.top_k, body.filters,
+                                        body.mmr, body.mmr_lambda, body.mode, body.rerank)
+    return QueryResponse(chunks=found.chunks, mode=found.mode, reranker=found.reranker)
 
 
 @router.post("/answer", response_model=AnswerResponse, responses={
@@ -133,9 +150,17 @@ async def query(body: QueryRequest, rag: RagDep):
           "({text}) per step, then `done` (AnswerResponse) or `error` (the envelope)."},
     **error_responses(400, 404, 503)})
 async def answer(body: AnswerRequest, rag: RagDep, generation: GenerationDep, request: Request):
-    """Answer a question from a knowledge base, citing sources as [n]."""
-    chunks = await rag.pipeline.retrieve(body.collection, body.question, body.top_k,
-                                         body.filters, body.mmr, body.mmr_lambda)
+    """Answer a question from a knowledge base, citing sources as [n]. When no retrieved chunk
+    reaches ``MP_RAG_ANSWER_MIN_SIMILARITY`` it says the documents do not contain the answer."""
+    found = await rag.pipeline.retrieve(body.collection, body.question, body.top_k,
+                                        body.filters, body.mmr, body.mmr_lambda, body.mode,
+                                        body.rerank)
+    if not grounded(found.chunks, rag.settings.rag_answer_min_similarity):
+        response = _not_found(body.model)
+        if body.stream:
+            return sse_response(_not_found_events(response))
+        return response
+    chunks = found.chunks
     params = ParamsInput(
         max_tokens=body.max_tokens, temperature=body.temperature, top_p=body.top_p,
         top_k=body.sampling_top_k, repetition_penalty=body.repetition_penalty, seed=body.seed,
@@ -149,16 +174,38 @@ async def answer(body: AnswerRequest, rag: RagDep, generation: GenerationDep, re
     return _response(prepared, outcome)
 
 
-def _response(prepared: PreparedAnswer, outcome: GenerationOutcome) -> AnswerResponse:
-    job = outcome.job
+def _not_found(model: str | None) -> AnswerResponse:
     return AnswerResponse(
         answer=GenerateResponse(
-            id=job.request_id, model=job.model.model_id, text=outcome.text,
+            id=uuid.uuid4().hex, model=model or "", text=NOT_FOUND_ANSWER, finish_reason="stop",
+            usage=Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0),
+            timings=Timings(ttft_ms=None, tokens_per_second=None, total_ms=0.0, backend="none",
+                            backend_reason="no retrieved chunk reached the similarity "
+                            "threshold, so no model ran"),
+        ),
+        citations=[], sources_dropped=0, grounded=False,
+    )
+
+
+async def _not_found_events(response: AnswerResponse) -> AsyncIterator[ServerSentEvent]:
+    yield event(SourcesEvent(citations=[], sources_dropped=0), "sources")
+    yield event(TokenDelta(text=response.answer.text), "token")
+    yield event(response, "done")
+
+
+def _response(prepared: PreparedAnswer, outcome: GenerationOutcome) -> AnswerResponse:
+    job = outcome.job
+    text, cited, invalid = check_citations(outcome.text, {c.n for c in prepared.citations})
+    return AnswerResponse(
+        answer=GenerateResponse(
+            id=job.request_id, model=job.model.model_id, text=text,
             finish_reason=outcome.finish_reason or "cancelled", usage=outcome.usage(),
             timings=outcome.timings(),
         ),
         citations=prepared.citations,
         sources_dropped=prepared.dropped,
+        cited=cited,
+        invalid_citations=invalid,
     )
 
 

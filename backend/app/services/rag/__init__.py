@@ -8,6 +8,7 @@ One module per concern: ``loaders`` (PDF/TXT/MD to sections), ``chunking``, ``em
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -16,8 +17,11 @@ from app.core.db import Database
 from app.services.generation import GenerationService
 from app.services.rag.collections import CollectionService
 from app.services.rag.embedder import EmbedderPool
+from app.services.rag.evaluations import EvaluationService
 from app.services.rag.ingestion import IngestionService
+from app.services.rag.lexical import LexicalIndexes
 from app.services.rag.pipeline import RagPipeline
+from app.services.rag.rerank import build_reranker
 from app.services.rag.store import RagRepository
 from app.services.rag.vector_store import ChromaVectorStore, VectorStore
 
@@ -30,19 +34,33 @@ class RagService:
         # Chroma reads this at import; no usage data leaves the machine.
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
         self.settings = settings
+        self._reconcile: asyncio.Task[None] | None = None
         self.files_dir: Path = settings.data_dir / "rag" / "files"
         self.repo = RagRepository(db)
         self.embedders = EmbedderPool(settings)
         self.vectors = vectors or ChromaVectorStore(
             path=settings.data_dir / "chroma", url=settings.rag_chroma_url
         )
-        self.collections = CollectionService(settings, self.repo, self.embedders, self.vectors)
+        self.lexical = LexicalIndexes(settings.data_dir / "rag" / "lexical")
+        self.collections = CollectionService(settings, self.repo, self.embedders, self.vectors,
+                                             self.lexical)
         self.ingestion = IngestionService(self.repo, self.collections, self.files_dir,
                                           settings.rag_max_pdf_pages)
-        self.pipeline = RagPipeline(settings, self.repo, self.collections, generation)
+        self.reranker = build_reranker(settings)
+        self.pipeline = RagPipeline(settings, self.repo, self.collections, generation,
+                                    self.reranker)
+        self.evaluations = EvaluationService(
+            db, self.repo, self.collections, generation, self.files_dir,
+            settings.data_dir / "rag" / "eval-tmp", settings.rag_max_pdf_pages, self.reranker,
+        )
 
     async def start(self) -> None:
         await self.ingestion.start()
+        self.evaluations.start()
+        # Lexical indexes of existing knowledge bases are loaded (or built, for those made
+        # before BM25 existed) in the background; a query that comes first waits for its own.
+        self._reconcile = asyncio.create_task(asyncio.to_thread(self.collections.reconcile_all))
 
     async def shutdown(self) -> None:
+        await self.evaluations.shutdown()
         await self.ingestion.shutdown()

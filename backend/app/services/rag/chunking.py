@@ -2,7 +2,8 @@
 
 Token windows use the tokenizer's character offsets, so a chunk is an exact slice of the source
 text. Without a tokenizer (``token_offsets=None``) a character window of ~4 characters per token
-stands in. Chunks never cross a section, so each keeps one page and one heading path.
+stands in. Chunks never cross a section, so each keeps one heading path; a section may span
+pages (structure-aware PDF sections), so a chunk records its first and last page.
 """
 
 from __future__ import annotations
@@ -26,6 +27,31 @@ class Chunk:
     page: int | None
     heading_path: list[str] = field(default_factory=list)
     start_char: int = 0
+    page_end: int | None = None
+
+    @property
+    def indexed_text(self) -> str:
+        """What is embedded and BM25-indexed: the section title, then the text. The cited
+        text stays :attr:`text` (the exact slice of the document)."""
+        return indexed_text(self.text, self.heading_path)
+
+
+def indexed_text(text: str, heading_path: list[str]) -> str:
+    """Section title prepended to chunk text (the text that is embedded and indexed)."""
+    return f"{heading_path[-1]}\n{text}" if heading_path else text
+
+
+def _pages(spans: list[tuple[int, int]], start: int, end: int,
+           default: int | None) -> tuple[int | None, int | None]:
+    if not spans:
+        return default, default
+    first = last = spans[0][1]
+    for offset, page in spans:
+        if offset <= start:
+            first = page
+        if offset < end:
+            last = page
+    return first, last
 
 
 def _windows(n: int, size: int, overlap: int) -> list[tuple[int, int]]:
@@ -72,9 +98,12 @@ def chunk_sections(
                     a = sp + 1
                 spans.append((a, b2))
         for start, end in spans:
-            piece = text[start:end].strip()
+            piece = text[start:end]
+            lead = len(piece) - len(piece.lstrip())
+            piece = piece.strip()
             if piece:
-                chunks.append(
-                    Chunk(piece, len(chunks), section.page, list(section.heading_path), start)
-                )
+                first, last = _pages(section.page_spans, start + lead,
+                                     start + lead + len(piece), section.page)
+                chunks.append(Chunk(piece, len(chunks), first, list(section.heading_path),
+                                    start + lead, last))
     return chunks

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import logging
 import re
+import threading
 import time
 import uuid
 from typing import Any
@@ -14,10 +16,14 @@ import numpy as np
 
 from app.core.config import Settings
 from app.core.errors import Conflict, InvalidRequest, NotFound
-from app.services.rag.chunking import Chunk
+from app.services.rag.chunking import Chunk, indexed_text
+from app.services.rag.doc_vectors import DocumentVectorCache
 from app.services.rag.embedder import Embedder, EmbedderPool
+from app.services.rag.lexical import LexicalIndex, LexicalIndexes
 from app.services.rag.store import RagRepository
 from app.services.rag.vector_store import Metadata, VectorStore
+
+log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,126}[A-Za-z0-9]$")
 
@@ -31,11 +37,15 @@ class CollectionService:
     """Creates, lists and deletes knowledge bases and writes their vectors."""
 
     def __init__(self, settings: Settings, repo: RagRepository, embedders: EmbedderPool,
-                 vectors: VectorStore) -> None:
+                 vectors: VectorStore, lexical: LexicalIndexes) -> None:
         self.settings = settings
         self.repo = repo
         self.embedders = embedders
         self.vectors = vectors
+        self.lexical_indexes = lexical
+        self._backfill_lock = threading.Lock()
+        self._reconciled: set[str] = set()
+        self.doc_vectors = DocumentVectorCache(vectors, settings.rag_filter_cache_chunks)
 
     def get(self, key: str, param: str = "collection") -> dict[str, Any]:
         collection = self.repo.collection(key)
@@ -64,8 +74,14 @@ class CollectionService:
                 param="chunk_size",
             )
 
+    def set_mode(self, key: str, mode: str) -> dict[str, Any]:
+        collection = self.get(key, param="collection_id")
+        self.repo.set_retrieval_mode(collection["id"], mode)
+        return self.get(collection["id"])
+
     async def create(self, name: str, description: str, embedding_model: str | None,
-                     chunk_size: int | None, chunk_overlap: int | None) -> dict[str, Any]:
+                     chunk_size: int | None, chunk_overlap: int | None,
+                     retrieval_mode: str = "hybrid") -> dict[str, Any]:
         if not _NAME.match(name):
             raise InvalidRequest(
                 "name must be 2-128 letters, digits, spaces, '.', '_' or '-', starting and "
@@ -88,7 +104,7 @@ class CollectionService:
             "id": collection_id, "name": name, "description": description,
             "embedding_model": embedder.name, "dimension": dimension, "chunk_size": size,
             "chunk_overlap": overlap, "vector_name": f"kb_{collection_id}",
-            "created_at": time.time(),
+            "created_at": time.time(), "retrieval_mode": retrieval_mode,
         }
         await asyncio.to_thread(self.vectors.create_collection, row["vector_name"])
         try:
@@ -105,6 +121,9 @@ class CollectionService:
             raise Conflict("Documents are still being ingested into this knowledge base; "
                            "delete them or wait for their jobs to end.", param="collection")
         await asyncio.to_thread(self.vectors.drop_collection, collection["vector_name"])
+        await asyncio.to_thread(self.lexical_indexes.drop, collection["id"])
+        self._reconciled.discard(collection["id"])
+        self.doc_vectors.forget(collection["vector_name"])
         for doc in self.repo.documents(collection["id"]):
             (files_dir / doc["stored_name"]).unlink(missing_ok=True)
         self.repo.delete_collection(collection["id"])
@@ -120,6 +139,7 @@ class CollectionService:
                 "position": chunk.position,
                 "page": chunk.page or 0,  # 0 = not paged (Chroma metadata cannot be None)
                 "heading_path": " > ".join(chunk.heading_path),
+                "page_end": chunk.page_end or chunk.page or 0,
             }
             for tag in doc["tags"]:
                 meta[tag_key(tag)] = True
@@ -129,8 +149,56 @@ class CollectionService:
                          metadatas)
 
     def delete_vectors(self, collection: dict[str, Any], document_id: str) -> None:
+        """Remove a document's chunks from both indexes (vectors first, then lexical)."""
         self.vectors.delete_where(collection["vector_name"], {"document_id": document_id})
+        self.doc_vectors.forget(collection["vector_name"], document_id)
+        self.lexical(collection).remove_document(document_id)
 
-    def count_vectors(self, collection: dict[str, Any], document_id: str | None = None) -> int:
-        where = {"document_id": document_id} if document_id else None
-        return self.vectors.count(collection["vector_name"], where)
+    def add_lexical(self, collection: dict[str, Any], doc: dict[str, Any],
+                    chunks: list[Chunk]) -> None:
+        """Index a fully embedded document's chunks in BM25 (one rebuild per document)."""
+        ids = [f"{doc['id']}:{c.position}" for c in chunks]
+        self.lexical(collection).add_documents([(doc["id"], ids, [c.indexed_text
+                                                                  for c in chunks])])
+
+    def lexical(self, collection: dict[str, Any]) -> LexicalIndex:
+        """The knowledge base's BM25 index. On first use in a process it is reconciled with the
+        documents: shards of documents that no longer exist are removed and ready documents
+        without a shard (a knowledge base made before lexical indexes, or a lost folder) are
+        indexed from the chunks stored in the vector store."""
+        index = self.lexical_indexes.get(collection["id"])
+        if collection["id"] in self._reconciled:
+            return index
+        with self._backfill_lock:
+            if collection["id"] in self._reconciled:
+                return index
+            known = {d["id"] for d in self.repo.documents(collection["id"])}
+            for stale in index.documents() - known:
+                index.remove_document(stale)
+            missing = self.repo.ready_ids(collection["id"]) - index.documents()
+            if missing:
+                hits = self.vectors.get(collection["vector_name"],
+                                        where={"document_id": {"$in": sorted(missing)}})
+                by_doc: dict[str, list[tuple[int, str, str]]] = {}
+                for hit in hits:
+                    heading = str(hit.metadata.get("heading_path") or "")
+                    path = heading.split(" > ") if heading else []
+                    by_doc.setdefault(str(hit.metadata["document_id"]), []).append(
+                        (int(hit.metadata.get("position", 0)), hit.id,
+                         indexed_text(hit.text, path)))
+                items = []
+                for doc_id, rows in by_doc.items():
+                    rows.sort()
+                    items.append((doc_id, [r[1] for r in rows], [r[2] for r in rows]))
+                index.add_documents(items)
+            self._reconciled.add(collection["id"])
+        return index
+
+    def reconcile_all(self) -> None:
+        """Open (and reconcile) every knowledge base's lexical index; run at start-up."""
+        for collection in self.repo.collections():
+            try:
+                self.lexical(collection)
+            except Exception:  # a Chroma server that is down: done on first use instead
+                log.warning("lexical index of %s not reconciled at start-up", collection["name"],
+                            exc_info=True)

@@ -271,10 +271,11 @@ class IngestionService:
             if self._stopping.is_set() or cancel.is_set():
                 raise _Interrupted
             part = chunks[start : start + batch]
-            vectors = embedder.embed([c.text for c in part])
+            vectors = embedder.embed([c.indexed_text for c in part])
             self.collections.add_chunks(collection, doc, part, vectors)
             metrics.RAG_CHUNKS_EMBEDDED.inc(len(part))
             progress(chunks_embedded=start + len(part))
+        self.collections.add_lexical(collection, doc, chunks)
         return len(chunks)
 
     async def _rollback(self, job_id: str, doc: dict[str, Any] | None, reason: str) -> None:

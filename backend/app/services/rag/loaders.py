@@ -29,11 +29,13 @@ _SAFE_NAME = re.compile(r"^[^\x00-\x1f/\\]{1,255}$")
 
 @dataclass
 class Section:
-    """A run of text from one page / under one heading path."""
+    """A run of text under one heading path; ``page`` is its first page (PDF) and
+    ``page_spans`` lists ``(character offset, page)`` where each of its pages starts."""
 
     text: str
     page: int | None = None
     heading_path: list[str] = field(default_factory=list)
+    page_spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -77,13 +79,15 @@ def detect_kind(filename: str, data: bytes) -> DocumentKind:
     )
 
 
-def parse(filename: str, data: bytes, *, max_pages: int) -> ParsedDocument:
-    """Validate and parse one file; raises a 4xx error for anything unusable."""
+def parse(filename: str, data: bytes, *, max_pages: int, structure: bool = True) -> ParsedDocument:
+    """Validate and parse one file; raises a 4xx error for anything unusable. With
+    ``structure`` a PDF is split by its outline or detected headings (sections may span
+    pages); without, one section per page."""
     if not data:
         raise InvalidRequest(f"'{filename}' is empty.", param="files", code="empty_file")
     kind = detect_kind(filename, data)
     if kind == "pdf":
-        return _parse_pdf(filename, data, max_pages)
+        return _parse_pdf(filename, data, max_pages, structure)
     text = _decode_text(filename, data)
     sections = _markdown_sections(text) if kind == "md" else [Section(text)]
     sections = [s for s in sections if s.text.strip()]
@@ -125,7 +129,7 @@ def _markdown_sections(text: str) -> list[Section]:
     return sections
 
 
-def _parse_pdf(filename: str, data: bytes, max_pages: int) -> ParsedDocument:
+def _parse_pdf(filename: str, data: bytes, max_pages: int, structure: bool) -> ParsedDocument:
     import pymupdf
 
     try:
@@ -146,14 +150,18 @@ def _parse_pdf(filename: str, data: bytes, max_pages: int) -> ParsedDocument:
                 param="files",
                 code="too_many_pages",
             )
-        sections = []
         try:
             # pymupdf's inline types do not declare Document as iterable over its pages.
             pages: Any = doc
-            for index, page in enumerate(pages):
-                text = page.get_text("text")
-                if text.strip():
-                    sections.append(Section(text, index + 1))
+            texts = [page.get_text("text") for page in pages]
+            if structure and any(t.strip() for t in texts):
+                from app.services.rag.structure import pdf_sections
+
+                sections = pdf_sections(doc, texts)
+            else:
+                sections = [
+                    Section(t, i + 1, [], [(0, i + 1)]) for i, t in enumerate(texts) if t.strip()
+                ]
         except Exception as exc:
             raise UnsupportedDocument(f"'{filename}' is a corrupt PDF: {exc}") from exc
         if not sections:

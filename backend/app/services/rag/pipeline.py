@@ -4,6 +4,7 @@ generation path (``GenerationService.prepare`` then ``stream``/``run``)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from app.schemas.rag import Citation, QueryFilters, RetrievedChunk
 from app.services import metrics
 from app.services.generation import GenerationService, ParamsInput, PreparedGeneration
 from app.services.rag.collections import CollectionService, tag_key
+from app.services.rag.rerank import Reranker
 from app.services.rag.store import RagRepository
 from app.services.rag.vector_store import VectorHit
 
@@ -71,57 +73,161 @@ def mmr(query: np.ndarray, hits: list[VectorHit], k: int, lam: float) -> list[Ve
     return [hits[i] for i in chosen]
 
 
-def _chunk(hit: VectorHit) -> RetrievedChunk:
+def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
+    """Reciprocal rank fusion: each ranking adds ``weight / (k + rank)`` (rank from 1)."""
+    fused: dict[str, float] = {}
+    for ids, weight in rankings:
+        for rank, chunk_id in enumerate(ids, start=1):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (k + rank)
+    return fused
+
+
+def _chunk(hit: VectorHit, score: float, similarity: float) -> RetrievedChunk:
     meta = hit.metadata
     heading = str(meta.get("heading_path") or "")
+    page = int(meta.get("page") or 0) or None
     return RetrievedChunk(
         chunk_id=hit.id,
         document_id=str(meta["document_id"]),
         filename=str(meta.get("filename", "")),
-        page=int(meta.get("page") or 0) or None,
+        page=page,
+        page_end=int(meta.get("page_end") or 0) or page,
         position=int(meta.get("position", 0)),
         heading_path=heading.split(" > ") if heading else [],
         text=hit.text,
-        score=round(hit.score, 6),
+        score=round(score, 6),
+        similarity=round(similarity, 6),
     )
 
 
+@dataclass
+class Retrieval:
+    """Chunks best first, with the mode and reranker that produced them."""
+
+    chunks: list[RetrievedChunk]
+    mode: str
+    reranker: str | None
+
+
 class RagPipeline:
-    """Query a knowledge base; prepare cited answers."""
+    """Query a knowledge base (dense, lexical or hybrid, optionally reranked); prepare cited
+    answers."""
 
     def __init__(self, settings: Settings, repo: RagRepository, collections: CollectionService,
-                 generation: GenerationService) -> None:
+                 generation: GenerationService, reranker: Reranker | None = None) -> None:
         self.settings = settings
         self.repo = repo
         self.collections = collections
         self.generation = generation
+        self.reranker = reranker
+
+    def allowed_documents(self, collection: dict[str, Any],
+                          filters: QueryFilters | None) -> tuple[set[str], bool]:
+        """Ready documents passing the filters (resolved in SQLite), and whether any filter
+        was given."""
+        docs = [d for d in self.repo.documents(collection["id"]) if d["status"] == "ready"]
+        filtered = bool(filters and (filters.document_ids or filters.tags))
+        if filters and filters.document_ids:
+            wanted = set(filters.document_ids)
+            docs = [d for d in docs if d["id"] in wanted]
+        if filters and filters.tags:
+            tags = set(filters.tags)
+            docs = [d for d in docs if tags.intersection(d["tags"])]
+        return {d["id"] for d in docs}, filtered
 
     async def retrieve(self, collection_key: str, query: str, top_k: int | None,
                        filters: QueryFilters | None, use_mmr: bool = False,
-                       mmr_lambda: float = 0.5) -> list[RetrievedChunk]:
+                       mmr_lambda: float = 0.5, mode: str | None = None,
+                       rerank: bool = True) -> Retrieval:
         collection = self.collections.get(collection_key)
-        k = top_k or self.settings.rag_top_k
-        embedder = self.collections.embedder_for(collection)
-        ready = self.repo.ready_ids(collection["id"])
-        if not ready:
-            return []
-        where = build_where(filters)
-        # Fetch extra candidates: MMR needs a pool to diversify, and chunks of documents still
-        # being ingested are dropped below.
-        fetch = k * 4 if use_mmr else k + 8
-
-        def search() -> tuple[np.ndarray, list[VectorHit]]:
-            vector = embedder.embed([query])[0]
-            hits = self.collections.vectors.query(collection["vector_name"], vector, fetch,
-                                                  where, with_embeddings=use_mmr)
-            return vector, hits
-
+        mode = mode or collection.get("retrieval_mode") or self.settings.rag_retrieval_mode
         started = time.perf_counter()
-        vector, hits = await asyncio.to_thread(search)
+        result = await asyncio.to_thread(self.search, collection, query, top_k, filters,
+                                         use_mmr, mmr_lambda, mode, rerank)
         metrics.RAG_QUERY_SECONDS.labels("query").observe(time.perf_counter() - started)
-        hits = [h for h in hits if h.metadata.get("document_id") in ready]
-        hits = mmr(vector, hits, k, mmr_lambda) if use_mmr else hits[:k]
-        return [_chunk(h) for h in hits]
+        return result
+
+    def search(self, collection: dict[str, Any], query: str, top_k: int | None,
+               filters: QueryFilters | None, use_mmr: bool, mmr_lambda: float, mode: str,
+               rerank: bool = True) -> Retrieval:
+        """Blocking retrieval (runs in a worker thread; the RAG lab calls it directly)."""
+        s = self.settings
+        k = top_k or s.rag_top_k
+        reranker = self.reranker if rerank else None
+        allowed, filtered = self.allowed_documents(collection, filters)
+        if not allowed:
+            return Retrieval([], mode, None)
+        pool = max(k * 4 if use_mmr else k, s.rag_candidates,
+                   s.rag_rerank_candidates if reranker else 0)
+        embedder = self.collections.embedder_for(collection)
+        vector = embedder.embed([query])[0]
+        hits: dict[str, VectorHit] = {}
+        rankings: list[tuple[list[str], float]] = []
+        dense_scores: dict[str, float] = {}
+        if mode in ("dense", "hybrid"):
+            dense = self._dense(collection, vector, pool, allowed, filters if filtered else None,
+                                hits)
+            dense_scores = dict(dense)
+            rankings.append(([i for i, _ in dense], s.rag_dense_weight))
+        lexical_scores: dict[str, float] = {}
+        if mode in ("lexical", "hybrid"):
+            index = self.collections.lexical(collection)
+            lexical = index.search(query, pool, allowed)
+            lexical_scores = dict(lexical)
+            rankings.append(([i for i, _ in lexical], s.rag_lexical_weight))
+        if mode == "hybrid":
+            scored = rrf(rankings, s.rag_rrf_k)
+        else:
+            scored = dense_scores if mode == "dense" else lexical_scores
+        order = sorted(scored, key=lambda i: scored[i], reverse=True)
+        take = max(k * 4 if use_mmr else k, s.rag_rerank_candidates if reranker else 0)
+        order = order[:take]
+        missing = [i for i in order if i not in hits or (use_mmr and hits[i].embedding is None)]
+        if missing or mode == "lexical":
+            fetched = self.collections.vectors.get(collection["vector_name"], ids=order,
+                                                   with_embeddings=True)
+            hits.update({h.id: h for h in fetched})
+        order = [i for i in order if i in hits]
+        similarity = {
+            i: dense_scores[i] if i in dense_scores else
+            float(hits[i].embedding @ vector) if hits[i].embedding is not None else 0.0
+            for i in order
+        }
+        used_reranker = None
+        if reranker is not None and order:
+            texts = [hits[i].text for i in order]
+            scores = reranker.score(query, texts)
+            scored = dict(zip(order, scores, strict=True))
+            order = sorted(order, key=lambda i: scored[i], reverse=True)
+            used_reranker = f"{reranker.kind}:{reranker.name}"
+        if use_mmr:
+            chosen = mmr(vector, [hits[i] for i in order if hits[i].embedding is not None], k,
+                         mmr_lambda)
+            order = [h.id for h in chosen]
+        chunks = [_chunk(hits[i], scored.get(i, 0.0), similarity[i]) for i in order[:k]]
+        return Retrieval(chunks, mode, used_reranker)
+
+    def _dense(self, collection: dict[str, Any], vector: np.ndarray, pool: int,
+               allowed: set[str], filters: QueryFilters | None,
+               hits: dict[str, VectorHit]) -> list[tuple[str, float]]:
+        """Dense candidates ``(id, cosine)``: exact over cached vectors for a narrow filter,
+        else the vector store's nearest-neighbour search."""
+        if filters is not None:
+            chunks = sum(d["chunks"] for d in self.repo.documents(collection["id"])
+                         if d["id"] in allowed)
+            if chunks <= self.settings.rag_filter_exact_max_chunks:
+                return self.collections.doc_vectors.search(collection["vector_name"],
+                                                           sorted(allowed), vector, pool)
+        where = build_where(filters)
+        # A few extra: chunks of documents still being ingested are dropped below.
+        found = self.collections.vectors.query(collection["vector_name"], vector, pool + 8,
+                                               where)
+        out = []
+        for hit in found:
+            if hit.metadata.get("document_id") in allowed:
+                hits[hit.id] = hit
+                out.append((hit.id, hit.score))
+        return out[:pool]
 
     async def prepare_answer(self, collection_key: str, question: str, chunks:
                              list[RetrievedChunk], model_id: str | None, backend: str | None,
@@ -163,6 +269,31 @@ class RagPipeline:
         job = await self.generation.prepare(model_id, params, prompt=prompt, messages=messages,
                                             backend=backend)
         return PreparedAnswer(job, citations[:kept], len(citations) - kept)
+
+
+NOT_FOUND_ANSWER = "The documents do not contain an answer to this question."
+_CITE = re.compile(r"\[(\d+)\]")
+
+
+def grounded(chunks: list[RetrievedChunk], threshold: float) -> bool:
+    """Whether any retrieved chunk is similar enough to the question to answer from."""
+    return threshold <= 0 or any(c.similarity >= threshold for c in chunks)
+
+
+def check_citations(text: str, given: set[int]) -> tuple[str, list[int], list[int]]:
+    """The text with every ``[n]`` that names no given source removed, the cited numbers in
+    order of first use, and the invalid ones."""
+    cited: list[int] = []
+    invalid: list[int] = []
+
+    def replace(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        bucket = cited if n in given else invalid
+        if n not in bucket:
+            bucket.append(n)
+        return match.group(0) if n in given else ""
+
+    return _CITE.sub(replace, text), cited, invalid
 
 
 def _user_prompt(question: str, citations: list[Citation]) -> str:

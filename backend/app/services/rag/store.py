@@ -73,15 +73,21 @@ class RagRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
         db.ensure_schema(SCHEMA)
+        # Knowledge bases made before retrieval modes existed get the default (hybrid).
+        columns = {r["name"] for r in db.query("PRAGMA table_info(rag_collections)")}
+        if "retrieval_mode" not in columns:
+            with db.transaction() as conn:
+                conn.execute("ALTER TABLE rag_collections ADD COLUMN retrieval_mode TEXT "
+                             "NOT NULL DEFAULT 'hybrid'")
 
     # --- collections -----------------------------------------------------------------------------
     def insert_collection(self, row: dict[str, Any]) -> None:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO rag_collections (id, name, description, embedding_model, dimension, "
-                "chunk_size, chunk_overlap, vector_name, created_at) VALUES (:id, :name, "
-                ":description, :embedding_model, :dimension, :chunk_size, :chunk_overlap, "
-                ":vector_name, :created_at)",
+                "chunk_size, chunk_overlap, vector_name, created_at, retrieval_mode) VALUES (:id, "
+                ":name, :description, :embedding_model, :dimension, :chunk_size, "
+                ":chunk_overlap, :vector_name, :created_at, :retrieval_mode)",
                 row,
             )
 
@@ -101,6 +107,11 @@ class RagRepository:
             (key, key),
         )
         return dict(rows[0]) if rows else None
+
+    def set_retrieval_mode(self, collection_id: str, mode: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE rag_collections SET retrieval_mode = ? WHERE id = ?",
+                         (mode, collection_id))
 
     def delete_collection(self, collection_id: str) -> None:
         with self.db.transaction() as conn:

@@ -75,6 +75,11 @@ class VectorStore(ABC):
         """The ``k`` nearest vectors, best first."""
 
     @abstractmethod
+    def get(self, name: str, ids: list[str] | None = None, where: dict[str, Any] | None = None,
+            with_embeddings: bool = False) -> list[VectorHit]:
+        """Stored chunks by id or by metadata (``score`` is 0); absent ids are skipped."""
+
+    @abstractmethod
     def delete_where(self, name: str, where: dict[str, Any]) -> None:
         """Delete every vector whose metadata matches ``where``."""
 
@@ -197,6 +202,26 @@ class ChromaVectorStore(VectorStore):
                 strict=True,
             )
         ]
+
+    @_unreachable_is_503
+    def get(self, name: str, ids: list[str] | None = None, where: dict[str, Any] | None = None,
+            with_embeddings: bool = False) -> list[VectorHit]:
+        collection = self._collection(name)
+        include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
+        hits: list[VectorHit] = []
+        # Chroma caps one get at its batch size, so ask in slices.
+        if ids is not None:
+            slices = [{"ids": ids[i : i + self._batch]} for i in range(0, len(ids), self._batch)]
+        else:
+            slices = [{"where": where}] if where else [{}]
+        for part in slices:
+            result = collection.get(include=include, **part)
+            embs = result["embeddings"] if with_embeddings else [None] * len(result["ids"])
+            for i, doc, meta, emb in zip(result["ids"], result["documents"],
+                                         result["metadatas"], embs, strict=True):
+                hits.append(VectorHit(i, 0.0, doc or "", dict(meta or {}),
+                                      None if emb is None else np.asarray(emb, np.float32)))
+        return hits
 
     @_unreachable_is_503
     def delete_where(self, name: str, where: dict[str, Any]) -> None:

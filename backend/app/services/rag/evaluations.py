@@ -1,0 +1,307 @@
+"""RAG lab jobs: evaluations run in the background with progress, results kept in SQLite;
+question sets parsed from uploads (JSONL/CSV) or written by a loaded model from sampled chunks."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import logging
+import random
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from app.backends.base import ChatMessage
+from app.core.db import Database
+from app.core.errors import InvalidRequest, NotFound
+from app.services.generation import GenerationService, ParamsInput
+from app.services.rag.collections import CollectionService
+from app.services.rag.evaluation import EvalConfig, EvalQuestion, SourceDocument, evaluate
+from app.services.rag.rerank import Reranker
+from app.services.rag.store import RagRepository
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rag_evaluations (
+    id TEXT PRIMARY KEY,
+    collection_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    progress REAL NOT NULL DEFAULT 0,
+    stage TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    request TEXT NOT NULL,
+    result TEXT,
+    created_at REAL NOT NULL
+);
+"""
+
+QUESTION_PROMPT = (
+    "Write one question that a user of this documentation might ask and that the passage "
+    "below answers. Write only the question.\n\nPassage:\n{text}"
+)
+
+
+def parse_question_file(filename: str, data: bytes) -> list[dict[str, Any]]:
+    """Questions from JSONL (one object a line) or CSV (header: question, document, pages,
+    text; pages separated by ';' or ',')."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("The question file must be UTF-8.", param="file") from exc
+    rows: list[dict[str, Any]] = []
+    if filename.lower().endswith(".csv"):
+        for row in csv.DictReader(io.StringIO(text)):
+            pages = (row.get("pages") or "").replace(";", ",")
+            rows.append(
+                {
+                    "question": row.get("question") or "",
+                    "document": row.get("document") or "",
+                    "pages": [int(p) for p in pages.split(",") if p.strip().isdigit()],
+                    "text": row.get("text") or None,
+                }
+            )
+    else:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError as exc:
+                raise InvalidRequest(f"Line {number} is not JSON.", param="file") from exc
+            if not isinstance(item, dict):
+                raise InvalidRequest(f"Line {number} is not a JSON object.", param="file")
+            rows.append(item)
+    if not rows:
+        raise InvalidRequest("The question file holds no questions.", param="file")
+    return rows
+
+
+class EvaluationService:
+    """Creates, runs, lists and deletes evaluation jobs."""
+
+    def __init__(
+        self,
+        db: Database,
+        repo: RagRepository,
+        collections: CollectionService,
+        generation: GenerationService | None,
+        files_dir: Path,
+        scratch: Path,
+        max_pages: int,
+        reranker: Reranker | None,
+    ) -> None:
+        db.ensure_schema(SCHEMA)
+        self.db = db
+        self.repo = repo
+        self.collections = collections
+        self.generation = generation
+        self.files_dir = files_dir
+        self.scratch = scratch
+        self.max_pages = max_pages
+        self.reranker = reranker
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._cancel: dict[str, threading.Event] = {}
+
+    def start(self) -> None:
+        """Jobs cut short by a restart fail (their temporary indexes are gone with them)."""
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE rag_evaluations SET status = 'failed', error = 'interrupted "
+                "by a server restart' WHERE status IN ('queued', 'running')"
+            )
+
+    async def shutdown(self) -> None:
+        for event in self._cancel.values():
+            event.set()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    # --- rows --------------------------------------------------------------------------------
+    def _update(self, evaluation_id: str, **fields: Any) -> None:
+        assignments = ", ".join(f"{k} = :{k}" for k in fields)
+        with self.db.transaction() as conn:
+            conn.execute(
+                f"UPDATE rag_evaluations SET {assignments} WHERE id = :id",
+                {**fields, "id": evaluation_id},
+            )
+
+    @staticmethod
+    def _row(row: Any) -> dict[str, Any]:
+        out = dict(row)
+        result = json.loads(out.pop("result") or "{}")
+        out.pop("request", None)
+        out["configurations"] = result.get("configurations", [])
+        out["questions"] = result.get("questions", [])
+        return out
+
+    def get(self, evaluation_id: str) -> dict[str, Any]:
+        rows = self.db.query("SELECT * FROM rag_evaluations WHERE id = ?", (evaluation_id,))
+        if not rows:
+            raise NotFound(f"Evaluation '{evaluation_id}' does not exist.", param="evaluation_id")
+        return self._row(rows[0])
+
+    def list(self) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "SELECT id, collection_id, status, progress, stage, error, "
+            "created_at, NULL AS result FROM rag_evaluations "
+            "ORDER BY created_at DESC"
+        )
+        return [self._row(r) for r in rows]
+
+    async def delete(self, evaluation_id: str) -> None:
+        self.get(evaluation_id)
+        if event := self._cancel.get(evaluation_id):
+            event.set()
+        if task := self._tasks.get(evaluation_id):
+            await asyncio.gather(task, return_exceptions=True)
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM rag_evaluations WHERE id = ?", (evaluation_id,))
+
+    async def wait(self, evaluation_id: str) -> dict[str, Any]:
+        if task := self._tasks.get(evaluation_id):
+            await asyncio.gather(task, return_exceptions=True)
+        return self.get(evaluation_id)
+
+    # --- running -----------------------------------------------------------------------------
+    async def create(
+        self, collection_key: str, questions: list[EvalQuestion], configs: list[EvalConfig]
+    ) -> dict[str, Any]:
+        collection = self.collections.get(collection_key)
+        names = [c.name for c in configs]
+        if len(set(names)) != len(names):
+            raise InvalidRequest("Configuration names must be unique.", param="configurations")
+        for cfg in configs:
+            cfg.embedding_model = cfg.embedding_model or collection["embedding_model"]
+            self.collections.embedders.get(cfg.embedding_model, param="embedding_model")
+            self.collections.check_chunking(cfg.chunk_size, cfg.chunk_overlap, None)
+        docs = [d for d in self.repo.documents(collection["id"]) if d["status"] == "ready"]
+        if not docs:
+            raise InvalidRequest(
+                "The knowledge base has no ingested documents.", param="collection"
+            )
+        known = {d["filename"] for d in docs} | {d["id"] for d in docs}
+        unknown = sorted({q.document for q in questions} - known)
+        if unknown:
+            raise InvalidRequest(
+                f"Questions name documents not in the knowledge base: {', '.join(unknown[:5])}.",
+                param="questions",
+            )
+        evaluation_id = uuid.uuid4().hex
+        request = {
+            "questions": [q.__dict__ for q in questions],
+            "configurations": [c.__dict__ for c in configs],
+        }
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO rag_evaluations (id, collection_id, status, request, "
+                "created_at) VALUES (?, ?, 'queued', ?, ?)",
+                (evaluation_id, collection["id"], json.dumps(request), time.time()),
+            )
+        cancel = threading.Event()
+        self._cancel[evaluation_id] = cancel
+        task = asyncio.create_task(self._run(evaluation_id, docs, questions, configs, cancel))
+        self._tasks[evaluation_id] = task
+        task.add_done_callback(
+            lambda _: (self._tasks.pop(evaluation_id, None), self._cancel.pop(evaluation_id, None))
+        )
+        return self.get(evaluation_id)
+
+    async def _run(
+        self,
+        evaluation_id: str,
+        docs: list[dict[str, Any]],
+        questions: list[EvalQuestion],
+        configs: list[EvalConfig],
+        cancel: threading.Event,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int, total: int, stage: str) -> None:
+            loop.call_soon_threadsafe(
+                self._update, evaluation_id, progress=done / total, stage=stage
+            )
+
+        def work() -> dict[str, Any]:
+            sources = [
+                SourceDocument(
+                    d["id"], d["filename"], (self.files_dir / d["stored_name"]).read_bytes()
+                )
+                for d in docs
+            ]
+            return evaluate(
+                sources,
+                questions,
+                configs,
+                lambda name: self.collections.embedders.get(name),
+                self.scratch / evaluation_id,
+                self.max_pages,
+                self.reranker,
+                progress,
+                cancel.is_set,
+            )
+
+        self._update(evaluation_id, status="running", stage="starting")
+        try:
+            result = await asyncio.to_thread(work)
+        except Exception as exc:
+            if not isinstance(exc, InterruptedError):
+                log.exception("evaluation %s failed", evaluation_id)
+            self._update(
+                evaluation_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000]
+            )
+        else:
+            await asyncio.sleep(0)  # let queued progress updates land before the final one
+            self._update(
+                evaluation_id,
+                status="succeeded",
+                progress=1.0,
+                stage="done",
+                result=json.dumps(result),
+            )
+        finally:
+            shutil.rmtree(self.scratch / evaluation_id, ignore_errors=True)
+
+    # --- question sets -----------------------------------------------------------------------
+    async def generate_questions(
+        self, collection_key: str, count: int, model: str | None, seed: int
+    ) -> list[dict[str, Any]]:
+        """One question per sampled chunk, written by a loaded model; each is labelled with
+        its source chunk's document and pages."""
+        assert self.generation is not None
+        collection = self.collections.get(collection_key)
+        ready = self.repo.ready_ids(collection["id"])
+        hits = await asyncio.to_thread(self.collections.vectors.get, collection["vector_name"])
+        hits = [h for h in hits if h.metadata.get("document_id") in ready and len(h.text) > 200]
+        if not hits:
+            raise InvalidRequest(
+                "The knowledge base has no ingested chunks to sample.", param="collection"
+            )
+        picks = random.Random(seed).sample(hits, min(count, len(hits)))
+        out = []
+        for hit in picks:
+            messages = [ChatMessage("user", QUESTION_PROMPT.format(text=hit.text[:1500]))]
+            job = await self.generation.prepare(
+                model, ParamsInput(max_tokens=60, temperature=0.0, seed=seed), messages=messages
+            )
+            outcome = await self.generation.run(job)
+            question = outcome.text.strip().splitlines()[0].strip() if outcome.text.strip() else ""
+            if not question:
+                continue
+            page = int(hit.metadata.get("page") or 0)
+            last = int(hit.metadata.get("page_end") or page)
+            out.append(
+                {
+                    "question": question[:2000],
+                    "document": str(hit.metadata.get("filename")),
+                    "pages": list(range(page, last + 1)) if page else [],
+                    "text": None,
+                    "source_chunk": hit.id,
+                }
+            )
+        return out
