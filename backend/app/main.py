@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.api.openapi import install_openapi
-from app.api.router import native, ollama, openai
+from app.api.router import native, ollama, openai, root
 from app.api.routes import metrics as metrics_route
 from app.api.security import AuthMiddleware
 from app.core.config import Settings, get_settings
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(native)
     app.include_router(openai)
     app.include_router(ollama)
+    app.include_router(root)
     app.include_router(metrics_route.router)
     install_openapi(app)
     mount_frontend(app, settings.frontend_dist)

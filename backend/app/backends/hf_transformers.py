@@ -20,6 +20,7 @@ from app.backends.base import (
     ChatMessage,
     GenerationRequest,
     TokenEvent,
+    check_token_ids,
 )
 from app.backends.hf_attention import register as register_rowwise_attention
 from app.backends.hf_batching import DecodeScheduler
@@ -166,6 +167,10 @@ class TransformersBackend(Backend):
         # A base model without a template: a plain transcript is the least surprising prompt.
         lines = [f"{m.role}: {m.content}" for m in messages]
         return "\n".join(lines) + "\nassistant:"
+
+    def detokenize(self, token_ids: list[int]) -> str:
+        check_token_ids(token_ids, len(self._tokenizer))
+        return self._decode(token_ids)
 
     def _decode(self, ids: Any) -> str:
         return str(self._tokenizer.decode(list(ids), skip_special_tokens=True))

@@ -23,6 +23,7 @@ from app.backends.base import (
     ChatMessage,
     GenerationRequest,
     TokenEvent,
+    check_token_ids,
 )
 from app.core.errors import GenerationFailed
 from app.core.hardware import cpu_flags, physical_cores
@@ -178,6 +179,10 @@ class LlamaCppBackend(Backend):
         if piece is None:
             piece = self._pieces[token] = self._piece_bytes(token)
         return piece
+
+    def detokenize(self, token_ids: list[int]) -> str:
+        check_token_ids(token_ids, int(self._model.n_vocab()))
+        return self._decode(token_ids)
 
     def _decode(self, ids: list[int]) -> str:
         # Special tokens render as nothing (skip_special_tokens), bytes join before decoding.
