@@ -17,7 +17,8 @@ class TokenizeRequest(BaseModel):
     )
     prompt: str | None = Field(default=None, description="Text to tokenize.")
     messages: list[ChatMessageIn] | None = Field(
-        default=None, min_length=1,
+        default=None,
+        min_length=1,
         description="A conversation, tokenized as the model's chat template renders it "
         "(with the assistant turn opened, as a generation would see it).",
     )

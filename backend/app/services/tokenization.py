@@ -24,8 +24,12 @@ async def _engine(manager: ModelManager, model_id: str | None) -> LoadedModel:
     return loaded
 
 
-def _tokens(engine: Backend, prompt: str | None, messages: list[ChatMessage] | None,
-            add_special_tokens: bool) -> list[int]:
+def _tokens(
+    engine: Backend,
+    prompt: str | None,
+    messages: list[ChatMessage] | None,
+    add_special_tokens: bool,
+) -> list[int]:
     if messages is not None:
         # The template writes BOS and the other special tokens itself (as in generation).
         return engine.tokenize(engine.render_chat(messages), add_special_tokens=False)

@@ -15,8 +15,9 @@ MODELS = ["tiny", GGUF]  # Transformers, llama.cpp
 
 
 @pytest.fixture(scope="session")
-def dialect_models(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path,
-                   tiny_gguf: Path) -> Path:
+def dialect_models(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, tiny_gguf: Path
+) -> Path:
     folder = tmp_path_factory.mktemp("dialect-models")
     (folder / "tiny").symlink_to(tiny_model_dir, target_is_directory=True)
     (folder / GGUF).symlink_to(tiny_gguf)
@@ -35,8 +36,9 @@ def dialect_env(models: Path, data: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def dialect_server(tmp_path_factory: pytest.TempPathFactory,
-                   dialect_models: Path) -> Iterator[ServerProcess]:
+def dialect_server(
+    tmp_path_factory: pytest.TempPathFactory, dialect_models: Path
+) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("dialect-data")
     proc = ServerProcess(dialect_env(dialect_models, data), log_path=data / "server.log").start()
     yield proc

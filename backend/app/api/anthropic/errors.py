@@ -50,13 +50,14 @@ def anthropic_status(exc: AppError) -> int:
 
 def anthropic_body(exc: AppError) -> dict:
     status = anthropic_status(exc)
-    return {"type": "error",
-            "error": {"type": _TYPES.get(status, "invalid_request_error"), "message": exc.message}}
+    return {
+        "type": "error",
+        "error": {"type": _TYPES.get(status, "invalid_request_error"), "message": exc.message},
+    }
 
 
 def anthropic_response(exc: AppError) -> JSONResponse:
-    return JSONResponse(anthropic_body(exc), status_code=anthropic_status(exc),
-                        headers=exc.headers)
+    return JSONResponse(anthropic_body(exc), status_code=anthropic_status(exc), headers=exc.headers)
 
 
 def _validation_text(exc: RequestValidationError) -> str:
@@ -85,13 +86,17 @@ class AnthropicRoute(APIRoute):
             except AppError as exc:
                 return anthropic_response(exc)
             except RequestValidationError as exc:
-                body = {"type": "error", "error": {"type": "invalid_request_error",
-                                                   "message": _validation_text(exc)}}
+                body = {
+                    "type": "error",
+                    "error": {"type": "invalid_request_error", "message": _validation_text(exc)},
+                }
                 return JSONResponse(body, status_code=400)
             except Exception:
                 log.exception("unhandled error on %s", request.url.path)
-                body = {"type": "error",
-                        "error": {"type": "api_error", "message": "Internal server error."}}
+                body = {
+                    "type": "error",
+                    "error": {"type": "api_error", "message": "Internal server error."},
+                }
                 return JSONResponse(body, status_code=500)
 
         return route

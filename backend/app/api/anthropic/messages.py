@@ -31,8 +31,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post("", response_model=Message, responses=_ERRORS,
-             operation_id="anthropic-create_message")
+@router.post("", response_model=Message, responses=_ERRORS, operation_id="anthropic-create_message")
 async def create_message(body: MessagesRequest, generation: GenerationDep, request: Request):
     """A reply in Anthropic's Messages format (SSE events when stream=true)."""
     job = await generation.prepare(
@@ -50,8 +49,7 @@ async def create_message(body: MessagesRequest, generation: GenerationDep, reque
         content=[TextBlockOut(text=outcome.text)],
         stop_reason=reason,
         stop_sequence=sequence,
-        usage=MessageUsage(input_tokens=usage.prompt_tokens,
-                           output_tokens=usage.completion_tokens),
+        usage=MessageUsage(input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens),
     )
 
 
@@ -59,33 +57,53 @@ async def _events(
     generation: GenerationDep, job: PreparedGeneration, msg_id: str, body: MessagesRequest
 ) -> AsyncIterator[ServerSentEvent]:
     outcome = GenerationOutcome(job)
-    start = Message(id=msg_id, model=body.model, content=[], stop_reason=None,
-                    usage=MessageUsage(input_tokens=job.prompt_tokens, output_tokens=0))
+    start = Message(
+        id=msg_id,
+        model=body.model,
+        content=[],
+        stop_reason=None,
+        usage=MessageUsage(input_tokens=job.prompt_tokens, output_tokens=0),
+    )
     yield event({"type": "message_start", "message": start.model_dump()}, "message_start")
-    yield event({"type": "content_block_start", "index": 0,
-                 "content_block": {"type": "text", "text": ""}}, "content_block_start")
+    yield event(
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        "content_block_start",
+    )
     yield event({"type": "ping"}, "ping")
     try:
         async for item in generation.stream(job):
             outcome.add(item)
             if item.text:
-                yield event({"type": "content_block_delta", "index": 0,
-                             "delta": {"type": "text_delta", "text": item.text}},
-                            "content_block_delta")
+                yield event(
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": item.text},
+                    },
+                    "content_block_delta",
+                )
         reason, sequence = await stop_reason(outcome, body.stop_sequences or [])
     except AppError as exc:
         yield event(anthropic_body(exc), "error")
         return
     yield event({"type": "content_block_stop", "index": 0}, "content_block_stop")
-    yield event({"type": "message_delta",
-                 "delta": {"stop_reason": reason, "stop_sequence": sequence},
-                 "usage": {"output_tokens": outcome.usage().completion_tokens}},
-                "message_delta")
+    yield event(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": reason, "stop_sequence": sequence},
+            "usage": {"output_tokens": outcome.usage().completion_tokens},
+        },
+        "message_delta",
+    )
     yield event({"type": "message_stop"}, "message_stop")
 
 
-@router.post("/count_tokens", response_model=CountTokensResponse, responses=_ERRORS,
-             operation_id="anthropic-count_tokens")
+@router.post(
+    "/count_tokens",
+    response_model=CountTokensResponse,
+    responses=_ERRORS,
+    operation_id="anthropic-count_tokens",
+)
 async def count_tokens(body: CountTokensRequest, manager: ModelManagerDep) -> CountTokensResponse:
     """Tokens the conversation takes in the model's prompt (chat template included)."""
     ids, _ = await tokenization.tokenize(manager, body.model, messages=chat_messages(body))

@@ -44,7 +44,9 @@ def params(body: MessagesRequest) -> ParamsInput:
     )
 
 
-async def stop_reason(outcome: GenerationOutcome, stops: list[str]) -> tuple[StopReason, str | None]:
+async def stop_reason(
+    outcome: GenerationOutcome, stops: list[str]
+) -> tuple[StopReason, str | None]:
     """``end_turn``, ``max_tokens`` or ``stop_sequence`` (with the sequence that matched).
 
     Engines report only "stop" for both end-of-turn and a stop string, and hold the stop

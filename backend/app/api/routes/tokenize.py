@@ -31,10 +31,9 @@ async def tokenize(body: TokenizeRequest, manager: ModelManagerDep) -> TokenizeR
     return TokenizeResponse(count=len(ids), max_model_len=context, tokens=ids)
 
 
-@router.post(
-    "/detokenize", response_model=DetokenizeResponse, responses=error_responses(400, 404)
-)
+@router.post("/detokenize", response_model=DetokenizeResponse, responses=error_responses(400, 404))
 async def detokenize(body: DetokenizeRequest, manager: ModelManagerDep) -> DetokenizeResponse:
     """The text of a list of token ids."""
-    return DetokenizeResponse(prompt=await tokenization.detokenize(manager, body.model,
-                                                                   body.tokens))
+    return DetokenizeResponse(
+        prompt=await tokenization.detokenize(manager, body.model, body.tokens)
+    )
