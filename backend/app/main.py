@@ -27,6 +27,7 @@ from app.services.limits import RateLimiter
 from app.services.model_manager import ModelManager
 from app.services.model_store import ModelStore
 from app.services.rag import RagService
+from app.services.responses_store import ResponsesStore
 from app.version import __version__
 from app.web import mount_frontend
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.downloads = DownloadService(settings, app.state.db)
         await app.state.downloads.start()
         app.state.catalog = CatalogService(settings, store, app.state.downloads)
+        app.state.responses_store = ResponsesStore(app.state.db)
         app.state.rag = RagService(settings, app.state.db, app.state.generation)
         await app.state.rag.start()
         if settings.preload_default_model and (default := manager.default_model_id()):
