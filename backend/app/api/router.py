@@ -8,7 +8,7 @@ from app.api.anthropic import messages as anthropic_messages
 from app.api.ollama import embed as ollama_embed
 from app.api.ollama import generate as ollama_generate
 from app.api.ollama import models as ollama_models
-from app.api.openai import chat, completions, embeddings, responses
+from app.api.openai import batches, chat, completions, embeddings, files, responses
 from app.api.openai import models as openai_models
 from app.api.routes import auth as auth_routes
 from app.api.routes import backends as backend_routes
@@ -31,6 +31,8 @@ openai.include_router(completions.router)
 openai.include_router(openai_models.router)
 openai.include_router(embeddings.router)
 openai.include_router(responses.router)
+openai.include_router(files.router)
+openai.include_router(batches.router)
 # Anthropic's Messages API on the same /v1 prefix (its own error envelope, see its errors.py).
 openai.include_router(anthropic_messages.router)
 
