@@ -12,14 +12,16 @@ from fastapi.routing import APIRoute
 
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.api.openai.batch_lines import make_dispatcher
 from app.api.openapi import install_openapi
-from app.api.router import native, ollama, openai
+from app.api.router import native, ollama, openai, root
 from app.api.routes import metrics as metrics_route
 from app.api.security import AuthMiddleware
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.logging import configure_logging
 from app.services.auth import AuthService
+from app.services.batches import BatchService
 from app.services.catalog import CatalogService
 from app.services.conversations import ConversationService, ConversationStore
 from app.services.downloads import DownloadService
@@ -28,6 +30,7 @@ from app.services.limits import RateLimiter
 from app.services.model_manager import ModelManager
 from app.services.model_store import ModelStore
 from app.services.rag import RagService
+from app.services.responses_store import ResponsesStore
 from app.version import __version__
 from app.web import mount_frontend
 
@@ -63,11 +66,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.downloads = DownloadService(settings, app.state.db)
         await app.state.downloads.start()
         app.state.catalog = CatalogService(settings, store, app.state.downloads)
+        app.state.responses_store = ResponsesStore(app.state.db)
         app.state.rag = RagService(settings, app.state.db, app.state.generation)
         await app.state.rag.start()
         app.state.conversations = ConversationService(
             ConversationStore(app.state.db), app.state.generation
         )
+        app.state.batches = BatchService(
+            settings, app.state.db, app.state.generation, make_dispatcher(app)
+        )
+        await app.state.batches.start()
         if settings.preload_default_model and (default := manager.default_model_id()):
             await manager.get(default)
         log.info("Mistral Playground %s on http://%s:%d", __version__, settings.host, settings.port)
@@ -77,7 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Streams first (their engines stop within a step), then the stores and models;
             # a step that fails must not keep the later ones from saving their state.
             app.state.generation.shutdown()
-            for step in (app.state.rag.shutdown, app.state.downloads.shutdown, manager.shutdown):
+            steps = (app.state.batches.shutdown, app.state.rag.shutdown,
+                     app.state.downloads.shutdown, manager.shutdown)
+            for step in steps:
                 try:
                     await step()
                 except Exception:
@@ -97,7 +107,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         max_body=settings.max_body_bytes,
-        max_upload=settings.rag_max_file_bytes * settings.rag_max_files_per_upload + 1024 * 1024,
+        max_upload=max(
+            settings.rag_max_file_bytes * settings.rag_max_files_per_upload,
+            settings.files_max_bytes,
+        )
+        + 1024 * 1024,
     )
     app.add_middleware(AuthMiddleware)
     app.add_middleware(
@@ -111,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(native)
     app.include_router(openai)
     app.include_router(ollama)
+    app.include_router(root)
     app.include_router(metrics_route.router)
     install_openapi(app)
     mount_frontend(app, settings.frontend_dist)

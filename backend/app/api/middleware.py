@@ -28,8 +28,13 @@ def route_template(scope: Scope) -> str:
     return route.path if route is not None else "unmatched"
 
 
-def error_response(exc: AppError) -> JSONResponse:
-    """An AppError rendered outside the app's exception handlers (i.e. in middleware)."""
+def error_response(exc: AppError, scope: Scope | None = None) -> JSONResponse:
+    """An AppError rendered outside the app's exception handlers (i.e. in middleware), in the
+    envelope of the API ``scope`` addresses (Anthropic's on /v1/messages, else OpenAI's)."""
+    from app.api.anthropic.errors import anthropic_response, is_anthropic_path
+
+    if scope is not None and is_anthropic_path(scope.get("path", "")):
+        return anthropic_response(exc)
     return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=exc.headers)
 
 
@@ -120,7 +125,7 @@ class BodyLimitMiddleware:
             except ValueError:
                 too_big = False  # the server rejects a malformed length itself
             if too_big:
-                await error_response(self._error(limit))(scope, receive, send)
+                await error_response(self._error(limit), scope)(scope, receive, send)
                 return
         received = 0
         refused = False
@@ -145,7 +150,7 @@ class BodyLimitMiddleware:
                     # Answer 413 now and tell the app the client left, so it stops reading;
                     # raising instead would be turned into a generic 400 by body parsing.
                     refused = True
-                    await error_response(self._error(limit))(scope, receive, send)
+                    await error_response(self._error(limit), scope)(scope, receive, send)
                     return {"type": "http.disconnect"}
             return message
 

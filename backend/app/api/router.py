@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.api.anthropic import messages as anthropic_messages
 from app.api.ollama import embed as ollama_embed
 from app.api.ollama import generate as ollama_generate
 from app.api.ollama import models as ollama_models
-from app.api.openai import chat, completions, embeddings, rerank
+from app.api.openai import batches, chat, completions, embeddings, files, rerank, responses
 from app.api.openai import models as openai_models
 from app.api.routes import auth as auth_routes
 from app.api.routes import backends as backend_routes
@@ -21,6 +22,7 @@ from app.api.routes import (
     rag_eval,
     system,
 )
+from app.api.routes import tokenize as tokenize_routes
 
 native = APIRouter(prefix="/api/v1")
 native.include_router(system.router)
@@ -40,6 +42,15 @@ openai.include_router(completions.router)
 openai.include_router(openai_models.router)
 openai.include_router(embeddings.router)
 openai.include_router(rerank.router)
+openai.include_router(responses.router)
+openai.include_router(files.router)
+openai.include_router(batches.router)
+# Anthropic's Messages API on the same /v1 prefix (its own error envelope, see its errors.py).
+openai.include_router(anthropic_messages.router)
+
+# vLLM's /tokenize and /detokenize at the server root.
+root = APIRouter()
+root.include_router(tokenize_routes.router)
 
 # Ollama-compatible API (NDJSON), for existing Ollama clients.
 ollama = APIRouter(prefix="/api")

@@ -44,13 +44,16 @@ def needs_auth(scope: Scope) -> bool:
 
 
 def credential_from(scope: Scope) -> str | None:
-    """The bearer token of the request; for GET event streams (EventSource cannot send headers)
-    also an ``access_token`` query parameter."""
+    """The bearer token (or ``x-api-key``) of the request; for GET event streams (EventSource
+    cannot send headers) also an ``access_token`` query parameter."""
     headers = Headers(scope=scope)
     auth = headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
+    # Anthropic's SDKs send the key as x-api-key.
+    if key := headers.get("x-api-key", "").strip():
+        return key
     if scope["method"] == "GET":
         query_token = QueryParams(scope.get("query_string", b"")).get("access_token")
         if query_token:
@@ -88,6 +91,6 @@ class AuthMiddleware:
         except AppError as exc:
             if isinstance(exc, Unauthorized):
                 metrics.AUTH_FAILURES.inc()
-            await error_response(exc)(scope, receive, send)
+            await error_response(exc, scope)(scope, receive, send)
             return
         await self.app(scope, receive, send)

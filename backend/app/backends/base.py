@@ -137,6 +137,18 @@ class BackendStats:
             self.active_requests -= 1
 
 
+def check_token_ids(token_ids: list[int], vocab_size: int) -> None:
+    """Refuse ids outside the vocabulary (engines index tables with them) with a 400."""
+    bad = next((t for t in token_ids if not 0 <= t < vocab_size), None)
+    if bad is not None:
+        from app.core.errors import InvalidRequest
+
+        raise InvalidRequest(
+            f"Token id {bad} is outside this model's vocabulary (0-{vocab_size - 1}).",
+            param="tokens",
+        )
+
+
 class Backend(ABC):
     """A model loaded on one engine.
 
@@ -213,6 +225,15 @@ class Backend(ABC):
     @abstractmethod
     def render_chat(self, messages: list[ChatMessage]) -> str:
         """The prompt text the model's chat template makes of ``messages``, ready to generate."""
+
+    def detokenize(self, token_ids: list[int]) -> str:
+        """Text of ``token_ids`` (special tokens left out); engines with a local tokenizer."""
+        from app.core.errors import InvalidRequest
+
+        raise InvalidRequest(
+            f"The {self.name} backend has no local tokenizer for '{self.source.model_id}'.",
+            param="model",
+        )
 
     # --- generation ----------------------------------------------------------------------------
     @abstractmethod

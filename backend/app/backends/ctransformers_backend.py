@@ -21,6 +21,7 @@ from app.backends.base import (
     GenerationRequest,
     ModelSource,
     TokenEvent,
+    check_token_ids,
 )
 from app.backends.gguf_info import read_gguf
 from app.backends.text import IncrementalDetokenizer, StopMatcher
@@ -115,6 +116,10 @@ class CTransformersBackend(Backend):
             return self._template.render(messages=conversation, add_generation_prompt=True,
                                          bos_token="<s>", eos_token="</s>")
         return "\n".join(f"{m.role}: {m.content}" for m in messages) + "\nassistant:"
+
+    def detokenize(self, token_ids: list[int]) -> str:
+        check_token_ids(token_ids, int(self._llm.vocab_size))
+        return self._decode(token_ids)
 
     def _decode(self, ids: Any) -> str:
         return str(self._llm.detokenize(list(ids), decode=False).decode("utf-8", "replace"))

@@ -20,6 +20,7 @@ from app.backends.base import (
     ChatMessage,
     GenerationRequest,
     TokenEvent,
+    check_token_ids,
 )
 from app.backends.chat_template import ChatTemplate
 from app.backends.generation_defaults import SamplingDefaults, from_generation_config
@@ -179,6 +180,10 @@ class TransformersBackend(Backend):
     def render_chat(self, messages: list[ChatMessage], **extra: Any) -> str:
         conversation = [{"role": m.role, "content": m.content} for m in messages]
         return self._template.render(conversation, **extra)
+
+    def detokenize(self, token_ids: list[int]) -> str:
+        check_token_ids(token_ids, len(self._tokenizer))
+        return self._decode(token_ids)
 
     def _decode(self, ids: Any) -> str:
         return str(self._tokenizer.decode(list(ids), skip_special_tokens=True))

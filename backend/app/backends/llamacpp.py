@@ -23,6 +23,7 @@ from app.backends.base import (
     ChatMessage,
     GenerationRequest,
     TokenEvent,
+    check_token_ids,
 )
 from app.backends.chat_template import ChatTemplate
 from app.backends.generation_defaults import SamplingDefaults, from_gguf_metadata
@@ -192,6 +193,10 @@ class LlamaCppBackend(Backend):
         if piece is None:
             piece = self._pieces[token] = self._piece_bytes(token)
         return piece
+
+    def detokenize(self, token_ids: list[int]) -> str:
+        check_token_ids(token_ids, int(self._model.n_vocab()))
+        return self._decode(token_ids)
 
     def _decode(self, ids: Sequence[int]) -> str:
         # Special tokens render as nothing (skip_special_tokens), bytes join before decoding.

@@ -241,6 +241,20 @@ class Settings(BaseSettings):
         "generating one. 0 turns the check off.",
     )
 
+    # --- batch jobs (OpenAI Batch API: /v1/files, /v1/batches) -------------------------------
+    batch_concurrency: int = Field(
+        default=4, ge=1, le=256,
+        description="Batch lines run at once (they batch with each other in the engine); new "
+        "lines wait while an interactive request is queued or running on the same model.",
+    )
+    files_max_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1024,
+        description="Largest file accepted by POST /v1/files (bytes).",
+    )
+    batch_max_lines: int = Field(
+        default=50_000, ge=1, description="Most request lines in one batch input file."
+    )
+
     # --- reliability and security (auth, limits, logs) ---------------------------------------
     auth_enabled: bool = Field(
         default=False,

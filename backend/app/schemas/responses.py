@@ -1,0 +1,110 @@
+"""OpenAI Responses API protocol types (``/v1/responses``).
+
+Requests are validated strictly on the fields we honour and ignore the rest; response objects
+are built as plain dicts in the shape the official SDK parses (``api/openai/responses.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.common import BackendName, Temperature, TopP
+
+
+class InputText(BaseModel):
+    """A text content part of an input message (``input_text``, or ``output_text`` when an
+    earlier assistant turn is sent back)."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["input_text", "output_text", "text"]
+    text: str
+
+
+class OtherPart(BaseModel):
+    """A content part we do not serve (images, files): refused with a 400 naming it."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+
+
+class InputMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["message"] = "message"
+    role: Literal["user", "assistant", "system", "developer"]
+    content: str | list[Annotated[InputText | OtherPart, Field(union_mode="left_to_right")]]
+
+
+class OtherItem(BaseModel):
+    """An input item of another type (function_call_output, reasoning, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+
+
+InputItem = Annotated[InputMessage | OtherItem, Field(union_mode="left_to_right")]
+
+
+class TextFormat(BaseModel):
+    """``text.format``: free text, any JSON object, or JSON following a schema."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    name: str | None = Field(default=None, max_length=64, description="Name of the schema.")
+    schema_: dict[str, Any] | None = Field(
+        default=None, alias="schema", description="JSON schema (json_schema)."
+    )
+    strict: bool | None = None
+
+    def schema_text(self) -> str | None:
+        if self.type == "text":
+            return None
+        if self.type == "json_object":
+            return json.dumps({"type": "object"})
+        if self.schema_ is None:
+            raise ValueError("text.format.schema is required with type json_schema")
+        return json.dumps(self.schema_)
+
+
+class TextConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    format: TextFormat = Field(default_factory=TextFormat)
+
+
+class ResponseRequest(BaseModel):
+    """POST /v1/responses."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1, max_length=512, description="Model id from GET /v1/models.")
+    input: str | list[InputItem] = Field(description="A user message, or input items.")
+    instructions: str | None = Field(
+        default=None, description="A system message for this turn (not carried to the next)."
+    )
+    max_output_tokens: int | None = Field(default=None, ge=1, description="Most tokens out.")
+    temperature: Temperature = 1.0
+    top_p: TopP = 1.0
+    text: TextConfig | None = None
+    tools: list[dict[str, Any]] | None = Field(
+        default=None, description="Not served yet: a non-empty list is refused (400)."
+    )
+    store: bool = Field(default=True, description="Keep the response for GET and chaining.")
+    previous_response_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="A stored response whose conversation this turn continues.",
+    )
+    metadata: dict[str, str] | None = Field(default=None, max_length=16)
+    stream: bool = False
+    user: str | None = None
+    backend: BackendName | None = Field(default=None, description="Extension: backend to use.")
+
+
+class DeletedResponse(BaseModel):
+    id: str
+    object: Literal["response"] = "response"
+    deleted: bool = True

@@ -1,0 +1,92 @@
+"""Files of the Files API: metadata in SQLite, contents under ``data_dir/files``, every
+write atomic (temporary file, fsync, rename) so a crash never leaves half a file."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+from app.core.db import Database
+from app.core.errors import NotFound
+from app.schemas.batches import FileObject
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY,
+    filename TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"""
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class FileStore:
+    """Repository of files; ids look like OpenAI's (``file-...``)."""
+
+    def __init__(self, db: Database, folder: Path) -> None:
+        self.db = db
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        db.ensure_schema(_SCHEMA)
+
+    def path(self, file_id: str) -> Path:
+        return self.folder / f"{file_id}.jsonl"
+
+    def create(self, filename: str, purpose: str, data: bytes) -> FileObject:
+        file_id = f"file-{uuid.uuid4().hex}"
+        write_atomic(self.path(file_id), data)
+        created = int(time.time())
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
+                (file_id, filename, purpose, len(data), created),
+            )
+        return FileObject(
+            id=file_id, bytes=len(data), created_at=created, filename=filename, purpose=purpose
+        )
+
+    def get(self, file_id: str, param: str | None = None) -> FileObject:
+        rows = self.db.query("SELECT * FROM files WHERE id = ?", (file_id,))
+        if not rows:
+            raise NotFound(f"No file with id '{file_id}'.", param=param, code="file_not_found")
+        row = rows[0]
+        return FileObject(
+            id=row["id"],
+            bytes=row["bytes"],
+            created_at=row["created_at"],
+            filename=row["filename"],
+            purpose=row["purpose"],
+        )
+
+    def list(self, purpose: str | None = None) -> list[FileObject]:
+        sql, args = "SELECT id FROM files", ()
+        if purpose:
+            sql, args = sql + " WHERE purpose = ?", (purpose,)
+        rows = self.db.query(sql + " ORDER BY created_at DESC, rowid DESC", args)
+        return [self.get(row["id"]) for row in rows]
+
+    def content(self, file_id: str) -> Path:
+        self.get(file_id)
+        return self.path(file_id)
+
+    def delete(self, file_id: str) -> None:
+        self.get(file_id)
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
+        self.path(file_id).unlink(missing_ok=True)

@@ -1,0 +1,57 @@
+"""Token counting for ``/tokenize`` and ``/detokenize``: the model's own tokenizer and chat
+template, exactly as a generation would tokenize the same input."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.backends.base import Backend, ChatMessage
+from app.core.errors import InvalidRequest
+from app.services.model_manager import LoadedModel, ModelManager
+
+
+async def _engine(manager: ModelManager, model_id: str | None) -> LoadedModel:
+    model_id = model_id or manager.default_model_id()
+    if not model_id:
+        raise InvalidRequest("No model given and no default model.", param="model")
+    loaded, _ = await manager.get(model_id, reserve=False)
+    if not loaded.backend.capabilities.local_tokenizer:
+        raise InvalidRequest(
+            f"'{model_id}' runs on the {loaded.backend_name} backend, which tokenizes on its own "
+            "server; there is no local tokenizer to count with.",
+            param="model",
+        )
+    return loaded
+
+
+def _tokens(
+    engine: Backend,
+    prompt: str | None,
+    messages: list[ChatMessage] | None,
+    add_special_tokens: bool,
+) -> list[int]:
+    if messages is not None:
+        # The template writes BOS and the other special tokens itself (as in generation).
+        return engine.tokenize(engine.render_chat(messages), add_special_tokens=False)
+    return engine.tokenize(prompt or "", add_special_tokens=add_special_tokens)
+
+
+async def tokenize(
+    manager: ModelManager,
+    model_id: str | None,
+    *,
+    prompt: str | None = None,
+    messages: list[ChatMessage] | None = None,
+    add_special_tokens: bool = True,
+) -> tuple[list[int], int]:
+    """Token ids of the input and the model's context length."""
+    loaded = await _engine(manager, model_id)
+    engine = loaded.backend
+    ids = await asyncio.to_thread(_tokens, engine, prompt, messages, add_special_tokens)
+    return ids, engine.context_length
+
+
+async def detokenize(manager: ModelManager, model_id: str | None, token_ids: list[int]) -> str:
+    """The text of ``token_ids`` (400 for ids outside the vocabulary)."""
+    loaded = await _engine(manager, model_id)
+    return await asyncio.to_thread(loaded.backend.detokenize, token_ids)

@@ -1,0 +1,45 @@
+"""One real server for the API-dialect tests (Anthropic, Responses, batches, tokenize): the
+tiny model on Transformers and its GGUF conversion on llama.cpp, side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.server import ServerProcess
+
+GGUF = "tiny-f16.gguf"
+MODELS = ["tiny", GGUF]  # Transformers, llama.cpp
+
+
+@pytest.fixture(scope="session")
+def dialect_models(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, tiny_gguf: Path
+) -> Path:
+    folder = tmp_path_factory.mktemp("dialect-models")
+    (folder / "tiny").symlink_to(tiny_model_dir, target_is_directory=True)
+    (folder / GGUF).symlink_to(tiny_gguf)
+    return folder
+
+
+def dialect_env(models: Path, data: Path) -> dict[str, str]:
+    return {
+        "MP_MODELS_DIR": str(models),
+        "MP_DATA_DIR": str(data),
+        "MP_DEFAULT_MODEL": "tiny",
+        "MP_THREADS": "1",
+        "MP_LLAMACPP_N_CTX": "512",
+        "MP_LLAMACPP_PARALLEL": "2",
+    }
+
+
+@pytest.fixture(scope="session")
+def dialect_server(
+    tmp_path_factory: pytest.TempPathFactory, dialect_models: Path
+) -> Iterator[ServerProcess]:
+    data = tmp_path_factory.mktemp("dialect-data")
+    proc = ServerProcess(dialect_env(dialect_models, data), log_path=data / "server.log").start()
+    yield proc
+    proc.stop()
