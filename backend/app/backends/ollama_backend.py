@@ -71,7 +71,7 @@ class OllamaBackend(Backend):
     name: ClassVar[str] = "ollama"
     extra: ClassVar[str] = "requirements-cpu.txt"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        local_tokenizer=False, embeddings=True, json_schema=True, formats=("ollama",)
+        local_tokenizer=False, embeddings=True, json_schema=True
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -11,7 +11,7 @@ from app.schemas.catalog import CatalogResponse, DeletedModel
 from app.schemas.common import error_responses
 from app.schemas.models import LoadedModelInfo, LocalModelInfo, ModelsOverview
 from app.services.model_manager import LoadedModel, ModelManager
-from app.services.model_store import ModelStore, is_demo
+from app.services.model_store import LocalModel, is_demo
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -38,7 +38,7 @@ def loaded_info(model: LoadedModel) -> LoadedModelInfo:
     )
 
 
-def local_infos(store: ModelStore, manager: ModelManager) -> list[LocalModelInfo]:
+def local_infos(local: list[LocalModel], manager: ModelManager) -> list[LocalModelInfo]:
     return [
         LocalModelInfo(
             id=m.id,
@@ -48,7 +48,7 @@ def local_infos(store: ModelStore, manager: ModelManager) -> list[LocalModelInfo
             loaded=manager.get_loaded(m.id) is not None,
             demo=is_demo(m),
         )
-        for m in store.scan()
+        for m in local
     ]
 
 
@@ -56,9 +56,9 @@ def local_infos(store: ModelStore, manager: ModelManager) -> list[LocalModelInfo
 async def list_models(store: ModelStoreDep, manager: ModelManagerDep) -> ModelsOverview:
     """Models available locally and models loaded in memory."""
     return ModelsOverview(
-        local=local_infos(store, manager),
+        local=local_infos(await store.scan_async(), manager),
         loaded=[loaded_info(m) for m in manager.loaded()],
-        default_model=manager.default_model_id(),
+        default_model=await manager.default_model_id_async(),
     )
 
 

@@ -1,8 +1,9 @@
 """Resumable transfer of one file over HTTP into a ``.part`` file, with hash verification.
 
-huggingface_hub's own retry re-requests a dropped file from byte 0, so each file is fetched here
-with ``Range: bytes=N-`` where N is what is already on disk; a drop, a cancel or a killed process
-therefore costs only the bytes in flight. tenacity retries transient failures (connection
+Each file is fetched with ``Range: bytes=N-`` where N is what is already on disk, so a drop, a
+cancel or a killed process costs only the bytes in flight. huggingface_hub's ``http_get`` also
+resumes with Range, but into its own cache layout and without a cancel between reads, progress
+per read, or hashing as the bytes arrive; those are why this transfer is written here. tenacity retries transient failures (connection
 errors, 5xx, 429) with exponential backoff. The hash (sha256 for Hub LFS files and URLs given a
 digest, git blob sha1 for small Hub files) is computed while the bytes arrive, in a second thread,
 so verification adds no extra pass over the file.
