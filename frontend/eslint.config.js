@@ -10,6 +10,7 @@ export default tseslint.config(
   { ignores: ["dist", "test-results", "playwright-report", "src/client/schema.d.ts"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { files: ["**/*.{js,mjs}"], languageOptions: { globals: globals.node } },
   {
     files: ["**/*.{ts,tsx}"],
     languageOptions: { globals: { ...globals.browser, ...globals.node } },

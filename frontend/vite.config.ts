@@ -15,7 +15,23 @@ export default defineConfig({
     port: 5173,
     proxy: { "/api": api, "/v1": api, "/openapi.json": api },
   },
-  build: { chunkSizeWarningLimit: 1200 },
+  build: {
+    // One chunk per route and a lazy Markdown renderer (src/App.tsx, components/Markdown.tsx);
+    // libraries in long-cached vendor chunks. scripts/check-bundle.mjs (run by `npm run build`)
+    // fails when what the first page load needs grows past its limit.
+    manifest: true,
+    rolldownOptions: {
+      output: {
+        codeSplitting: {
+          groups: [
+            { name: "vendor-react", test: /node_modules[\\/](react|react-dom|react-router|react-router-dom|scheduler)[\\/]/ },
+            { name: "vendor-query", test: /node_modules[\\/]@tanstack[\\/]/ },
+            { name: "vendor-radix", test: /node_modules[\\/]@radix-ui[\\/]/ },
+          ],
+        },
+      },
+    },
+  },
   test: {
     environment: "jsdom",
     setupFiles: ["src/test/setup.ts"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,8 @@ from app.api.openapi import install_openapi
 from app.api.router import native, ollama, openai, root
 from app.api.routes import metrics as metrics_route
 from app.api.security import AuthMiddleware
+from app.backends import registry
+from app.core import hardware
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.logging import configure_logging
@@ -61,9 +64,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Reliability and security: keys and sessions, per-identity request rate.
         app.state.auth = AuthService(settings, app.state.db)
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        # Facts that take blocking work (a vLLM probe runs a child interpreter; the CUDA probe
+        # imports torch): backend availability once now, the GPU probe in the background.
+        await asyncio.to_thread(registry.warm_up)
+        probe = asyncio.create_task(asyncio.to_thread(hardware.cuda_device_count))
         # Model manager: keep-alive task, and downloads (resumes jobs a restart interrupted).
         manager.start()
-        app.state.downloads = DownloadService(settings, app.state.db)
+        app.state.downloads = DownloadService(
+            settings, app.state.db, on_model_added=store.invalidate
+        )
         await app.state.downloads.start()
         app.state.catalog = CatalogService(settings, store, app.state.downloads)
         app.state.responses_store = ResponsesStore(app.state.db)
@@ -76,8 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, app.state.db, app.state.generation, make_dispatcher(app)
         )
         await app.state.batches.start()
-        if settings.preload_default_model and (default := manager.default_model_id()):
-            await manager.get(default)
+        if settings.preload_default_model and (default := await manager.default_model_id_async()):
+            await manager.get(default, reserve=False)
         log.info("Mistral Playground %s on http://%s:%d", __version__, settings.host, settings.port)
         try:
             yield
@@ -85,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Streams first (their engines stop within a step), then the stores and models;
             # a step that fails must not keep the later ones from saving their state.
             app.state.generation.shutdown()
+            probe.cancel()
             steps = (app.state.batches.shutdown, app.state.rag.shutdown,
                      app.state.downloads.shutdown, manager.shutdown)
             for step in steps:

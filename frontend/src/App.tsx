@@ -4,13 +4,16 @@ import { BrowserRouter, Route, Routes } from "react-router-dom";
 
 import { Layout } from "@/components/Layout";
 import { queryClient } from "@/lib/api";
+import { lazyPage } from "@/lib/lazyPage";
 import { applyTheme, useSettings } from "@/lib/settings";
-import { ComparePage } from "@/pages/Compare";
-import { DocumentsPage } from "@/pages/Documents";
-import { ModelsPage } from "@/pages/Models";
-import { NotFoundPage } from "@/pages/NotFound";
-import { PlaygroundPage } from "@/pages/Playground";
-import { SettingsPage } from "@/pages/Settings";
+
+// One chunk per route, fetched on first visit (keeps the entry bundle small).
+const PlaygroundPage = lazyPage(() => import("@/pages/Playground"), "PlaygroundPage");
+const ComparePage = lazyPage(() => import("@/pages/Compare"), "ComparePage");
+const DocumentsPage = lazyPage(() => import("@/pages/Documents"), "DocumentsPage");
+const ModelsPage = lazyPage(() => import("@/pages/Models"), "ModelsPage");
+const SettingsPage = lazyPage(() => import("@/pages/Settings"), "SettingsPage");
+const NotFoundPage = lazyPage(() => import("@/pages/NotFound"), "NotFoundPage");
 
 export function App() {
   const { theme } = useSettings();

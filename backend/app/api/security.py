@@ -7,6 +7,8 @@ key: health, auth status and login, the API docs, and the UI's static files.
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -82,7 +84,8 @@ class AuthMiddleware:
                         "You didn't provide an API key. Send it as 'Authorization: Bearer "
                         "<key>' (create one with `playground keys create`)."
                     )
-                principal = auth.authenticate(credential)
+                # SQLite lookup (and an occasional last-used write): off the event loop.
+                principal = await asyncio.to_thread(auth.authenticate, credential)
                 scope.setdefault("state", {})["principal"] = principal
                 identity_var.set(f"key:{principal.key_id}")
             limiter = getattr(state, "rate_limiter", None)

@@ -27,16 +27,15 @@ ModelFormat = Literal["hf", "gguf", "ollama", "remote"]
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a backend can do; endpoints and the UI read this instead of guessing."""
+    """What a backend can do beyond plain generation (which, with seeds, stop strings and
+    cancellation, every backend does). ``services/capabilities.py`` checks requests against
+    it (400 with the reason); ``/api/v1/system`` lists it per backend. The formats a backend
+    reads are declared once, in the registry."""
 
-    generate: bool = True
     chat_template: bool = True
     embeddings: bool = False
     logprobs: bool = False
-    seed: bool = True
-    cancellation: bool = True
     json_schema: bool = False
-    formats: tuple[ModelFormat, ...] = ("hf",)
     # False for engines behind HTTP (Ollama, vLLM, remote): they take text or messages, count
     # tokens themselves and report usage on their last event.
     local_tokenizer: bool = True

@@ -25,7 +25,7 @@ from app.backends.base import (
 )
 from app.backends.gguf_info import read_gguf
 from app.backends.text import IncrementalDetokenizer, StopMatcher
-from app.core.errors import GenerationFailed, InvalidRequest
+from app.core.errors import GenerationFailed
 from app.core.hardware import physical_cores
 
 # Tensor types the llama.cpp inside ctransformers 0.2.27 understands.
@@ -38,7 +38,7 @@ class CTransformersBackend(Backend):
 
     name: ClassVar[str] = "ctransformers"
     extra: ClassVar[str] = "requirements-extras.txt"
-    capabilities: ClassVar[Capabilities] = Capabilities(formats=("gguf",))
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -125,11 +125,6 @@ class CTransformersBackend(Backend):
         return str(self._llm.detokenize(list(ids), decode=False).decode("utf-8", "replace"))
 
     # --- generation ----------------------------------------------------------------------------
-    def admit(self, request: GenerationRequest) -> None:
-        if request.params.logprobs is not None:
-            raise InvalidRequest("The ctransformers backend does not return logprobs.",
-                                 param="logprobs")
-
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
         while not self._lock.acquire(timeout=0.05):
             if cancel.is_set():

@@ -38,9 +38,7 @@ class TransformersBackend(Backend):
 
     name: ClassVar[str] = "transformers"
     extra: ClassVar[str] = "requirements-cpu.txt"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        logprobs=True, embeddings=False, formats=("hf",)
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities(logprobs=True, embeddings=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

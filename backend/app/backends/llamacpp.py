@@ -46,7 +46,7 @@ class LlamaCppBackend(Backend):
     name: ClassVar[str] = "llamacpp"
     extra: ClassVar[str] = "requirements-cpu.txt"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        embeddings=True, json_schema=True, logprobs=True, formats=("gguf",)
+        embeddings=True, json_schema=True, logprobs=True
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -32,7 +32,7 @@ from app.core.errors import (
     InvalidRequest,
     ModelNotFound,
 )
-from app.core.resilience import CircuitBreaker, breaker_for
+from app.core.resilience import CircuitBreaker, breaker_for, call_remote_sync
 
 
 def ollama_error(exc: Exception, model_id: str, host: str) -> AppError:
@@ -71,7 +71,7 @@ class OllamaBackend(Backend):
     name: ClassVar[str] = "ollama"
     extra: ClassVar[str] = "requirements-cpu.txt"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        local_tokenizer=False, embeddings=True, json_schema=True, formats=("ollama",)
+        local_tokenizer=False, embeddings=True, json_schema=True
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -93,15 +93,23 @@ class OllamaBackend(Backend):
         down). ``lazy``: the call returns a stream that connects when iterated, so its outcome
         is recorded by :meth:`_events`."""
         breaker = self._breaker()
-        breaker.before_call()
+        if lazy:  # nothing is sent until iterated: no retry here
+            breaker.before_call()
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                breaker.record_outcome(exc)
+                raise ollama_error(exc, self.source.model_id, self.settings.ollama_host) from exc
         try:
-            result = fn(*args, **kwargs)
+            # The shared policy: transient errors (connection, timeouts, 408/429/502/503/504)
+            # are retried with backoff (MP_REMOTE_RETRIES attempts in all), through the breaker.
+            return call_remote_sync(
+                breaker, lambda: fn(*args, **kwargs), attempts=self.settings.remote_retries
+            )
+        except AppError:
+            raise
         except Exception as exc:
-            breaker.record_outcome(exc)
             raise ollama_error(exc, self.source.model_id, self.settings.ollama_host) from exc
-        if not lazy:
-            breaker.record_success()
-        return result
 
     def load(self) -> None:
         import ollama

@@ -15,12 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-from tenacity import (
-    retry,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-)
+from tenacity import retry
 
 from app.backends.base import FinishReason, GenerationRequest, TokenEvent
 from app.core.errors import (
@@ -30,19 +25,7 @@ from app.core.errors import (
     InvalidRequest,
     ModelNotFound,
 )
-from app.core.resilience import CircuitBreaker
-
-
-class RetryableStatus(Exception):
-    """A 429/5xx answer worth trying again."""
-
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"HTTP {status}: {body[:300]}")
-        self.status = status
-
-
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, RetryableStatus | httpx.TransportError)
+from app.core.resilience import RETRY_STATUSES, CircuitBreaker, TransientError, retry_policy
 
 
 def request_body(model: str, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
@@ -104,19 +87,19 @@ class OpenAIStream:
         self.breaker = breaker
 
     def _open(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        @retry(
-            retry=retry_if_exception(_retryable),
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential(multiplier=0.2, max=5),
-            reraise=True,
-        )
+        def count_retry() -> None:
+            if self.breaker is not None:
+                self.breaker.retries += 1
+
+        @retry(**retry_policy(self.attempts, max_wait_s=5.0, on_retry=count_retry))
         def attempt() -> httpx.Response:
             req = self.client.build_request("POST", self.base_url + path, json=body)
             response = self.client.send(req, stream=True)
-            if response.status_code == 429 or response.status_code >= 500:
+            if response.status_code in RETRY_STATUSES:
                 text = response.read().decode("utf-8", "replace")
                 response.close()
-                raise RetryableStatus(response.status_code, text)
+                raise TransientError(f"HTTP {response.status_code}: {text[:300]}",
+                                     response.status_code)
             return response
 
         if self.breaker is not None:
@@ -127,7 +110,7 @@ class OpenAIStream:
             self._failed()
             raise BackendUnavailable(f"{self.label} is unreachable at {self.base_url}: {exc}") \
                 from exc
-        except RetryableStatus as exc:
+        except TransientError as exc:
             self._failed()
             raise GenerationFailed(f"{self.label} failed after {self.attempts} attempts: {exc}") \
                 from exc

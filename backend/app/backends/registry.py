@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from app.backends.base import Backend, ModelFormat, ModelSource
+from app.backends.base import Backend, Capabilities, ModelFormat, ModelSource
 from app.core.errors import BackendUnavailable, InvalidRequest
 
 
@@ -146,8 +146,21 @@ class Availability:
 
 
 def availability(name: str) -> Availability:
-    """Whether the engine behind ``name`` can be imported here, and why not if it cannot."""
-    entry = _entry(name)
+    """Whether the engine behind ``name`` can be imported here, and why not if it cannot.
+
+    Computed once per entry (the vLLM probe runs a child interpreter for up to 30 s) and kept:
+    installing an engine takes a restart. ``warm_up`` fills the cache at start-up."""
+    return _availability(_entry(name))
+
+
+def warm_up() -> None:
+    """Compute every backend's availability (blocking: call it from a worker thread)."""
+    for name in BACKENDS:
+        availability(name)
+
+
+@lru_cache(maxsize=64)
+def _availability(entry: BackendEntry) -> Availability:
     missing = [mod for mod in entry.requires if importlib.util.find_spec(mod) is None]
     reason = None
     if missing:
@@ -156,6 +169,15 @@ def availability(name: str) -> Availability:
     elif entry.probe is not None:
         reason = entry.probe()
     return Availability(entry.name, reason is None, reason, entry.formats, entry.description)
+
+
+@lru_cache(maxsize=16)
+def capabilities(name: str) -> Capabilities | None:
+    """The capabilities an installed backend declares (None when it is not installed).
+    Blocking: imports the engine's module the first time."""
+    if not availability(name).available:
+        return None
+    return backend_class(name).capabilities
 
 
 def backend_class(name: str) -> type[Backend]:

@@ -25,7 +25,7 @@ class HttpEngineBackend(Backend):
     """Shared parts of engines behind an OpenAI-compatible HTTP server."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(
-        local_tokenizer=False, json_schema=True, formats=("remote",)
+        local_tokenizer=False, json_schema=True
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

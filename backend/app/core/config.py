@@ -315,6 +315,13 @@ class Settings(BaseSettings):
         description="Bytes of memory loaded models may hold together; loading past it evicts "
         "least recently used idle models first. Unset: 80% of the RAM (or GPU memory) present.",
     )
+    model_load_timeout_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="Seconds a model load may take before the request gets 504 (a load over "
+        "the network, e.g. an Ollama or vLLM model, can hang); the late load is freed when it "
+        "ends. Loads of different models run side by side and never wait on each other.",
+    )
     keep_alive_seconds: float = Field(
         default=300.0,
         description="Seconds an idle model stays loaded after its last request (like Ollama's "

@@ -141,6 +141,14 @@ class BackendUnavailable(AppError):
     default_code = "backend_unavailable"
 
 
+class LoadTimeout(AppError):
+    """A model did not finish loading within ``MP_MODEL_LOAD_TIMEOUT_S`` (504)."""
+
+    status_code = 504
+    error_type = "timeout_error"
+    default_code = "model_load_timeout"
+
+
 class GenerationFailed(AppError):
     """The engine failed while loading or generating (500), with a message safe to show."""
 

@@ -58,16 +58,28 @@ class CudaDevice(TypedDict):
     free_bytes: int
 
 
-def cuda_devices() -> list[CudaDevice]:
-    """CUDA GPUs torch can see, with memory; empty without torch or CUDA."""
+@lru_cache
+def cuda_device_count() -> int:
+    """How many CUDA GPUs torch sees (0 without torch or CUDA). The first call imports torch
+    and probes the driver (seconds): the server calls it once from a worker thread at start-up
+    and async code reaches it only through ``asyncio.to_thread``."""
     try:
         import torch
     except ImportError:
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def cuda_devices() -> list[CudaDevice]:
+    """CUDA GPUs torch can see, with memory; empty without torch or CUDA. Blocking (see
+    :func:`cuda_device_count`)."""
+    count = cuda_device_count()
+    if not count:
         return []
-    if not torch.cuda.is_available():
-        return []
+    import torch
+
     devices: list[CudaDevice] = []
-    for index in range(torch.cuda.device_count()):
+    for index in range(count):
         props = torch.cuda.get_device_properties(index)
         free, total = torch.cuda.mem_get_info(index)
         devices.append(CudaDevice(index=index, name=props.name, total_bytes=total, free_bytes=free))

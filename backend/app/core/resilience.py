@@ -1,5 +1,6 @@
-"""Retries with backoff and a circuit breaker for calls to remote backends (Ollama, remote
-OpenAI-compatible servers).
+"""The one retry policy (tenacity) and the circuit breaker for calls to other servers: remote
+OpenAI-compatible endpoints, vLLM, Ollama and model downloads all retry through
+:func:`retry_policy`, on the errors :func:`is_transient` names.
 
 Use them together::
 
@@ -8,7 +9,8 @@ Use them together::
     data = call_remote_sync(breaker, lambda: client.get("/api/tags"))     # in a worker thread
 
 A call is retried (exponential backoff with jitter, a few attempts) only on errors worth
-retrying: connection failures, timeouts and 502/503/504 answers. Each failed *call* (after its
+retrying: connection failures, timeouts and the answers in ``RETRY_STATUSES`` (408, 429, 502,
+503, 504). Each failed *call* (after its
 retries) counts against the breaker; after ``failure_threshold`` consecutive failures it opens
 and calls fail at once with :class:`BackendUnavailable` for ``reset_after_s``; then one trial
 call is let through (half-open), and its success closes the breaker again.
@@ -20,11 +22,12 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
     Retrying,
     retry_if_exception,
     stop_after_attempt,
@@ -32,20 +35,58 @@ from tenacity import (
 )
 
 from app.core.errors import BackendUnavailable
-from app.services import metrics
 
 T = TypeVar("T")
 
-_RETRY_STATUSES = frozenset({502, 503, 504})
+# The one set of retryable HTTP statuses: the server is overloaded, restarting or timed out.
+RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
+
+
+class TransientError(Exception):
+    """A failure worth retrying, raised by callers that read statuses themselves (e.g. a
+    streamed response opened by hand, a download whose next attempt resumes)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` is a failure that may go away on its own (worth a retry)."""
-    if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
+    if isinstance(exc, (TransientError, httpx.TransportError, ConnectionError, TimeoutError)):
         return True
     if isinstance(exc, httpx.HTTPStatusError):
-        return exc.response.status_code in _RETRY_STATUSES
-    return False
+        return exc.response.status_code in RETRY_STATUSES
+    # Client libraries' own errors with an HTTP status (e.g. ollama.ResponseError).
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and status in RETRY_STATUSES
+
+
+def retry_policy(
+    attempts: int,
+    *,
+    max_wait_s: float = 2.0,
+    sleep: Callable[[float], None] | None = None,
+    on_retry: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for tenacity's ``Retrying``/``AsyncRetrying``: retry transient errors
+    up to ``attempts`` tries in all, exponential backoff with jitter, the last error re-raised.
+    ``sleep`` replaces the backoff wait (e.g. a cancel event's ``wait``)."""
+
+    def before_sleep(_: RetryCallState) -> None:
+        if on_retry is not None:
+            on_retry()
+
+    kwargs: dict[str, Any] = {
+        "retry": retry_if_exception(is_transient),
+        "stop": stop_after_attempt(max(1, attempts)),
+        "wait": wait_exponential_jitter(initial=0.2, max=max_wait_s),
+        "before_sleep": before_sleep,
+        "reraise": True,
+    }
+    if sleep is not None:
+        kwargs["sleep"] = sleep
+    return kwargs
 
 
 class CircuitBreaker:
@@ -67,7 +108,12 @@ class CircuitBreaker:
         self._opened_at: float | None = None
         self._trial_started: float | None = None
         self._lock = threading.Lock()
-        metrics.BREAKER_STATE.labels(name).set(0)
+        self.retries = 0  # calls retried through this breaker (services/metrics exports it)
+
+    @property
+    def is_open(self) -> bool:
+        """Open or half-open: failures opened it and no success closed it since."""
+        return self._opened_at is not None
 
     @property
     def state(self) -> str:
@@ -109,7 +155,6 @@ class CircuitBreaker:
             self._failures = 0
             self._opened_at = None
             self._trial_started = None
-        metrics.BREAKER_STATE.labels(self.name).set(0)
 
     def record_outcome(self, exc: BaseException) -> None:
         """Count a call that ended in ``exc``: transient errors are failures; an error answer
@@ -128,11 +173,6 @@ class CircuitBreaker:
             self._failures += 1
             if self._opened_at is not None or self._failures >= self.failure_threshold:
                 self._opened_at = self._clock()  # (re)open: a failed trial restarts the pause
-                opened = True
-            else:
-                opened = False
-        if opened:
-            metrics.BREAKER_STATE.labels(self.name).set(1)
 
 
 _breakers: dict[str, CircuitBreaker] = {}
@@ -152,17 +192,17 @@ def breaker_for(name: str, *, failure_threshold: int = 3, reset_after_s: float =
         return breaker
 
 
-def _retry_kwargs(breaker: CircuitBreaker, attempts: int, max_wait_s: float) -> dict:
-    def count_retry(state) -> None:
-        metrics.REMOTE_RETRIES.labels(breaker.name).inc()
+def all_breakers() -> list[CircuitBreaker]:
+    """Every breaker made so far (for metrics)."""
+    with _breakers_lock:
+        return list(_breakers.values())
 
-    return {
-        "retry": retry_if_exception(is_transient),
-        "stop": stop_after_attempt(attempts),
-        "wait": wait_exponential_jitter(initial=0.2, max=max_wait_s),
-        "before_sleep": count_retry,
-        "reraise": True,
-    }
+
+def _retry_kwargs(breaker: CircuitBreaker, attempts: int, max_wait_s: float) -> dict[str, Any]:
+    def count_retry() -> None:
+        breaker.retries += 1
+
+    return retry_policy(attempts, max_wait_s=max_wait_s, on_retry=count_retry)
 
 
 async def call_remote(

@@ -10,12 +10,28 @@ class Health(BaseModel):
     version: str
 
 
+class BackendCapabilities(BaseModel):
+    """What a backend does beyond plain generation; requests needing more get 400."""
+
+    chat_template: bool = Field(description="Applies the model's chat template itself.")
+    embeddings: bool = Field(description="Serves embeddings (/api/embed, RAG).")
+    logprobs: bool = Field(description="Returns token logprobs (logprobs/top_logprobs).")
+    json_schema: bool = Field(description="Constrains output to a JSON schema (response_format).")
+    local_tokenizer: bool = Field(
+        description="Tokenizes here (context checked before generating); false for engines "
+        "behind HTTP, which count tokens themselves."
+    )
+
+
 class BackendStatus(BaseModel):
     name: str
     available: bool = Field(description="Whether its engine is installed here.")
     reason: str | None = Field(description="Why it is unavailable, with the install command.")
     formats: list[str] = Field(description="Model formats it serves.")
     description: str
+    capabilities: BackendCapabilities | None = Field(
+        default=None, description="What it can do (null when it is not installed)."
+    )
 
 
 class GpuInfo(BaseModel):

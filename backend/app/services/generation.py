@@ -39,6 +39,7 @@ from app.core.request_context import current_identity
 from app.schemas.common import Timings, Usage
 from app.schemas.generation import parse_duration
 from app.services import metrics
+from app.services.capabilities import check_request
 from app.services.limits import Admission, Ticket
 from app.services.model_manager import LoadedModel, ModelManager
 
@@ -189,9 +190,8 @@ class GenerationService:
     ) -> PreparedGeneration:
         """Admit the request (queue caps: 429 when full, never a wait), then prepare it (see
         :meth:`_prepare` for ``options``). The admission lasts until the stream ends."""
-        ticket = self.admission.admit(
-            model_id or self.manager.default_model_id() or "", current_identity()
-        )
+        model_id = model_id or await self.manager.default_model_id_async()
+        ticket = self.admission.admit(model_id or "", current_identity())
         try:
             job = await self._prepare(model_id, params, **options)
         except BaseException:
@@ -231,7 +231,6 @@ class GenerationService:
                 f"{self.settings.max_new_tokens_cap}.",
                 param="max_tokens",
             )
-        model_id = model_id or self.manager.default_model_id()
         if not model_id:
             raise InvalidRequest(
                 "No model given and no local model found. Download one or run "
@@ -241,15 +240,11 @@ class GenerationService:
         loaded, load_seconds = await self.manager.get(model_id, backend, allow_fallback)
         self.manager.set_keep_alive(loaded, parse_duration(keep_alive))
         engine = loaded.backend
+        # Every capability is checked in one place, for local and remote engines alike.
+        check_request(engine.capabilities, loaded.backend_name, params.sampling(1))
         if not engine.capabilities.local_tokenizer:
             return self._prepare_remote(
                 loaded, load_seconds, params, prompt, messages, received_at
-            )
-        if params.json_schema is not None and not engine.capabilities.json_schema:
-            raise InvalidRequest(
-                f"The {loaded.backend_name} backend cannot constrain output to a JSON schema; "
-                "use a GGUF model on llamacpp (or a remote/ollama model).",
-                param="response_format",
             )
         if messages is not None:
             prompt_text = await asyncio.to_thread(engine.render_chat, messages)

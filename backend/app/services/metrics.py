@@ -12,15 +12,26 @@ registry); every area records into them with one-line calls:
   ``DOWNLOADS_FINISHED.labels(status="completed"|"failed"|"cancelled").inc()``.
 - RAG: ``RAG_INGESTION_SECONDS.observe(s)``, ``RAG_DOCUMENTS.labels(status=...).inc()``,
   ``RAG_CHUNKS_EMBEDDED.inc(n)``, ``RAG_QUERY_SECONDS.labels(kind="query"|"answer").observe(s)``.
-- Remote backends: the circuit breakers in :mod:`app.core.resilience` set ``BREAKER_STATE``
-  and count ``REMOTE_RETRIES``.
+- Remote backends: ``mp_circuit_breaker_open`` and ``mp_remote_retries_total`` are read from
+  the circuit breakers of :mod:`app.core.resilience` at scrape time (core never imports
+  services).
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _TOKEN_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
@@ -88,12 +99,29 @@ RAG_QUERY_SECONDS = Histogram(
     buckets=_LATENCY_BUCKETS,
 )
 
-BREAKER_STATE = Gauge(
-    "mp_circuit_breaker_open", "1 while a remote backend's circuit breaker is open.", ["name"]
-)
-REMOTE_RETRIES = Counter(
-    "mp_remote_retries_total", "Retried calls to remote backends.", ["name"]
-)
+
+
+class _BreakerCollector(Collector):
+    """Breaker state and retry counts, read from the breakers when Prometheus scrapes."""
+
+    def collect(self) -> Iterator[Metric]:
+        from app.core.resilience import all_breakers
+
+        state = GaugeMetricFamily(
+            "mp_circuit_breaker_open", "1 while a remote backend's circuit breaker is open.",
+            labels=["name"],
+        )
+        retries = CounterMetricFamily(
+            "mp_remote_retries", "Retried calls to remote backends.", labels=["name"]
+        )
+        for breaker in all_breakers():
+            state.add_metric([breaker.name], 1.0 if breaker.is_open else 0.0)
+            retries.add_metric([breaker.name], float(breaker.retries))
+        yield state
+        yield retries
+
+
+REGISTRY.register(_BreakerCollector())
 
 BACKEND_QUEUE_DEPTH = Gauge(
     "mp_backend_queue_depth", "Requests waiting inside a backend for a free sequence "

@@ -6,7 +6,13 @@ are evicted until the newcomer fits ``max_loaded_models`` and the memory budget;
 task unloads models idle past their keep-alive. A model counts as busy (never evicted) while it
 generates, and briefly after a request got it but before its generation started.
 
-Loading runs in a worker thread so the event loop keeps serving other requests meanwhile.
+Loading runs in a worker thread so the event loop keeps serving other requests meanwhile; loads
+of different models run side by side (one lock per model id, and the capacity lock only around
+the eviction decision) and each has a timeout (``MP_MODEL_LOAD_TIMEOUT_S``, then 504).
+
+One busy-model policy: a model that is generating is never unloaded on demand. Unload, delete,
+a request for the model on another backend, and Ollama's ``keep_alive: 0`` unload answer 409
+while it is busy; eviction skips it; keep-alive expiry waits until it is idle.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -25,6 +32,7 @@ from app.core.errors import (
     Conflict,
     GenerationFailed,
     InsufficientStorage,
+    LoadTimeout,
     NotFound,
     Overloaded,
 )
@@ -91,7 +99,8 @@ class ModelManager:
         self.store = store
         self._loaded: dict[str, LoadedModel] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._capacity = asyncio.Lock()  # one eviction-and-load at a time keeps the budget
+        self._capacity = asyncio.Lock()  # one eviction decision at a time keeps the budget
+        self._pending: dict[str, int] = {}  # models loading now -> bytes booked for them
         self._reaper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -118,6 +127,10 @@ class ModelManager:
 
     def get_loaded(self, model_id: str) -> LoadedModel | None:
         return self._loaded.get(model_id)
+
+    async def default_model_id_async(self) -> str | None:
+        """:meth:`default_model_id` off the event loop (it may scan the models folder)."""
+        return await asyncio.to_thread(self.default_model_id)
 
     def default_model_id(self) -> str | None:
         """MP_DEFAULT_MODEL; else the bundled SmolLM2 (HF folder, then GGUF) when present;
@@ -160,13 +173,25 @@ class ModelManager:
                     current.reserve()
                 return current, 0.0
             if current is not None:
+                # Another backend was asked for: switch only when no one streams from it.
+                self._refuse_if_busy(current, f"load it on {backend}")
                 await self._unload(current)
             started = time.perf_counter()
-            async with self._capacity:
-                loaded = await self._load(model_id, backend, allow_fallback)
-                if reserve:
-                    loaded.reserve()
+            loaded = await self._load(model_id, backend, allow_fallback)
+            if reserve:
+                loaded.reserve()
             return loaded, time.perf_counter() - started
+
+    @staticmethod
+    def _refuse_if_busy(model: LoadedModel, action: str) -> None:
+        """The one busy-model policy: a model that is generating (or was just handed to a
+        request) is never unloaded on demand; the caller gets 409 and retries when it is idle.
+        Eviction skips busy models and keep-alive expiry waits until they are idle."""
+        if model.busy():
+            raise Conflict(
+                f"'{model.model_id}' is generating for another request; cannot {action} now. "
+                "Try again when it is idle."
+            )
 
     @staticmethod
     def _backend_matches(model: LoadedModel, backend: str | None) -> bool:
@@ -175,33 +200,56 @@ class ModelManager:
     async def _load(
         self, model_id: str, backend: str | None, allow_fallback: bool = False
     ) -> LoadedModel:
-        local = self.store.resolve(model_id)
-        await self._make_room(model_id, local.size_bytes)
+        local = await asyncio.to_thread(self.store.resolve, model_id)
         requested = (
             backend or self.settings.model_backends.get(model_id) or self.settings.default_backend
         )
-        plan = plan_backends(local.source(), requested, allow_fallback=allow_fallback)
-        failures: list[str] = []
-        for attempt, (name, reason) in enumerate(plan):
-            if failures:
-                reason += f" (after load failure: {'; '.join(failures)})"
-            try:
-                return await self._load_on(model_id, local, name, reason)
-            except AppError as exc:
-                if attempt == len(plan) - 1:
-                    raise
-                failures.append(f"{name}: {exc.message}")
-                log.warning("loading %s on %s failed, trying %s", model_id, name,
-                            plan[attempt + 1][0])
-        raise AssertionError("plan_backends never returns an empty plan")
+        # Planning may import an engine and probe the GPU: a worker thread, not the loop.
+        plan = await asyncio.to_thread(
+            plan_backends, local.source(), requested, allow_fallback=allow_fallback
+        )
+        # The capacity lock covers only the decision (evict, then book the memory), never the
+        # load itself: loads of different models run side by side, so a slow remote load
+        # (Ollama, vLLM) cannot hold up a local one, nor wait on one it causes itself.
+        async with self._capacity:
+            await self._make_room(model_id, local.size_bytes)
+            self._pending[model_id] = local.size_bytes
+        try:
+            failures: list[str] = []
+            for attempt, (name, reason) in enumerate(plan):
+                if failures:
+                    reason += f" (after load failure: {'; '.join(failures)})"
+                try:
+                    return await self._load_on(model_id, local, name, reason)
+                except AppError as exc:
+                    if attempt == len(plan) - 1:
+                        raise
+                    failures.append(f"{name}: {exc.message}")
+                    log.warning("loading %s on %s failed, trying %s", model_id, name,
+                                plan[attempt + 1][0])
+            raise AssertionError("plan_backends never returns an empty plan")
+        finally:
+            self._pending.pop(model_id, None)
 
     async def _load_on(self, model_id: str, local, name: str, reason: str) -> LoadedModel:
         cls = backend_class(name)
         instance = cls(local.source(), self.settings)
         started = time.perf_counter()
         log.info("loading %s on %s (%s)", model_id, name, reason)
+        timeout = self.settings.model_load_timeout_s
+        load = asyncio.ensure_future(asyncio.to_thread(instance.load))
         try:
-            await asyncio.to_thread(instance.load)
+            # shield: a timeout (or a cancelled request) must not leave a half-loaded engine
+            # behind; the thread cannot be stopped, so its result is freed when it ends.
+            await asyncio.wait_for(asyncio.shield(load), timeout)
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            load.add_done_callback(lambda _: _free_late(instance, model_id))
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise LoadTimeout(
+                f"Loading '{model_id}' on {name} did not finish within {timeout:g} s "
+                "(MP_MODEL_LOAD_TIMEOUT_S).", param="model",
+            ) from None
         except AppError:
             raise
         except Exception as exc:  # engine errors carry no useful type; report them safely
@@ -224,6 +272,7 @@ class ModelManager:
             current = self._loaded.get(model_id)
             if current is None:
                 raise NotFound(f"Model '{model_id}' is not loaded.", param="model_id")
+            self._refuse_if_busy(current, "unload it")
             await self._unload(current)
 
     async def _unload(self, model: LoadedModel) -> None:
@@ -237,7 +286,7 @@ class ModelManager:
     async def delete(self, model_id: str) -> int:
         """Unload a model and remove its files from the models folder; returns bytes freed
         (0 for a symbolic link, whose target is left alone)."""
-        local = next((m for m in self.store.scan() if m.id == model_id), None)
+        local = next((m for m in await self.store.scan_async() if m.id == model_id), None)
         if local is None:
             raise NotFound(
                 f"'{model_id}' is not in the models folder (Hub-cache and remote models are not "
@@ -247,28 +296,29 @@ class ModelManager:
         async with lock:
             current = self._loaded.get(model_id)
             if current is not None:
-                if current.busy():
-                    raise Conflict(f"'{model_id}' is generating; try again when it is idle.")
+                self._refuse_if_busy(current, "delete it")
                 await self._unload(current)
             path = self.store.models_dir / local.path.name  # never follow a link out of it
             if path.is_symlink() or path.is_file():
                 freed = 0 if path.is_symlink() else path.stat().st_size
-                path.unlink()
+                await asyncio.to_thread(path.unlink)
             else:
                 freed = local.size_bytes
                 await asyncio.to_thread(shutil.rmtree, path)
+        self.store.invalidate()
         log.info("deleted %s (%d bytes)", model_id, freed)
         return freed
 
     async def _make_room(self, model_id: str, needed: int) -> None:
         """Evict least recently used idle models until ``model_id`` fits the count and memory
         limits. Runs under the capacity lock."""
-        budget = self.memory_budget()
+        budget = await asyncio.to_thread(self.memory_budget)  # may probe the GPU
         limit = self.settings.max_loaded_models
         while True:
             others = [m for m in self._loaded.values() if m.model_id != model_id]
-            used = sum(m.memory for m in others)
-            over_count = limit > 0 and len(others) >= limit
+            loading = {k: v for k, v in self._pending.items() if k != model_id}
+            used = sum(m.memory for m in others) + sum(loading.values())
+            over_count = limit > 0 and len(others) + len(loading) >= limit
             over_memory = used + needed > budget
             if not over_count and not over_memory:
                 return
@@ -277,7 +327,7 @@ class ModelManager:
                 log.info("evicting %s (least recently used) to load %s", idle[0].model_id, model_id)
                 await self._unload(idle[0])
                 continue
-            if not others:  # nothing left to evict: the model alone is over the budget
+            if not others and not loading:  # nothing to evict: the model alone is too big
                 raise InsufficientStorage(
                     f"'{model_id}' needs about {needed:,} bytes of memory, over the budget of "
                     f"{budget:,} (MP_MODEL_MEMORY_BUDGET_BYTES).",
@@ -316,3 +366,16 @@ class ModelManager:
             self._reaper = None
         for model in list(self._loaded.values()):
             await self._unload(model)
+
+
+def _free_late(instance: Backend, model_id: str) -> None:
+    """A load that ended after its request gave up: free what it loaded (in a thread)."""
+
+    def work() -> None:
+        try:
+            instance.unload()
+            log.info("freed the late load of %s", model_id)
+        except Exception:
+            log.exception("freeing the late load of %s failed", model_id)
+
+    threading.Thread(target=work, name=f"free-{model_id[:16]}", daemon=True).start()

@@ -3,7 +3,10 @@ Face cache already holds. Resolves a model id to files; never downloads."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,13 +84,61 @@ def is_hf_folder(path: Path) -> bool:
     return any(path.glob("*.safetensors")) or any(path.glob("*.bin"))
 
 
+# What the cached scan was made from: (name, mtime_ns, size) of every top-level entry.
+_Signature = tuple[tuple[str, int, int], ...]
+
+
 class ModelStore:
-    """Scans ``models_dir``; ids are folder names and .gguf file names."""
+    """Scans ``models_dir``; ids are folder names and .gguf file names.
+
+    The full scan (reading every file's size) is cached: the UI polls the model lists every few
+    seconds and a folder of many models makes each scan cost tens of milliseconds. A cheap
+    check (one stat per top-level entry: adding, renaming or removing a file inside a folder
+    changes that folder's mtime) decides whether the cache still holds; downloads and deletes
+    also :meth:`invalidate` it. A file rewritten in place deep in a folder keeps the old size
+    until the next invalidation."""
 
     def __init__(self, models_dir: Path) -> None:
         self.models_dir = models_dir
+        self._cached: tuple[_Signature, list[LocalModel]] | None = None
+        self._lock = threading.Lock()  # one full scan at a time; others wait and reuse it
+
+    def invalidate(self) -> None:
+        """Forget the cached scan (a model was added or removed)."""
+        self._cached = None
+
+    def _signature(self) -> _Signature | None:
+        try:
+            with os.scandir(self.models_dir) as entries:
+                stats = [(e.name, e.stat()) for e in entries if not e.name.startswith(".")]
+        except OSError:
+            return None
+        return tuple(sorted((name, st.st_mtime_ns, st.st_size) for name, st in stats))
 
     def scan(self) -> list[LocalModel]:
+        """The models in the folder, from the cache when nothing changed since the last scan.
+        Blocking on a cache miss: async callers use :meth:`scan_async`."""
+        signature = self._signature()
+        cached = self._cached
+        if cached is not None and signature is not None and cached[0] == signature:
+            return list(cached[1])
+        with self._lock:
+            cached = self._cached
+            if cached is not None and signature is not None and cached[0] == signature:
+                return list(cached[1])
+            found = self._scan()
+            if signature is not None:
+                self._cached = (signature, found)
+            return list(found)
+
+    async def scan_async(self) -> list[LocalModel]:
+        """:meth:`scan` without blocking the event loop (a miss reads every file's size)."""
+        cached = self._cached
+        if cached is not None and cached[0] == self._signature():
+            return list(cached[1])
+        return await asyncio.to_thread(self.scan)
+
+    def _scan(self) -> list[LocalModel]:
         if not self.models_dir.is_dir():
             return []
         found: list[LocalModel] = []

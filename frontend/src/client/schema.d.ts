@@ -857,7 +857,8 @@ export interface paths {
         };
         /**
          * System Info
-         * @description CPU, GPU, memory, and which backends are installed (and why others are not).
+         * @description CPU, GPU, memory, and which backends are installed (and why others are not), with
+         *     what each can do.
          */
         get: operations["system-system_info"];
         put?: never;
@@ -1073,6 +1074,37 @@ export interface components {
              */
             enabled: boolean;
         };
+        /**
+         * BackendCapabilities
+         * @description What a backend does beyond plain generation; requests needing more get 400.
+         */
+        BackendCapabilities: {
+            /**
+             * Chat Template
+             * @description Applies the model's chat template itself.
+             */
+            chat_template: boolean;
+            /**
+             * Embeddings
+             * @description Serves embeddings (/api/embed, RAG).
+             */
+            embeddings: boolean;
+            /**
+             * Json Schema
+             * @description Constrains output to a JSON schema (response_format).
+             */
+            json_schema: boolean;
+            /**
+             * Local Tokenizer
+             * @description Tokenizes here (context checked before generating); false for engines behind HTTP, which count tokens themselves.
+             */
+            local_tokenizer: boolean;
+            /**
+             * Logprobs
+             * @description Returns token logprobs (logprobs/top_logprobs).
+             */
+            logprobs: boolean;
+        };
         /** BackendStatus */
         BackendStatus: {
             /**
@@ -1080,6 +1112,8 @@ export interface components {
              * @description Whether its engine is installed here.
              */
             available: boolean;
+            /** @description What it can do (null when it is not installed). */
+            capabilities?: components["schemas"]["BackendCapabilities"] | null;
             /** Description */
             description: string;
             /**

@@ -1,6 +1,7 @@
-import { Link, NavLink, Outlet } from "react-router-dom";
+import { NavLink, Outlet } from "react-router-dom";
 import { BookOpen, Boxes, Columns2, MessageSquare, Moon, Settings as SettingsIcon, Sun } from "lucide-react";
 
+import { LoginForm } from "@/components/LoginForm";
 import { Button } from "@/components/ui/button";
 import { $api } from "@/lib/api";
 import { updateSettings, useSettings } from "@/lib/settings";
@@ -17,6 +18,7 @@ const NAV = [
 export function Layout() {
   const { theme } = useSettings();
   const health = $api.useQuery("get", "/api/v1/health", {}, { refetchInterval: 15_000, retry: false });
+  // Login, logout and an expired session invalidate this query, so the form comes and goes.
   const auth = $api.useQuery("get", "/api/v1/auth/status", {}, { staleTime: 30_000, retry: false });
   const needsKey = auth.data?.enabled && !auth.data.authenticated;
   return (
@@ -67,16 +69,7 @@ export function Layout() {
         </div>
       </aside>
       <main id="main" className="min-w-0 flex-1 p-4 md:p-6">
-        {needsKey && (
-          <div role="alert" className="mb-4 rounded-lg border border-primary/50 bg-primary/10 p-3 text-sm">
-            This server has authentication on. Enter an API key in{" "}
-            <Link to="/settings" className="font-medium text-primary underline">
-              Settings
-            </Link>{" "}
-            (create one with <code className="rounded bg-muted px-1">playground keys create</code>).
-          </div>
-        )}
-        <Outlet />
+        {needsKey ? <LoginForm /> : <Outlet />}
       </main>
     </div>
   );

@@ -1,3 +1,4 @@
+import { sessionToken } from "@/lib/session";
 import { createPersistentStore, useStore } from "@/lib/store";
 import { FACTORY_PARAMS, reviveParams, type SamplingParams } from "@/lib/params";
 
@@ -6,8 +7,6 @@ export type Theme = "light" | "dark";
 export interface Settings {
   /** API origin; empty means the page's own origin (the FastAPI app or Vite's proxy). */
   apiBase: string;
-  /** Bearer key, for when the server has auth enabled. */
-  apiKey: string;
   defaults: SamplingParams;
   theme: Theme;
 }
@@ -16,13 +15,12 @@ function systemTheme(): Theme {
   return globalThis.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light";
 }
 
-export const DEFAULT_SETTINGS: Settings = { apiBase: "", apiKey: "", defaults: FACTORY_PARAMS, theme: "light" };
+export const DEFAULT_SETTINGS: Settings = { apiBase: "", defaults: FACTORY_PARAMS, theme: "light" };
 
 export function reviveSettings(raw: unknown): Settings {
   const r = (raw && typeof raw === "object" ? raw : {}) as Partial<Record<keyof Settings, unknown>>;
   return {
     apiBase: typeof r.apiBase === "string" ? r.apiBase.replace(/\/+$/, "") : "",
-    apiKey: typeof r.apiKey === "string" ? r.apiKey : "",
     defaults: reviveParams(r.defaults),
     theme: r.theme === "dark" || r.theme === "light" ? r.theme : systemTheme(),
   };
@@ -33,6 +31,8 @@ export const settingsStore = createPersistentStore<Settings>(
   { ...DEFAULT_SETTINGS, theme: systemTheme() },
   reviveSettings,
 );
+// Older versions kept a raw API key here; rewriting the settings drops it from localStorage.
+if (globalThis.localStorage?.getItem("mp.settings")?.includes('"apiKey"')) settingsStore.set((s) => ({ ...s }));
 
 export function useSettings(): Settings {
   return useStore(settingsStore);
@@ -52,7 +52,8 @@ export function apiUrl(path: string): string {
   return `${settingsStore.get().apiBase}${path}`;
 }
 
+/** The session token's Authorization header (none when logged out). */
 export function authHeaders(): Record<string, string> {
-  const key = settingsStore.get().apiKey.trim();
-  return key ? { Authorization: `Bearer ${key}` } : {};
+  const token = sessionToken();
+  return token ? { Authorization: `Bearer ${token}` } : {};
 }

@@ -1,6 +1,7 @@
 import { useSyncExternalStore } from "react";
 
-/** A tiny observable value persisted in localStorage (settings, conversations, compare runs). */
+/** A tiny observable value persisted in localStorage (settings, conversations, compare runs), or
+ * in another Storage (the login session lives in sessionStorage). */
 export interface PersistentStore<T> {
   get(): T;
   set(next: T | ((prev: T) => T)): void;
@@ -8,13 +9,18 @@ export interface PersistentStore<T> {
   subscribe(listener: () => void): () => void;
 }
 
-export function createPersistentStore<T>(key: string, initial: T, revive?: (raw: unknown) => T): PersistentStore<T> {
+export function createPersistentStore<T>(
+  key: string,
+  initial: T,
+  revive?: (raw: unknown) => T,
+  storage: () => Storage | undefined = () => globalThis.localStorage,
+): PersistentStore<T> {
   const listeners = new Set<() => void>();
   let value = load();
 
   function load(): T {
     try {
-      const raw = globalThis.localStorage?.getItem(key);
+      const raw = storage()?.getItem(key);
       if (raw == null) return initial;
       const parsed = JSON.parse(raw) as unknown;
       return revive ? revive(parsed) : (parsed as T);
@@ -27,7 +33,7 @@ export function createPersistentStore<T>(key: string, initial: T, revive?: (raw:
   function write(next: T) {
     value = next;
     try {
-      globalThis.localStorage?.setItem(key, JSON.stringify(next));
+      storage()?.setItem(key, JSON.stringify(next));
     } catch {
       // Quota exceeded or storage disabled: keep the in-memory value.
     }
@@ -40,7 +46,7 @@ export function createPersistentStore<T>(key: string, initial: T, revive?: (raw:
       write(typeof next === "function" ? (next as (prev: T) => T)(value) : next);
     },
     reset() {
-      globalThis.localStorage?.removeItem(key);
+      storage()?.removeItem(key);
       value = initial;
       listeners.forEach((l) => l());
     },

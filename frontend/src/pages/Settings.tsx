@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { Save } from "lucide-react";
+import { LogOut, Save } from "lucide-react";
 
 import { ErrorAlert } from "@/components/ErrorAlert";
 import { PageHeader } from "@/components/Layout";
@@ -12,12 +12,13 @@ import { Switch } from "@/components/ui/switch";
 import { $api, queryClient } from "@/lib/api";
 import { formatBytes } from "@/lib/format";
 import { FACTORY_PARAMS } from "@/lib/params";
+import { endSession, useSession } from "@/lib/session";
 import { updateSettings, useSettings } from "@/lib/settings";
 
 export function SettingsPage() {
   const settings = useSettings();
   const [apiBase, setApiBase] = useState(settings.apiBase);
-  const [apiKey, setApiKey] = useState(settings.apiKey);
+  const session = useSession();
   const [saved, setSaved] = useState(false);
   const system = $api.useQuery("get", "/api/v1/system");
 
@@ -34,7 +35,7 @@ export function SettingsPage() {
             className="space-y-3"
             onSubmit={(e) => {
               e.preventDefault();
-              updateSettings({ apiBase: apiBase.trim(), apiKey: apiKey.trim() });
+              updateSettings({ apiBase: apiBase.trim() });
               void queryClient.invalidateQueries();
               setSaved(true);
               setTimeout(() => setSaved(false), 2000);
@@ -44,17 +45,25 @@ export function SettingsPage() {
               <Label htmlFor="set-base">API base URL</Label>
               <Input id="set-base" placeholder="e.g. http://127.0.0.1:8000" value={apiBase} onChange={(e) => setApiBase(e.target.value)} />
             </div>
-            <div className="space-y-1">
-              <Label htmlFor="set-key">API key</Label>
-              <Input
-                id="set-key"
-                type="password"
-                autoComplete="off"
-                placeholder="Only needed when the server has auth enabled"
-                value={apiKey}
-                onChange={(e) => setApiKey(e.target.value)}
-              />
-            </div>
+            {session.token && (
+              <div className="flex flex-wrap items-center gap-3 text-sm" data-testid="session">
+                <span>
+                  Logged in with key <strong>{session.keyName}</strong>
+                  {session.admin ? " (admin)" : ""}; the session ends{" "}
+                  {new Date(session.expiresAt * 1000).toLocaleString()}.
+                </span>
+                <Button
+                  type="button"
+                  variant="outline"
+                  onClick={() => {
+                    endSession();
+                    void queryClient.invalidateQueries();
+                  }}
+                >
+                  <LogOut /> Log out
+                </Button>
+              </div>
+            )}
             <div className="flex items-center gap-3">
               <Button type="submit">
                 <Save /> Save

@@ -44,7 +44,8 @@ describe("components", () => {
   it("Markdown highlights code and turns citations into buttons", async () => {
     let cited = 0;
     render(<Markdown text={"See [2].\n\n```python\ndef f():\n    return 1\n```"} onCite={(n) => (cited = n)} />);
-    const button = screen.getByRole("button", { name: "Open source 2" });
+    // The renderer is a lazy chunk: wait for it to replace the plain-text fallback.
+    const button = await screen.findByRole("button", { name: "Open source 2" }, { timeout: 15_000 });
     button.click();
     expect(cited).toBe(2);
     expect(document.querySelector("code.hljs .hljs-keyword")).toHaveTextContent("def");

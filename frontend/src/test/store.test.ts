@@ -1,5 +1,6 @@
 import { act, renderHook } from "@testing-library/react";
 import { beforeEach, describe, expect, it } from "vitest";
+import { endSession, sessionStore, startSession } from "@/lib/session";
 
 import { clearConversation, conversationStore, reviveConversation, statsFrom } from "@/lib/conversation";
 import { reviveSettings, settingsStore, updateSettings, apiUrl, authHeaders, DEFAULT_SETTINGS } from "@/lib/settings";
@@ -45,16 +46,25 @@ describe("settings", () => {
     expect(s.apiBase).toBe("http://h:1");
     expect(s.theme).toBe("dark");
     expect(s.defaults.temperature).toBe(0.1);
-    expect(s.apiKey).toBe("");
+    expect("apiKey" in s).toBe(false); // keys are never stored: only a session token is
   });
 
-  it("builds URLs and auth headers from the current settings", () => {
+  it("builds URLs from the settings and auth headers from the session token", () => {
     settingsStore.set(DEFAULT_SETTINGS);
+    endSession();
     expect(apiUrl("/api/v1/health")).toBe("/api/v1/health");
     expect(authHeaders()).toEqual({});
-    updateSettings({ apiBase: "http://x:9/", apiKey: " secret " });
+    updateSettings({ apiBase: "http://x:9/" });
+    startSession("sess-xyz", Date.now() / 1000 + 60, "ui", false);
     expect(apiUrl("/api/v1/health")).toBe("http://x:9/api/v1/health");
-    expect(authHeaders()).toEqual({ Authorization: "Bearer secret" });
+    expect(authHeaders()).toEqual({ Authorization: "Bearer sess-xyz" });
+    expect(globalThis.sessionStorage.getItem("mp.session")).toContain("sess-xyz");
+    expect(globalThis.localStorage.getItem("mp.settings") ?? "").not.toContain("sess-xyz");
+    // An expired token is not sent.
+    startSession("old", Date.now() / 1000 - 1, "ui", false);
+    expect(authHeaders()).toEqual({});
+    endSession(true);
+    expect(sessionStore.get()).toMatchObject({ token: "", expired: true });
   });
 });
 

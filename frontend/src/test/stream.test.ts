@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { startSession } from "@/lib/session";
 
 import { ApiError } from "@/lib/errors";
 import { SSEParser, isAbort, readSSE, streamEvents } from "@/lib/stream";
@@ -69,7 +70,10 @@ describe("SSEParser", () => {
 });
 
 describe("streamEvents", () => {
-  beforeEach(() => settingsStore.set({ ...DEFAULT_SETTINGS, apiBase: "http://api.test", apiKey: "k1" }));
+  beforeEach(() => {
+    settingsStore.set({ ...DEFAULT_SETTINGS, apiBase: "http://api.test" });
+    startSession("k1", Date.now() / 1000 + 600, "test", false);
+  });
 
   it("POSTs JSON with the API key and yields events", async () => {
     let seen: { url: string; init: RequestInit } | null = null;

@@ -12,6 +12,7 @@ from app.api.deps import ModelManagerDep
 from app.api.ollama.common import ollama_errors
 from app.core.errors import InvalidRequest
 from app.schemas.ollama import OllamaEmbedRequest
+from app.services.capabilities import check_embeddings
 from app.services.ollama_compat import model_id
 
 router = APIRouter(tags=["ollama"])
@@ -36,14 +37,9 @@ async def embed(body: OllamaEmbedRequest, manager: ModelManagerDep, request: Req
         vectors = [v.tolist() for v in await asyncio.to_thread(embedder.embed, texts)]
         tokens = sum(await asyncio.to_thread(lambda: [embedder.count_tokens(t) for t in texts]))
     else:
-        loaded, load_s = await manager.get(mid)
+        loaded, load_s = await manager.get(mid, reserve=False)
         engine = loaded.backend
-        if not engine.capabilities.embeddings:
-            raise InvalidRequest(
-                f"'{mid}' runs on {loaded.backend_name}, which does not make embeddings; use a "
-                "GGUF model (llamacpp), an ollama: model or a sentence-transformers model.",
-                param="model",
-            )
+        check_embeddings(engine.capabilities, loaded.backend_name, mid)
         vectors = await asyncio.to_thread(engine.embed, texts)
         tokens = 0
         if engine.capabilities.local_tokenizer:

@@ -37,7 +37,7 @@ async def _load_or_unload(manager: ModelManager, name: str, keep_alive: float | 
         if manager.get_loaded(mid) is not None:
             await manager.unload(mid)
         return {**render(""), "done": True, "done_reason": "unload"}
-    loaded, _ = await manager.get(mid)
+    loaded, _ = await manager.get(mid, reserve=False)  # no generation follows
     manager.set_keep_alive(loaded, parse_duration(keep_alive))
     return {**render(""), "done": True, "done_reason": "load"}
 

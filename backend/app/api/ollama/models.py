@@ -30,7 +30,7 @@ async def version() -> dict[str, str]:
 @ollama_errors
 async def list_tags(store: ModelStoreDep):
     """Local models, in Ollama's listing format."""
-    local = await asyncio.to_thread(store.scan)
+    local = await store.scan_async()
     entries = await asyncio.to_thread(lambda: [model_entry(m) for m in local])
     return OllamaTags(models=entries)
 
@@ -41,7 +41,7 @@ async def list_running(manager: ModelManagerDep, settings: SettingsDep):
     """Loaded models with their memory and context, in Ollama's format."""
     entries = []
     for loaded in manager.loaded():
-        local = manager.store.resolve(loaded.model_id)
+        local = await asyncio.to_thread(manager.store.resolve, loaded.model_id)
         if local.format not in ("hf", "gguf"):
             continue
         engine = loaded.backend
@@ -60,7 +60,7 @@ async def list_running(manager: ModelManagerDep, settings: SettingsDep):
 async def show_model(body: OllamaShowRequest, store: ModelStoreDep, manager: ModelManagerDep):
     """Details of a local model: format, family, size, quantization, template, context."""
     mid = model_id(body.model)
-    local = store.resolve(mid)
+    local = await asyncio.to_thread(store.resolve, mid)
     if local.format not in ("hf", "gguf"):
         raise ModelNotFound(mid)
     loaded = manager.get_loaded(mid)
@@ -72,7 +72,7 @@ async def show_model(body: OllamaShowRequest, store: ModelStoreDep, manager: Mod
     elif context is None:
         from app.services.model_store import read_context_length
 
-        context = read_context_length(local)
+        context = await asyncio.to_thread(read_context_length, local)
     embeddings = local.format == "gguf"
     return await asyncio.to_thread(show, local, context, embeddings)
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter
 
 from app.api.deps import ModelManagerDep, ModelStoreDep
 from app.core.errors import ModelNotFound
 from app.schemas.common import error_responses
 from app.schemas.openai import ModelCard, ModelCardList
+from app.services.model_manager import ModelManager
+from app.services.model_store import LocalModel
 
 router = APIRouter(tags=["openai"])
 
 
-def _cards(store: ModelStoreDep, manager: ModelManagerDep) -> list[ModelCard]:
+def _cards(local: list[LocalModel], manager: ModelManager) -> list[ModelCard]:
     cards: dict[str, ModelCard] = {}
-    for model in store.scan():
+    for model in local:
         loaded = manager.get_loaded(model.id)
         cards[model.id] = ModelCard(
             id=model.id,
@@ -33,7 +37,8 @@ def _cards(store: ModelStoreDep, manager: ModelManagerDep) -> list[ModelCard]:
 @router.get("/models", response_model=ModelCardList, operation_id="openai-list_models")
 async def list_models(store: ModelStoreDep, manager: ModelManagerDep) -> ModelCardList:
     """Models this server can serve."""
-    return ModelCardList(data=_cards(store, manager))
+    local = await store.scan_async()
+    return ModelCardList(data=await asyncio.to_thread(_cards, local, manager))
 
 
 @router.get("/models/{model_id:path}", response_model=ModelCard,
@@ -42,7 +47,8 @@ async def retrieve_model(
     model_id: str, store: ModelStoreDep, manager: ModelManagerDep
 ) -> ModelCard:
     """One model by id."""
-    for card in _cards(store, manager):
+    local = await store.scan_async()
+    for card in await asyncio.to_thread(_cards, local, manager):
         if card.id == model_id:
             return card
     raise ModelNotFound(model_id)

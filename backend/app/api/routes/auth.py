@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from typing import Annotated
 
@@ -52,7 +53,7 @@ async def auth_status(request: Request, auth: AuthDep) -> AuthStatus:
         credential = credential_from(request.scope)
         if credential:
             try:
-                principal = auth.authenticate(credential)
+                principal = await asyncio.to_thread(auth.authenticate, credential)
             except AppError:  # an invalid credential just means "not authenticated"
                 principal = None
     return AuthStatus(
@@ -65,7 +66,7 @@ async def auth_status(request: Request, auth: AuthDep) -> AuthStatus:
 @router.post("/login", response_model=LoginResponse, responses=error_responses(400, 401))
 async def login(body: LoginRequest, auth: AuthDep) -> LoginResponse:
     """Exchange an API key for a short-lived session token for the browser."""
-    token, expires_at, principal = auth.login(body.api_key)
+    token, expires_at, principal = await asyncio.to_thread(auth.login, body.api_key)
     return LoginResponse(
         token=token, expires_at=expires_at, key_name=principal.name, admin=principal.admin
     )
@@ -74,7 +75,7 @@ async def login(body: LoginRequest, auth: AuthDep) -> LoginResponse:
 @router.get("/keys", response_model=list[ApiKeyInfo], responses=error_responses(401, 403))
 async def list_keys(auth: AuthDep, _: AdminDep) -> list[ApiKeyInfo]:
     """All API keys, active and revoked (never their secrets)."""
-    return [_info(record) for record in auth.list_keys()]
+    return [_info(record) for record in await asyncio.to_thread(auth.list_keys)]
 
 
 @router.post(
@@ -83,7 +84,7 @@ async def list_keys(auth: AuthDep, _: AdminDep) -> list[ApiKeyInfo]:
 )
 async def create_key(body: CreateKeyRequest, auth: AuthDep, _: AdminDep) -> CreatedKey:
     """Create a key; the response is the only time its secret is shown."""
-    record, key = auth.create_key(body.name, admin=body.admin)
+    record, key = await asyncio.to_thread(auth.create_key, body.name, admin=body.admin)
     return CreatedKey(**asdict(record), key=key)
 
 
@@ -92,5 +93,5 @@ async def create_key(body: CreateKeyRequest, auth: AuthDep, _: AdminDep) -> Crea
 )
 async def revoke_key(key_id: str, auth: AuthDep, _: AdminDep) -> ApiKeyInfo:
     """Revoke a key and every session made with it."""
-    return _info(auth.revoke_key(key_id))
+    return _info(await asyncio.to_thread(auth.revoke_key, key_id))
 

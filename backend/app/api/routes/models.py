@@ -12,7 +12,7 @@ from app.schemas.common import error_responses
 from app.schemas.models import LoadedModelInfo, LocalModelInfo, ModelsOverview
 from app.services.bundled import is_bundled
 from app.services.model_manager import LoadedModel, ModelManager
-from app.services.model_store import ModelStore, is_demo
+from app.services.model_store import LocalModel, is_demo
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -39,7 +39,7 @@ def loaded_info(model: LoadedModel) -> LoadedModelInfo:
     )
 
 
-def local_infos(store: ModelStore, manager: ModelManager) -> list[LocalModelInfo]:
+def local_infos(local: list[LocalModel], manager: ModelManager) -> list[LocalModelInfo]:
     return [
         LocalModelInfo(
             id=m.id,
@@ -50,7 +50,7 @@ def local_infos(store: ModelStore, manager: ModelManager) -> list[LocalModelInfo
             demo=is_demo(m),
             bundled=is_bundled(m.id),
         )
-        for m in store.scan()
+        for m in local
     ]
 
 
@@ -58,9 +58,9 @@ def local_infos(store: ModelStore, manager: ModelManager) -> list[LocalModelInfo
 async def list_models(store: ModelStoreDep, manager: ModelManagerDep) -> ModelsOverview:
     """Models available locally and models loaded in memory."""
     return ModelsOverview(
-        local=local_infos(store, manager),
+        local=local_infos(await store.scan_async(), manager),
         loaded=[loaded_info(m) for m in manager.loaded()],
-        default_model=manager.default_model_id(),
+        default_model=await manager.default_model_id_async(),
     )
 
 

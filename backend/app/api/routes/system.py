@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import platform
 import sys
+from dataclasses import asdict
 
 from fastapi import APIRouter
 
 from app.api.deps import SettingsDep
-from app.backends.registry import BACKENDS, availability
+from app.backends.registry import BACKENDS, availability, capabilities
 from app.core import hardware
-from app.schemas.system import BackendStatus, GpuInfo, Health, SystemInfo
+from app.core.config import Settings
+from app.schemas.system import BackendCapabilities, BackendStatus, GpuInfo, Health, SystemInfo
 from app.version import __version__
 
 router = APIRouter(tags=["system"])
@@ -24,7 +27,13 @@ async def health() -> Health:
 
 @router.get("/system", response_model=SystemInfo)
 async def system_info(settings: SettingsDep) -> SystemInfo:
-    """CPU, GPU, memory, and which backends are installed (and why others are not)."""
+    """CPU, GPU, memory, and which backends are installed (and why others are not), with
+    what each can do."""
+    # Blocking facts (GPU probe, engine imports for capabilities): a worker thread.
+    return await asyncio.to_thread(_system_info, settings)
+
+
+def _system_info(settings: Settings) -> SystemInfo:
     memory = hardware.memory_info()
     threads = None
     if "torch" in sys.modules:
@@ -32,6 +41,7 @@ async def system_info(settings: SettingsDep) -> SystemInfo:
     backends = []
     for name in BACKENDS:
         info = availability(name)
+        caps = capabilities(name)
         backends.append(
             BackendStatus(
                 name=info.name,
@@ -39,6 +49,7 @@ async def system_info(settings: SettingsDep) -> SystemInfo:
                 reason=info.reason,
                 formats=list(info.formats),
                 description=info.description,
+                capabilities=None if caps is None else BackendCapabilities(**asdict(caps)),
             )
         )
     return SystemInfo(

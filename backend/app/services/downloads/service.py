@@ -14,7 +14,7 @@ import logging
 import shutil
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,8 +73,13 @@ class _Runtime:
 class DownloadService:
     """Owns download jobs; one instance per process (server or ``playground pull``)."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, on_model_added: Callable[[], None] | None = None
+    ) -> None:
         self.settings = settings
+        # Called after a finished model is renamed into the models folder (the model store
+        # drops its cached scan).
+        self._on_model_added = on_model_added
         self.models_dir = settings.models_dir
         self.jobs = JobStore(db)
         self._runtime: dict[str, _Runtime] = {}
@@ -389,3 +394,5 @@ class DownloadService:
             shutil.rmtree(staging, ignore_errors=True)
         else:
             staging.rename(target)
+        if self._on_model_added is not None:
+            self._on_model_added()

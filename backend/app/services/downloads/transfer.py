@@ -1,9 +1,11 @@
 """Resumable transfer of one file over HTTP into a ``.part`` file, with hash verification.
 
-huggingface_hub's own retry re-requests a dropped file from byte 0, so each file is fetched here
-with ``Range: bytes=N-`` where N is what is already on disk; a drop, a cancel or a killed process
-therefore costs only the bytes in flight. tenacity retries transient failures (connection
-errors, 5xx, 429) with exponential backoff. The hash (sha256 for Hub LFS files and URLs given a
+Each file is fetched with ``Range: bytes=N-`` where N is what is already on disk, so a drop, a
+cancel or a killed process costs only the bytes in flight. huggingface_hub's ``http_get`` also
+resumes with Range, but into its own cache layout and without a cancel between reads, progress
+per read, or hashing as the bytes arrive; those are why this transfer is written here.
+Transient failures (connection errors, timeouts, 408/429/502/503/504) are retried with the
+shared policy of :mod:`app.core.resilience`. The hash (sha256 for Hub LFS files and URLs given a
 digest, git blob sha1 for small Hub files) is computed while the bytes arrive, in a second thread,
 so verification adds no extra pass over the file.
 """
@@ -20,13 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tenacity import (
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
+from tenacity import Retrying
 
+from app.core.resilience import RETRY_STATUSES, TransientError, retry_policy
 from app.services.downloads.hub import RemoteFile
 
 
@@ -72,7 +70,7 @@ class TransferFailed(Exception):
 _HASH_BATCH = 1 << 20
 
 
-class _Transient(Exception):
+class _Transient(TransientError):
     """A failure worth retrying: the next attempt resumes from the bytes on disk."""
 
 
@@ -174,13 +172,12 @@ def fetch_file(
         else:
             _prefix_into(hasher, part, chunk_bytes)
     try:
-        for attempt in Retrying(
-            retry=retry_if_exception_type(_Transient),
-            wait=wait_exponential(multiplier=0.25, max=10),
-            stop=stop_after_attempt(retries + 1),
+        policy = retry_policy(
+            retries + 1,
+            max_wait_s=10.0,
             sleep=lambda seconds: None if cancel.wait(seconds) else None,  # cancel ends backoff
-            reraise=True,
-        ):
+        )
+        for attempt in Retrying(**policy):
             with attempt:
                 _attempt(client, file, part, hasher, headers, cancel, on_bytes, chunk_bytes)
     except _Transient as exc:
@@ -229,7 +226,7 @@ def _attempt(
             status = response.status_code
             if status == 416 and file.size is None:
                 return  # we already hold every byte the server has
-            if status in (429,) or status >= 500:
+            if status in RETRY_STATUSES:
                 raise _Transient(f"HTTP {status} from {file.url}")
             if status >= 400:
                 raise TransferFailed(

@@ -235,10 +235,10 @@ class RagPipeline:
         """Fit as many sources as the model's context allows (dropping the lowest-scored ones
         first, never truncating one), then prepare the generation."""
         del collection_key  # retrieval already resolved it; kept for symmetry with retrieve
-        model_id = model_id or self.generation.manager.default_model_id()
+        model_id = model_id or await self.generation.manager.default_model_id_async()
         engine = None
         if model_id:
-            loaded, _ = await self.generation.manager.get(model_id, backend)
+            loaded, _ = await self.generation.manager.get(model_id, backend, reserve=False)
             engine = loaded.backend
         ordered = sorted(chunks, key=lambda c: c.score, reverse=True)
         citations = [Citation(n=i + 1, **c.model_dump()) for i, c in enumerate(ordered)]
