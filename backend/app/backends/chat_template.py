@@ -49,11 +49,21 @@ def _compile(source: str) -> Any:
     def raise_exception(message: str) -> None:
         raise TemplateError(f"The model's chat template refused the messages: {message}")
 
-    def tojson(value: Any, ensure_ascii: bool = False, indent: int | None = None,
-               separators: Any = None, sort_keys: bool = False) -> str:
+    def tojson(
+        value: Any,
+        ensure_ascii: bool = False,
+        indent: int | None = None,
+        separators: Any = None,
+        sort_keys: bool = False,
+    ) -> str:
         # HF's filter: no HTML escaping (Jinja's own tojson escapes '<' and '>').
-        return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent,
-                          separators=separators, sort_keys=sort_keys)
+        return json.dumps(
+            value,
+            ensure_ascii=ensure_ascii,
+            indent=indent,
+            separators=separators,
+            sort_keys=sort_keys,
+        )
 
     def strftime_now(fmt: str) -> str:
         return datetime.now().strftime(fmt)
@@ -83,9 +93,7 @@ class ChatTemplate:
         **extra: Any,
     ) -> str:
         """Prompt text for ``messages``; ``extra`` become template variables (e.g. ``tools``)."""
-        return render_messages(
-            self, messages, add_generation_prompt=add_generation_prompt, **extra
-        )
+        return render_messages(self, messages, add_generation_prompt=add_generation_prompt, **extra)
 
     def stop_tokens(self) -> list[str]:
         """End-of-turn tokens this template writes, plus the model's end-of-sequence token."""
@@ -123,5 +131,6 @@ def render_messages(
         )
     except TemplateError:
         raise
-    except JinjaError as exc:
+    except (JinjaError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        # A template that cannot take these messages (a missing key, a wrong type): say so.
         raise TemplateError(f"The model's chat template failed to render: {exc}") from exc
