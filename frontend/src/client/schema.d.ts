@@ -899,18 +899,10 @@ export interface components {
              * @description The question.
              */
             question: string;
-            /**
-             * Repetition Penalty
-             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
-             * @default 1
-             */
-            repetition_penalty?: number;
-            /**
-             * Sampling Top K
-             * @description Keep only the k likeliest tokens; 0 disables.
-             * @default 0
-             */
-            sampling_top_k?: number;
+            /** Repetition Penalty */
+            repetition_penalty?: number | null;
+            /** Sampling Top K */
+            sampling_top_k?: number | null;
             /** Seed */
             seed?: number | null;
             /**
@@ -924,23 +916,15 @@ export interface components {
              * @default false
              */
             stream?: boolean;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 0.7
-             */
-            temperature?: number;
+            /** Temperature */
+            temperature?: number | null;
             /**
              * Top K
              * @description Chunks to return (default from settings).
              */
             top_k?: number | null;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
+            /** Top P */
+            top_p?: number | null;
         };
         /**
          * AnswerResponse
@@ -1055,6 +1039,12 @@ export interface components {
              * @description Patterns to download.
              */
             allow_patterns?: string[] | null;
+            /**
+             * Bundled
+             * @description The bundled SmolLM2-135M-Instruct placed by setup (135M, for trying the product).
+             * @default false
+             */
+            bundled?: boolean;
             /** Description */
             description?: string | null;
             /**
@@ -1227,9 +1217,8 @@ export interface components {
             /**
              * Repetition Penalty
              * @description Extension.
-             * @default 1
              */
-            repetition_penalty?: number;
+            repetition_penalty?: number | null;
             /** @description Constrain the output to JSON (json_object) or to a JSON schema (json_schema); backends with capabilities.json_schema honour it, others 400. */
             response_format?: components["schemas"]["ResponseFormat"] | null;
             /** Seed */
@@ -1245,26 +1234,17 @@ export interface components {
              */
             stream?: boolean;
             stream_options?: components["schemas"]["StreamOptions"] | null;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 1
-             */
-            temperature?: number;
+            /** Temperature */
+            temperature?: number | null;
             /**
              * Top K
              * @description Extension: top-k sampling (0 disables).
-             * @default 0
              */
-            top_k?: number;
+            top_k?: number | null;
             /** Top Logprobs */
             top_logprobs?: number | null;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
+            /** Top P */
+            top_p?: number | null;
             /** User */
             user?: string | null;
         };
@@ -1459,12 +1439,8 @@ export interface components {
              * @description Raw prompt (completion mode).
              */
             prompt?: string | null;
-            /**
-             * Repetition Penalty
-             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
-             * @default 1
-             */
-            repetition_penalty?: number;
+            /** Repetition Penalty */
+            repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
             /**
@@ -1477,24 +1453,12 @@ export interface components {
              * @description System prompt.
              */
             system?: string | null;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 0.7
-             */
-            temperature?: number;
-            /**
-             * Top K
-             * @description Keep only the k likeliest tokens; 0 disables.
-             * @default 0
-             */
-            top_k?: number;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
+            /** Temperature */
+            temperature?: number | null;
+            /** Top K */
+            top_k?: number | null;
+            /** Top P */
+            top_p?: number | null;
         };
         /** CompareTarget */
         CompareTarget: {
@@ -1598,9 +1562,8 @@ export interface components {
             /**
              * Repetition Penalty
              * @description Extension.
-             * @default 1
              */
-            repetition_penalty?: number;
+            repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
             /**
@@ -1614,24 +1577,15 @@ export interface components {
              */
             stream?: boolean;
             stream_options?: components["schemas"]["StreamOptions"] | null;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 1
-             */
-            temperature?: number;
+            /** Temperature */
+            temperature?: number | null;
             /**
              * Top K
              * @description Extension: top-k sampling (0 disables).
-             * @default 0
              */
-            top_k?: number;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
+            top_k?: number | null;
+            /** Top P */
+            top_p?: number | null;
             /** User */
             user?: string | null;
         };
@@ -2144,12 +2098,8 @@ export interface components {
              * @description Raw prompt for completion mode (no chat template).
              */
             prompt?: string | null;
-            /**
-             * Repetition Penalty
-             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
-             * @default 1
-             */
-            repetition_penalty?: number;
+            /** Repetition Penalty */
+            repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
             /**
@@ -2168,24 +2118,12 @@ export interface components {
              * @description System prompt, prepended to messages in chat mode.
              */
             system?: string | null;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 0.7
-             */
-            temperature?: number;
-            /**
-             * Top K
-             * @description Keep only the k likeliest tokens; 0 disables.
-             * @default 0
-             */
-            top_k?: number;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
+            /** Temperature */
+            temperature?: number | null;
+            /** Top K */
+            top_k?: number | null;
+            /** Top P */
+            top_p?: number | null;
         };
         /**
          * GenerateResponse
@@ -2407,6 +2345,12 @@ export interface components {
          * @description A model whose files are on this machine.
          */
         LocalModelInfo: {
+            /**
+             * Bundled
+             * @description The bundled SmolLM2-135M-Instruct that setup places (135M, for trying the product: fluent English, wrong facts and arithmetic).
+             * @default false
+             */
+            bundled?: boolean;
             /**
              * Demo
              * @description A project-built demo model, not a real one.
