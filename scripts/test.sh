@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: set up (with test tools and chromium) and run every test suite:
 # backend (pytest: API, engines, RAG, downloads, ...), frontend unit (Vitest), browser e2e
-# (Playwright on Debian's chromium against the real app with the tiny model).
+# (Playwright on Debian's chromium against the real app with the bundled SmolLM2 as default).
+# The tiny demo model is built here, not by README command 1 (setup.sh): only tests need it.
 # Extra arguments go to pytest (e.g. -k chat).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
