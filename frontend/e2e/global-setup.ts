@@ -4,9 +4,10 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
-// Starts the real backend (`.venv/bin/playground serve`) on a free 127.0.0.1 port with the tiny
-// test model in a temp models dir, plus the project's local Hub stand-in (backend/tests/helpers/
-// hub_server.py) for the download test; stops both afterwards.
+// Starts the real backend (`.venv/bin/playground serve`) on a free 127.0.0.1 port with a temp
+// models dir holding the bundled SmolLM2 (placed by scripts/setup.sh; the default model, as on a
+// fresh install) and the tiny test model (tests that need many fast tokens pick it), plus the
+// project's local Hub stand-in (backend/tests/helpers/hub_server.py) for the download test.
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 
 function freePort(): Promise<number> {
@@ -76,12 +77,19 @@ export default async function globalSetup() {
   if (!fs.existsSync(path.join(tiny, "config.json"))) {
     throw new Error("models/tiny is missing: run `.venv/bin/playground make-test-models --only tiny` first");
   }
+  const bundled = ["smollm2-135m-instruct", "smollm2-135m-instruct-q4_1.gguf"];
+  for (const name of bundled) {
+    if (!fs.existsSync(path.join(ROOT, "models", name))) {
+      throw new Error(`models/${name} is missing: run \`.venv/bin/playground bundled-model\` first`);
+    }
+  }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mp-e2e-"));
   const modelsDir = path.join(tmp, "models");
   const dataDir = path.join(tmp, "data");
   fs.mkdirSync(modelsDir);
   fs.mkdirSync(dataDir);
   fs.symlinkSync(tiny, path.join(modelsDir, "tiny"));
+  for (const name of bundled) fs.symlinkSync(path.join(ROOT, "models", name), path.join(modelsDir, name));
   // A second id for the same weights, so Compare shows two distinct models.
   fs.symlinkSync(tiny, path.join(modelsDir, "tiny-b"));
   const resultsDir = path.join(import.meta.dirname, "..", "test-results");
@@ -99,7 +107,8 @@ export default async function globalSetup() {
       MP_MODELS_DIR: modelsDir,
       MP_DATA_DIR: dataDir,
       MP_THREADS: "1",
-      MP_DEFAULT_MODEL: "tiny",
+      // No MP_DEFAULT_MODEL: the server picks the bundled SmolLM2, as for a newcomer.
+      MP_DEFAULT_MODEL: "",
       MP_LOG_FORMAT: "text",
       HF_ENDPOINT: hub.url,
       HF_HUB_OFFLINE: "0",

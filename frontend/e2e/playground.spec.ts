@@ -4,7 +4,9 @@ import { API, expect, loadedTokens, setTheme, shot, test } from "./fixtures";
 test("a streamed chat reply appears token by token, with figures", async ({ page }) => {
   await page.goto("/");
   await expect(page.getByRole("heading", { name: "Playground" })).toBeVisible();
-  await expect(page.getByLabel("Model", { exact: true })).toHaveValue("tiny");
+  // The bundled SmolLM2 is preselected (e2e/bundled.spec.ts); this test needs many fast tokens.
+  await expect(page.getByLabel("Model", { exact: true })).toHaveValue("smollm2-135m-instruct");
+  await page.getByLabel("Model", { exact: true }).selectOption("tiny");
   // The tiny demo model writes Python-like text; with these settings it writes 300 tokens of it
   // (no early end of text), so the reply visibly grows over many renders.
   await page.getByLabel("Max tokens").fill("300");
@@ -49,6 +51,7 @@ test("a streamed chat reply appears token by token, with figures", async ({ page
 
 test("Stop aborts the stream and the server stops generating", async ({ page }) => {
   await page.goto("/");
+  await page.getByLabel("Model", { exact: true }).selectOption("tiny");
   await page.getByRole("tab", { name: "Completion" }).click();
   // Seed 1 at temperature 2 runs this prompt to max_tokens on the tiny model (no early end of
   // text), so without a working Stop the server would count all 1000 tokens.

@@ -131,5 +131,6 @@ def render_messages(
         )
     except TemplateError:
         raise
-    except JinjaError as exc:
+    except (JinjaError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        # A template that cannot take these messages (a missing key, a wrong type): say so.
         raise TemplateError(f"The model's chat template failed to render: {exc}") from exc

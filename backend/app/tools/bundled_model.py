@@ -286,7 +286,12 @@ def place_bundled_model(
     models_dir: Path, *, force: bool = False, threads: int | None = None
 ) -> list[StepResult]:
     """Run every step (see the module docstring); returns what each did and took."""
-    models_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        models_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BundledModelError(
+            "create the models folder", str(exc), f"fix {models_dir}, then {RETRY_CONVERT}"
+        ) from exc
     if force:
         (models_dir / HF_ID / STAMP).unlink(missing_ok=True)
         (models_dir / GGUF_ID).unlink(missing_ok=True)

@@ -31,6 +31,13 @@ def smollm2_server(
         (folder / entry.name).symlink_to(entry.resolve())
     # The demo model sorts before SmolLM2 and must still not become the default.
     (folder / "aaa-tiny").symlink_to(tiny_model_dir, target_is_directory=True)
+    # tiny whose generation_config.json asks for greedy decoding (do_sample: false).
+    greedy = folder / "greedy-tiny"
+    greedy.mkdir()
+    for item in tiny_model_dir.iterdir():
+        if item.name != "generation_config.json":
+            (greedy / item.name).symlink_to(item)
+    (greedy / "generation_config.json").write_text(json.dumps({"do_sample": False}))
     data = tmp_path_factory.mktemp("bundled-data")
     proc = ServerProcess(
         {"MP_MODELS_DIR": str(folder), "MP_DATA_DIR": str(data), "MP_DEFAULT_MODEL": "",
@@ -116,3 +123,31 @@ def test_compare_same_model_on_both_engines(smollm2_server: ServerProcess):
         assert "Paris" in response["text"]
     # Same template, same vocabulary: the same prompt tokens on both engines.
     assert done[0]["usage"]["prompt_tokens"] == done[1]["usage"]["prompt_tokens"]
+
+
+def test_model_sampling_defaults_apply_on_both_apis(smollm2_server: ServerProcess):
+    """No temperature in the request: the model's generation_config.json (greedy) decides, on
+    /api/v1 and /v1 alike, so different seeds give the same text everywhere."""
+    client = OpenAI(base_url=f"{smollm2_server.url}/v1", api_key="unused", max_retries=0)
+    texts = set()
+    for seed in (1, 2):
+        reply = client.chat.completions.create(
+            model="greedy-tiny", messages=[{"role": "user", "content": "def main():"}],
+            max_tokens=12, seed=seed,
+        )
+        texts.add(reply.choices[0].message.content)
+        res = httpx.post(f"{smollm2_server.url}/api/v1/models/generate", json={
+            "model": "greedy-tiny", "messages": [{"role": "user", "content": "def main():"}],
+            "max_tokens": 12, "seed": seed}, timeout=60)
+        assert res.status_code == 200, res.text
+        texts.add(res.json()["text"])
+    assert len(texts) == 1, texts
+    # A request's own temperature still wins over the model's default.
+    sampled = {
+        client.chat.completions.create(
+            model="greedy-tiny", messages=[{"role": "user", "content": "def main():"}],
+            max_tokens=12, seed=seed, temperature=1.5,
+        ).choices[0].message.content
+        for seed in (1, 2, 3)
+    }
+    assert len(sampled) > 1, sampled

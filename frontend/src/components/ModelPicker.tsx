@@ -30,6 +30,8 @@ export function ModelPicker({ id, label = "Model", model, onModel, backend, onBa
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [models.data, model]);
 
+  const chosen = local.find((m) => m.id === model);
+
   return (
     <div className="flex flex-wrap gap-3">
       <div className="min-w-[12rem] flex-1 space-y-1">
@@ -43,10 +45,17 @@ export function ModelPicker({ id, label = "Model", model, onModel, backend, onBa
                 {m.id} · {m.format}
                 {l ? ` · loaded on ${l.backend}` : ""}
                 {m.demo ? " · demo" : ""}
+                {m.bundled ? " · bundled 135M" : ""}
               </option>
             );
           })}
         </NativeSelect>
+        {chosen?.bundled && (
+          <p className="text-xs text-muted-foreground" data-testid="bundled-model-note">
+            SmolLM2-135M-Instruct, bundled for trying the product: it writes fluent English but gets facts and
+            arithmetic wrong. Get a bigger model on the Models page.
+          </p>
+        )}
       </div>
       {onBackend && (
         <div className="w-40 space-y-1">

@@ -120,6 +120,7 @@ export function ModelsPage() {
                   <TableRow key={m.id}>
                     <TableCell className="font-medium">
                       {m.id} {m.demo && <Badge variant="outline">demo</Badge>}
+                      {m.bundled && <Badge variant="outline">bundled · 135M</Badge>}
                     </TableCell>
                     <TableCell>{m.format}</TableCell>
                     <TableCell className="font-mono">{formatBytes(m.size_bytes)}</TableCell>
