@@ -993,6 +993,88 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AnswerRequest
+         * @description Answer a question from a knowledge base with cited sources. ``top_k`` is the number of
+         *     chunks retrieved; the sampling top-k is ``sampling_top_k``.
+         */
+        AnswerRequest: {
+            /** Backend */
+            backend?: string | null;
+            /**
+             * Collection
+             * @description Knowledge base id or name.
+             */
+            collection: string;
+            /** @description Optional filters. */
+            filters?: components["schemas"]["QueryFilters"] | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /**
+             * Mmr
+             * @description Re-rank with maximal marginal relevance to avoid near-duplicate chunks.
+             * @default false
+             */
+            mmr?: boolean;
+            /**
+             * Mmr Lambda
+             * @description MMR trade-off: 1 = relevance only, 0 = diversity only.
+             * @default 0.5
+             */
+            mmr_lambda?: number;
+            /**
+             * Model
+             * @description Model that answers; default: the server's.
+             */
+            model?: string | null;
+            /**
+             * Question
+             * @description The question.
+             */
+            question: string;
+            /**
+             * Repetition Penalty
+             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
+             * @default 1
+             */
+            repetition_penalty?: number;
+            /**
+             * Sampling Top K
+             * @description Keep only the k likeliest tokens; 0 disables.
+             * @default 0
+             */
+            sampling_top_k?: number;
+            /** Seed */
+            seed?: number | null;
+            /**
+             * Stop
+             * @description Up to 4 strings; generation ends before the first one.
+             */
+            stop?: string[];
+            /**
+             * Stream
+             * @description Stream as server-sent events: `sources`, `token`..., then `done` or `error`.
+             * @default false
+             */
+            stream?: boolean;
+            /**
+             * Temperature
+             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
+             * @default 0.7
+             */
+            temperature?: number;
+            /**
+             * Top K
+             * @description Chunks to return (default from settings).
+             */
+            top_k?: number | null;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
+        };
+        /**
          * AnswerResponse
          * @description An answer with the sources it was given.
          */
@@ -1749,6 +1831,77 @@ export interface components {
             updated_at: number;
         };
         /**
+         * ConversationAnswer
+         * @description How to generate the answer: model, backend and sampling parameters. ``model``,
+         *     ``backend`` and ``system`` default to the conversation's own and are stored on it.
+         */
+        ConversationAnswer: {
+            /**
+             * Allow Fallback
+             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
+             * @default false
+             */
+            allow_fallback?: boolean;
+            /** Backend */
+            backend?: string | null;
+            /**
+             * Json Schema
+             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
+             */
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /**
+             * Model
+             * @description Model id from GET /api/v1/models; default: the server's default model.
+             */
+            model?: string | null;
+            /**
+             * Repetition Penalty
+             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
+             * @default 1
+             */
+            repetition_penalty?: number;
+            /** Seed */
+            seed?: number | null;
+            /**
+             * Stop
+             * @description Up to 4 strings; generation ends before the first one appears.
+             */
+            stop?: string[];
+            /**
+             * Stream
+             * @description Send the answer as server-sent events (`message`, `token`..., then `done` or `error`); false: JSON.
+             * @default true
+             */
+            stream?: boolean;
+            /**
+             * System
+             * @description System prompt sent before the messages.
+             */
+            system?: string | null;
+            /**
+             * Temperature
+             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
+             * @default 0.7
+             */
+            temperature?: number;
+            /**
+             * Top K
+             * @description Keep only the k likeliest tokens; 0 disables.
+             * @default 0
+             */
+            top_k?: number;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
+        };
+        /**
          * ConversationCreate
          * @description A new, empty conversation; its title comes from the first message unless given.
          */
@@ -1828,6 +1981,81 @@ export interface components {
              * @enum {string}
              */
             role: "user" | "assistant";
+        };
+        /**
+         * ConversationSend
+         * @description A user message to append; the assistant's answer is generated and stored.
+         */
+        ConversationSend: {
+            /**
+             * Allow Fallback
+             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
+             * @default false
+             */
+            allow_fallback?: boolean;
+            /** Backend */
+            backend?: string | null;
+            /**
+             * Content
+             * @description The user's message.
+             */
+            content: string;
+            /**
+             * Json Schema
+             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
+             */
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /**
+             * Model
+             * @description Model id from GET /api/v1/models; default: the server's default model.
+             */
+            model?: string | null;
+            /**
+             * Repetition Penalty
+             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
+             * @default 1
+             */
+            repetition_penalty?: number;
+            /** Seed */
+            seed?: number | null;
+            /**
+             * Stop
+             * @description Up to 4 strings; generation ends before the first one appears.
+             */
+            stop?: string[];
+            /**
+             * Stream
+             * @description Send the answer as server-sent events (`message`, `token`..., then `done` or `error`); false: JSON.
+             * @default true
+             */
+            stream?: boolean;
+            /**
+             * System
+             * @description System prompt sent before the messages.
+             */
+            system?: string | null;
+            /**
+             * Temperature
+             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
+             * @default 0.7
+             */
+            temperature?: number;
+            /**
+             * Top K
+             * @description Keep only the k likeliest tokens; 0 disables.
+             * @default 0
+             */
+            top_k?: number;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
         };
         /**
          * ConversationSummary
@@ -3312,81 +3540,6 @@ export interface components {
              */
             text: string;
         };
-        /**
-         * SendMessage
-         * @description A user message to append; the assistant's answer is generated and stored.
-         */
-        SendMessage: {
-            /**
-             * Allow Fallback
-             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
-             * @default false
-             */
-            allow_fallback?: boolean;
-            /** Backend */
-            backend?: string | null;
-            /**
-             * Content
-             * @description The user's message.
-             */
-            content: string;
-            /**
-             * Json Schema
-             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
-             */
-            json_schema?: {
-                [key: string]: unknown;
-            } | null;
-            /** Max Tokens */
-            max_tokens?: number | null;
-            /**
-             * Model
-             * @description Model id from GET /api/v1/models; default: the server's default model.
-             */
-            model?: string | null;
-            /**
-             * Repetition Penalty
-             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
-             * @default 1
-             */
-            repetition_penalty?: number;
-            /** Seed */
-            seed?: number | null;
-            /**
-             * Stop
-             * @description Up to 4 strings; generation ends before the first one appears.
-             */
-            stop?: string[];
-            /**
-             * Stream
-             * @description Send the answer as server-sent events (`message`, `token`..., then `done` or `error`); false: JSON.
-             * @default true
-             */
-            stream?: boolean;
-            /**
-             * System
-             * @description System prompt sent before the messages.
-             */
-            system?: string | null;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 0.7
-             */
-            temperature?: number;
-            /**
-             * Top K
-             * @description Keep only the k likeliest tokens; 0 disables.
-             * @default 0
-             */
-            top_k?: number;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
-        };
         /** StreamOptions */
         StreamOptions: {
             /**
@@ -3582,159 +3735,6 @@ export interface components {
              * @description prompt_tokens + completion_tokens.
              */
             total_tokens: number;
-        };
-        /**
-         * AnswerRequest
-         * @description How to generate the answer: model, backend and sampling parameters. ``model``,
-         *     ``backend`` and ``system`` default to the conversation's own and are stored on it.
-         */
-        app__schemas__conversations__AnswerRequest: {
-            /**
-             * Allow Fallback
-             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
-             * @default false
-             */
-            allow_fallback?: boolean;
-            /** Backend */
-            backend?: string | null;
-            /**
-             * Json Schema
-             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
-             */
-            json_schema?: {
-                [key: string]: unknown;
-            } | null;
-            /** Max Tokens */
-            max_tokens?: number | null;
-            /**
-             * Model
-             * @description Model id from GET /api/v1/models; default: the server's default model.
-             */
-            model?: string | null;
-            /**
-             * Repetition Penalty
-             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
-             * @default 1
-             */
-            repetition_penalty?: number;
-            /** Seed */
-            seed?: number | null;
-            /**
-             * Stop
-             * @description Up to 4 strings; generation ends before the first one appears.
-             */
-            stop?: string[];
-            /**
-             * Stream
-             * @description Send the answer as server-sent events (`message`, `token`..., then `done` or `error`); false: JSON.
-             * @default true
-             */
-            stream?: boolean;
-            /**
-             * System
-             * @description System prompt sent before the messages.
-             */
-            system?: string | null;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 0.7
-             */
-            temperature?: number;
-            /**
-             * Top K
-             * @description Keep only the k likeliest tokens; 0 disables.
-             * @default 0
-             */
-            top_k?: number;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
-        };
-        /**
-         * AnswerRequest
-         * @description Answer a question from a knowledge base with cited sources. ``top_k`` is the number of
-         *     chunks retrieved; the sampling top-k is ``sampling_top_k``.
-         */
-        app__schemas__rag__AnswerRequest: {
-            /** Backend */
-            backend?: string | null;
-            /**
-             * Collection
-             * @description Knowledge base id or name.
-             */
-            collection: string;
-            /** @description Optional filters. */
-            filters?: components["schemas"]["QueryFilters"] | null;
-            /** Max Tokens */
-            max_tokens?: number | null;
-            /**
-             * Mmr
-             * @description Re-rank with maximal marginal relevance to avoid near-duplicate chunks.
-             * @default false
-             */
-            mmr?: boolean;
-            /**
-             * Mmr Lambda
-             * @description MMR trade-off: 1 = relevance only, 0 = diversity only.
-             * @default 0.5
-             */
-            mmr_lambda?: number;
-            /**
-             * Model
-             * @description Model that answers; default: the server's.
-             */
-            model?: string | null;
-            /**
-             * Question
-             * @description The question.
-             */
-            question: string;
-            /**
-             * Repetition Penalty
-             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
-             * @default 1
-             */
-            repetition_penalty?: number;
-            /**
-             * Sampling Top K
-             * @description Keep only the k likeliest tokens; 0 disables.
-             * @default 0
-             */
-            sampling_top_k?: number;
-            /** Seed */
-            seed?: number | null;
-            /**
-             * Stop
-             * @description Up to 4 strings; generation ends before the first one.
-             */
-            stop?: string[];
-            /**
-             * Stream
-             * @description Stream as server-sent events: `sources`, `token`..., then `done` or `error`.
-             * @default false
-             */
-            stream?: boolean;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 0.7
-             */
-            temperature?: number;
-            /**
-             * Top K
-             * @description Chunks to return (default from settings).
-             */
-            top_k?: number | null;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
         };
     };
     responses: never;
@@ -5042,7 +5042,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SendMessage"];
+                "application/json": components["schemas"]["ConversationSend"];
             };
         };
         responses: {
@@ -5133,7 +5133,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SendMessage"];
+                "application/json": components["schemas"]["ConversationSend"];
             };
         };
         responses: {
@@ -5223,7 +5223,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["app__schemas__conversations__AnswerRequest"];
+                "application/json": components["schemas"]["ConversationAnswer"];
             };
         };
         responses: {
@@ -6254,7 +6254,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["app__schemas__rag__AnswerRequest"];
+                "application/json": components["schemas"]["AnswerRequest"];
             };
         };
         responses: {
