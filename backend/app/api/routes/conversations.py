@@ -168,7 +168,12 @@ async def update_conversation(
     conversation_id: str, body: ConversationUpdate, service: ConversationsDep
 ):
     """Rename, or change the model, backend or system prompt of the next answers."""
-    changes = body.model_dump(exclude_unset=True)
+    # A null title means "leave it"; null model/backend/system clear them.
+    changes = {
+        name: value
+        for name, value in body.model_dump(exclude_unset=True).items()
+        if value is not None or name != "title"
+    }
     return _full(service.update(conversation_id, **changes), service)
 
 
