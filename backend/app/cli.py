@@ -88,7 +88,7 @@ def chat(
     """Chat with a model in the terminal (streamed; /help lists the commands)."""
     from app.cli_chat import run_chat
 
-    params = {
+    params: dict[str, object] = {
         name: value
         for name, value in (("max_tokens", max_tokens), ("temperature", temperature),
                             ("seed", seed))

@@ -44,7 +44,7 @@ class ConversationUpdate(BaseModel):
     system: str | None = SystemPrompt
 
 
-class AnswerRequest(GenerationParameters):
+class ConversationAnswer(GenerationParameters):
     """How to generate the answer: model, backend and sampling parameters. ``model``,
     ``backend`` and ``system`` default to the conversation's own and are stored on it."""
 
@@ -59,7 +59,7 @@ class AnswerRequest(GenerationParameters):
     )
 
 
-class SendMessage(AnswerRequest):
+class ConversationSend(ConversationAnswer):
     """A user message to append; the assistant's answer is generated and stored."""
 
     content: str = Field(min_length=1, max_length=1_000_000, description="The user's message.")

@@ -106,6 +106,8 @@ def test_list_search_rename_export_delete(client: httpx.Client) -> None:
     renamed = client.patch(f"/api/v1/conversations/{conv['id']}", json={"title": "Lexer"})
     assert renamed.status_code == 200 and renamed.json()["title"] == "Lexer"
     assert renamed.json()["message_count"] == 2  # renaming keeps the messages
+    unchanged = client.patch(f"/api/v1/conversations/{conv['id']}", json={"title": None})
+    assert unchanged.status_code == 200 and unchanged.json()["title"] == "Lexer"
 
     md = client.get(f"/api/v1/conversations/{conv['id']}/export")
     assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")

@@ -270,6 +270,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Conversations
+         * @description Conversations, most recently changed first.
+         */
+        get: operations["conversations-list_conversations"];
+        put?: never;
+        /**
+         * Create Conversation
+         * @description Start an empty conversation.
+         */
+        post: operations["conversations-create_conversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Conversation
+         * @description A conversation with all its messages.
+         */
+        get: operations["conversations-get_conversation"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Conversation
+         * @description Delete a conversation and its messages.
+         */
+        delete: operations["conversations-delete_conversation"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Conversation
+         * @description Rename, or change the model, backend or system prompt of the next answers.
+         */
+        patch: operations["conversations-update_conversation"];
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Conversation
+         * @description Download a conversation as Markdown or JSON.
+         */
+        get: operations["conversations-export_conversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Message
+         * @description Add a user message and generate the answer (stored when it ends or is stopped).
+         */
+        post: operations["conversations-send_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Edit Message
+         * @description Replace a user message, drop the messages after it and generate a new answer.
+         */
+        put: operations["conversations-edit_message"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Regenerate Answer
+         * @description Answer the last user message again; the new answer replaces the old one.
+         */
+        post: operations["conversations-regenerate_answer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/downloads": {
         parameters: {
             query?: never;
@@ -899,10 +1031,18 @@ export interface components {
              * @description The question.
              */
             question: string;
-            /** Repetition Penalty */
-            repetition_penalty?: number | null;
-            /** Sampling Top K */
-            sampling_top_k?: number | null;
+            /**
+             * Repetition Penalty
+             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
+             * @default 1
+             */
+            repetition_penalty?: number;
+            /**
+             * Sampling Top K
+             * @description Keep only the k likeliest tokens; 0 disables.
+             * @default 0
+             */
+            sampling_top_k?: number;
             /** Seed */
             seed?: number | null;
             /**
@@ -916,15 +1056,23 @@ export interface components {
              * @default false
              */
             stream?: boolean;
-            /** Temperature */
-            temperature?: number | null;
+            /**
+             * Temperature
+             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
+             * @default 0.7
+             */
+            temperature?: number;
             /**
              * Top K
              * @description Chunks to return (default from settings).
              */
             top_k?: number | null;
-            /** Top P */
-            top_p?: number | null;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
         };
         /**
          * AnswerResponse
@@ -1039,12 +1187,6 @@ export interface components {
              * @description Patterns to download.
              */
             allow_patterns?: string[] | null;
-            /**
-             * Bundled
-             * @description The bundled SmolLM2-135M-Instruct placed by setup (135M, for trying the product).
-             * @default false
-             */
-            bundled?: boolean;
             /** Description */
             description?: string | null;
             /**
@@ -1217,8 +1359,9 @@ export interface components {
             /**
              * Repetition Penalty
              * @description Extension.
+             * @default 1
              */
-            repetition_penalty?: number | null;
+            repetition_penalty?: number;
             /** @description Constrain the output to JSON (json_object) or to a JSON schema (json_schema); backends with capabilities.json_schema honour it, others 400. */
             response_format?: components["schemas"]["ResponseFormat"] | null;
             /** Seed */
@@ -1234,17 +1377,26 @@ export interface components {
              */
             stream?: boolean;
             stream_options?: components["schemas"]["StreamOptions"] | null;
-            /** Temperature */
-            temperature?: number | null;
+            /**
+             * Temperature
+             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
+             * @default 1
+             */
+            temperature?: number;
             /**
              * Top K
              * @description Extension: top-k sampling (0 disables).
+             * @default 0
              */
-            top_k?: number | null;
+            top_k?: number;
             /** Top Logprobs */
             top_logprobs?: number | null;
-            /** Top P */
-            top_p?: number | null;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
             /** User */
             user?: string | null;
         };
@@ -1439,8 +1591,12 @@ export interface components {
              * @description Raw prompt (completion mode).
              */
             prompt?: string | null;
-            /** Repetition Penalty */
-            repetition_penalty?: number | null;
+            /**
+             * Repetition Penalty
+             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
+             * @default 1
+             */
+            repetition_penalty?: number;
             /** Seed */
             seed?: number | null;
             /**
@@ -1453,12 +1609,24 @@ export interface components {
              * @description System prompt.
              */
             system?: string | null;
-            /** Temperature */
-            temperature?: number | null;
-            /** Top K */
-            top_k?: number | null;
-            /** Top P */
-            top_p?: number | null;
+            /**
+             * Temperature
+             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
+             * @default 0.7
+             */
+            temperature?: number;
+            /**
+             * Top K
+             * @description Keep only the k likeliest tokens; 0 disables.
+             * @default 0
+             */
+            top_k?: number;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
         };
         /** CompareTarget */
         CompareTarget: {
@@ -1562,8 +1730,9 @@ export interface components {
             /**
              * Repetition Penalty
              * @description Extension.
+             * @default 1
              */
-            repetition_penalty?: number | null;
+            repetition_penalty?: number;
             /** Seed */
             seed?: number | null;
             /**
@@ -1577,15 +1746,24 @@ export interface components {
              */
             stream?: boolean;
             stream_options?: components["schemas"]["StreamOptions"] | null;
-            /** Temperature */
-            temperature?: number | null;
+            /**
+             * Temperature
+             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
+             * @default 1
+             */
+            temperature?: number;
             /**
              * Top K
              * @description Extension: top-k sampling (0 disables).
+             * @default 0
              */
-            top_k?: number | null;
-            /** Top P */
-            top_p?: number | null;
+            top_k?: number;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
             /** User */
             user?: string | null;
         };
@@ -1598,6 +1776,360 @@ export interface components {
              * @constant
              */
             type: "text";
+        };
+        /**
+         * Conversation
+         * @description A conversation with its messages, oldest first.
+         */
+        Conversation: {
+            /**
+             * Backend
+             * @description Backend of the next answer (none: automatic).
+             */
+            backend: string | null;
+            /**
+             * Created At
+             * @description Unix time.
+             */
+            created_at: number;
+            /**
+             * Generating
+             * @description An answer is being generated right now.
+             */
+            generating: boolean;
+            /**
+             * Id
+             * @description Conversation id.
+             */
+            id: string;
+            /**
+             * Message Count
+             * @description Messages stored.
+             */
+            message_count: number;
+            /** Messages */
+            messages: components["schemas"]["ConversationMessage"][];
+            /**
+             * Model
+             * @description Model of the next answer.
+             */
+            model: string | null;
+            /**
+             * System
+             * @description System prompt.
+             */
+            system: string | null;
+            /**
+             * Title
+             * @description Title.
+             */
+            title: string;
+            /**
+             * Updated At
+             * @description Unix time of the last change.
+             */
+            updated_at: number;
+        };
+        /**
+         * ConversationAnswer
+         * @description How to generate the answer: model, backend and sampling parameters. ``model``,
+         *     ``backend`` and ``system`` default to the conversation's own and are stored on it.
+         */
+        ConversationAnswer: {
+            /**
+             * Allow Fallback
+             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
+             * @default false
+             */
+            allow_fallback?: boolean;
+            /** Backend */
+            backend?: string | null;
+            /**
+             * Json Schema
+             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
+             */
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /**
+             * Model
+             * @description Model id from GET /api/v1/models; default: the server's default model.
+             */
+            model?: string | null;
+            /**
+             * Repetition Penalty
+             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
+             * @default 1
+             */
+            repetition_penalty?: number;
+            /** Seed */
+            seed?: number | null;
+            /**
+             * Stop
+             * @description Up to 4 strings; generation ends before the first one appears.
+             */
+            stop?: string[];
+            /**
+             * Stream
+             * @description Send the answer as server-sent events (`message`, `token`..., then `done` or `error`); false: JSON.
+             * @default true
+             */
+            stream?: boolean;
+            /**
+             * System
+             * @description System prompt sent before the messages.
+             */
+            system?: string | null;
+            /**
+             * Temperature
+             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
+             * @default 0.7
+             */
+            temperature?: number;
+            /**
+             * Top K
+             * @description Keep only the k likeliest tokens; 0 disables.
+             * @default 0
+             */
+            top_k?: number;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
+        };
+        /**
+         * ConversationCreate
+         * @description A new, empty conversation; its title comes from the first message unless given.
+         */
+        ConversationCreate: {
+            /** Backend */
+            backend?: string | null;
+            /**
+             * Model
+             * @description Model id from GET /api/v1/models; default: the server's default model.
+             */
+            model?: string | null;
+            /**
+             * System
+             * @description System prompt sent before the messages.
+             */
+            system?: string | null;
+            /**
+             * Title
+             * @description Title; default: the start of the first message.
+             */
+            title?: string | null;
+        };
+        /**
+         * ConversationList
+         * @description Conversations, most recently changed first.
+         */
+        ConversationList: {
+            /** Data */
+            data: components["schemas"]["ConversationSummary"][];
+        };
+        /**
+         * ConversationMessage
+         * @description A stored message. Assistant messages carry what generated them and their figures.
+         */
+        ConversationMessage: {
+            /**
+             * Backend
+             * @description Backend that served the answer.
+             */
+            backend?: string | null;
+            /**
+             * Content
+             * @description Message text (a stopped answer keeps what was generated).
+             */
+            content: string;
+            /**
+             * Created At
+             * @description Unix time.
+             */
+            created_at: number;
+            figures?: components["schemas"]["MessageFigures"] | null;
+            /**
+             * Finish Reason
+             * @description Why the answer ended; cancelled: stopped by the client.
+             */
+            finish_reason?: ("stop" | "length" | "cancelled") | null;
+            /**
+             * Id
+             * @description Message id.
+             */
+            id: string;
+            /**
+             * Model
+             * @description Model that answered.
+             */
+            model?: string | null;
+            /**
+             * Parameters
+             * @description Sampling parameters of the answer.
+             */
+            parameters?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Role
+             * @description Who wrote it.
+             * @enum {string}
+             */
+            role: "user" | "assistant";
+        };
+        /**
+         * ConversationSend
+         * @description A user message to append; the assistant's answer is generated and stored.
+         */
+        ConversationSend: {
+            /**
+             * Allow Fallback
+             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
+             * @default false
+             */
+            allow_fallback?: boolean;
+            /** Backend */
+            backend?: string | null;
+            /**
+             * Content
+             * @description The user's message.
+             */
+            content: string;
+            /**
+             * Json Schema
+             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
+             */
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /**
+             * Model
+             * @description Model id from GET /api/v1/models; default: the server's default model.
+             */
+            model?: string | null;
+            /**
+             * Repetition Penalty
+             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
+             * @default 1
+             */
+            repetition_penalty?: number;
+            /** Seed */
+            seed?: number | null;
+            /**
+             * Stop
+             * @description Up to 4 strings; generation ends before the first one appears.
+             */
+            stop?: string[];
+            /**
+             * Stream
+             * @description Send the answer as server-sent events (`message`, `token`..., then `done` or `error`); false: JSON.
+             * @default true
+             */
+            stream?: boolean;
+            /**
+             * System
+             * @description System prompt sent before the messages.
+             */
+            system?: string | null;
+            /**
+             * Temperature
+             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
+             * @default 0.7
+             */
+            temperature?: number;
+            /**
+             * Top K
+             * @description Keep only the k likeliest tokens; 0 disables.
+             * @default 0
+             */
+            top_k?: number;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
+        };
+        /**
+         * ConversationSummary
+         * @description A conversation in the list.
+         */
+        ConversationSummary: {
+            /**
+             * Backend
+             * @description Backend of the next answer (none: automatic).
+             */
+            backend: string | null;
+            /**
+             * Created At
+             * @description Unix time.
+             */
+            created_at: number;
+            /**
+             * Generating
+             * @description An answer is being generated right now.
+             */
+            generating: boolean;
+            /**
+             * Id
+             * @description Conversation id.
+             */
+            id: string;
+            /**
+             * Message Count
+             * @description Messages stored.
+             */
+            message_count: number;
+            /**
+             * Model
+             * @description Model of the next answer.
+             */
+            model: string | null;
+            /**
+             * System
+             * @description System prompt.
+             */
+            system: string | null;
+            /**
+             * Title
+             * @description Title.
+             */
+            title: string;
+            /**
+             * Updated At
+             * @description Unix time of the last change.
+             */
+            updated_at: number;
+        };
+        /**
+         * ConversationUpdate
+         * @description Rename a conversation or change what its next answers use; omitted fields stay.
+         */
+        ConversationUpdate: {
+            /** Backend */
+            backend?: string | null;
+            /**
+             * Model
+             * @description Model id from GET /api/v1/models; default: the server's default model.
+             */
+            model?: string | null;
+            /**
+             * System
+             * @description System prompt sent before the messages.
+             */
+            system?: string | null;
+            /**
+             * Title
+             * @description New title.
+             */
+            title?: string | null;
         };
         /**
          * CreateKeyRequest
@@ -2098,8 +2630,12 @@ export interface components {
              * @description Raw prompt for completion mode (no chat template).
              */
             prompt?: string | null;
-            /** Repetition Penalty */
-            repetition_penalty?: number | null;
+            /**
+             * Repetition Penalty
+             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
+             * @default 1
+             */
+            repetition_penalty?: number;
             /** Seed */
             seed?: number | null;
             /**
@@ -2118,12 +2654,24 @@ export interface components {
              * @description System prompt, prepended to messages in chat mode.
              */
             system?: string | null;
-            /** Temperature */
-            temperature?: number | null;
-            /** Top K */
-            top_k?: number | null;
-            /** Top P */
-            top_p?: number | null;
+            /**
+             * Temperature
+             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
+             * @default 0.7
+             */
+            temperature?: number;
+            /**
+             * Top K
+             * @description Keep only the k likeliest tokens; 0 disables.
+             * @default 0
+             */
+            top_k?: number;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
         };
         /**
          * GenerateResponse
@@ -2346,12 +2894,6 @@ export interface components {
          */
         LocalModelInfo: {
             /**
-             * Bundled
-             * @description The bundled SmolLM2-135M-Instruct that setup places (135M, for trying the product: fluent English, wrong facts and arithmetic).
-             * @default false
-             */
-            bundled?: boolean;
-            /**
              * Demo
              * @description A project-built demo model, not a real one.
              * @default false
@@ -2461,6 +3003,37 @@ export interface components {
              * @enum {string}
              */
             role: "system" | "user" | "assistant";
+        };
+        /**
+         * MessageFigures
+         * @description What an answer cost, measured by the server.
+         */
+        MessageFigures: {
+            /**
+             * Completion Tokens
+             * @description Tokens generated.
+             */
+            completion_tokens?: number | null;
+            /**
+             * Prompt Tokens
+             * @description Tokens in the prompt.
+             */
+            prompt_tokens?: number | null;
+            /**
+             * Tokens Per Second
+             * @description Decode speed.
+             */
+            tokens_per_second?: number | null;
+            /**
+             * Total Ms
+             * @description Request to last token.
+             */
+            total_ms?: number | null;
+            /**
+             * Ttft Ms
+             * @description Time to first token.
+             */
+            ttft_ms?: number | null;
         };
         /** ModelCard */
         ModelCard: {
@@ -4061,6 +4634,666 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-list_conversations": {
+        parameters: {
+            query?: {
+                /** @description Only conversations whose title or any message contains this text. */
+                q?: string | null;
+                /** @description Most to return. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-create_conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A resource named in the path does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-get_conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-delete_conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-update_conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-export_conversation": {
+        parameters: {
+            query?: {
+                /** @description File format. */
+                format?: "markdown" | "json";
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Markdown (text/markdown) or JSON (the conversation object), as a download. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/markdown": unknown;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-send_message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationSend"];
+            };
+        };
+        responses: {
+            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message) or `error` (the envelope). A stopped stream keeps what was generated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationMessage"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-edit_message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationSend"];
+            };
+        };
+        responses: {
+            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message) or `error` (the envelope). A stopped stream keeps what was generated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationMessage"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-regenerate_answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationAnswer"];
+            };
+        };
+        responses: {
+            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message) or `error` (the envelope). A stopped stream keeps what was generated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationMessage"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

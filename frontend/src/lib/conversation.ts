@@ -16,6 +16,8 @@ export interface ResponseStats {
 }
 
 export interface Turn {
+  /** Id of the stored message (server-side conversations); absent until the server sent it. */
+  id?: string;
   role: Role;
   content: string;
   stats?: ResponseStats;
@@ -24,6 +26,8 @@ export interface Turn {
 
 export interface Conversation {
   mode: "chat" | "completion";
+  /** The stored conversation shown in chat mode ("" = a new one, created on first send). */
+  conversationId: string;
   model: string;
   /** Backend to run on; empty means the server's choice (auto). */
   backend: string;
@@ -36,6 +40,7 @@ export interface Conversation {
 
 export const EMPTY_CONVERSATION: Conversation = {
   mode: "chat",
+  conversationId: "",
   model: "",
   backend: "",
   system: "",
@@ -48,6 +53,7 @@ export function reviveConversation(raw: unknown): Conversation {
   const r = (raw && typeof raw === "object" ? raw : {}) as Partial<Conversation>;
   return {
     mode: r.mode === "completion" ? "completion" : "chat",
+    conversationId: typeof r.conversationId === "string" ? r.conversationId : "",
     model: typeof r.model === "string" ? r.model : "",
     backend: typeof r.backend === "string" ? r.backend : "",
     system: typeof r.system === "string" ? r.system : "",

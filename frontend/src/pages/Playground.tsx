@@ -1,9 +1,13 @@
 import { useEffect, useRef, useState } from "react";
-import { Eraser, Send, Square } from "lucide-react";
+import { Eraser, MessageSquarePlus, Send, Square } from "lucide-react";
 import { useQueryClient } from "@tanstack/react-query";
 
 import { CopyButton } from "@/components/CopyButton";
-import { EmptyState, NoModels } from "@/components/EmptyState";
+import { ConversationSidebar } from "@/components/conversations/ConversationSidebar";
+import { ExportButtons } from "@/components/conversations/ExportButtons";
+import { MessageList } from "@/components/conversations/MessageList";
+import { useConversationChat } from "@/components/conversations/useConversationChat";
+import { NoModels } from "@/components/EmptyState";
 import { ErrorAlert } from "@/components/ErrorAlert";
 import { Figures } from "@/components/Figures";
 import { PageHeader } from "@/components/Layout";
@@ -21,7 +25,6 @@ import {
   conversationStore,
   patchConversation,
   statsFrom,
-  updateLastAssistant,
   useConversation,
   type ResponseStats,
 } from "@/lib/conversation";
@@ -30,7 +33,6 @@ import { streamGenerate } from "@/lib/generate";
 import { isAbort } from "@/lib/stream";
 import { throttleLatest } from "@/lib/throttle";
 import { usePageParams } from "@/lib/usePageParams";
-import { cn } from "@/lib/utils";
 
 function stoppedStats(model: string, tokens: number): ResponseStats {
   return {
@@ -47,11 +49,14 @@ function stoppedStats(model: string, tokens: number): ResponseStats {
 
 export function PlaygroundPage() {
   const conv = useConversation();
+  // Chat mode: stored conversations (server-side); completion mode stays local.
+  const chat = useConversationChat();
   const { params, setParams, defaults } = usePageParams("playground");
   const models = $api.useQuery("get", "/api/v1/models");
   const queryClient = useQueryClient();
   const [input, setInput] = useState("");
-  const [busy, setBusy] = useState(false);
+  const [completionBusy, setBusy] = useState(false);
+  const busy = completionBusy || chat.busy;
   const [liveTokens, setLiveTokens] = useState(0);
   const [error, setError] = useState<unknown>(null);
   const abortRef = useRef<AbortController | null>(null);
@@ -65,69 +70,39 @@ export function PlaygroundPage() {
   async function run() {
     const c = conversationStore.get();
     if (!c.model) return;
+    if (c.mode === "chat") {
+      const text = input.trim();
+      if (!text) return;
+      setInput("");
+      await chat.send(text, toRequestParams(params));
+      return;
+    }
     const controller = new AbortController();
     abortRef.current = controller;
     setBusy(true);
     setError(null);
     setLiveTokens(0);
     let tokens = 0;
-    let latest = "";
-    const chatView = throttleLatest((t: string) => {
-      setLiveTokens(tokens);
-      updateLastAssistant(t);
-    });
     const completionView = throttleLatest((t: string) => {
       setLiveTokens(tokens);
       patchConversation({ completion: t });
     });
     try {
-      if (c.mode === "chat") {
-        const text = input.trim();
-        if (!text) return;
-        const history = [...c.turns.filter((t) => !t.error), { role: "user" as const, content: text }];
-        patchConversation({ turns: [...c.turns, { role: "user", content: text }, { role: "assistant", content: "" }] });
-        setInput("");
-        const res = await streamGenerate(
-          {
-            model: c.model,
-            backend: c.backend || undefined,
-            messages: history,
-            system: c.system || undefined,
-            ...toRequestParams(params),
-          },
-          (t, n) => {
-            latest = t;
-            tokens = n;
-            chatView.call(t);
-          },
-          controller.signal,
-        );
-        chatView.cancel();
-        updateLastAssistant(res.text, { stats: statsFrom(res) });
-      } else {
-        patchConversation({ completion: "", completionStats: undefined });
-        const res = await streamGenerate(
-          { model: c.model, backend: c.backend || undefined, prompt: c.prompt, ...toRequestParams(params) },
-          (t, n) => {
-            latest = t;
-            tokens = n;
-            completionView.call(t);
-          },
-          controller.signal,
-        );
-        completionView.cancel();
-        patchConversation({ completion: res.text, completionStats: statsFrom(res) });
-      }
-    } catch (err) {
-      chatView.cancel();
+      patchConversation({ completion: "", completionStats: undefined });
+      const res = await streamGenerate(
+        { model: c.model, backend: c.backend || undefined, prompt: c.prompt, ...toRequestParams(params) },
+        (t, n) => {
+          tokens = n;
+          completionView.call(t);
+        },
+        controller.signal,
+      );
       completionView.cancel();
-      if (isAbort(err)) {
-        if (c.mode === "chat") updateLastAssistant(latest, { stats: stoppedStats(c.model, tokens) });
-        else patchConversation({ completionStats: stoppedStats(c.model, tokens) });
-      } else {
-        setError(err);
-        if (c.mode === "chat") updateLastAssistant(latest, { error: String((err as Error).message ?? err) });
-      }
+      patchConversation({ completion: res.text, completionStats: statsFrom(res) });
+    } catch (err) {
+      completionView.cancel();
+      if (isAbort(err)) patchConversation({ completionStats: stoppedStats(c.model, tokens) });
+      else setError(err);
     } finally {
       abortRef.current = null;
       setBusy(false);
@@ -137,6 +112,7 @@ export function PlaygroundPage() {
 
   function stop() {
     abortRef.current?.abort();
+    chat.stop();
   }
 
   const noModels = models.data && models.data.local.length === 0;
@@ -144,7 +120,10 @@ export function PlaygroundPage() {
   return (
     <div className="mx-auto max-w-7xl">
       <PageHeader title="Playground" description="Chat with a model or complete raw text, streamed token by token." />
-      <div className="grid gap-4 lg:grid-cols-[1fr_20rem]">
+      <div className="grid gap-4 lg:grid-cols-[14rem_1fr_20rem]">
+        <aside className="min-w-0">
+          <ConversationSidebar currentId={conv.conversationId} busy={busy} onOpen={chat.open} onNew={chat.startNew} />
+        </aside>
         <div className="min-w-0 space-y-4">
           <Card>
             <CardContent className="space-y-3 pt-6">
@@ -186,47 +165,22 @@ export function PlaygroundPage() {
           {conv.mode === "chat" ? (
             <Card>
               <CardContent className="pt-6">
-                <div className="mb-3 flex items-center justify-between">
+                <div className="mb-3 flex flex-wrap items-center justify-between gap-1">
                   <h2 className="text-sm font-semibold">Conversation</h2>
-                  <Button variant="ghost" size="sm" onClick={clearConversation} disabled={busy || !conv.turns.length}>
-                    <Eraser /> Clear
-                  </Button>
+                  <div className="flex flex-wrap gap-1">
+                    <ExportButtons conversationId={conv.conversationId} disabled={busy} />
+                    <Button variant="ghost" size="sm" onClick={chat.startNew} disabled={busy || !conv.turns.length}>
+                      <MessageSquarePlus /> New chat
+                    </Button>
+                  </div>
                 </div>
-                <ol className="space-y-3" aria-label="Messages" aria-live="polite">
-                  {conv.turns.length === 0 && (
-                    <EmptyState title="No messages yet" className="p-6">
-                      Type a message below and press Send (Ctrl+Enter).
-                    </EmptyState>
-                  )}
-                  {conv.turns.map((t, i) => (
-                    <li
-                      key={i}
-                      data-testid={`turn-${t.role}`}
-                      className={cn(
-                        "rounded-lg border p-3",
-                        t.role === "user" ? "ml-8 bg-secondary/60" : "mr-8 bg-card",
-                      )}
-                    >
-                      <div className="mb-1 flex items-center justify-between">
-                        <span className="text-xs font-semibold uppercase text-muted-foreground">{t.role}</span>
-                        {t.role === "assistant" && t.content && <CopyButton text={t.content} />}
-                      </div>
-                      {t.role === "assistant" ? (
-                        <div data-testid="assistant-text">
-                          {t.content ? <Markdown text={t.content} /> : <span className="text-sm text-muted-foreground">…</span>}
-                        </div>
-                      ) : (
-                        <p className="whitespace-pre-wrap text-sm">{t.content}</p>
-                      )}
-                      {t.role === "assistant" && (
-                        <Figures
-                          stats={t.stats}
-                          live={busy && i === conv.turns.length - 1 ? { tokens: liveTokens } : undefined}
-                        />
-                      )}
-                    </li>
-                  ))}
-                </ol>
+                <MessageList
+                  turns={conv.turns}
+                  busy={busy}
+                  liveTokens={chat.liveTokens}
+                  onRegenerate={() => void chat.regenerate(toRequestParams(params))}
+                  onEdit={(id, text) => void chat.edit(id, text, toRequestParams(params))}
+                />
                 <div ref={endRef} />
               </CardContent>
             </Card>
@@ -264,7 +218,7 @@ export function PlaygroundPage() {
             </Card>
           )}
 
-          <ErrorAlert error={error} title="Generation failed" />
+          <ErrorAlert error={error ?? chat.error} title="Generation failed" />
 
           <form
             className="flex items-end gap-2"

@@ -16,15 +16,15 @@ from app.api.sse import error_event, event, sse_response
 from app.core.errors import AppError
 from app.schemas.common import error_responses
 from app.schemas.conversations import (
-    AnswerRequest,
     Conversation,
+    ConversationAnswer,
     ConversationCreate,
     ConversationList,
     ConversationMessage,
+    ConversationSend,
     ConversationSummary,
     ConversationUpdate,
     MessageFigures,
-    SendMessage,
 )
 from app.schemas.generation import GenerationParameters, TokenDelta
 from app.services.conversations import AnswerOptions, ConversationService
@@ -75,7 +75,7 @@ def _full(c: ConversationRecord, service: ConversationService) -> Conversation:
     return Conversation(**_summary(c, service), messages=[_message(m) for m in c.messages])
 
 
-def _options(body: AnswerRequest) -> AnswerOptions:
+def _options(body: ConversationAnswer) -> AnswerOptions:
     return AnswerOptions(
         params=request_params(body),
         parameters=body.model_dump(
@@ -111,7 +111,7 @@ async def _answer_events(
 
 async def _respond(
     answer: Answer,
-    body: AnswerRequest,
+    body: ConversationAnswer,
     service: ConversationService,
     generation: GenerationService,
     request: Request,
@@ -168,7 +168,12 @@ async def update_conversation(
     conversation_id: str, body: ConversationUpdate, service: ConversationsDep
 ):
     """Rename, or change the model, backend or system prompt of the next answers."""
-    changes = body.model_dump(exclude_unset=True)
+    # A null title means "leave it"; null model/backend/system clear them.
+    changes = {
+        name: value
+        for name, value in body.model_dump(exclude_unset=True).items()
+        if value is not None or name != "title"
+    }
     return _full(service.update(conversation_id, **changes), service)
 
 
@@ -186,7 +191,7 @@ async def delete_conversation(conversation_id: str, service: ConversationsDep) -
 )
 async def send_message(
     conversation_id: str,
-    body: SendMessage,
+    body: ConversationSend,
     service: ConversationsDep,
     generation: GenerationDep,
     request: Request,
@@ -203,7 +208,7 @@ async def send_message(
 )
 async def regenerate_answer(
     conversation_id: str,
-    body: AnswerRequest,
+    body: ConversationAnswer,
     service: ConversationsDep,
     generation: GenerationDep,
     request: Request,
@@ -221,7 +226,7 @@ async def regenerate_answer(
 async def edit_message(
     conversation_id: str,
     message_id: str,
-    body: SendMessage,
+    body: ConversationSend,
     service: ConversationsDep,
     generation: GenerationDep,
     request: Request,

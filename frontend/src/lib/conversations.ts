@@ -1,0 +1,116 @@
+import { client, type Schemas } from "@/lib/api";
+import type { ResponseStats, Turn } from "@/lib/conversation";
+import { toApiError } from "@/lib/errors";
+import { apiUrl, authHeaders } from "@/lib/settings";
+import { eventJson, streamEvents } from "@/lib/stream";
+
+export type StoredConversation = Schemas["Conversation"];
+export type StoredMessage = Schemas["ConversationMessage"];
+export type ConversationSummary = Schemas["ConversationSummary"];
+export type AnswerBody = Schemas["ConversationAnswer"];
+
+/** The figures of a stored answer in the shape the Figures component shows. */
+export function statsOf(m: StoredMessage): ResponseStats | undefined {
+  if (m.role !== "assistant") return undefined;
+  return {
+    ttft_ms: m.figures?.ttft_ms ?? null,
+    tokens_per_second: m.figures?.tokens_per_second ?? null,
+    completion_tokens: m.figures?.completion_tokens ?? null,
+    prompt_tokens: m.figures?.prompt_tokens ?? null,
+    total_ms: m.figures?.total_ms ?? null,
+    backend: m.backend ?? null,
+    // The UI has always called a client stop "stopped".
+    finish_reason: m.finish_reason === "cancelled" ? "stopped" : (m.finish_reason ?? "stop"),
+    model: m.model ?? "",
+  };
+}
+
+export function toTurn(m: StoredMessage): Turn {
+  return { id: m.id, role: m.role, content: m.content, stats: statsOf(m) };
+}
+
+function unwrap<T>(res: { data?: T; error?: unknown; response: Response }): T {
+  if (res.error !== undefined || res.data === undefined) throw toApiError(res.error, res.response.status);
+  return res.data;
+}
+
+export async function createConversation(body: Schemas["ConversationCreate"]): Promise<StoredConversation> {
+  return unwrap(await client.POST("/api/v1/conversations", { body }));
+}
+
+export async function fetchConversation(id: string): Promise<StoredConversation> {
+  return unwrap(await client.GET("/api/v1/conversations/{conversation_id}", { params: { path: { conversation_id: id } } }));
+}
+
+export async function updateConversation(id: string, body: Schemas["ConversationUpdate"]): Promise<StoredConversation> {
+  return unwrap(
+    await client.PATCH("/api/v1/conversations/{conversation_id}", { params: { path: { conversation_id: id } }, body }),
+  );
+}
+
+export async function deleteConversation(id: string): Promise<void> {
+  const res = await client.DELETE("/api/v1/conversations/{conversation_id}", { params: { path: { conversation_id: id } } });
+  if (!res.response.ok) throw toApiError(res.error, res.response.status);
+}
+
+/** Downloads the export as a file (fetched with the API key, then saved through a link). */
+export async function downloadExport(id: string, format: "markdown" | "json"): Promise<void> {
+  const res = await fetch(apiUrl(`/api/v1/conversations/${encodeURIComponent(id)}/export?format=${format}`), {
+    headers: authHeaders(),
+  });
+  if (!res.ok) throw toApiError(await res.json().catch(() => null), res.status);
+  const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") ?? "")?.[1] ?? `conversation.${format === "json" ? "json" : "md"}`;
+  const url = URL.createObjectURL(await res.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  URL.revokeObjectURL(url);
+}
+
+export interface AnswerHandlers {
+  /** The stored user message, when the request added one (send, edit). */
+  onUser?: (m: StoredMessage) => void;
+  onText: (text: string, tokens: number) => void;
+}
+
+export type AnswerAction =
+  | { kind: "send"; content: string }
+  | { kind: "regenerate" }
+  | { kind: "edit"; messageId: string; content: string };
+
+function actionRequest(id: string, action: AnswerAction): { path: string; method: string; extra: object } {
+  const base = `/api/v1/conversations/${encodeURIComponent(id)}`;
+  if (action.kind === "send") return { path: `${base}/messages`, method: "POST", extra: { content: action.content } };
+  if (action.kind === "regenerate") return { path: `${base}/regenerate`, method: "POST", extra: {} };
+  return { path: `${base}/messages/${encodeURIComponent(action.messageId)}`, method: "PUT", extra: { content: action.content } };
+}
+
+/**
+ * Streams an answer of a stored conversation (send, regenerate or edit-and-resend) and returns
+ * the stored assistant message (the `done` event). The server saves the answer itself, also
+ * when the stream is aborted (Stop), so the caller only mirrors it. Throws the server's error.
+ */
+export async function streamAnswer(
+  conversationId: string,
+  action: AnswerAction,
+  body: Omit<AnswerBody, "stream">,
+  handlers: AnswerHandlers,
+  signal?: AbortSignal,
+): Promise<StoredMessage> {
+  const { path, method, extra } = actionRequest(conversationId, action);
+  let text = "";
+  let tokens = 0;
+  for await (const ev of streamEvents(path, { body: { ...body, ...extra, stream: true }, method, signal })) {
+    if (ev.event === "message") handlers.onUser?.(eventJson<StoredMessage>(ev));
+    else if (ev.event === "token") {
+      text += eventJson<{ text: string }>(ev).text;
+      tokens += 1;
+      handlers.onText(text, tokens);
+    } else if (ev.event === "done") return eventJson<StoredMessage>(ev);
+    else if (ev.event === "error") throw toApiError(eventJson(ev));
+  }
+  throw toApiError("The stream ended before the answer was complete.");
+}
