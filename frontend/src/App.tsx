@@ -10,6 +10,7 @@ import { DocumentsPage } from "@/pages/Documents";
 import { ModelsPage } from "@/pages/Models";
 import { NotFoundPage } from "@/pages/NotFound";
 import { PlaygroundPage } from "@/pages/Playground";
+import { RagLabPage } from "@/pages/RagLab";
 import { SettingsPage } from "@/pages/Settings";
 
 export function App() {
@@ -23,6 +24,7 @@ export function App() {
             <Route index element={<PlaygroundPage />} />
             <Route path="compare" element={<ComparePage />} />
             <Route path="documents" element={<DocumentsPage />} />
+            <Route path="rag-lab" element={<RagLabPage />} />
             <Route path="models" element={<ModelsPage />} />
             <Route path="settings" element={<SettingsPage />} />
             <Route path="*" element={<NotFoundPage />} />
