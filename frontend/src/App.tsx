@@ -13,6 +13,7 @@ const ComparePage = lazyPage(() => import("@/pages/Compare"), "ComparePage");
 const DocumentsPage = lazyPage(() => import("@/pages/Documents"), "DocumentsPage");
 const ModelsPage = lazyPage(() => import("@/pages/Models"), "ModelsPage");
 const SettingsPage = lazyPage(() => import("@/pages/Settings"), "SettingsPage");
+const RagLabPage = lazyPage(() => import("@/pages/RagLab"), "RagLabPage");
 const NotFoundPage = lazyPage(() => import("@/pages/NotFound"), "NotFoundPage");
 
 export function App() {
@@ -26,6 +27,7 @@ export function App() {
             <Route index element={<PlaygroundPage />} />
             <Route path="compare" element={<ComparePage />} />
             <Route path="documents" element={<DocumentsPage />} />
+            <Route path="rag-lab" element={<RagLabPage />} />
             <Route path="models" element={<ModelsPage />} />
             <Route path="settings" element={<SettingsPage />} />
             <Route path="*" element={<NotFoundPage />} />

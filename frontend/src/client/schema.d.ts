@@ -683,7 +683,8 @@ export interface paths {
         put?: never;
         /**
          * Answer
-         * @description Answer a question from a knowledge base, citing sources as [n].
+         * @description Answer a question from a knowledge base, citing sources as [n]. When no retrieved chunk
+         *     reaches ``MP_RAG_ANSWER_MIN_SIMILARITY`` it says the documents do not contain the answer.
          */
         post: operations["rag-answer"];
         delete?: never;
@@ -737,7 +738,11 @@ export interface paths {
         delete: operations["rag-delete_collection"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Collection
+         * @description Change a knowledge base's default retrieval mode.
+         */
+        patch: operations["rag-update_collection"];
         trace?: never;
     };
     "/api/v1/rag/documents": {
@@ -783,6 +788,116 @@ export interface paths {
          * @description Delete a document: its file, its rows and all its vectors.
          */
         delete: operations["rag-delete_document"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rag/evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Evaluations
+         * @description All evaluations, newest first (without per-question results).
+         */
+        get: operations["rag-lab-list_evaluations"];
+        put?: never;
+        /**
+         * Create Evaluation
+         * @description Start an evaluation: each configuration's temporary index is built in the background,
+         *     every question asked, metrics computed; the temporary indexes are removed afterwards.
+         */
+        post: operations["rag-lab-create_evaluation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rag/evaluations/questions/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate Questions
+         * @description A loaded model writes one question per sampled chunk, labelled with that chunk's
+         *     document and pages, for review and editing before a run.
+         */
+        post: operations["rag-lab-generate_questions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rag/evaluations/questions/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Questions
+         * @description Parse a question file for review; nothing is stored.
+         */
+        post: operations["rag-lab-upload_questions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rag/evaluations/{evaluation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Evaluation
+         * @description Status, progress and, once done, metrics per configuration and the drill-down.
+         */
+        get: operations["rag-lab-get_evaluation"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Evaluation
+         * @description Delete an evaluation (stopping it first).
+         */
+        delete: operations["rag-lab-delete_evaluation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rag/evaluations/{evaluation_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Evaluation
+         * @description Download the results.
+         */
+        get: operations["rag-lab-export_evaluation"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -839,7 +954,8 @@ export interface paths {
         put?: never;
         /**
          * Query
-         * @description The chunks nearest to a query, best first, with cosine scores.
+         * @description The best chunks for a query (dense, lexical or hybrid; reranked when a reranker is
+         *     configured), best first.
          */
         post: operations["rag-query"];
         delete?: never;
@@ -988,6 +1104,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rerank": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Rerank
+         * @description Relevance of each document to the query, best first.
+         */
+        post: operations["openai-create_rerank"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1022,6 +1158,11 @@ export interface components {
              */
             mmr_lambda?: number;
             /**
+             * Mode
+             * @description dense (embeddings), lexical (BM25) or hybrid (both, fused by reciprocal rank fusion); default: the knowledge base's.
+             */
+            mode?: ("dense" | "lexical" | "hybrid") | null;
+            /**
              * Model
              * @description Model that answers; default: the server's.
              */
@@ -1037,6 +1178,12 @@ export interface components {
              * @default 1
              */
             repetition_penalty?: number;
+            /**
+             * Rerank
+             * @description Rerank candidates with the configured reranker (no effect when none is configured).
+             * @default true
+             */
+            rerank?: boolean;
             /**
              * Sampling Top K
              * @description Keep only the k likeliest tokens; 0 disables.
@@ -1086,6 +1233,22 @@ export interface components {
              * @description Sources in the prompt, numbered [n].
              */
             citations: components["schemas"]["Citation"][];
+            /**
+             * Cited
+             * @description Source numbers the answer cites, in order of first use; each is one of citations[].n.
+             */
+            cited?: number[];
+            /**
+             * Grounded
+             * @description False when no retrieved chunk reached the similarity threshold: the answer then says the documents do not contain it, and no model ran.
+             * @default true
+             */
+            grounded?: boolean;
+            /**
+             * Invalid Citations
+             * @description Numbers the model wrote as [n] that match no given source; removed from the text.
+             */
+            invalid_citations?: number[];
             /**
              * Sources Dropped
              * @description Retrieved sources left out (lowest scores first) so the prompt fits the model's context.
@@ -1450,7 +1613,7 @@ export interface components {
             filename: string;
             /**
              * Heading Path
-             * @description Markdown headings above the chunk.
+             * @description Section path of the chunk (Markdown headings; PDF outline or detected headings).
              */
             heading_path: string[];
             /**
@@ -1464,18 +1627,29 @@ export interface components {
              */
             page: number | null;
             /**
+             * Page End
+             * @description Last PDF page the chunk covers (equals page unless it spans a page break).
+             */
+            page_end?: number | null;
+            /**
              * Position
              * @description Index of the chunk within its document.
              */
             position: number;
             /**
              * Score
-             * @description Cosine similarity to the query (1 = identical).
+             * @description Ranking score of the mode: cosine (dense), BM25 (lexical), reciprocal-rank-fusion sum (hybrid), or the reranker's.
              */
             score: number;
             /**
+             * Similarity
+             * @description Cosine similarity of the chunk to the query (1 = identical), whatever the mode.
+             * @default 0
+             */
+            similarity?: number;
+            /**
              * Text
-             * @description Chunk text.
+             * @description Chunk text, exactly as in the document.
              */
             text: string;
         };
@@ -1529,6 +1703,12 @@ export interface components {
              * @description Unique name; usable wherever an id is.
              */
             name: string;
+            /**
+             * Retrieval Mode
+             * @description Default retrieval mode of its queries.
+             * @enum {string}
+             */
+            retrieval_mode: "dense" | "lexical" | "hybrid";
         };
         /**
          * CollectionCreate
@@ -1561,6 +1741,23 @@ export interface components {
              * @description Unique name (letters, digits, spaces, '.', '_', '-').
              */
             name: string;
+            /**
+             * Retrieval Mode
+             * @description Default retrieval mode of its queries (default: the server's, hybrid).
+             */
+            retrieval_mode?: ("dense" | "lexical" | "hybrid") | null;
+        };
+        /**
+         * CollectionUpdate
+         * @description Change a knowledge base's settings.
+         */
+        CollectionUpdate: {
+            /**
+             * Retrieval Mode
+             * @description Default retrieval mode of its queries.
+             * @enum {string}
+             */
+            retrieval_mode: "dense" | "lexical" | "hybrid";
         };
         /**
          * CompareRequest
@@ -1766,6 +1963,59 @@ export interface components {
             top_p?: number;
             /** User */
             user?: string | null;
+        };
+        /** ConfigMetrics */
+        ConfigMetrics: {
+            /**
+             * Chunks
+             * @description Chunks in the temporary index.
+             */
+            chunks: number;
+            /**
+             * Hit At 1
+             * @description Share of questions whose first chunk is relevant.
+             */
+            hit_at_1: number;
+            /**
+             * Hit At 5
+             * @description Share with a relevant chunk in the top 5.
+             */
+            hit_at_5: number;
+            /**
+             * Index Build S
+             * @description Time to chunk, embed and index the documents.
+             */
+            index_build_s: number;
+            /**
+             * Latency P50 Ms
+             * @description Query latency, median.
+             */
+            latency_p50_ms: number;
+            /**
+             * Latency P95 Ms
+             * @description Query latency, 95th percentile.
+             */
+            latency_p95_ms: number;
+            /**
+             * Mrr
+             * @description Mean reciprocal rank of the first relevant chunk.
+             */
+            mrr: number;
+            /**
+             * Ndcg At 5
+             * @description Mean nDCG@5 (binary gains).
+             */
+            ndcg_at_5: number;
+            /**
+             * Questions
+             * @description Questions asked.
+             */
+            questions: number;
+        };
+        /** ConfigResult */
+        ConfigResult: {
+            config: components["schemas"]["EvalConfigIn"];
+            metrics: components["schemas"]["ConfigMetrics"];
         };
         /** ContentPart */
         ContentPart: {
@@ -2587,6 +2837,188 @@ export interface components {
          */
         ErrorResponse: {
             error: components["schemas"]["ErrorDetail"];
+        };
+        /**
+         * EvalConfigIn
+         * @description One retrieval configuration to compare.
+         */
+        EvalConfigIn: {
+            /**
+             * Chunk Overlap
+             * @description Overlap in tokens.
+             * @default 40
+             */
+            chunk_overlap?: number;
+            /**
+             * Chunk Size
+             * @description Chunk size in tokens.
+             * @default 200
+             */
+            chunk_size?: number;
+            /**
+             * Embedding Model
+             * @description Embedding model (default: the knowledge base's).
+             */
+            embedding_model?: string | null;
+            /**
+             * Mode
+             * @description dense, lexical or hybrid.
+             * @default hybrid
+             * @enum {string}
+             */
+            mode?: "dense" | "lexical" | "hybrid";
+            /**
+             * Name
+             * @description Label in the table and chart.
+             */
+            name: string;
+            /**
+             * Rerank
+             * @description Rerank with the configured reranker.
+             * @default false
+             */
+            rerank?: boolean;
+            /**
+             * Structure
+             * @description Structure-aware sections (PDF outline or headings) instead of one section per page.
+             * @default true
+             */
+            structure?: boolean;
+            /**
+             * Top K
+             * @description Chunks retrieved per question.
+             * @default 5
+             */
+            top_k?: number;
+        };
+        /**
+         * EvalQuestionIn
+         * @description A question and where its answer is: the expected document and its pages and/or a text
+         *     the right chunk contains.
+         */
+        EvalQuestionIn: {
+            /**
+             * Document
+             * @description Expected document: file name or document id.
+             */
+            document: string;
+            /**
+             * Pages
+             * @description Pages holding the answer (any one counts).
+             */
+            pages?: number[];
+            /**
+             * Question
+             * @description As a user would ask it.
+             */
+            question: string;
+            /**
+             * Source Chunk
+             * @description Generated questions: the chunk id the question was written from.
+             */
+            source_chunk?: string | null;
+            /**
+             * Text
+             * @description Text the right chunk contains (optional).
+             */
+            text?: string | null;
+        };
+        /**
+         * Evaluation
+         * @description An evaluation job; ``result`` once it succeeded.
+         */
+        Evaluation: {
+            /**
+             * Collection Id
+             * @description Knowledge base evaluated.
+             */
+            collection_id: string;
+            /**
+             * Configurations
+             * @description Metrics per configuration.
+             */
+            configurations?: components["schemas"]["ConfigResult"][];
+            /**
+             * Created At
+             * @description Unix time.
+             */
+            created_at: number;
+            /**
+             * Error
+             * @description Why it failed.
+             */
+            error: string | null;
+            /**
+             * Id
+             * @description Evaluation id.
+             */
+            id: string;
+            /**
+             * Progress
+             * @description 0-1.
+             */
+            progress: number;
+            /**
+             * Questions
+             * @description Per-question drill-down: the question and, per configuration, its metrics and the chunks retrieved (relevant or not).
+             */
+            questions?: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Stage
+             * @description What it is doing.
+             */
+            stage: string;
+            /**
+             * Status
+             * @description State.
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed";
+        };
+        /**
+         * EvaluationCreate
+         * @description Compare 1-6 configurations on a knowledge base's documents.
+         */
+        EvaluationCreate: {
+            /**
+             * Collection
+             * @description Knowledge base.
+             */
+            collection: string;
+            /** Configurations */
+            configurations: components["schemas"]["EvalConfigIn"][];
+            /** Questions */
+            questions: components["schemas"]["EvalQuestionIn"][];
+        };
+        /**
+         * GenerateQuestions
+         * @description Let a loaded model write questions from sampled chunks of a knowledge base.
+         */
+        GenerateQuestions: {
+            /**
+             * Collection
+             * @description Knowledge base.
+             */
+            collection: string;
+            /**
+             * Count
+             * @description Questions to write.
+             * @default 10
+             */
+            count?: number;
+            /**
+             * Model
+             * @description Model that writes (default: the server's).
+             */
+            model?: string | null;
+            /**
+             * Seed
+             * @description Chunk sampling and generation seed.
+             * @default 0
+             */
+            seed?: number;
         };
         /**
          * GenerateRequest
@@ -3462,10 +3894,21 @@ export interface components {
              */
             mmr_lambda?: number;
             /**
+             * Mode
+             * @description dense (embeddings), lexical (BM25) or hybrid (both, fused by reciprocal rank fusion); default: the knowledge base's.
+             */
+            mode?: ("dense" | "lexical" | "hybrid") | null;
+            /**
              * Query
              * @description Search text.
              */
             query: string;
+            /**
+             * Rerank
+             * @description Rerank candidates with the configured reranker (no effect when none is configured).
+             * @default true
+             */
+            rerank?: boolean;
             /**
              * Top K
              * @description Chunks to return (default from settings).
@@ -3479,6 +3922,118 @@ export interface components {
              * @description Best first.
              */
             chunks: components["schemas"]["RetrievedChunk"][];
+            /**
+             * Mode
+             * @description Retrieval mode used.
+             * @default hybrid
+             * @enum {string}
+             */
+            mode?: "dense" | "lexical" | "hybrid";
+            /**
+             * Reranker
+             * @description Reranker that ordered the chunks, or null for none.
+             */
+            reranker?: string | null;
+        };
+        /**
+         * QuestionSet
+         * @description Questions parsed from an upload or generated by a model, for review before a run.
+         */
+        QuestionSet: {
+            /** Questions */
+            questions: components["schemas"]["EvalQuestionIn"][];
+        };
+        /**
+         * RerankDocument
+         * @description A document given as an object (Cohere's and Jina's alternative form).
+         */
+        RerankDocument: {
+            /**
+             * Text
+             * @description Document text.
+             */
+            text: string;
+        };
+        /**
+         * RerankRequest
+         * @description Score documents against a query; unknown fields (e.g. ``max_chunks_per_doc``) are
+         *     ignored as clients of other servers send them.
+         */
+        RerankRequest: {
+            /**
+             * Documents
+             * @description Texts (or {text}) to score.
+             */
+            documents: (string | components["schemas"]["RerankDocument"])[];
+            /**
+             * Model
+             * @description Reranker name; informational (the configured reranker, or the embedder, scores).
+             */
+            model?: string | null;
+            /**
+             * Query
+             * @description The query.
+             */
+            query: string;
+            /**
+             * Return Documents
+             * @description Include each document's text.
+             * @default false
+             */
+            return_documents?: boolean;
+            /**
+             * Top N
+             * @description Return only the best n (default: all).
+             */
+            top_n?: number | null;
+        };
+        /**
+         * RerankResponse
+         * @description Results best first.
+         */
+        RerankResponse: {
+            /**
+             * Id
+             * @description Request id.
+             */
+            id: string;
+            /**
+             * Model
+             * @description What scored: the reranker's name or the embedding model.
+             */
+            model: string;
+            /** Results */
+            results: components["schemas"]["RerankResult"][];
+            /**
+             * Scored By
+             * @description cross-encoder or remote: the configured reranker; embedding-cosine: no reranker is configured, so scores are the embedder's cosine similarities.
+             * @enum {string}
+             */
+            scored_by: "cross-encoder" | "remote" | "embedding-cosine";
+            usage: components["schemas"]["RerankUsage"];
+        };
+        /** RerankResult */
+        RerankResult: {
+            /** @description With return_documents. */
+            document?: components["schemas"]["RerankDocument"] | null;
+            /**
+             * Index
+             * @description Position of the document in the request.
+             */
+            index: number;
+            /**
+             * Relevance Score
+             * @description Higher is more relevant.
+             */
+            relevance_score: number;
+        };
+        /** RerankUsage */
+        RerankUsage: {
+            /**
+             * Total Tokens
+             * @description Tokens of query and documents (embedder tokenizer).
+             */
+            total_tokens: number;
         };
         /**
          * ResponseFormat
@@ -3516,7 +4071,7 @@ export interface components {
             filename: string;
             /**
              * Heading Path
-             * @description Markdown headings above the chunk.
+             * @description Section path of the chunk (Markdown headings; PDF outline or detected headings).
              */
             heading_path: string[];
             /**
@@ -3525,18 +4080,29 @@ export interface components {
              */
             page: number | null;
             /**
+             * Page End
+             * @description Last PDF page the chunk covers (equals page unless it spans a page break).
+             */
+            page_end?: number | null;
+            /**
              * Position
              * @description Index of the chunk within its document.
              */
             position: number;
             /**
              * Score
-             * @description Cosine similarity to the query (1 = identical).
+             * @description Ranking score of the mode: cosine (dense), BM25 (lexical), reciprocal-rank-fusion sum (hybrid), or the reranker's.
              */
             score: number;
             /**
+             * Similarity
+             * @description Cosine similarity of the chunk to the query (1 = identical), whatever the mode.
+             * @default 0
+             */
+            similarity?: number;
+            /**
              * Text
-             * @description Chunk text.
+             * @description Chunk text, exactly as in the document.
              */
             text: string;
         };
@@ -6573,6 +7139,79 @@ export interface operations {
             };
         };
     };
+    "rag-update_collection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                collection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CollectionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Collection"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "rag-list_documents": {
         parameters: {
             query?: {
@@ -6803,6 +7442,446 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-list_evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"][];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-create_evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvaluationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-generate_questions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateQuestions"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionSet"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-upload_questions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description JSONL (one {question, document, pages?, text?} per line) or CSV with those columns.
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionSet"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-get_evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                evaluation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-delete_evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                evaluation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-export_evaluation": {
+        parameters: {
+            query?: {
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                evaluation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON (the evaluation) or CSV (one row per question and configuration). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/csv": unknown;
+                };
             };
             /** @description Invalid request (the error envelope names the field). */
             400: {
@@ -7448,6 +8527,86 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-create_rerank": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RerankRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RerankResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

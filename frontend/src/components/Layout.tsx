@@ -1,5 +1,5 @@
-import { NavLink, Outlet } from "react-router-dom";
-import { BookOpen, Boxes, Columns2, MessageSquare, Moon, Settings as SettingsIcon, Sun } from "lucide-react";
+import { Link, NavLink, Outlet } from "react-router-dom";
+import { BookOpen, Boxes, Columns2, FlaskConical, MessageSquare, Moon, Settings as SettingsIcon, Sun } from "lucide-react";
 
 import { LoginForm } from "@/components/LoginForm";
 import { Button } from "@/components/ui/button";
@@ -11,6 +11,7 @@ const NAV = [
   { to: "/", label: "Playground", icon: MessageSquare },
   { to: "/compare", label: "Compare", icon: Columns2 },
   { to: "/documents", label: "Documents", icon: BookOpen },
+  { to: "/rag-lab", label: "RAG lab", icon: FlaskConical },
   { to: "/models", label: "Models", icon: Boxes },
   { to: "/settings", label: "Settings", icon: SettingsIcon },
 ];

@@ -55,6 +55,8 @@ export interface AskOptions {
   model: string;
   topK: number;
   mmr: boolean;
+  /** dense | lexical | hybrid; undefined: the knowledge base's default. */
+  mode?: Schemas["AnswerRequest"]["mode"];
   params: SamplingParams;
 }
 
@@ -71,6 +73,7 @@ export async function streamAnswer(
     model: opts.model || undefined,
     top_k: opts.topK,
     mmr: opts.mmr,
+    mode: opts.mode,
     sampling_top_k: samplingTopK,
     ...sampling,
     stream: true,

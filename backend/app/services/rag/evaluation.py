@@ -32,7 +32,7 @@ from app.services.rag.chunking import Chunk, chunk_sections
 from app.services.rag.embedder import Embedder
 from app.services.rag.lexical import LexicalIndex, Tokenizer
 from app.services.rag.loaders import parse
-from app.services.rag.pipeline import rrf
+from app.services.rag.pipeline import promote_exact, rrf
 from app.services.rag.rerank import Reranker
 
 _SPACES = re.compile(r"\s+")
@@ -183,6 +183,9 @@ class TemporaryIndex:
         if cfg.mode == "hybrid":
             scores = rrf(rankings, self.rrf_k)
         order = sorted(scores, key=lambda c: scores[c], reverse=True)
+        if cfg.mode == "hybrid":
+            pool = order[: max(cfg.top_k, 20)]
+            order = promote_exact(pool, {c: self.rows[index_of[c]]["text"] for c in pool}, query)
         if reranker is not None and cfg.rerank:
             pool = order[: max(cfg.top_k, 20)]
             rescored = dict(

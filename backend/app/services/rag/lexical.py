@@ -59,6 +59,16 @@ class Tokenizer:
         return terms
 
 
+def identifiers(text: str) -> list[str]:
+    """Words of ``text`` that look like identifiers (error codes, function names, versions):
+    they hold a digit, an underscore or inner punctuation."""
+    out = []
+    for word in _WORD.findall(text.lower()):
+        if any(ch.isdigit() for ch in word) or not word.isalpha():
+            out.append(word)
+    return list(dict.fromkeys(out))
+
+
 class LexicalIndex:
     """BM25 over the chunks of one knowledge base; thread-safe; blocking calls."""
 

@@ -17,6 +17,7 @@ from app.schemas.rag import Citation, QueryFilters, RetrievedChunk
 from app.services import metrics
 from app.services.generation import GenerationService, ParamsInput, PreparedGeneration
 from app.services.rag.collections import CollectionService, tag_key
+from app.services.rag.lexical import identifiers
 from app.services.rag.rerank import Reranker
 from app.services.rag.store import RagRepository
 from app.services.rag.vector_store import VectorHit
@@ -80,6 +81,22 @@ def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
         for rank, chunk_id in enumerate(ids, start=1):
             fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (k + rank)
     return fused
+
+
+def promote_exact(order: list[str], texts: dict[str, str], query: str) -> list[str]:
+    """Hybrid order with the chunks that contain the query's identifiers verbatim first (most
+    identifiers matched first, fused order otherwise). Rank fusion alone lets a dense model's
+    near miss (E-7441 for E-7144) outvote the one chunk holding the exact code."""
+    wanted = identifiers(query)
+    if not wanted:
+        return order
+
+    def matched(chunk_id: str) -> int:
+        text = texts[chunk_id].lower()
+        return sum(1 for w in wanted if w in text)
+
+    counts = {i: matched(i) for i in order}
+    return sorted(order, key=lambda i: -counts[i])
 
 
 def _chunk(hit: VectorHit, score: float, similarity: float) -> RetrievedChunk:
@@ -180,7 +197,8 @@ class RagPipeline:
         else:
             scored = dense_scores if mode == "dense" else lexical_scores
         order = sorted(scored, key=lambda i: scored[i], reverse=True)
-        take = max(k * 4 if use_mmr else k, s.rag_rerank_candidates if reranker else 0)
+        take = max(k * 4 if use_mmr else k,
+                   s.rag_rerank_candidates if reranker or mode == "hybrid" else 0)
         order = order[:take]
         missing = [i for i in order if i not in hits or (use_mmr and hits[i].embedding is None)]
         if missing or mode == "lexical":
@@ -188,6 +206,8 @@ class RagPipeline:
                                                    with_embeddings=True)
             hits.update({h.id: h for h in fetched})
         order = [i for i in order if i in hits]
+        if mode == "hybrid":
+            order = promote_exact(order, {i: hits[i].text for i in order}, query)
         similarity = {
             i: dense_scores[i] if i in dense_scores else
             float(hits[i].embedding @ vector) if hits[i].embedding is not None else 0.0

@@ -12,11 +12,13 @@ import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
+import { NativeSelect } from "@/components/ui/native-select";
 import { Switch } from "@/components/ui/switch";
 import { Textarea } from "@/components/ui/textarea";
 import { statsFrom, type ResponseStats } from "@/lib/conversation";
 import { streamAnswer, type Citation } from "@/lib/rag";
 import { isAbort } from "@/lib/stream";
+import { RETRIEVAL_MODES, type RetrievalMode } from "@/lib/ragLab";
 import { throttleLatest } from "@/lib/throttle";
 import { usePageParams } from "@/lib/usePageParams";
 
@@ -27,6 +29,7 @@ export function AskPanel({ collectionId }: { collectionId: string }) {
   const [question, setQuestion] = useState("");
   const [topK, setTopK] = useState(5);
   const [mmr, setMmr] = useState(false);
+  const [mode, setMode] = useState<RetrievalMode | "">("");
   const [answer, setAnswer] = useState("");
   const [citations, setCitations] = useState<Citation[]>([]);
   const [dropped, setDropped] = useState(0);
@@ -50,7 +53,7 @@ export function AskPanel({ collectionId }: { collectionId: string }) {
     const view = throttleLatest(setAnswer);
     try {
       const res = await streamAnswer(
-        { collection: collectionId, question, model, topK, mmr, params },
+        { collection: collectionId, question, model, topK, mmr, mode: mode || undefined, params },
         {
           sources: (c, d) => {
             setCitations(c);
@@ -96,6 +99,17 @@ export function AskPanel({ collectionId }: { collectionId: string }) {
               <div className="w-24 space-y-1">
                 <Label htmlFor="rag-topk">Sources</Label>
                 <Input id="rag-topk" type="number" min={1} max={20} value={topK} onChange={(e) => setTopK(Math.max(1, Math.min(20, Number(e.target.value) || 1)))} />
+              </div>
+              <div className="w-44 space-y-1">
+                <Label htmlFor="rag-mode">Retrieval</Label>
+                <NativeSelect id="rag-mode" value={mode} onChange={(e) => setMode(e.target.value as RetrievalMode | "")}>
+                  <option value="">Knowledge base default</option>
+                  {RETRIEVAL_MODES.map((m) => (
+                    <option key={m.value} value={m.value}>
+                      {m.label}
+                    </option>
+                  ))}
+                </NativeSelect>
               </div>
               <div className="flex items-center gap-2 pb-2">
                 <Switch id="rag-mmr" checked={mmr} onCheckedChange={setMmr} />
