@@ -74,6 +74,47 @@ class RateLimiter:
             del self._buckets[key]
 
 
+class LoginFailureLimiter:
+    """Failed logins per client address: ``per_minute`` failures (a bucket refilled evenly);
+    while a client's bucket is empty every login attempt from it is refused with 429, so keys
+    cannot be guessed at network speed. Successful logins cost nothing."""
+
+    def __init__(self, per_minute: int) -> None:
+        self._buckets = RateLimiter(per_minute)
+
+    def check(self, client: str) -> None:
+        """Raise :class:`Overloaded` when ``client`` has used up its failures."""
+        limiter = self._buckets
+        with limiter._lock:
+            bucket = limiter._buckets.get(client)
+            if bucket is None:
+                return
+            rate = limiter.per_minute / 60.0
+            now = time.monotonic()
+            tokens = min(limiter.per_minute, bucket.tokens + (now - bucket.updated) * rate)
+            if tokens >= 1.0:
+                return
+            wait = math.ceil((1.0 - tokens) / rate)
+        metrics.REJECTED.labels("login_failures").inc()
+        raise Overloaded(
+            f"Too many failed logins from this address; retry in {wait} s.",
+            retry_after_s=max(1, wait),
+        )
+
+    def failed(self, client: str) -> None:
+        """Count one failed login of ``client``."""
+        limiter = self._buckets
+        now = time.monotonic()
+        with limiter._lock:
+            bucket = limiter._buckets.setdefault(client, _Bucket(float(limiter.per_minute), now))
+            rate = limiter.per_minute / 60.0
+            bucket.tokens = min(
+                limiter.per_minute, bucket.tokens + (now - bucket.updated) * rate
+            )
+            bucket.updated = now
+            bucket.tokens = max(bucket.tokens - 1.0, 0.0)
+
+
 class Ticket:
     """An admitted generation; :meth:`release` (idempotent) frees its places."""
 

@@ -5,6 +5,9 @@ import { QueryClient } from "@tanstack/react-query";
 import type { components, paths } from "@/client/schema";
 import { settingsStore } from "@/lib/settings";
 
+/** Header the server accepts as proof that a state-changing request comes from this UI. */
+export const CSRF_HEADER = "X-Requested-With";
+
 /** Schemas of the backend, generated from its OpenAPI document (scripts/gen-client.sh). */
 export type Schemas = components["schemas"];
 
@@ -19,6 +22,9 @@ const settingsMiddleware: Middleware = {
       req = new Request(`${apiBase}${url.pathname}${url.search}`, request);
     }
     if (apiKey.trim()) req.headers.set("Authorization", `Bearer ${apiKey.trim()}`);
+    // The server refuses cross-site form-like requests (CSRF); this header, which a foreign
+    // page cannot send without a CORS preflight, marks ours (multipart uploads included).
+    req.headers.set(CSRF_HEADER, "playground");
     return req;
   },
 };

@@ -9,7 +9,12 @@ from fastapi import APIRouter, Query
 from app.api.deps import CatalogDep, ModelManagerDep, ModelStoreDep
 from app.schemas.catalog import CatalogResponse, DeletedModel
 from app.schemas.common import error_responses
-from app.schemas.models import LoadedModelInfo, LocalModelInfo, ModelsOverview
+from app.schemas.models import (
+    InvalidModelInfo,
+    LoadedModelInfo,
+    LocalModelInfo,
+    ModelsOverview,
+)
 from app.services.model_manager import LoadedModel, ModelManager
 from app.services.model_store import ModelStore, is_demo
 
@@ -55,10 +60,12 @@ def local_infos(store: ModelStore, manager: ModelManager) -> list[LocalModelInfo
 @router.get("", response_model=ModelsOverview)
 async def list_models(store: ModelStoreDep, manager: ModelManagerDep) -> ModelsOverview:
     """Models available locally and models loaded in memory."""
+    local = local_infos(store, manager)
     return ModelsOverview(
-        local=local_infos(store, manager),
+        local=local,
         loaded=[loaded_info(m) for m in manager.loaded()],
         default_model=manager.default_model_id(),
+        invalid=[InvalidModelInfo(id=k, problem=v) for k, v in sorted(store.invalid.items())],
     )
 
 

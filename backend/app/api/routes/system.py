@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app.api.deps import SettingsDep
 from app.backends.registry import BACKENDS, availability
@@ -23,8 +23,11 @@ async def health() -> Health:
 
 
 @router.get("/system", response_model=SystemInfo)
-async def system_info(settings: SettingsDep) -> SystemInfo:
-    """CPU, GPU, memory, and which backends are installed (and why others are not)."""
+async def system_info(request: Request, settings: SettingsDep) -> SystemInfo:
+    """CPU, GPU, memory, and which backends are installed (and why others are not). The
+    folders are shown when auth is off or to an admin key: paths are nobody else's business."""
+    principal = getattr(request.state, "principal", None)
+    show_paths = not settings.auth_enabled or bool(principal and principal.admin)
     memory = hardware.memory_info()
     threads = None
     if "torch" in sys.modules:
@@ -54,6 +57,6 @@ async def system_info(settings: SettingsDep) -> SystemInfo:
         torch_threads=threads,
         backends=backends,
         default_backend=settings.default_backend,
-        models_dir=str(settings.models_dir),
-        data_dir=str(settings.data_dir),
+        models_dir=str(settings.models_dir) if show_paths else None,
+        data_dir=str(settings.data_dir) if show_paths else None,
     )
