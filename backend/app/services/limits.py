@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from app.core.config import Settings
-from app.core.errors import Overloaded
+from app.core.errors import ContextLengthExceeded, Overloaded
 from app.services import metrics
 
 
@@ -72,6 +72,20 @@ class RateLimiter:
         full_after = 60.0
         for key in [k for k, b in self._buckets.items() if now - b.updated > full_after]:
             del self._buckets[key]
+
+
+def check_input_chars(texts: list[str], tokens: int, chars_per_token: int) -> None:
+    """Refuse, before any tokenizing, an input that cannot fit ``tokens`` tokens at the
+    server's ``chars_per_token`` (:class:`ContextLengthExceeded`, 400)."""
+    limit = max(tokens, 1) * chars_per_token
+    for i, text in enumerate(texts):
+        if len(text) > limit:
+            raise ContextLengthExceeded(
+                f"input[{i}] has {len(text):,} characters; this model reads at most {tokens} "
+                f"tokens, at most {limit:,} characters (MP_PROMPT_CHARS_PER_TOKEN="
+                f"{chars_per_token}). Split the text into smaller pieces.",
+                param="input",
+            )
 
 
 class LoginFailureLimiter:

@@ -290,3 +290,19 @@ def test_download_url_passwords_are_redacted(tmp_path: Path, tiny_model_dir: Pat
         assert "s3cret" not in (tmp_path / "server.log").read_text()
     finally:
         hub.stop()
+
+
+# --- 2. one character limit on every route, before tokenizing ------------------------------------
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/v1/embeddings", {"model": "all-MiniLM-L6-v2", "input": ["ok", "word " * 400_000]}),
+    ("/api/embed", {"model": "all-MiniLM-L6-v2", "input": "word " * 400_000}),
+    ("/api/generate", {"model": "tiny", "prompt": "word " * 190_000, "stream": False}),
+    ("/v1/completions", {"model": "tiny", "prompt": "x" * 2_000_000, "max_tokens": 1}),
+])
+def test_long_inputs_are_refused_by_characters(app: ServerProcess, path: str, body: dict):
+    response = httpx.post(f"{app.url}{path}", json=body, timeout=120)
+    assert response.status_code == 400, (path, response.status_code, response.text[:300])
+    error = response.json()["error"]  # Ollama's routes answer {"error": "text"}
+    assert "characters" in (error if isinstance(error, str) else error["message"]), error
