@@ -26,7 +26,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.middleware import error_response
-from app.core.errors import Forbidden, InvalidRequest
+from app.core.errors import AppError, Forbidden, InvalidRequest
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -75,7 +75,7 @@ class BrowserGuardMiddleware:
             and scope["path"] != HEALTH_PATH
             and host_name(host) not in self.allowed
         ):
-            error = InvalidRequest(
+            error: AppError = InvalidRequest(
                 "This server does not answer for that host name. Reach it as localhost or "
                 "127.0.0.1, or add the name to MP_ALLOWED_HOSTS.",
                 code="invalid_host",

@@ -315,8 +315,9 @@ class GenerationService:
         limit = self.prompt_char_limit(context)
         if chars > limit:
             raise ContextLengthExceeded(
-                f"The prompt has {chars:,} characters; this model's context of {context} tokens "
-                f"takes at most {limit:,} (MP_PROMPT_CHARS_PER_TOKEN="
+                f"This model's maximum context length is {context} tokens; the prompt has "
+                f"{chars} characters, more than the {limit} such a context can take "
+                f"(MP_PROMPT_CHARS_PER_TOKEN="
                 f"{self.settings.prompt_chars_per_token} per token). Shorten the prompt.",
                 param="messages" if messages is not None else "prompt",
             )

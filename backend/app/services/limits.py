@@ -81,8 +81,8 @@ def check_input_chars(texts: list[str], tokens: int, chars_per_token: int) -> No
     for i, text in enumerate(texts):
         if len(text) > limit:
             raise ContextLengthExceeded(
-                f"input[{i}] has {len(text):,} characters; this model reads at most {tokens} "
-                f"tokens, at most {limit:,} characters (MP_PROMPT_CHARS_PER_TOKEN="
+                f"input[{i}] has {len(text)} characters; this model reads at most {tokens} "
+                f"tokens, at most {limit} characters (MP_PROMPT_CHARS_PER_TOKEN="
                 f"{chars_per_token}). Split the text into smaller pieces.",
                 param="input",
             )

@@ -21,8 +21,12 @@ import pytest
 from tests.helpers.server import REPO_ROOT, ServerProcess
 from tests.reliability.conftest import start_server
 
-SMALL = {"model": "tiny", "max_tokens": 1, "temperature": 0,
-         "messages": [{"role": "user", "content": "def f(x):"}]}
+SMALL = {
+    "model": "tiny",
+    "max_tokens": 1,
+    "temperature": 0,
+    "messages": [{"role": "user", "content": "def f(x):"}],
+}
 
 
 def _p95(samples: list[float]) -> float:
@@ -42,8 +46,9 @@ def _small_latencies(base: str, n: int) -> list[float]:
 
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[ServerProcess]:
-    server = start_server(tmp_path_factory, models_dir, "hardening-plain",
-                          MP_HTTP_HEADER_TIMEOUT_S="1.5")
+    server = start_server(
+        tmp_path_factory, models_dir, "hardening-plain", MP_HTTP_HEADER_TIMEOUT_S="1.5"
+    )
     yield server
     server.stop()
 
@@ -57,8 +62,13 @@ def test_huge_prompts_are_refused_before_tokenizing_and_do_not_stall_others(
     base = plain.url
     _small_latencies(base, 3)  # load the model, warm up
     baseline = _p95(_small_latencies(base, 20))
-    big = json.dumps({"model": "tiny", "max_tokens": 1, "messages": [
-        {"role": "user", "content": "word " * (7 * 1024 * 1024 // 5)}]}).encode()
+    big = json.dumps(
+        {
+            "model": "tiny",
+            "max_tokens": 1,
+            "messages": [{"role": "user", "content": "word " * (7 * 1024 * 1024 // 5)}],
+        }
+    ).encode()
     stop = threading.Event()
     refusals: list[tuple[int, str, float]] = []
 
@@ -66,16 +76,26 @@ def test_huge_prompts_are_refused_before_tokenizing_and_do_not_stall_others(
         with httpx.Client(timeout=300) as client:
             while not stop.is_set():
                 started = time.perf_counter()
-                response = client.post(f"{base}/v1/chat/completions", content=big,
-                                       headers={"content-type": "application/json"})
-                refusals.append((response.status_code, response.json()["error"].get("code"),
-                                 time.perf_counter() - started))
+                response = client.post(
+                    f"{base}/v1/chat/completions",
+                    content=big,
+                    headers={"content-type": "application/json"},
+                )
+                refusals.append(
+                    (
+                        response.status_code,
+                        response.json()["error"].get("code"),
+                        time.perf_counter() - started,
+                    )
+                )
                 completion = client.post(
-                    f"{base}/v1/completions", timeout=300,
+                    f"{base}/v1/completions",
+                    timeout=300,
                     json={"model": "tiny", "prompt": "x" * 7_000_000, "max_tokens": 1},
                 )
-                refusals.append((completion.status_code,
-                                 completion.json()["error"].get("code"), 0.0))
+                refusals.append(
+                    (completion.status_code, completion.json()["error"].get("code"), 0.0)
+                )
 
     threads = [threading.Thread(target=flood, daemon=True) for _ in range(6)]
     for thread in threads:
@@ -88,11 +108,11 @@ def test_huge_prompts_are_refused_before_tokenizing_and_do_not_stall_others(
         for thread in threads:
             thread.join(120)
     assert refusals, "the big requests never finished"
-    assert {(status, code) for status, code, _ in refusals} == {
-        (400, "context_length_exceeded")
-    }
-    print(f"small-request p95: baseline {baseline * 1000:.0f} ms, during flood "
-          f"{during * 1000:.0f} ms; {len(refusals)} big requests refused")
+    assert {(status, code) for status, code, _ in refusals} == {(400, "context_length_exceeded")}
+    print(
+        f"small-request p95: baseline {baseline * 1000:.0f} ms, during flood "
+        f"{during * 1000:.0f} ms; {len(refusals)} big requests refused"
+    )
     assert during < max(5 * baseline, baseline + 2.0), (baseline, during)
 
 
@@ -125,8 +145,10 @@ def test_slow_header_connection_is_closed(plain: ServerProcess):
 
 def test_slow_body_connection_is_closed(plain: ServerProcess):
     with socket.create_connection(("127.0.0.1", plain.port)) as sock:
-        sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+        sock.sendall(
+            b"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
         assert _closed_within(sock, 8.0, trickle=None)
     # A normal request on a fresh connection is unaffected.
     assert httpx.get(f"{plain.url}/api/v1/health", timeout=10).status_code == 200
@@ -138,8 +160,12 @@ def test_slow_body_connection_is_closed(plain: ServerProcess):
 def _cli_key(data_dir: Path, name: str, admin: bool) -> str:
     args = [sys.executable, "-m", "app.cli", "keys", "create", "--name", name]
     out = subprocess.run(
-        args + (["--admin"] if admin else []), cwd=REPO_ROOT / "backend", check=True,
-        env={**os.environ, "MP_DATA_DIR": str(data_dir)}, capture_output=True, text=True,
+        args + (["--admin"] if admin else []),
+        cwd=REPO_ROOT / "backend",
+        check=True,
+        env={**os.environ, "MP_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
         timeout=120,
     ).stdout
     return dict(line.split(": ", 1) for line in out.strip().splitlines())["key"]
@@ -167,13 +193,15 @@ def authed(tmp_path_factory: pytest.TempPathFactory, models_dir: Path):
 
 def test_access_token_in_the_url_only_opens_event_streams(authed):
     server, admin, _ = authed
-    token = httpx.post(f"{server.url}/api/v1/auth/login", json={"api_key": admin},
-                       timeout=10).json()["token"]
+    token = httpx.post(
+        f"{server.url}/api/v1/auth/login", json={"api_key": admin}, timeout=10
+    ).json()["token"]
     for path in ("/metrics", "/api/v1/models", "/v1/models", "/api/tags"):
         response = httpx.get(f"{server.url}{path}", params={"access_token": token}, timeout=10)
         assert response.status_code == 401, (path, response.status_code)
-    stream = httpx.get(f"{server.url}/api/v1/downloads/nope/events",
-                       params={"access_token": token}, timeout=10)
+    stream = httpx.get(
+        f"{server.url}/api/v1/downloads/nope/events", params={"access_token": token}, timeout=10
+    )
     assert stream.status_code == 404, stream.text  # past auth: the job does not exist
     # The API description stays readable without a key (code and docs say so).
     assert httpx.get(f"{server.url}/openapi.json", timeout=10).status_code == 200
@@ -182,11 +210,13 @@ def test_access_token_in_the_url_only_opens_event_streams(authed):
 
 def test_system_paths_are_shown_to_admins_only(authed):
     server, admin, user = authed
-    as_user = httpx.get(f"{server.url}/api/v1/system", timeout=30,
-                        headers={"authorization": f"Bearer {user}"}).json()
+    as_user = httpx.get(
+        f"{server.url}/api/v1/system", timeout=30, headers={"authorization": f"Bearer {user}"}
+    ).json()
     assert as_user["models_dir"] is None and as_user["data_dir"] is None
-    as_admin = httpx.get(f"{server.url}/api/v1/system", timeout=30,
-                         headers={"authorization": f"Bearer {admin}"}).json()
+    as_admin = httpx.get(
+        f"{server.url}/api/v1/system", timeout=30, headers={"authorization": f"Bearer {admin}"}
+    ).json()
     assert as_admin["models_dir"]
 
 
@@ -196,8 +226,9 @@ def test_failed_logins_are_rate_limited_per_client(authed):
     server, admin, _ = authed
     statuses = []
     for i in range(8):
-        response = httpx.post(f"{server.url}/api/v1/auth/login",
-                              json={"api_key": f"mp-wrong-{i}"}, timeout=10)
+        response = httpx.post(
+            f"{server.url}/api/v1/auth/login", json={"api_key": f"mp-wrong-{i}"}, timeout=10
+        )
         statuses.append(response.status_code)
     assert statuses[:5] == [401] * 5, statuses
     assert statuses[-1] == 429, statuses
@@ -205,6 +236,7 @@ def test_failed_logins_are_rate_limited_per_client(authed):
     assert blocked.status_code == 429
     assert int(blocked.headers["retry-after"]) >= 1
     # Keys themselves keep working: only the login exchange is limited.
-    ok = httpx.get(f"{server.url}/api/v1/models", timeout=10,
-                   headers={"authorization": f"Bearer {admin}"})
+    ok = httpx.get(
+        f"{server.url}/api/v1/models", timeout=10, headers={"authorization": f"Bearer {admin}"}
+    )
     assert ok.status_code == 200

@@ -100,8 +100,11 @@ def test_requests_for_damaged_models_are_4xx_with_relative_paths(
         ("POST", "/api/v1/models/page.gguf/load", None),
         ("POST", "/api/show", {"model": "page.gguf"}),
         ("POST", "/api/generate", {"model": "forged.gguf", "prompt": "x", "stream": False}),
-        ("POST", "/v1/chat/completions",
-         {"model": "broken-hf", "messages": [{"role": "user", "content": "x"}]}),
+        (
+            "POST",
+            "/v1/chat/completions",
+            {"model": "broken-hf", "messages": [{"role": "user", "content": "x"}]},
+        ),
     ):
         response = httpx.request(method, f"{app.url}{path}", json=body, timeout=60)
         assert 400 <= response.status_code < 500, (path, response.status_code, response.text)
@@ -117,21 +120,32 @@ def test_requests_for_damaged_models_are_4xx_with_relative_paths(
 # --- 3. lone surrogates are a 400 everywhere ----------------------------------------------------
 
 _SURROGATE_BODIES = [
-    ("/v1/chat/completions", {"model": "tiny", "messages": [
-        {"role": "user", "content": "a\ud800"}]}),
-    ("/v1/chat/completions", {"model": "tiny", "messages": [
-        {"role": "user", "content": [{"type": "text", "text": "\udfff"}]}]}),
+    (
+        "/v1/chat/completions",
+        {"model": "tiny", "messages": [{"role": "user", "content": "a\ud800"}]},
+    ),
+    (
+        "/v1/chat/completions",
+        {
+            "model": "tiny",
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "\udfff"}]}],
+        },
+    ),
     ("/v1/completions", {"model": "tiny", "prompt": "x\ud800"}),
     ("/v1/completions", {"model": "tiny", "prompt": ["\ud800"]}),
     ("/v1/embeddings", {"model": "all-MiniLM-L6-v2", "input": "\ud800"}),
     ("/v1/embeddings", {"model": "all-MiniLM-L6-v2", "input": ["ok", "\ud800"]}),
     ("/api/embed", {"model": "all-MiniLM-L6-v2", "input": "\ud800"}),
     ("/api/generate", {"model": "tiny", "prompt": "hi", "system": "\ud800", "stream": False}),
-    ("/api/chat", {"model": "tiny", "messages": [{"role": "user", "content": "\ud800"}],
-                   "stream": False}),
+    (
+        "/api/chat",
+        {"model": "tiny", "messages": [{"role": "user", "content": "\ud800"}], "stream": False},
+    ),
     ("/api/v1/models/generate", {"model": "tiny", "prompt": "\ud800"}),
-    ("/api/v1/models/generate", {"model": "tiny", "system": "\ud800",
-                                 "messages": [{"role": "user", "content": "x"}]}),
+    (
+        "/api/v1/models/generate",
+        {"model": "tiny", "system": "\ud800", "messages": [{"role": "user", "content": "x"}]},
+    ),
 ]
 
 
@@ -139,7 +153,9 @@ _SURROGATE_BODIES = [
 def test_lone_surrogates_are_400(app: ServerProcess, path: str, body: dict):
     # json.dumps keeps "\ud800" as an escape, exactly what a client puts on the wire.
     response = httpx.post(
-        f"{app.url}{path}", content=json.dumps(body), timeout=60,
+        f"{app.url}{path}",
+        content=json.dumps(body),
+        timeout=60,
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 400, (path, response.status_code, response.text)
@@ -166,27 +182,38 @@ def test_foreign_host_header_is_refused(app: ServerProcess):
 def test_cross_site_simple_requests_are_refused(app: ServerProcess):
     evil = {"origin": "http://evil.example"}
     # A form post (text/plain or urlencoded) from another origin: refused before the route.
-    response = httpx.post(f"{app.url}/api/v1/models/tiny/unload", headers=evil, timeout=10,
-                          content=b"x=1", )
+    response = httpx.post(
+        f"{app.url}/api/v1/models/tiny/unload",
+        headers=evil,
+        timeout=10,
+        content=b"x=1",
+    )
     assert response.status_code == 403, response.text
     assert response.json()["error"]["code"] == "cross_site_request"
     upload = httpx.post(
-        f"{app.url}/api/v1/rag/documents", headers=evil, timeout=30,
-        data={"collection": "kb"}, files={"files": ("a.txt", b"hello", "text/plain")},
+        f"{app.url}/api/v1/rag/documents",
+        headers=evil,
+        timeout=30,
+        data={"collection": "kb"},
+        files={"files": ("a.txt", b"hello", "text/plain")},
     )
     assert upload.status_code == 403, upload.text
     # A fetch without Origin but flagged cross-site by the browser: refused too.
-    sneaky = httpx.post(f"{app.url}/api/v1/models/tiny/unload", timeout=10,
-                        headers={"sec-fetch-site": "cross-site"})
+    sneaky = httpx.post(
+        f"{app.url}/api/v1/models/tiny/unload", timeout=10, headers={"sec-fetch-site": "cross-site"}
+    )
     assert sneaky.status_code == 403
     # The UI's own requests (same origin, or the custom header) and non-browser clients pass.
-    same = httpx.post(f"{app.url}/api/v1/models/tiny/unload", timeout=10,
-                      headers={"origin": app.url})
+    same = httpx.post(
+        f"{app.url}/api/v1/models/tiny/unload", timeout=10, headers={"origin": app.url}
+    )
     assert same.status_code in (204, 404), same.text
     flagged = httpx.post(
-        f"{app.url}/api/v1/rag/documents", timeout=30,
+        f"{app.url}/api/v1/rag/documents",
+        timeout=30,
         headers={**evil, "x-requested-with": "playground"},
-        data={"collection": "no-such-kb"}, files={"files": ("a.txt", b"hello", "text/plain")},
+        data={"collection": "no-such-kb"},
+        files={"files": ("a.txt", b"hello", "text/plain")},
     )
     assert flagged.status_code != 403, flagged.text
     curl_like = httpx.post(f"{app.url}/api/v1/models/tiny/unload", timeout=10)
@@ -207,8 +234,9 @@ def test_official_clients_still_work(app: ServerProcess):
 def test_key_administration_is_refused_with_auth_off(app: ServerProcess):
     """The probe minted an admin key from a web page; with auth off every caller is anonymous,
     so keys are made with the CLI only."""
-    response = httpx.post(f"{app.url}/api/v1/auth/keys", json={"name": "x", "admin": True},
-                          timeout=10)
+    response = httpx.post(
+        f"{app.url}/api/v1/auth/keys", json={"name": "x", "admin": True}, timeout=10
+    )
     assert response.status_code == 403, response.text
     assert response.json()["error"]["code"] == "auth_disabled"
     assert httpx.get(f"{app.url}/api/v1/auth/keys", timeout=10).status_code == 403
@@ -220,7 +248,8 @@ def test_key_administration_is_refused_with_auth_off(app: ServerProcess):
 def test_unknown_models_add_no_metric_series(app: ServerProcess):
     for i in range(25):
         response = httpx.post(
-            f"{app.url}/v1/chat/completions", timeout=30,
+            f"{app.url}/v1/chat/completions",
+            timeout=30,
             json={"model": f"bogus-{i}", "messages": [{"role": "user", "content": "x"}]},
         )
         assert response.status_code == 404, response.text
@@ -233,7 +262,8 @@ def test_unknown_models_add_no_metric_series(app: ServerProcess):
 
 def test_deeply_nested_upload_metadata_is_400(app: ServerProcess):
     response = httpx.post(
-        f"{app.url}/api/v1/rag/documents", timeout=30,
+        f"{app.url}/api/v1/rag/documents",
+        timeout=30,
         headers={"x-requested-with": "playground"},
         data={"collection": "kb", "metadata": "[" * 10_000 + "]" * 10_000},
         files={"files": ("a.txt", b"hello", "text/plain")},
@@ -295,12 +325,15 @@ def test_download_url_passwords_are_redacted(tmp_path: Path, tiny_model_dir: Pat
 # --- 2. one character limit on every route, before tokenizing ------------------------------------
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("/v1/embeddings", {"model": "all-MiniLM-L6-v2", "input": ["ok", "word " * 400_000]}),
-    ("/api/embed", {"model": "all-MiniLM-L6-v2", "input": "word " * 400_000}),
-    ("/api/generate", {"model": "tiny", "prompt": "word " * 190_000, "stream": False}),
-    ("/v1/completions", {"model": "tiny", "prompt": "x" * 2_000_000, "max_tokens": 1}),
-])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/embeddings", {"model": "all-MiniLM-L6-v2", "input": ["ok", "word " * 400_000]}),
+        ("/api/embed", {"model": "all-MiniLM-L6-v2", "input": "word " * 400_000}),
+        ("/api/generate", {"model": "tiny", "prompt": "word " * 190_000, "stream": False}),
+        ("/v1/completions", {"model": "tiny", "prompt": "x" * 2_000_000, "max_tokens": 1}),
+    ],
+)
 def test_long_inputs_are_refused_by_characters(app: ServerProcess, path: str, body: dict):
     response = httpx.post(f"{app.url}{path}", json=body, timeout=120)
     assert response.status_code == 400, (path, response.status_code, response.text[:300])

@@ -43,8 +43,13 @@ def is_blocked(address: str) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return (
-        ip.is_loopback or ip.is_link_local or ip.is_private or ip.is_reserved
-        or ip.is_multicast or ip.is_unspecified or not ip.is_global
+        ip.is_loopback
+        or ip.is_link_local
+        or ip.is_private
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+        or not ip.is_global
     )
 
 
