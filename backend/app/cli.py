@@ -40,6 +40,8 @@ def serve(
     """Run the API server and the playground UI."""
     import uvicorn
 
+    from app.core.http_timeouts import guarded_protocol
+
     # Flags become settings through the environment so the app factory sees one source.
     if host:
         os.environ["MP_HOST"] = host
@@ -59,6 +61,9 @@ def serve(
         log_level=settings.log_level,
         # SSE streams must close promptly on shutdown instead of holding the process.
         timeout_graceful_shutdown=5,
+        # Slow-header and slow-body clients are cut off (uvicorn has no such timeout itself).
+        http=guarded_protocol(settings.http_header_timeout_s),
+        timeout_keep_alive=int(settings.http_keepalive_timeout_s),
     )
 
 

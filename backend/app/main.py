@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
+from app.api.browser_guard import BrowserGuardMiddleware
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.api.openai.batch_lines import make_dispatcher
@@ -23,13 +24,14 @@ from app.core import hardware
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.logging import configure_logging
+from app.core.redact import register_roots
 from app.services.auth import AuthService
 from app.services.batches import BatchService
 from app.services.catalog import CatalogService
 from app.services.conversations import ConversationService, ConversationStore
 from app.services.downloads import DownloadService
 from app.services.generation import GenerationService
-from app.services.limits import RateLimiter
+from app.services.limits import LoginFailureLimiter, RateLimiter
 from app.services.model_manager import ModelManager
 from app.services.model_store import ModelStore
 from app.services.rag import RagService
@@ -48,6 +50,7 @@ def _operation_id(route: APIRoute) -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    register_roots(settings.models_dir, settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # imports torch): backend availability once now, the GPU probe in the background.
         await asyncio.to_thread(registry.warm_up)
         probe = asyncio.create_task(asyncio.to_thread(hardware.cuda_device_count))
+        app.state.login_failures = LoginFailureLimiter(settings.login_failures_per_minute)
         # Model manager: keep-alive task, and downloads (resumes jobs a restart interrupted).
         manager.start()
         app.state.downloads = DownloadService(
@@ -124,6 +128,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         + 1024 * 1024,
     )
     app.add_middleware(AuthMiddleware)
+    # Host (DNS rebinding) and cross-site checks, inside CORS so refusals carry its headers.
+    app.add_middleware(
+        BrowserGuardMiddleware,
+        allowed_hosts=settings.allowed_hosts,
+        bind_host=settings.host,
+        cors_origins=settings.cors_origins,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -31,6 +31,8 @@ PUBLIC_PATHS = frozenset(
 )
 _PROTECTED_PREFIXES = ("/api/", "/v1/", "/metrics")
 _PROTECTED_EXACT = ("/api", "/v1")
+# GET routes serving server-sent events end so (download and ingestion progress).
+EVENT_STREAM_SUFFIX = "/events"
 
 
 def needs_auth(scope: Scope) -> bool:
@@ -47,7 +49,8 @@ def needs_auth(scope: Scope) -> bool:
 
 def credential_from(scope: Scope) -> str | None:
     """The bearer token (or ``x-api-key``) of the request; for GET event streams (EventSource
-    cannot send headers) also an ``access_token`` query parameter."""
+    cannot send headers) also an ``access_token`` query parameter, and only there: a token in
+    a URL ends up in browser history and proxy logs, so no other route takes one."""
     headers = Headers(scope=scope)
     auth = headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
@@ -56,10 +59,10 @@ def credential_from(scope: Scope) -> str | None:
     # Anthropic's SDKs send the key as x-api-key.
     if key := headers.get("x-api-key", "").strip():
         return key
-    if scope["method"] == "GET":
-        query_token = QueryParams(scope.get("query_string", b"")).get("access_token")
-        if query_token:
-            return query_token
+    if scope["method"] == "GET" and scope["path"].endswith(EVENT_STREAM_SUFFIX):
+        token = QueryParams(scope.get("query_string", b"")).get("access_token")
+        if token:
+            return token
     return None
 
 

@@ -259,7 +259,8 @@ class Settings(BaseSettings):
     auth_enabled: bool = Field(
         default=False,
         description="Require an API key (Authorization: Bearer) on every route except health, "
-        "login and auth status. Create keys with `playground keys create`.",
+        "login, auth status, the API docs (/docs, /openapi.json: they describe the API and "
+        "hold no data) and the UI's static files. Create keys with `playground keys create`.",
     )
     auth_jwt_secret: str | None = Field(
         default=None,
@@ -298,6 +299,45 @@ class Settings(BaseSettings):
         default=10.0, gt=0,
         description="Seconds an open circuit breaker waits before letting one trial call "
         "through; success closes it.",
+    )
+    # --- hardening (issue 21): prompt size, host and CSRF checks, downloads, logins ----------
+    prompt_chars_per_token: int = Field(
+        default=16, ge=1, le=1024,
+        description="A prompt longer than the model's context times this many characters is "
+        "refused (400) before it is tokenized, on every route. No common tokenizer averages "
+        "more than a few characters per token.",
+    )
+    tokenize_threads: int = Field(
+        default=2, ge=1, le=64,
+        description="Threads that apply chat templates and tokenize prompts (a pool of their "
+        "own, so long prompts cannot take the threads other requests need).",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names (Host header, without port) the server answers besides "
+        "localhost, 127.0.0.1 and [::1] (JSON list; '*' allows any). Defends against DNS "
+        "rebinding; add the names a proxy or other machines use to reach the server.",
+    )
+    download_allow_private_urls: bool = Field(
+        default=False,
+        description="Allow URL downloads from loopback, link-local and private addresses. Off: "
+        "such URLs are refused, so a download cannot reach the server itself or the local "
+        "network. The Hub endpoint (HF_ENDPOINT) is set by the operator and always trusted.",
+    )
+    login_failures_per_minute: int = Field(
+        default=10, ge=1,
+        description="Failed logins (POST /api/v1/auth/login) allowed per client address per "
+        "minute; more are answered 429 with Retry-After.",
+    )
+    http_header_timeout_s: float = Field(
+        default=10.0, gt=0,
+        description="Seconds a client has to send a request's headers, and the longest pause "
+        "allowed while it sends the body; slower connections are closed.",
+    )
+    http_keepalive_timeout_s: int = Field(
+        default=5, ge=1,
+        description="Seconds an idle keep-alive connection stays open (uvicorn's "
+        "timeout_keep_alive).",
     )
     log_format: Literal["json", "text"] = Field(
         default="json",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from app.core.redact import redact
+
 
 class AppError(Exception):
     """Base of all errors shown to API clients."""
@@ -37,7 +39,7 @@ class AppError(Exception):
         """The OpenAI error envelope for this error."""
         return {
             "error": {
-                "message": self.message,
+                "message": redact(self.message),
                 "type": self.error_type,
                 "param": self.param,
                 "code": self.code,

@@ -8,6 +8,7 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
+from app.core.redact import redact_url
 from app.core.request_context import current_request_id
 
 
@@ -15,6 +16,12 @@ class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
             record.request_id = current_request_id()
+        # Libraries (httpx logs every URL it fetches) must not write URL passwords to the log.
+        message = record.getMessage()
+        if "@" in message:
+            cleaned = redact_url(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
         return True
 
 

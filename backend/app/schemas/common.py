@@ -5,9 +5,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 MAX_STOP_SEQUENCES = 4
+
+
+def _no_lone_surrogates(value: str) -> str:
+    """JSON may carry ``"\\ud800"``, which Python decodes into a str that no tokenizer can
+    encode as UTF-8; refusing it here gives a 400 instead of a 500 deep in an engine."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"text holds a lone UTF-16 surrogate (U+{ord(value[exc.start]):04X} at position "
+            f"{exc.start}); send valid Unicode"
+        ) from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_lone_surrogates)]
+"""A string that is valid Unicode (encodable as UTF-8): every text that reaches a tokenizer,
+template or embedder is declared with it."""
 
 Temperature = Annotated[
     float,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.schemas.common import BackendName, ErrorResponse
+from app.schemas.common import BackendName, ErrorResponse, Text
 from app.schemas.generation import GenerateResponse, GenerationParameters, Message
 
 
@@ -18,10 +18,10 @@ class CompareRequest(GenerationParameters):
 
     models: list[CompareTarget] = Field(min_length=2, max_length=4,
                                         description="The models to compare, 2 to 4.")
-    prompt: str | None = Field(default=None, max_length=1_000_000,
+    prompt: Text | None = Field(default=None, max_length=1_000_000,
                                description="Raw prompt (completion mode).")
     messages: list[Message] | None = Field(default=None, description="Conversation (chat mode).")
-    system: str | None = Field(default=None, max_length=100_000, description="System prompt.")
+    system: Text | None = Field(default=None, max_length=100_000, description="System prompt.")
 
     @model_validator(mode="after")
     def _one_input(self) -> CompareRequest:

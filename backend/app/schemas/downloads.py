@@ -36,7 +36,8 @@ class DownloadRequest(BaseModel):
     )
     sha256: str | None = Field(
         default=None, pattern=r"^[0-9a-fA-F]{64}$",
-        description="Expected sha256 of the URL's file; verified when given.",
+        description="Expected sha256 of the URL's file; verified when given. Without it the "
+        "bytes are not verified (only the size and the GGUF header are checked).",
     )
     name: str | None = Field(
         default=None, min_length=1, max_length=128,
@@ -63,6 +64,12 @@ class DownloadFileInfo(BaseModel):
     path: str = Field(description="Path inside the model folder.")
     size_bytes: int | None = Field(description="Size announced by the source (None: unknown).")
     sha256: str | None = Field(default=None, description="sha256 the file is verified against.")
+    verified_by: Literal["sha256", "git-sha1", "none"] = Field(
+        default="none",
+        description="How the file's bytes are checked: sha256 (Hub LFS files, URL downloads "
+        "given sha256=), git-sha1 (small Hub files), or none (a URL download without sha256: "
+        "only its size and file format are checked).",
+    )
 
 
 class DownloadJobInfo(BaseModel):

@@ -14,6 +14,7 @@ from app.schemas.common import (
     RepetitionPenalty,
     Seed,
     Temperature,
+    Text,
     Timings,
     TopK,
     TopP,
@@ -45,7 +46,7 @@ def parse_duration(value: float | str | None) -> float | None:
 
 class Message(BaseModel):
     role: Literal["system", "user", "assistant"] = Field(description="Who wrote the message.")
-    content: str = Field(max_length=1_000_000, description="Message text.")
+    content: Text = Field(max_length=1_000_000, description="Message text.")
 
 
 class GenerationParameters(BaseModel):
@@ -59,7 +60,7 @@ class GenerationParameters(BaseModel):
     top_k: TopK | None = None
     repetition_penalty: RepetitionPenalty | None = None
     seed: Seed | None = None
-    stop: list[str] = Field(
+    stop: list[Text] = Field(
         default_factory=list,
         max_length=MAX_STOP_SEQUENCES,
         description="Up to 4 strings; generation ends before the first one appears.",
@@ -78,14 +79,14 @@ class GenerateRequest(GenerationParameters):
         default=None, min_length=1, max_length=512,
         description="Model id from GET /api/v1/models; default: the server's default model.",
     )
-    prompt: str | None = Field(
+    prompt: Text | None = Field(
         default=None, max_length=1_000_000,
         description="Raw prompt for completion mode (no chat template).",
     )
     messages: list[Message] | None = Field(
         default=None, description="Conversation for chat mode; the model's template is applied."
     )
-    system: str | None = Field(
+    system: Text | None = Field(
         default=None, max_length=100_000,
         description="System prompt, prepended to messages in chat mode.",
     )

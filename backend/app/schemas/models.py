@@ -50,7 +50,19 @@ class LoadedModelInfo(BaseModel):
     )
 
 
+class InvalidModelInfo(BaseModel):
+    """An entry of the models folder that looks like a model but is damaged (skipped)."""
+
+    id: str = Field(description="File or folder name under the models folder.")
+    problem: str = Field(description="What is wrong with it.")
+
+
 class ModelsOverview(BaseModel):
     local: list[LocalModelInfo]
     loaded: list[LoadedModelInfo]
     default_model: str | None = Field(description="Model used when a request names none.")
+    invalid: list[InvalidModelInfo] = Field(
+        default_factory=list,
+        description="Damaged model files found in the models folder; they are left out of "
+        "every listing and refused (400) when requested. Delete or replace them.",
+    )

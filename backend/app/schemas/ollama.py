@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.schemas.common import RepetitionPenalty, Seed, Temperature, TopK, TopP
+from app.schemas.common import RepetitionPenalty, Seed, Temperature, Text, TopK, TopP
 from app.schemas.generation import parse_duration
 
 KeepAlive = str | float | int | None
@@ -28,7 +28,7 @@ class OllamaOptions(BaseModel):
     num_predict: int | None = Field(
         default=None, description="Most tokens to generate; -1 or unset: the server default."
     )
-    stop: list[str] | None = Field(default=None, max_length=16, description="Stop strings.")
+    stop: list[Text] | None = Field(default=None, max_length=16, description="Stop strings.")
     num_ctx: int | None = Field(default=None, description="Accepted; the context is the "
                                 "model's (or its llama.cpp sequence share).")
 
@@ -65,7 +65,7 @@ class _GenerateCommon(_Named):
 
 class OllamaChatMessage(BaseModel):
     role: Literal["system", "user", "assistant", "tool"] = Field(description="Author.")
-    content: str = Field(default="", max_length=1_000_000, description="Text.")
+    content: Text = Field(default="", max_length=1_000_000, description="Text.")
     images: list[str] | None = Field(default=None, description="Not supported (text models).")
 
 
@@ -82,9 +82,10 @@ class OllamaChatRequest(_GenerateCommon):
 class OllamaGenerateRequest(_GenerateCommon):
     """``POST /api/generate``."""
 
-    prompt: str = Field(default="", max_length=1_000_000, description="Prompt; empty loads "
+    prompt: Text = Field(default="", max_length=1_000_000, description="Prompt; empty loads "
                         "(or with keep_alive 0 unloads) the model.")
-    system: str | None = Field(default=None, description="System prompt (not with raw).")
+    system: Text | None = Field(default=None, max_length=100_000,
+                                 description="System prompt (not with raw).")
     raw: bool = Field(default=False, description="Send the prompt as is, without the template.")
     suffix: str | None = Field(default=None, description="Not supported (no fill-in-middle).")
     template: str | None = Field(default=None, description="Not supported (the model's own "
@@ -97,7 +98,7 @@ class OllamaGenerateRequest(_GenerateCommon):
 class OllamaEmbedRequest(_Named):
     """``POST /api/embed``."""
 
-    input: str | list[str] = Field(description="Text or texts to embed.")
+    input: Text | list[Text] = Field(description="Text or texts to embed.")
     truncate: bool = Field(default=True, description="Accepted; too-long inputs are refused.")
     options: dict[str, Any] | None = None
     keep_alive: KeepAlive = Field(default=None, description="Accepted (embedding models "

@@ -19,6 +19,7 @@ from app.schemas.common import (
     RepetitionPenalty,
     Seed,
     Temperature,
+    Text,
     Timings,
     TopK,
     TopP,
@@ -38,7 +39,7 @@ class _Request(BaseModel):
     top_k: TopK | None = Field(default=None, description="Extension: top-k sampling (0 disables).")
     repetition_penalty: RepetitionPenalty | None = Field(default=None, description="Extension.")
     seed: Seed | None = None
-    stop: str | list[str] | None = Field(
+    stop: Text | list[Text] | None = Field(
         default=None, description="Up to 4 sequences where generation stops."
     )
     n: int = Field(default=1, ge=1, le=1, description="Only 1 is supported.")
@@ -99,15 +100,15 @@ class StreamOptions(BaseModel):
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
     type: Literal["text"]
-    text: str
+    text: Text
 
 
 class ChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[ContentPart] | None = None
-    name: str | None = None
+    content: Text | list[ContentPart] | None = None
+    name: Text | None = None
 
     def text(self) -> str:
         if self.content is None:
@@ -141,7 +142,7 @@ class ChatCompletionRequest(_Request):
 class CompletionRequest(_Request):
     """POST /v1/completions (legacy completion API)."""
 
-    prompt: str | list[str] = Field(description="Prompt text (a list must hold exactly one).")
+    prompt: Text | list[Text] = Field(description="Prompt text (a list must hold exactly one).")
     logprobs: int | None = Field(default=None, ge=0, le=5)
     echo: bool = Field(default=False, description="Prepend the prompt to the returned text.")
 

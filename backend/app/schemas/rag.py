@@ -13,6 +13,7 @@ from app.schemas.common import (
     RepetitionPenalty,
     Seed,
     Temperature,
+    Text,
     TopK,
     TopP,
 )
@@ -148,7 +149,7 @@ class RetrievalOptions(BaseModel):
 class QueryRequest(RetrievalOptions):
     """Retrieve the chunks nearest to a query."""
 
-    query: str = Field(min_length=1, max_length=10_000, description="Search text.")
+    query: Text = Field(min_length=1, max_length=10_000, description="Search text.")
 
 
 class RetrievedChunk(BaseModel):
@@ -187,7 +188,7 @@ class AnswerRequest(RetrievalOptions):
     """Answer a question from a knowledge base with cited sources. ``top_k`` is the number of
     chunks retrieved; the sampling top-k is ``sampling_top_k``."""
 
-    question: str = Field(min_length=1, max_length=10_000, description="The question.")
+    question: Text = Field(min_length=1, max_length=10_000, description="The question.")
     model: str | None = Field(default=None, min_length=1, max_length=512,
                               description="Model that answers; default: the server's.")
     backend: BackendName | None = None
@@ -236,7 +237,7 @@ class EmbeddingRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    input: str | list[str] | list[int] | list[list[int]] = Field(
+    input: Text | list[Text] | list[int] | list[list[int]] = Field(
         description="Text or list of texts (up to 2048). Token-id arrays are not accepted."
     )
     model: str = Field(min_length=1, max_length=512,

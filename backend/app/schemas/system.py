@@ -54,5 +54,11 @@ class SystemInfo(BaseModel):
     torch_threads: int | None
     backends: list[BackendStatus]
     default_backend: str
-    models_dir: str
-    data_dir: str
+    models_dir: str | None = Field(
+        default=None, description="Models folder (absolute path); shown to admins only when "
+        "auth is on."
+    )
+    data_dir: str | None = Field(
+        default=None, description="Data folder (absolute path); shown to admins only when "
+        "auth is on."
+    )

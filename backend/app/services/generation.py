@@ -10,12 +10,14 @@ render the events.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
 import uuid
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,6 +186,12 @@ class GenerationService:
         self.manager = manager
         self.admission = Admission(settings)
         self._cancels: set[threading.Event] = set()
+        # Templating and tokenizing run in their own small pool, not the default executor:
+        # a burst of long prompts then waits for these threads only, while model loads, file
+        # reads and the other requests' to_thread work keep theirs.
+        self._text_pool = ThreadPoolExecutor(
+            max_workers=settings.tokenize_threads, thread_name_prefix="tokenize"
+        )
 
     async def prepare(
         self, model_id: str | None, params: ParamsInput, **options
@@ -191,6 +199,9 @@ class GenerationService:
         """Admit the request (queue caps: 429 when full, never a wait), then prepare it (see
         :meth:`_prepare` for ``options``). The admission lasts until the stream ends."""
         model_id = model_id or await self.manager.default_model_id_async()
+        if model_id:
+            # An unknown model is a 404 before admission, so it never gets a metric label.
+            await asyncio.to_thread(self.manager.store.resolve, model_id)
         ticket = self.admission.admit(model_id or "", current_identity())
         try:
             job = await self._prepare(model_id, params, **options)
@@ -207,6 +218,7 @@ class GenerationService:
         """Cancel every running generation (server stopping); engines stop within a step."""
         for cancel in list(self._cancels):
             cancel.set()
+        self._text_pool.shutdown(wait=False, cancel_futures=True)
 
     async def _prepare(
         self,
@@ -246,15 +258,20 @@ class GenerationService:
             return self._prepare_remote(
                 loaded, load_seconds, params, prompt, messages, received_at
             )
+        self._check_chars(prompt, messages, engine.context_length)
+        loop = asyncio.get_running_loop()
         if messages is not None:
-            prompt_text = await asyncio.to_thread(engine.render_chat, messages)
+            prompt_text = await loop.run_in_executor(
+                self._text_pool, engine.render_chat, messages
+            )
             # The template already wrote any BOS/special tokens the model expects.
             with_specials = False
         else:
             prompt_text = prompt or ""
             with_specials = True
-        token_ids = await asyncio.to_thread(
-            engine.tokenize, prompt_text, add_special_tokens=with_specials
+        token_ids = await loop.run_in_executor(
+            self._text_pool,
+            functools.partial(engine.tokenize, prompt_text, add_special_tokens=with_specials),
         )
         if not token_ids:
             raise InvalidRequest("The prompt is empty.", param="prompt")
@@ -302,6 +319,26 @@ class GenerationService:
             received_at=received_at,
             load_seconds=load_seconds,
         )
+
+    def prompt_char_limit(self, context: int) -> int:
+        """Most characters a prompt may hold for a model with ``context`` tokens."""
+        return max(context, 1) * self.settings.prompt_chars_per_token
+
+    def _check_chars(
+        self, prompt: str | None, messages: list[ChatMessage] | None, context: int
+    ) -> None:
+        """Refuse a prompt that cannot fit before any tokenizing: counting characters costs
+        nothing, while tokenizing megabytes holds a thread for seconds."""
+        chars = len(prompt or "") + sum(len(m.content) for m in messages or [])
+        limit = self.prompt_char_limit(context)
+        if chars > limit:
+            raise ContextLengthExceeded(
+                f"This model's maximum context length is {context} tokens; the prompt has "
+                f"{chars} characters, more than the {limit} such a context can take "
+                f"(MP_PROMPT_CHARS_PER_TOKEN="
+                f"{self.settings.prompt_chars_per_token} per token). Shorten the prompt.",
+                param="messages" if messages is not None else "prompt",
+            )
 
     def _budget(self, prompt_tokens: int, max_tokens: int | None, context: int) -> int:
         if prompt_tokens >= context:

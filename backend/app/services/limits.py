@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from app.core.config import Settings
-from app.core.errors import Overloaded
+from app.core.errors import ContextLengthExceeded, Overloaded
 from app.services import metrics
 
 
@@ -72,6 +72,61 @@ class RateLimiter:
         full_after = 60.0
         for key in [k for k, b in self._buckets.items() if now - b.updated > full_after]:
             del self._buckets[key]
+
+
+def check_input_chars(texts: list[str], tokens: int, chars_per_token: int) -> None:
+    """Refuse, before any tokenizing, an input that cannot fit ``tokens`` tokens at the
+    server's ``chars_per_token`` (:class:`ContextLengthExceeded`, 400)."""
+    limit = max(tokens, 1) * chars_per_token
+    for i, text in enumerate(texts):
+        if len(text) > limit:
+            raise ContextLengthExceeded(
+                f"input[{i}] has {len(text)} characters; this model reads at most {tokens} "
+                f"tokens, at most {limit} characters (MP_PROMPT_CHARS_PER_TOKEN="
+                f"{chars_per_token}). Split the text into smaller pieces.",
+                param="input",
+            )
+
+
+class LoginFailureLimiter:
+    """Failed logins per client address: ``per_minute`` failures (a bucket refilled evenly);
+    while a client's bucket is empty every login attempt from it is refused with 429, so keys
+    cannot be guessed at network speed. Successful logins cost nothing."""
+
+    def __init__(self, per_minute: int) -> None:
+        self._buckets = RateLimiter(per_minute)
+
+    def check(self, client: str) -> None:
+        """Raise :class:`Overloaded` when ``client`` has used up its failures."""
+        limiter = self._buckets
+        with limiter._lock:
+            bucket = limiter._buckets.get(client)
+            if bucket is None:
+                return
+            rate = limiter.per_minute / 60.0
+            now = time.monotonic()
+            tokens = min(limiter.per_minute, bucket.tokens + (now - bucket.updated) * rate)
+            if tokens >= 1.0:
+                return
+            wait = math.ceil((1.0 - tokens) / rate)
+        metrics.REJECTED.labels("login_failures").inc()
+        raise Overloaded(
+            f"Too many failed logins from this address; retry in {wait} s.",
+            retry_after_s=max(1, wait),
+        )
+
+    def failed(self, client: str) -> None:
+        """Count one failed login of ``client``."""
+        limiter = self._buckets
+        now = time.monotonic()
+        with limiter._lock:
+            bucket = limiter._buckets.setdefault(client, _Bucket(float(limiter.per_minute), now))
+            rate = limiter.per_minute / 60.0
+            bucket.tokens = min(
+                limiter.per_minute, bucket.tokens + (now - bucket.updated) * rate
+            )
+            bucket.updated = now
+            bucket.tokens = max(bucket.tokens - 1.0, 0.0)
 
 
 class Ticket:

@@ -39,7 +39,7 @@ from app.core.errors import (
 from app.core.hardware import cuda_devices, memory_info
 from app.services import metrics
 from app.services.bundled import BUNDLED_IDS
-from app.services.model_store import ModelStore, is_demo
+from app.services.model_store import LocalModel, ModelStore, is_demo
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +287,10 @@ class ModelManager:
         """Unload a model and remove its files from the models folder; returns bytes freed
         (0 for a symbolic link, whose target is left alone)."""
         local = next((m for m in await self.store.scan_async() if m.id == model_id), None)
+        if local is None and model_id in self.store.invalid:  # a damaged file: deletable too
+            bad = self.store.models_dir / model_id
+            size = bad.stat().st_size if bad.is_file() and not bad.is_symlink() else 0
+            local = LocalModel(model_id, bad, "gguf" if bad.is_file() else "hf", size)
         if local is None:
             raise NotFound(
                 f"'{model_id}' is not in the models folder (Hub-cache and remote models are not "

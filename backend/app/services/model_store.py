@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -15,6 +16,9 @@ from app.backends.base import ModelFormat, ModelSource
 from app.core.errors import InvalidRequest, ModelNotFound
 from app.services.bundled import DESCRIPTION as BUNDLED_DESCRIPTION
 from app.services.bundled import is_bundled
+from app.services.model_validation import quick_problem
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,9 @@ class ModelStore:
         except OSError:
             return None
         return tuple(sorted((name, st.st_mtime_ns, st.st_size) for name, st in stats))
+        # Entries of the last scan that look like models but are damaged: id -> problem. They
+        # are left out of every listing (one bad file must not fail them) and reported here.
+        self.invalid: dict[str, str] = {}
 
     def scan(self) -> list[LocalModel]:
         """The models in the folder, from the cache when nothing changed since the last scan.
@@ -142,17 +149,26 @@ class ModelStore:
         if not self.models_dir.is_dir():
             return []
         found: list[LocalModel] = []
+        invalid: dict[str, str] = {}
         for entry in sorted(self.models_dir.iterdir()):
             if entry.name.startswith("."):
                 continue  # staging folders of builds and downloads in progress
             if entry.is_dir() and is_hf_folder(entry):
-                found.append(
-                    LocalModel(entry.name, entry, "hf", _folder_size(entry), _describe(entry))
-                )
+                model = LocalModel(entry.name, entry, "hf", _folder_size(entry), _describe(entry))
             elif entry.is_file() and entry.suffix == ".gguf":
                 # A GGUF file has no README; the bundled one gets its description here.
                 note = BUNDLED_DESCRIPTION if is_bundled(entry.name) else None
-                found.append(LocalModel(entry.name, entry, "gguf", entry.stat().st_size, note))
+                model = LocalModel(entry.name, entry, "gguf", entry.stat().st_size, note)
+            else:
+                continue
+            if (problem := quick_problem(entry, model.format)) is not None:
+                invalid[entry.name] = problem
+                continue
+            found.append(model)
+        if invalid != self.invalid:
+            for name in invalid.keys() - self.invalid.keys():
+                log.warning("skipping models/%s: %s", name, invalid[name])
+        self.invalid = invalid
         return found
 
     def resolve(self, model_id: str) -> LocalModel:
@@ -166,6 +182,12 @@ class ModelStore:
         for model in self.scan():
             if model.id == model_id:
                 return model
+        if model_id in self.invalid:
+            raise InvalidRequest(
+                f"models/{model_id} is not a usable model: {self.invalid[model_id]}. Replace "
+                "or delete the file.",
+                param="model", code="invalid_model_file",
+            )
         if "/" in model_id and ".." not in model_id.split("/"):
             cached = self._from_hf_cache(model_id)
             if cached is not None:

@@ -89,7 +89,10 @@ def _family(local: LocalModel) -> str:
     if local.format == "gguf":
         from app.backends.gguf_info import read_gguf
 
-        return str(read_gguf(local.path).get("architecture") or "unknown")
+        try:
+            return str(read_gguf(local.path).get("architecture") or "unknown")
+        except Exception:  # a damaged header must not fail a listing
+            return "unknown"
     if local.format == "hf":
         try:
             return str(json.loads((local.path / "config.json").read_text()).get("model_type"))
@@ -126,7 +129,10 @@ def _template(local: LocalModel) -> str:
     if local.format == "gguf":
         from app.backends.gguf_info import read_gguf
 
-        return str(read_gguf(local.path).get("chat_template") or "")
+        try:
+            return str(read_gguf(local.path).get("chat_template") or "")
+        except Exception:  # a damaged header must not fail /api/show
+            return ""
     jinja = local.path / "chat_template.jinja"
     if jinja.is_file():
         return jinja.read_text()
@@ -147,7 +153,8 @@ def show(local: LocalModel, context_length: int | None, embeddings: bool) -> Oll
         model_info["general.parameter_count"] = facts.parameters
     capabilities = ["completion"] + (["embedding"] if embeddings else [])
     return OllamaShowResponse(
-        modelfile=f"# Served by Mistral Playground from {local.path}\nFROM {local.path}\n",
+        # The model's id, not its absolute path: file system layout is not the client's business.
+        modelfile=f"# Served by Mistral Playground\nFROM {local.id}\n",
         parameters="",
         template=_template(local),
         details=info,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,9 @@ def hub(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     server.add_repo(GATED_REPO, source)
     server.gated.add(GATED_REPO)
     blob = tmp_path_factory.mktemp("blobs") / "blob.gguf"
-    blob.write_bytes(bytes(range(256)) * 8192)  # 2 MiB of known bytes
+    # 2 MiB of known bytes behind a minimal valid GGUF header (version 3, no tensors, no
+    # metadata): downloads are checked by content before they become models.
+    blob.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 0) + bytes(range(256)) * 8192)
     server.add_file("blob.gguf", blob)
     yield server
     server.stop()
@@ -49,6 +52,8 @@ def app_env(hub: HubServer, root: Path, **extra: str) -> dict[str, str]:
         "HF_HUB_OFFLINE": "0",
         "HF_HOME": str(root / "hf-home"),
         "HF_TOKEN": "hf_test_token",
+        # The local hub stand-in listens on 127.0.0.1, which URL downloads refuse by default.
+        "MP_DOWNLOAD_ALLOW_PRIVATE_URLS": "true",
         **extra,
     }
 

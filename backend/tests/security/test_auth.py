@@ -115,11 +115,13 @@ def test_login_session_and_revocation(auth_server: AuthServer):
     ).json()
     assert status["authenticated"] is True
 
-    # EventSource cannot send headers: GET streams accept the token as a query parameter.
+    # EventSource cannot send headers: GET event streams (only they) accept the token as a
+    # query parameter; past auth, an unknown job is a 404.
     ok = httpx.get(
-        f"{auth_server.url}/api/v1/models/loaded", params={"access_token": token}, timeout=120
+        f"{auth_server.url}/api/v1/downloads/nope/events", params={"access_token": token},
+        timeout=120,
     )
-    assert ok.status_code == 200
+    assert ok.status_code == 404
     # A tampered token (one signature character changed) is refused.
     tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
     _assert_401(

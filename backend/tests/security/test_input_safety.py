@@ -158,7 +158,7 @@ def test_oversized_json_body_is_refused_before_it_is_sent(server: ServerProcess)
     parts = urlsplit(server.url)
     with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
         sock.sendall(
-            b"POST /api/v1/models/generate HTTP/1.1\r\nHost: x\r\n"
+            b"POST /api/v1/models/generate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: application/json\r\nContent-Length: 10737418240\r\n\r\n"
             + b"{"
             + b" " * 1023
@@ -173,7 +173,7 @@ def test_oversized_upload_is_refused_before_it_is_sent(server: ServerProcess):
     parts = urlsplit(server.url)
     with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
         sock.sendall(
-            b"POST /api/v1/rag/documents HTTP/1.1\r\nHost: x\r\n"
+            b"POST /api/v1/rag/documents HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: multipart/form-data; boundary=b\r\n"
             b"Content-Length: 109951162777600\r\n\r\n--b\r\n"
         )

@@ -200,7 +200,8 @@ export interface paths {
         put?: never;
         /**
          * Login
-         * @description Exchange an API key for a short-lived session token for the browser.
+         * @description Exchange an API key for a short-lived session token for the browser. Failed attempts
+         *     are limited per client address (429 with Retry-After past MP_LOGIN_FAILURES_PER_MINUTE).
          */
         post: operations["auth-login"];
         delete?: never;
@@ -973,7 +974,8 @@ export interface paths {
         };
         /**
          * System Info
-         * @description CPU, GPU, memory, and which backends are installed (and why others are not).
+         * @description CPU, GPU, memory, and which backends are installed (and why others are not). The
+         *     folders are shown when auth is off or to an admin key: paths are nobody else's business.
          */
         get: operations["system-system_info"];
         put?: never;
@@ -2557,6 +2559,13 @@ export interface components {
              * @description Size announced by the source (None: unknown).
              */
             size_bytes: number | null;
+            /**
+             * Verified By
+             * @description How the file's bytes are checked: sha256 (Hub LFS files, URL downloads given sha256=), git-sha1 (small Hub files), or none (a URL download without sha256: only its size and file format are checked).
+             * @default none
+             * @enum {string}
+             */
+            verified_by?: "sha256" | "git-sha1" | "none";
         };
         /**
          * DownloadJobInfo
@@ -2711,7 +2720,7 @@ export interface components {
             revision?: string | null;
             /**
              * Sha256
-             * @description Expected sha256 of the URL's file; verified when given.
+             * @description Expected sha256 of the URL's file; verified when given. Without it the bytes are not verified (only the size and the GGUF header are checked).
              */
             sha256?: string | null;
             /**
@@ -3223,6 +3232,22 @@ export interface components {
             updated_at: number;
         };
         /**
+         * InvalidModelInfo
+         * @description An entry of the models folder that looks like a model but is damaged (skipped).
+         */
+        InvalidModelInfo: {
+            /**
+             * Id
+             * @description File or folder name under the models folder.
+             */
+            id: string;
+            /**
+             * Problem
+             * @description What is wrong with it.
+             */
+            problem: string;
+        };
+        /**
          * JsonSchemaFormat
          * @description The schema part of ``response_format`` (OpenAI's structured outputs).
          */
@@ -3510,6 +3535,11 @@ export interface components {
              * @description Model used when a request names none.
              */
             default_model: string | null;
+            /**
+             * Invalid
+             * @description Damaged model files found in the models folder; they are left out of every listing and refused (400) when requested. Delete or replace them.
+             */
+            invalid?: components["schemas"]["InvalidModelInfo"][];
             /** Loaded */
             loaded: components["schemas"]["LoadedModelInfo"][];
             /** Local */
@@ -4131,8 +4161,11 @@ export interface components {
             cpu_cores: number;
             /** Cpu Model */
             cpu_model: string;
-            /** Data Dir */
-            data_dir: string;
+            /**
+             * Data Dir
+             * @description Data folder (absolute path); shown to admins only when auth is on.
+             */
+            data_dir?: string | null;
             /** Default Backend */
             default_backend: string;
             /** Gpus */
@@ -4141,8 +4174,11 @@ export interface components {
             memory_available_bytes: number;
             /** Memory Total Bytes */
             memory_total_bytes: number;
-            /** Models Dir */
-            models_dir: string;
+            /**
+             * Models Dir
+             * @description Models folder (absolute path); shown to admins only when auth is on.
+             */
+            models_dir?: string | null;
             /** Platform */
             platform: string;
             /** Python */
@@ -5067,6 +5103,15 @@ export interface operations {
             };
             /** @description The request body is over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

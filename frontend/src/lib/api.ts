@@ -6,6 +6,9 @@ import type { components, paths } from "@/client/schema";
 import { endSession, sessionStore, sessionToken } from "@/lib/session";
 import { settingsStore } from "@/lib/settings";
 
+/** Header the server accepts as proof that a state-changing request comes from this UI. */
+export const CSRF_HEADER = "X-Requested-With";
+
 /** Schemas of the backend, generated from its OpenAPI document (scripts/gen-client.sh). */
 export type Schemas = components["schemas"];
 
@@ -24,6 +27,9 @@ const settingsMiddleware: Middleware = {
     const token = sessionToken();
     if (token) req.headers.set("Authorization", `Bearer ${token}`);
     else if (sessionStore.get().token) expire(); // past its expiry: ask to log in again
+    // The server refuses cross-site form-like requests (CSRF); this header, which a foreign
+    // page cannot send without a CORS preflight, marks ours (multipart uploads included).
+    req.headers.set(CSRF_HEADER, "playground");
     return req;
   },
   onResponse({ request, response }) {

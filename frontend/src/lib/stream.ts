@@ -105,7 +105,12 @@ export interface StreamOptions {
  */
 export async function* streamEvents(path: string, opts: StreamOptions = {}): AsyncGenerator<SSEEvent> {
   const doFetch = opts.fetchImpl ?? fetch;
-  const headers: Record<string, string> = { Accept: "text/event-stream", ...authHeaders() };
+  const headers: Record<string, string> = {
+    Accept: "text/event-stream",
+    // Marks the request as the UI's (the server's CSRF check; uploads have no JSON type).
+    "X-Requested-With": "playground",
+    ...authHeaders(),
+  };
   let body: BodyInit | undefined;
   if (opts.form) body = opts.form;
   else if (opts.body !== undefined) {

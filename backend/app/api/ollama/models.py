@@ -68,7 +68,10 @@ async def show_model(body: OllamaShowRequest, store: ModelStoreDep, manager: Mod
     if context is None and local.format == "gguf":
         from app.backends.gguf_info import read_gguf
 
-        context = (await asyncio.to_thread(read_gguf, local.path)).get("context_length")
+        try:
+            context = (await asyncio.to_thread(read_gguf, local.path)).get("context_length")
+        except Exception:  # damaged metadata past the header the scan checks
+            context = None
     elif context is None:
         from app.services.model_store import read_context_length
 

@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter
 
-from app.api.deps import RagDep
+from app.api.deps import RagDep, SettingsDep
 from app.core.errors import ContextLengthExceeded, InvalidRequest
 from app.schemas.common import error_responses
 from app.schemas.rag import EmbeddingData, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage
+from app.services.limits import check_input_chars
 
 router = APIRouter(tags=["openai"])
 
@@ -37,10 +38,14 @@ def _texts(value: str | list[str] | list[int] | list[list[int]]) -> list[str]:
 
 @router.post("/embeddings", response_model=EmbeddingResponse,
              responses=error_responses(400, 404), operation_id="openai-create_embeddings")
-async def create_embeddings(body: EmbeddingRequest, rag: RagDep):
+async def create_embeddings(body: EmbeddingRequest, rag: RagDep, settings: SettingsDep):
     """Embeddings in OpenAI's format (float or base64), unit length."""
     texts = _texts(body.input)
     embedder = rag.embedders.get(body.model, param="model")
+    # max_tokens may load the model: read it in a thread, then refuse long texts before any
+    # tokenizing.
+    max_tokens = await asyncio.to_thread(lambda: embedder.max_tokens)
+    check_input_chars(texts, max_tokens, settings.prompt_chars_per_token)
 
     def work() -> tuple[np.ndarray | None, list[int], int]:
         counts = [embedder.count_tokens(t) for t in texts]

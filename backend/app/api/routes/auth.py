@@ -30,9 +30,17 @@ def _principal(request: Request) -> Principal | None:
 
 
 def require_admin(request: Request, auth: AuthDep) -> None:
-    """Key administration needs an admin key when auth is on (anyone local when it is off)."""
+    """Key administration over HTTP needs auth on and an admin key. With auth off every caller
+    is anonymous (a web page in the user's browser too), so minting a key that would still work
+    once auth is turned on is left to the CLI, which needs access to the database file."""
+    if not auth.enabled:
+        raise Forbidden(
+            "Key administration over HTTP needs auth on (MP_AUTH_ENABLED=true); with auth off "
+            "use the CLI: `playground keys create|list|revoke`.",
+            code="auth_disabled",
+        )
     principal = _principal(request)
-    if auth.enabled and (principal is None or not principal.admin):
+    if principal is None or not principal.admin:
         raise Forbidden("Managing API keys needs an admin key (`playground keys create --admin`).")
 
 
@@ -63,10 +71,18 @@ async def auth_status(request: Request, auth: AuthDep) -> AuthStatus:
     )
 
 
-@router.post("/login", response_model=LoginResponse, responses=error_responses(400, 401))
-async def login(body: LoginRequest, auth: AuthDep) -> LoginResponse:
-    """Exchange an API key for a short-lived session token for the browser."""
-    token, expires_at, principal = await asyncio.to_thread(auth.login, body.api_key)
+@router.post("/login", response_model=LoginResponse, responses=error_responses(400, 401, 429))
+async def login(body: LoginRequest, request: Request, auth: AuthDep) -> LoginResponse:
+    """Exchange an API key for a short-lived session token for the browser. Failed attempts
+    are limited per client address (429 with Retry-After past MP_LOGIN_FAILURES_PER_MINUTE)."""
+    client = request.client.host if request.client else "unknown"
+    limiter = request.app.state.login_failures
+    limiter.check(client)
+    try:
+        token, expires_at, principal = await asyncio.to_thread(auth.login, body.api_key)
+    except AppError:
+        limiter.failed(client)
+        raise
     return LoginResponse(
         token=token, expires_at=expires_at, key_name=principal.name, admin=principal.admin
     )

@@ -9,7 +9,12 @@ from fastapi import APIRouter, Query
 from app.api.deps import CatalogDep, ModelManagerDep, ModelStoreDep
 from app.schemas.catalog import CatalogResponse, DeletedModel
 from app.schemas.common import error_responses
-from app.schemas.models import LoadedModelInfo, LocalModelInfo, ModelsOverview
+from app.schemas.models import (
+    InvalidModelInfo,
+    LoadedModelInfo,
+    LocalModelInfo,
+    ModelsOverview,
+)
 from app.services.bundled import is_bundled
 from app.services.model_manager import LoadedModel, ModelManager
 from app.services.model_store import LocalModel, is_demo
@@ -57,10 +62,13 @@ def local_infos(local: list[LocalModel], manager: ModelManager) -> list[LocalMod
 @router.get("", response_model=ModelsOverview)
 async def list_models(store: ModelStoreDep, manager: ModelManagerDep) -> ModelsOverview:
     """Models available locally and models loaded in memory."""
+    # The scan also refreshes store.invalid (files that are not loadable models).
+    local = local_infos(await store.scan_async(), manager)
     return ModelsOverview(
-        local=local_infos(await store.scan_async(), manager),
+        local=local,
         loaded=[loaded_info(m) for m in manager.loaded()],
         default_model=await manager.default_model_id_async(),
+        invalid=[InvalidModelInfo(id=k, problem=v) for k, v in sorted(store.invalid.items())],
     )
 
 

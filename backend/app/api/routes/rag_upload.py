@@ -72,10 +72,14 @@ def _tags(raw: str) -> list[str]:
 def _metadata(raw: str) -> dict[str, Any]:
     if not raw.strip():
         return {}
+    if len(raw) > 16_384:  # before parsing: nesting 10,000 deep fits in far fewer bytes
+        raise InvalidRequest("metadata must be a JSON object under 16 KiB.", param="metadata")
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidRequest("metadata is not valid JSON.", param="metadata") from exc
+    except RecursionError as exc:  # deeply nested arrays/objects exhaust the parser's stack
+        raise InvalidRequest("metadata is nested too deeply.", param="metadata") from exc
     if not isinstance(value, dict) or len(raw) > 16_384:
         raise InvalidRequest("metadata must be a JSON object under 16 KiB.", param="metadata")
     for key, item in value.items():

@@ -7,7 +7,7 @@ import platform
 import sys
 from dataclasses import asdict
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app.api.deps import SettingsDep
 from app.backends.registry import BACKENDS, availability, capabilities
@@ -26,14 +26,17 @@ async def health() -> Health:
 
 
 @router.get("/system", response_model=SystemInfo)
-async def system_info(settings: SettingsDep) -> SystemInfo:
+async def system_info(request: Request, settings: SettingsDep) -> SystemInfo:
     """CPU, GPU, memory, and which backends are installed (and why others are not), with
-    what each can do."""
+    what each can do. The folders are shown when auth is off or to an admin key: paths are
+    nobody else's business."""
+    principal = getattr(request.state, "principal", None)
+    show_paths = not settings.auth_enabled or bool(principal and principal.admin)
     # Blocking facts (GPU probe, engine imports for capabilities): a worker thread.
-    return await asyncio.to_thread(_system_info, settings)
+    return await asyncio.to_thread(_system_info, settings, show_paths)
 
 
-def _system_info(settings: Settings) -> SystemInfo:
+def _system_info(settings: Settings, show_paths: bool) -> SystemInfo:
     memory = hardware.memory_info()
     threads = None
     if "torch" in sys.modules:
@@ -65,6 +68,6 @@ def _system_info(settings: Settings) -> SystemInfo:
         torch_threads=threads,
         backends=backends,
         default_backend=settings.default_backend,
-        models_dir=str(settings.models_dir),
-        data_dir=str(settings.data_dir),
+        models_dir=str(settings.models_dir) if show_paths else None,
+        data_dir=str(settings.data_dir) if show_paths else None,
     )

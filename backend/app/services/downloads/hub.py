@@ -236,26 +236,40 @@ def _announced_size(response: httpx.Response) -> int | None:
     return int(length) if length and length.isdigit() else None
 
 
-def resolve_url(url: str, sha256: str | None, timeout: float) -> ResolvedSource:
-    """A plain http(s) URL of one .gguf file; HEAD tells its size (blocking)."""
+def resolve_url(
+    url: str, sha256: str | None, timeout: float, allow_private: bool = False
+) -> ResolvedSource:
+    """A plain http(s) URL of one .gguf file; HEAD tells its size (blocking). The host must
+    resolve to a public address unless ``allow_private`` (see ``address_guard``)."""
+    from app.core.redact import redact_url
+    from app.services.downloads.address_guard import UNREACHABLE, BlockedAddress, PinnedTransport
+
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
         raise InvalidRequest("url must be an http:// or https:// address.", param="url")
     filename = PurePosixPath(unquote(parts.path)).name
     if not filename.endswith(".gguf"):
         raise InvalidRequest("A URL download must point at a .gguf file.", param="url")
+    shown = redact_url(url)
     try:
-        head = httpx.head(url, follow_redirects=True, timeout=timeout)
-        if head.status_code in (403, 405, 501):
-            # Some servers (presigned object-store URLs) refuse HEAD: ask for one byte instead.
-            head = httpx.get(url, headers={"Range": "bytes=0-0"}, follow_redirects=True,
-                             timeout=timeout)
+        with httpx.Client(
+            transport=PinnedTransport(allow_private=allow_private),
+            follow_redirects=True, timeout=timeout,
+        ) as client:
+            head = client.head(url)
+            if head.status_code in (403, 405, 501):
+                # Some servers (presigned object-store URLs) refuse HEAD: ask for one byte.
+                head = client.get(url, headers={"Range": "bytes=0-0"})
+    except BlockedAddress as exc:
+        raise InvalidRequest(str(exc), param="url", code=exc.code) from exc
     except httpx.HTTPError as exc:
-        raise UpstreamUnavailable(f"{url} could not be reached: {exc}", param="url") from exc
+        # One message whatever the cause (refused, timed out, no such name): the answer must
+        # not tell an open port from a closed one.
+        raise UpstreamUnavailable(f"{shown} {UNREACHABLE}.", param="url") from exc
     if head.status_code == 404:
-        raise NotFound(f"{url} answered 404 Not Found.", param="url")
+        raise NotFound(f"{shown} answered 404 Not Found.", param="url")
     if head.status_code >= 400:
-        raise UpstreamUnavailable(f"{url} answered HTTP {head.status_code}.", param="url")
+        raise UpstreamUnavailable(f"{shown} answered HTTP {head.status_code}.", param="url")
     size = _announced_size(head)
     remote = RemoteFile(filename, url, size, sha256.lower() if sha256 else None)
     return ResolvedSource("url", [remote], filename, True, url=url)

@@ -23,8 +23,10 @@ import httpx
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import AppError, Conflict, InsufficientStorage, NotFound
+from app.core.redact import redact, redact_url
 from app.schemas.downloads import DownloadFileInfo, DownloadJobInfo, DownloadRequest
 from app.services import metrics
+from app.services.downloads.address_guard import PinnedTransport
 from app.services.downloads.hub import (
     auth_headers,
     check_name,
@@ -38,6 +40,7 @@ from app.services.downloads.transfer import (
     TransferFailed,
     fetch_file,
 )
+from app.services.model_validation import deep_problem
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,12 @@ class DownloadService:
         self._client = httpx.Client(
             follow_redirects=True, timeout=httpx.Timeout(30.0, connect=10.0)
         )
+        # URL jobs go through the address guard on every request (a resumed job too): the
+        # Hub client above serves HF_ENDPOINT, which the operator sets and we trust.
+        self._url_client = httpx.Client(
+            transport=PinnedTransport(allow_private=settings.download_allow_private_urls),
+            follow_redirects=True, timeout=httpx.Timeout(30.0, connect=10.0),
+        )
 
     async def start(self, resume_pending: bool = True) -> None:
         """Make the job slots; reschedule jobs a previous process left queued or running."""
@@ -105,6 +114,7 @@ class DownloadService:
         if tasks:
             await asyncio.wait(tasks, timeout=10)
         self._client.close()
+        self._url_client.close()
 
     # --- requests --------------------------------------------------------------------------
     async def create(self, request: DownloadRequest) -> DownloadJobInfo:
@@ -114,7 +124,10 @@ class DownloadService:
             # before any network lookup (an offline Hub would otherwise answer 502).
             check_name(request.name)
         if request.url is not None:
-            source = await asyncio.to_thread(resolve_url, request.url, request.sha256, timeout)
+            source = await asyncio.to_thread(
+                resolve_url, request.url, request.sha256, timeout,
+                self.settings.download_allow_private_urls,
+            )
         else:
             assert request.repo_id is not None
             source = await asyncio.to_thread(
@@ -210,14 +223,17 @@ class DownloadService:
         eta = (total - done) / speed if speed and total is not None else None
         return DownloadJobInfo(
             id=job.id, status=job.status, kind=job.kind, name=job.name,  # type: ignore[arg-type]  # str columns hold the Literal values
-            repo_id=job.repo_id, revision=job.revision, commit=job.commit, url=job.url,
-            files=[DownloadFileInfo(path=f.path, size_bytes=f.size, sha256=f.sha256)
-                   for f in job.files],
+            repo_id=job.repo_id, revision=job.revision, commit=job.commit,
+            url=redact_url(job.url) if job.url else None,
+            files=[DownloadFileInfo(
+                path=f.path, size_bytes=f.size, sha256=f.sha256,
+                verified_by="sha256" if f.sha256 else "git-sha1" if f.git_sha1 else "none",
+            ) for f in job.files],
             bytes_total=total, bytes_done=done,
             progress=min(1.0, done / total) if total else progress,
             speed_bps=speed, eta_s=eta,
             current_file=rt.current_file if rt is not None and job.status == "running" else None,
-            error=job.error, error_code=job.error_code,
+            error=redact(job.error) if job.error else None, error_code=job.error_code,
             model_id=job.name if job.status == "completed" else None,
             created_at=job.created_at, updated_at=job.updated_at, finished_at=job.finished_at,
         )
@@ -246,7 +262,10 @@ class DownloadService:
 
     def active_names(self) -> dict[str, str]:
         """Local names of queued/running downloads, with the repo or URL they come from."""
-        return {j.name: (j.repo_id or j.url or "") for j in self.jobs.all() if j.status in ACTIVE}
+        return {
+            j.name: (j.repo_id or redact_url(j.url or ""))
+            for j in self.jobs.all() if j.status in ACTIVE
+        }
 
     # --- running ---------------------------------------------------------------------------
     def staging_dir(self, name: str) -> Path:
@@ -323,7 +342,7 @@ class DownloadService:
         except (TransferFailed, AppError) as exc:
             code = exc.code
             message = exc.message if isinstance(exc, AppError) else str(exc)
-            log.warning("download %s failed: %s", job_id, message)
+            log.warning("download %s failed: %s", job_id, redact(message))
             metrics.DOWNLOADS_FINISHED.labels("failed").inc()
             job = self.get(job_id)
             self.jobs.update(
@@ -363,7 +382,8 @@ class DownloadService:
             rt.current_file = f.path
             part = final.with_name(final.name + ".part")
             fetch_file(
-                self._client, f, part, headers=headers, cancel=rt.cancel, on_bytes=on_bytes,
+                self._client if job.kind == "hub" else self._url_client, f, part,
+                headers=headers, cancel=rt.cancel, on_bytes=on_bytes,
                 chunk_bytes=self.settings.download_chunk_bytes,
                 retries=self.settings.download_retries,
             )
@@ -389,6 +409,7 @@ class DownloadService:
         target = self.models_dir / job.name
         if target.exists() or target.is_symlink():
             raise Conflict(f"'{job.name}' appeared in the models folder meanwhile.", param="name")
+        self._validate(job, staging)
         if job.single_file:
             self._file_path(job, job.files[0].path).rename(target)
             shutil.rmtree(staging, ignore_errors=True)
@@ -396,3 +417,25 @@ class DownloadService:
             staging.rename(target)
         if self._on_model_added is not None:
             self._on_model_added()
+
+    def _validate(self, job: DownloadJob, staging: Path) -> None:
+        """Check the files by content before they become a model (a URL that answered an HTML
+        page, a truncated or forged header). A failure is moved to ``models/.quarantine/``
+        (the scan skips dot folders) for inspection and fails the job."""
+        if job.single_file:
+            problem = deep_problem(self._file_path(job, job.files[0].path), "gguf")
+        elif (staging / "config.json").is_file() or any(staging.glob("*.safetensors")):
+            problem = deep_problem(staging, "hf")
+        else:
+            problem = None  # not a model folder (e.g. a dataset-like repo): nothing to check
+        if problem is None:
+            return
+        quarantine = self.models_dir / ".quarantine" / job.name
+        shutil.rmtree(quarantine, ignore_errors=True)
+        quarantine.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(quarantine)
+        raise TransferFailed(
+            f"The download is not a usable model: {problem}. It was moved to "
+            f"models/.quarantine/{job.name} and not added to the models folder.",
+            code="invalid_model_file",
+        )
