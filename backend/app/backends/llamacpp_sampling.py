@@ -9,6 +9,7 @@ top-k/top-p), so the two backends mean the same thing by the same numbers.
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -16,18 +17,20 @@ from typing import Any
 import llama_cpp
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-from app.backends.base import SamplingParams
+from app.backends.base import Constraint, SamplingParams
 from app.core.errors import InvalidRequest
 
 
-def schema_grammar(json_schema: str) -> str:
-    """GBNF grammar text for a JSON schema, or 400 when the schema cannot be compiled."""
+@functools.lru_cache(maxsize=256)
+def schema_grammar(constraint: Constraint) -> str:
+    """GBNF grammar text for a constraint (cached: a repeated schema is converted once), or
+    400 when the schema cannot be compiled."""
     try:
-        json.loads(json_schema)
-        return json_schema_to_gbnf(json_schema)
+        json.loads(constraint.json_schema)
+        return json_schema_to_gbnf(constraint.json_schema)
     except (ValueError, KeyError, TypeError, NotImplementedError, RecursionError) as exc:
         raise InvalidRequest(
-            f"The JSON schema cannot be turned into a grammar: {exc}", param="response_format"
+            f"The JSON schema cannot be turned into a grammar: {exc}", param=constraint.param
         ) from exc
 
 
