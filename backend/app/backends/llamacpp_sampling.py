@@ -18,7 +18,11 @@ import llama_cpp
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
 from app.backends.base import Constraint, SamplingParams
+from app.backends.json_schema import find_keyword
 from app.core.errors import InvalidRequest
+
+# Number ranges: llama-cpp-python's schema-to-GBNF converter drops them silently.
+LLAMACPP_UNSUPPORTED = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 
 
 @functools.lru_cache(maxsize=256)
@@ -26,7 +30,13 @@ def schema_grammar(constraint: Constraint) -> str:
     """GBNF grammar text for a constraint (cached: a repeated schema is converted once), or
     400 when the schema cannot be compiled."""
     try:
-        json.loads(constraint.json_schema)
+        found = find_keyword(json.loads(constraint.json_schema), LLAMACPP_UNSUPPORTED)
+        if found:
+            raise InvalidRequest(
+                f"The JSON schema uses {found}, which llama.cpp's grammar cannot enforce; "
+                "remove it or use the transformers backend.",
+                param=constraint.param,
+            )
         return json_schema_to_gbnf(constraint.json_schema)
     except (ValueError, KeyError, TypeError, NotImplementedError, RecursionError) as exc:
         raise InvalidRequest(

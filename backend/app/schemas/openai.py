@@ -9,7 +9,14 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from app.schemas.common import (
     MAX_STOP_SEQUENCES,
@@ -264,12 +271,21 @@ class ChatCompletion(BaseModel):
     timings: Timings | None = Field(default=None, description="Extension: server timings.")
 
 
-class FunctionDelta(BaseModel):
+class _OmitNone(BaseModel):
+    """Leaves unset fields out, as OpenAI does in stream deltas: the SDK merges deltas key by
+    key, so a ``"type": null`` would wipe the type an earlier piece set."""
+
+    @model_serializer(mode="wrap")
+    def _drop_none(self, handler: Any) -> Any:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class FunctionDelta(_OmitNone):
     name: str | None = None
     arguments: str | None = None
 
 
-class ToolCallChunk(BaseModel):
+class ToolCallChunk(_OmitNone):
     """A piece of a streamed call: id, type and name first, then argument fragments."""
 
     index: int

@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from app.backends.base import Constraint
+from app.backends.json_schema import find_keyword
 from app.core.errors import InvalidRequest
 
 # Keywords that change which documents are valid but that no engine here compiles.
@@ -38,41 +39,11 @@ UNSUPPORTED = frozenset(
         "multipleOf",
     }
 )
-# Keywords whose values are schemas (or maps / lists of schemas) to walk into.
-_SUB_ONE = ("items", "additionalProperties", "additionalItems")
-_SUB_MAP = ("properties", "$defs", "definitions")
-_SUB_LIST = ("anyOf", "oneOf", "allOf", "prefixItems")
 
 
-def unsupported_keyword(schema: Any, path: str = "#") -> str | None:
+def unsupported_keyword(schema: Any) -> str | None:
     """The first keyword (with its JSON pointer) that no grammar engine enforces, or None."""
-    if not isinstance(schema, dict):
-        return None
-    for key in schema:
-        if key in UNSUPPORTED:
-            return f"'{key}' at {path}"
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and not ref.startswith("#"):
-        return f"'$ref' to another document ({ref}) at {path}"
-    for key in _SUB_ONE:
-        found = unsupported_keyword(schema.get(key), f"{path}/{key}")
-        if found:
-            return found
-    for key in _SUB_MAP:
-        value = schema.get(key)
-        if isinstance(value, dict):
-            for name, sub in value.items():
-                found = unsupported_keyword(sub, f"{path}/{key}/{name}")
-                if found:
-                    return found
-    for key in _SUB_LIST:
-        value = schema.get(key)
-        if isinstance(value, list):
-            for i, sub in enumerate(value):
-                found = unsupported_keyword(sub, f"{path}/{key}/{i}")
-                if found:
-                    return found
-    return None
+    return find_keyword(schema, UNSUPPORTED)
 
 
 def check_schema(schema: Any, param: str, what: str = "The JSON schema") -> None:
