@@ -108,7 +108,7 @@ class OutputParser:
             self._pending = ""
         fmt = self.plan.fmt
         if self._tool_text is not None and fmt is not None:
-            parsed = fmt.parse(self._tool_text)
+            parsed = fmt.parse(self._tool_text.lstrip())
             if parsed:
                 for index, call in enumerate(parsed):
                     self._add_call(index, ToolCall(new_call_id(), call.name, call.arguments), out)
@@ -179,10 +179,14 @@ class OutputParser:
         self._content += text
         start = fmt.find_start(self._content)
         if start >= 0:
-            self._emit(Content(self._content[:start].rstrip()), out)
-            self._tool_text, self._content = self._content[start:], ""
+            before = self._content[:start].rstrip()
+            self._emit(Content(before), out)
+            # The whitespace between is kept in case the "call" turns out to be text.
+            self._tool_text = self._content[len(before) :]
+            self._content = ""
             return
         hold = fmt.held_back(self._content)
-        cut = len(self._content) - hold
+        # Trailing whitespace waits too: if a call follows, it belongs to neither.
+        cut = len(self._content[: len(self._content) - hold].rstrip())
         self._emit(Content(self._content[:cut]), out)
         self._content = self._content[cut:]
