@@ -194,9 +194,11 @@ class LlamaCppBackend(Backend):
     # --- generation ----------------------------------------------------------------------------
     def admit(self, request: GenerationRequest) -> None:
         if request.params.constraint is not None:
-            from app.backends.llamacpp_sampling import schema_grammar
+            from app.backends.llamacpp_sampling import check_grammar, schema_grammar
 
-            schema_grammar(request.params.constraint)
+            # Parsed here too, so a grammar llama.cpp refuses is a 400, not a broken stream.
+            check_grammar(self._model.vocab, schema_grammar(request.params.constraint),
+                          request.params.constraint.param)
         if not self._scheduler.has_room():
             raise self._scheduler.overloaded()
 

@@ -44,6 +44,17 @@ def schema_grammar(constraint: Constraint) -> str:
         ) from exc
 
 
+def check_grammar(vocab: Any, grammar: str, param: str) -> None:
+    """400 unless llama.cpp can build a sampler from ``grammar`` (it refuses, e.g., very
+    large repetition counts that the schema converter writes for long minLength values)."""
+    stage = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
+    if not stage:
+        raise InvalidRequest("llama.cpp rejected the grammar made from this JSON schema "
+                             "(very large minLength/maxLength or minItems/maxItems?).",
+                             param=param)
+    llama_cpp.llama_sampler_free(stage)
+
+
 def _seed32(seed: int | None) -> int:
     if seed is None:
         return llama_cpp.LLAMA_DEFAULT_SEED  # llama.cpp draws a random seed for this value
