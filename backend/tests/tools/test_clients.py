@@ -157,3 +157,33 @@ def test_ollama_bad_format_names_the_field(tools_server: ServerProcess) -> None:
     )
     assert response.status_code == 400
     assert "'if'" in response.json()["error"]
+
+
+def test_compare_reports_whether_each_output_follows_the_schema(
+    tools_server: ServerProcess,
+) -> None:
+    import httpx
+
+    schema = Answer.model_json_schema()
+    body = {
+        "models": [{"model": "tiny"}, {"model": "smollm2.gguf"}],
+        "json_schema": schema,
+        "messages": [{"role": "user", "content": "Paris?"}],
+        "temperature": 0,
+        "max_tokens": 80,
+    }
+    done = {}
+    with httpx.stream(
+        "POST", f"{tools_server.url}/api/v1/compare", json=body, timeout=120
+    ) as response:
+        name = None
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and name == "done":
+                data = json.loads(line[5:])
+                done[data["index"]] = data
+    assert set(done) == {0, 1}
+    for item in done.values():
+        assert item["schema_valid"] is True, item
+        jsonschema.validate(json.loads(item["response"]["text"]), schema)

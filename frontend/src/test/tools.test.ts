@@ -48,3 +48,15 @@ describe("pendingCalls and schemaFormat", () => {
     expect(() => schemaFormat("{")).toThrow();
   });
 });
+
+describe("compare with a schema", () => {
+  it("sends the schema and keeps each column's verdict", async () => {
+    const { applyEvent, compareBody, newRun } = await import("@/lib/compare");
+    const { FACTORY_PARAMS } = await import("@/lib/params");
+    const run = newRun([{ model: "a", backend: "" }, { model: "b", backend: "" }], "chat", "hi", "", FACTORY_PARAMS, '{"type": "object"}');
+    expect(compareBody(run).json_schema).toEqual({ type: "object" });
+    const response = { text: "{}", id: "x", model: "a", finish_reason: "stop" } as never;
+    const done = applyEvent(run, "done", { index: 1, response, schema_valid: false, schema_error: "not JSON" });
+    expect(done.columns[1]).toMatchObject({ schemaValid: false, schemaError: "not JSON", status: "done" });
+  });
+});

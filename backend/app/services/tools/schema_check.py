@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, best_match
 
 from app.backends.base import Constraint
 from app.backends.json_schema import find_keyword
@@ -69,3 +69,13 @@ def constraint_for(schema: dict[str, Any], param: str) -> Constraint:
     """A checked :class:`Constraint` for a JSON schema given in field ``param``."""
     check_schema(schema, param)
     return Constraint(json.dumps(schema, sort_keys=False), param=param)
+
+
+def output_error(text: str, schema: dict[str, Any]) -> str | None:
+    """Why ``text`` is not a JSON document following ``schema`` (None when it is)."""
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        return f"not JSON: {exc}"
+    error = best_match(Draft202012Validator(schema).iter_errors(document))
+    return None if error is None else error.message
