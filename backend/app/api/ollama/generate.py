@@ -17,7 +17,7 @@ from app.services import ollama_tools
 from app.services.generation import GenerationOutcome, GenerationService, PreparedGeneration
 from app.services.model_manager import ModelManager
 from app.services.ollama_compat import final_fields, model_id, now_rfc3339, params_from
-from app.services.tools.output import Content, Reasoning
+from app.services.tools.output import Content, Piece, Reasoning
 
 router = APIRouter(tags=["ollama"])
 
@@ -122,7 +122,7 @@ async def _chat_lines(generation: GenerationService, job: PreparedGeneration, mo
     events = generation.stream(job)
     checked = time.perf_counter()
 
-    def text_of(pieces: list, kind: type) -> str:
+    def text_of(pieces: list[Piece], kind: type[Content] | type[Reasoning]) -> str:
         return "".join(p.text for p in pieces if isinstance(p, kind))
 
     try:
