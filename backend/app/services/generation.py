@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from app.backends.base import (
@@ -345,7 +345,7 @@ class GenerationService:
             )
         return max_tokens
 
-    async def stream(self, job: PreparedGeneration) -> AsyncIterator[TokenEvent]:
+    async def stream(self, job: PreparedGeneration) -> AsyncGenerator[TokenEvent, None]:
         """Engine events as they come. Closing the iterator (client gone, task cancelled)
         cancels the engine, which stops within one decode step."""
         loop = asyncio.get_running_loop()
