@@ -57,7 +57,7 @@ export function ToolCallCard({
               onChange={(e) => setText(e.target.value)}
             />
             <Button type="submit" size="sm" disabled={busy || !text.trim()}>
-              Send result
+              Return result
             </Button>
           </form>
         )

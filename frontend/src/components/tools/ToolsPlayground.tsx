@@ -185,15 +185,15 @@ export function ToolsPlayground({ model, backend, params }: { model: string; bac
           <Textarea aria-label="Tools message" rows={1} placeholder="Ask something that needs a tool…" value={input} onChange={(e) => setInput(e.target.value)} />
           {busy ? (
             <Button type="button" variant="destructive" onClick={() => abortRef.current?.abort()}>
-              Stop
+              Cancel
             </Button>
           ) : (
             <Button type="submit" disabled={!model || !input.trim()}>
-              <Send /> Send
+              <Send /> Run with tools
             </Button>
           )}
           <Button type="button" variant="ghost" onClick={() => setMessages([])} disabled={busy || !messages.length}>
-            Clear
+            Clear tools chat
           </Button>
         </form>
       </CardContent>
