@@ -60,9 +60,9 @@ def credential_from(scope: Scope) -> str | None:
     if key := headers.get("x-api-key", "").strip():
         return key
     if scope["method"] == "GET" and scope["path"].endswith(EVENT_STREAM_SUFFIX):
-        token = QueryParams(scope.get("query_string", b"")).get("access_token")
-        if token:
-            return token
+        query_token = QueryParams(scope.get("query_string", b"")).get("access_token")
+        if query_token:
+            return query_token
     return None
 
 

@@ -26,6 +26,7 @@ from app.backends.chat_template import ChatTemplate
 from app.backends.generation_defaults import SamplingDefaults, from_generation_config
 from app.backends.hf_attention import register as register_rowwise_attention
 from app.backends.hf_batching import DecodeScheduler
+from app.backends.hf_grammar import GrammarCompiler, RowGrammar
 from app.backends.hf_packing import can_pack, pack_linears
 from app.core.errors import GenerationFailed
 from app.core.hardware import cpu_supports_bf16
@@ -38,7 +39,9 @@ class TransformersBackend(Backend):
 
     name: ClassVar[str] = "transformers"
     extra: ClassVar[str] = "requirements-cpu.txt"
-    capabilities: ClassVar[Capabilities] = Capabilities(logprobs=True, embeddings=False)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        logprobs=True, embeddings=False, json_schema=True, tools=True
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -53,6 +56,8 @@ class TransformersBackend(Backend):
         self._scheduler: DecodeScheduler | None = None
         self._memory_bytes = 0
         self._packed = 0  # Linear layers pre-packed for oneDNN (hf_packing.py)
+        self._grammars: GrammarCompiler | None = None  # made on the first constrained request
+        self._grammar_lock = threading.Lock()
 
     # --- lifecycle -----------------------------------------------------------------------------
     def load(self) -> None:
@@ -175,13 +180,20 @@ class TransformersBackend(Backend):
     def chat_template(self) -> ChatTemplate:
         return self._template
 
-    def render_chat(self, messages: list[ChatMessage], **extra: Any) -> str:
-        conversation = [{"role": m.role, "content": m.content} for m in messages]
-        return self._template.render(conversation, **extra)
+    def render_chat(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+    ) -> str:
+        from app.backends.chat_format import template_messages
+
+        extra: dict[str, Any] = {"tools": tools} if tools else {}
+        return self._template.render(template_messages(messages), **extra)
 
     def detokenize(self, token_ids: list[int]) -> str:
         check_token_ids(token_ids, len(self._tokenizer))
         return self._decode(token_ids)
+
+    def chat_template_text(self) -> str:
+        return self._template.source or ""
 
     def _decode(self, ids: Any) -> str:
         return str(self._tokenizer.decode(list(ids), skip_special_tokens=True))
@@ -190,11 +202,31 @@ class TransformersBackend(Backend):
         return str(self._tokenizer.decode([token_id], skip_special_tokens=False))
 
     # --- generation ----------------------------------------------------------------------------
+    def _compiler(self) -> GrammarCompiler:
+        with self._grammar_lock:
+            if self._grammars is None:
+                # The logits' width (lm_head may be pre-packed: read the config, not weights).
+                vocab = int(self._model.config.get_text_config(decoder=True).vocab_size)
+                self._grammars = GrammarCompiler(
+                    self._tokenizer, vocab, self._eos_ids, self.settings.grammar_cache_bytes
+                )
+            return self._grammars
+
+    def admit(self, request: GenerationRequest) -> None:
+        # Compiling here makes a bad schema a 400 before the response starts (and warms the
+        # cache for stream()).
+        if request.params.constraint is not None:
+            self._compiler().compile(request.params.constraint)
+
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
         scheduler = self._scheduler
         if scheduler is None:
             raise GenerationFailed(f"'{self.source.model_id}' is not loaded.")
-        seq = scheduler.submit(request, cancel)
+        grammar: RowGrammar | None = None
+        if request.params.constraint is not None:
+            compiler = self._compiler()
+            grammar = compiler.row(compiler.compile(request.params.constraint))
+        seq = scheduler.submit(request, cancel, grammar)
         self.stats.started()
         try:
             while True:

@@ -46,7 +46,7 @@ class LlamaCppBackend(Backend):
     name: ClassVar[str] = "llamacpp"
     extra: ClassVar[str] = "requirements-cpu.txt"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        embeddings=True, json_schema=True, logprobs=True
+        embeddings=True, json_schema=True, tools=True, logprobs=True
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -170,9 +170,16 @@ class LlamaCppBackend(Backend):
     def chat_template(self) -> ChatTemplate:
         return self._template
 
-    def render_chat(self, messages: list[ChatMessage], **extra: Any) -> str:
-        conversation = [{"role": m.role, "content": m.content} for m in messages]
-        return self._template.render(conversation, **extra)
+    def render_chat(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+    ) -> str:
+        from app.backends.chat_format import template_messages
+
+        extra: dict[str, Any] = {"tools": tools} if tools else {}
+        return self._template.render(template_messages(messages), **extra)
+
+    def chat_template_text(self) -> str:
+        return self._template.source or ""
 
     def _piece(self, token: int, special: bool = False) -> str:
         return self._piece_bytes(token, special).decode("utf-8", errors="replace")
@@ -205,10 +212,12 @@ class LlamaCppBackend(Backend):
 
     # --- generation ----------------------------------------------------------------------------
     def admit(self, request: GenerationRequest) -> None:
-        if request.params.json_schema is not None:
-            from app.backends.llamacpp_sampling import schema_grammar
+        if request.params.constraint is not None:
+            from app.backends.llamacpp_sampling import check_grammar, schema_grammar
 
-            schema_grammar(request.params.json_schema)
+            # Parsed here too, so a grammar llama.cpp refuses is a 400, not a broken stream.
+            check_grammar(self._model.vocab, schema_grammar(request.params.constraint),
+                          request.params.constraint.param)
         if not self._scheduler.has_room():
             raise self._scheduler.overloaded()
 
@@ -217,8 +226,8 @@ class LlamaCppBackend(Backend):
         from app.backends.llamacpp_scheduler import END
 
         grammar = None
-        if request.params.json_schema is not None:
-            grammar = schema_grammar(request.params.json_schema)
+        if request.params.constraint is not None:
+            grammar = schema_grammar(request.params.constraint)
         seq = self._scheduler.submit(
             request, cancel, self._model.vocab, self._model.n_vocab(), grammar
         )

@@ -8,23 +8,35 @@ before any work starts, instead of a 200 with the feature silently missing (e.g.
 
 from __future__ import annotations
 
-from app.backends.base import Capabilities, SamplingParams
+from app.backends.base import Capabilities, SamplingParams, ToolUse
 from app.core.errors import InvalidRequest
 
 
-def check_request(capabilities: Capabilities, backend: str, params: SamplingParams) -> None:
-    """Raise :class:`InvalidRequest` (400) when ``backend`` cannot honour ``params``."""
+def check_request(
+    capabilities: Capabilities,
+    backend: str,
+    params: SamplingParams,
+    tools: ToolUse | None = None,
+) -> None:
+    """Raise :class:`InvalidRequest` (400) when ``backend`` cannot honour ``params`` or
+    ``tools``."""
     if params.logprobs is not None and not capabilities.logprobs:
         raise InvalidRequest(
             f"The {backend} backend does not return logprobs; use a model on transformers or "
             "llamacpp, or leave logprobs off.",
             param="logprobs",
         )
-    if params.json_schema is not None and not capabilities.json_schema:
+    if params.constraint is not None and not capabilities.json_schema:
         raise InvalidRequest(
-            f"The {backend} backend cannot constrain output to a JSON schema; use a GGUF model "
-            "on llamacpp (or a remote/ollama model).",
-            param="response_format",
+            f"The {backend} backend cannot constrain output to a JSON schema; use a model on "
+            "transformers or llamacpp (or a remote/ollama model).",
+            param=params.constraint.param,
+        )
+    if tools is not None and tools.choice != "none" and not capabilities.tools:
+        raise InvalidRequest(
+            f"The {backend} backend cannot call tools; use the transformers, llamacpp, vllm, "
+            "ollama or remote backend.",
+            param="tools",
         )
 
 

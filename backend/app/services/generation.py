@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import threading
 import time
@@ -23,11 +24,13 @@ from typing import Any
 
 from app.backends.base import (
     ChatMessage,
+    Constraint,
     FinishReason,
     GenerationRequest,
     SamplingParams,
     TokenEvent,
     TokenLogprob,
+    ToolUse,
 )
 from app.backends.generation_defaults import SamplingDefaults
 from app.core.config import Settings
@@ -44,6 +47,10 @@ from app.services import metrics
 from app.services.capabilities import check_request
 from app.services.limits import Admission, Ticket
 from app.services.model_manager import LoadedModel, ModelManager
+from app.services.tools.output import OutputPlan
+from app.services.tools.planning import opens_reasoning, plan_tools
+from app.services.tools.schema_check import constraint_for
+from app.services.tools.validation import check_history, check_tools
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +71,14 @@ class ParamsInput:
     stop: list[str] = field(default_factory=list)
     logprobs: int | None = None
     json_schema: str | None = None  # JSON text of a schema for constrained output
+    json_schema_param: str = "response_format"  # the request field it came from (errors)
 
     def sampling(
         self,
         max_tokens: int,
         model: SamplingDefaults | None = None,
         settings: Settings | None = None,
+        constraint: Constraint | None = None,
     ) -> SamplingParams:
         """The engine's parameters, with ``max_tokens`` settled against the context and each
         missing knob taken from the model's defaults, then the server's."""
@@ -89,8 +98,14 @@ class ParamsInput:
             seed=self.seed,
             stop=tuple(self.stop),
             logprobs=self.logprobs,
-            json_schema=self.json_schema,
+            constraint=constraint,
         )
+
+    def constraint(self) -> Constraint | None:
+        """The checked constraint of ``json_schema`` (400 naming a keyword no engine enforces)."""
+        if self.json_schema is None:
+            return None
+        return constraint_for(json.loads(self.json_schema), self.json_schema_param)
 
 
 @dataclass
@@ -105,6 +120,8 @@ class PreparedGeneration:
     load_seconds: float
     # Admission ticket (queue caps); released when the stream ends or the job is dropped.
     ticket: Ticket | None = None
+    # How to read the output: reasoning, tool calls (services/tools/output.py).
+    output: OutputPlan = field(default_factory=lambda: OutputPlan(reasoning=False))
 
     @property
     def prompt_tokens(self) -> int:
@@ -125,8 +142,11 @@ class GenerationOutcome:
     remote_prompt_tokens: int | None = None
     # Every sampled id, stop-string tokens included (their text is held back from text_parts).
     token_ids: list[int] = field(default_factory=list)
+    # Every event, for readers that parse the whole output (tool calls, reasoning).
+    events: list[TokenEvent] = field(default_factory=list)
 
     def add(self, event: TokenEvent) -> None:
+        self.events.append(event)
         now = time.perf_counter()
         self.token_ids.extend(event.token_ids)
         if event.token_ids or event.remote_token:
@@ -230,6 +250,7 @@ class GenerationService:
         backend: str | None = None,
         allow_fallback: bool = False,
         keep_alive: float | str | None = None,
+        tools: ToolUse | None = None,
     ) -> PreparedGeneration:
         """Load the model if needed, render and tokenize the prompt, and check it fits.
 
@@ -249,21 +270,35 @@ class GenerationService:
                 "`playground make-test-models`.",
                 param="model",
             )
+        if tools is not None:
+            check_tools(tools)
+        if messages is not None:
+            check_history(messages)
+        constraint = params.constraint()
         loaded, load_seconds = await self.manager.get(model_id, backend, allow_fallback)
         self.manager.set_keep_alive(loaded, parse_duration(keep_alive))
         engine = loaded.backend
         # Every capability is checked in one place, for local and remote engines alike.
-        check_request(engine.capabilities, loaded.backend_name, params.sampling(1))
+        check_request(
+            engine.capabilities, loaded.backend_name, params.sampling(1, constraint=constraint),
+            tools,
+        )
         if not engine.capabilities.local_tokenizer:
             return self._prepare_remote(
-                loaded, load_seconds, params, prompt, messages, received_at
+                loaded, load_seconds, params, prompt, messages, received_at, constraint, tools
             )
         self._check_chars(prompt, messages, engine.context_length)
         loop = asyncio.get_running_loop()
+        output = OutputPlan(reasoning=False)
         if messages is not None:
+            plan = plan_tools(engine.chat_template_text(), messages, tools)
             prompt_text = await loop.run_in_executor(
-                self._text_pool, engine.render_chat, messages
+                self._text_pool, engine.render_chat, plan.messages, plan.tools
             )
+            prompt_text += plan.prompt_suffix
+            output = plan.output
+            output.in_reasoning = output.reasoning and opens_reasoning(prompt_text)
+            constraint = plan.constraint or constraint
             # The template already wrote any BOS/special tokens the model expects.
             with_specials = False
         else:
@@ -276,7 +311,9 @@ class GenerationService:
         if not token_ids:
             raise InvalidRequest("The prompt is empty.", param="prompt")
         max_tokens = self._budget(len(token_ids), params.max_tokens, engine.context_length)
-        sampling = params.sampling(max_tokens, engine.generation_defaults(), self.settings)
+        sampling = params.sampling(
+            max_tokens, engine.generation_defaults(), self.settings, constraint
+        )
         request_id = uuid.uuid4().hex
         request = GenerationRequest(
             request_id, token_ids, sampling, prompt_text=prompt_text, messages=messages
@@ -289,6 +326,7 @@ class GenerationService:
             prompt_text=prompt_text,
             received_at=received_at,
             load_seconds=load_seconds,
+            output=output,
         )
 
     def _prepare_remote(
@@ -299,16 +337,21 @@ class GenerationService:
         prompt: str | None,
         messages: list[ChatMessage] | None,
         received_at: float,
+        constraint: Constraint | None = None,
+        tools: ToolUse | None = None,
     ) -> PreparedGeneration:
-        """A request for an engine behind HTTP: it applies the template and counts tokens
-        itself, so we check only what we can (the context check happens over there)."""
+        """A request for an engine behind HTTP: it applies the template, counts tokens and
+        parses tool calls itself, so we check only what we can (the context check happens
+        over there)."""
         if messages is None and not prompt:
             raise InvalidRequest("The prompt is empty.", param="prompt")
         max_tokens = params.max_tokens or self.settings.default_max_new_tokens
-        sampling = params.sampling(max_tokens, loaded.backend.generation_defaults(), self.settings)
+        sampling = params.sampling(
+            max_tokens, loaded.backend.generation_defaults(), self.settings, constraint
+        )
         request_id = uuid.uuid4().hex
         request = GenerationRequest(
-            request_id, [], sampling, prompt_text=prompt or "", messages=messages
+            request_id, [], sampling, prompt_text=prompt or "", messages=messages, tools=tools
         )
         loaded.backend.admit(request)
         return PreparedGeneration(

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal, cast
 
-from app.backends.base import ChatMessage, FinishReason, Role, TokenLogprob
+from app.backends.base import (
+    ChatMessage,
+    FinishReason,
+    Role,
+    TokenLogprob,
+    ToolCall,
+    ToolSpec,
+    ToolUse,
+)
+from app.core.errors import InvalidRequest
 from app.schemas.openai import (
     ChatCompletionRequest,
     ChatMessageIn,
     ChoiceLogprobs,
     CompletionLogprobs,
     CompletionRequest,
+    FinishReasonOut,
     TokenLogprobOut,
     TopLogprob,
 )
@@ -26,7 +37,32 @@ def _role(role: str) -> Role:
 
 
 def chat_messages(messages: list[ChatMessageIn]) -> list[ChatMessage]:
-    return [ChatMessage(_role(m.role), m.text()) for m in messages]
+    return [
+        ChatMessage(
+            _role(m.role),
+            m.text(),
+            tool_calls=tuple(ToolCall(c.id, c.function.name, c.function.arguments)
+                             for c in m.tool_calls or []),
+            tool_call_id=m.tool_call_id,
+        )
+        for m in messages
+    ]
+
+
+def tool_use(body: ChatCompletionRequest) -> ToolUse | None:
+    """The request's tools and tool_choice as the internal :class:`ToolUse`."""
+    if not body.tools:
+        if body.tool_choice not in (None, "none", "auto"):
+            raise InvalidRequest("tool_choice needs tools.", param="tool_choice")
+        return None
+    specs = tuple(
+        ToolSpec(t.function.name, t.function.description, json.dumps(t.function.parameters))
+        for t in body.tools
+    )
+    choice = body.tool_choice or "auto"
+    if isinstance(choice, str):
+        return ToolUse(specs, choice, parallel=body.parallel_tool_calls)
+    return ToolUse(specs, "function", choice.function.name, parallel=body.parallel_tool_calls)
 
 
 def chat_params(body: ChatCompletionRequest) -> ParamsInput:
@@ -43,6 +79,7 @@ def chat_params(body: ChatCompletionRequest) -> ParamsInput:
         stop=body.stop_list(),
         logprobs=top,
         json_schema=body.response_format.schema_text() if body.response_format else None,
+        json_schema_param="response_format",
     )
 
 
@@ -65,6 +102,13 @@ def openai_finish(reason: FinishReason | None) -> Literal["stop", "length"] | No
     if reason is None:
         return None
     return "length" if reason == "length" else "stop"
+
+
+def chat_finish(reason: FinishReason | None, tool_calls: bool) -> FinishReasonOut | None:
+    """:func:`openai_finish`, and ``tool_calls`` when the answer called tools."""
+    if reason is None:
+        return None
+    return "tool_calls" if tool_calls else openai_finish(reason)
 
 
 def _bytes(token: str) -> list[int]:
