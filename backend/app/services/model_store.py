@@ -106,6 +106,9 @@ class ModelStore:
         self.models_dir = models_dir
         self._cached: tuple[_Signature, list[LocalModel]] | None = None
         self._lock = threading.Lock()  # one full scan at a time; others wait and reuse it
+        # Entries of the last scan that look like models but are damaged: id -> problem. They
+        # are left out of every listing (one bad file must not fail them) and reported here.
+        self.invalid: dict[str, str] = {}
 
     def invalidate(self) -> None:
         """Forget the cached scan (a model was added or removed)."""
@@ -118,9 +121,6 @@ class ModelStore:
         except OSError:
             return None
         return tuple(sorted((name, st.st_mtime_ns, st.st_size) for name, st in stats))
-        # Entries of the last scan that look like models but are damaged: id -> problem. They
-        # are left out of every listing (one bad file must not fail them) and reported here.
-        self.invalid: dict[str, str] = {}
 
     def scan(self) -> list[LocalModel]:
         """The models in the folder, from the cache when nothing changed since the last scan.
