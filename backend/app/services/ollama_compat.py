@@ -151,7 +151,8 @@ def show(local: LocalModel, context_length: int | None, embeddings: bool) -> Oll
     facts = inspect_model(local.path, local.format)
     if facts.parameters:
         model_info["general.parameter_count"] = facts.parameters
-    capabilities = ["completion"] + (["embedding"] if embeddings else [])
+    # Local models run on transformers or llamacpp, which both call tools (docs/tools.md).
+    capabilities = ["completion", "tools"] + (["embedding"] if embeddings else [])
     return OllamaShowResponse(
         # The model's id, not its absolute path: file system layout is not the client's business.
         modelfile=f"# Served by Mistral Playground\nFROM {local.id}\n",

@@ -187,3 +187,7 @@ def test_compare_reports_whether_each_output_follows_the_schema(
     for item in done.values():
         assert item["schema_valid"] is True, item
         jsonschema.validate(json.loads(item["response"]["text"]), schema)
+
+
+def test_ollama_show_lists_tools(ollama_client: ollama.Client) -> None:
+    assert "tools" in (ollama_client.show("tiny").capabilities or [])
