@@ -42,7 +42,6 @@ def test_ollama_model_served_by_this_server_does_not_deadlock(self_ollama) -> No
     assert response.status_code == 200, response.text
     assert response.json()["done"] is True
     loaded = {
-        m["id"]
-        for m in httpx.get(f"{self_ollama.url}/api/v1/models/loaded", timeout=30).json()
+        m["id"] for m in httpx.get(f"{self_ollama.url}/api/v1/models/loaded", timeout=30).json()
     }
     assert {"ollama:tiny", "tiny"} <= loaded
