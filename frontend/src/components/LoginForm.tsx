@@ -26,7 +26,9 @@ export function LoginForm() {
     <div className="mx-auto mt-10 max-w-md">
       <Card>
         <CardHeader>
-          <CardTitle className="text-lg">Log in</CardTitle>
+          <CardTitle>
+            <h1 className="text-lg">Log in</h1>
+          </CardTitle>
           <CardDescription>
             {session.expired
               ? "Your session has expired. Enter your API key to continue."
