@@ -42,7 +42,9 @@ class FakeBackend(Backend):
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         return [ord(c) for c in text]
 
-    def render_chat(self, messages: list[ChatMessage]) -> str:
+    def render_chat(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+    ) -> str:
         return "\n".join(m.content for m in messages)
 
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:

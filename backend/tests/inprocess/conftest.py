@@ -3,6 +3,7 @@ folders served by the fake backend: fast handler tests of error paths."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,7 +27,9 @@ def make_fake_models(folder: Path, count: int, files_per_model: int = 1) -> None
         (model / "config.json").write_text("{}")
         (model / "README.md").write_text("# fake\n\nA fake model for handler tests.\n")
         for j in range(files_per_model):
-            (model / f"model-{j:05d}.safetensors").write_bytes(b"\0" * 64)
+            # A minimal valid safetensors file (8-byte header length, empty JSON header): the
+            # model folder scan skips files whose header is not one.
+            (model / f"model-{j:05d}.safetensors").write_bytes(struct.pack("<Q", 2) + b"{}")
 
 
 @asynccontextmanager
@@ -39,7 +42,9 @@ async def in_process_app(models: Path, data: Path, **settings: Any) -> AsyncIter
     try:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            # A loopback host name: the server refuses unknown Host headers (DNS rebinding).
+            base_url = "http://127.0.0.1"
+            async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
                 yield AppClient(app, client)
     finally:
         fake_backend.unregister()
