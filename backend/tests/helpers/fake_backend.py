@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from app.backends.base import Backend, Capabilities, ChatMessage, GenerationRequest, TokenEvent
 from app.backends.registry import BACKENDS, BackendEntry
