@@ -5,6 +5,7 @@ import { BrowserRouter, Route, Routes } from "react-router-dom";
 import { Layout } from "@/components/Layout";
 import { queryClient } from "@/lib/api";
 import { applyTheme, useSettings } from "@/lib/settings";
+import { BatchesPage } from "@/pages/Batches";
 import { ComparePage } from "@/pages/Compare";
 import { DocumentsPage } from "@/pages/Documents";
 import { ModelsPage } from "@/pages/Models";
@@ -24,6 +25,7 @@ export function App() {
             <Route path="compare" element={<ComparePage />} />
             <Route path="documents" element={<DocumentsPage />} />
             <Route path="models" element={<ModelsPage />} />
+            <Route path="batches" element={<BatchesPage />} />
             <Route path="settings" element={<SettingsPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Route>

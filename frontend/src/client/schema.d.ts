@@ -756,6 +756,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/detokenize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Detokenize
+         * @description The text of a list of token ids.
+         */
+        post: operations["tokenize-detokenize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tokenize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tokenize
+         * @description Token ids of a prompt or a conversation, and the model's context length.
+         */
+        post: operations["tokenize-tokenize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Batches
+         * @description Batches, newest first.
+         */
+        get: operations["openai-list_batches"];
+        put?: never;
+        /**
+         * Create Batch
+         * @description Start a batch over an uploaded file; its lines run in the background.
+         */
+        post: operations["openai-create_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches/{batch_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Batch
+         * @description A batch with its live request counts.
+         */
+        get: operations["openai-get_batch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches/{batch_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Batch
+         * @description Stop a batch; results of lines already finished are kept in its output file.
+         */
+        post: operations["openai-cancel_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/chat/completions": {
         parameters: {
             query?: never;
@@ -816,6 +920,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Files
+         * @description Files, newest first (optionally only one purpose).
+         */
+        get: operations["openai-list_files"];
+        put?: never;
+        /**
+         * Create File
+         * @description Upload a batch input file; every line is validated before it is stored.
+         */
+        post: operations["openai-create_file"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/files/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get File */
+        get: operations["openai-get_file"];
+        put?: never;
+        post?: never;
+        /** Delete File */
+        delete: operations["openai-delete_file"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/files/{file_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get File Content
+         * @description The file's bytes (batch results are JSONL, one line per request).
+         */
+        get: operations["openai-get_file_content"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Message
+         * @description A reply in Anthropic's Messages format (SSE events when stream=true).
+         */
+        post: operations["anthropic-create_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/count_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Count Tokens
+         * @description Tokens the conversation takes in the model's prompt (chat template included).
+         */
+        post: operations["anthropic-count_tokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -848,6 +1054,70 @@ export interface paths {
          * @description One model by id.
          */
         get: operations["openai-retrieve_model"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Response
+         * @description A model response (SSE events ending in response.completed when stream=true).
+         */
+        post: operations["openai-create_response"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Response
+         * @description A stored response.
+         */
+        get: operations["openai-get_response"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Response
+         * @description Forget a stored response (later turns that named it can no longer continue from it).
+         */
+        delete: operations["openai-delete_response"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}/input_items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Input Items
+         * @description The input items of a stored response (newest first, as OpenAI lists them).
+         */
+        get: operations["openai-list_response_input_items"];
         put?: never;
         post?: never;
         delete?: never;
@@ -961,6 +1231,26 @@ export interface components {
             sources_dropped: number;
         };
         /**
+         * AnthropicError
+         * @description Anthropic's error envelope.
+         */
+        AnthropicError: {
+            error: components["schemas"]["AnthropicErrorDetail"];
+            /**
+             * Type
+             * @default error
+             * @constant
+             */
+            type?: "error";
+        };
+        /** AnthropicErrorDetail */
+        AnthropicErrorDetail: {
+            /** Message */
+            message: string;
+            /** Type */
+            type: string;
+        };
+        /**
          * ApiKeyInfo
          * @description A stored API key, without its secret.
          */
@@ -1044,6 +1334,118 @@ export interface components {
              * @description Why it is unavailable, with the install command.
              */
             reason: string | null;
+        };
+        /** Batch */
+        Batch: {
+            /** Cancelled At */
+            cancelled_at?: number | null;
+            /** Cancelling At */
+            cancelling_at?: number | null;
+            /** Completed At */
+            completed_at?: number | null;
+            /** Completion Window */
+            completion_window: string;
+            /** Created At */
+            created_at: number;
+            /** Endpoint */
+            endpoint: string;
+            /** Error File Id */
+            error_file_id?: string | null;
+            /** Errors */
+            errors?: {
+                [key: string]: unknown;
+            } | null;
+            /** Expired At */
+            expired_at?: number | null;
+            /** Expires At */
+            expires_at?: number | null;
+            /** Failed At */
+            failed_at?: number | null;
+            /** Finalizing At */
+            finalizing_at?: number | null;
+            /** Id */
+            id: string;
+            /** In Progress At */
+            in_progress_at?: number | null;
+            /** Input File Id */
+            input_file_id: string;
+            /** Metadata */
+            metadata?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Object
+             * @default batch
+             * @constant
+             */
+            object?: "batch";
+            /** Output File Id */
+            output_file_id?: string | null;
+            request_counts: components["schemas"]["RequestCounts"];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "validating" | "failed" | "in_progress" | "finalizing" | "completed" | "expired" | "cancelling" | "cancelled";
+        };
+        /**
+         * BatchCreateRequest
+         * @description POST /v1/batches.
+         */
+        BatchCreateRequest: {
+            /**
+             * Completion Window
+             * @description Only '24h'.
+             * @default 24h
+             */
+            completion_window?: string;
+            /**
+             * Endpoint
+             * @description One of /v1/chat/completions, /v1/completions, /v1/embeddings.
+             */
+            endpoint: string;
+            /**
+             * Input File Id
+             * @description An uploaded JSONL file (purpose=batch).
+             */
+            input_file_id: string;
+            /** Metadata */
+            metadata?: {
+                [key: string]: string;
+            } | null;
+        };
+        /** BatchList */
+        BatchList: {
+            /** Data */
+            data: components["schemas"]["Batch"][];
+            /** First Id */
+            first_id?: string | null;
+            /**
+             * Has More
+             * @default false
+             */
+            has_more?: boolean;
+            /** Last Id */
+            last_id?: string | null;
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object?: "list";
+        };
+        /** Body_openai-create_file */
+        "Body_openai-create_file": {
+            /**
+             * File
+             * @description A JSONL file of batch requests.
+             */
+            file: string;
+            /**
+             * Purpose
+             * @description Only 'batch'.
+             */
+            purpose: string;
         };
         /**
          * CatalogEntry
@@ -1448,7 +1850,7 @@ export interface components {
              * Messages
              * @description Conversation (chat mode).
              */
-            messages?: components["schemas"]["Message"][] | null;
+            messages?: components["schemas"]["Message-Input"][] | null;
             /**
              * Models
              * @description The models to compare, 2 to 4.
@@ -1646,6 +2048,32 @@ export interface components {
             type: "text";
         };
         /**
+         * CountTokensRequest
+         * @description POST /v1/messages/count_tokens.
+         */
+        CountTokensRequest: {
+            /**
+             * Messages
+             * @description The conversation so far.
+             */
+            messages: components["schemas"]["MessageParam"][];
+            /**
+             * Model
+             * @description Model id from GET /v1/models.
+             */
+            model: string;
+            /**
+             * System
+             * @description System prompt, as a string or text blocks.
+             */
+            system?: string | components["schemas"]["TextBlock"][] | null;
+        };
+        /** CountTokensResponse */
+        CountTokensResponse: {
+            /** Input Tokens */
+            input_tokens: number;
+        };
+        /**
          * CreateKeyRequest
          * @description A new key's label and rights.
          */
@@ -1723,6 +2151,43 @@ export interface components {
              * @description The deleted model id.
              */
             id: string;
+        };
+        /** DeletedResponse */
+        DeletedResponse: {
+            /**
+             * Deleted
+             * @default true
+             */
+            deleted?: boolean;
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @default response
+             * @constant
+             */
+            object?: "response";
+        };
+        /** DetokenizeRequest */
+        DetokenizeRequest: {
+            /**
+             * Model
+             * @description Model id; the default model when omitted.
+             */
+            model?: string | null;
+            /**
+             * Tokens
+             * @description Token ids to turn into text.
+             */
+            tokens: number[];
+        };
+        /** DetokenizeResponse */
+        DetokenizeResponse: {
+            /**
+             * Prompt
+             * @description The text of the tokens.
+             */
+            prompt: string;
         };
         /**
          * Document
@@ -2102,6 +2567,70 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["ErrorDetail"];
         };
+        /** FileDeleted */
+        FileDeleted: {
+            /**
+             * Deleted
+             * @default true
+             */
+            deleted?: boolean;
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @default file
+             * @constant
+             */
+            object?: "file";
+        };
+        /** FileList */
+        FileList: {
+            /** Data */
+            data: components["schemas"]["FileObject"][];
+            /**
+             * Has More
+             * @default false
+             */
+            has_more?: boolean;
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object?: "list";
+        };
+        /** FileObject */
+        FileObject: {
+            /** Bytes */
+            bytes: number;
+            /** Created At */
+            created_at: number;
+            /** Expires At */
+            expires_at?: number | null;
+            /** Filename */
+            filename: string;
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @default file
+             * @constant
+             */
+            object?: "file";
+            /**
+             * Purpose
+             * @description 'batch' for uploads; 'batch_output' for results.
+             */
+            purpose: string;
+            /**
+             * Status
+             * @default processed
+             * @constant
+             */
+            status?: "processed";
+            /** Status Details */
+            status_details?: string | null;
+        };
         /**
          * GenerateRequest
          * @description A completion (``prompt``) or chat (``messages``) request.
@@ -2133,7 +2662,7 @@ export interface components {
              * Messages
              * @description Conversation for chat mode; the model's template is applied.
              */
-            messages?: components["schemas"]["Message"][] | null;
+            messages?: components["schemas"]["Message-Input"][] | null;
             /**
              * Model
              * @description Model id from GET /api/v1/models; default: the server's default model.
@@ -2303,6 +2832,36 @@ export interface components {
              * @description Unix time of the last change.
              */
             updated_at: number;
+        };
+        /** InputMessage */
+        InputMessage: {
+            /** Content */
+            content: string | (components["schemas"]["InputText"] | components["schemas"]["OtherPart"])[];
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "user" | "assistant" | "system" | "developer";
+            /**
+             * Type
+             * @default message
+             * @constant
+             */
+            type?: "message";
+        };
+        /**
+         * InputText
+         * @description A text content part of an input message (``input_text``, or ``output_text`` when an
+         *     earlier assistant turn is sent back).
+         */
+        InputText: {
+            /** Text */
+            text: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "input_text" | "output_text" | "text";
         };
         /**
          * JsonSchemaFormat
@@ -2505,7 +3064,7 @@ export interface components {
             required_bytes: number | null;
         };
         /** Message */
-        Message: {
+        "Message-Input": {
             /**
              * Content
              * @description Message text.
@@ -2517,6 +3076,123 @@ export interface components {
              * @enum {string}
              */
             role: "system" | "user" | "assistant";
+        };
+        /**
+         * Message
+         * @description A reply of the assistant (``type: message``).
+         */
+        "Message-Output": {
+            /** Content */
+            content: components["schemas"]["TextBlockOut"][];
+            /** Id */
+            id: string;
+            /** Model */
+            model: string;
+            /**
+             * Role
+             * @default assistant
+             * @constant
+             */
+            role?: "assistant";
+            /** Stop Reason */
+            stop_reason: ("end_turn" | "max_tokens" | "stop_sequence" | "tool_use") | null;
+            /** Stop Sequence */
+            stop_sequence?: string | null;
+            /**
+             * Type
+             * @default message
+             * @constant
+             */
+            type?: "message";
+            usage: components["schemas"]["MessageUsage"];
+        };
+        /** MessageParam */
+        MessageParam: {
+            /**
+             * Content
+             * @description Text, or a list of content blocks.
+             */
+            content: string | (components["schemas"]["TextBlock"] | components["schemas"]["OtherBlock"])[];
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "user" | "assistant";
+        };
+        /** MessageUsage */
+        MessageUsage: {
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+        };
+        /**
+         * MessagesRequest
+         * @description POST /v1/messages.
+         */
+        MessagesRequest: {
+            /**
+             * Backend
+             * @description Extension: backend to use.
+             */
+            backend?: string | null;
+            /**
+             * Max Tokens
+             * @description Most tokens to generate (required).
+             */
+            max_tokens: number;
+            /**
+             * Messages
+             * @description The conversation so far.
+             */
+            messages: components["schemas"]["MessageParam"][];
+            metadata?: components["schemas"]["Metadata"] | null;
+            /**
+             * Model
+             * @description Model id from GET /v1/models.
+             */
+            model: string;
+            /**
+             * Stop Sequences
+             * @description Strings that end the turn.
+             */
+            stop_sequences?: string[] | null;
+            /**
+             * Stream
+             * @default false
+             */
+            stream?: boolean;
+            /**
+             * System
+             * @description System prompt, as a string or text blocks.
+             */
+            system?: string | components["schemas"]["TextBlock"][] | null;
+            /**
+             * Temperature
+             * @description 0 to 1.
+             * @default 1
+             */
+            temperature?: number;
+            /**
+             * Top K
+             * @description Keep only the k likeliest tokens; 0 disables.
+             * @default 0
+             */
+            top_k?: number;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
+        };
+        /** Metadata */
+        Metadata: {
+            /**
+             * User Id
+             * @description End-user id.
+             */
+            user_id?: string | null;
         };
         /** ModelCard */
         ModelCard: {
@@ -2905,6 +3581,37 @@ export interface components {
             models: components["schemas"]["OllamaModelEntry"][];
         };
         /**
+         * OtherBlock
+         * @description A content block of a type we do not serve (image, document, ...): refused with a 400
+         *     naming the type rather than silently dropped.
+         */
+        OtherBlock: {
+            /** Type */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * OtherItem
+         * @description An input item of another type (function_call_output, reasoning, ...).
+         */
+        OtherItem: {
+            /** Type */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * OtherPart
+         * @description A content part we do not serve (images, files): refused with a 400 naming it.
+         */
+        OtherPart: {
+            /** Type */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * QueryFilters
          * @description Restrict retrieval to some documents or tags (both: a chunk must match both).
          */
@@ -2963,6 +3670,15 @@ export interface components {
              */
             chunks: components["schemas"]["RetrievedChunk"][];
         };
+        /** RequestCounts */
+        RequestCounts: {
+            /** Completed */
+            completed: number;
+            /** Failed */
+            failed: number;
+            /** Total */
+            total: number;
+        };
         /**
          * ResponseFormat
          * @description ``response_format``: free text, any JSON object, or JSON following a schema.
@@ -2976,6 +3692,79 @@ export interface components {
              * @enum {string}
              */
             type: "text" | "json_object" | "json_schema";
+        };
+        /**
+         * ResponseRequest
+         * @description POST /v1/responses.
+         */
+        ResponseRequest: {
+            /**
+             * Backend
+             * @description Extension: backend to use.
+             */
+            backend?: string | null;
+            /**
+             * Input
+             * @description A user message, or input items.
+             */
+            input: string | (components["schemas"]["InputMessage"] | components["schemas"]["OtherItem"])[];
+            /**
+             * Instructions
+             * @description A system message for this turn (not carried to the next).
+             */
+            instructions?: string | null;
+            /**
+             * Max Output Tokens
+             * @description Most tokens out.
+             */
+            max_output_tokens?: number | null;
+            /** Metadata */
+            metadata?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Model
+             * @description Model id from GET /v1/models.
+             */
+            model: string;
+            /**
+             * Previous Response Id
+             * @description A stored response whose conversation this turn continues.
+             */
+            previous_response_id?: string | null;
+            /**
+             * Store
+             * @description Keep the response for GET and chaining.
+             * @default true
+             */
+            store?: boolean;
+            /**
+             * Stream
+             * @default false
+             */
+            stream?: boolean;
+            /**
+             * Temperature
+             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
+             * @default 1
+             */
+            temperature?: number;
+            text?: components["schemas"]["TextConfig"] | null;
+            /**
+             * Tools
+             * @description Not served yet: a non-empty list is refused (400).
+             */
+            tools?: {
+                [key: string]: unknown;
+            }[] | null;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
+            /** User */
+            user?: string | null;
         };
         /**
          * RetrievedChunk
@@ -3070,6 +3859,60 @@ export interface components {
             version: string;
         };
         /**
+         * TextBlock
+         * @description A ``{"type": "text", "text": ...}`` content block.
+         */
+        TextBlock: {
+            /** Text */
+            text: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "text";
+        };
+        /** TextBlockOut */
+        TextBlockOut: {
+            /** Text */
+            text: string;
+            /**
+             * Type
+             * @default text
+             * @constant
+             */
+            type?: "text";
+        };
+        /** TextConfig */
+        TextConfig: {
+            format?: components["schemas"]["TextFormat"];
+        };
+        /**
+         * TextFormat
+         * @description ``text.format``: free text, any JSON object, or JSON following a schema.
+         */
+        TextFormat: {
+            /**
+             * Name
+             * @description Name of the schema.
+             */
+            name?: string | null;
+            /**
+             * Schema
+             * @description JSON schema (json_schema).
+             */
+            schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** Strict */
+            strict?: boolean | null;
+            /**
+             * Type
+             * @default text
+             * @enum {string}
+             */
+            type?: "text" | "json_object" | "json_schema";
+        };
+        /**
          * Timings
          * @description How long the request took, measured by the server.
          */
@@ -3116,6 +3959,51 @@ export interface components {
             token: string;
             /** Top Logprobs */
             top_logprobs?: components["schemas"]["TopLogprob"][];
+        };
+        /**
+         * TokenizeRequest
+         * @description Either ``prompt`` (plain text) or ``messages`` (rendered with the chat template).
+         */
+        TokenizeRequest: {
+            /**
+             * Add Special Tokens
+             * @description With prompt: add BOS/special tokens the model expects.
+             * @default true
+             */
+            add_special_tokens?: boolean;
+            /**
+             * Messages
+             * @description A conversation, tokenized as the model's chat template renders it (with the assistant turn opened, as a generation would see it).
+             */
+            messages?: components["schemas"]["ChatMessageIn"][] | null;
+            /**
+             * Model
+             * @description Model id; the default model when omitted.
+             */
+            model?: string | null;
+            /**
+             * Prompt
+             * @description Text to tokenize.
+             */
+            prompt?: string | null;
+        };
+        /** TokenizeResponse */
+        TokenizeResponse: {
+            /**
+             * Count
+             * @description Number of tokens.
+             */
+            count: number;
+            /**
+             * Max Model Len
+             * @description The model's context window in tokens.
+             */
+            max_model_len: number;
+            /**
+             * Tokens
+             * @description Token ids.
+             */
+            tokens: number[];
         };
         /** TopLogprob */
         TopLogprob: {
@@ -5946,6 +6834,409 @@ export interface operations {
             };
         };
     };
+    "tokenize-detokenize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DetokenizeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DetokenizeResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "tokenize-tokenize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenizeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenizeResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-list_batches": {
+        parameters: {
+            query?: {
+                limit?: number;
+                after?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchList"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-create_batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Batch"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-get_batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Batch"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-cancel_batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Batch"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "openai-create_chat_completion": {
         parameters: {
             query?: never;
@@ -6179,6 +7470,454 @@ export interface operations {
             };
         };
     };
+    "openai-list_files": {
+        parameters: {
+            query?: {
+                purpose?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileList"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-create_file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_openai-create_file"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileObject"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-get_file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileObject"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-delete_file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileDeleted"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-get_file_content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "anthropic-create_message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessagesRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message-Output"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+        };
+    };
+    "anthropic-count_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CountTokensRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountTokensResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+        };
+    };
     "openai-list_models": {
         parameters: {
             query?: never;
@@ -6237,6 +7976,271 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelCard"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-create_response": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResponseRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-get_response": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-delete_response": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedResponse"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-list_response_input_items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Invalid request (the error envelope names the field). */

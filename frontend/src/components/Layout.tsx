@@ -1,5 +1,5 @@
 import { Link, NavLink, Outlet } from "react-router-dom";
-import { BookOpen, Boxes, Columns2, MessageSquare, Moon, Settings as SettingsIcon, Sun } from "lucide-react";
+import { BookOpen, Boxes, Columns2, ListChecks, MessageSquare, Moon, Settings as SettingsIcon, Sun } from "lucide-react";
 
 import { Button } from "@/components/ui/button";
 import { $api } from "@/lib/api";
@@ -11,6 +11,7 @@ const NAV = [
   { to: "/compare", label: "Compare", icon: Columns2 },
   { to: "/documents", label: "Documents", icon: BookOpen },
   { to: "/models", label: "Models", icon: Boxes },
+  { to: "/batches", label: "Batches", icon: ListChecks },
   { to: "/settings", label: "Settings", icon: SettingsIcon },
 ];
 
