@@ -34,6 +34,9 @@ class Capabilities:
     seed: bool = True
     cancellation: bool = True
     json_schema: bool = False
+    # OpenAI tools: the engine (or the serving layer on its behalf) renders tool definitions,
+    # parses calls out of the output and, for required/named choices, constrains decoding.
+    tools: bool = False
     formats: tuple[ModelFormat, ...] = ("hf",)
     # False for engines behind HTTP (Ollama, vLLM, remote): they take text or messages, count
     # tokens themselves and report usage on their last event.
@@ -41,9 +44,51 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """One function call the model made (or made earlier, in the history)."""
+
+    id: str
+    name: str
+    arguments: str  # JSON text of the arguments object
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     role: Literal["system", "user", "assistant", "tool"]
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # assistant messages that called tools
+    tool_call_id: str | None = None  # tool messages: the call they answer
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A function the model may call; ``parameters`` is its JSON schema as JSON text."""
+
+    name: str
+    description: str = ""
+    parameters: str = '{"type": "object", "properties": {}}'
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    """The tools of a request and how the model must use them (OpenAI's ``tool_choice``)."""
+
+    tools: tuple[ToolSpec, ...]
+    choice: Literal["auto", "none", "required", "function"] = "auto"
+    function: str | None = None  # with choice == "function": the one to call
+    parallel: bool = True
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What decoding must produce, already checked by the serving layer: one JSON value that
+    follows ``json_schema`` (JSON text, local ``$ref`` only, keywords every grammar engine here
+    enforces). Engines compile it into their own grammar (xgrammar, GBNF, guided decoding) and
+    end generation once the value is complete. ``param`` names the request field it came from,
+    for error messages."""
+
+    json_schema: str
+    param: str = "response_format"
 
 
 @dataclass(frozen=True)
@@ -58,7 +103,7 @@ class SamplingParams:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     logprobs: int | None = None  # None = off; N = also return N top alternatives per token
-    json_schema: str | None = None  # JSON text of a schema the output must follow (None = free)
+    constraint: Constraint | None = None  # the output must follow it (None = free)
 
     @property
     def greedy(self) -> bool:
@@ -75,6 +120,8 @@ class GenerationRequest:
     # What the prompt ids were made of; engines without a local tokenizer send these instead.
     prompt_text: str = ""
     messages: list[ChatMessage] | None = None
+    # Tools, for engines that template and parse them themselves (Ollama, vLLM, remote).
+    tools: ToolUse | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +144,20 @@ class TokenEvent:
     usage: tuple[int, int] | None = None
     # Text produced by a remote engine that reports no token ids: counts as one token.
     remote_token: bool = False
+    # Structured output of engines that parse it themselves (Ollama, vLLM, remote).
+    reasoning: str = ""
+    tool_calls: list[ToolCallDelta] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of a streamed tool call, as OpenAI streams them: the first piece of call
+    ``index`` carries its id and name, later ones fragments of the arguments."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
 
 
 @dataclass
@@ -213,8 +274,15 @@ class Backend(ABC):
         """Token ids of ``text``."""
 
     @abstractmethod
-    def render_chat(self, messages: list[ChatMessage]) -> str:
-        """The prompt text the model's chat template makes of ``messages``, ready to generate."""
+    def render_chat(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+    ) -> str:
+        """The prompt text the model's chat template makes of ``messages``, ready to generate.
+        ``tools`` (OpenAI function definitions) go to templates that take them."""
+
+    def chat_template_text(self) -> str:
+        """The model's chat template source ('' when it has none or it is applied remotely)."""
+        return ""
 
     def detokenize(self, token_ids: list[int]) -> str:
         """Text of ``token_ids`` (special tokens left out); engines with a local tokenizer."""

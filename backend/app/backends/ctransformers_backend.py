@@ -110,7 +110,9 @@ class CTransformersBackend(Backend):
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         return list(self._llm.tokenize(text, add_bos_token=add_special_tokens))
 
-    def render_chat(self, messages: list[ChatMessage]) -> str:
+    def render_chat(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+    ) -> str:
         conversation = [{"role": m.role, "content": m.content} for m in messages]
         if self._template is not None:
             return self._template.render(messages=conversation, add_generation_prompt=True,

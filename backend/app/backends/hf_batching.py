@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from app.backends.base import GenerationRequest, TokenEvent, TokenLogprob
+from app.backends.hf_grammar import RowGrammar
 from app.backends.hf_kvcache import PaddedBatch, new_cache
 from app.backends.sampling import SampledToken, make_generator, sample_next
 from app.backends.text import IncrementalDetokenizer, StopMatcher
@@ -48,6 +49,7 @@ class Sequence:
     generator: torch.Generator | None = None
     detok: IncrementalDetokenizer | None = None
     stops: StopMatcher | None = None
+    grammar: RowGrammar | None = None  # constrained decoding: masks this row before sampling
 
     @property
     def cancelled(self) -> bool:
@@ -91,8 +93,9 @@ class DecodeScheduler:
         return len(self._running)
 
     # --- called from request threads -----------------------------------------------------------
-    def submit(self, request: GenerationRequest, cancel: threading.Event) -> Sequence:
-        seq = Sequence(request=request, cancel=cancel)
+    def submit(self, request: GenerationRequest, cancel: threading.Event,
+               grammar: RowGrammar | None = None) -> Sequence:
+        seq = Sequence(request=request, cancel=cancel, grammar=grammar)
         with self._wake:
             if self._stopping:
                 raise GenerationFailed("The model was unloaded while the request waited.")
@@ -194,7 +197,13 @@ class DecodeScheduler:
         seen = None
         if params.repetition_penalty != 1.0:
             seen = torch.tensor(seq.seen, dtype=torch.long)
-        token = sample_next(seq.logits.cpu(), params, seen, seq.generator)  # type: ignore[arg-type]
+        logits = seq.logits.cpu()
+        if seq.grammar is not None:
+            # Only this row is masked; free rows of the same step sample unmasked.
+            logits = seq.grammar.mask(logits)
+        token = sample_next(logits, params, seen, seq.generator)  # type: ignore[arg-type]
+        if seq.grammar is not None:
+            seq.grammar.accept(token.token_id)
         seq.generated += 1
         self._on_token()
         logprobs = self._logprobs(token, params.logprobs)

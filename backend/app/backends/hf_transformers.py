@@ -24,6 +24,7 @@ from app.backends.base import (
 )
 from app.backends.hf_attention import register as register_rowwise_attention
 from app.backends.hf_batching import DecodeScheduler
+from app.backends.hf_grammar import GrammarCompiler, RowGrammar
 from app.backends.hf_packing import can_pack, pack_linears
 from app.core.errors import GenerationFailed
 from app.core.hardware import cpu_supports_bf16
@@ -37,7 +38,7 @@ class TransformersBackend(Backend):
     name: ClassVar[str] = "transformers"
     extra: ClassVar[str] = "requirements-cpu.txt"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        logprobs=True, embeddings=False, formats=("hf",)
+        logprobs=True, embeddings=False, json_schema=True, tools=True, formats=("hf",)
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -51,6 +52,8 @@ class TransformersBackend(Backend):
         self._scheduler: DecodeScheduler | None = None
         self._memory_bytes = 0
         self._packed = 0  # Linear layers pre-packed for oneDNN (hf_packing.py)
+        self._grammars: GrammarCompiler | None = None  # made on the first constrained request
+        self._grammar_lock = threading.Lock()
 
     # --- lifecycle -----------------------------------------------------------------------------
     def load(self) -> None:
@@ -156,12 +159,16 @@ class TransformersBackend(Backend):
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         return list(self._tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
 
-    def render_chat(self, messages: list[ChatMessage]) -> str:
-        conversation = [{"role": m.role, "content": m.content} for m in messages]
+    def render_chat(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+    ) -> str:
+        from app.backends.chat_format import template_messages
+
+        conversation = template_messages(messages)
         if getattr(self._tokenizer, "chat_template", None):
             return str(
                 self._tokenizer.apply_chat_template(
-                    conversation, tokenize=False, add_generation_prompt=True
+                    conversation, tools=tools, tokenize=False, add_generation_prompt=True
                 )
             )
         # A base model without a template: a plain transcript is the least surprising prompt.
@@ -172,6 +179,10 @@ class TransformersBackend(Backend):
         check_token_ids(token_ids, len(self._tokenizer))
         return self._decode(token_ids)
 
+    def chat_template_text(self) -> str:
+        template = getattr(self._tokenizer, "chat_template", None)
+        return template if isinstance(template, str) else ""
+
     def _decode(self, ids: Any) -> str:
         return str(self._tokenizer.decode(list(ids), skip_special_tokens=True))
 
@@ -179,11 +190,31 @@ class TransformersBackend(Backend):
         return str(self._tokenizer.decode([token_id], skip_special_tokens=False))
 
     # --- generation ----------------------------------------------------------------------------
+    def _compiler(self) -> GrammarCompiler:
+        with self._grammar_lock:
+            if self._grammars is None:
+                # The logits' width (lm_head may be pre-packed: read the config, not weights).
+                vocab = int(self._model.config.get_text_config(decoder=True).vocab_size)
+                self._grammars = GrammarCompiler(
+                    self._tokenizer, vocab, self._eos_ids, self.settings.grammar_cache_bytes
+                )
+            return self._grammars
+
+    def admit(self, request: GenerationRequest) -> None:
+        # Compiling here makes a bad schema a 400 before the response starts (and warms the
+        # cache for stream()).
+        if request.params.constraint is not None:
+            self._compiler().compile(request.params.constraint)
+
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
         scheduler = self._scheduler
         if scheduler is None:
             raise GenerationFailed(f"'{self.source.model_id}' is not loaded.")
-        seq = scheduler.submit(request, cancel)
+        grammar: RowGrammar | None = None
+        if request.params.constraint is not None:
+            compiler = self._compiler()
+            grammar = compiler.row(compiler.compile(request.params.constraint))
+        seq = scheduler.submit(request, cancel, grammar)
         self.stats.started()
         try:
             while True:

@@ -44,7 +44,7 @@ class LlamaCppBackend(Backend):
     name: ClassVar[str] = "llamacpp"
     extra: ClassVar[str] = "requirements-cpu.txt"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        embeddings=True, json_schema=True, logprobs=True, formats=("gguf",)
+        embeddings=True, json_schema=True, tools=True, logprobs=True, formats=("gguf",)
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -153,12 +153,19 @@ class LlamaCppBackend(Backend):
         add_bos = add_special_tokens and self._model.add_bos_token()
         return list(self._model.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
 
-    def render_chat(self, messages: list[ChatMessage]) -> str:
-        conversation = [{"role": m.role, "content": m.content} for m in messages]
+    def render_chat(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+    ) -> str:
+        from app.backends.chat_format import template_messages
+
+        conversation = template_messages(messages)
         if self._template is not None:
-            return self._template(messages=conversation).prompt
+            return self._template(messages=conversation, tools=tools).prompt
         lines = [f"{m.role}: {m.content}" for m in messages]
         return "\n".join(lines) + "\nassistant:"
+
+    def chat_template_text(self) -> str:
+        return self._metadata.get("tokenizer.chat_template", "")
 
     def _piece(self, token: int, special: bool = False) -> str:
         return self._piece_bytes(token, special).decode("utf-8", errors="replace")
@@ -191,10 +198,12 @@ class LlamaCppBackend(Backend):
 
     # --- generation ----------------------------------------------------------------------------
     def admit(self, request: GenerationRequest) -> None:
-        if request.params.json_schema is not None:
-            from app.backends.llamacpp_sampling import schema_grammar
+        if request.params.constraint is not None:
+            from app.backends.llamacpp_sampling import check_grammar, schema_grammar
 
-            schema_grammar(request.params.json_schema)
+            # Parsed here too, so a grammar llama.cpp refuses is a 400, not a broken stream.
+            check_grammar(self._model.vocab, schema_grammar(request.params.constraint),
+                          request.params.constraint.param)
         if not self._scheduler.has_room():
             raise self._scheduler.overloaded()
 
@@ -203,8 +212,8 @@ class LlamaCppBackend(Backend):
         from app.backends.llamacpp_scheduler import END
 
         grammar = None
-        if request.params.json_schema is not None:
-            grammar = schema_grammar(request.params.json_schema)
+        if request.params.constraint is not None:
+            grammar = schema_grammar(request.params.constraint)
         seq = self._scheduler.submit(
             request, cancel, self._model.vocab, self._model.n_vocab(), grammar
         )

@@ -9,6 +9,7 @@ top-k/top-p), so the two backends mean the same thing by the same numbers.
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -16,19 +17,42 @@ from typing import Any
 import llama_cpp
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-from app.backends.base import SamplingParams
+from app.backends.base import Constraint, SamplingParams
+from app.backends.json_schema import find_keyword
 from app.core.errors import InvalidRequest
 
+# Number ranges: llama-cpp-python's schema-to-GBNF converter drops them silently.
+LLAMACPP_UNSUPPORTED = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 
-def schema_grammar(json_schema: str) -> str:
-    """GBNF grammar text for a JSON schema, or 400 when the schema cannot be compiled."""
+
+@functools.lru_cache(maxsize=256)
+def schema_grammar(constraint: Constraint) -> str:
+    """GBNF grammar text for a constraint (cached: a repeated schema is converted once), or
+    400 when the schema cannot be compiled."""
     try:
-        json.loads(json_schema)
-        return json_schema_to_gbnf(json_schema)
+        found = find_keyword(json.loads(constraint.json_schema), LLAMACPP_UNSUPPORTED)
+        if found:
+            raise InvalidRequest(
+                f"The JSON schema uses {found}, which llama.cpp's grammar cannot enforce; "
+                "remove it or use the transformers backend.",
+                param=constraint.param,
+            )
+        return json_schema_to_gbnf(constraint.json_schema)
     except (ValueError, KeyError, TypeError, NotImplementedError, RecursionError) as exc:
         raise InvalidRequest(
-            f"The JSON schema cannot be turned into a grammar: {exc}", param="response_format"
+            f"The JSON schema cannot be turned into a grammar: {exc}", param=constraint.param
         ) from exc
+
+
+def check_grammar(vocab: Any, grammar: str, param: str) -> None:
+    """400 unless llama.cpp can build a sampler from ``grammar`` (it refuses, e.g., very
+    large repetition counts that the schema converter writes for long minLength values)."""
+    stage = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
+    if not stage:
+        raise InvalidRequest("llama.cpp rejected the grammar made from this JSON schema "
+                             "(very large minLength/maxLength or minItems/maxItems?).",
+                             param=param)
+    llama_cpp.llama_sampler_free(stage)
 
 
 def _seed32(seed: int | None) -> int:

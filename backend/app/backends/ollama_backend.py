@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -23,6 +24,7 @@ from app.backends.base import (
     GenerationRequest,
     SamplingParams,
     TokenEvent,
+    ToolCallDelta,
 )
 from app.core.errors import (
     AppError,
@@ -70,7 +72,8 @@ class OllamaBackend(Backend):
     name: ClassVar[str] = "ollama"
     extra: ClassVar[str] = "requirements-cpu.txt"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        local_tokenizer=False, embeddings=True, json_schema=True, formats=("ollama",)
+        local_tokenizer=False, embeddings=True, json_schema=True, tools=True,
+        formats=("ollama",)
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -143,13 +146,16 @@ class OllamaBackend(Backend):
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         raise InvalidRequest("The ollama backend has no local tokenizer.", param="model")
 
-    def render_chat(self, messages: list[ChatMessage]) -> str:
+    def render_chat(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+    ) -> str:
         raise InvalidRequest("The ollama backend applies its chat template remotely.",
                              param="model")
 
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
         params = request.params
-        fmt = json.loads(params.json_schema) if params.json_schema is not None else None
+        fmt = json.loads(params.constraint.json_schema) if params.constraint is not None \
+            else None
         common = {
             "model": self._model_name,
             "stream": True,
@@ -161,8 +167,10 @@ class OllamaBackend(Backend):
         chunks: Any = None
         try:
             if request.messages is not None:
-                messages = [{"role": m.role, "content": m.content} for m in request.messages]
-                chunks = self._call(self._client.chat, messages=messages, lazy=True, **common)
+                messages = [_ollama_message(m) for m in request.messages]
+                tools = _ollama_tools(request)
+                chunks = self._call(self._client.chat, messages=messages, tools=tools,
+                                    lazy=True, **common)
             else:
                 # A raw prompt: completion mode, no template (Ollama's raw=true).
                 chunks = self._call(self._client.generate, prompt=request.prompt_text, raw=True,
@@ -176,6 +184,7 @@ class OllamaBackend(Backend):
     def _events(self, chunks: Any, cancel: threading.Event) -> Iterator[TokenEvent]:
         breaker = self._breaker()
         answered = False
+        calls_seen = 0
         try:
             for chunk in chunks:
                 if not answered:
@@ -185,10 +194,14 @@ class OllamaBackend(Backend):
                     yield TokenEvent("", finish_reason="cancelled")
                     return
                 message = getattr(chunk, "message", None)
-                text = message.content if message is not None else chunk.response
-                if text:
+                text = (message.content if message is not None else chunk.response) or ""
+                thinking = (getattr(message, "thinking", None) or "") if message else ""
+                calls = _call_deltas(message, calls_seen)
+                calls_seen += len(calls) // 2
+                if text or thinking or calls:
                     self.stats.add_tokens()
-                    yield TokenEvent(text, remote_token=True)
+                    yield TokenEvent(text, remote_token=True, reasoning=thinking,
+                                     tool_calls=calls)
                 if chunk.done:
                     usage = (int(chunk.prompt_eval_count or 0), int(chunk.eval_count or 0))
                     reason = "length" if chunk.done_reason == "length" else "stop"
@@ -206,6 +219,38 @@ class OllamaBackend(Backend):
         result = self._call(self._client.embed, model=self._model_name, input=texts,
                             keep_alive=self.settings.ollama_keep_alive)
         return [list(map(float, v)) for v in result.embeddings]
+
+
+def _ollama_message(m: ChatMessage) -> dict[str, Any]:
+    item: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        item["tool_calls"] = [
+            {"function": {"name": c.name, "arguments": json.loads(c.arguments or "{}")}}
+            for c in m.tool_calls
+        ]
+    return item
+
+
+def _ollama_tools(request: GenerationRequest) -> list[dict[str, Any]] | None:
+    """Ollama has no tool_choice: tools go as they are ('none' sends none)."""
+    use = request.tools
+    if use is None or use.choice == "none":
+        return None
+    return [
+        {"type": "function", "function": {"name": t.name, "description": t.description,
+                                          "parameters": json.loads(t.parameters)}}
+        for t in use.tools
+    ]
+
+
+def _call_deltas(message: Any, first_index: int) -> list[ToolCallDelta]:
+    """Ollama sends whole calls; each becomes a name delta and one arguments delta."""
+    out: list[ToolCallDelta] = []
+    for i, call in enumerate(getattr(message, "tool_calls", None) or []):
+        fn = call.function
+        out.append(ToolCallDelta(first_index + i, f"call_{uuid.uuid4().hex[:24]}", fn.name, ""))
+        out.append(ToolCallDelta(first_index + i, arguments=json.dumps(dict(fn.arguments or {}))))
+    return out
 
 
 def pull_model(host: str, name: str) -> Iterator[dict[str, Any]]:

@@ -22,7 +22,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from app.backends.base import GenerationRequest, TokenEvent
+from app.backends.base import GenerationRequest, TokenEvent, ToolCallDelta, ToolUse
 from app.core.errors import (
     AppError,
     BackendUnavailable,
@@ -65,16 +65,61 @@ def request_body(model: str, request: GenerationRequest) -> tuple[str, dict[str,
         body["top_k"] = params.top_k
     if params.repetition_penalty != 1.0:
         body["repetition_penalty"] = params.repetition_penalty
-    if params.json_schema is not None:
+    if params.constraint is not None:
         body["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": "output", "schema": json.loads(params.json_schema)},
+            "json_schema": {"name": "output", "schema": json.loads(params.constraint.json_schema),
+                            "strict": True},
         }
     if request.messages is not None:
-        body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        body["messages"] = _messages(request)
+        if request.tools is not None:
+            body.update(_tools(request.tools))
         return "/chat/completions", body
     body["prompt"] = request.prompt_text
     return "/completions", body
+
+
+def _messages(request: GenerationRequest) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for m in request.messages or []:
+        item: dict[str, Any] = {"role": m.role, "content": m.content}
+        if m.tool_calls:
+            item["tool_calls"] = [
+                {"id": c.id, "type": "function",
+                 "function": {"name": c.name, "arguments": c.arguments}}
+                for c in m.tool_calls
+            ]
+        if m.tool_call_id is not None:
+            item["tool_call_id"] = m.tool_call_id
+        out.append(item)
+    return out
+
+
+def _tools(use: ToolUse) -> dict[str, Any]:
+    """``tools``, ``tool_choice`` and ``parallel_tool_calls`` as OpenAI (and vLLM's guided
+    decoding for required/named choices) take them."""
+    choice: Any = use.choice
+    if use.choice == "function":
+        choice = {"type": "function", "function": {"name": use.function}}
+    return {
+        "tools": [
+            {"type": "function", "function": {"name": t.name, "description": t.description,
+                                              "parameters": json.loads(t.parameters)}}
+            for t in use.tools
+        ],
+        "tool_choice": choice,
+        "parallel_tool_calls": use.parallel,
+    }
+
+
+def _deltas(delta: dict[str, Any]) -> list[ToolCallDelta]:
+    out = []
+    for item in delta.get("tool_calls") or []:
+        function = item.get("function") or {}
+        out.append(ToolCallDelta(int(item.get("index", 0)), item.get("id"),
+                                 function.get("name"), function.get("arguments") or ""))
+    return out
 
 
 def error_from_response(status: int, text: str, model: str) -> AppError:
@@ -172,9 +217,13 @@ class OpenAIStream:
                     u = chunk["usage"]
                     usage = (int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)))
                 for choice in chunk.get("choices") or []:
-                    text = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
-                    if text:
-                        yield TokenEvent(text, remote_token=True)
+                    delta = choice.get("delta") or {}
+                    text = delta.get("content") or choice.get("text") or ""
+                    reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
+                    calls = _deltas(delta)
+                    if text or reasoning or calls:
+                        yield TokenEvent(text, remote_token=True, reasoning=reasoning,
+                                         tool_calls=calls)
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
         except httpx.TransportError as exc:

@@ -25,7 +25,7 @@ class HttpEngineBackend(Backend):
     """Shared parts of engines behind an OpenAI-compatible HTTP server."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(
-        local_tokenizer=False, json_schema=True, formats=("remote",)
+        local_tokenizer=False, json_schema=True, tools=True, formats=("remote",)
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -77,7 +77,9 @@ class HttpEngineBackend(Backend):
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         raise InvalidRequest(f"The {self.name} backend has no local tokenizer.", param="model")
 
-    def render_chat(self, messages: list[ChatMessage]) -> str:
+    def render_chat(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+    ) -> str:
         raise InvalidRequest(f"The {self.name} backend applies its chat template remotely.",
                              param="model")
 

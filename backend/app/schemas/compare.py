@@ -44,6 +44,9 @@ class CompareDone(BaseModel):
 
     index: int
     response: GenerateResponse
+    schema_valid: bool | None = Field(default=None, description="With json_schema: whether "
+                                      "the answer parses as JSON and follows the schema.")
+    schema_error: str | None = Field(default=None, description="Why it does not, if not.")
 
 
 class CompareError(BaseModel):

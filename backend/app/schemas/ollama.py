@@ -63,10 +63,39 @@ class _GenerateCommon(_Named):
         return parse_duration(value)
 
 
+class OllamaFunctionCall(BaseModel):
+    name: str = Field(description="Function name.")
+    arguments: dict[str, Any] = Field(default_factory=dict, description="Arguments object.")
+
+
+class OllamaToolCall(BaseModel):
+    function: OllamaFunctionCall
+
+
+class OllamaFunction(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$", description="Function name.")
+    description: str | None = Field(default=None, description="What it does.")
+    parameters: dict[str, Any] | None = Field(default=None, description="JSON schema of the "
+                                              "arguments.")
+
+
+class OllamaTool(BaseModel):
+    type: Literal["function"] = "function"
+    function: OllamaFunction
+
+
 class OllamaChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
     role: Literal["system", "user", "assistant", "tool"] = Field(description="Author.")
     content: str = Field(default="", max_length=1_000_000, description="Text.")
     images: list[str] | None = Field(default=None, description="Not supported (text models).")
+    thinking: str | None = Field(default=None, description="Assistant: its reasoning "
+                                 "(not sent back to the model).")
+    tool_calls: list[OllamaToolCall] | None = Field(default=None, description="Assistant: "
+                                                    "calls it made.")
+    tool_name: str | None = Field(default=None, description="Tool: the function answered.")
 
 
 class OllamaChatRequest(_GenerateCommon):
@@ -75,8 +104,12 @@ class OllamaChatRequest(_GenerateCommon):
     messages: list[OllamaChatMessage] = Field(default_factory=list, description="Conversation; "
                                               "empty loads (or with keep_alive 0 unloads) the "
                                               "model.")
-    tools: list[dict[str, Any]] | None = Field(default=None, description="Not supported.")
-    think: bool | str | None = Field(default=None, description="Accepted and ignored.")
+    tools: list[OllamaTool] | None = Field(default=None, max_length=128, description="Functions "
+                                           "the model may call; calls come back in "
+                                           "message.tool_calls.")
+    think: bool | str | None = Field(default=None, description="true (or a level): the "
+                                     "model's <think> text comes back in message.thinking, "
+                                     "apart from content.")
 
 
 class OllamaGenerateRequest(_GenerateCommon):

@@ -9,7 +9,14 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from app.schemas.common import (
     MAX_STOP_SEQUENCES,
@@ -100,12 +107,28 @@ class ContentPart(BaseModel):
     text: str
 
 
+class FunctionCall(BaseModel):
+    name: str = Field(description="Function name.")
+    arguments: str = Field(description="Arguments as JSON text.")
+
+
+class ToolCallIn(BaseModel):
+    """A call made by the assistant earlier in the conversation."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(max_length=256, description="Call id; tool messages answer it.")
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
 class ChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
     name: str | None = None
+    tool_calls: list[ToolCallIn] | None = Field(default=None, description="Assistant: calls.")
+    tool_call_id: str | None = Field(default=None, description="Tool: the call answered.")
 
     def text(self) -> str:
         if self.content is None:
@@ -113,6 +136,35 @@ class ChatMessageIn(BaseModel):
         if isinstance(self.content, str):
             return self.content
         return "".join(part.text for part in self.content)
+
+
+FUNCTION_NAME = r"^[a-zA-Z0-9_-]{1,64}$"
+
+
+class FunctionDefinition(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(pattern=FUNCTION_NAME, description="Function name (a-z, 0-9, _ and -).")
+    description: str = Field(default="", max_length=10_000, description="What it does.")
+    parameters: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}},
+        description="JSON schema of the arguments object.",
+    )
+    strict: bool | None = Field(default=None, description="Accepted; forced calls always "
+                                "follow the schema (constrained decoding).")
+
+
+class ToolDefinition(BaseModel):
+    type: Literal["function"] = Field(description="Only function tools exist.")
+    function: FunctionDefinition
+
+
+class NamedFunction(BaseModel):
+    name: str = Field(description="The function to call.")
+
+
+class NamedToolChoice(BaseModel):
+    type: Literal["function"] = "function"
+    function: NamedFunction
 
 
 class ChatCompletionRequest(_Request):
@@ -128,6 +180,14 @@ class ChatCompletionRequest(_Request):
         default=None, description="Constrain the output to JSON (json_object) or to a JSON "
         "schema (json_schema); backends with capabilities.json_schema honour it, others 400."
     )
+    tools: list[ToolDefinition] | None = Field(
+        default=None, max_length=128, description="Functions the model may call."
+    )
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = Field(
+        default=None, description="none, auto (default with tools), required (at least one "
+        "call, constrained) or a named function (that call, constrained)."
+    )
+    parallel_tool_calls: bool = Field(default=True, description="Allow several calls.")
 
     @model_validator(mode="after")
     def _schema_given(self) -> ChatCompletionRequest:
@@ -171,15 +231,28 @@ class ChoiceLogprobs(BaseModel):
     content: list[TokenLogprobOut] | None = None
 
 
+class ToolCallOut(BaseModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
 class ChatMessageOut(BaseModel):
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: str | None
+    reasoning_content: str | None = Field(
+        default=None, description="Extension: the model's <think> text, apart from content."
+    )
+    tool_calls: list[ToolCallOut] | None = None
+
+
+FinishReasonOut = Literal["stop", "length", "tool_calls"]
 
 
 class ChatChoice(BaseModel):
     index: int = 0
     message: ChatMessageOut
-    finish_reason: Literal["stop", "length"] | None
+    finish_reason: FinishReasonOut | None
     logprobs: ChoiceLogprobs | None = None
 
 
@@ -198,15 +271,40 @@ class ChatCompletion(BaseModel):
     timings: Timings | None = Field(default=None, description="Extension: server timings.")
 
 
+class _OmitNone(BaseModel):
+    """Leaves unset fields out, as OpenAI does in stream deltas: the SDK merges deltas key by
+    key, so a ``"type": null`` would wipe the type an earlier piece set."""
+
+    @model_serializer(mode="wrap")
+    def _drop_none(self, handler: Any) -> Any:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class FunctionDelta(_OmitNone):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCallChunk(_OmitNone):
+    """A piece of a streamed call: id, type and name first, then argument fragments."""
+
+    index: int
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: FunctionDelta
+
+
 class ChatDelta(BaseModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[ToolCallChunk] | None = None
 
 
 class ChatChunkChoice(BaseModel):
     index: int = 0
     delta: ChatDelta
-    finish_reason: Literal["stop", "length"] | None = None
+    finish_reason: FinishReasonOut | None = None
     logprobs: ChoiceLogprobs | None = None
 
 

@@ -10,6 +10,7 @@ render the events.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -20,11 +21,13 @@ from dataclasses import dataclass, field
 
 from app.backends.base import (
     ChatMessage,
+    Constraint,
     FinishReason,
     GenerationRequest,
     SamplingParams,
     TokenEvent,
     TokenLogprob,
+    ToolUse,
 )
 from app.core.config import Settings
 from app.core.errors import (
@@ -38,6 +41,10 @@ from app.schemas.common import Timings, Usage
 from app.services import metrics
 from app.services.limits import Admission, Ticket
 from app.services.model_manager import LoadedModel, ModelManager
+from app.services.tools.output import OutputPlan
+from app.services.tools.planning import opens_reasoning, plan_tools
+from app.services.tools.schema_check import constraint_for
+from app.services.tools.validation import check_history, check_tools
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +64,9 @@ class ParamsInput:
     stop: list[str] = field(default_factory=list)
     logprobs: int | None = None
     json_schema: str | None = None  # JSON text of a schema for constrained output
+    json_schema_param: str = "response_format"  # the request field it came from (errors)
 
-    def sampling(self, max_tokens: int) -> SamplingParams:
+    def sampling(self, max_tokens: int, constraint: Constraint | None = None) -> SamplingParams:
         """The engine's parameters, with ``max_tokens`` settled against the context."""
         return SamplingParams(
             max_tokens=max_tokens,
@@ -69,8 +77,14 @@ class ParamsInput:
             seed=self.seed,
             stop=tuple(self.stop),
             logprobs=self.logprobs,
-            json_schema=self.json_schema,
+            constraint=constraint,
         )
+
+    def constraint(self) -> Constraint | None:
+        """The checked constraint of ``json_schema`` (400 naming a keyword no engine enforces)."""
+        if self.json_schema is None:
+            return None
+        return constraint_for(json.loads(self.json_schema), self.json_schema_param)
 
 
 @dataclass
@@ -85,6 +99,8 @@ class PreparedGeneration:
     load_seconds: float
     # Admission ticket (queue caps); released when the stream ends or the job is dropped.
     ticket: Ticket | None = None
+    # How to read the output: reasoning, tool calls (services/tools/output.py).
+    output: OutputPlan = field(default_factory=lambda: OutputPlan(reasoning=False))
 
     @property
     def prompt_tokens(self) -> int:
@@ -103,12 +119,12 @@ class GenerationOutcome:
     first_token_at: float | None = None
     last_token_at: float | None = None
     remote_prompt_tokens: int | None = None
-    # Every sampled id, stop-string tokens included (their text is held back from text_parts).
-    token_ids: list[int] = field(default_factory=list)
+    # Every event, for readers that parse the whole output (tool calls, reasoning).
+    events: list[TokenEvent] = field(default_factory=list)
 
     def add(self, event: TokenEvent) -> None:
+        self.events.append(event)
         now = time.perf_counter()
-        self.token_ids.extend(event.token_ids)
         if event.token_ids or event.remote_token:
             self.completion_tokens += len(event.token_ids) or 1
             if self.first_token_at is None:
@@ -200,6 +216,7 @@ class GenerationService:
         messages: list[ChatMessage] | None = None,
         backend: str | None = None,
         allow_fallback: bool = False,
+        tools: ToolUse | None = None,
     ) -> PreparedGeneration:
         """Load the model if needed, render and tokenize the prompt, and check it fits.
 
@@ -219,20 +236,37 @@ class GenerationService:
                 "`playground make-test-models`.",
                 param="model",
             )
+        if tools is not None:
+            check_tools(tools)
+        if messages is not None:
+            check_history(messages)
+        constraint = params.constraint()
         loaded, load_seconds = await self.manager.get(model_id, backend, allow_fallback)
         engine = loaded.backend
-        if not engine.capabilities.local_tokenizer:
-            return self._prepare_remote(
-                loaded, load_seconds, params, prompt, messages, received_at
+        if tools is not None and tools.choice != "none" and not engine.capabilities.tools:
+            raise InvalidRequest(
+                f"The {loaded.backend_name} backend cannot call tools for '{model_id}'; use "
+                "the transformers, llamacpp, vllm, ollama or remote backend.",
+                param="tools",
             )
         if params.json_schema is not None and not engine.capabilities.json_schema:
             raise InvalidRequest(
                 f"The {loaded.backend_name} backend cannot constrain output to a JSON schema; "
-                "use a GGUF model on llamacpp (or a remote/ollama model).",
-                param="response_format",
+                "use a model on transformers or llamacpp (or a remote/ollama model).",
+                param=params.json_schema_param,
             )
+        if not engine.capabilities.local_tokenizer:
+            return self._prepare_remote(
+                loaded, load_seconds, params, prompt, messages, received_at, constraint, tools
+            )
+        output = OutputPlan(reasoning=False)
         if messages is not None:
-            prompt_text = await asyncio.to_thread(engine.render_chat, messages)
+            plan = plan_tools(engine.chat_template_text(), messages, tools)
+            prompt_text = await asyncio.to_thread(engine.render_chat, plan.messages, plan.tools)
+            prompt_text += plan.prompt_suffix
+            output = plan.output
+            output.in_reasoning = output.reasoning and opens_reasoning(prompt_text)
+            constraint = plan.constraint or constraint
             # The template already wrote any BOS/special tokens the model expects.
             with_specials = False
         else:
@@ -244,7 +278,7 @@ class GenerationService:
         if not token_ids:
             raise InvalidRequest("The prompt is empty.", param="prompt")
         max_tokens = self._budget(len(token_ids), params.max_tokens, engine.context_length)
-        sampling = params.sampling(max_tokens)
+        sampling = params.sampling(max_tokens, constraint)
         request_id = uuid.uuid4().hex
         request = GenerationRequest(
             request_id, token_ids, sampling, prompt_text=prompt_text, messages=messages
@@ -257,6 +291,7 @@ class GenerationService:
             prompt_text=prompt_text,
             received_at=received_at,
             load_seconds=load_seconds,
+            output=output,
         )
 
     def _prepare_remote(
@@ -267,16 +302,19 @@ class GenerationService:
         prompt: str | None,
         messages: list[ChatMessage] | None,
         received_at: float,
+        constraint: Constraint | None = None,
+        tools: ToolUse | None = None,
     ) -> PreparedGeneration:
-        """A request for an engine behind HTTP: it applies the template and counts tokens
-        itself, so we check only what we can (the context check happens over there)."""
+        """A request for an engine behind HTTP: it applies the template, counts tokens and
+        parses tool calls itself, so we check only what we can (the context check happens
+        over there)."""
         if messages is None and not prompt:
             raise InvalidRequest("The prompt is empty.", param="prompt")
         max_tokens = params.max_tokens or self.settings.default_max_new_tokens
-        sampling = params.sampling(max_tokens)
+        sampling = params.sampling(max_tokens, constraint)
         request_id = uuid.uuid4().hex
         request = GenerationRequest(
-            request_id, [], sampling, prompt_text=prompt or "", messages=messages
+            request_id, [], sampling, prompt_text=prompt or "", messages=messages, tools=tools
         )
         loaded.backend.admit(request)
         return PreparedGeneration(

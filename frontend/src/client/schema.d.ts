@@ -15,7 +15,8 @@ export interface paths {
         put?: never;
         /**
          * Chat
-         * @description Chat with a model (Ollama's API): NDJSON chunks, the last one with statistics.
+         * @description Chat with a model (Ollama's API): NDJSON chunks, the last one with statistics; tool
+         *     calls in ``message.tool_calls``, reasoning in ``message.thinking`` with ``think``.
          */
         post: operations["ollama-chat"];
         delete?: never;
@@ -1551,7 +1552,7 @@ export interface components {
         /** ChatChoice */
         ChatChoice: {
             /** Finish Reason */
-            finish_reason: ("stop" | "length") | null;
+            finish_reason: ("stop" | "length" | "tool_calls") | null;
             /**
              * Index
              * @default 0
@@ -1627,6 +1628,12 @@ export interface components {
              */
             n?: number;
             /**
+             * Parallel Tool Calls
+             * @description Allow several calls.
+             * @default true
+             */
+            parallel_tool_calls?: boolean;
+            /**
              * Repetition Penalty
              * @description Extension.
              * @default 1
@@ -1653,6 +1660,16 @@ export interface components {
              * @default 1
              */
             temperature?: number;
+            /**
+             * Tool Choice
+             * @description none, auto (default with tools), required (at least one call, constrained) or a named function (that call, constrained).
+             */
+            tool_choice?: ("none" | "auto" | "required") | components["schemas"]["NamedToolChoice"] | null;
+            /**
+             * Tools
+             * @description Functions the model may call.
+             */
+            tools?: components["schemas"]["ToolDefinition"][] | null;
             /**
              * Top K
              * @description Extension: top-k sampling (0 disables).
@@ -1681,17 +1698,34 @@ export interface components {
              * @enum {string}
              */
             role: "system" | "developer" | "user" | "assistant" | "tool";
+            /**
+             * Tool Call Id
+             * @description Tool: the call answered.
+             */
+            tool_call_id?: string | null;
+            /**
+             * Tool Calls
+             * @description Assistant: calls.
+             */
+            tool_calls?: components["schemas"]["ToolCallIn"][] | null;
         };
         /** ChatMessageOut */
         ChatMessageOut: {
             /** Content */
-            content: string;
+            content: string | null;
+            /**
+             * Reasoning Content
+             * @description Extension: the model's <think> text, apart from content.
+             */
+            reasoning_content?: string | null;
             /**
              * Role
              * @default assistant
              * @constant
              */
             role?: "assistant";
+            /** Tool Calls */
+            tool_calls?: components["schemas"]["ToolCallOut"][] | null;
         };
         /** ChoiceLogprobs */
         ChoiceLogprobs: {
@@ -2631,6 +2665,45 @@ export interface components {
             /** Status Details */
             status_details?: string | null;
         };
+        /** FunctionCall */
+        FunctionCall: {
+            /**
+             * Arguments
+             * @description Arguments as JSON text.
+             */
+            arguments: string;
+            /**
+             * Name
+             * @description Function name.
+             */
+            name: string;
+        };
+        /** FunctionDefinition */
+        FunctionDefinition: {
+            /**
+             * Description
+             * @description What it does.
+             * @default
+             */
+            description?: string;
+            /**
+             * Name
+             * @description Function name (a-z, 0-9, _ and -).
+             */
+            name: string;
+            /**
+             * Parameters
+             * @description JSON schema of the arguments object.
+             */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Strict
+             * @description Accepted; forced calls always follow the schema (constrained decoding).
+             */
+            strict?: boolean | null;
+        };
         /**
          * GenerateRequest
          * @description A completion (``prompt``) or chat (``messages``) request.
@@ -3242,6 +3315,24 @@ export interface components {
             /** Local */
             local: components["schemas"]["LocalModelInfo"][];
         };
+        /** NamedFunction */
+        NamedFunction: {
+            /**
+             * Name
+             * @description The function to call.
+             */
+            name: string;
+        };
+        /** NamedToolChoice */
+        NamedToolChoice: {
+            function: components["schemas"]["NamedFunction"];
+            /**
+             * Type
+             * @default function
+             * @constant
+             */
+            type?: "function";
+        };
         /** OllamaChatMessage */
         OllamaChatMessage: {
             /**
@@ -3261,6 +3352,21 @@ export interface components {
              * @enum {string}
              */
             role: "system" | "user" | "assistant" | "tool";
+            /**
+             * Thinking
+             * @description Assistant: its reasoning (not sent back to the model).
+             */
+            thinking?: string | null;
+            /**
+             * Tool Calls
+             * @description Assistant: calls it made.
+             */
+            tool_calls?: components["schemas"]["OllamaToolCall"][] | null;
+            /**
+             * Tool Name
+             * @description Tool: the function answered.
+             */
+            tool_name?: string | null;
         };
         /**
          * OllamaChatRequest
@@ -3304,16 +3410,14 @@ export interface components {
             stream?: boolean;
             /**
              * Think
-             * @description Accepted and ignored.
+             * @description true (or a level): the model's <think> text comes back in message.thinking, apart from content.
              */
             think?: boolean | string | null;
             /**
              * Tools
-             * @description Not supported.
+             * @description Functions the model may call; calls come back in message.tool_calls.
              */
-            tools?: {
-                [key: string]: unknown;
-            }[] | null;
+            tools?: components["schemas"]["OllamaTool"][] | null;
         };
         /** OllamaDetails */
         OllamaDetails: {
@@ -3386,6 +3490,41 @@ export interface components {
              * @default true
              */
             truncate?: boolean;
+        };
+        /** OllamaFunction */
+        OllamaFunction: {
+            /**
+             * Description
+             * @description What it does.
+             */
+            description?: string | null;
+            /**
+             * Name
+             * @description Function name.
+             */
+            name: string;
+            /**
+             * Parameters
+             * @description JSON schema of the arguments.
+             */
+            parameters?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** OllamaFunctionCall */
+        OllamaFunctionCall: {
+            /**
+             * Arguments
+             * @description Arguments object.
+             */
+            arguments?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Name
+             * @description Function name.
+             */
+            name: string;
         };
         /**
          * OllamaGenerateRequest
@@ -3579,6 +3718,20 @@ export interface components {
         OllamaTags: {
             /** Models */
             models: components["schemas"]["OllamaModelEntry"][];
+        };
+        /** OllamaTool */
+        OllamaTool: {
+            function: components["schemas"]["OllamaFunction"];
+            /**
+             * Type
+             * @default function
+             * @constant
+             */
+            type?: "function";
+        };
+        /** OllamaToolCall */
+        OllamaToolCall: {
+            function: components["schemas"]["OllamaFunctionCall"];
         };
         /**
          * OtherBlock
@@ -4004,6 +4157,46 @@ export interface components {
              * @description Token ids.
              */
             tokens: number[];
+        };
+        /**
+         * ToolCallIn
+         * @description A call made by the assistant earlier in the conversation.
+         */
+        ToolCallIn: {
+            function: components["schemas"]["FunctionCall"];
+            /**
+             * Id
+             * @description Call id; tool messages answer it.
+             */
+            id: string;
+            /**
+             * Type
+             * @default function
+             * @constant
+             */
+            type?: "function";
+        };
+        /** ToolCallOut */
+        ToolCallOut: {
+            function: components["schemas"]["FunctionCall"];
+            /** Id */
+            id: string;
+            /**
+             * Type
+             * @default function
+             * @constant
+             */
+            type?: "function";
+        };
+        /** ToolDefinition */
+        ToolDefinition: {
+            function: components["schemas"]["FunctionDefinition"];
+            /**
+             * Type
+             * @description Only function tools exist.
+             * @constant
+             */
+            type: "function";
         };
         /** TopLogprob */
         TopLogprob: {

@@ -16,6 +16,8 @@ interface TokenEvent {
 interface DoneEvent {
   index: number;
   response: GenerateResponse;
+  schema_valid?: boolean | null;
+  schema_error?: string | null;
 }
 interface ErrorEvent {
   index: number;
@@ -34,6 +36,9 @@ export interface CompareColumn {
   status: "waiting" | "streaming" | "done" | "error" | "stopped";
   response?: GenerateResponse;
   error?: string;
+  /** With a JSON schema: whether the answer followed it (checked by the server). */
+  schemaValid?: boolean | null;
+  schemaError?: string | null;
 }
 
 export interface CompareRun {
@@ -42,6 +47,8 @@ export interface CompareRun {
   prompt: string;
   system: string;
   params: SamplingParams;
+  /** JSON schema (text) every column's output must follow; empty for free text. */
+  schema?: string;
   columns: CompareColumn[];
   /** Server and backend versions, for the export. */
   environment?: { server_version?: string; backends: Record<string, string> };
@@ -53,6 +60,7 @@ export function newRun(
   prompt: string,
   system: string,
   params: SamplingParams,
+  schema = "",
 ): CompareRun {
   return {
     startedAt: new Date().toISOString(),
@@ -60,6 +68,7 @@ export function newRun(
     prompt,
     system,
     params,
+    schema,
     columns: targets.map((target) => ({ target, text: "", tokens: 0, status: "waiting" })),
   };
 }
@@ -70,7 +79,8 @@ export function compareBody(run: CompareRun): CompareRequest {
     run.mode === "chat"
       ? { messages: [{ role: "user" as const, content: run.prompt }], ...(run.system ? { system: run.system } : {}) }
       : { prompt: run.prompt };
-  return { models, ...input, ...toRequestParams(run.params) };
+  const schema = run.schema?.trim() ? { json_schema: JSON.parse(run.schema) as Record<string, unknown> } : {};
+  return { models, ...input, ...toRequestParams(run.params), ...schema };
 }
 
 /** Applies one compare event to a run, returning the new run (immutable update). */
@@ -83,7 +93,15 @@ export function applyEvent(run: CompareRun, name: string, data: unknown): Compar
   } else if (name === "done") {
     const ev = data as DoneEvent;
     const c = columns[ev.index];
-    if (c) columns[ev.index] = { ...c, text: ev.response.text, response: ev.response, status: "done" };
+    if (c)
+      columns[ev.index] = {
+        ...c,
+        text: ev.response.text,
+        response: ev.response,
+        status: "done",
+        schemaValid: ev.schema_valid ?? null,
+        schemaError: ev.schema_error ?? null,
+      };
   } else if (name === "error") {
     const ev = data as ErrorEvent;
     const c = columns[ev.index];

@@ -8,6 +8,7 @@ import { PageHeader } from "@/components/Layout";
 import { Markdown } from "@/components/Markdown";
 import { ModelPicker } from "@/components/ModelPicker";
 import { ParamsForm } from "@/components/ParamsForm";
+import { SchemaBadge } from "@/components/tools/SchemaBadge";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
@@ -37,6 +38,7 @@ interface CompareSetup {
   mode: "chat" | "completion";
   prompt: string;
   system: string;
+  schema?: string;
 }
 
 const setupStore = createPersistentStore<CompareSetup>("mp.compare.setup", {
@@ -68,8 +70,8 @@ export function ComparePage() {
 
   async function start(from?: CompareRun) {
     const base = from
-      ? newRun(from.columns.map((c) => c.target), from.mode, from.prompt, from.system, from.params)
-      : newRun(setup.targets, setup.mode, setup.prompt, setup.system, params);
+      ? newRun(from.columns.map((c) => c.target), from.mode, from.prompt, from.system, from.params, from.schema)
+      : newRun(setup.targets, setup.mode, setup.prompt, setup.system, params, setup.schema);
     const used = new Set(base.columns.map((c) => c.target.backend).filter(Boolean));
     base.environment = {
       server_version: health.data?.version,
@@ -169,6 +171,10 @@ export function ComparePage() {
                 <Textarea id="cmp-system" rows={2} value={setup.system} onChange={(e) => patch({ system: e.target.value })} />
               </div>
             )}
+            <div className="space-y-1">
+              <Label htmlFor="cmp-schema">JSON schema (optional: every model must follow it)</Label>
+              <Textarea id="cmp-schema" rows={2} className="font-mono text-xs" value={setup.schema ?? ""} onChange={(e) => patch({ schema: e.target.value })} />
+            </div>
             <Label htmlFor="cmp-prompt" className="block">
               Prompt
             </Label>
@@ -218,9 +224,12 @@ export function ComparePage() {
                     <span className="truncate">
                       {i + 1}. {c.target.model}
                     </span>
-                    <Badge variant={c.status === "error" ? "destructive" : c.status === "done" ? "secondary" : "outline"}>
-                      {c.status}
-                    </Badge>
+                    <span className="flex gap-1">
+                      <SchemaBadge valid={c.schemaValid} error={c.schemaError} />
+                      <Badge variant={c.status === "error" ? "destructive" : c.status === "done" ? "secondary" : "outline"}>
+                        {c.status}
+                      </Badge>
+                    </span>
                   </CardTitle>
                   <div className="text-xs text-muted-foreground">
                     backend {c.response?.timings.backend ?? (c.target.backend || "auto")} · {c.response?.usage.completion_tokens ?? c.tokens} tokens

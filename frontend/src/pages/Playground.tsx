@@ -15,6 +15,7 @@ import { Card, CardContent } from "@/components/ui/card";
 import { Label } from "@/components/ui/label";
 import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { Textarea } from "@/components/ui/textarea";
+import { ToolsPlayground } from "@/components/tools/ToolsPlayground";
 import { $api } from "@/lib/api";
 import {
   clearConversation,
@@ -267,6 +268,10 @@ export function PlaygroundPage() {
           )}
 
           <ErrorAlert error={error} title="Generation failed" />
+
+          {conv.mode === "chat" && (
+            <ToolsPlayground model={conv.model} backend={conv.backend || undefined} params={toRequestParams(params)} />
+          )}
 
           <form
             className="flex items-end gap-2"

@@ -54,10 +54,11 @@ async def stop_reason(
     their decoded text is the one that ended the turn (none there: the model ended it)."""
     if outcome.finish_reason == "length":
         return "max_tokens", None
-    if not stops or not outcome.token_ids:
+    token_ids = [t for event in outcome.events for t in event.token_ids]
+    if not stops or not token_ids:
         return "end_turn", None
     engine = outcome.job.model.backend
-    full = await asyncio.to_thread(engine.detokenize, outcome.token_ids)
+    full = await asyncio.to_thread(engine.detokenize, token_ids)
     found = [(full.find(s), s) for s in stops if s in full]
     if not found:
         return "end_turn", None

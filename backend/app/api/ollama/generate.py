@@ -13,9 +13,11 @@ from app.api.ollama.common import line, ndjson, ollama_errors
 from app.backends.base import ChatMessage
 from app.core.errors import AppError, InvalidRequest
 from app.schemas.ollama import OllamaChatRequest, OllamaGenerateRequest
+from app.services import ollama_tools
 from app.services.generation import GenerationOutcome, GenerationService, PreparedGeneration
 from app.services.model_manager import ModelManager
 from app.services.ollama_compat import final_fields, model_id, now_rfc3339, params_from
+from app.services.tools.output import Content, Reasoning
 
 router = APIRouter(tags=["ollama"])
 
@@ -75,9 +77,9 @@ async def _lines(generation: GenerationService, job: PreparedGeneration, render:
 @ollama_errors
 async def chat(body: OllamaChatRequest, generation: GenerationDep, manager: ModelManagerDep,
                request: Request):
-    """Chat with a model (Ollama's API): NDJSON chunks, the last one with statistics."""
-    _refuse_unsupported(tools=body.tools,
-                        images=any(m.images for m in body.messages))
+    """Chat with a model (Ollama's API): NDJSON chunks, the last one with statistics; tool
+    calls in ``message.tool_calls``, reasoning in ``message.thinking`` with ``think``."""
+    _refuse_unsupported(images=any(m.images for m in body.messages))
 
     def render(text: str) -> dict:
         return {"model": body.model, "created_at": now_rfc3339(),
@@ -85,11 +87,66 @@ async def chat(body: OllamaChatRequest, generation: GenerationDep, manager: Mode
 
     if not body.messages:
         return await _load_or_unload(manager, body.model, body.keep_alive, render)
-    messages = [ChatMessage(m.role, m.content) for m in body.messages]
-    job = await generation.prepare(model_id(body.model), params_from(body.options, body.format),
-                                   messages=messages)
+    params = params_from(body.options, body.format)
+    params.json_schema_param = "format"
+    job = await generation.prepare(model_id(body.model), params,
+                                   messages=ollama_tools.chat_messages(body.messages),
+                                   tools=ollama_tools.tool_use(body))
+    if not ollama_tools.wants_thinking(body.think):  # Ollama then leaves the text as it is
+        job.output.reasoning = job.output.in_reasoning = False
     manager.set_keep_alive(job.model, body.keep_alive)  # type: ignore[arg-type]
-    return await _respond(generation, job, body.stream, render, request)
+    if not body.stream:
+        outcome = await generation.run(job, request.is_disconnected)
+        parser = job.output.parser()
+        for event in outcome.events:
+            parser.feed_event(event)
+        parser.finish()
+        return {**_chat_line(body.model, parser.content or "", parser.reasoning or "",
+                             parser.calls), **final_fields(outcome)}
+    return ndjson(_chat_lines(generation, job, body.model, request.is_disconnected))
+
+
+def _chat_line(model: str, content: str, thinking: str, calls: list) -> dict:
+    message: dict = {"role": "assistant", "content": content}
+    if thinking:
+        message["thinking"] = thinking
+    if calls:
+        message["tool_calls"] = ollama_tools.ollama_calls(calls)
+    return {"model": model, "created_at": now_rfc3339(), "message": message}
+
+
+async def _chat_lines(generation: GenerationService, job: PreparedGeneration, model: str,
+                      is_disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[str]:
+    outcome = GenerationOutcome(job)
+    parser = job.output.parser()
+    events = generation.stream(job)
+    checked = time.perf_counter()
+
+    def text_of(pieces: list, kind: type) -> str:
+        return "".join(p.text for p in pieces if isinstance(p, kind))
+
+    try:
+        async for event in events:
+            outcome.add(event)
+            pieces = parser.feed_event(event)
+            content, thinking = text_of(pieces, Content), text_of(pieces, Reasoning)
+            if content or thinking:
+                yield line({**_chat_line(model, content, thinking, []), "done": False})
+            if time.perf_counter() - checked > 0.25:
+                checked = time.perf_counter()
+                if await is_disconnected():
+                    return
+    except AppError as exc:
+        yield line({"error": exc.message})
+        return
+    finally:
+        await events.aclose()
+    pieces = parser.finish()
+    content, thinking = text_of(pieces, Content), text_of(pieces, Reasoning)
+    if content or thinking or parser.calls:
+        # Ollama sends each call whole, in a chunk of its own.
+        yield line({**_chat_line(model, content, thinking, parser.calls), "done": False})
+    yield line({**_chat_line(model, "", "", []), **final_fields(outcome)})
 
 
 @router.post("/generate")
@@ -106,6 +163,7 @@ async def generate(body: OllamaGenerateRequest, generation: GenerationDep,
     if not body.prompt:
         return await _load_or_unload(manager, body.model, body.keep_alive, render)
     params = params_from(body.options, body.format)
+    params.json_schema_param = "format"
     if body.raw:
         job = await generation.prepare(model_id(body.model), params, prompt=body.prompt)
     else:

@@ -1,4 +1,4 @@
-"""``POST /v1/chat/completions``: OpenAI chat, streamed or not."""
+"""``POST /v1/chat/completions``: OpenAI chat, streamed or not, with tools and reasoning."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ from fastapi import APIRouter, Request
 from sse_starlette import ServerSentEvent
 
 from app.api.deps import GenerationDep
-from app.api.openai.translate import chat_logprobs, chat_messages, chat_params, openai_finish
+from app.api.openai.translate import (
+    chat_logprobs,
+    chat_messages,
+    chat_params,
+    openai_finish,
+    tool_use,
+)
 from app.api.sse import error_event, event, sse_response
+from app.backends.base import ToolCallDelta
 from app.core.errors import AppError
 from app.schemas.common import error_responses
 from app.schemas.openai import (
@@ -20,8 +27,13 @@ from app.schemas.openai import (
     ChatCompletionRequest,
     ChatDelta,
     ChatMessageOut,
+    FunctionCall,
+    FunctionDelta,
+    ToolCallChunk,
+    ToolCallOut,
 )
 from app.services.generation import GenerationOutcome, PreparedGeneration
+from app.services.tools.output import Content, OutputParser, Piece, Reasoning
 
 router = APIRouter(tags=["openai"])
 
@@ -42,25 +54,60 @@ async def create_chat_completion(
         messages=chat_messages(body.messages),
         backend=body.backend,
         allow_fallback=body.allow_fallback,
+        tools=tool_use(body),
     )
     chat_id = f"chatcmpl-{job.request_id}"
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return sse_response(_chunks(generation, job, chat_id, body.model, include_usage,
-                                    body.logprobs))
+        return sse_response(
+            _chunks(generation, job, chat_id, body.model, include_usage, body.logprobs)
+        )
     outcome = await generation.run(job, request.is_disconnected)
+    parser = job.output.parser()
+    for item in outcome.events:
+        parser.feed_event(item)
+    parser.finish()
+    calls = [
+        ToolCallOut(id=c.id, function=FunctionCall(name=c.name, arguments=c.arguments))
+        for c in parser.calls
+    ]
     return ChatCompletion(
         id=chat_id,
         model=body.model,
         choices=[
             ChatChoice(
-                message=ChatMessageOut(content=outcome.text),
-                finish_reason=openai_finish(outcome.finish_reason),  # type: ignore[arg-type]
+                message=ChatMessageOut(
+                    content=parser.content,
+                    tool_calls=calls or None,
+                    reasoning_content=parser.reasoning,
+                ),
+                finish_reason=openai_finish(outcome.finish_reason, bool(calls)),  # type: ignore[arg-type]
                 logprobs=chat_logprobs(outcome.logprobs) if body.logprobs else None,
             )
         ],
         usage=outcome.usage(),
         timings=outcome.timings(),
+    )
+
+
+def _delta(pieces: list[Piece]) -> ChatDelta | None:
+    """One delta for the pieces of one step (None when they add nothing)."""
+    content = "".join(p.text for p in pieces if isinstance(p, Content))
+    reasoning = "".join(p.text for p in pieces if isinstance(p, Reasoning))
+    calls = [
+        ToolCallChunk(
+            index=p.index,
+            id=p.id,
+            type="function" if p.id else None,
+            function=FunctionDelta(name=p.name, arguments=p.arguments),
+        )
+        for p in pieces
+        if isinstance(p, ToolCallDelta)
+    ]
+    if not (content or reasoning or calls):
+        return None
+    return ChatDelta(
+        content=content or None, reasoning_content=reasoning or None, tool_calls=calls or None
     )
 
 
@@ -73,6 +120,7 @@ async def _chunks(
     logprobs: bool,
 ) -> AsyncIterator[ServerSentEvent]:
     outcome = GenerationOutcome(job)
+    parser: OutputParser = job.output.parser()
 
     def chunk(delta: ChatDelta, finish: str | None = None, lp=None) -> ChatCompletionChunk:
         return ChatCompletionChunk(
@@ -85,17 +133,20 @@ async def _chunks(
     try:
         async for item in generation.stream(job):
             outcome.add(item)
-            if item.text or (logprobs and item.logprobs):
-                lp = chat_logprobs(item.logprobs) if logprobs else None
-                yield event(chunk(ChatDelta(content=item.text), lp=lp))
+            delta = _delta(parser.feed_event(item))
+            lp = chat_logprobs(item.logprobs) if logprobs and item.logprobs else None
+            if delta is not None or lp is not None:
+                yield event(chunk(delta or ChatDelta(content=""), lp=lp))
     except AppError as exc:
         yield error_event(exc)
         yield event("[DONE]")
         return
-    final = chunk(ChatDelta(), openai_finish(outcome.finish_reason))
+    rest = _delta(parser.finish())
+    if rest is not None:
+        yield event(chunk(rest))
+    final = chunk(ChatDelta(), openai_finish(outcome.finish_reason, bool(parser.calls)))
     final.timings = outcome.timings()
     yield event(final)
     if include_usage:
-        yield event(ChatCompletionChunk(id=chat_id, model=model, choices=[],
-                                        usage=outcome.usage()))
+        yield event(ChatCompletionChunk(id=chat_id, model=model, choices=[], usage=outcome.usage()))
     yield event("[DONE]")

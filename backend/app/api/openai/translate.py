@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from app.backends.base import ChatMessage, FinishReason, TokenLogprob
+import json
+
+from app.backends.base import ChatMessage, FinishReason, TokenLogprob, ToolCall, ToolSpec, ToolUse
+from app.core.errors import InvalidRequest
 from app.schemas.openai import (
     ChatCompletionRequest,
     ChatMessageIn,
@@ -18,7 +21,32 @@ _ROLE_MAP = {"developer": "system"}
 
 
 def chat_messages(messages: list[ChatMessageIn]) -> list[ChatMessage]:
-    return [ChatMessage(_ROLE_MAP.get(m.role, m.role), m.text()) for m in messages]  # type: ignore[arg-type]
+    return [
+        ChatMessage(
+            _ROLE_MAP.get(m.role, m.role),  # type: ignore[arg-type]
+            m.text(),
+            tool_calls=tuple(ToolCall(c.id, c.function.name, c.function.arguments)
+                             for c in m.tool_calls or []),
+            tool_call_id=m.tool_call_id,
+        )
+        for m in messages
+    ]
+
+
+def tool_use(body: ChatCompletionRequest) -> ToolUse | None:
+    """The request's tools and tool_choice as the internal :class:`ToolUse`."""
+    if not body.tools:
+        if body.tool_choice not in (None, "none", "auto"):
+            raise InvalidRequest("tool_choice needs tools.", param="tool_choice")
+        return None
+    specs = tuple(
+        ToolSpec(t.function.name, t.function.description, json.dumps(t.function.parameters))
+        for t in body.tools
+    )
+    choice = body.tool_choice or "auto"
+    if isinstance(choice, str):
+        return ToolUse(specs, choice, parallel=body.parallel_tool_calls)
+    return ToolUse(specs, "function", choice.function.name, parallel=body.parallel_tool_calls)
 
 
 def chat_params(body: ChatCompletionRequest) -> ParamsInput:
@@ -35,6 +63,7 @@ def chat_params(body: ChatCompletionRequest) -> ParamsInput:
         stop=body.stop_list(),
         logprobs=top,
         json_schema=body.response_format.schema_text() if body.response_format else None,
+        json_schema_param="response_format",
     )
 
 
@@ -52,10 +81,12 @@ def completion_params(body: CompletionRequest) -> ParamsInput:
     )
 
 
-def openai_finish(reason: FinishReason | None) -> str | None:
+def openai_finish(reason: FinishReason | None, tool_calls: bool = False) -> str | None:
     """OpenAI knows no 'cancelled'; a cancelled response is never seen by its client anyway."""
     if reason is None:
         return None
+    if tool_calls:
+        return "tool_calls"
     return "length" if reason == "length" else "stop"
 
 

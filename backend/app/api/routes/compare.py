@@ -13,6 +13,7 @@ from app.api.sse import event, sse_response
 from app.schemas.common import ErrorResponse, error_responses
 from app.schemas.compare import CompareDone, CompareError, CompareRequest, CompareToken
 from app.services.compare import CompareColumn, compare_stream
+from app.services.tools.schema_check import output_error
 
 router = APIRouter(prefix="/compare", tags=["compare"])
 
@@ -42,8 +43,11 @@ async def _events(
         if item.kind == "token":
             yield event(CompareToken(index=item.index, text=item.text), "token")
         elif item.kind == "done" and item.outcome is not None:
-            yield event(CompareDone(index=item.index,
-                                    response=generation_response(item.outcome)), "done")
+            done = CompareDone(index=item.index, response=generation_response(item.outcome))
+            if body.json_schema is not None:
+                done.schema_error = output_error(item.outcome.text, body.json_schema)
+                done.schema_valid = done.schema_error is None
+            yield event(done, "done")
         elif item.error is not None:
             yield event(CompareError(index=item.index,
                                      error=ErrorResponse.model_validate(item.error.to_body())),

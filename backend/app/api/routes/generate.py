@@ -47,6 +47,7 @@ def request_params(body: GenerationParameters) -> ParamsInput:
         seed=body.seed,
         stop=body.stop,
         json_schema=json.dumps(body.json_schema) if body.json_schema is not None else None,
+        json_schema_param="json_schema",
     )
 
 
