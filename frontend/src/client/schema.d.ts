@@ -2101,6 +2101,12 @@ export interface components {
              * @description System prompt, as a string or text blocks.
              */
             system?: string | components["schemas"]["TextBlock"][] | null;
+            tool_choice?: components["schemas"]["ToolChoice"] | null;
+            /**
+             * Tools
+             * @description Tools the model may call.
+             */
+            tools?: components["schemas"]["Tool"][] | null;
         };
         /** CountTokensResponse */
         CountTokensResponse: {
@@ -2678,6 +2684,41 @@ export interface components {
              */
             name: string;
         };
+        /**
+         * FunctionCallItem
+         * @description An earlier call of the model, sent back in the input.
+         */
+        FunctionCallItem: {
+            /**
+             * Arguments
+             * @default {}
+             */
+            arguments?: string;
+            /** Call Id */
+            call_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "function_call";
+        };
+        /**
+         * FunctionCallOutputItem
+         * @description The result of a call, for the model to continue from.
+         */
+        FunctionCallOutputItem: {
+            /** Call Id */
+            call_id: string;
+            /** Output */
+            output: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "function_call_output";
+        };
         /** FunctionDefinition */
         FunctionDefinition: {
             /**
@@ -2703,6 +2744,27 @@ export interface components {
              * @description Accepted; forced calls always follow the schema (constrained decoding).
              */
             strict?: boolean | null;
+        };
+        /**
+         * FunctionTool
+         * @description A function the model may call (``parameters``: JSON schema of its arguments).
+         */
+        FunctionTool: {
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name: string;
+            /** Parameters */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /** Strict */
+            strict?: boolean | null;
+            /**
+             * Type
+             * @constant
+             */
+            type: "function";
         };
         /**
          * GenerateRequest
@@ -3156,7 +3218,7 @@ export interface components {
          */
         "Message-Output": {
             /** Content */
-            content: components["schemas"]["TextBlockOut"][];
+            content: (components["schemas"]["TextBlockOut"] | components["schemas"]["ToolUseBlockOut"])[];
             /** Id */
             id: string;
             /** Model */
@@ -3185,7 +3247,7 @@ export interface components {
              * Content
              * @description Text, or a list of content blocks.
              */
-            content: string | (components["schemas"]["TextBlock"] | components["schemas"]["OtherBlock"])[];
+            content: string | (components["schemas"]["TextBlock"] | components["schemas"]["ToolUseBlock"] | components["schemas"]["ToolResultBlock"] | components["schemas"]["OtherBlock"])[];
             /**
              * Role
              * @enum {string}
@@ -3246,6 +3308,12 @@ export interface components {
              * @default 1
              */
             temperature?: number;
+            tool_choice?: components["schemas"]["ToolChoice"] | null;
+            /**
+             * Tools
+             * @description Tools the model may call.
+             */
+            tools?: components["schemas"]["Tool"][] | null;
             /**
              * Top K
              * @description Keep only the k likeliest tokens; 0 disables.
@@ -3315,17 +3383,9 @@ export interface components {
             /** Local */
             local: components["schemas"]["LocalModelInfo"][];
         };
-        /** NamedFunction */
-        NamedFunction: {
-            /**
-             * Name
-             * @description The function to call.
-             */
-            name: string;
-        };
         /** NamedToolChoice */
         NamedToolChoice: {
-            function: components["schemas"]["NamedFunction"];
+            function: components["schemas"]["app__schemas__openai__NamedFunction"];
             /**
              * Type
              * @default function
@@ -3860,7 +3920,7 @@ export interface components {
              * Input
              * @description A user message, or input items.
              */
-            input: string | (components["schemas"]["InputMessage"] | components["schemas"]["OtherItem"])[];
+            input: string | (components["schemas"]["InputMessage"] | components["schemas"]["FunctionCallItem"] | components["schemas"]["FunctionCallOutputItem"] | components["schemas"]["OtherItem"])[];
             /**
              * Instructions
              * @description A system message for this turn (not carried to the next).
@@ -3880,6 +3940,11 @@ export interface components {
              * @description Model id from GET /v1/models.
              */
             model: string;
+            /**
+             * Parallel Tool Calls
+             * @default true
+             */
+            parallel_tool_calls?: boolean;
             /**
              * Previous Response Id
              * @description A stored response whose conversation this turn continues.
@@ -3903,13 +3968,13 @@ export interface components {
              */
             temperature?: number;
             text?: components["schemas"]["TextConfig"] | null;
+            /** Tool Choice */
+            tool_choice?: ("auto" | "none" | "required") | components["schemas"]["app__schemas__responses__NamedFunction"] | null;
             /**
              * Tools
-             * @description Not served yet: a non-empty list is refused (400).
+             * @description Function tools (other tool types are refused).
              */
-            tools?: {
-                [key: string]: unknown;
-            }[] | null;
+            tools?: components["schemas"]["FunctionTool"][] | null;
             /**
              * Top P
              * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
@@ -4159,6 +4224,26 @@ export interface components {
             tokens: number[];
         };
         /**
+         * Tool
+         * @description A client tool: ``input_schema`` is the JSON schema of its input object.
+         */
+        Tool: {
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Input Schema
+             * @description JSON schema of the tool's input.
+             */
+            input_schema: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+        };
+        /**
          * ToolCallIn
          * @description A call made by the assistant earlier in the conversation.
          */
@@ -4188,6 +4273,24 @@ export interface components {
              */
             type?: "function";
         };
+        /**
+         * ToolChoice
+         * @description ``auto`` (may call), ``any`` (must call one), ``tool`` (must call ``name``), ``none``.
+         */
+        ToolChoice: {
+            /**
+             * Disable Parallel Tool Use
+             * @default false
+             */
+            disable_parallel_tool_use?: boolean;
+            /** Name */
+            name?: string | null;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "auto" | "any" | "tool" | "none";
+        };
         /** ToolDefinition */
         ToolDefinition: {
             function: components["schemas"]["FunctionDefinition"];
@@ -4197,6 +4300,65 @@ export interface components {
              * @constant
              */
             type: "function";
+        };
+        /**
+         * ToolResultBlock
+         * @description The result of a tool call, in a user turn.
+         */
+        ToolResultBlock: {
+            /**
+             * Content
+             * @default
+             */
+            content?: string | components["schemas"]["TextBlock"][];
+            /**
+             * Is Error
+             * @default false
+             */
+            is_error?: boolean;
+            /** Tool Use Id */
+            tool_use_id: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "tool_result";
+        };
+        /**
+         * ToolUseBlock
+         * @description An earlier call of the assistant, sent back in the history.
+         */
+        ToolUseBlock: {
+            /** Id */
+            id: string;
+            /** Input */
+            input?: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "tool_use";
+        };
+        /** ToolUseBlockOut */
+        ToolUseBlockOut: {
+            /** Id */
+            id: string;
+            /** Input */
+            input: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @default tool_use
+             * @constant
+             */
+            type?: "tool_use";
         };
         /** TopLogprob */
         TopLogprob: {
@@ -4299,6 +4461,24 @@ export interface components {
              * @description prompt_tokens + completion_tokens.
              */
             total_tokens: number;
+        };
+        /** NamedFunction */
+        app__schemas__openai__NamedFunction: {
+            /**
+             * Name
+             * @description The function to call.
+             */
+            name: string;
+        };
+        /** NamedFunction */
+        app__schemas__responses__NamedFunction: {
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "function";
         };
     };
     responses: never;
