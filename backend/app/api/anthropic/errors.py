@@ -9,7 +9,8 @@ raised while handling them; middleware (auth, body size) renders through
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -77,7 +78,7 @@ def _validation_text(exc: RequestValidationError) -> str:
 class AnthropicRoute(APIRoute):
     """An APIRoute whose errors leave in Anthropic's envelope instead of OpenAI's."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:

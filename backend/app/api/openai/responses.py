@@ -119,14 +119,14 @@ def _input(body: ResponseRequest) -> tuple[list[dict[str, Any]], list[Turn]]:
 
 
 def _chat(instructions: str | None, turns: list[Turn]) -> list[ChatMessage]:
-    roles = {"developer": "system"}
+    roles: dict[str, Any] = {"developer": "system"}
     out = [ChatMessage("system", instructions)] if instructions else []
     for t in turns:
         calls = tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in t.get("tool_calls", []))
         out.append(
             ChatMessage(
-                roles.get(t["role"], t["role"]),
-                t["content"],  # type: ignore[arg-type]
+                roles.get(t["role"], t["role"]) or "user",
+                t["content"],
                 tool_calls=calls,
                 tool_call_id=t.get("tool_call_id"),
             )
