@@ -30,7 +30,7 @@ from app.services.tools.output import Content, Piece
 router = APIRouter(prefix="/messages", tags=["anthropic"], route_class=AnthropicRoute)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": AnthropicError} for code in (400, 401, 404, 429, 500)
+    code: {"model": AnthropicError} for code in (400, 401, 404, 413, 429, 500)
 }
 
 
