@@ -13,7 +13,7 @@ export default defineConfig({
   resolve: { alias: { "@": path.resolve(import.meta.dirname, "src") } },
   server: {
     port: 5173,
-    proxy: { "/api": api, "/v1": api, "/openapi.json": api },
+    proxy: { "/api": api, "/v1": api, "/tokenize": api, "/detokenize": api, "/openapi.json": api },
   },
   build: {
     // One chunk per route and a lazy Markdown renderer (src/App.tsx, components/Markdown.tsx);

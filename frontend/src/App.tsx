@@ -14,6 +14,7 @@ const DocumentsPage = lazyPage(() => import("@/pages/Documents"), "DocumentsPage
 const ModelsPage = lazyPage(() => import("@/pages/Models"), "ModelsPage");
 const SettingsPage = lazyPage(() => import("@/pages/Settings"), "SettingsPage");
 const RagLabPage = lazyPage(() => import("@/pages/RagLab"), "RagLabPage");
+const BatchesPage = lazyPage(() => import("@/pages/Batches"), "BatchesPage");
 const NotFoundPage = lazyPage(() => import("@/pages/NotFound"), "NotFoundPage");
 
 export function App() {
@@ -29,6 +30,7 @@ export function App() {
             <Route path="documents" element={<DocumentsPage />} />
             <Route path="rag-lab" element={<RagLabPage />} />
             <Route path="models" element={<ModelsPage />} />
+            <Route path="batches" element={<BatchesPage />} />
             <Route path="settings" element={<SettingsPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Route>

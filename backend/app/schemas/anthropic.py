@@ -24,6 +24,31 @@ class TextBlock(BaseModel):
     text: str
 
 
+class ToolUseBlock(BaseModel):
+    """An earlier call of the assistant, sent back in the history."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["tool_use"]
+    id: str = Field(min_length=1, max_length=256)
+    name: str = Field(min_length=1, max_length=128)
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolResultBlock(BaseModel):
+    """The result of a tool call, in a user turn."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["tool_result"]
+    tool_use_id: str = Field(min_length=1, max_length=256)
+    content: str | list[TextBlock] = ""
+    is_error: bool = False
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(block.text for block in self.content)
+
+
 class OtherBlock(BaseModel):
     """A content block of a type we do not serve (image, document, ...): refused with a 400
     naming the type rather than silently dropped."""
@@ -32,7 +57,27 @@ class OtherBlock(BaseModel):
     type: str
 
 
-ContentBlock = Annotated[TextBlock | OtherBlock, Field(union_mode="left_to_right")]
+ContentBlock = Annotated[
+    TextBlock | ToolUseBlock | ToolResultBlock | OtherBlock, Field(union_mode="left_to_right")
+]
+
+
+class Tool(BaseModel):
+    """A client tool: ``input_schema`` is the JSON schema of its input object."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_-]+$")
+    description: str = ""
+    input_schema: dict[str, Any] = Field(description="JSON schema of the tool's input.")
+
+
+class ToolChoice(BaseModel):
+    """``auto`` (may call), ``any`` (must call one), ``tool`` (must call ``name``), ``none``."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["auto", "any", "tool", "none"]
+    name: str | None = None
+    disable_parallel_tool_use: bool = False
 
 
 class MessageParam(BaseModel):
@@ -55,6 +100,8 @@ class _MessagesBase(BaseModel):
     system: str | list[TextBlock] | None = Field(
         default=None, description="System prompt, as a string or text blocks."
     )
+    tools: list[Tool] | None = Field(default=None, description="Tools the model may call.")
+    tool_choice: ToolChoice | None = None
 
     def system_text(self) -> str | None:
         if self.system is None or isinstance(self.system, str):
@@ -90,6 +137,13 @@ class TextBlockOut(BaseModel):
     text: str
 
 
+class ToolUseBlockOut(BaseModel):
+    type: Literal["tool_use"] = "tool_use"
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
 class MessageUsage(BaseModel):
     input_tokens: int
     output_tokens: int
@@ -105,7 +159,7 @@ class Message(BaseModel):
     type: Literal["message"] = "message"
     role: Literal["assistant"] = "assistant"
     model: str
-    content: list[TextBlockOut]
+    content: list[TextBlockOut | ToolUseBlockOut]
     stop_reason: StopReason | None
     stop_sequence: str | None = None
     usage: MessageUsage

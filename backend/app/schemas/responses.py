@@ -38,6 +38,41 @@ class InputMessage(BaseModel):
     content: str | list[Annotated[InputText | OtherPart, Field(union_mode="left_to_right")]]
 
 
+class FunctionCallItem(BaseModel):
+    """An earlier call of the model, sent back in the input."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["function_call"]
+    call_id: str = Field(min_length=1, max_length=256)
+    name: str = Field(min_length=1, max_length=128)
+    arguments: str = "{}"
+
+
+class FunctionCallOutputItem(BaseModel):
+    """The result of a call, for the model to continue from."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["function_call_output"]
+    call_id: str = Field(min_length=1, max_length=256)
+    output: str
+
+
+class FunctionTool(BaseModel):
+    """A function the model may call (``parameters``: JSON schema of its arguments)."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["function"]
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_-]+$")
+    description: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+    strict: bool | None = None
+
+
+class NamedFunction(BaseModel):
+    type: Literal["function"]
+    name: str
+
+
 class OtherItem(BaseModel):
     """An input item of another type (function_call_output, reasoning, ...)."""
 
@@ -45,7 +80,10 @@ class OtherItem(BaseModel):
     type: str
 
 
-InputItem = Annotated[InputMessage | OtherItem, Field(union_mode="left_to_right")]
+InputItem = Annotated[
+    InputMessage | FunctionCallItem | FunctionCallOutputItem | OtherItem,
+    Field(union_mode="left_to_right"),
+]
 
 
 class TextFormat(BaseModel):
@@ -89,9 +127,11 @@ class ResponseRequest(BaseModel):
     temperature: Temperature = 1.0
     top_p: TopP = 1.0
     text: TextConfig | None = None
-    tools: list[dict[str, Any]] | None = Field(
-        default=None, description="Not served yet: a non-empty list is refused (400)."
+    tools: list[FunctionTool] | None = Field(
+        default=None, description="Function tools (other tool types are refused)."
     )
+    tool_choice: Literal["auto", "none", "required"] | NamedFunction | None = None
+    parallel_tool_calls: bool = True
     store: bool = Field(default=True, description="Keep the response for GET and chaining.")
     previous_response_id: str | None = Field(
         default=None,

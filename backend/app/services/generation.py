@@ -140,15 +140,12 @@ class GenerationOutcome:
     first_token_at: float | None = None
     last_token_at: float | None = None
     remote_prompt_tokens: int | None = None
-    # Every sampled id, stop-string tokens included (their text is held back from text_parts).
-    token_ids: list[int] = field(default_factory=list)
     # Every event, for readers that parse the whole output (tool calls, reasoning).
     events: list[TokenEvent] = field(default_factory=list)
 
     def add(self, event: TokenEvent) -> None:
         self.events.append(event)
         now = time.perf_counter()
-        self.token_ids.extend(event.token_ids)
         if event.token_ids or event.remote_token:
             self.completion_tokens += len(event.token_ids) or 1
             if self.first_token_at is None:

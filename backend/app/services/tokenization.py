@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from app.backends.base import Backend, ChatMessage
+from app.backends.base import Backend, ChatMessage, ToolUse
 from app.core.errors import InvalidRequest
 from app.services.model_manager import LoadedModel, ModelManager
+from app.services.tools.planning import plan_tools
 
 
 async def _engine(manager: ModelManager, model_id: str | None) -> LoadedModel:
@@ -29,10 +30,14 @@ def _tokens(
     prompt: str | None,
     messages: list[ChatMessage] | None,
     add_special_tokens: bool,
+    tools: ToolUse | None = None,
 ) -> list[int]:
     if messages is not None:
-        # The template writes BOS and the other special tokens itself (as in generation).
-        return engine.tokenize(engine.render_chat(messages), add_special_tokens=False)
+        # Rendered as GenerationService.prepare renders it (tools included); the template
+        # writes BOS and the other special tokens itself.
+        plan = plan_tools(engine.chat_template_text(), messages, tools)
+        text = engine.render_chat(plan.messages, plan.tools) + plan.prompt_suffix
+        return engine.tokenize(text, add_special_tokens=False)
     return engine.tokenize(prompt or "", add_special_tokens=add_special_tokens)
 
 
@@ -43,11 +48,12 @@ async def tokenize(
     prompt: str | None = None,
     messages: list[ChatMessage] | None = None,
     add_special_tokens: bool = True,
+    tools: ToolUse | None = None,
 ) -> tuple[list[int], int]:
     """Token ids of the input and the model's context length."""
     loaded = await _engine(manager, model_id)
     engine = loaded.backend
-    ids = await asyncio.to_thread(_tokens, engine, prompt, messages, add_special_tokens)
+    ids = await asyncio.to_thread(_tokens, engine, prompt, messages, add_special_tokens, tools)
     return ids, engine.context_length
 
 

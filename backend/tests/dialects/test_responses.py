@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import openai
 import pytest
 
-from tests.dialects.conftest import MODELS
+from tests.dialects.conftest import MODELS, TOOL_MODELS
 from tests.helpers.server import ServerProcess
 
 
@@ -122,3 +124,61 @@ def test_bad_input(client) -> None:
             ],
         )
     assert "input_image" in image.value.body["message"]
+
+
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Current weather in a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"enum": ["C", "F"]}},
+        "required": ["city", "unit"],
+    },
+}
+
+
+@pytest.mark.parametrize("model", TOOL_MODELS)
+def test_function_call_then_output_continues(client, model) -> None:
+    first = client.responses.create(
+        model=model,
+        input="Weather in Paris?",
+        tools=[WEATHER],
+        tool_choice={"type": "function", "name": "get_weather"},
+        max_output_tokens=120,
+        temperature=0,
+    )
+    [call] = [o for o in first.output if o.type == "function_call"]
+    assert call.name == "get_weather"
+    args = json.loads(call.arguments)
+    assert isinstance(args["city"], str) and args["unit"] in ("C", "F")
+    # The stored turn carries the call; its output continues the conversation.
+    second = client.responses.create(
+        model=model,
+        previous_response_id=first.id,
+        tools=[WEATHER],
+        max_output_tokens=8,
+        temperature=0,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}],
+    )
+    assert second.status in ("completed", "incomplete")
+    assert second.usage.input_tokens > first.usage.input_tokens
+
+
+@pytest.mark.parametrize("model", TOOL_MODELS)
+def test_streamed_function_call(client, model) -> None:
+    with client.responses.stream(
+        model=model,
+        input="Weather in Paris?",
+        tools=[WEATHER],
+        tool_choice="required",
+        max_output_tokens=120,
+        temperature=0,
+        store=False,
+    ) as stream:
+        kinds = [ev.type for ev in stream]
+        final = stream.get_final_response()
+    assert "response.function_call_arguments.delta" in kinds
+    assert "response.function_call_arguments.done" in kinds
+    [call] = [o for o in final.output if o.type == "function_call"]
+    assert json.loads(call.arguments)["unit"] in ("C", "F")

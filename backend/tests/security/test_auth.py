@@ -29,8 +29,12 @@ def _headers(credential: str | None) -> dict[str, str]:
 def _assert_401(response: httpx.Response, what: str) -> None:
     assert response.status_code == 401, f"{what}: {response.status_code} {response.text[:200]}"
     body = response.json()
-    assert set(body["error"]) >= {"message", "type", "param", "code"}, what
-    assert body["error"]["code"] == "invalid_api_key"
+    if " /v1/messages" in what:  # Anthropic's routes answer in Anthropic's envelope
+        assert body["type"] == "error", what
+        assert body["error"]["type"] == "authentication_error", what
+    else:
+        assert set(body["error"]) >= {"message", "type", "param", "code"}, what
+        assert body["error"]["code"] == "invalid_api_key"
     assert response.headers.get("www-authenticate") == "Bearer"
 
 

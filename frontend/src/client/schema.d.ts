@@ -201,8 +201,7 @@ export interface paths {
         put?: never;
         /**
          * Login
-         * @description Exchange an API key for a short-lived session token for the browser. Failed attempts
-         *     are limited per client address (429 with Retry-After past MP_LOGIN_FAILURES_PER_MINUTE).
+         * @description Exchange an API key for a short-lived session token for the browser.
          */
         post: operations["auth-login"];
         delete?: never;
@@ -266,138 +265,6 @@ export interface paths {
          * @description Run one prompt with one set of parameters on 2-4 models concurrently.
          */
         post: operations["compare-compare_models"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/conversations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Conversations
-         * @description Conversations, most recently changed first.
-         */
-        get: operations["conversations-list_conversations"];
-        put?: never;
-        /**
-         * Create Conversation
-         * @description Start an empty conversation.
-         */
-        post: operations["conversations-create_conversation"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/conversations/{conversation_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Conversation
-         * @description A conversation with all its messages.
-         */
-        get: operations["conversations-get_conversation"];
-        put?: never;
-        post?: never;
-        /**
-         * Delete Conversation
-         * @description Delete a conversation and its messages.
-         */
-        delete: operations["conversations-delete_conversation"];
-        options?: never;
-        head?: never;
-        /**
-         * Update Conversation
-         * @description Rename, or change the model, backend or system prompt of the next answers.
-         */
-        patch: operations["conversations-update_conversation"];
-        trace?: never;
-    };
-    "/api/v1/conversations/{conversation_id}/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export Conversation
-         * @description Download a conversation as Markdown or JSON.
-         */
-        get: operations["conversations-export_conversation"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/conversations/{conversation_id}/messages": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Send Message
-         * @description Add a user message and generate the answer (stored when it ends or is stopped).
-         */
-        post: operations["conversations-send_message"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/conversations/{conversation_id}/messages/{message_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Edit Message
-         * @description Replace a user message, drop the messages after it and generate a new answer.
-         */
-        put: operations["conversations-edit_message"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/conversations/{conversation_id}/regenerate": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Regenerate Answer
-         * @description Answer the last user message again; the new answer replaces the old one.
-         */
-        post: operations["conversations-regenerate_answer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -685,8 +552,7 @@ export interface paths {
         put?: never;
         /**
          * Answer
-         * @description Answer a question from a knowledge base, citing sources as [n]. When no retrieved chunk
-         *     reaches ``MP_RAG_ANSWER_MIN_SIMILARITY`` it says the documents do not contain the answer.
+         * @description Answer a question from a knowledge base, citing sources as [n].
          */
         post: operations["rag-answer"];
         delete?: never;
@@ -740,11 +606,7 @@ export interface paths {
         delete: operations["rag-delete_collection"];
         options?: never;
         head?: never;
-        /**
-         * Update Collection
-         * @description Change a knowledge base's default retrieval mode.
-         */
-        patch: operations["rag-update_collection"];
+        patch?: never;
         trace?: never;
     };
     "/api/v1/rag/documents": {
@@ -790,116 +652,6 @@ export interface paths {
          * @description Delete a document: its file, its rows and all its vectors.
          */
         delete: operations["rag-delete_document"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/rag/evaluations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Evaluations
-         * @description All evaluations, newest first (without per-question results).
-         */
-        get: operations["rag-lab-list_evaluations"];
-        put?: never;
-        /**
-         * Create Evaluation
-         * @description Start an evaluation: each configuration's temporary index is built in the background,
-         *     every question asked, metrics computed; the temporary indexes are removed afterwards.
-         */
-        post: operations["rag-lab-create_evaluation"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/rag/evaluations/questions/generate": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Generate Questions
-         * @description A loaded model writes one question per sampled chunk, labelled with that chunk's
-         *     document and pages, for review and editing before a run.
-         */
-        post: operations["rag-lab-generate_questions"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/rag/evaluations/questions/upload": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Upload Questions
-         * @description Parse a question file for review; nothing is stored.
-         */
-        post: operations["rag-lab-upload_questions"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/rag/evaluations/{evaluation_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Evaluation
-         * @description Status, progress and, once done, metrics per configuration and the drill-down.
-         */
-        get: operations["rag-lab-get_evaluation"];
-        put?: never;
-        post?: never;
-        /**
-         * Delete Evaluation
-         * @description Delete an evaluation (stopping it first).
-         */
-        delete: operations["rag-lab-delete_evaluation"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/rag/evaluations/{evaluation_id}/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export Evaluation
-         * @description Download the results.
-         */
-        get: operations["rag-lab-export_evaluation"];
-        put?: never;
-        post?: never;
-        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -956,8 +708,7 @@ export interface paths {
         put?: never;
         /**
          * Query
-         * @description The best chunks for a query (dense, lexical or hybrid; reranked when a reranker is
-         *     configured), best first.
+         * @description The chunks nearest to a query, best first, with cosine scores.
          */
         post: operations["rag-query"];
         delete?: never;
@@ -975,8 +726,7 @@ export interface paths {
         };
         /**
          * System Info
-         * @description CPU, GPU, memory, and which backends are installed (and why others are not). The
-         *     folders are shown when auth is off or to an admin key: paths are nobody else's business.
+         * @description CPU, GPU, memory, and which backends are installed (and why others are not).
          */
         get: operations["system-system_info"];
         put?: never;
@@ -1001,6 +751,110 @@ export interface paths {
         get: operations["ollama-version"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/detokenize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Detokenize
+         * @description The text of a list of token ids.
+         */
+        post: operations["tokenize-detokenize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tokenize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tokenize
+         * @description Token ids of a prompt or a conversation, and the model's context length.
+         */
+        post: operations["tokenize-tokenize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Batches
+         * @description Batches, newest first.
+         */
+        get: operations["openai-list_batches"];
+        put?: never;
+        /**
+         * Create Batch
+         * @description Start a batch over an uploaded file; its lines run in the background.
+         */
+        post: operations["openai-create_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches/{batch_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Batch
+         * @description A batch with its live request counts.
+         */
+        get: operations["openai-get_batch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches/{batch_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Batch
+         * @description Stop a batch; results of lines already finished are kept in its output file.
+         */
+        post: operations["openai-cancel_batch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1067,6 +921,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Files
+         * @description Files, newest first (optionally only one purpose).
+         */
+        get: operations["openai-list_files"];
+        put?: never;
+        /**
+         * Create File
+         * @description Upload a batch input file; every line is validated before it is stored.
+         */
+        post: operations["openai-create_file"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/files/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get File */
+        get: operations["openai-get_file"];
+        put?: never;
+        post?: never;
+        /** Delete File */
+        delete: operations["openai-delete_file"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/files/{file_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get File Content
+         * @description The file's bytes (batch results are JSONL, one line per request).
+         */
+        get: operations["openai-get_file_content"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Message
+         * @description A reply in Anthropic's Messages format (SSE events when stream=true).
+         */
+        post: operations["anthropic-create_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/count_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Count Tokens
+         * @description Tokens the conversation takes in the model's prompt (chat template included).
+         */
+        post: operations["anthropic-count_tokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -1107,7 +1063,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/rerank": {
+    "/v1/responses": {
         parameters: {
             query?: never;
             header?: never;
@@ -1117,10 +1073,54 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Create Rerank
-         * @description Relevance of each document to the query, best first.
+         * Create Response
+         * @description A model response (SSE events ending in response.completed when stream=true).
          */
-        post: operations["openai-create_rerank"];
+        post: operations["openai-create_response"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Response
+         * @description A stored response.
+         */
+        get: operations["openai-get_response"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Response
+         * @description Forget a stored response (later turns that named it can no longer continue from it).
+         */
+        delete: operations["openai-delete_response"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}/input_items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Input Items
+         * @description The input items of a stored response (newest first, as OpenAI lists them).
+         */
+        get: operations["openai-list_response_input_items"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1161,11 +1161,6 @@ export interface components {
              */
             mmr_lambda?: number;
             /**
-             * Mode
-             * @description dense (embeddings), lexical (BM25) or hybrid (both, fused by reciprocal rank fusion); default: the knowledge base's.
-             */
-            mode?: ("dense" | "lexical" | "hybrid") | null;
-            /**
              * Model
              * @description Model that answers; default: the server's.
              */
@@ -1181,12 +1176,6 @@ export interface components {
              * @default 1
              */
             repetition_penalty?: number;
-            /**
-             * Rerank
-             * @description Rerank candidates with the configured reranker (no effect when none is configured).
-             * @default true
-             */
-            rerank?: boolean;
             /**
              * Sampling Top K
              * @description Keep only the k likeliest tokens; 0 disables.
@@ -1237,26 +1226,30 @@ export interface components {
              */
             citations: components["schemas"]["Citation"][];
             /**
-             * Cited
-             * @description Source numbers the answer cites, in order of first use; each is one of citations[].n.
-             */
-            cited?: number[];
-            /**
-             * Grounded
-             * @description False when no retrieved chunk reached the similarity threshold: the answer then says the documents do not contain it, and no model ran.
-             * @default true
-             */
-            grounded?: boolean;
-            /**
-             * Invalid Citations
-             * @description Numbers the model wrote as [n] that match no given source; removed from the text.
-             */
-            invalid_citations?: number[];
-            /**
              * Sources Dropped
              * @description Retrieved sources left out (lowest scores first) so the prompt fits the model's context.
              */
             sources_dropped: number;
+        };
+        /**
+         * AnthropicError
+         * @description Anthropic's error envelope.
+         */
+        AnthropicError: {
+            error: components["schemas"]["AnthropicErrorDetail"];
+            /**
+             * Type
+             * @default error
+             * @constant
+             */
+            type?: "error";
+        };
+        /** AnthropicErrorDetail */
+        AnthropicErrorDetail: {
+            /** Message */
+            message: string;
+            /** Type */
+            type: string;
         };
         /**
          * ApiKeyInfo
@@ -1342,6 +1335,118 @@ export interface components {
              * @description Why it is unavailable, with the install command.
              */
             reason: string | null;
+        };
+        /** Batch */
+        Batch: {
+            /** Cancelled At */
+            cancelled_at?: number | null;
+            /** Cancelling At */
+            cancelling_at?: number | null;
+            /** Completed At */
+            completed_at?: number | null;
+            /** Completion Window */
+            completion_window: string;
+            /** Created At */
+            created_at: number;
+            /** Endpoint */
+            endpoint: string;
+            /** Error File Id */
+            error_file_id?: string | null;
+            /** Errors */
+            errors?: {
+                [key: string]: unknown;
+            } | null;
+            /** Expired At */
+            expired_at?: number | null;
+            /** Expires At */
+            expires_at?: number | null;
+            /** Failed At */
+            failed_at?: number | null;
+            /** Finalizing At */
+            finalizing_at?: number | null;
+            /** Id */
+            id: string;
+            /** In Progress At */
+            in_progress_at?: number | null;
+            /** Input File Id */
+            input_file_id: string;
+            /** Metadata */
+            metadata?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Object
+             * @default batch
+             * @constant
+             */
+            object?: "batch";
+            /** Output File Id */
+            output_file_id?: string | null;
+            request_counts: components["schemas"]["RequestCounts"];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "validating" | "failed" | "in_progress" | "finalizing" | "completed" | "expired" | "cancelling" | "cancelled";
+        };
+        /**
+         * BatchCreateRequest
+         * @description POST /v1/batches.
+         */
+        BatchCreateRequest: {
+            /**
+             * Completion Window
+             * @description Only '24h'.
+             * @default 24h
+             */
+            completion_window?: string;
+            /**
+             * Endpoint
+             * @description One of /v1/chat/completions, /v1/completions, /v1/embeddings.
+             */
+            endpoint: string;
+            /**
+             * Input File Id
+             * @description An uploaded JSONL file (purpose=batch).
+             */
+            input_file_id: string;
+            /** Metadata */
+            metadata?: {
+                [key: string]: string;
+            } | null;
+        };
+        /** BatchList */
+        BatchList: {
+            /** Data */
+            data: components["schemas"]["Batch"][];
+            /** First Id */
+            first_id?: string | null;
+            /**
+             * Has More
+             * @default false
+             */
+            has_more?: boolean;
+            /** Last Id */
+            last_id?: string | null;
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object?: "list";
+        };
+        /** Body_openai-create_file */
+        "Body_openai-create_file": {
+            /**
+             * File
+             * @description A JSONL file of batch requests.
+             */
+            file: string;
+            /**
+             * Purpose
+             * @description Only 'batch'.
+             */
+            purpose: string;
         };
         /**
          * CatalogEntry
@@ -1649,7 +1754,7 @@ export interface components {
             filename: string;
             /**
              * Heading Path
-             * @description Section path of the chunk (Markdown headings; PDF outline or detected headings).
+             * @description Markdown headings above the chunk.
              */
             heading_path: string[];
             /**
@@ -1663,29 +1768,18 @@ export interface components {
              */
             page: number | null;
             /**
-             * Page End
-             * @description Last PDF page the chunk covers (equals page unless it spans a page break).
-             */
-            page_end?: number | null;
-            /**
              * Position
              * @description Index of the chunk within its document.
              */
             position: number;
             /**
              * Score
-             * @description Ranking score of the mode: cosine (dense), BM25 (lexical), reciprocal-rank-fusion sum (hybrid), or the reranker's.
+             * @description Cosine similarity to the query (1 = identical).
              */
             score: number;
             /**
-             * Similarity
-             * @description Cosine similarity of the chunk to the query (1 = identical), whatever the mode.
-             * @default 0
-             */
-            similarity?: number;
-            /**
              * Text
-             * @description Chunk text, exactly as in the document.
+             * @description Chunk text.
              */
             text: string;
         };
@@ -1739,12 +1833,6 @@ export interface components {
              * @description Unique name; usable wherever an id is.
              */
             name: string;
-            /**
-             * Retrieval Mode
-             * @description Default retrieval mode of its queries.
-             * @enum {string}
-             */
-            retrieval_mode: "dense" | "lexical" | "hybrid";
         };
         /**
          * CollectionCreate
@@ -1777,23 +1865,6 @@ export interface components {
              * @description Unique name (letters, digits, spaces, '.', '_', '-').
              */
             name: string;
-            /**
-             * Retrieval Mode
-             * @description Default retrieval mode of its queries (default: the server's, hybrid).
-             */
-            retrieval_mode?: ("dense" | "lexical" | "hybrid") | null;
-        };
-        /**
-         * CollectionUpdate
-         * @description Change a knowledge base's settings.
-         */
-        CollectionUpdate: {
-            /**
-             * Retrieval Mode
-             * @description Default retrieval mode of its queries.
-             * @enum {string}
-             */
-            retrieval_mode: "dense" | "lexical" | "hybrid";
         };
         /**
          * CompareRequest
@@ -1813,7 +1884,7 @@ export interface components {
              * Messages
              * @description Conversation (chat mode).
              */
-            messages?: components["schemas"]["Message"][] | null;
+            messages?: components["schemas"]["Message-Input"][] | null;
             /**
              * Models
              * @description The models to compare, 2 to 4.
@@ -2000,59 +2071,6 @@ export interface components {
             /** User */
             user?: string | null;
         };
-        /** ConfigMetrics */
-        ConfigMetrics: {
-            /**
-             * Chunks
-             * @description Chunks in the temporary index.
-             */
-            chunks: number;
-            /**
-             * Hit At 1
-             * @description Share of questions whose first chunk is relevant.
-             */
-            hit_at_1: number;
-            /**
-             * Hit At 5
-             * @description Share with a relevant chunk in the top 5.
-             */
-            hit_at_5: number;
-            /**
-             * Index Build S
-             * @description Time to chunk, embed and index the documents.
-             */
-            index_build_s: number;
-            /**
-             * Latency P50 Ms
-             * @description Query latency, median.
-             */
-            latency_p50_ms: number;
-            /**
-             * Latency P95 Ms
-             * @description Query latency, 95th percentile.
-             */
-            latency_p95_ms: number;
-            /**
-             * Mrr
-             * @description Mean reciprocal rank of the first relevant chunk.
-             */
-            mrr: number;
-            /**
-             * Ndcg At 5
-             * @description Mean nDCG@5 (binary gains).
-             */
-            ndcg_at_5: number;
-            /**
-             * Questions
-             * @description Questions asked.
-             */
-            questions: number;
-        };
-        /** ConfigResult */
-        ConfigResult: {
-            config: components["schemas"]["EvalConfigIn"];
-            metrics: components["schemas"]["ConfigMetrics"];
-        };
         /** ContentPart */
         ContentPart: {
             /** Text */
@@ -2064,358 +2082,36 @@ export interface components {
             type: "text";
         };
         /**
-         * Conversation
-         * @description A conversation with its messages, oldest first.
+         * CountTokensRequest
+         * @description POST /v1/messages/count_tokens.
          */
-        Conversation: {
+        CountTokensRequest: {
             /**
-             * Backend
-             * @description Backend of the next answer (none: automatic).
+             * Messages
+             * @description The conversation so far.
              */
-            backend: string | null;
-            /**
-             * Created At
-             * @description Unix time.
-             */
-            created_at: number;
-            /**
-             * Generating
-             * @description An answer is being generated right now.
-             */
-            generating: boolean;
-            /**
-             * Id
-             * @description Conversation id.
-             */
-            id: string;
-            /**
-             * Message Count
-             * @description Messages stored.
-             */
-            message_count: number;
-            /** Messages */
-            messages: components["schemas"]["ConversationMessage"][];
+            messages: components["schemas"]["MessageParam"][];
             /**
              * Model
-             * @description Model of the next answer.
+             * @description Model id from GET /v1/models.
              */
-            model: string | null;
+            model: string;
             /**
              * System
-             * @description System prompt.
+             * @description System prompt, as a string or text blocks.
              */
-            system: string | null;
+            system?: string | components["schemas"]["TextBlock"][] | null;
+            tool_choice?: components["schemas"]["ToolChoice"] | null;
             /**
-             * Title
-             * @description Title.
+             * Tools
+             * @description Tools the model may call.
              */
-            title: string;
-            /**
-             * Updated At
-             * @description Unix time of the last change.
-             */
-            updated_at: number;
+            tools?: components["schemas"]["Tool"][] | null;
         };
-        /**
-         * ConversationAnswer
-         * @description How to generate the answer: model, backend and sampling parameters. ``model``,
-         *     ``backend`` and ``system`` default to the conversation's own and are stored on it.
-         */
-        ConversationAnswer: {
-            /**
-             * Allow Fallback
-             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
-             * @default false
-             */
-            allow_fallback?: boolean;
-            /** Backend */
-            backend?: string | null;
-            /**
-             * Json Schema
-             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
-             */
-            json_schema?: {
-                [key: string]: unknown;
-            } | null;
-            /** Max Tokens */
-            max_tokens?: number | null;
-            /**
-             * Model
-             * @description Model id from GET /api/v1/models; default: the server's default model.
-             */
-            model?: string | null;
-            /**
-             * Repetition Penalty
-             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
-             * @default 1
-             */
-            repetition_penalty?: number;
-            /** Seed */
-            seed?: number | null;
-            /**
-             * Stop
-             * @description Up to 4 strings; generation ends before the first one appears.
-             */
-            stop?: string[];
-            /**
-             * Stream
-             * @description Send the answer as server-sent events (`message`, `token`..., then `done` or `error`); false: JSON.
-             * @default true
-             */
-            stream?: boolean;
-            /**
-             * System
-             * @description System prompt sent before the messages.
-             */
-            system?: string | null;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 0.7
-             */
-            temperature?: number;
-            /**
-             * Top K
-             * @description Keep only the k likeliest tokens; 0 disables.
-             * @default 0
-             */
-            top_k?: number;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
-        };
-        /**
-         * ConversationCreate
-         * @description A new, empty conversation; its title comes from the first message unless given.
-         */
-        ConversationCreate: {
-            /** Backend */
-            backend?: string | null;
-            /**
-             * Model
-             * @description Model id from GET /api/v1/models; default: the server's default model.
-             */
-            model?: string | null;
-            /**
-             * System
-             * @description System prompt sent before the messages.
-             */
-            system?: string | null;
-            /**
-             * Title
-             * @description Title; default: the start of the first message.
-             */
-            title?: string | null;
-        };
-        /**
-         * ConversationList
-         * @description Conversations, most recently changed first.
-         */
-        ConversationList: {
-            /** Data */
-            data: components["schemas"]["ConversationSummary"][];
-        };
-        /**
-         * ConversationMessage
-         * @description A stored message. Assistant messages carry what generated them and their figures.
-         */
-        ConversationMessage: {
-            /**
-             * Backend
-             * @description Backend that served the answer.
-             */
-            backend?: string | null;
-            /**
-             * Content
-             * @description Message text (a stopped answer keeps what was generated).
-             */
-            content: string;
-            /**
-             * Created At
-             * @description Unix time.
-             */
-            created_at: number;
-            figures?: components["schemas"]["MessageFigures"] | null;
-            /**
-             * Finish Reason
-             * @description Why the answer ended; cancelled: stopped by the client.
-             */
-            finish_reason?: ("stop" | "length" | "cancelled") | null;
-            /**
-             * Id
-             * @description Message id.
-             */
-            id: string;
-            /**
-             * Model
-             * @description Model that answered.
-             */
-            model?: string | null;
-            /**
-             * Parameters
-             * @description Sampling parameters of the answer.
-             */
-            parameters?: {
-                [key: string]: unknown;
-            } | null;
-            /**
-             * Role
-             * @description Who wrote it.
-             * @enum {string}
-             */
-            role: "user" | "assistant";
-        };
-        /**
-         * ConversationSend
-         * @description A user message to append; the assistant's answer is generated and stored.
-         */
-        ConversationSend: {
-            /**
-             * Allow Fallback
-             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
-             * @default false
-             */
-            allow_fallback?: boolean;
-            /** Backend */
-            backend?: string | null;
-            /**
-             * Content
-             * @description The user's message.
-             */
-            content: string;
-            /**
-             * Json Schema
-             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
-             */
-            json_schema?: {
-                [key: string]: unknown;
-            } | null;
-            /** Max Tokens */
-            max_tokens?: number | null;
-            /**
-             * Model
-             * @description Model id from GET /api/v1/models; default: the server's default model.
-             */
-            model?: string | null;
-            /**
-             * Repetition Penalty
-             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
-             * @default 1
-             */
-            repetition_penalty?: number;
-            /** Seed */
-            seed?: number | null;
-            /**
-             * Stop
-             * @description Up to 4 strings; generation ends before the first one appears.
-             */
-            stop?: string[];
-            /**
-             * Stream
-             * @description Send the answer as server-sent events (`message`, `token`..., then `done` or `error`); false: JSON.
-             * @default true
-             */
-            stream?: boolean;
-            /**
-             * System
-             * @description System prompt sent before the messages.
-             */
-            system?: string | null;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 0.7
-             */
-            temperature?: number;
-            /**
-             * Top K
-             * @description Keep only the k likeliest tokens; 0 disables.
-             * @default 0
-             */
-            top_k?: number;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
-        };
-        /**
-         * ConversationSummary
-         * @description A conversation in the list.
-         */
-        ConversationSummary: {
-            /**
-             * Backend
-             * @description Backend of the next answer (none: automatic).
-             */
-            backend: string | null;
-            /**
-             * Created At
-             * @description Unix time.
-             */
-            created_at: number;
-            /**
-             * Generating
-             * @description An answer is being generated right now.
-             */
-            generating: boolean;
-            /**
-             * Id
-             * @description Conversation id.
-             */
-            id: string;
-            /**
-             * Message Count
-             * @description Messages stored.
-             */
-            message_count: number;
-            /**
-             * Model
-             * @description Model of the next answer.
-             */
-            model: string | null;
-            /**
-             * System
-             * @description System prompt.
-             */
-            system: string | null;
-            /**
-             * Title
-             * @description Title.
-             */
-            title: string;
-            /**
-             * Updated At
-             * @description Unix time of the last change.
-             */
-            updated_at: number;
-        };
-        /**
-         * ConversationUpdate
-         * @description Rename a conversation or change what its next answers use; omitted fields stay.
-         */
-        ConversationUpdate: {
-            /** Backend */
-            backend?: string | null;
-            /**
-             * Model
-             * @description Model id from GET /api/v1/models; default: the server's default model.
-             */
-            model?: string | null;
-            /**
-             * System
-             * @description System prompt sent before the messages.
-             */
-            system?: string | null;
-            /**
-             * Title
-             * @description New title.
-             */
-            title?: string | null;
+        /** CountTokensResponse */
+        CountTokensResponse: {
+            /** Input Tokens */
+            input_tokens: number;
         };
         /**
          * CreateKeyRequest
@@ -2495,6 +2191,43 @@ export interface components {
              * @description The deleted model id.
              */
             id: string;
+        };
+        /** DeletedResponse */
+        DeletedResponse: {
+            /**
+             * Deleted
+             * @default true
+             */
+            deleted?: boolean;
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @default response
+             * @constant
+             */
+            object?: "response";
+        };
+        /** DetokenizeRequest */
+        DetokenizeRequest: {
+            /**
+             * Model
+             * @description Model id; the default model when omitted.
+             */
+            model?: string | null;
+            /**
+             * Tokens
+             * @description Token ids to turn into text.
+             */
+            tokens: number[];
+        };
+        /** DetokenizeResponse */
+        DetokenizeResponse: {
+            /**
+             * Prompt
+             * @description The text of the tokens.
+             */
+            prompt: string;
         };
         /**
          * Document
@@ -2593,13 +2326,6 @@ export interface components {
              * @description Size announced by the source (None: unknown).
              */
             size_bytes: number | null;
-            /**
-             * Verified By
-             * @description How the file's bytes are checked: sha256 (Hub LFS files, URL downloads given sha256=), git-sha1 (small Hub files), or none (a URL download without sha256: only its size and file format are checked).
-             * @default none
-             * @enum {string}
-             */
-            verified_by?: "sha256" | "git-sha1" | "none";
         };
         /**
          * DownloadJobInfo
@@ -2754,7 +2480,7 @@ export interface components {
             revision?: string | null;
             /**
              * Sha256
-             * @description Expected sha256 of the URL's file; verified when given. Without it the bytes are not verified (only the size and the GGUF header are checked).
+             * @description Expected sha256 of the URL's file; verified when given.
              */
             sha256?: string | null;
             /**
@@ -2881,6 +2607,70 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["ErrorDetail"];
         };
+        /** FileDeleted */
+        FileDeleted: {
+            /**
+             * Deleted
+             * @default true
+             */
+            deleted?: boolean;
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @default file
+             * @constant
+             */
+            object?: "file";
+        };
+        /** FileList */
+        FileList: {
+            /** Data */
+            data: components["schemas"]["FileObject"][];
+            /**
+             * Has More
+             * @default false
+             */
+            has_more?: boolean;
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object?: "list";
+        };
+        /** FileObject */
+        FileObject: {
+            /** Bytes */
+            bytes: number;
+            /** Created At */
+            created_at: number;
+            /** Expires At */
+            expires_at?: number | null;
+            /** Filename */
+            filename: string;
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @default file
+             * @constant
+             */
+            object?: "file";
+            /**
+             * Purpose
+             * @description 'batch' for uploads; 'batch_output' for results.
+             */
+            purpose: string;
+            /**
+             * Status
+             * @default processed
+             * @constant
+             */
+            status?: "processed";
+            /** Status Details */
+            status_details?: string | null;
+        };
         /** FunctionCall */
         FunctionCall: {
             /**
@@ -2893,6 +2683,41 @@ export interface components {
              * @description Function name.
              */
             name: string;
+        };
+        /**
+         * FunctionCallItem
+         * @description An earlier call of the model, sent back in the input.
+         */
+        FunctionCallItem: {
+            /**
+             * Arguments
+             * @default {}
+             */
+            arguments?: string;
+            /** Call Id */
+            call_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "function_call";
+        };
+        /**
+         * FunctionCallOutputItem
+         * @description The result of a call, for the model to continue from.
+         */
+        FunctionCallOutputItem: {
+            /** Call Id */
+            call_id: string;
+            /** Output */
+            output: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "function_call_output";
         };
         /** FunctionDefinition */
         FunctionDefinition: {
@@ -2921,186 +2746,25 @@ export interface components {
             strict?: boolean | null;
         };
         /**
-         * EvalConfigIn
-         * @description One retrieval configuration to compare.
+         * FunctionTool
+         * @description A function the model may call (``parameters``: JSON schema of its arguments).
          */
-        EvalConfigIn: {
-            /**
-             * Chunk Overlap
-             * @description Overlap in tokens.
-             * @default 40
-             */
-            chunk_overlap?: number;
-            /**
-             * Chunk Size
-             * @description Chunk size in tokens.
-             * @default 200
-             */
-            chunk_size?: number;
-            /**
-             * Embedding Model
-             * @description Embedding model (default: the knowledge base's).
-             */
-            embedding_model?: string | null;
-            /**
-             * Mode
-             * @description dense, lexical or hybrid.
-             * @default hybrid
-             * @enum {string}
-             */
-            mode?: "dense" | "lexical" | "hybrid";
-            /**
-             * Name
-             * @description Label in the table and chart.
-             */
+        FunctionTool: {
+            /** Description */
+            description?: string | null;
+            /** Name */
             name: string;
-            /**
-             * Rerank
-             * @description Rerank with the configured reranker.
-             * @default false
-             */
-            rerank?: boolean;
-            /**
-             * Structure
-             * @description Structure-aware sections (PDF outline or headings) instead of one section per page.
-             * @default true
-             */
-            structure?: boolean;
-            /**
-             * Top K
-             * @description Chunks retrieved per question.
-             * @default 5
-             */
-            top_k?: number;
-        };
-        /**
-         * EvalQuestionIn
-         * @description A question and where its answer is: the expected document and its pages and/or a text
-         *     the right chunk contains.
-         */
-        EvalQuestionIn: {
-            /**
-             * Document
-             * @description Expected document: file name or document id.
-             */
-            document: string;
-            /**
-             * Pages
-             * @description Pages holding the answer (any one counts).
-             */
-            pages?: number[];
-            /**
-             * Question
-             * @description As a user would ask it.
-             */
-            question: string;
-            /**
-             * Source Chunk
-             * @description Generated questions: the chunk id the question was written from.
-             */
-            source_chunk?: string | null;
-            /**
-             * Text
-             * @description Text the right chunk contains (optional).
-             */
-            text?: string | null;
-        };
-        /**
-         * Evaluation
-         * @description An evaluation job; ``result`` once it succeeded.
-         */
-        Evaluation: {
-            /**
-             * Collection Id
-             * @description Knowledge base evaluated.
-             */
-            collection_id: string;
-            /**
-             * Configurations
-             * @description Metrics per configuration.
-             */
-            configurations?: components["schemas"]["ConfigResult"][];
-            /**
-             * Created At
-             * @description Unix time.
-             */
-            created_at: number;
-            /**
-             * Error
-             * @description Why it failed.
-             */
-            error: string | null;
-            /**
-             * Id
-             * @description Evaluation id.
-             */
-            id: string;
-            /**
-             * Progress
-             * @description 0-1.
-             */
-            progress: number;
-            /**
-             * Questions
-             * @description Per-question drill-down: the question and, per configuration, its metrics and the chunks retrieved (relevant or not).
-             */
-            questions?: {
+            /** Parameters */
+            parameters?: {
                 [key: string]: unknown;
-            }[];
+            };
+            /** Strict */
+            strict?: boolean | null;
             /**
-             * Stage
-             * @description What it is doing.
+             * Type
+             * @constant
              */
-            stage: string;
-            /**
-             * Status
-             * @description State.
-             * @enum {string}
-             */
-            status: "queued" | "running" | "succeeded" | "failed";
-        };
-        /**
-         * EvaluationCreate
-         * @description Compare 1-6 configurations on a knowledge base's documents.
-         */
-        EvaluationCreate: {
-            /**
-             * Collection
-             * @description Knowledge base.
-             */
-            collection: string;
-            /** Configurations */
-            configurations: components["schemas"]["EvalConfigIn"][];
-            /** Questions */
-            questions: components["schemas"]["EvalQuestionIn"][];
-        };
-        /**
-         * GenerateQuestions
-         * @description Let a loaded model write questions from sampled chunks of a knowledge base.
-         */
-        GenerateQuestions: {
-            /**
-             * Collection
-             * @description Knowledge base.
-             */
-            collection: string;
-            /**
-             * Count
-             * @description Questions to write.
-             * @default 10
-             */
-            count?: number;
-            /**
-             * Model
-             * @description Model that writes (default: the server's).
-             */
-            model?: string | null;
-            /**
-             * Seed
-             * @description Chunk sampling and generation seed.
-             * @default 0
-             */
-            seed?: number;
+            type: "function";
         };
         /**
          * GenerateRequest
@@ -3133,7 +2797,7 @@ export interface components {
              * Messages
              * @description Conversation for chat mode; the model's template is applied.
              */
-            messages?: components["schemas"]["Message"][] | null;
+            messages?: components["schemas"]["Message-Input"][] | null;
             /**
              * Model
              * @description Model id from GET /api/v1/models; default: the server's default model.
@@ -3304,21 +2968,35 @@ export interface components {
              */
             updated_at: number;
         };
+        /** InputMessage */
+        InputMessage: {
+            /** Content */
+            content: string | (components["schemas"]["InputText"] | components["schemas"]["OtherPart"])[];
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "user" | "assistant" | "system" | "developer";
+            /**
+             * Type
+             * @default message
+             * @constant
+             */
+            type?: "message";
+        };
         /**
-         * InvalidModelInfo
-         * @description An entry of the models folder that looks like a model but is damaged (skipped).
+         * InputText
+         * @description A text content part of an input message (``input_text``, or ``output_text`` when an
+         *     earlier assistant turn is sent back).
          */
-        InvalidModelInfo: {
+        InputText: {
+            /** Text */
+            text: string;
             /**
-             * Id
-             * @description File or folder name under the models folder.
+             * Type
+             * @enum {string}
              */
-            id: string;
-            /**
-             * Problem
-             * @description What is wrong with it.
-             */
-            problem: string;
+            type: "input_text" | "output_text" | "text";
         };
         /**
          * JsonSchemaFormat
@@ -3521,7 +3199,7 @@ export interface components {
             required_bytes: number | null;
         };
         /** Message */
-        Message: {
+        "Message-Input": {
             /**
              * Content
              * @description Message text.
@@ -3535,35 +3213,127 @@ export interface components {
             role: "system" | "user" | "assistant";
         };
         /**
-         * MessageFigures
-         * @description What an answer cost, measured by the server.
+         * Message
+         * @description A reply of the assistant (``type: message``).
          */
-        MessageFigures: {
+        "Message-Output": {
+            /** Content */
+            content: (components["schemas"]["TextBlockOut"] | components["schemas"]["ToolUseBlockOut"])[];
+            /** Id */
+            id: string;
+            /** Model */
+            model: string;
             /**
-             * Completion Tokens
-             * @description Tokens generated.
+             * Role
+             * @default assistant
+             * @constant
              */
-            completion_tokens?: number | null;
+            role?: "assistant";
+            /** Stop Reason */
+            stop_reason: ("end_turn" | "max_tokens" | "stop_sequence" | "tool_use") | null;
+            /** Stop Sequence */
+            stop_sequence?: string | null;
             /**
-             * Prompt Tokens
-             * @description Tokens in the prompt.
+             * Type
+             * @default message
+             * @constant
              */
-            prompt_tokens?: number | null;
+            type?: "message";
+            usage: components["schemas"]["MessageUsage"];
+        };
+        /** MessageParam */
+        MessageParam: {
             /**
-             * Tokens Per Second
-             * @description Decode speed.
+             * Content
+             * @description Text, or a list of content blocks.
              */
-            tokens_per_second?: number | null;
+            content: string | (components["schemas"]["TextBlock"] | components["schemas"]["ToolUseBlock"] | components["schemas"]["ToolResultBlock"] | components["schemas"]["OtherBlock"])[];
             /**
-             * Total Ms
-             * @description Request to last token.
+             * Role
+             * @enum {string}
              */
-            total_ms?: number | null;
+            role: "user" | "assistant";
+        };
+        /** MessageUsage */
+        MessageUsage: {
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+        };
+        /**
+         * MessagesRequest
+         * @description POST /v1/messages.
+         */
+        MessagesRequest: {
             /**
-             * Ttft Ms
-             * @description Time to first token.
+             * Backend
+             * @description Extension: backend to use.
              */
-            ttft_ms?: number | null;
+            backend?: string | null;
+            /**
+             * Max Tokens
+             * @description Most tokens to generate (required).
+             */
+            max_tokens: number;
+            /**
+             * Messages
+             * @description The conversation so far.
+             */
+            messages: components["schemas"]["MessageParam"][];
+            metadata?: components["schemas"]["Metadata"] | null;
+            /**
+             * Model
+             * @description Model id from GET /v1/models.
+             */
+            model: string;
+            /**
+             * Stop Sequences
+             * @description Strings that end the turn.
+             */
+            stop_sequences?: string[] | null;
+            /**
+             * Stream
+             * @default false
+             */
+            stream?: boolean;
+            /**
+             * System
+             * @description System prompt, as a string or text blocks.
+             */
+            system?: string | components["schemas"]["TextBlock"][] | null;
+            /**
+             * Temperature
+             * @description 0 to 1.
+             * @default 1
+             */
+            temperature?: number;
+            tool_choice?: components["schemas"]["ToolChoice"] | null;
+            /**
+             * Tools
+             * @description Tools the model may call.
+             */
+            tools?: components["schemas"]["Tool"][] | null;
+            /**
+             * Top K
+             * @description Keep only the k likeliest tokens; 0 disables.
+             * @default 0
+             */
+            top_k?: number;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
+        };
+        /** Metadata */
+        Metadata: {
+            /**
+             * User Id
+             * @description End-user id.
+             */
+            user_id?: string | null;
         };
         /** ModelCard */
         ModelCard: {
@@ -3608,27 +3378,14 @@ export interface components {
              * @description Model used when a request names none.
              */
             default_model: string | null;
-            /**
-             * Invalid
-             * @description Damaged model files found in the models folder; they are left out of every listing and refused (400) when requested. Delete or replace them.
-             */
-            invalid?: components["schemas"]["InvalidModelInfo"][];
             /** Loaded */
             loaded: components["schemas"]["LoadedModelInfo"][];
             /** Local */
             local: components["schemas"]["LocalModelInfo"][];
         };
-        /** NamedFunction */
-        NamedFunction: {
-            /**
-             * Name
-             * @description The function to call.
-             */
-            name: string;
-        };
         /** NamedToolChoice */
         NamedToolChoice: {
-            function: components["schemas"]["NamedFunction"];
+            function: components["schemas"]["app__schemas__openai__NamedFunction"];
             /**
              * Type
              * @default function
@@ -4037,6 +3794,37 @@ export interface components {
             function: components["schemas"]["OllamaFunctionCall"];
         };
         /**
+         * OtherBlock
+         * @description A content block of a type we do not serve (image, document, ...): refused with a 400
+         *     naming the type rather than silently dropped.
+         */
+        OtherBlock: {
+            /** Type */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * OtherItem
+         * @description An input item of another type (function_call_output, reasoning, ...).
+         */
+        OtherItem: {
+            /** Type */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * OtherPart
+         * @description A content part we do not serve (images, files): refused with a 400 naming it.
+         */
+        OtherPart: {
+            /** Type */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * QueryFilters
          * @description Restrict retrieval to some documents or tags (both: a chunk must match both).
          */
@@ -4077,21 +3865,10 @@ export interface components {
              */
             mmr_lambda?: number;
             /**
-             * Mode
-             * @description dense (embeddings), lexical (BM25) or hybrid (both, fused by reciprocal rank fusion); default: the knowledge base's.
-             */
-            mode?: ("dense" | "lexical" | "hybrid") | null;
-            /**
              * Query
              * @description Search text.
              */
             query: string;
-            /**
-             * Rerank
-             * @description Rerank candidates with the configured reranker (no effect when none is configured).
-             * @default true
-             */
-            rerank?: boolean;
             /**
              * Top K
              * @description Chunks to return (default from settings).
@@ -4105,118 +3882,15 @@ export interface components {
              * @description Best first.
              */
             chunks: components["schemas"]["RetrievedChunk"][];
-            /**
-             * Mode
-             * @description Retrieval mode used.
-             * @default hybrid
-             * @enum {string}
-             */
-            mode?: "dense" | "lexical" | "hybrid";
-            /**
-             * Reranker
-             * @description Reranker that ordered the chunks, or null for none.
-             */
-            reranker?: string | null;
         };
-        /**
-         * QuestionSet
-         * @description Questions parsed from an upload or generated by a model, for review before a run.
-         */
-        QuestionSet: {
-            /** Questions */
-            questions: components["schemas"]["EvalQuestionIn"][];
-        };
-        /**
-         * RerankDocument
-         * @description A document given as an object (Cohere's and Jina's alternative form).
-         */
-        RerankDocument: {
-            /**
-             * Text
-             * @description Document text.
-             */
-            text: string;
-        };
-        /**
-         * RerankRequest
-         * @description Score documents against a query; unknown fields (e.g. ``max_chunks_per_doc``) are
-         *     ignored as clients of other servers send them.
-         */
-        RerankRequest: {
-            /**
-             * Documents
-             * @description Texts (or {text}) to score.
-             */
-            documents: (string | components["schemas"]["RerankDocument"])[];
-            /**
-             * Model
-             * @description Reranker name; informational (the configured reranker, or the embedder, scores).
-             */
-            model?: string | null;
-            /**
-             * Query
-             * @description The query.
-             */
-            query: string;
-            /**
-             * Return Documents
-             * @description Include each document's text.
-             * @default false
-             */
-            return_documents?: boolean;
-            /**
-             * Top N
-             * @description Return only the best n (default: all).
-             */
-            top_n?: number | null;
-        };
-        /**
-         * RerankResponse
-         * @description Results best first.
-         */
-        RerankResponse: {
-            /**
-             * Id
-             * @description Request id.
-             */
-            id: string;
-            /**
-             * Model
-             * @description What scored: the reranker's name or the embedding model.
-             */
-            model: string;
-            /** Results */
-            results: components["schemas"]["RerankResult"][];
-            /**
-             * Scored By
-             * @description cross-encoder or remote: the configured reranker; embedding-cosine: no reranker is configured, so scores are the embedder's cosine similarities.
-             * @enum {string}
-             */
-            scored_by: "cross-encoder" | "remote" | "embedding-cosine";
-            usage: components["schemas"]["RerankUsage"];
-        };
-        /** RerankResult */
-        RerankResult: {
-            /** @description With return_documents. */
-            document?: components["schemas"]["RerankDocument"] | null;
-            /**
-             * Index
-             * @description Position of the document in the request.
-             */
-            index: number;
-            /**
-             * Relevance Score
-             * @description Higher is more relevant.
-             */
-            relevance_score: number;
-        };
-        /** RerankUsage */
-        RerankUsage: {
-            /**
-             * Total Tokens
-             * @description Tokens of query and documents (embedder tokenizer).
-             */
-            total_tokens: number;
+        /** RequestCounts */
+        RequestCounts: {
+            /** Completed */
+            completed: number;
+            /** Failed */
+            failed: number;
+            /** Total */
+            total: number;
         };
         /**
          * ResponseFormat
@@ -4231,6 +3905,84 @@ export interface components {
              * @enum {string}
              */
             type: "text" | "json_object" | "json_schema";
+        };
+        /**
+         * ResponseRequest
+         * @description POST /v1/responses.
+         */
+        ResponseRequest: {
+            /**
+             * Backend
+             * @description Extension: backend to use.
+             */
+            backend?: string | null;
+            /**
+             * Input
+             * @description A user message, or input items.
+             */
+            input: string | (components["schemas"]["InputMessage"] | components["schemas"]["FunctionCallItem"] | components["schemas"]["FunctionCallOutputItem"] | components["schemas"]["OtherItem"])[];
+            /**
+             * Instructions
+             * @description A system message for this turn (not carried to the next).
+             */
+            instructions?: string | null;
+            /**
+             * Max Output Tokens
+             * @description Most tokens out.
+             */
+            max_output_tokens?: number | null;
+            /** Metadata */
+            metadata?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Model
+             * @description Model id from GET /v1/models.
+             */
+            model: string;
+            /**
+             * Parallel Tool Calls
+             * @default true
+             */
+            parallel_tool_calls?: boolean;
+            /**
+             * Previous Response Id
+             * @description A stored response whose conversation this turn continues.
+             */
+            previous_response_id?: string | null;
+            /**
+             * Store
+             * @description Keep the response for GET and chaining.
+             * @default true
+             */
+            store?: boolean;
+            /**
+             * Stream
+             * @default false
+             */
+            stream?: boolean;
+            /**
+             * Temperature
+             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
+             * @default 1
+             */
+            temperature?: number;
+            text?: components["schemas"]["TextConfig"] | null;
+            /** Tool Choice */
+            tool_choice?: ("auto" | "none" | "required") | components["schemas"]["app__schemas__responses__NamedFunction"] | null;
+            /**
+             * Tools
+             * @description Function tools (other tool types are refused).
+             */
+            tools?: components["schemas"]["FunctionTool"][] | null;
+            /**
+             * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
+             * @default 1
+             */
+            top_p?: number;
+            /** User */
+            user?: string | null;
         };
         /**
          * RetrievedChunk
@@ -4254,7 +4006,7 @@ export interface components {
             filename: string;
             /**
              * Heading Path
-             * @description Section path of the chunk (Markdown headings; PDF outline or detected headings).
+             * @description Markdown headings above the chunk.
              */
             heading_path: string[];
             /**
@@ -4263,29 +4015,18 @@ export interface components {
              */
             page: number | null;
             /**
-             * Page End
-             * @description Last PDF page the chunk covers (equals page unless it spans a page break).
-             */
-            page_end?: number | null;
-            /**
              * Position
              * @description Index of the chunk within its document.
              */
             position: number;
             /**
              * Score
-             * @description Ranking score of the mode: cosine (dense), BM25 (lexical), reciprocal-rank-fusion sum (hybrid), or the reranker's.
+             * @description Cosine similarity to the query (1 = identical).
              */
             score: number;
             /**
-             * Similarity
-             * @description Cosine similarity of the chunk to the query (1 = identical), whatever the mode.
-             * @default 0
-             */
-            similarity?: number;
-            /**
              * Text
-             * @description Chunk text, exactly as in the document.
+             * @description Chunk text.
              */
             text: string;
         };
@@ -4314,11 +4055,8 @@ export interface components {
             cpu_cores: number;
             /** Cpu Model */
             cpu_model: string;
-            /**
-             * Data Dir
-             * @description Data folder (absolute path); shown to admins only when auth is on.
-             */
-            data_dir?: string | null;
+            /** Data Dir */
+            data_dir: string;
             /** Default Backend */
             default_backend: string;
             /** Gpus */
@@ -4327,11 +4065,8 @@ export interface components {
             memory_available_bytes: number;
             /** Memory Total Bytes */
             memory_total_bytes: number;
-            /**
-             * Models Dir
-             * @description Models folder (absolute path); shown to admins only when auth is on.
-             */
-            models_dir?: string | null;
+            /** Models Dir */
+            models_dir: string;
             /** Platform */
             platform: string;
             /** Python */
@@ -4340,6 +4075,60 @@ export interface components {
             torch_threads: number | null;
             /** Version */
             version: string;
+        };
+        /**
+         * TextBlock
+         * @description A ``{"type": "text", "text": ...}`` content block.
+         */
+        TextBlock: {
+            /** Text */
+            text: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "text";
+        };
+        /** TextBlockOut */
+        TextBlockOut: {
+            /** Text */
+            text: string;
+            /**
+             * Type
+             * @default text
+             * @constant
+             */
+            type?: "text";
+        };
+        /** TextConfig */
+        TextConfig: {
+            format?: components["schemas"]["TextFormat"];
+        };
+        /**
+         * TextFormat
+         * @description ``text.format``: free text, any JSON object, or JSON following a schema.
+         */
+        TextFormat: {
+            /**
+             * Name
+             * @description Name of the schema.
+             */
+            name?: string | null;
+            /**
+             * Schema
+             * @description JSON schema (json_schema).
+             */
+            schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** Strict */
+            strict?: boolean | null;
+            /**
+             * Type
+             * @default text
+             * @enum {string}
+             */
+            type?: "text" | "json_object" | "json_schema";
         };
         /**
          * Timings
@@ -4390,6 +4179,71 @@ export interface components {
             top_logprobs?: components["schemas"]["TopLogprob"][];
         };
         /**
+         * TokenizeRequest
+         * @description Either ``prompt`` (plain text) or ``messages`` (rendered with the chat template).
+         */
+        TokenizeRequest: {
+            /**
+             * Add Special Tokens
+             * @description With prompt: add BOS/special tokens the model expects.
+             * @default true
+             */
+            add_special_tokens?: boolean;
+            /**
+             * Messages
+             * @description A conversation, tokenized as the model's chat template renders it (with the assistant turn opened, as a generation would see it).
+             */
+            messages?: components["schemas"]["ChatMessageIn"][] | null;
+            /**
+             * Model
+             * @description Model id; the default model when omitted.
+             */
+            model?: string | null;
+            /**
+             * Prompt
+             * @description Text to tokenize.
+             */
+            prompt?: string | null;
+        };
+        /** TokenizeResponse */
+        TokenizeResponse: {
+            /**
+             * Count
+             * @description Number of tokens.
+             */
+            count: number;
+            /**
+             * Max Model Len
+             * @description The model's context window in tokens.
+             */
+            max_model_len: number;
+            /**
+             * Tokens
+             * @description Token ids.
+             */
+            tokens: number[];
+        };
+        /**
+         * Tool
+         * @description A client tool: ``input_schema`` is the JSON schema of its input object.
+         */
+        Tool: {
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Input Schema
+             * @description JSON schema of the tool's input.
+             */
+            input_schema: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+        };
+        /**
          * ToolCallIn
          * @description A call made by the assistant earlier in the conversation.
          */
@@ -4419,6 +4273,24 @@ export interface components {
              */
             type?: "function";
         };
+        /**
+         * ToolChoice
+         * @description ``auto`` (may call), ``any`` (must call one), ``tool`` (must call ``name``), ``none``.
+         */
+        ToolChoice: {
+            /**
+             * Disable Parallel Tool Use
+             * @default false
+             */
+            disable_parallel_tool_use?: boolean;
+            /** Name */
+            name?: string | null;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "auto" | "any" | "tool" | "none";
+        };
         /** ToolDefinition */
         ToolDefinition: {
             function: components["schemas"]["FunctionDefinition"];
@@ -4428,6 +4300,65 @@ export interface components {
              * @constant
              */
             type: "function";
+        };
+        /**
+         * ToolResultBlock
+         * @description The result of a tool call, in a user turn.
+         */
+        ToolResultBlock: {
+            /**
+             * Content
+             * @default
+             */
+            content?: string | components["schemas"]["TextBlock"][];
+            /**
+             * Is Error
+             * @default false
+             */
+            is_error?: boolean;
+            /** Tool Use Id */
+            tool_use_id: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "tool_result";
+        };
+        /**
+         * ToolUseBlock
+         * @description An earlier call of the assistant, sent back in the history.
+         */
+        ToolUseBlock: {
+            /** Id */
+            id: string;
+            /** Input */
+            input?: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "tool_use";
+        };
+        /** ToolUseBlockOut */
+        ToolUseBlockOut: {
+            /** Id */
+            id: string;
+            /** Input */
+            input: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @default tool_use
+             * @constant
+             */
+            type?: "tool_use";
         };
         /** TopLogprob */
         TopLogprob: {
@@ -4530,6 +4461,24 @@ export interface components {
              * @description prompt_tokens + completion_tokens.
              */
             total_tokens: number;
+        };
+        /** NamedFunction */
+        app__schemas__openai__NamedFunction: {
+            /**
+             * Name
+             * @description The function to call.
+             */
+            name: string;
+        };
+        /** NamedFunction */
+        app__schemas__responses__NamedFunction: {
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "function";
         };
     };
     responses: never;
@@ -5303,15 +5252,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
         };
     };
     "auth-auth_status": {
@@ -5438,666 +5378,6 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "conversations-list_conversations": {
-        parameters: {
-            query?: {
-                /** @description Only conversations whose title or any message contains this text. */
-                q?: string | null;
-                /** @description Most to return. */
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConversationList"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "conversations-create_conversation": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ConversationCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Conversation"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description A resource named in the path does not exist. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The request body is over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "conversations-get_conversation": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conversation_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Conversation"];
-                };
-            };
-            /** @description Invalid request (the error envelope names the field). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "conversations-delete_conversation": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conversation_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Invalid request (the error envelope names the field). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "conversations-update_conversation": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conversation_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ConversationUpdate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Conversation"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The request body is over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "conversations-export_conversation": {
-        parameters: {
-            query?: {
-                /** @description File format. */
-                format?: "markdown" | "json";
-            };
-            header?: never;
-            path: {
-                conversation_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Markdown (text/markdown) or JSON (the conversation object), as a download. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                    "text/markdown": unknown;
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "conversations-send_message": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conversation_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ConversationSend"];
-            };
-        };
-        responses: {
-            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message) or `error` (the envelope). A stopped stream keeps what was generated. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConversationMessage"];
-                    "text/event-stream": string;
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The request body is over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "conversations-edit_message": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conversation_id: string;
-                message_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ConversationSend"];
-            };
-        };
-        responses: {
-            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message) or `error` (the envelope). A stopped stream keeps what was generated. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConversationMessage"];
-                    "text/event-stream": string;
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The request body is over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "conversations-regenerate_answer": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                conversation_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ConversationAnswer"];
-            };
-        };
-        responses: {
-            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message) or `error` (the envelope). A stopped stream keeps what was generated. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConversationMessage"];
-                    "text/event-stream": string;
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The request body is over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -7377,79 +6657,6 @@ export interface operations {
             };
         };
     };
-    "rag-update_collection": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                collection_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CollectionUpdate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Collection"];
-                };
-            };
-            /** @description Invalid request (the error envelope names the field). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The request body is over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
     "rag-list_documents": {
         parameters: {
             query?: {
@@ -7680,446 +6887,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            /** @description Invalid request (the error envelope names the field). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "rag-lab-list_evaluations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Evaluation"][];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "rag-lab-create_evaluation": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["EvaluationCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Evaluation"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The request body is over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "rag-lab-generate_questions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["GenerateQuestions"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["QuestionSet"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The request body is over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "rag-lab-upload_questions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "multipart/form-data": {
-                    /**
-                     * Format: binary
-                     * @description JSONL (one {question, document, pages?, text?} per line) or CSV with those columns.
-                     */
-                    file: string;
-                };
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["QuestionSet"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "rag-lab-get_evaluation": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                evaluation_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Evaluation"];
-                };
-            };
-            /** @description Invalid request (the error envelope names the field). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "rag-lab-delete_evaluation": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                evaluation_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Invalid request (the error envelope names the field). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Missing or wrong API key / session token (when auth is on). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "rag-lab-export_evaluation": {
-        parameters: {
-            query?: {
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path: {
-                evaluation_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description JSON (the evaluation) or CSV (one row per question and configuration). */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                    "text/csv": unknown;
-                };
             };
             /** @description Invalid request (the error envelope names the field). */
             400: {
@@ -8440,6 +7207,409 @@ export interface operations {
             };
         };
     };
+    "tokenize-detokenize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DetokenizeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DetokenizeResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "tokenize-tokenize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenizeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenizeResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-list_batches": {
+        parameters: {
+            query?: {
+                limit?: number;
+                after?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchList"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-create_batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Batch"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-get_batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Batch"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-cancel_batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Batch"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "openai-create_chat_completion": {
         parameters: {
             query?: never;
@@ -8673,6 +7843,454 @@ export interface operations {
             };
         };
     };
+    "openai-list_files": {
+        parameters: {
+            query?: {
+                purpose?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileList"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-create_file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_openai-create_file"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileObject"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-get_file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileObject"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-delete_file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileDeleted"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-get_file_content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "anthropic-create_message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessagesRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message-Output"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+        };
+    };
+    "anthropic-count_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CountTokensRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountTokensResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+        };
+    };
     "openai-list_models": {
         parameters: {
             query?: never;
@@ -8773,7 +8391,7 @@ export interface operations {
             };
         };
     };
-    "openai-create_rerank": {
+    "openai-create_response": {
         parameters: {
             query?: never;
             header?: never;
@@ -8782,7 +8400,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RerankRequest"];
+                "application/json": components["schemas"]["ResponseRequest"];
             };
         };
         responses: {
@@ -8792,7 +8410,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RerankResponse"];
+                    "application/json": unknown;
+                    "text/event-stream": string;
                 };
             };
             /** @description Bad Request */
@@ -8842,9 +8461,193 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Bad Gateway */
-            502: {
+            /** @description Service Unavailable */
+            503: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-get_response": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-delete_response": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedResponse"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-list_response_input_items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -34,6 +34,7 @@ import { streamGenerate } from "@/lib/generate";
 import { isAbort } from "@/lib/stream";
 import { throttleLatest } from "@/lib/throttle";
 import { usePageParams } from "@/lib/usePageParams";
+import { TokenCount } from "@/components/TokenCount";
 
 function stoppedStats(model: string, tokens: number): ResponseStats {
   return {
@@ -197,6 +198,7 @@ export function PlaygroundPage() {
                     value={conv.prompt}
                     onChange={(e) => patchConversation({ prompt: e.target.value })}
                   />
+                  <TokenCount model={conv.model} input={{ prompt: conv.prompt }} />
                 </div>
                 <div className="flex items-center justify-between">
                   <h2 className="text-sm font-semibold">Completion</h2>
@@ -248,6 +250,16 @@ export function PlaygroundPage() {
                       e.preventDefault();
                       if (!busy) void run();
                     }
+                  }}
+                />
+                <TokenCount
+                  model={conv.model}
+                  input={{
+                    messages: [
+                      ...(conv.system ? [{ role: "system" as const, content: conv.system }] : []),
+                      ...conv.turns.map((t) => ({ role: t.role, content: t.content })),
+                      { role: "user" as const, content: input },
+                    ],
                   }}
                 />
               </div>

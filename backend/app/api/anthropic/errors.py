@@ -16,6 +16,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from app.core.errors import AppError
 
@@ -92,6 +93,13 @@ class AnthropicRoute(APIRoute):
                     "error": {"type": "invalid_request_error", "message": _validation_text(exc)},
                 }
                 return JSONResponse(body, status_code=400)
+            except HTTPException as exc:  # e.g. FastAPI's "error parsing the body" (400)
+                status = exc.status_code if exc.status_code in _TYPES else 400
+                body = {
+                    "type": "error",
+                    "error": {"type": _TYPES[status], "message": str(exc.detail)},
+                }
+                return JSONResponse(body, status_code=status, headers=exc.headers)
             except Exception:
                 log.exception("unhandled error on %s", request.url.path)
                 body = {

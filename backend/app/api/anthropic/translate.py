@@ -3,35 +3,80 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
-from app.backends.base import ChatMessage
+from app.backends.base import ChatMessage, ToolCall, ToolSpec, ToolUse
 from app.core.errors import InvalidRequest
-from app.schemas.anthropic import MessagesRequest, StopReason, TextBlock, _MessagesBase
+from app.schemas.anthropic import (
+    MessagesRequest,
+    StopReason,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    _MessagesBase,
+)
 from app.services.generation import GenerationOutcome, ParamsInput
 
 
 def chat_messages(body: _MessagesBase) -> list[ChatMessage]:
-    """``system`` plus the turns, text blocks joined; other block types are refused (400)."""
+    """``system`` plus the turns: text blocks joined, ``tool_use`` blocks as the assistant's
+    tool calls, each ``tool_result`` as a tool message; other block types are refused (400)."""
     out: list[ChatMessage] = []
     system = body.system_text()
     if system:
         out.append(ChatMessage("system", system))
     for i, message in enumerate(body.messages):
         if isinstance(message.content, str):
-            text = message.content
-        else:
-            parts = []
-            for j, block in enumerate(message.content):
-                if not isinstance(block, TextBlock):
-                    raise InvalidRequest(
-                        f"messages.{i}.content.{j}: content blocks of type '{block.type}' are "
-                        "not supported by this server (text only).",
-                        param=f"messages.{i}.content.{j}.type",
-                    )
+            out.append(ChatMessage(message.role, message.content))
+            continue
+        parts: list[str] = []
+        calls: list[ToolCall] = []
+        for j, block in enumerate(message.content):
+            if isinstance(block, TextBlock):
                 parts.append(block.text)
-            text = "".join(parts)
-        out.append(ChatMessage(message.role, text))
+            elif isinstance(block, ToolUseBlock) and message.role == "assistant":
+                calls.append(ToolCall(block.id, block.name, json.dumps(block.input)))
+            elif isinstance(block, ToolResultBlock) and message.role == "user":
+                text = block.text()
+                out.append(
+                    ChatMessage(
+                        "tool",
+                        f"Error: {text}" if block.is_error else text,
+                        tool_call_id=block.tool_use_id,
+                    )
+                )
+            else:
+                raise InvalidRequest(
+                    f"messages.{i}.content.{j}: content blocks of type '{block.type}' are "
+                    f"not supported in a {message.role} turn by this server.",
+                    param=f"messages.{i}.content.{j}.type",
+                )
+        if parts or calls:
+            out.append(ChatMessage(message.role, "".join(parts), tool_calls=tuple(calls)))
     return out
+
+
+def tool_use(body: _MessagesBase) -> ToolUse | None:
+    """``tools`` and ``tool_choice`` as the internal :class:`ToolUse` (OpenAI's choices:
+    any -> required, tool -> that function)."""
+    choice = body.tool_choice
+    if not body.tools:
+        if choice is not None and choice.type not in ("auto", "none"):
+            raise InvalidRequest("tool_choice needs tools.", param="tool_choice")
+        return None
+    specs = tuple(ToolSpec(t.name, t.description, json.dumps(t.input_schema)) for t in body.tools)
+    parallel = not (choice and choice.disable_parallel_tool_use)
+    if choice is None or choice.type == "auto":
+        return ToolUse(specs, "auto", parallel=parallel)
+    if choice.type == "none":
+        return ToolUse(specs, "none", parallel=parallel)
+    if choice.type == "any":
+        return ToolUse(specs, "required", parallel=parallel)
+    if not choice.name or choice.name not in {t.name for t in body.tools}:
+        raise InvalidRequest(
+            "tool_choice.name must name one of the tools.", param="tool_choice.name"
+        )
+    return ToolUse(specs, "function", choice.name, parallel=parallel)
 
 
 def params(body: MessagesRequest) -> ParamsInput:
@@ -44,20 +89,33 @@ def params(body: MessagesRequest) -> ParamsInput:
     )
 
 
+def tool_input(arguments: str) -> dict:
+    """A call's arguments as the ``input`` object (``{}`` if they are not a JSON object)."""
+    try:
+        value = json.loads(arguments or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 async def stop_reason(
-    outcome: GenerationOutcome, stops: list[str]
+    outcome: GenerationOutcome, stops: list[str], called: bool = False
 ) -> tuple[StopReason, str | None]:
-    """``end_turn``, ``max_tokens`` or ``stop_sequence`` (with the sequence that matched).
+    """``tool_use``, ``max_tokens``, ``stop_sequence`` (with the one that matched) or
+    ``end_turn``.
 
     Engines report only "stop" for both end-of-turn and a stop string, and hold the stop
     string's text back; the sampled tokens still contain it, so the earliest stop sequence in
     their decoded text is the one that ended the turn (none there: the model ended it)."""
+    if called:
+        return "tool_use", None
     if outcome.finish_reason == "length":
         return "max_tokens", None
-    if not stops or not outcome.token_ids:
+    token_ids = [t for event in outcome.events for t in event.token_ids]
+    if not stops or not token_ids:
         return "end_turn", None
     engine = outcome.job.model.backend
-    full = await asyncio.to_thread(engine.detokenize, outcome.token_ids)
+    full = await asyncio.to_thread(engine.detokenize, token_ids)
     found = [(full.find(s), s) for s in stops if s in full]
     if not found:
         return "end_turn", None

@@ -31,7 +31,7 @@ async def list_batches(
     after: str | None = None,
 ) -> BatchList:
     """Batches, newest first."""
-    data = batches.store.list(limit + 1, after)
+    data = batches.store.page(limit + 1, after)
     page = data[:limit]
     return BatchList(
         data=page,

@@ -57,7 +57,7 @@ async def create_file(
 @router.get("", response_model=FileList, operation_id="openai-list_files")
 async def list_files(batches: BatchesDep, purpose: str | None = None) -> FileList:
     """Files, newest first (optionally only one purpose)."""
-    return FileList(data=batches.files.list(purpose))
+    return FileList(data=batches.files.all(purpose))
 
 
 @router.get(

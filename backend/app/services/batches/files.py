@@ -74,8 +74,9 @@ class FileStore:
             purpose=row["purpose"],
         )
 
-    def list(self, purpose: str | None = None) -> list[FileObject]:
-        sql, args = "SELECT id FROM files", ()
+    def all(self, purpose: str | None = None) -> list[FileObject]:
+        sql = "SELECT id FROM files"
+        args: tuple[str, ...] = ()
         if purpose:
             sql, args = sql + " WHERE purpose = ?", (purpose,)
         rows = self.db.query(sql + " ORDER BY created_at DESC, rowid DESC", args)

@@ -223,7 +223,8 @@ class BatchService:
         if not cancelled:
             batch.status, batch.finalizing_at = "finalizing", int(time.time())
             self.store.save(batch)
-        ok, failed = [], []
+        ok: list[str] = []
+        failed: list[str] = []
         for status, result in self.store.results(batch_id):
             (ok if status == "completed" else failed).append(json.dumps(result))
         if ok:

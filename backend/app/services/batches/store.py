@@ -65,7 +65,7 @@ class BatchStore:
                 "UPDATE batches SET data = ? WHERE id = ?", (batch.model_dump_json(), batch.id)
             )
 
-    def list(self, limit: int, after: str | None = None) -> list[Batch]:
+    def page(self, limit: int, after: str | None = None) -> list[Batch]:
         rows = self.db.query("SELECT id, created_at FROM batches ORDER BY created_at DESC")
         ids = [r["id"] for r in rows]
         if after in ids:

@@ -1,0 +1,52 @@
+import { client, type Schemas } from "@/lib/api";
+import { toApiError } from "@/lib/errors";
+import { apiUrl, authHeaders } from "@/lib/settings";
+
+export type Batch = Schemas["Batch"];
+export type BatchEndpoint = "/v1/chat/completions" | "/v1/completions" | "/v1/embeddings";
+export const BATCH_ENDPOINTS: BatchEndpoint[] = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"];
+
+/** Uploads a JSONL file (purpose=batch; the server checks every line) and starts a batch on it. */
+export async function startBatch(file: File, endpoint: BatchEndpoint): Promise<Batch> {
+  const form = new FormData();
+  form.append("purpose", "batch");
+  form.append("file", file, file.name);
+  const up = await client.POST("/v1/files", {
+    body: form as unknown as Schemas["Body_openai-create_file"] & never,
+    bodySerializer: (b: unknown) => b as FormData,
+  });
+  if (up.error || !up.data) throw toApiError(up.error, up.response.status);
+  const { data, error, response } = await client.POST("/v1/batches", {
+    body: { input_file_id: up.data.id, endpoint, completion_window: "24h" },
+  });
+  if (error || !data) throw toApiError(error, response.status);
+  return data;
+}
+
+export async function cancelBatch(id: string): Promise<Batch> {
+  const { data, error, response } = await client.POST("/v1/batches/{batch_id}/cancel", {
+    params: { path: { batch_id: id } },
+  });
+  if (error || !data) throw toApiError(error, response.status);
+  return data;
+}
+
+/** Saves a file's content (batch results or errors) through the browser's download. */
+export async function downloadFile(fileId: string, name: string): Promise<void> {
+  const res = await fetch(apiUrl(`/v1/files/${encodeURIComponent(fileId)}/content`), { headers: authHeaders() });
+  if (!res.ok) throw toApiError(await res.json().catch(() => null), res.status);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.click();
+  URL.revokeObjectURL(url);
+}
+
+export const ACTIVE: Batch["status"][] = ["validating", "in_progress", "finalizing", "cancelling"];
+
+/** Share of lines finished (completed or failed), 0-100. */
+export function batchPercent(b: Batch): number {
+  const { total, completed, failed } = b.request_counts;
+  return total ? Math.round(((completed + failed) / total) * 100) : 0;
+}
