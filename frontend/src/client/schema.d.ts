@@ -201,7 +201,8 @@ export interface paths {
         put?: never;
         /**
          * Login
-         * @description Exchange an API key for a short-lived session token for the browser.
+         * @description Exchange an API key for a short-lived session token for the browser. Failed attempts
+         *     are limited per client address (429 with Retry-After past MP_LOGIN_FAILURES_PER_MINUTE).
          */
         post: operations["auth-login"];
         delete?: never;
@@ -265,6 +266,138 @@ export interface paths {
          * @description Run one prompt with one set of parameters on 2-4 models concurrently.
          */
         post: operations["compare-compare_models"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Conversations
+         * @description Conversations, most recently changed first.
+         */
+        get: operations["conversations-list_conversations"];
+        put?: never;
+        /**
+         * Create Conversation
+         * @description Start an empty conversation.
+         */
+        post: operations["conversations-create_conversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Conversation
+         * @description A conversation with all its messages.
+         */
+        get: operations["conversations-get_conversation"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Conversation
+         * @description Delete a conversation and its messages.
+         */
+        delete: operations["conversations-delete_conversation"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Conversation
+         * @description Rename, or change the model, backend or system prompt of the next answers.
+         */
+        patch: operations["conversations-update_conversation"];
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Conversation
+         * @description Download a conversation as Markdown or JSON.
+         */
+        get: operations["conversations-export_conversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Message
+         * @description Add a user message and generate the answer (stored when it ends or is stopped).
+         */
+        post: operations["conversations-send_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Edit Message
+         * @description Replace a user message, drop the messages after it and generate a new answer.
+         */
+        put: operations["conversations-edit_message"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Regenerate Answer
+         * @description Answer the last user message again; the new answer replaces the old one.
+         */
+        post: operations["conversations-regenerate_answer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -552,7 +685,8 @@ export interface paths {
         put?: never;
         /**
          * Answer
-         * @description Answer a question from a knowledge base, citing sources as [n].
+         * @description Answer a question from a knowledge base, citing sources as [n]. When no retrieved chunk
+         *     reaches ``MP_RAG_ANSWER_MIN_SIMILARITY`` it says the documents do not contain the answer.
          */
         post: operations["rag-answer"];
         delete?: never;
@@ -606,7 +740,11 @@ export interface paths {
         delete: operations["rag-delete_collection"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Collection
+         * @description Change a knowledge base's default retrieval mode.
+         */
+        patch: operations["rag-update_collection"];
         trace?: never;
     };
     "/api/v1/rag/documents": {
@@ -652,6 +790,116 @@ export interface paths {
          * @description Delete a document: its file, its rows and all its vectors.
          */
         delete: operations["rag-delete_document"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rag/evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Evaluations
+         * @description All evaluations, newest first (without per-question results).
+         */
+        get: operations["rag-lab-list_evaluations"];
+        put?: never;
+        /**
+         * Create Evaluation
+         * @description Start an evaluation: each configuration's temporary index is built in the background,
+         *     every question asked, metrics computed; the temporary indexes are removed afterwards.
+         */
+        post: operations["rag-lab-create_evaluation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rag/evaluations/questions/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate Questions
+         * @description A loaded model writes one question per sampled chunk, labelled with that chunk's
+         *     document and pages, for review and editing before a run.
+         */
+        post: operations["rag-lab-generate_questions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rag/evaluations/questions/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Questions
+         * @description Parse a question file for review; nothing is stored.
+         */
+        post: operations["rag-lab-upload_questions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rag/evaluations/{evaluation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Evaluation
+         * @description Status, progress and, once done, metrics per configuration and the drill-down.
+         */
+        get: operations["rag-lab-get_evaluation"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Evaluation
+         * @description Delete an evaluation (stopping it first).
+         */
+        delete: operations["rag-lab-delete_evaluation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rag/evaluations/{evaluation_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Evaluation
+         * @description Download the results.
+         */
+        get: operations["rag-lab-export_evaluation"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -708,7 +956,8 @@ export interface paths {
         put?: never;
         /**
          * Query
-         * @description The chunks nearest to a query, best first, with cosine scores.
+         * @description The best chunks for a query (dense, lexical or hybrid; reranked when a reranker is
+         *     configured), best first.
          */
         post: operations["rag-query"];
         delete?: never;
@@ -726,7 +975,9 @@ export interface paths {
         };
         /**
          * System Info
-         * @description CPU, GPU, memory, and which backends are installed (and why others are not).
+         * @description CPU, GPU, memory, and which backends are installed (and why others are not), with
+         *     what each can do. The folders are shown when auth is off or to an admin key: paths are
+         *     nobody else's business.
          */
         get: operations["system-system_info"];
         put?: never;
@@ -1063,6 +1314,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rerank": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Rerank
+         * @description Relevance of each document to the query, best first.
+         */
+        post: operations["openai-create_rerank"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/responses": {
         parameters: {
             query?: never;
@@ -1161,6 +1432,11 @@ export interface components {
              */
             mmr_lambda?: number;
             /**
+             * Mode
+             * @description dense (embeddings), lexical (BM25) or hybrid (both, fused by reciprocal rank fusion); default: the knowledge base's.
+             */
+            mode?: ("dense" | "lexical" | "hybrid") | null;
+            /**
              * Model
              * @description Model that answers; default: the server's.
              */
@@ -1170,18 +1446,16 @@ export interface components {
              * @description The question.
              */
             question: string;
+            /** Repetition Penalty */
+            repetition_penalty?: number | null;
             /**
-             * Repetition Penalty
-             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
-             * @default 1
+             * Rerank
+             * @description Rerank candidates with the configured reranker (no effect when none is configured).
+             * @default true
              */
-            repetition_penalty?: number;
-            /**
-             * Sampling Top K
-             * @description Keep only the k likeliest tokens; 0 disables.
-             * @default 0
-             */
-            sampling_top_k?: number;
+            rerank?: boolean;
+            /** Sampling Top K */
+            sampling_top_k?: number | null;
             /** Seed */
             seed?: number | null;
             /**
@@ -1195,23 +1469,15 @@ export interface components {
              * @default false
              */
             stream?: boolean;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 0.7
-             */
-            temperature?: number;
+            /** Temperature */
+            temperature?: number | null;
             /**
              * Top K
              * @description Chunks to return (default from settings).
              */
             top_k?: number | null;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
+            /** Top P */
+            top_p?: number | null;
         };
         /**
          * AnswerResponse
@@ -1225,6 +1491,22 @@ export interface components {
              * @description Sources in the prompt, numbered [n].
              */
             citations: components["schemas"]["Citation"][];
+            /**
+             * Cited
+             * @description Source numbers the answer cites, in order of first use; each is one of citations[].n.
+             */
+            cited?: number[];
+            /**
+             * Grounded
+             * @description False when no retrieved chunk reached the similarity threshold: the answer then says the documents do not contain it, and no model ran.
+             * @default true
+             */
+            grounded?: boolean;
+            /**
+             * Invalid Citations
+             * @description Numbers the model wrote as [n] that match no given source; removed from the text.
+             */
+            invalid_citations?: number[];
             /**
              * Sources Dropped
              * @description Retrieved sources left out (lowest scores first) so the prompt fits the model's context.
@@ -1314,6 +1596,37 @@ export interface components {
              */
             enabled: boolean;
         };
+        /**
+         * BackendCapabilities
+         * @description What a backend does beyond plain generation; requests needing more get 400.
+         */
+        BackendCapabilities: {
+            /**
+             * Chat Template
+             * @description Applies the model's chat template itself.
+             */
+            chat_template: boolean;
+            /**
+             * Embeddings
+             * @description Serves embeddings (/api/embed, RAG).
+             */
+            embeddings: boolean;
+            /**
+             * Json Schema
+             * @description Constrains output to a JSON schema (response_format).
+             */
+            json_schema: boolean;
+            /**
+             * Local Tokenizer
+             * @description Tokenizes here (context checked before generating); false for engines behind HTTP, which count tokens themselves.
+             */
+            local_tokenizer: boolean;
+            /**
+             * Logprobs
+             * @description Returns token logprobs (logprobs/top_logprobs).
+             */
+            logprobs: boolean;
+        };
         /** BackendStatus */
         BackendStatus: {
             /**
@@ -1321,6 +1634,8 @@ export interface components {
              * @description Whether its engine is installed here.
              */
             available: boolean;
+            /** @description What it can do (null when it is not installed). */
+            capabilities?: components["schemas"]["BackendCapabilities"] | null;
             /** Description */
             description: string;
             /**
@@ -1458,6 +1773,12 @@ export interface components {
              * @description Patterns to download.
              */
             allow_patterns?: string[] | null;
+            /**
+             * Bundled
+             * @description The bundled SmolLM2-135M-Instruct placed by setup (135M, for trying the product).
+             * @default false
+             */
+            bundled?: boolean;
             /** Description */
             description?: string | null;
             /**
@@ -1636,9 +1957,8 @@ export interface components {
             /**
              * Repetition Penalty
              * @description Extension.
-             * @default 1
              */
-            repetition_penalty?: number;
+            repetition_penalty?: number | null;
             /** @description Constrain the output to JSON (json_object) or to a JSON schema (json_schema); backends with capabilities.json_schema honour it, others 400. */
             response_format?: components["schemas"]["ResponseFormat"] | null;
             /** Seed */
@@ -1654,12 +1974,8 @@ export interface components {
              */
             stream?: boolean;
             stream_options?: components["schemas"]["StreamOptions"] | null;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 1
-             */
-            temperature?: number;
+            /** Temperature */
+            temperature?: number | null;
             /**
              * Tool Choice
              * @description none, auto (default with tools), required (at least one call, constrained) or a named function (that call, constrained).
@@ -1673,17 +1989,12 @@ export interface components {
             /**
              * Top K
              * @description Extension: top-k sampling (0 disables).
-             * @default 0
              */
-            top_k?: number;
+            top_k?: number | null;
             /** Top Logprobs */
             top_logprobs?: number | null;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
+            /** Top P */
+            top_p?: number | null;
             /** User */
             user?: string | null;
         };
@@ -1754,7 +2065,7 @@ export interface components {
             filename: string;
             /**
              * Heading Path
-             * @description Markdown headings above the chunk.
+             * @description Section path of the chunk (Markdown headings; PDF outline or detected headings).
              */
             heading_path: string[];
             /**
@@ -1768,18 +2079,29 @@ export interface components {
              */
             page: number | null;
             /**
+             * Page End
+             * @description Last PDF page the chunk covers (equals page unless it spans a page break).
+             */
+            page_end?: number | null;
+            /**
              * Position
              * @description Index of the chunk within its document.
              */
             position: number;
             /**
              * Score
-             * @description Cosine similarity to the query (1 = identical).
+             * @description Ranking score of the mode: cosine (dense), BM25 (lexical), reciprocal-rank-fusion sum (hybrid), or the reranker's.
              */
             score: number;
             /**
+             * Similarity
+             * @description Cosine similarity of the chunk to the query (1 = identical), whatever the mode.
+             * @default 0
+             */
+            similarity?: number;
+            /**
              * Text
-             * @description Chunk text.
+             * @description Chunk text, exactly as in the document.
              */
             text: string;
         };
@@ -1833,6 +2155,12 @@ export interface components {
              * @description Unique name; usable wherever an id is.
              */
             name: string;
+            /**
+             * Retrieval Mode
+             * @description Default retrieval mode of its queries.
+             * @enum {string}
+             */
+            retrieval_mode: "dense" | "lexical" | "hybrid";
         };
         /**
          * CollectionCreate
@@ -1865,6 +2193,23 @@ export interface components {
              * @description Unique name (letters, digits, spaces, '.', '_', '-').
              */
             name: string;
+            /**
+             * Retrieval Mode
+             * @description Default retrieval mode of its queries (default: the server's, hybrid).
+             */
+            retrieval_mode?: ("dense" | "lexical" | "hybrid") | null;
+        };
+        /**
+         * CollectionUpdate
+         * @description Change a knowledge base's settings.
+         */
+        CollectionUpdate: {
+            /**
+             * Retrieval Mode
+             * @description Default retrieval mode of its queries.
+             * @enum {string}
+             */
+            retrieval_mode: "dense" | "lexical" | "hybrid";
         };
         /**
          * CompareRequest
@@ -1895,12 +2240,8 @@ export interface components {
              * @description Raw prompt (completion mode).
              */
             prompt?: string | null;
-            /**
-             * Repetition Penalty
-             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
-             * @default 1
-             */
-            repetition_penalty?: number;
+            /** Repetition Penalty */
+            repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
             /**
@@ -1913,24 +2254,12 @@ export interface components {
              * @description System prompt.
              */
             system?: string | null;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 0.7
-             */
-            temperature?: number;
-            /**
-             * Top K
-             * @description Keep only the k likeliest tokens; 0 disables.
-             * @default 0
-             */
-            top_k?: number;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
+            /** Temperature */
+            temperature?: number | null;
+            /** Top K */
+            top_k?: number | null;
+            /** Top P */
+            top_p?: number | null;
         };
         /** CompareTarget */
         CompareTarget: {
@@ -2034,9 +2363,8 @@ export interface components {
             /**
              * Repetition Penalty
              * @description Extension.
-             * @default 1
              */
-            repetition_penalty?: number;
+            repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
             /**
@@ -2050,26 +2378,70 @@ export interface components {
              */
             stream?: boolean;
             stream_options?: components["schemas"]["StreamOptions"] | null;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 1
-             */
-            temperature?: number;
+            /** Temperature */
+            temperature?: number | null;
             /**
              * Top K
              * @description Extension: top-k sampling (0 disables).
-             * @default 0
              */
-            top_k?: number;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
+            top_k?: number | null;
+            /** Top P */
+            top_p?: number | null;
             /** User */
             user?: string | null;
+        };
+        /** ConfigMetrics */
+        ConfigMetrics: {
+            /**
+             * Chunks
+             * @description Chunks in the temporary index.
+             */
+            chunks: number;
+            /**
+             * Hit At 1
+             * @description Share of questions whose first chunk is relevant.
+             */
+            hit_at_1: number;
+            /**
+             * Hit At 5
+             * @description Share with a relevant chunk in the top 5.
+             */
+            hit_at_5: number;
+            /**
+             * Index Build S
+             * @description Time to chunk, embed and index the documents.
+             */
+            index_build_s: number;
+            /**
+             * Latency P50 Ms
+             * @description Query latency, median.
+             */
+            latency_p50_ms: number;
+            /**
+             * Latency P95 Ms
+             * @description Query latency, 95th percentile.
+             */
+            latency_p95_ms: number;
+            /**
+             * Mrr
+             * @description Mean reciprocal rank of the first relevant chunk.
+             */
+            mrr: number;
+            /**
+             * Ndcg At 5
+             * @description Mean nDCG@5 (binary gains).
+             */
+            ndcg_at_5: number;
+            /**
+             * Questions
+             * @description Questions asked.
+             */
+            questions: number;
+        };
+        /** ConfigResult */
+        ConfigResult: {
+            config: components["schemas"]["EvalConfigIn"];
+            metrics: components["schemas"]["ConfigMetrics"];
         };
         /** ContentPart */
         ContentPart: {
@@ -2080,6 +2452,328 @@ export interface components {
              * @constant
              */
             type: "text";
+        };
+        /**
+         * Conversation
+         * @description A conversation with its messages, oldest first.
+         */
+        Conversation: {
+            /**
+             * Backend
+             * @description Backend of the next answer (none: automatic).
+             */
+            backend: string | null;
+            /**
+             * Created At
+             * @description Unix time.
+             */
+            created_at: number;
+            /**
+             * Generating
+             * @description An answer is being generated right now.
+             */
+            generating: boolean;
+            /**
+             * Id
+             * @description Conversation id.
+             */
+            id: string;
+            /**
+             * Message Count
+             * @description Messages stored.
+             */
+            message_count: number;
+            /** Messages */
+            messages: components["schemas"]["ConversationMessage"][];
+            /**
+             * Model
+             * @description Model of the next answer.
+             */
+            model: string | null;
+            /**
+             * System
+             * @description System prompt.
+             */
+            system: string | null;
+            /**
+             * Title
+             * @description Title.
+             */
+            title: string;
+            /**
+             * Updated At
+             * @description Unix time of the last change.
+             */
+            updated_at: number;
+        };
+        /**
+         * ConversationAnswer
+         * @description How to generate the answer: model, backend and sampling parameters. ``model``,
+         *     ``backend`` and ``system`` default to the conversation's own and are stored on it.
+         */
+        ConversationAnswer: {
+            /**
+             * Allow Fallback
+             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
+             * @default false
+             */
+            allow_fallback?: boolean;
+            /** Backend */
+            backend?: string | null;
+            /**
+             * Json Schema
+             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
+             */
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /**
+             * Model
+             * @description Model id from GET /api/v1/models; default: the server's default model.
+             */
+            model?: string | null;
+            /** Repetition Penalty */
+            repetition_penalty?: number | null;
+            /** Seed */
+            seed?: number | null;
+            /**
+             * Stop
+             * @description Up to 4 strings; generation ends before the first one appears.
+             */
+            stop?: string[];
+            /**
+             * Stream
+             * @description Send the answer as server-sent events (`message`, `token`..., then `done` or `error`); false: JSON.
+             * @default true
+             */
+            stream?: boolean;
+            /**
+             * System
+             * @description System prompt sent before the messages.
+             */
+            system?: string | null;
+            /** Temperature */
+            temperature?: number | null;
+            /** Top K */
+            top_k?: number | null;
+            /** Top P */
+            top_p?: number | null;
+        };
+        /**
+         * ConversationCreate
+         * @description A new, empty conversation; its title comes from the first message unless given.
+         */
+        ConversationCreate: {
+            /** Backend */
+            backend?: string | null;
+            /**
+             * Model
+             * @description Model id from GET /api/v1/models; default: the server's default model.
+             */
+            model?: string | null;
+            /**
+             * System
+             * @description System prompt sent before the messages.
+             */
+            system?: string | null;
+            /**
+             * Title
+             * @description Title; default: the start of the first message.
+             */
+            title?: string | null;
+        };
+        /**
+         * ConversationList
+         * @description Conversations, most recently changed first.
+         */
+        ConversationList: {
+            /** Data */
+            data: components["schemas"]["ConversationSummary"][];
+        };
+        /**
+         * ConversationMessage
+         * @description A stored message. Assistant messages carry what generated them and their figures.
+         */
+        ConversationMessage: {
+            /**
+             * Backend
+             * @description Backend that served the answer.
+             */
+            backend?: string | null;
+            /**
+             * Content
+             * @description Message text (a stopped answer keeps what was generated).
+             */
+            content: string;
+            /**
+             * Created At
+             * @description Unix time.
+             */
+            created_at: number;
+            figures?: components["schemas"]["MessageFigures"] | null;
+            /**
+             * Finish Reason
+             * @description Why the answer ended; cancelled: stopped by the client.
+             */
+            finish_reason?: ("stop" | "length" | "cancelled") | null;
+            /**
+             * Id
+             * @description Message id.
+             */
+            id: string;
+            /**
+             * Model
+             * @description Model that answered.
+             */
+            model?: string | null;
+            /**
+             * Parameters
+             * @description Sampling parameters of the answer.
+             */
+            parameters?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Role
+             * @description Who wrote it.
+             * @enum {string}
+             */
+            role: "user" | "assistant";
+        };
+        /**
+         * ConversationSend
+         * @description A user message to append; the assistant's answer is generated and stored.
+         */
+        ConversationSend: {
+            /**
+             * Allow Fallback
+             * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
+             * @default false
+             */
+            allow_fallback?: boolean;
+            /** Backend */
+            backend?: string | null;
+            /**
+             * Content
+             * @description The user's message.
+             */
+            content: string;
+            /**
+             * Json Schema
+             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
+             */
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /**
+             * Model
+             * @description Model id from GET /api/v1/models; default: the server's default model.
+             */
+            model?: string | null;
+            /** Repetition Penalty */
+            repetition_penalty?: number | null;
+            /** Seed */
+            seed?: number | null;
+            /**
+             * Stop
+             * @description Up to 4 strings; generation ends before the first one appears.
+             */
+            stop?: string[];
+            /**
+             * Stream
+             * @description Send the answer as server-sent events (`message`, `token`..., then `done` or `error`); false: JSON.
+             * @default true
+             */
+            stream?: boolean;
+            /**
+             * System
+             * @description System prompt sent before the messages.
+             */
+            system?: string | null;
+            /** Temperature */
+            temperature?: number | null;
+            /** Top K */
+            top_k?: number | null;
+            /** Top P */
+            top_p?: number | null;
+        };
+        /**
+         * ConversationSummary
+         * @description A conversation in the list.
+         */
+        ConversationSummary: {
+            /**
+             * Backend
+             * @description Backend of the next answer (none: automatic).
+             */
+            backend: string | null;
+            /**
+             * Created At
+             * @description Unix time.
+             */
+            created_at: number;
+            /**
+             * Generating
+             * @description An answer is being generated right now.
+             */
+            generating: boolean;
+            /**
+             * Id
+             * @description Conversation id.
+             */
+            id: string;
+            /**
+             * Message Count
+             * @description Messages stored.
+             */
+            message_count: number;
+            /**
+             * Model
+             * @description Model of the next answer.
+             */
+            model: string | null;
+            /**
+             * System
+             * @description System prompt.
+             */
+            system: string | null;
+            /**
+             * Title
+             * @description Title.
+             */
+            title: string;
+            /**
+             * Updated At
+             * @description Unix time of the last change.
+             */
+            updated_at: number;
+        };
+        /**
+         * ConversationUpdate
+         * @description Rename a conversation or change what its next answers use; omitted fields stay.
+         */
+        ConversationUpdate: {
+            /** Backend */
+            backend?: string | null;
+            /**
+             * Model
+             * @description Model id from GET /api/v1/models; default: the server's default model.
+             */
+            model?: string | null;
+            /**
+             * System
+             * @description System prompt sent before the messages.
+             */
+            system?: string | null;
+            /**
+             * Title
+             * @description New title.
+             */
+            title?: string | null;
         };
         /**
          * CountTokensRequest
@@ -2326,6 +3020,13 @@ export interface components {
              * @description Size announced by the source (None: unknown).
              */
             size_bytes: number | null;
+            /**
+             * Verified By
+             * @description How the file's bytes are checked: sha256 (Hub LFS files, URL downloads given sha256=), git-sha1 (small Hub files), or none (a URL download without sha256: only its size and file format are checked).
+             * @default none
+             * @enum {string}
+             */
+            verified_by?: "sha256" | "git-sha1" | "none";
         };
         /**
          * DownloadJobInfo
@@ -2480,7 +3181,7 @@ export interface components {
             revision?: string | null;
             /**
              * Sha256
-             * @description Expected sha256 of the URL's file; verified when given.
+             * @description Expected sha256 of the URL's file; verified when given. Without it the bytes are not verified (only the size and the GGUF header are checked).
              */
             sha256?: string | null;
             /**
@@ -2606,6 +3307,160 @@ export interface components {
          */
         ErrorResponse: {
             error: components["schemas"]["ErrorDetail"];
+        };
+        /**
+         * EvalConfigIn
+         * @description One retrieval configuration to compare.
+         */
+        EvalConfigIn: {
+            /**
+             * Chunk Overlap
+             * @description Overlap in tokens.
+             * @default 40
+             */
+            chunk_overlap?: number;
+            /**
+             * Chunk Size
+             * @description Chunk size in tokens.
+             * @default 200
+             */
+            chunk_size?: number;
+            /**
+             * Embedding Model
+             * @description Embedding model (default: the knowledge base's).
+             */
+            embedding_model?: string | null;
+            /**
+             * Mode
+             * @description dense, lexical or hybrid.
+             * @default hybrid
+             * @enum {string}
+             */
+            mode?: "dense" | "lexical" | "hybrid";
+            /**
+             * Name
+             * @description Label in the table and chart.
+             */
+            name: string;
+            /**
+             * Rerank
+             * @description Rerank with the configured reranker.
+             * @default false
+             */
+            rerank?: boolean;
+            /**
+             * Structure
+             * @description Structure-aware sections (PDF outline or headings) instead of one section per page.
+             * @default true
+             */
+            structure?: boolean;
+            /**
+             * Top K
+             * @description Chunks retrieved per question.
+             * @default 5
+             */
+            top_k?: number;
+        };
+        /**
+         * EvalQuestionIn
+         * @description A question and where its answer is: the expected document and its pages and/or a text
+         *     the right chunk contains.
+         */
+        EvalQuestionIn: {
+            /**
+             * Document
+             * @description Expected document: file name or document id.
+             */
+            document: string;
+            /**
+             * Pages
+             * @description Pages holding the answer (any one counts).
+             */
+            pages?: number[];
+            /**
+             * Question
+             * @description As a user would ask it.
+             */
+            question: string;
+            /**
+             * Source Chunk
+             * @description Generated questions: the chunk id the question was written from.
+             */
+            source_chunk?: string | null;
+            /**
+             * Text
+             * @description Text the right chunk contains (optional).
+             */
+            text?: string | null;
+        };
+        /**
+         * Evaluation
+         * @description An evaluation job; ``result`` once it succeeded.
+         */
+        Evaluation: {
+            /**
+             * Collection Id
+             * @description Knowledge base evaluated.
+             */
+            collection_id: string;
+            /**
+             * Configurations
+             * @description Metrics per configuration.
+             */
+            configurations?: components["schemas"]["ConfigResult"][];
+            /**
+             * Created At
+             * @description Unix time.
+             */
+            created_at: number;
+            /**
+             * Error
+             * @description Why it failed.
+             */
+            error: string | null;
+            /**
+             * Id
+             * @description Evaluation id.
+             */
+            id: string;
+            /**
+             * Progress
+             * @description 0-1.
+             */
+            progress: number;
+            /**
+             * Questions
+             * @description Per-question drill-down: the question and, per configuration, its metrics and the chunks retrieved (relevant or not).
+             */
+            questions?: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Stage
+             * @description What it is doing.
+             */
+            stage: string;
+            /**
+             * Status
+             * @description State.
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed";
+        };
+        /**
+         * EvaluationCreate
+         * @description Compare 1-6 configurations on a knowledge base's documents.
+         */
+        EvaluationCreate: {
+            /**
+             * Collection
+             * @description Knowledge base.
+             */
+            collection: string;
+            /** Configurations */
+            configurations: components["schemas"]["EvalConfigIn"][];
+            /** Questions */
+            questions: components["schemas"]["EvalQuestionIn"][];
         };
         /** FileDeleted */
         FileDeleted: {
@@ -2767,6 +3622,34 @@ export interface components {
             type: "function";
         };
         /**
+         * GenerateQuestions
+         * @description Let a loaded model write questions from sampled chunks of a knowledge base.
+         */
+        GenerateQuestions: {
+            /**
+             * Collection
+             * @description Knowledge base.
+             */
+            collection: string;
+            /**
+             * Count
+             * @description Questions to write.
+             * @default 10
+             */
+            count?: number;
+            /**
+             * Model
+             * @description Model that writes (default: the server's).
+             */
+            model?: string | null;
+            /**
+             * Seed
+             * @description Chunk sampling and generation seed.
+             * @default 0
+             */
+            seed?: number;
+        };
+        /**
          * GenerateRequest
          * @description A completion (``prompt``) or chat (``messages``) request.
          */
@@ -2808,12 +3691,8 @@ export interface components {
              * @description Raw prompt for completion mode (no chat template).
              */
             prompt?: string | null;
-            /**
-             * Repetition Penalty
-             * @description Divides logits of tokens already seen (>1 discourages repetition, 1 disables).
-             * @default 1
-             */
-            repetition_penalty?: number;
+            /** Repetition Penalty */
+            repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
             /**
@@ -2832,24 +3711,12 @@ export interface components {
              * @description System prompt, prepended to messages in chat mode.
              */
             system?: string | null;
-            /**
-             * Temperature
-             * @description Sampling temperature, 0 to 2. 0 picks the likeliest token.
-             * @default 0.7
-             */
-            temperature?: number;
-            /**
-             * Top K
-             * @description Keep only the k likeliest tokens; 0 disables.
-             * @default 0
-             */
-            top_k?: number;
-            /**
-             * Top P
-             * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
-             * @default 1
-             */
-            top_p?: number;
+            /** Temperature */
+            temperature?: number | null;
+            /** Top K */
+            top_k?: number | null;
+            /** Top P */
+            top_p?: number | null;
         };
         /**
          * GenerateResponse
@@ -2999,6 +3866,22 @@ export interface components {
             type: "input_text" | "output_text" | "text";
         };
         /**
+         * InvalidModelInfo
+         * @description An entry of the models folder that looks like a model but is damaged (skipped).
+         */
+        InvalidModelInfo: {
+            /**
+             * Id
+             * @description File or folder name under the models folder.
+             */
+            id: string;
+            /**
+             * Problem
+             * @description What is wrong with it.
+             */
+            problem: string;
+        };
+        /**
          * JsonSchemaFormat
          * @description The schema part of ``response_format`` (OpenAI's structured outputs).
          */
@@ -3101,6 +3984,12 @@ export interface components {
          * @description A model whose files are on this machine.
          */
         LocalModelInfo: {
+            /**
+             * Bundled
+             * @description The bundled SmolLM2-135M-Instruct that setup places (135M, for trying the product: fluent English, wrong facts and arithmetic).
+             * @default false
+             */
+            bundled?: boolean;
             /**
              * Demo
              * @description A project-built demo model, not a real one.
@@ -3241,6 +4130,37 @@ export interface components {
             type?: "message";
             usage: components["schemas"]["MessageUsage"];
         };
+        /**
+         * MessageFigures
+         * @description What an answer cost, measured by the server.
+         */
+        MessageFigures: {
+            /**
+             * Completion Tokens
+             * @description Tokens generated.
+             */
+            completion_tokens?: number | null;
+            /**
+             * Prompt Tokens
+             * @description Tokens in the prompt.
+             */
+            prompt_tokens?: number | null;
+            /**
+             * Tokens Per Second
+             * @description Decode speed.
+             */
+            tokens_per_second?: number | null;
+            /**
+             * Total Ms
+             * @description Request to last token.
+             */
+            total_ms?: number | null;
+            /**
+             * Ttft Ms
+             * @description Time to first token.
+             */
+            ttft_ms?: number | null;
+        };
         /** MessageParam */
         MessageParam: {
             /**
@@ -3378,6 +4298,11 @@ export interface components {
              * @description Model used when a request names none.
              */
             default_model: string | null;
+            /**
+             * Invalid
+             * @description Damaged model files found in the models folder; they are left out of every listing and refused (400) when requested. Delete or replace them.
+             */
+            invalid?: components["schemas"]["InvalidModelInfo"][];
             /** Loaded */
             loaded: components["schemas"]["LoadedModelInfo"][];
             /** Local */
@@ -3865,10 +4790,21 @@ export interface components {
              */
             mmr_lambda?: number;
             /**
+             * Mode
+             * @description dense (embeddings), lexical (BM25) or hybrid (both, fused by reciprocal rank fusion); default: the knowledge base's.
+             */
+            mode?: ("dense" | "lexical" | "hybrid") | null;
+            /**
              * Query
              * @description Search text.
              */
             query: string;
+            /**
+             * Rerank
+             * @description Rerank candidates with the configured reranker (no effect when none is configured).
+             * @default true
+             */
+            rerank?: boolean;
             /**
              * Top K
              * @description Chunks to return (default from settings).
@@ -3882,6 +4818,26 @@ export interface components {
              * @description Best first.
              */
             chunks: components["schemas"]["RetrievedChunk"][];
+            /**
+             * Mode
+             * @description Retrieval mode used.
+             * @default hybrid
+             * @enum {string}
+             */
+            mode?: "dense" | "lexical" | "hybrid";
+            /**
+             * Reranker
+             * @description Reranker that ordered the chunks, or null for none.
+             */
+            reranker?: string | null;
+        };
+        /**
+         * QuestionSet
+         * @description Questions parsed from an upload or generated by a model, for review before a run.
+         */
+        QuestionSet: {
+            /** Questions */
+            questions: components["schemas"]["EvalQuestionIn"][];
         };
         /** RequestCounts */
         RequestCounts: {
@@ -3891,6 +4847,98 @@ export interface components {
             failed: number;
             /** Total */
             total: number;
+        };
+        /**
+         * RerankDocument
+         * @description A document given as an object (Cohere's and Jina's alternative form).
+         */
+        RerankDocument: {
+            /**
+             * Text
+             * @description Document text.
+             */
+            text: string;
+        };
+        /**
+         * RerankRequest
+         * @description Score documents against a query; unknown fields (e.g. ``max_chunks_per_doc``) are
+         *     ignored as clients of other servers send them.
+         */
+        RerankRequest: {
+            /**
+             * Documents
+             * @description Texts (or {text}) to score.
+             */
+            documents: (string | components["schemas"]["RerankDocument"])[];
+            /**
+             * Model
+             * @description Reranker name; informational (the configured reranker, or the embedder, scores).
+             */
+            model?: string | null;
+            /**
+             * Query
+             * @description The query.
+             */
+            query: string;
+            /**
+             * Return Documents
+             * @description Include each document's text.
+             * @default false
+             */
+            return_documents?: boolean;
+            /**
+             * Top N
+             * @description Return only the best n (default: all).
+             */
+            top_n?: number | null;
+        };
+        /**
+         * RerankResponse
+         * @description Results best first.
+         */
+        RerankResponse: {
+            /**
+             * Id
+             * @description Request id.
+             */
+            id: string;
+            /**
+             * Model
+             * @description What scored: the reranker's name or the embedding model.
+             */
+            model: string;
+            /** Results */
+            results: components["schemas"]["RerankResult"][];
+            /**
+             * Scored By
+             * @description cross-encoder or remote: the configured reranker; embedding-cosine: no reranker is configured, so scores are the embedder's cosine similarities.
+             * @enum {string}
+             */
+            scored_by: "cross-encoder" | "remote" | "embedding-cosine";
+            usage: components["schemas"]["RerankUsage"];
+        };
+        /** RerankResult */
+        RerankResult: {
+            /** @description With return_documents. */
+            document?: components["schemas"]["RerankDocument"] | null;
+            /**
+             * Index
+             * @description Position of the document in the request.
+             */
+            index: number;
+            /**
+             * Relevance Score
+             * @description Higher is more relevant.
+             */
+            relevance_score: number;
+        };
+        /** RerankUsage */
+        RerankUsage: {
+            /**
+             * Total Tokens
+             * @description Tokens of query and documents (embedder tokenizer).
+             */
+            total_tokens: number;
         };
         /**
          * ResponseFormat
@@ -4006,7 +5054,7 @@ export interface components {
             filename: string;
             /**
              * Heading Path
-             * @description Markdown headings above the chunk.
+             * @description Section path of the chunk (Markdown headings; PDF outline or detected headings).
              */
             heading_path: string[];
             /**
@@ -4015,18 +5063,29 @@ export interface components {
              */
             page: number | null;
             /**
+             * Page End
+             * @description Last PDF page the chunk covers (equals page unless it spans a page break).
+             */
+            page_end?: number | null;
+            /**
              * Position
              * @description Index of the chunk within its document.
              */
             position: number;
             /**
              * Score
-             * @description Cosine similarity to the query (1 = identical).
+             * @description Ranking score of the mode: cosine (dense), BM25 (lexical), reciprocal-rank-fusion sum (hybrid), or the reranker's.
              */
             score: number;
             /**
+             * Similarity
+             * @description Cosine similarity of the chunk to the query (1 = identical), whatever the mode.
+             * @default 0
+             */
+            similarity?: number;
+            /**
              * Text
-             * @description Chunk text.
+             * @description Chunk text, exactly as in the document.
              */
             text: string;
         };
@@ -4055,8 +5114,11 @@ export interface components {
             cpu_cores: number;
             /** Cpu Model */
             cpu_model: string;
-            /** Data Dir */
-            data_dir: string;
+            /**
+             * Data Dir
+             * @description Data folder (absolute path); shown to admins only when auth is on.
+             */
+            data_dir?: string | null;
             /** Default Backend */
             default_backend: string;
             /** Gpus */
@@ -4065,8 +5127,11 @@ export interface components {
             memory_available_bytes: number;
             /** Memory Total Bytes */
             memory_total_bytes: number;
-            /** Models Dir */
-            models_dir: string;
+            /**
+             * Models Dir
+             * @description Models folder (absolute path); shown to admins only when auth is on.
+             */
+            models_dir?: string | null;
             /** Platform */
             platform: string;
             /** Python */
@@ -5252,6 +6317,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     "auth-auth_status": {
@@ -5378,6 +6452,666 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-list_conversations": {
+        parameters: {
+            query?: {
+                /** @description Only conversations whose title or any message contains this text. */
+                q?: string | null;
+                /** @description Most to return. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-create_conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A resource named in the path does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-get_conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-delete_conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-update_conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-export_conversation": {
+        parameters: {
+            query?: {
+                /** @description File format. */
+                format?: "markdown" | "json";
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Markdown (text/markdown) or JSON (the conversation object), as a download. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/markdown": unknown;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-send_message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationSend"];
+            };
+        };
+        responses: {
+            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message) or `error` (the envelope). A stopped stream keeps what was generated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationMessage"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-edit_message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationSend"];
+            };
+        };
+        responses: {
+            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message) or `error` (the envelope). A stopped stream keeps what was generated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationMessage"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-regenerate_answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationAnswer"];
+            };
+        };
+        responses: {
+            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message) or `error` (the envelope). A stopped stream keeps what was generated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationMessage"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -6657,6 +8391,79 @@ export interface operations {
             };
         };
     };
+    "rag-update_collection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                collection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CollectionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Collection"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "rag-list_documents": {
         parameters: {
             query?: {
@@ -6887,6 +8694,446 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-list_evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"][];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-create_evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvaluationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-generate_questions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateQuestions"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionSet"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-upload_questions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description JSONL (one {question, document, pages?, text?} per line) or CSV with those columns.
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionSet"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-get_evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                evaluation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-delete_evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                evaluation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rag-lab-export_evaluation": {
+        parameters: {
+            query?: {
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                evaluation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON (the evaluation) or CSV (one row per question and configuration). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/csv": unknown;
+                };
             };
             /** @description Invalid request (the error envelope names the field). */
             400: {
@@ -8383,6 +10630,86 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "openai-create_rerank": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RerankRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RerankResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

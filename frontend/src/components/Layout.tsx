@@ -1,4 +1,4 @@
-import { Link, NavLink, Outlet } from "react-router-dom";
+import { NavLink, Outlet } from "react-router-dom";
 import { BookOpen, Boxes, Columns2, FlaskConical, ListChecks, MessageSquare, Moon, Settings as SettingsIcon, Sun } from "lucide-react";
 
 import { LoginForm } from "@/components/LoginForm";

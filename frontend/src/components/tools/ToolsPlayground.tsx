@@ -39,7 +39,7 @@ export function ToolsPlayground({ model, backend, params }: { model: string; bac
   const built = buildTools(drafts);
 
   async function send(history: ToolMessage[]) {
-    let responseFormat: unknown = null;
+    let responseFormat: unknown;
     try {
       responseFormat = schemaFormat(schema);
     } catch (err) {
