@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import json
 import logging
@@ -224,7 +225,7 @@ class EvaluationService:
 
         def progress(done: int, total: int, stage: str) -> None:
             loop.call_soon_threadsafe(
-                self._update, evaluation_id, progress=done / total, stage=stage
+                functools.partial(self._update, evaluation_id, progress=done / total, stage=stage)
             )
 
         def work() -> dict[str, Any]:
