@@ -147,7 +147,7 @@ class EvaluationService:
             raise NotFound(f"Evaluation '{evaluation_id}' does not exist.", param="evaluation_id")
         return self._row(rows[0])
 
-    def list(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         rows = self.db.query(
             "SELECT id, collection_id, status, progress, stage, error, "
             "created_at, NULL AS result FROM rag_evaluations "
