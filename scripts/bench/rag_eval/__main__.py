@@ -39,7 +39,12 @@ def main() -> None:
 
     from app.core.config import Settings
     from app.services.rag.embedder import EmbedderPool
-    from app.services.rag.evaluation import EvalConfig, EvalQuestion, SourceDocument, evaluate
+    from app.services.rag.evaluation import (
+        EvalConfig,
+        EvalQuestion,
+        SourceDocument,
+        evaluate,
+    )
 
     settings = Settings()
     pool = EmbedderPool(settings)

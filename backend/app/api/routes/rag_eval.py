@@ -94,7 +94,7 @@ async def create_evaluation(body: EvaluationCreate, rag: RagDep):
 @router.get("", response_model=list[Evaluation])
 async def list_evaluations(rag: RagDep):
     """All evaluations, newest first (without per-question results)."""
-    return rag.evaluations.list()
+    return rag.evaluations.all()
 
 
 @router.get("/{evaluation_id}", response_model=Evaluation, responses=error_responses(404))

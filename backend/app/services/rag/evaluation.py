@@ -222,7 +222,7 @@ def evaluate(
     total = len(configs) * (1 + len(questions))
     done = 0
     summaries: list[dict[str, Any]] = []
-    drill = [
+    drill: list[dict[str, Any]] = [
         {
             "question": q.question,
             "document": q.document,

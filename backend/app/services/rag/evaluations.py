@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import json
 import logging
@@ -146,7 +147,7 @@ class EvaluationService:
             raise NotFound(f"Evaluation '{evaluation_id}' does not exist.", param="evaluation_id")
         return self._row(rows[0])
 
-    def list(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         rows = self.db.query(
             "SELECT id, collection_id, status, progress, stage, error, "
             "created_at, NULL AS result FROM rag_evaluations "
@@ -224,7 +225,7 @@ class EvaluationService:
 
         def progress(done: int, total: int, stage: str) -> None:
             loop.call_soon_threadsafe(
-                self._update, evaluation_id, progress=done / total, stage=stage
+                functools.partial(self._update, evaluation_id, progress=done / total, stage=stage)
             )
 
         def work() -> dict[str, Any]:

@@ -166,8 +166,9 @@ class RagPipeline:
 
     def search(self, collection: dict[str, Any], query: str, top_k: int | None,
                filters: QueryFilters | None, use_mmr: bool, mmr_lambda: float, mode: str,
-               rerank: bool = True) -> Retrieval:
-        """Blocking retrieval (runs in a worker thread; the RAG lab calls it directly)."""
+               rerank: bool = True, query_vector: np.ndarray | None = None) -> Retrieval:
+        """Blocking retrieval (runs in a worker thread). ``query_vector``: the query's
+        embedding when the caller already has it (the benchmark times search without it)."""
         s = self.settings
         k = top_k or s.rag_top_k
         reranker = self.reranker if rerank else None
@@ -177,7 +178,7 @@ class RagPipeline:
         pool = max(k * 4 if use_mmr else k, s.rag_candidates,
                    s.rag_rerank_candidates if reranker else 0)
         embedder = self.collections.embedder_for(collection)
-        vector = embedder.embed([query])[0]
+        vector = embedder.embed([query])[0] if query_vector is None else query_vector
         hits: dict[str, VectorHit] = {}
         rankings: list[tuple[list[str], float]] = []
         dense_scores: dict[str, float] = {}

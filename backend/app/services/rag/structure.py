@@ -93,7 +93,7 @@ def pdf_sections(doc: Any, page_texts: list[str]) -> list[Section]:
         cursor = offset
     if not cuts:
         return [Section(t, n, [], [(0, n)]) for n, t in enumerate(page_texts, 1) if t.strip()]
-    bounds = [(0, [])] + cuts if cuts[0][0] > 0 else cuts
+    bounds: list[tuple[int, list[str]]] = [(0, [])] + cuts if cuts[0][0] > 0 else cuts
     sections: list[Section] = []
     carry_from: int | None = None
     for i, (start, heading_path) in enumerate(bounds):
