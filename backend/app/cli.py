@@ -74,16 +74,20 @@ def chat(
     ] = None,
     url: Annotated[
         str | None,
-        typer.Option(help="Server to talk to (default http://127.0.0.1:8000; when nothing "
-                     "answers there, a server is started in this process)."),
+        typer.Option(
+            help="Server to talk to (default http://127.0.0.1:8000; when nothing "
+            "answers there, a server is started in this process)."
+        ),
     ] = None,
     api_key: Annotated[
         str | None, typer.Option(envvar="PLAYGROUND_API_KEY", help="API key, if auth is on.")
     ] = None,
     start_server: Annotated[
         bool | None,
-        typer.Option(help="When no server answers, serve the app in this process (default: "
-                     "only without --url)."),
+        typer.Option(
+            help="When no server answers, serve the app in this process (default: "
+            "only without --url)."
+        ),
     ] = None,
     system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Most tokens per answer.")] = None,
@@ -95,8 +99,11 @@ def chat(
 
     params: dict[str, object] = {
         name: value
-        for name, value in (("max_tokens", max_tokens), ("temperature", temperature),
-                            ("seed", seed))
+        for name, value in (
+            ("max_tokens", max_tokens),
+            ("temperature", temperature),
+            ("seed", seed),
+        )
         if value is not None
     }
     raise typer.Exit(run_chat(model, url, api_key, system, params, start_server))
@@ -104,17 +111,17 @@ def chat(
 
 @cli.command("make-test-models")
 def make_test_models(
-    only: Annotated[
-        str | None, typer.Option(help="Build just one: tiny or bench-0.5b.")
-    ] = None,
+    only: Annotated[str | None, typer.Option(help="Build just one: tiny or bench-0.5b.")] = None,
     models_dir: Annotated[
         Path | None, typer.Option(help="Where to write (default: MP_MODELS_DIR).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Rebuild even if present.")] = False,
     gguf: Annotated[
         bool,
-        typer.Option(help="Also write GGUF files with llama.cpp's converter (tiny-f16.gguf, "
-                     "bench-0.5b-{f16,q8_0,q4_0}.gguf)."),
+        typer.Option(
+            help="Also write GGUF files with llama.cpp's converter (tiny-f16.gguf, "
+            "bench-0.5b-{f16,q8_0,q4_0}.gguf)."
+        ),
     ] = True,
 ) -> None:
     """Build the project's own test models (tokenizer trained on local text, LLaMA weights)."""
@@ -172,12 +179,8 @@ def pull(
         typer.Option("--include", "-i", help="Glob of repo files to fetch (repeatable)."),
     ] = None,
     revision: Annotated[str | None, typer.Option(help="Branch, tag or commit.")] = None,
-    name: Annotated[
-        str | None, typer.Option(help="Local model id (default: repo name).")
-    ] = None,
-    sha256: Annotated[
-        str | None, typer.Option(help="Expected sha256 of a URL download.")
-    ] = None,
+    name: Annotated[str | None, typer.Option(help="Local model id (default: repo name).")] = None,
+    sha256: Annotated[str | None, typer.Option(help="Expected sha256 of a URL download.")] = None,
 ) -> None:
     """Download a model into the models folder with a progress bar (HF_ENDPOINT, HF_TOKEN)."""
     from pydantic import ValidationError
@@ -188,8 +191,12 @@ def pull(
     is_url = "://" in source
     try:
         request = DownloadRequest(
-            repo_id=None if is_url else source, url=source if is_url else None,
-            files=file or None, allow_patterns=include or None, revision=revision, name=name,
+            repo_id=None if is_url else source,
+            url=source if is_url else None,
+            files=file or None,
+            allow_patterns=include or None,
+            revision=revision,
+            name=name,
             sha256=sha256,
         )
     except ValidationError as exc:

@@ -99,8 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # a step that fails must not keep the later ones from saving their state.
             app.state.generation.shutdown()
             probe.cancel()
-            steps = (app.state.batches.shutdown, app.state.rag.shutdown,
-                     app.state.downloads.shutdown, manager.shutdown)
+            steps = (
+                app.state.batches.shutdown,
+                app.state.rag.shutdown,
+                app.state.downloads.shutdown,
+                manager.shutdown,
+            )
             for step in steps:
                 try:
                     await step()

@@ -14,8 +14,14 @@ from app.core.errors import AppError
 log = logging.getLogger(__name__)
 
 
-def _envelope(status: int, message: str, type_: str, param: str | None = None,
-              code: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def _envelope(
+    status: int,
+    message: str,
+    type_: str,
+    param: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers)
 

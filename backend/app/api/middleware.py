@@ -87,7 +87,10 @@ class RequestContextMiddleware:
             metrics.HTTP_DURATION.labels(method, route).observe(elapsed)
             # Query strings are left out of the log on purpose: they may carry access tokens.
             access_log.info(
-                "%s %s %d", method, scope["path"], status,
+                "%s %s %d",
+                method,
+                scope["path"],
+                status,
                 extra={
                     "method": method,
                     "path": scope["path"],

@@ -29,8 +29,20 @@ from app.core.errors import GenerationFailed
 from app.core.hardware import physical_cores
 
 # Tensor types the llama.cpp inside ctransformers 0.2.27 understands.
-_KNOWN_TYPES = {"F32", "F16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K",
-                "Q5_K", "Q6_K"}
+_KNOWN_TYPES = {
+    "F32",
+    "F16",
+    "Q4_0",
+    "Q4_1",
+    "Q5_0",
+    "Q5_1",
+    "Q8_0",
+    "Q2_K",
+    "Q3_K",
+    "Q4_K",
+    "Q5_K",
+    "Q6_K",
+}
 
 
 class CTransformersBackend(Backend):
@@ -59,8 +71,10 @@ class CTransformersBackend(Backend):
             arch = facts["architecture"]
             return f"ctransformers reads GGUF files of llama models only, not {arch}"
         if "output.weight" not in facts["tensors"]:
-            return ("the file ties its output layer to the embeddings (no output.weight); "
-                    "ctransformers' 2023 llama.cpp cannot load such GGUF files")
+            return (
+                "the file ties its output layer to the embeddings (no output.weight); "
+                "ctransformers' 2023 llama.cpp cannot load such GGUF files"
+            )
         unknown = facts["types"] - _KNOWN_TYPES
         if unknown:
             return f"tensor types {', '.join(sorted(unknown))} are newer than ctransformers"
@@ -83,8 +97,9 @@ class CTransformersBackend(Backend):
                 gpu_layers=0,
             )
         except (OSError, RuntimeError, ValueError) as exc:
-            raise GenerationFailed(f"ctransformers could not load '{self.source.model_id}': "
-                                   f"{exc}") from exc
+            raise GenerationFailed(
+                f"ctransformers could not load '{self.source.model_id}': {exc}"
+            ) from exc
         if self._facts["chat_template"]:
             from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -115,8 +130,9 @@ class CTransformersBackend(Backend):
     ) -> str:
         conversation = [{"role": m.role, "content": m.content} for m in messages]
         if self._template is not None:
-            return self._template.render(messages=conversation, add_generation_prompt=True,
-                                         bos_token="<s>", eos_token="</s>")
+            return self._template.render(
+                messages=conversation, add_generation_prompt=True, bos_token="<s>", eos_token="</s>"
+            )
         return "\n".join(f"{m.role}: {m.content}" for m in messages) + "\nassistant:"
 
     def detokenize(self, token_ids: list[int]) -> str:

@@ -40,5 +40,3 @@ def gguf_facts(path: Path, mtime: float) -> dict[str, Any]:
         "context_length": field(f"{field('general.architecture')}.context_length"),
         "eog_ids": eog,
     }
-
-

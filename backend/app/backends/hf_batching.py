@@ -93,8 +93,9 @@ class DecodeScheduler:
         return len(self._running)
 
     # --- called from request threads -----------------------------------------------------------
-    def submit(self, request: GenerationRequest, cancel: threading.Event,
-               grammar: RowGrammar | None = None) -> Sequence:
+    def submit(
+        self, request: GenerationRequest, cancel: threading.Event, grammar: RowGrammar | None = None
+    ) -> Sequence:
         seq = Sequence(request=request, cancel=cancel, grammar=grammar)
         with self._wake:
             if self._stopping:

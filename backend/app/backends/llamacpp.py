@@ -77,8 +77,9 @@ class LlamaCppBackend(Backend):
         try:
             self._model = LlamaModel(path_model=path, params=params, verbose=False)
         except ValueError as exc:
-            raise GenerationFailed(f"llama.cpp could not load '{self.source.model_id}': {exc}") \
-                from exc
+            raise GenerationFailed(
+                f"llama.cpp could not load '{self.source.model_id}': {exc}"
+            ) from exc
         self._metadata = self._model.metadata()
         self._threads = self.settings.threads or physical_cores()
         trained = self._model.n_ctx_train()
@@ -216,8 +217,11 @@ class LlamaCppBackend(Backend):
             from app.backends.llamacpp_sampling import check_grammar, schema_grammar
 
             # Parsed here too, so a grammar llama.cpp refuses is a 400, not a broken stream.
-            check_grammar(self._model.vocab, schema_grammar(request.params.constraint),
-                          request.params.constraint.param)
+            check_grammar(
+                self._model.vocab,
+                schema_grammar(request.params.constraint),
+                request.params.constraint.param,
+            )
         if not self._scheduler.has_room():
             raise self._scheduler.overloaded()
 
@@ -277,6 +281,18 @@ class LlamaCppBackend(Backend):
 
 
 # general.file_type values (llama_ftype) of the common GGUF encodings.
-_FILE_TYPES = {"0": "f32", "1": "f16", "2": "q4_0", "3": "q4_1", "7": "q8_0", "8": "q5_0",
-               "9": "q5_1", "10": "q2_k", "12": "q3_k_m", "15": "q4_k_m", "17": "q5_k_m",
-               "18": "q6_k", "32": "bf16"}
+_FILE_TYPES = {
+    "0": "f32",
+    "1": "f16",
+    "2": "q4_0",
+    "3": "q4_1",
+    "7": "q8_0",
+    "8": "q5_0",
+    "9": "q5_1",
+    "10": "q2_k",
+    "12": "q3_k_m",
+    "15": "q4_k_m",
+    "17": "q5_k_m",
+    "18": "q6_k",
+    "32": "bf16",
+}

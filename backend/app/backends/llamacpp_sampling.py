@@ -49,9 +49,11 @@ def check_grammar(vocab: Any, grammar: str, param: str) -> None:
     large repetition counts that the schema converter writes for long minLength values)."""
     stage = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
     if not stage:
-        raise InvalidRequest("llama.cpp rejected the grammar made from this JSON schema "
-                             "(very large minLength/maxLength or minItems/maxItems?).",
-                             param=param)
+        raise InvalidRequest(
+            "llama.cpp rejected the grammar made from this JSON schema "
+            "(very large minLength/maxLength or minItems/maxItems?).",
+            param=param,
+        )
     llama_cpp.llama_sampler_free(stage)
 
 
@@ -76,8 +78,9 @@ def build_sampler(
         stage = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
         if not stage:
             llama_cpp.llama_sampler_free(chain)
-            raise InvalidRequest("llama.cpp rejected the grammar of this JSON schema.",
-                                 param="response_format")
+            raise InvalidRequest(
+                "llama.cpp rejected the grammar of this JSON schema.", param="response_format"
+            )
         llama_cpp.llama_sampler_chain_add(chain, stage)
     if params.repetition_penalty != 1.0:
         window = len(prompt_ids) + params.max_tokens

@@ -40,8 +40,13 @@ END = object()
 class Sequence:
     """One request inside the scheduler: its slot, progress, sampler and output queue."""
 
-    def __init__(self, request: GenerationRequest, cancel: threading.Event, sampler: Any,
-                 decode: Callable[[IdSequence[int]], str]) -> None:
+    def __init__(
+        self,
+        request: GenerationRequest,
+        cancel: threading.Event,
+        sampler: Any,
+        decode: Callable[[IdSequence[int]], str],
+    ) -> None:
         self.request = request
         self.cancel = cancel
         self.sampler = sampler
@@ -138,8 +143,14 @@ class LlamaScheduler:
             retry_after_s=2,
         )
 
-    def submit(self, request: GenerationRequest, cancel: threading.Event,
-               vocab: Any, n_vocab: int, grammar: str | None) -> Sequence:
+    def submit(
+        self,
+        request: GenerationRequest,
+        cancel: threading.Event,
+        vocab: Any,
+        n_vocab: int,
+        grammar: str | None,
+    ) -> Sequence:
         """Queue a request; raises :class:`Overloaded` when the queue is full."""
         if not self.has_room():
             raise self.overloaded()
@@ -244,7 +255,7 @@ class LlamaScheduler:
                 at = seq.prefilled + j
                 last = at == len(seq.prompt) - 1
                 self._put(batch, n + j, seq.prompt[at], at, seq.slot, last)
-            seq.fed.extend(seq.prompt[seq.prefilled:seq.prefilled + chunk])
+            seq.fed.extend(seq.prompt[seq.prefilled : seq.prefilled + chunk])
             seq.prefilled += chunk
             seq.pos = seq.prefilled
             if seq.prefilled == len(seq.prompt):

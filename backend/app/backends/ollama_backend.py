@@ -125,8 +125,12 @@ class OllamaBackend(Backend):
         if info.details is not None:
             self._details = info.details.model_dump(exclude_none=True)
         # Warm the model over there, as `ollama run` does: an empty generate loads it.
-        self._call(self._client.generate, model=self._model_name, prompt="",
-                   keep_alive=self.settings.ollama_keep_alive)
+        self._call(
+            self._client.generate,
+            model=self._model_name,
+            prompt="",
+            keep_alive=self.settings.ollama_keep_alive,
+        )
 
     def unload(self) -> None:
         if self._client is None:
@@ -157,13 +161,13 @@ class OllamaBackend(Backend):
     def render_chat(
         self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
     ) -> str:
-        raise InvalidRequest("The ollama backend applies its chat template remotely.",
-                             param="model")
+        raise InvalidRequest(
+            "The ollama backend applies its chat template remotely.", param="model"
+        )
 
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
         params = request.params
-        fmt = json.loads(params.constraint.json_schema) if params.constraint is not None \
-            else None
+        fmt = json.loads(params.constraint.json_schema) if params.constraint is not None else None
         common = {
             "model": self._model_name,
             "stream": True,
@@ -177,12 +181,14 @@ class OllamaBackend(Backend):
             if request.messages is not None:
                 messages = [_ollama_message(m) for m in request.messages]
                 tools = _ollama_tools(request)
-                chunks = self._call(self._client.chat, messages=messages, tools=tools,
-                                    lazy=True, **common)
+                chunks = self._call(
+                    self._client.chat, messages=messages, tools=tools, lazy=True, **common
+                )
             else:
                 # A raw prompt: completion mode, no template (Ollama's raw=true).
-                chunks = self._call(self._client.generate, prompt=request.prompt_text, raw=True,
-                                    lazy=True, **common)
+                chunks = self._call(
+                    self._client.generate, prompt=request.prompt_text, raw=True, lazy=True, **common
+                )
             yield from self._events(chunks, cancel)
         finally:
             if chunks is not None and hasattr(chunks, "close"):
@@ -208,8 +214,7 @@ class OllamaBackend(Backend):
                 calls_seen += len(calls) // 2
                 if text or thinking or calls:
                     self.stats.add_tokens()
-                    yield TokenEvent(text, remote_token=True, reasoning=thinking,
-                                     tool_calls=calls)
+                    yield TokenEvent(text, remote_token=True, reasoning=thinking, tool_calls=calls)
                 if chunk.done:
                     usage = (int(chunk.prompt_eval_count or 0), int(chunk.eval_count or 0))
                     reason: FinishReason = "length" if chunk.done_reason == "length" else "stop"
@@ -224,8 +229,12 @@ class OllamaBackend(Backend):
         yield TokenEvent("", finish_reason="stop")
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        result = self._call(self._client.embed, model=self._model_name, input=texts,
-                            keep_alive=self.settings.ollama_keep_alive)
+        result = self._call(
+            self._client.embed,
+            model=self._model_name,
+            input=texts,
+            keep_alive=self.settings.ollama_keep_alive,
+        )
         return [list(map(float, v)) for v in result.embeddings]
 
 
@@ -245,8 +254,14 @@ def _ollama_tools(request: GenerationRequest) -> list[dict[str, Any]] | None:
     if use is None or use.choice == "none":
         return None
     return [
-        {"type": "function", "function": {"name": t.name, "description": t.description,
-                                          "parameters": json.loads(t.parameters)}}
+        {
+            "type": "function",
+            "function": {
+                "name": t.name,
+                "description": t.description,
+                "parameters": json.loads(t.parameters),
+            },
+        }
         for t in use.tools
     ]
 
@@ -285,10 +300,12 @@ def list_models(host: str) -> list[dict[str, Any]]:
     models = []
     for item in listing.models:
         details = item.details.model_dump(exclude_none=True) if item.details else {}
-        models.append({
-            "id": f"ollama:{item.model}",
-            "size_bytes": int(item.size or 0),
-            "modified_at": item.modified_at.isoformat() if item.modified_at else None,
-            "details": details,
-        })
+        models.append(
+            {
+                "id": f"ollama:{item.model}",
+                "size_bytes": int(item.size or 0),
+                "modified_at": item.modified_at.isoformat() if item.modified_at else None,
+                "details": details,
+            }
+        )
     return models

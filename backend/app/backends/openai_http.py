@@ -57,8 +57,11 @@ def request_body(model: str, request: GenerationRequest) -> tuple[str, dict[str,
     if params.constraint is not None:
         body["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": "output", "schema": json.loads(params.constraint.json_schema),
-                            "strict": True},
+            "json_schema": {
+                "name": "output",
+                "schema": json.loads(params.constraint.json_schema),
+                "strict": True,
+            },
         }
     if request.messages is not None:
         body["messages"] = _messages(request)
@@ -75,8 +78,11 @@ def _messages(request: GenerationRequest) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"role": m.role, "content": m.content}
         if m.tool_calls:
             item["tool_calls"] = [
-                {"id": c.id, "type": "function",
-                 "function": {"name": c.name, "arguments": c.arguments}}
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
                 for c in m.tool_calls
             ]
         if m.tool_call_id is not None:
@@ -93,8 +99,14 @@ def _tools(use: ToolUse) -> dict[str, Any]:
         choice = {"type": "function", "function": {"name": use.function}}
     return {
         "tools": [
-            {"type": "function", "function": {"name": t.name, "description": t.description,
-                                              "parameters": json.loads(t.parameters)}}
+            {
+                "type": "function",
+                "function": {
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": json.loads(t.parameters),
+                },
+            }
             for t in use.tools
         ],
         "tool_choice": choice,
@@ -106,8 +118,14 @@ def _deltas(delta: dict[str, Any]) -> list[ToolCallDelta]:
     out = []
     for item in delta.get("tool_calls") or []:
         function = item.get("function") or {}
-        out.append(ToolCallDelta(int(item.get("index", 0)), item.get("id"),
-                                 function.get("name"), function.get("arguments") or ""))
+        out.append(
+            ToolCallDelta(
+                int(item.get("index", 0)),
+                item.get("id"),
+                function.get("name"),
+                function.get("arguments") or "",
+            )
+        )
     return out
 
 
@@ -128,8 +146,14 @@ def error_from_response(status: int, text: str, model: str) -> AppError:
 class OpenAIStream:
     """Streams one generation from an OpenAI-compatible base URL (ending in /v1)."""
 
-    def __init__(self, client: httpx.Client, base_url: str, attempts: int, label: str,
-                 breaker: CircuitBreaker | None = None) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        base_url: str,
+        attempts: int,
+        label: str,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.attempts = attempts
@@ -149,8 +173,9 @@ class OpenAIStream:
             if response.status_code in RETRY_STATUSES:
                 text = response.read().decode("utf-8", "replace")
                 response.close()
-                raise TransientError(f"HTTP {response.status_code}: {text[:300]}",
-                                     response.status_code)
+                raise TransientError(
+                    f"HTTP {response.status_code}: {text[:300]}", response.status_code
+                )
             return response
 
         if self.breaker is not None:
@@ -159,12 +184,14 @@ class OpenAIStream:
             response = attempt()
         except httpx.TransportError as exc:
             self._failed()
-            raise BackendUnavailable(f"{self.label} is unreachable at {self.base_url}: {exc}") \
-                from exc
+            raise BackendUnavailable(
+                f"{self.label} is unreachable at {self.base_url}: {exc}"
+            ) from exc
         except TransientError as exc:
             self._failed()
-            raise GenerationFailed(f"{self.label} failed after {self.attempts} attempts: {exc}") \
-                from exc
+            raise GenerationFailed(
+                f"{self.label} failed after {self.attempts} attempts: {exc}"
+            ) from exc
         except BaseException as exc:
             if self.breaker is not None:
                 self.breaker.record_outcome(exc)
@@ -177,8 +204,9 @@ class OpenAIStream:
         if self.breaker is not None:
             self.breaker.record_failure()
 
-    def stream(self, model: str, request: GenerationRequest,
-               cancel: threading.Event) -> Iterator[TokenEvent]:
+    def stream(
+        self, model: str, request: GenerationRequest, cancel: threading.Event
+    ) -> Iterator[TokenEvent]:
         path, body = request_body(model, request)
         response = self._open(path, body)
         finish: str | None = None
@@ -211,8 +239,9 @@ class OpenAIStream:
                     reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
                     calls = _deltas(delta)
                     if text or reasoning or calls:
-                        yield TokenEvent(text, remote_token=True, reasoning=reasoning,
-                                         tool_calls=calls)
+                        yield TokenEvent(
+                            text, remote_token=True, reasoning=reasoning, tool_calls=calls
+                        )
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
         except httpx.TransportError as exc:

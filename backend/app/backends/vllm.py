@@ -61,11 +61,18 @@ class VllmBackend(HttpEngineBackend):
         self._log_path = logs / f"vllm-{self.source.model_id.replace('/', '_')}.log"
         command = [
             str(vllm_python(self.settings.vllm_python)),
-            "-m", "vllm.entrypoints.openai.api_server",
-            "--model", str(self.source.path),
-            "--served-model-name", self.source.model_id,
-            "--host", "127.0.0.1", "--port", str(self._port),
-            "--max-model-len", str(self._max_model_len()),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(self.source.path),
+            "--served-model-name",
+            self.source.model_id,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self._port),
+            "--max-model-len",
+            str(self._max_model_len()),
             *self.settings.vllm_extra_args,
         ]
         if "--tool-call-parser" not in command:
@@ -148,8 +155,12 @@ class VllmBackend(HttpEngineBackend):
 
     def health(self) -> dict[str, Any]:
         alive = self._proc is not None and self._proc.poll() is None
-        return {"port": self._port, "pid": self._proc.pid if self._proc else None,
-                "alive": alive, "log": str(self._log_path) if self._log_path else None}
+        return {
+            "port": self._port,
+            "pid": self._proc.pid if self._proc else None,
+            "alive": alive,
+            "log": str(self._log_path) if self._log_path else None,
+        }
 
     @property
     def device(self) -> str:

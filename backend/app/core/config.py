@@ -173,7 +173,9 @@ class Settings(BaseSettings):
         "store under data_dir/chroma.",
     )
     rag_chunk_size: int = Field(
-        default=200, ge=16, le=8192,
+        default=200,
+        ge=16,
+        le=8192,
         description="Default chunk size in tokens of the embedding model's tokenizer.",
     )
     rag_chunk_overlap: int = Field(
@@ -197,7 +199,9 @@ class Settings(BaseSettings):
         "or hybrid (both, fused by reciprocal rank fusion). Queries may override it.",
     )
     rag_rrf_k: int = Field(
-        default=60, ge=1, le=1000,
+        default=60,
+        ge=1,
+        le=1000,
         description="Reciprocal rank fusion constant: a hit at rank r adds weight/(k + r).",
     )
     rag_dense_weight: float = Field(
@@ -207,16 +211,20 @@ class Settings(BaseSettings):
         default=1.0, ge=0.0, le=10.0, description="Weight of the BM25 ranking in hybrid fusion."
     )
     rag_candidates: int = Field(
-        default=50, ge=1, le=1000,
+        default=50,
+        ge=1,
+        le=1000,
         description="Candidates each retriever contributes before fusion and reranking.",
     )
     rag_filter_exact_max_chunks: int = Field(
-        default=20_000, ge=0,
+        default=20_000,
+        ge=0,
         description="A filtered query whose documents hold at most this many chunks is scored "
         "exactly over their cached vectors instead of by the vector store's filtered search.",
     )
     rag_filter_cache_chunks: int = Field(
-        default=200_000, ge=0,
+        default=200_000,
+        ge=0,
         description="Most chunk vectors kept in memory for exact filtered search (LRU by "
         "document).",
     )
@@ -243,7 +251,9 @@ class Settings(BaseSettings):
         default=20, ge=1, le=200, description="Fused candidates the reranker rescores."
     )
     rag_answer_min_similarity: float = Field(
-        default=0.15, ge=0.0, le=1.0,
+        default=0.15,
+        ge=0.0,
+        le=1.0,
         description="When every retrieved chunk's cosine similarity to the question is below "
         "this, /rag/answer says the documents do not contain the answer instead of "
         "generating one. 0 turns the check off.",
@@ -251,12 +261,15 @@ class Settings(BaseSettings):
 
     # --- batch jobs (OpenAI Batch API: /v1/files, /v1/batches) -------------------------------
     batch_concurrency: int = Field(
-        default=4, ge=1, le=256,
+        default=4,
+        ge=1,
+        le=256,
         description="Batch lines run at once (they batch with each other in the engine); new "
         "lines wait while an interactive request is queued or running on the same model.",
     )
     files_max_bytes: int = Field(
-        default=100 * 1024 * 1024, ge=1024,
+        default=100 * 1024 * 1024,
+        ge=1024,
         description="Largest file accepted by POST /v1/files (bytes).",
     )
     batch_max_lines: int = Field(
@@ -276,47 +289,59 @@ class Settings(BaseSettings):
         "made once and kept in the database, so sessions survive restarts.",
     )
     auth_session_minutes: int = Field(
-        default=60, ge=1, le=7 * 24 * 60,
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
         description="Lifetime of a browser session token from POST /api/v1/auth/login.",
     )
     rate_limit_per_minute: int = Field(
-        default=0, ge=0,
+        default=0,
+        ge=0,
         description="Requests per minute allowed per API key (per client address when auth is "
         "off); 0 disables. Over the limit: 429 with Retry-After.",
     )
     max_concurrent_generations_per_key: int = Field(
-        default=0, ge=0,
+        default=0,
+        ge=0,
         description="Generations one API key (or client address) may run at once; 0 disables.",
     )
     max_queue_per_model: int = Field(
-        default=512, ge=1,
+        default=512,
+        ge=1,
         description="Generations queued or running per model (like OLLAMA_MAX_QUEUE); more are "
         "refused with 429 and Retry-After instead of waiting.",
     )
     max_body_bytes: int = Field(
-        default=8 * 1024 * 1024, ge=1024,
+        default=8 * 1024 * 1024,
+        ge=1024,
         description="Largest request body on JSON routes, checked before the body is read "
         "(uploads use the RAG upload limits instead).",
     )
     remote_breaker_failures: int = Field(
-        default=3, ge=1,
+        default=3,
+        ge=1,
         description="Failed calls in a row (after their retries) that open the circuit "
         "breaker of a remote or Ollama server; while open, requests fail at once (503).",
     )
     remote_breaker_reset_s: float = Field(
-        default=10.0, gt=0,
+        default=10.0,
+        gt=0,
         description="Seconds an open circuit breaker waits before letting one trial call "
         "through; success closes it.",
     )
     # --- hardening (issue 21): prompt size, host and CSRF checks, downloads, logins ----------
     prompt_chars_per_token: int = Field(
-        default=16, ge=1, le=1024,
+        default=16,
+        ge=1,
+        le=1024,
         description="A prompt longer than the model's context times this many characters is "
         "refused (400) before it is tokenized, on every route. No common tokenizer averages "
         "more than a few characters per token.",
     )
     tokenize_threads: int = Field(
-        default=2, ge=1, le=64,
+        default=2,
+        ge=1,
+        le=64,
         description="Threads that apply chat templates and tokenize prompts (a pool of their "
         "own, so long prompts cannot take the threads other requests need).",
     )
@@ -333,17 +358,20 @@ class Settings(BaseSettings):
         "network. The Hub endpoint (HF_ENDPOINT) is set by the operator and always trusted.",
     )
     login_failures_per_minute: int = Field(
-        default=10, ge=1,
+        default=10,
+        ge=1,
         description="Failed logins (POST /api/v1/auth/login) allowed per client address per "
         "minute; more are answered 429 with Retry-After.",
     )
     http_header_timeout_s: float = Field(
-        default=10.0, gt=0,
+        default=10.0,
+        gt=0,
         description="Seconds a client has to send a request's headers, and the longest pause "
         "allowed while it sends the body; slower connections are closed.",
     )
     http_keepalive_timeout_s: int = Field(
-        default=5, ge=1,
+        default=5,
+        ge=1,
         description="Seconds an idle keep-alive connection stays open (uvicorn's "
         "timeout_keep_alive).",
     )
@@ -354,12 +382,14 @@ class Settings(BaseSettings):
 
     # --- model manager (catalog, downloads, lifecycle) ---------------------------------------
     max_loaded_models: int = Field(
-        default=4, ge=0,
+        default=4,
+        ge=0,
         description="Most models kept in memory at once (4 lets a 4-way compare run); loading "
         "one more evicts the least recently used idle model. 0 means no limit.",
     )
     model_memory_budget_bytes: int | None = Field(
-        default=None, ge=0,
+        default=None,
+        ge=0,
         description="Bytes of memory loaded models may hold together; loading past it evicts "
         "least recently used idle models first. Unset: 80% of the RAM (or GPU memory) present.",
     )
@@ -377,30 +407,38 @@ class Settings(BaseSettings):
         "right after the request.",
     )
     max_concurrent_downloads: int = Field(
-        default=2, ge=1, le=16, description="Download jobs that transfer at the same time; "
-        "others wait queued.",
+        default=2,
+        ge=1,
+        le=16,
+        description="Download jobs that transfer at the same time; others wait queued.",
     )
     download_retries: int = Field(
-        default=8, ge=0, le=100,
+        default=8,
+        ge=0,
+        le=100,
         description="Retries (with exponential backoff) per file after a network error; each "
         "retry resumes from the bytes already on disk.",
     )
     download_chunk_bytes: int = Field(
-        default=1024 * 1024, ge=4096,
+        default=1024 * 1024,
+        ge=4096,
         description="Read size when re-hashing the partial file of a resumed download, in bytes.",
     )
     download_free_space_bytes: int | None = Field(
-        default=None, ge=0,
+        default=None,
+        ge=0,
         description="Pretend the models folder's disk has this many free bytes (to test the "
         "disk-full check). Unset: the real free space.",
     )
     download_reserve_bytes: int = Field(
-        default=256 * 1024 * 1024, ge=0,
+        default=256 * 1024 * 1024,
+        ge=0,
         description="Free disk a download must leave untouched; a job needing more is refused "
         "before it starts.",
     )
     hub_timeout_seconds: float = Field(
-        default=10.0, gt=0,
+        default=10.0,
+        gt=0,
         description="Timeout of Hugging Face Hub API calls (search, file lists). The Hub address "
         "and token come from HF_ENDPOINT and HF_TOKEN.",
     )
@@ -409,19 +447,24 @@ class Settings(BaseSettings):
     model_backends: dict[str, str] = Field(
         default_factory=dict,
         description="Per-model backend override (JSON object, model id -> backend name), used "
-        "when a request names no backend, e.g. {\"tiny\": \"transformers\"}.",
+        'when a request names no backend, e.g. {"tiny": "transformers"}.',
     )
     llamacpp_n_ctx: int = Field(
-        default=4096, ge=0,
+        default=4096,
+        ge=0,
         description="llama.cpp context size per sequence in tokens (capped at the model's "
         "trained context); 0 uses the model's trained context.",
     )
     llamacpp_n_batch: int = Field(
-        default=512, ge=1, description="llama.cpp prompt-processing batch size (tokens per "
+        default=512,
+        ge=1,
+        description="llama.cpp prompt-processing batch size (tokens per "
         "llama_decode while prefilling); also the prefill chunk size of the scheduler.",
     )
     llamacpp_parallel: int = Field(
-        default=4, ge=1, le=64,
+        default=4,
+        ge=1,
+        le=64,
         description="Sequences one loaded GGUF model decodes together in each step; more "
         "concurrent requests wait in the model's queue.",
     )
@@ -432,7 +475,8 @@ class Settings(BaseSettings):
         "AMX path crashed (SIGSEGV) on quantized GGUF files in our VMs.",
     )
     llamacpp_queue_max: int = Field(
-        default=16, ge=0,
+        default=16,
+        ge=0,
         description="Requests that may wait for a free llama.cpp sequence per model; more are "
         "refused with 429 and Retry-After.",
     )
@@ -442,7 +486,8 @@ class Settings(BaseSettings):
         "own torch and transformers, so it lives apart from .venv).",
     )
     vllm_startup_timeout_s: float = Field(
-        default=600.0, gt=0,
+        default=600.0,
+        gt=0,
         description="Seconds to wait for a vLLM server child process to become healthy.",
     )
     vllm_max_model_len: int = Field(
@@ -470,7 +515,9 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="Read timeout for remote endpoint requests."
     )
     remote_retries: int = Field(
-        default=3, ge=1, le=10,
+        default=3,
+        ge=1,
+        le=10,
         description="Attempts to reach a remote endpoint before a request fails (connection "
         "errors and 5xx/429 before the first token are retried with backoff).",
     )

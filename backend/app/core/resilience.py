@@ -179,8 +179,9 @@ _breakers: dict[str, CircuitBreaker] = {}
 _breakers_lock = threading.Lock()
 
 
-def breaker_for(name: str, *, failure_threshold: int = 3, reset_after_s: float = 10.0
-                ) -> CircuitBreaker:
+def breaker_for(
+    name: str, *, failure_threshold: int = 3, reset_after_s: float = 10.0
+) -> CircuitBreaker:
     """The process-wide breaker of one remote server (by name, e.g. its URL): every model
     served from that server shares it, so one outage opens it for all."""
     with _breakers_lock:

@@ -13,8 +13,10 @@ class UpstreamModel(BaseModel):
     id: str = Field(description="Model id to use here, e.g. ollama:llama3.2.")
     size_bytes: int = Field(description="Bytes on the other server's disk (0 when unknown).")
     modified_at: str | None = Field(default=None, description="When it changed there.")
-    details: dict[str, Any] = Field(default_factory=dict, description="Format, family, "
-                                    "parameter size and quantization as the server reports.")
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Format, family, parameter size and quantization as the server reports.",
+    )
 
 
 class UpstreamModels(BaseModel):

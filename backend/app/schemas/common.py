@@ -33,37 +33,58 @@ Temperature = Annotated[
 ]
 TopP = Annotated[
     float,
-    Field(gt=0.0, le=1.0, description="Nucleus sampling: keep the smallest set of tokens whose "
-          "probability mass reaches top_p."),
+    Field(
+        gt=0.0,
+        le=1.0,
+        description="Nucleus sampling: keep the smallest set of tokens whose "
+        "probability mass reaches top_p.",
+    ),
 ]
 TopK = Annotated[
     int, Field(ge=0, le=1000, description="Keep only the k likeliest tokens; 0 disables.")
 ]
 RepetitionPenalty = Annotated[
     float,
-    Field(gt=0.0, le=10.0, description="Divides logits of tokens already seen (>1 discourages "
-          "repetition, 1 disables)."),
+    Field(
+        gt=0.0,
+        le=10.0,
+        description="Divides logits of tokens already seen (>1 discourages "
+        "repetition, 1 disables).",
+    ),
 ]
 MaxTokens = Annotated[
     int,
-    Field(ge=1, description="Most tokens to generate. Limited by the server cap and by what is "
-          "left of the context window; a request over either is refused, not truncated."),
+    Field(
+        ge=1,
+        description="Most tokens to generate. Limited by the server cap and by what is "
+        "left of the context window; a request over either is refused, not truncated.",
+    ),
 ]
 Seed = Annotated[
     int,
-    Field(ge=-(2**63), le=2**63 - 1, description="Seed for sampling; same seed and parameters "
-          "give the same text on the same backend."),
+    Field(
+        ge=-(2**63),
+        le=2**63 - 1,
+        description="Seed for sampling; same seed and parameters "
+        "give the same text on the same backend.",
+    ),
 ]
 AllowFallback = Annotated[
     bool,
-    Field(description="When the named backend is not installed or cannot load the model, serve "
-          "it on the next backend for its format instead of failing with 503; the response's "
-          "timings say which backend served and why."),
+    Field(
+        description="When the named backend is not installed or cannot load the model, serve "
+        "it on the next backend for its format instead of failing with 503; the response's "
+        "timings say which backend served and why."
+    ),
 ]
 BackendName = Annotated[
     str,
-    Field(min_length=1, max_length=64, description="Backend to run on ('auto' or a name from "
-          "GET /api/v1/system). Defaults to the model's preferred backend."),
+    Field(
+        min_length=1,
+        max_length=64,
+        description="Backend to run on ('auto' or a name from "
+        "GET /api/v1/system). Defaults to the model's preferred backend.",
+    ),
 ]
 
 
@@ -89,12 +110,16 @@ class Usage(BaseModel):
 class Timings(BaseModel):
     """How long the request took, measured by the server."""
 
-    ttft_ms: float | None = Field(description="Time to first token: request received to first "
-                                  "generated token, including any model load and queueing.")
+    ttft_ms: float | None = Field(
+        description="Time to first token: request received to first "
+        "generated token, including any model load and queueing."
+    )
     tokens_per_second: float | None = Field(description="Decode speed after the first token.")
     total_ms: float = Field(description="Request received to last token.")
-    load_ms: float = Field(default=0.0, description="Time spent loading the model for this "
-                           "request (0 when it was already loaded).")
+    load_ms: float = Field(
+        default=0.0,
+        description="Time spent loading the model for this request (0 when it was already loaded).",
+    )
     backend: str = Field(description="Backend that served the request.")
     backend_reason: str = Field(description="Why that backend was chosen.")
 

@@ -16,10 +16,12 @@ class CompareTarget(BaseModel):
 class CompareRequest(GenerationParameters):
     """One prompt and one set of parameters (seed included) run on 2-4 models at once."""
 
-    models: list[CompareTarget] = Field(min_length=2, max_length=4,
-                                        description="The models to compare, 2 to 4.")
-    prompt: Text | None = Field(default=None, max_length=1_000_000,
-                               description="Raw prompt (completion mode).")
+    models: list[CompareTarget] = Field(
+        min_length=2, max_length=4, description="The models to compare, 2 to 4."
+    )
+    prompt: Text | None = Field(
+        default=None, max_length=1_000_000, description="Raw prompt (completion mode)."
+    )
     messages: list[Message] | None = Field(default=None, description="Conversation (chat mode).")
     system: Text | None = Field(default=None, max_length=100_000, description="System prompt.")
 
@@ -44,8 +46,10 @@ class CompareDone(BaseModel):
 
     index: int
     response: GenerateResponse
-    schema_valid: bool | None = Field(default=None, description="With json_schema: whether "
-                                      "the answer parses as JSON and follows the schema.")
+    schema_valid: bool | None = Field(
+        default=None,
+        description="With json_schema: whether the answer parses as JSON and follows the schema.",
+    )
     schema_error: str | None = Field(default=None, description="Why it does not, if not.")
 
 

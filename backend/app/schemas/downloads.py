@@ -13,34 +13,46 @@ class DownloadRequest(BaseModel):
     """A Hub repo (whole, by patterns, or chosen files) or one plain .gguf URL."""
 
     repo_id: str | None = Field(
-        default=None, min_length=1, max_length=200, pattern=r"^[\w.\-]+(/[\w.\-]+)?$",
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\w.\-]+(/[\w.\-]+)?$",
         description="Hugging Face repo id, e.g. 'Qwen/Qwen2.5-0.5B-Instruct'.",
     )
     files: list[str] | None = Field(
-        default=None, max_length=1000,
+        default=None,
+        max_length=1000,
         description="Exact files of the repo to fetch (relative paths). One .gguf file makes "
         "a single-file model.",
     )
     allow_patterns: list[str] | None = Field(
-        default=None, max_length=100,
+        default=None,
+        max_length=100,
         description="Glob patterns (fnmatch) of repo files to fetch, e.g. ['*.json', "
         "'*.safetensors']. Default: the whole repo minus duplicate weight formats.",
     )
     revision: str | None = Field(
-        default=None, min_length=1, max_length=200,
+        default=None,
+        min_length=1,
+        max_length=200,
         description="Branch, tag or commit; default 'main'. The job pins the commit it found.",
     )
     url: str | None = Field(
-        default=None, min_length=1, max_length=4000,
+        default=None,
+        min_length=1,
+        max_length=4000,
         description="Plain http(s) URL of a .gguf file (instead of repo_id).",
     )
     sha256: str | None = Field(
-        default=None, pattern=r"^[0-9a-fA-F]{64}$",
+        default=None,
+        pattern=r"^[0-9a-fA-F]{64}$",
         description="Expected sha256 of the URL's file; verified when given. Without it the "
         "bytes are not verified (only the size and the GGUF header are checked).",
     )
     name: str | None = Field(
-        default=None, min_length=1, max_length=128,
+        default=None,
+        min_length=1,
+        max_length=128,
         description="Local model id (folder or .gguf file name under models/). Default: the "
         "repo's name, or the .gguf file name.",
     )
@@ -100,8 +112,7 @@ class DownloadJobInfo(BaseModel):
     model_id: str | None = Field(default=None, description="Ready model id once completed.")
     created_at: float = Field(description="Unix time the job was created.")
     updated_at: float = Field(description="Unix time of the last state change.")
-    finished_at: float | None = Field(default=None, description="Unix time it completed or "
-                                      "failed.")
+    finished_at: float | None = Field(default=None, description="Unix time it completed or failed.")
 
 
 class DownloadList(BaseModel):

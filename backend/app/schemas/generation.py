@@ -76,18 +76,22 @@ class GenerateRequest(GenerationParameters):
     """A completion (``prompt``) or chat (``messages``) request."""
 
     model: str | None = Field(
-        default=None, min_length=1, max_length=512,
+        default=None,
+        min_length=1,
+        max_length=512,
         description="Model id from GET /api/v1/models; default: the server's default model.",
     )
     prompt: Text | None = Field(
-        default=None, max_length=1_000_000,
+        default=None,
+        max_length=1_000_000,
         description="Raw prompt for completion mode (no chat template).",
     )
     messages: list[Message] | None = Field(
         default=None, description="Conversation for chat mode; the model's template is applied."
     )
     system: Text | None = Field(
-        default=None, max_length=100_000,
+        default=None,
+        max_length=100_000,
         description="System prompt, prepended to messages in chat mode.",
     )
     stream: bool = Field(default=False, description="Send tokens as server-sent events.")

@@ -39,14 +39,18 @@ class LoadedModelInfo(BaseModel):
     tokens_generated: int = Field(description="Tokens generated since load (all requests).")
     requests_total: int
     active_requests: int = Field(description="Generations running now.")
-    queue_depth: int = Field(default=0, description="Requests waiting for a free sequence "
-                             "(llama.cpp scheduler); over MP_LLAMACPP_QUEUE_MAX they get 429.")
+    queue_depth: int = Field(
+        default=0,
+        description="Requests waiting for a free sequence "
+        "(llama.cpp scheduler); over MP_LLAMACPP_QUEUE_MAX they get 429.",
+    )
     keep_alive_s: float | None = Field(
         default=None, description="Seconds it stays loaded when idle (None: until evicted)."
     )
     expires_at: float | None = Field(
-        default=None, description="Unix time it will be unloaded if no request comes first "
-        "(None: no idle expiry)."
+        default=None,
+        description="Unix time it will be unloaded if no request comes first "
+        "(None: no idle expiry).",
     )
 
 

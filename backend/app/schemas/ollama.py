@@ -29,13 +29,18 @@ class OllamaOptions(BaseModel):
         default=None, description="Most tokens to generate; -1 or unset: the server default."
     )
     stop: list[Text] | None = Field(default=None, max_length=16, description="Stop strings.")
-    num_ctx: int | None = Field(default=None, description="Accepted; the context is the "
-                                "model's (or its llama.cpp sequence share).")
+    num_ctx: int | None = Field(
+        default=None,
+        description="Accepted; the context is the model's (or its llama.cpp sequence share).",
+    )
 
 
 class _Named(BaseModel):
-    model: str = Field(default="", max_length=512, description="Model name, e.g. tiny or "
-                       "tiny-f16.gguf (':latest' is ignored).")
+    model: str = Field(
+        default="",
+        max_length=512,
+        description="Model name, e.g. tiny or tiny-f16.gguf (':latest' is ignored).",
+    )
     name: str | None = Field(default=None, description="Old spelling of 'model'.")
 
     @model_validator(mode="after")
@@ -48,14 +53,21 @@ class _Named(BaseModel):
 
 
 class _GenerateCommon(_Named):
-    stream: bool = Field(default=True, description="NDJSON stream (Ollama's default) or one "
-                         "JSON object.")
-    format: FormatValue = Field(default=None, description="'json' or a JSON schema: constrain "
-                                "the output (llamacpp, ollama and remote backends).")
+    stream: bool = Field(
+        default=True, description="NDJSON stream (Ollama's default) or one JSON object."
+    )
+    format: FormatValue = Field(
+        default=None,
+        description="'json' or a JSON schema: constrain "
+        "the output (llamacpp, ollama and remote backends).",
+    )
     options: OllamaOptions | None = None
-    keep_alive: KeepAlive = Field(default=None, description="How long the model stays "
-                                  "loaded when idle after this request ('5m', seconds, -1 "
-                                  "forever); 0 with an empty prompt unloads it now.")
+    keep_alive: KeepAlive = Field(
+        default=None,
+        description="How long the model stays "
+        "loaded when idle after this request ('5m', seconds, -1 "
+        "forever); 0 with an empty prompt unloads it now.",
+    )
 
     @field_validator("keep_alive")
     @classmethod
@@ -76,8 +88,9 @@ class OllamaFunction(BaseModel):
     model_config = ConfigDict(extra="ignore")
     name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$", description="Function name.")
     description: str | None = Field(default=None, description="What it does.")
-    parameters: dict[str, Any] | None = Field(default=None, description="JSON schema of the "
-                                              "arguments.")
+    parameters: dict[str, Any] | None = Field(
+        default=None, description="JSON schema of the arguments."
+    )
 
 
 class OllamaTool(BaseModel):
@@ -91,40 +104,54 @@ class OllamaChatMessage(BaseModel):
     role: Literal["system", "user", "assistant", "tool"] = Field(description="Author.")
     content: Text = Field(default="", max_length=1_000_000, description="Text.")
     images: list[str] | None = Field(default=None, description="Not supported (text models).")
-    thinking: str | None = Field(default=None, description="Assistant: its reasoning "
-                                 "(not sent back to the model).")
-    tool_calls: list[OllamaToolCall] | None = Field(default=None, description="Assistant: "
-                                                    "calls it made.")
+    thinking: str | None = Field(
+        default=None, description="Assistant: its reasoning (not sent back to the model)."
+    )
+    tool_calls: list[OllamaToolCall] | None = Field(
+        default=None, description="Assistant: calls it made."
+    )
     tool_name: str | None = Field(default=None, description="Tool: the function answered.")
 
 
 class OllamaChatRequest(_GenerateCommon):
     """``POST /api/chat``."""
 
-    messages: list[OllamaChatMessage] = Field(default_factory=list, description="Conversation; "
-                                              "empty loads (or with keep_alive 0 unloads) the "
-                                              "model.")
-    tools: list[OllamaTool] | None = Field(default=None, max_length=128, description="Functions "
-                                           "the model may call; calls come back in "
-                                           "message.tool_calls.")
-    think: bool | str | None = Field(default=None, description="true (or a level): the "
-                                     "model's <think> text comes back in message.thinking, "
-                                     "apart from content.")
+    messages: list[OllamaChatMessage] = Field(
+        default_factory=list,
+        description="Conversation; empty loads (or with keep_alive 0 unloads) the model.",
+    )
+    tools: list[OllamaTool] | None = Field(
+        default=None,
+        max_length=128,
+        description="Functions the model may call; calls come back in message.tool_calls.",
+    )
+    think: bool | str | None = Field(
+        default=None,
+        description="true (or a level): the "
+        "model's <think> text comes back in message.thinking, "
+        "apart from content.",
+    )
 
 
 class OllamaGenerateRequest(_GenerateCommon):
     """``POST /api/generate``."""
 
-    prompt: Text = Field(default="", max_length=1_000_000, description="Prompt; empty loads "
-                        "(or with keep_alive 0 unloads) the model.")
-    system: Text | None = Field(default=None, max_length=100_000,
-                                 description="System prompt (not with raw).")
+    prompt: Text = Field(
+        default="",
+        max_length=1_000_000,
+        description="Prompt; empty loads (or with keep_alive 0 unloads) the model.",
+    )
+    system: Text | None = Field(
+        default=None, max_length=100_000, description="System prompt (not with raw)."
+    )
     raw: bool = Field(default=False, description="Send the prompt as is, without the template.")
     suffix: str | None = Field(default=None, description="Not supported (no fill-in-middle).")
-    template: str | None = Field(default=None, description="Not supported (the model's own "
-                                 "template is used).")
-    context: list[int] | None = Field(default=None, description="Not supported; send the "
-                                      "conversation with /api/chat instead.")
+    template: str | None = Field(
+        default=None, description="Not supported (the model's own template is used)."
+    )
+    context: list[int] | None = Field(
+        default=None, description="Not supported; send the conversation with /api/chat instead."
+    )
     images: list[str] | None = Field(default=None, description="Not supported.")
 
 
@@ -134,8 +161,10 @@ class OllamaEmbedRequest(_Named):
     input: Text | list[Text] = Field(description="Text or texts to embed.")
     truncate: bool = Field(default=True, description="Accepted; too-long inputs are refused.")
     options: dict[str, Any] | None = None
-    keep_alive: KeepAlive = Field(default=None, description="Accepted (embedding models "
-                                  "stay loaded as the server's keep-alive says).")
+    keep_alive: KeepAlive = Field(
+        default=None,
+        description="Accepted (embedding models stay loaded as the server's keep-alive says).",
+    )
     dimensions: int | None = Field(default=None, description="Must equal the model's size.")
 
 
@@ -168,8 +197,10 @@ class OllamaModelEntry(BaseModel):
     model: str
     modified_at: str = Field(description="RFC 3339 time of the model's files.")
     size: int = Field(description="Bytes on disk.")
-    digest: str = Field(description="sha256 of the model's path, size and modification "
-                        "time: identifies this version of the files (not a content hash).")
+    digest: str = Field(
+        description="sha256 of the model's path, size and modification "
+        "time: identifies this version of the files (not a content hash)."
+    )
     details: OllamaDetails
     expires_at: str | None = None
     size_vram: int | None = None

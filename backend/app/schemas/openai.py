@@ -77,8 +77,10 @@ class JsonSchemaFormat(BaseModel):
     name: str = Field(default="output", max_length=64, description="Name of the schema.")
     description: str | None = Field(default=None, description="What the output is for.")
     schema_: dict[str, Any] = Field(alias="schema", description="JSON schema of the output.")
-    strict: bool | None = Field(default=None, description="Accepted; output always follows the "
-                                "schema when the backend constrains it.")
+    strict: bool | None = Field(
+        default=None,
+        description="Accepted; output always follows the schema when the backend constrains it.",
+    )
 
 
 class ResponseFormat(BaseModel):
@@ -152,8 +154,10 @@ class FunctionDefinition(BaseModel):
         default_factory=lambda: {"type": "object", "properties": {}},
         description="JSON schema of the arguments object.",
     )
-    strict: bool | None = Field(default=None, description="Accepted; forced calls always "
-                                "follow the schema (constrained decoding).")
+    strict: bool | None = Field(
+        default=None,
+        description="Accepted; forced calls always follow the schema (constrained decoding).",
+    )
 
 
 class ToolDefinition(BaseModel):
@@ -180,15 +184,17 @@ class ChatCompletionRequest(_Request):
     logprobs: bool = False
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     response_format: ResponseFormat | None = Field(
-        default=None, description="Constrain the output to JSON (json_object) or to a JSON "
-        "schema (json_schema); backends with capabilities.json_schema honour it, others 400."
+        default=None,
+        description="Constrain the output to JSON (json_object) or to a JSON "
+        "schema (json_schema); backends with capabilities.json_schema honour it, others 400.",
     )
     tools: list[ToolDefinition] | None = Field(
         default=None, max_length=128, description="Functions the model may call."
     )
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = Field(
-        default=None, description="none, auto (default with tools), required (at least one "
-        "call, constrained) or a named function (that call, constrained)."
+        default=None,
+        description="none, auto (default with tools), required (at least one "
+        "call, constrained) or a named function (that call, constrained).",
     )
     parallel_tool_calls: bool = Field(default=True, description="Allow several calls.")
 

@@ -19,32 +19,43 @@ from app.schemas.common import (
 )
 from app.schemas.generation import GenerateResponse
 
-ChunkSize = Field(default=None, ge=16, le=8192,
-                  description="Chunk size in embedding-model tokens; default: the knowledge "
-                  "base's.")
+ChunkSize = Field(
+    default=None,
+    ge=16,
+    le=8192,
+    description="Chunk size in embedding-model tokens; default: the knowledge base's.",
+)
 RetrievalMode = Literal["dense", "lexical", "hybrid"]
 
-ChunkOverlap = Field(default=None, ge=0, le=4096,
-                     description="Overlap between consecutive chunks in tokens; default: the "
-                     "knowledge base's.")
+ChunkOverlap = Field(
+    default=None,
+    ge=0,
+    le=4096,
+    description="Overlap between consecutive chunks in tokens; default: the knowledge base's.",
+)
 
 
 class CollectionCreate(BaseModel):
     """A new knowledge base."""
 
-    name: str = Field(min_length=2, max_length=128, description="Unique name (letters, digits, "
-                      "spaces, '.', '_', '-').")
+    name: str = Field(
+        min_length=2,
+        max_length=128,
+        description="Unique name (letters, digits, spaces, '.', '_', '-').",
+    )
     description: str = Field(default="", max_length=2000, description="Free text.")
     embedding_model: str | None = Field(
-        default=None, max_length=512,
+        default=None,
+        max_length=512,
         description="Embedding model (default: the server's, all-MiniLM-L6-v2). Fixed for the "
         "knowledge base's life so queries never mix vector spaces.",
     )
     chunk_size: int | None = ChunkSize
     chunk_overlap: int | None = ChunkOverlap
     retrieval_mode: RetrievalMode | None = Field(
-        default=None, description="Default retrieval mode of its queries (default: the "
-        "server's, hybrid).")
+        default=None,
+        description="Default retrieval mode of its queries (default: the server's, hybrid).",
+    )
 
 
 class CollectionUpdate(BaseModel):
@@ -93,8 +104,10 @@ class UploadItem(BaseModel):
     filename: str = Field(description="File name as uploaded.")
     document_id: str = Field(description="New document, or the existing one for a duplicate.")
     job_id: str | None = Field(description="Ingestion job; null for a duplicate.")
-    duplicate: bool = Field(description="True when the same content (sha256) was already in "
-                            "the knowledge base; nothing new is stored.")
+    duplicate: bool = Field(
+        description="True when the same content (sha256) was already in "
+        "the knowledge base; nothing new is stored."
+    )
 
 
 class UploadResponse(BaseModel):
@@ -123,27 +136,40 @@ class IngestionJob(BaseModel):
 class QueryFilters(BaseModel):
     """Restrict retrieval to some documents or tags (both: a chunk must match both)."""
 
-    document_ids: list[str] | None = Field(default=None, max_length=1000,
-                                           description="Only these documents.")
-    tags: list[str] | None = Field(default=None, max_length=100,
-                                   description="Only documents carrying at least one of these.")
+    document_ids: list[str] | None = Field(
+        default=None, max_length=1000, description="Only these documents."
+    )
+    tags: list[str] | None = Field(
+        default=None, max_length=100, description="Only documents carrying at least one of these."
+    )
 
 
 class RetrievalOptions(BaseModel):
-    collection: str = Field(min_length=1, max_length=128,
-                            description="Knowledge base id or name.")
-    top_k: int | None = Field(default=None, ge=1, le=100,
-                              description="Chunks to return (default from settings).")
+    collection: str = Field(min_length=1, max_length=128, description="Knowledge base id or name.")
+    top_k: int | None = Field(
+        default=None, ge=1, le=100, description="Chunks to return (default from settings)."
+    )
     filters: QueryFilters | None = Field(default=None, description="Optional filters.")
-    mmr: bool = Field(default=False, description="Re-rank with maximal marginal relevance to "
-                      "avoid near-duplicate chunks.")
-    mmr_lambda: float = Field(default=0.5, ge=0.0, le=1.0,
-                              description="MMR trade-off: 1 = relevance only, 0 = diversity only.")
+    mmr: bool = Field(
+        default=False,
+        description="Re-rank with maximal marginal relevance to avoid near-duplicate chunks.",
+    )
+    mmr_lambda: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="MMR trade-off: 1 = relevance only, 0 = diversity only.",
+    )
     mode: RetrievalMode | None = Field(
-        default=None, description="dense (embeddings), lexical (BM25) or hybrid (both, fused "
-        "by reciprocal rank fusion); default: the knowledge base's.")
-    rerank: bool = Field(default=True, description="Rerank candidates with the configured "
-                         "reranker (no effect when none is configured).")
+        default=None,
+        description="dense (embeddings), lexical (BM25) or hybrid (both, fused "
+        "by reciprocal rank fusion); default: the knowledge base's.",
+    )
+    rerank: bool = Field(
+        default=True,
+        description="Rerank candidates with the configured "
+        "reranker (no effect when none is configured).",
+    )
 
 
 class QueryRequest(RetrievalOptions):
@@ -159,23 +185,33 @@ class RetrievedChunk(BaseModel):
     document_id: str = Field(description="Document it came from.")
     filename: str = Field(description="Document's file name.")
     page: int | None = Field(description="PDF page, numbered from 1 as a viewer shows it.")
-    page_end: int | None = Field(default=None, description="Last PDF page the chunk covers "
-                                 "(equals page unless it spans a page break).")
+    page_end: int | None = Field(
+        default=None,
+        description="Last PDF page the chunk covers (equals page unless it spans a page break).",
+    )
     position: int = Field(description="Index of the chunk within its document.")
-    heading_path: list[str] = Field(description="Section path of the chunk (Markdown headings; "
-                                    "PDF outline or detected headings).")
+    heading_path: list[str] = Field(
+        description="Section path of the chunk (Markdown headings; "
+        "PDF outline or detected headings)."
+    )
     text: str = Field(description="Chunk text, exactly as in the document.")
-    score: float = Field(description="Ranking score of the mode: cosine (dense), BM25 "
-                         "(lexical), reciprocal-rank-fusion sum (hybrid), or the reranker's.")
-    similarity: float = Field(default=0.0, description="Cosine similarity of the chunk to the "
-                              "query (1 = identical), whatever the mode.")
+    score: float = Field(
+        description="Ranking score of the mode: cosine (dense), BM25 "
+        "(lexical), reciprocal-rank-fusion sum (hybrid), or the reranker's."
+    )
+    similarity: float = Field(
+        default=0.0,
+        description="Cosine similarity of the chunk to the "
+        "query (1 = identical), whatever the mode.",
+    )
 
 
 class QueryResponse(BaseModel):
     chunks: list[RetrievedChunk] = Field(description="Best first.")
     mode: RetrievalMode = Field(default="hybrid", description="Retrieval mode used.")
-    reranker: str | None = Field(default=None, description="Reranker that ordered the "
-                                 "chunks, or null for none.")
+    reranker: str | None = Field(
+        default=None, description="Reranker that ordered the chunks, or null for none."
+    )
 
 
 class Citation(RetrievedChunk):
@@ -189,11 +225,17 @@ class AnswerRequest(RetrievalOptions):
     chunks retrieved; the sampling top-k is ``sampling_top_k``."""
 
     question: Text = Field(min_length=1, max_length=10_000, description="The question.")
-    model: str | None = Field(default=None, min_length=1, max_length=512,
-                              description="Model that answers; default: the server's.")
+    model: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=512,
+        description="Model that answers; default: the server's.",
+    )
     backend: BackendName | None = None
-    stream: bool = Field(default=False, description="Stream as server-sent events: `sources`, "
-                         "`token`..., then `done` or `error`.")
+    stream: bool = Field(
+        default=False,
+        description="Stream as server-sent events: `sources`, `token`..., then `done` or `error`.",
+    )
     max_tokens: MaxTokens | None = None
     # Unset: the model's defaults, then the server's (docs/models.md).
     temperature: Temperature | None = None
@@ -201,8 +243,11 @@ class AnswerRequest(RetrievalOptions):
     sampling_top_k: TopK | None = None
     repetition_penalty: RepetitionPenalty | None = None
     seed: Seed | None = None
-    stop: list[str] = Field(default_factory=list, max_length=MAX_STOP_SEQUENCES,
-                            description="Up to 4 strings; generation ends before the first one.")
+    stop: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_STOP_SEQUENCES,
+        description="Up to 4 strings; generation ends before the first one.",
+    )
 
 
 class AnswerResponse(BaseModel):
@@ -210,16 +255,27 @@ class AnswerResponse(BaseModel):
 
     answer: GenerateResponse = Field(description="The generation (text, usage, timings).")
     citations: list[Citation] = Field(description="Sources in the prompt, numbered [n].")
-    sources_dropped: int = Field(description="Retrieved sources left out (lowest scores first) "
-                                 "so the prompt fits the model's context.")
-    grounded: bool = Field(default=True, description="False when no retrieved chunk reached "
-                           "the similarity threshold: the answer then says the documents do "
-                           "not contain it, and no model ran.")
-    cited: list[int] = Field(default_factory=list, description="Source numbers the answer "
-                             "cites, in order of first use; each is one of citations[].n.")
-    invalid_citations: list[int] = Field(default_factory=list, description="Numbers the model "
-                                         "wrote as [n] that match no given source; removed "
-                                         "from the text.")
+    sources_dropped: int = Field(
+        description="Retrieved sources left out (lowest scores first) "
+        "so the prompt fits the model's context."
+    )
+    grounded: bool = Field(
+        default=True,
+        description="False when no retrieved chunk reached "
+        "the similarity threshold: the answer then says the documents do "
+        "not contain it, and no model ran.",
+    )
+    cited: list[int] = Field(
+        default_factory=list,
+        description="Source numbers the answer "
+        "cites, in order of first use; each is one of citations[].n.",
+    )
+    invalid_citations: list[int] = Field(
+        default_factory=list,
+        description="Numbers the model "
+        "wrote as [n] that match no given source; removed "
+        "from the text.",
+    )
 
 
 class SourcesEvent(BaseModel):
@@ -240,13 +296,15 @@ class EmbeddingRequest(BaseModel):
     input: Text | list[Text] | list[int] | list[list[int]] = Field(
         description="Text or list of texts (up to 2048). Token-id arrays are not accepted."
     )
-    model: str = Field(min_length=1, max_length=512,
-                       description="Embedding model, e.g. all-MiniLM-L6-v2.")
+    model: str = Field(
+        min_length=1, max_length=512, description="Embedding model, e.g. all-MiniLM-L6-v2."
+    )
     encoding_format: Literal["float", "base64"] = Field(
         default="float", description="float: JSON numbers; base64: little-endian float32 bytes."
     )
-    dimensions: int | None = Field(default=None, ge=1,
-                                   description="Must equal the model's dimension if given.")
+    dimensions: int | None = Field(
+        default=None, ge=1, description="Must equal the model's dimension if given."
+    )
     user: str | None = Field(default=None, description="Ignored.")
 
 

@@ -55,10 +55,10 @@ class SystemInfo(BaseModel):
     backends: list[BackendStatus]
     default_backend: str
     models_dir: str | None = Field(
-        default=None, description="Models folder (absolute path); shown to admins only when "
-        "auth is on."
+        default=None,
+        description="Models folder (absolute path); shown to admins only when auth is on.",
     )
     data_dir: str | None = Field(
-        default=None, description="Data folder (absolute path); shown to admins only when "
-        "auth is on."
+        default=None,
+        description="Data folder (absolute path); shown to admins only when auth is on.",
     )

@@ -111,8 +111,14 @@ class AuthService:
             conn.execute(
                 "INSERT INTO api_keys (id, name, prefix, key_hash, admin, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (key_id, name, security.display_prefix(key), security.hash_api_key(key),
-                 int(admin), now),
+                (
+                    key_id,
+                    name,
+                    security.display_prefix(key),
+                    security.hash_api_key(key),
+                    int(admin),
+                    now,
+                ),
             )
         return self.get_key(key_id), key
 

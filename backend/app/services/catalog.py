@@ -28,8 +28,12 @@ from app.services.model_store import ModelStore
 log = logging.getLogger(__name__)
 
 CURATED_PATH = Path(__file__).resolve().parents[1] / "data" / "catalog.json"
-SUGGESTED_BACKEND = {"hf": "transformers", "gguf": "llamacpp", "ollama": "ollama",
-                     "remote": "remote"}
+SUGGESTED_BACKEND = {
+    "hf": "transformers",
+    "gguf": "llamacpp",
+    "ollama": "ollama",
+    "remote": "remote",
+}
 _RUNTIME_OVERHEAD = 200 * 1024 * 1024
 _HUB_STATUS_TTL = 30.0
 
@@ -49,8 +53,7 @@ def memory_fit(size_bytes: int | None, available: int) -> MemoryFit:
     if size_bytes is None:
         return MemoryFit(fits=None, required_bytes=None, available_bytes=available)
     required = int(size_bytes * 1.15) + _RUNTIME_OVERHEAD
-    return MemoryFit(fits=required <= available, required_bytes=required,
-                     available_bytes=available)
+    return MemoryFit(fits=required <= available, required_bytes=required, available_bytes=available)
 
 
 class CatalogService:
@@ -64,7 +67,10 @@ class CatalogService:
         self._hub_status: tuple[float, str | None] | None = None  # (checked_at, error)
 
     async def catalog(
-        self, q: str | None = None, fmt: str | None = None, fits: bool | None = None,
+        self,
+        q: str | None = None,
+        fmt: str | None = None,
+        fits: bool | None = None,
         limit: int = 20,
     ) -> CatalogResponse:
         available = available_memory()
@@ -77,19 +83,31 @@ class CatalogService:
             name = str(item["name"])
             # A running job wins over an older local copy: the UI shows its progress.
             status: CatalogStatus = (
-                "downloading" if name in active or item["repo"] in active_sources
-                else "ready" if name in local_ids else "available"
+                "downloading"
+                if name in active or item["repo"] in active_sources
+                else "ready"
+                if name in local_ids
+                else "available"
             )
-            entries.append(CatalogEntry(
-                id=str(item["id"]), name=name, source="curated", repo=str(item["repo"]),
-                files=item.get("files"), allow_patterns=item.get("allow_patterns"),
-                format=item["format"], size_bytes=item.get("size_bytes"),
-                parameters=item.get("parameters"), quantization=item.get("quantization"),
-                suggested_backend=SUGGESTED_BACKEND.get(str(item["format"])),
-                license=item.get("license"), description=item.get("description"),
-                memory_fit=memory_fit(item.get("size_bytes"), available),
-                status=status,
-            ))
+            entries.append(
+                CatalogEntry(
+                    id=str(item["id"]),
+                    name=name,
+                    source="curated",
+                    repo=str(item["repo"]),
+                    files=item.get("files"),
+                    allow_patterns=item.get("allow_patterns"),
+                    format=item["format"],
+                    size_bytes=item.get("size_bytes"),
+                    parameters=item.get("parameters"),
+                    quantization=item.get("quantization"),
+                    suggested_backend=SUGGESTED_BACKEND.get(str(item["format"])),
+                    license=item.get("license"),
+                    description=item.get("description"),
+                    memory_fit=memory_fit(item.get("size_bytes"), available),
+                    status=status,
+                )
+            )
         hub_error: str | None
         if q:
             hub_entries, hub_error = await asyncio.to_thread(self._search, q, limit, available)
@@ -106,7 +124,9 @@ class CatalogService:
             hub_error = await asyncio.to_thread(self._hub_reachable)
         entries = [e for e in entries if _matches(e, q, fmt, fits)]
         return CatalogResponse(
-            data=entries, hub="offline" if hub_error else "online", hub_detail=hub_error,
+            data=entries,
+            hub="offline" if hub_error else "online",
+            hub_detail=hub_error,
             hub_endpoint=hub_endpoint(),
         )
 
@@ -114,14 +134,22 @@ class CatalogService:
         entries = []
         for model in self.store.scan():
             facts = inspect_model(model.path, model.format)
-            entries.append(CatalogEntry(
-                id=model.id, name=model.id, source="local", format=model.format,
-                size_bytes=model.size_bytes, parameters=facts.parameters,
-                quantization=facts.quantization,
-                suggested_backend=SUGGESTED_BACKEND.get(model.format),
-                description=model.description, memory_fit=memory_fit(model.size_bytes, available),
-                status="ready", bundled=is_bundled(model.id),
-            ))
+            entries.append(
+                CatalogEntry(
+                    id=model.id,
+                    name=model.id,
+                    source="local",
+                    format=model.format,
+                    size_bytes=model.size_bytes,
+                    parameters=facts.parameters,
+                    quantization=facts.quantization,
+                    suggested_backend=SUGGESTED_BACKEND.get(model.format),
+                    description=model.description,
+                    memory_fit=memory_fit(model.size_bytes, available),
+                    status="ready",
+                    bundled=is_bundled(model.id),
+                )
+            )
         return entries
 
     def _hub_api(self):  # noqa: ANN202 - huggingface_hub is imported lazily
@@ -158,13 +186,23 @@ class CatalogService:
             if getattr(info, "safetensors", None) is not None:
                 params = getattr(info.safetensors, "total", None)
             size = params * 2 if params and fmt == "hf" else None  # bf16 weights
-            entries.append(CatalogEntry(
-                id=info.id, name=info.id.split("/")[-1], source="hub", repo=info.id,
-                format=fmt, size_bytes=size, parameters=params, quantization=None,
-                suggested_backend=SUGGESTED_BACKEND.get(fmt or ""), downloads=info.downloads,
-                description=getattr(info, "pipeline_tag", None),
-                memory_fit=memory_fit(size, available), status="available",
-            ))
+            entries.append(
+                CatalogEntry(
+                    id=info.id,
+                    name=info.id.split("/")[-1],
+                    source="hub",
+                    repo=info.id,
+                    format=fmt,
+                    size_bytes=size,
+                    parameters=params,
+                    quantization=None,
+                    suggested_backend=SUGGESTED_BACKEND.get(fmt or ""),
+                    downloads=info.downloads,
+                    description=getattr(info, "pipeline_tag", None),
+                    memory_fit=memory_fit(size, available),
+                    status="available",
+                )
+            )
         return entries, None
 
 

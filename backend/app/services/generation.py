@@ -85,13 +85,15 @@ class ParamsInput:
         model = model or SamplingDefaults()
 
         def pick(given: Any, from_model: Any, server: Any) -> Any:
-            return given if given is not None else from_model if from_model is not None \
-                else server
+            return given if given is not None else from_model if from_model is not None else server
 
         return SamplingParams(
             max_tokens=max_tokens,
-            temperature=pick(self.temperature, model.temperature,
-                             settings.default_temperature if settings else 1.0),
+            temperature=pick(
+                self.temperature,
+                model.temperature,
+                settings.default_temperature if settings else 1.0,
+            ),
             top_p=pick(self.top_p, model.top_p, settings.default_top_p if settings else 1.0),
             top_k=pick(self.top_k, model.top_k, 0),
             repetition_penalty=pick(self.repetition_penalty, model.repetition_penalty, 1.0),
@@ -277,7 +279,9 @@ class GenerationService:
         engine = loaded.backend
         # Every capability is checked in one place, for local and remote engines alike.
         check_request(
-            engine.capabilities, loaded.backend_name, params.sampling(1, constraint=constraint),
+            engine.capabilities,
+            loaded.backend_name,
+            params.sampling(1, constraint=constraint),
             tools,
         )
         if not engine.capabilities.local_tokenizer:

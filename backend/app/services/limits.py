@@ -63,8 +63,7 @@ class RateLimiter:
             wait = math.ceil((1.0 - bucket.tokens) / rate)
         metrics.REJECTED.labels("rate_limit").inc()
         raise Overloaded(
-            f"Rate limit of {self.per_minute} requests per minute reached. "
-            f"Retry in {wait} s.",
+            f"Rate limit of {self.per_minute} requests per minute reached. Retry in {wait} s.",
             retry_after_s=max(1, wait),
         )
 
@@ -122,9 +121,7 @@ class LoginFailureLimiter:
         with limiter._lock:
             bucket = limiter._buckets.setdefault(client, _Bucket(float(limiter.per_minute), now))
             rate = limiter.per_minute / 60.0
-            bucket.tokens = min(
-                limiter.per_minute, bucket.tokens + (now - bucket.updated) * rate
-            )
+            bucket.tokens = min(limiter.per_minute, bucket.tokens + (now - bucket.updated) * rate)
             bucket.updated = now
             bucket.tokens = max(bucket.tokens - 1.0, 0.0)
 
@@ -165,18 +162,24 @@ class Admission:
         with self._lock:
             depth = self._per_model.get(model, 0)
             if depth >= self.max_per_model:
-                reason, message = "queue_full", (
-                    f"Model '{model}' has {depth} generations queued or running, the most this "
-                    "server accepts (max_queue_per_model). Retry shortly."
+                reason, message = (
+                    "queue_full",
+                    (
+                        f"Model '{model}' has {depth} generations queued or running, the most this "
+                        "server accepts (max_queue_per_model). Retry shortly."
+                    ),
                 )
             elif (
                 identity is not None
                 and self.max_per_identity > 0
                 and self._per_identity.get(identity, 0) >= self.max_per_identity
             ):
-                reason, message = "concurrency", (
-                    f"This key already runs {self.max_per_identity} generations at once, its "
-                    "limit. Wait for one to finish."
+                reason, message = (
+                    "concurrency",
+                    (
+                        f"This key already runs {self.max_per_identity} generations at once, its "
+                        "limit. Wait for one to finish."
+                    ),
                 )
             else:
                 self._per_model[model] = depth + 1

@@ -37,46 +37,49 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 _TOKEN_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
 HTTP_REQUESTS = Counter(
-    "mp_http_requests_total", "HTTP requests by route template, method and status.",
+    "mp_http_requests_total",
+    "HTTP requests by route template, method and status.",
     ["method", "route", "status"],
 )
 HTTP_DURATION = Histogram(
-    "mp_http_request_duration_seconds", "Time to the end of the response (streams included).",
-    ["method", "route"], buckets=_LATENCY_BUCKETS,
+    "mp_http_request_duration_seconds",
+    "Time to the end of the response (streams included).",
+    ["method", "route"],
+    buckets=_LATENCY_BUCKETS,
 )
 HTTP_IN_FLIGHT = Gauge("mp_http_requests_in_flight", "Requests being served now.")
 
 TTFT = Histogram(
-    "mp_generation_ttft_seconds", "Request received to first generated token.",
-    ["model", "backend"], buckets=_LATENCY_BUCKETS,
+    "mp_generation_ttft_seconds",
+    "Request received to first generated token.",
+    ["model", "backend"],
+    buckets=_LATENCY_BUCKETS,
 )
 INTER_TOKEN = Histogram(
-    "mp_generation_inter_token_seconds", "Time between consecutive generated tokens.",
-    ["model", "backend"], buckets=_TOKEN_BUCKETS,
+    "mp_generation_inter_token_seconds",
+    "Time between consecutive generated tokens.",
+    ["model", "backend"],
+    buckets=_TOKEN_BUCKETS,
 )
-TOKENS_GENERATED = Counter(
-    "mp_generation_tokens_total", "Tokens generated.", ["model", "backend"]
-)
+TOKENS_GENERATED = Counter("mp_generation_tokens_total", "Tokens generated.", ["model", "backend"])
 GENERATIONS = Counter(
-    "mp_generations_total", "Generations by how they ended (stop, length, cancelled, error).",
+    "mp_generations_total",
+    "Generations by how they ended (stop, length, cancelled, error).",
     ["model", "backend", "finish_reason"],
 )
 QUEUE_DEPTH = Gauge(
-    "mp_generation_queue_depth", "Generations admitted and not finished (queued or running).",
+    "mp_generation_queue_depth",
+    "Generations admitted and not finished (queued or running).",
     ["model"],
 )
-REJECTED = Counter(
-    "mp_requests_rejected_total", "Requests refused with 429 by limits.", ["reason"]
-)
+REJECTED = Counter("mp_requests_rejected_total", "Requests refused with 429 by limits.", ["reason"])
 AUTH_FAILURES = Counter("mp_auth_failures_total", "Requests refused with 401.")
 
 MODELS_LOADED = Gauge("mp_models_loaded", "Models in memory.")
 MODEL_MEMORY = Gauge(
     "mp_model_memory_bytes", "Memory held by a loaded model's weights.", ["model", "backend"]
 )
-MODEL_EVENTS = Counter(
-    "mp_model_events_total", "Model loads and unloads.", ["event", "backend"]
-)
+MODEL_EVENTS = Counter("mp_model_events_total", "Model loads and unloads.", ["event", "backend"])
 MODEL_LOAD_SECONDS = Histogram(
     "mp_model_load_seconds", "Time to load a model.", ["backend"], buckets=_LATENCY_BUCKETS
 )
@@ -95,10 +98,11 @@ RAG_INGESTION_SECONDS = Histogram(
     "mp_rag_ingestion_seconds", "Time to ingest one document.", buckets=_LATENCY_BUCKETS
 )
 RAG_QUERY_SECONDS = Histogram(
-    "mp_rag_query_seconds", "Retrieval (query) and answer latency.", ["kind"],
+    "mp_rag_query_seconds",
+    "Retrieval (query) and answer latency.",
+    ["kind"],
     buckets=_LATENCY_BUCKETS,
 )
-
 
 
 class _BreakerCollector(Collector):
@@ -108,7 +112,8 @@ class _BreakerCollector(Collector):
         from app.core.resilience import all_breakers
 
         state = GaugeMetricFamily(
-            "mp_circuit_breaker_open", "1 while a remote backend's circuit breaker is open.",
+            "mp_circuit_breaker_open",
+            "1 while a remote backend's circuit breaker is open.",
             labels=["name"],
         )
         retries = CounterMetricFamily(
@@ -124,12 +129,15 @@ class _BreakerCollector(Collector):
 REGISTRY.register(_BreakerCollector())
 
 BACKEND_QUEUE_DEPTH = Gauge(
-    "mp_backend_queue_depth", "Requests waiting inside a backend for a free sequence "
-    "(llama.cpp scheduler), read at scrape time.", ["model", "backend"],
+    "mp_backend_queue_depth",
+    "Requests waiting inside a backend for a free sequence "
+    "(llama.cpp scheduler), read at scrape time.",
+    ["model", "backend"],
 )
 BACKEND_ACTIVE_SEQUENCES = Gauge(
-    "mp_backend_active_requests", "Requests a loaded model's backend is serving or queueing, "
-    "read at scrape time.", ["model", "backend"],
+    "mp_backend_active_requests",
+    "Requests a loaded model's backend is serving or queueing, read at scrape time.",
+    ["model", "backend"],
 )
 
 _known_models: set[tuple[str, str]] = set()

@@ -18,8 +18,16 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-_ST_DTYPES = {"BF16": "bf16", "F16": "f16", "F32": "f32", "F64": "f64", "F8_E4M3": "fp8",
-              "F8_E5M2": "fp8", "I8": "int8", "U8": "uint8"}
+_ST_DTYPES = {
+    "BF16": "bf16",
+    "F16": "f16",
+    "F32": "f32",
+    "F64": "f64",
+    "F8_E4M3": "fp8",
+    "F8_E5M2": "fp8",
+    "I8": "int8",
+    "U8": "uint8",
+}
 
 
 @dataclass(frozen=True)

@@ -225,8 +225,9 @@ class ModelManager:
                     if attempt == len(plan) - 1:
                         raise
                     failures.append(f"{name}: {exc.message}")
-                    log.warning("loading %s on %s failed, trying %s", model_id, name,
-                                plan[attempt + 1][0])
+                    log.warning(
+                        "loading %s on %s failed, trying %s", model_id, name, plan[attempt + 1][0]
+                    )
             raise AssertionError("plan_backends never returns an empty plan")
         finally:
             self._pending.pop(model_id, None)
@@ -248,7 +249,8 @@ class ModelManager:
                 raise
             raise LoadTimeout(
                 f"Loading '{model_id}' on {name} did not finish within {timeout:g} s "
-                "(MP_MODEL_LOAD_TIMEOUT_S).", param="model",
+                "(MP_MODEL_LOAD_TIMEOUT_S).",
+                param="model",
             ) from None
         except AppError:
             raise
@@ -257,7 +259,11 @@ class ModelManager:
             raise GenerationFailed(f"Loading '{model_id}' on {name} failed: {exc}") from exc
         keep_alive = self.settings.keep_alive_seconds
         loaded = LoadedModel(
-            model_id, name, reason, instance, load_seconds=time.perf_counter() - started,
+            model_id,
+            name,
+            reason,
+            instance,
+            load_seconds=time.perf_counter() - started,
             keep_alive_s=None if keep_alive < 0 else keep_alive,
             estimate_bytes=local.size_bytes,
         )
@@ -294,7 +300,8 @@ class ModelManager:
         if local is None:
             raise NotFound(
                 f"'{model_id}' is not in the models folder (Hub-cache and remote models are not "
-                "deleted here).", param="model_id",
+                "deleted here).",
+                param="model_id",
             )
         lock = self._locks.setdefault(model_id, asyncio.Lock())
         async with lock:

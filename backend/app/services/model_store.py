@@ -186,7 +186,8 @@ class ModelStore:
             raise InvalidRequest(
                 f"models/{model_id} is not a usable model: {self.invalid[model_id]}. Replace "
                 "or delete the file.",
-                param="model", code="invalid_model_file",
+                param="model",
+                code="invalid_model_file",
             )
         if "/" in model_id and ".." not in model_id.split("/"):
             cached = self._from_hf_cache(model_id)

@@ -20,8 +20,9 @@ from app.services.model_store import ModelStore
 _POLL_S = 0.5
 
 
-async def pull_events(model: str, store: ModelStore, settings: Settings,
-                      downloads: Any | None) -> AsyncIterator[dict[str, Any]]:
+async def pull_events(
+    model: str, store: ModelStore, settings: Settings, downloads: Any | None
+) -> AsyncIterator[dict[str, Any]]:
     if model.startswith("ollama:"):
         async for event in _from_ollama(settings.ollama_host, model.removeprefix("ollama:")):
             yield event
@@ -61,8 +62,7 @@ async def _from_download_service(downloads: Any, repo_id: str) -> AsyncIterator[
     try:
         request = DownloadRequest(repo_id=repo_id)
     except ValueError as exc:
-        raise InvalidRequest(f"'{repo_id}' is not a Hugging Face repo id.", param="model") \
-            from exc
+        raise InvalidRequest(f"'{repo_id}' is not a Hugging Face repo id.", param="model") from exc
     job = await downloads.create(request)
     yield {"status": "pulling manifest", "digest": job.id}
     while True:

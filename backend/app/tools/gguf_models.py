@@ -46,8 +46,19 @@ def converter_dir(models_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(dir=models_dir) as tmp:
         log.info("fetching llama-cpp-python %s sdist for llama.cpp's converter", pinned)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--no-binary", ":all:", f"llama-cpp-python=={pinned}", "-d", tmp],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"llama-cpp-python=={pinned}",
+                "-d",
+                tmp,
+            ],
             check=True,
         )
         archive = next(Path(tmp).glob("llama_cpp_python-*.tar.gz"))
@@ -75,8 +86,7 @@ def convert(hf_dir: Path, out: Path, outtype: str, models_dir: Path) -> Path:
     script = converter_dir(models_dir) / "convert_hf_to_gguf.py"
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")  # one per builder
     subprocess.run(
-        [sys.executable, str(script), str(hf_dir), "--outfile", str(partial),
-         "--outtype", outtype],
+        [sys.executable, str(script), str(hf_dir), "--outfile", str(partial), "--outtype", outtype],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -110,9 +110,7 @@ def train_tokenizer(texts: list[str]):  # -> transformers.PreTrainedTokenizerFas
     # Llama's normalizer (spaces become ▁, one is prepended), then a split that keeps runs of
     # spaces together so indentation gets tokens of its own ("▁▁▁") instead of one per space,
     # which made greedy decoding of code degenerate into endless single spaces.
-    tok.normalizer = normalizers.Sequence(
-        [normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")]
-    )
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
     tok.pre_tokenizer = pre_tokenizers.Split(
         Regex(r"▁+(?=▁[^▁\n])|▁?[^▁\n]+|▁+|\n+"), behavior="isolated"
     )
@@ -273,6 +271,10 @@ def make_model(name: str, models_dir: Path, *, force: bool = False) -> Path:
     )
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
-    log.info("built %s in %.1f s (%s parameters)", name, time.perf_counter() - started,
-             f"{model.num_parameters():,}")
+    log.info(
+        "built %s in %.1f s (%s parameters)",
+        name,
+        time.perf_counter() - started,
+        f"{model.num_parameters():,}",
+    )
     return target

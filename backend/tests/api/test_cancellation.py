@@ -57,8 +57,14 @@ def test_openai_stream_disconnect_stops_generation(server: ServerProcess) -> Non
 
 def test_native_stream_disconnect_stops_generation(server: ServerProcess) -> None:
     before = _wait_idle(server)["tokens_generated"]
-    payload = {"model": "tiny", "prompt": "class Parser:\n", "max_tokens": 1000,
-               "temperature": 1.0, "seed": 4, "stream": True}
+    payload = {
+        "model": "tiny",
+        "prompt": "class Parser:\n",
+        "max_tokens": 1000,
+        "temperature": 1.0,
+        "seed": 4,
+        "stream": True,
+    }
     _disconnect_after_chunks(server, f"{server.url}/api/v1/models/generate", payload, 5)
     stats = _wait_idle(server)
     assert stats["active_requests"] == 0

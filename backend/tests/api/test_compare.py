@@ -11,8 +11,9 @@ from tests.helpers.server import ServerProcess
 
 def _events(server: ServerProcess, payload: dict) -> list[tuple[str, dict]]:
     events, name = [], None
-    with httpx.stream("POST", f"{server.url}/api/v1/compare", json=payload,
-                      timeout=180) as response:
+    with httpx.stream(
+        "POST", f"{server.url}/api/v1/compare", json=payload, timeout=180
+    ) as response:
         assert response.status_code == 200, response.read()
         for line in response.iter_lines():
             if line.startswith("event:"):
@@ -26,7 +27,9 @@ def test_compare_two_columns_same_seed_same_text(server: ServerProcess) -> None:
     payload = {
         "models": [{"model": "tiny"}, {"model": "tiny"}],
         "messages": [{"role": "user", "content": "def load(path):"}],
-        "max_tokens": 20, "temperature": 0.8, "seed": 11,
+        "max_tokens": 20,
+        "temperature": 0.8,
+        "seed": 11,
     }
     events = _events(server, payload)
     assert events[-1][0] == "end"
@@ -41,8 +44,12 @@ def test_compare_two_columns_same_seed_same_text(server: ServerProcess) -> None:
 
 
 def test_compare_failing_column_does_not_stop_others(server: ServerProcess) -> None:
-    payload = {"models": [{"model": "tiny"}, {"model": "ghost"}], "prompt": "import re\n",
-               "max_tokens": 8, "temperature": 0}
+    payload = {
+        "models": [{"model": "tiny"}, {"model": "ghost"}],
+        "prompt": "import re\n",
+        "max_tokens": 8,
+        "temperature": 0,
+    }
     events = _events(server, payload)
     errors = [d for n, d in events if n == "error"]
     assert len(errors) == 1 and errors[0]["index"] == 1
@@ -51,9 +58,15 @@ def test_compare_failing_column_does_not_stop_others(server: ServerProcess) -> N
 
 
 def test_compare_validation(server: ServerProcess) -> None:
-    one = httpx.post(f"{server.url}/api/v1/compare",
-                     json={"models": [{"model": "tiny"}], "prompt": "x"}, timeout=30)
+    one = httpx.post(
+        f"{server.url}/api/v1/compare",
+        json={"models": [{"model": "tiny"}], "prompt": "x"},
+        timeout=30,
+    )
     assert one.status_code == 400 and one.json()["error"]["param"].startswith("models")
-    five = httpx.post(f"{server.url}/api/v1/compare",
-                      json={"models": [{"model": "tiny"}] * 5, "prompt": "x"}, timeout=30)
+    five = httpx.post(
+        f"{server.url}/api/v1/compare",
+        json={"models": [{"model": "tiny"}] * 5, "prompt": "x"},
+        timeout=30,
+    )
     assert five.status_code == 400

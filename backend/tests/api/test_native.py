@@ -20,8 +20,13 @@ def test_health_and_system(server: ServerProcess) -> None:
 def test_generate_chat_json(server: ServerProcess) -> None:
     response = httpx.post(
         f"{server.url}/api/v1/models/generate",
-        json={"model": "tiny", "messages": [{"role": "user", "content": "import json"}],
-              "system": "Write code.", "max_tokens": 16, "temperature": 0},
+        json={
+            "model": "tiny",
+            "messages": [{"role": "user", "content": "import json"}],
+            "system": "Write code.",
+            "max_tokens": 16,
+            "temperature": 0,
+        },
         timeout=120,
     )
     assert response.status_code == 200, response.text
@@ -37,8 +42,9 @@ def test_generate_chat_json(server: ServerProcess) -> None:
 def test_generate_stream_events(server: ServerProcess) -> None:
     payload = {"prompt": "def add(a, b):\n", "max_tokens": 20, "temperature": 0, "stream": True}
     events: list[tuple[str, dict]] = []
-    with httpx.stream("POST", f"{server.url}/api/v1/models/generate", json=payload,
-                      timeout=120) as response:
+    with httpx.stream(
+        "POST", f"{server.url}/api/v1/models/generate", json=payload, timeout=120
+    ) as response:
         name = None
         for line in response.iter_lines():
             if line.startswith("event:"):

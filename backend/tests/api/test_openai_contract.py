@@ -58,7 +58,11 @@ def test_chat_completion_streamed_matches_non_streamed(client: openai.OpenAI, to
         model="tiny", messages=MESSAGES, max_tokens=30, temperature=0
     )
     stream = client.chat.completions.create(
-        model="tiny", messages=MESSAGES, max_tokens=30, temperature=0, stream=True,
+        model="tiny",
+        messages=MESSAGES,
+        max_tokens=30,
+        temperature=0,
+        stream=True,
         stream_options={"include_usage": True},
     )
     pieces, finish, usage, chunks = [], None, None, 0
@@ -108,8 +112,13 @@ def test_same_seed_same_text_different_seed_differs(client: openai.OpenAI) -> No
 
 
 def test_stop_sequence_ends_text_before_it(client: openai.OpenAI) -> None:
-    args = {"model": "tiny", "prompt": "def main():\n", "max_tokens": 40, "temperature": 0.8,
-            "seed": 5}
+    args = {
+        "model": "tiny",
+        "prompt": "def main():\n",
+        "max_tokens": 40,
+        "temperature": 0.8,
+        "seed": 5,
+    }
     base = client.completions.create(**args).choices[0].text
     # Pick a stop string that occurs in the unconstrained (seeded) output, after its start.
     candidates = [base[i : i + 3] for i in range(2, len(base) - 3) if base[i : i + 3].strip()]
@@ -129,7 +138,11 @@ def test_stop_sequence_ends_text_before_it(client: openai.OpenAI) -> None:
 
 def test_logprobs(client: openai.OpenAI) -> None:
     reply = client.chat.completions.create(
-        model="tiny", messages=MESSAGES, max_tokens=5, temperature=0, logprobs=True,
+        model="tiny",
+        messages=MESSAGES,
+        max_tokens=5,
+        temperature=0,
+        logprobs=True,
         top_logprobs=3,
     )
     content = reply.choices[0].logprobs.content

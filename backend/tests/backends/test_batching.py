@@ -114,8 +114,9 @@ def _logprobs(events: list[TokenEvent]) -> list[float]:
 
 def test_batched_logprobs_are_bit_identical(backend: TransformersBackend) -> None:
     """Not just the same argmax: the same floats (bf16 padding/GQA paths must not leak in)."""
-    alone = [list(backend.stream(_request(backend, i, logprobs=2), threading.Event()))
-             for i in range(4)]
+    alone = [
+        list(backend.stream(_request(backend, i, logprobs=2), threading.Event())) for i in range(4)
+    ]
     streams = [_Stream(backend, _request(backend, i, logprobs=2)) for i in range(4)]
     _run_together(streams)
     for single, batched in zip(alone, streams, strict=True):
@@ -149,8 +150,7 @@ def test_joining_mid_batch_gets_its_own_output(backend: TransformersBackend) -> 
 def test_cancelling_one_leaves_the_others_correct(backend: TransformersBackend) -> None:
     expected = [_alone(backend, _request(backend, i)) for i in range(4)]
     streams = [
-        _Stream(backend, _request(backend, i), cancel_after=5 if i == 1 else None)
-        for i in range(4)
+        _Stream(backend, _request(backend, i), cancel_after=5 if i == 1 else None) for i in range(4)
     ]
     _run_together(streams)
     cancelled = streams[1]

@@ -23,8 +23,12 @@ from app.services.generation import ParamsInput
 
 CONVERSATIONS = [
     [ChatMessage("user", "What is the capital of France?")],
-    [ChatMessage("system", "You answer in one word."), ChatMessage("user", "Capital of Italy?"),
-     ChatMessage("assistant", "Rome."), ChatMessage("user", "And of Spain?")],
+    [
+        ChatMessage("system", "You answer in one word."),
+        ChatMessage("user", "Capital of Italy?"),
+        ChatMessage("assistant", "Rome."),
+        ChatMessage("user", "And of Spain?"),
+    ],
 ]
 
 
@@ -50,8 +54,9 @@ def test_same_prompt_and_tokens_on_both_backends(engines, smollm2_dir: Path, mes
     expected_text = str(
         reference.apply_chat_template(dicts, tokenize=False, add_generation_prompt=True)
     )
-    encoded: Any = reference.apply_chat_template(dicts, add_generation_prompt=True,
-                                                 return_dict=True)
+    encoded: Any = reference.apply_chat_template(
+        dicts, add_generation_prompt=True, return_dict=True
+    )
     expected_ids = list(encoded["input_ids"])
     for engine in (hf, gguf):
         text = engine.render_chat(messages)
@@ -96,8 +101,9 @@ def test_template_errors_are_client_errors():
         refusing.render([{"role": "user", "content": "x"}])
     assert info.value.status_code == 400
     with pytest.raises(TemplateError, match="failed to render"):
-        ChatTemplate("{{ messages[0].content.upper() + 1 }}").render([{"role": "user",
-                                                                        "content": "x"}])
+        ChatTemplate("{{ messages[0].content.upper() + 1 }}").render(
+            [{"role": "user", "content": "x"}]
+        )
     sandboxed = ChatTemplate("{{ messages.__class__.__mro__ }}")
     with pytest.raises(TemplateError):
         sandboxed.render([{"role": "user", "content": "x"}])
@@ -109,11 +115,16 @@ def test_no_template_gives_a_transcript():
 
 
 def test_sampling_defaults_from_the_model(tmp_path: Path):
-    (tmp_path / "generation_config.json").write_text(json.dumps(
-        {"temperature": 0.3, "top_p": 0.8, "top_k": 20, "eos_token_id": 2}))
+    (tmp_path / "generation_config.json").write_text(
+        json.dumps({"temperature": 0.3, "top_p": 0.8, "top_k": 20, "eos_token_id": 2})
+    )
     model = from_generation_config(tmp_path)
-    assert (model.temperature, model.top_p, model.top_k, model.repetition_penalty) == \
-        (0.3, 0.8, 20, None)
+    assert (model.temperature, model.top_p, model.top_k, model.repetition_penalty) == (
+        0.3,
+        0.8,
+        20,
+        None,
+    )
     (tmp_path / "generation_config.json").write_text(json.dumps({"do_sample": False}))
     assert from_generation_config(tmp_path).temperature == 0.0
     assert from_generation_config(tmp_path / "missing").temperature is None
@@ -125,5 +136,9 @@ def test_sampling_defaults_from_the_model(tmp_path: Path):
     resolved = ParamsInput(top_p=0.7).sampling(16, model, settings)
     assert (resolved.temperature, resolved.top_p, resolved.top_k) == (0.3, 0.7, 20)
     fallback = ParamsInput().sampling(16, from_gguf_metadata({}), settings)
-    assert (fallback.temperature, fallback.top_p, fallback.top_k,
-            fallback.repetition_penalty) == (0.5, 0.95, 0, 1.0)
+    assert (fallback.temperature, fallback.top_p, fallback.top_k, fallback.repetition_penalty) == (
+        0.5,
+        0.95,
+        0,
+        1.0,
+    )

@@ -17,19 +17,33 @@ PROMPT = "def foo("
 
 
 def _generate(server: ServerProcess, model: str, **fields) -> dict:
-    body = {"model": model, "prompt": PROMPT, "max_tokens": 24, "temperature": 0, "seed": 7,
-            **fields}
+    body = {
+        "model": model,
+        "prompt": PROMPT,
+        "max_tokens": 24,
+        "temperature": 0,
+        "seed": 7,
+        **fields,
+    }
     response = httpx.post(f"{server.url}/api/v1/models/generate", json=body, timeout=120)
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def _stream(server: ServerProcess, model: str, **fields) -> tuple[list[str], dict]:
-    body = {"model": model, "prompt": PROMPT, "max_tokens": 24, "temperature": 0, "seed": 7,
-            "stream": True, **fields}
+    body = {
+        "model": model,
+        "prompt": PROMPT,
+        "max_tokens": 24,
+        "temperature": 0,
+        "seed": 7,
+        "stream": True,
+        **fields,
+    }
     tokens, done, name = [], None, None
-    with httpx.stream("POST", f"{server.url}/api/v1/models/generate", json=body,
-                      timeout=120) as response:
+    with httpx.stream(
+        "POST", f"{server.url}/api/v1/models/generate", json=body, timeout=120
+    ) as response:
         assert response.status_code == 200
         for line in response.iter_lines():
             if line.startswith("event:"):
@@ -51,8 +65,9 @@ def _loaded(server: ServerProcess, model: str) -> dict:
 
 
 @pytest.mark.parametrize(("model", "backend"), ENGINES)
-def test_streams_with_usage_and_timings(backends_server: ServerProcess, model: str,
-                                        backend: str) -> None:
+def test_streams_with_usage_and_timings(
+    backends_server: ServerProcess, model: str, backend: str
+) -> None:
     tokens, done = _stream(backends_server, model)
     assert len(tokens) > 3, "tokens should arrive one step at a time"
     assert "".join(tokens) == done["text"]
@@ -68,8 +83,9 @@ def test_streams_with_usage_and_timings(backends_server: ServerProcess, model: s
 
 
 @pytest.mark.parametrize(("model", "backend"), ENGINES)
-def test_greedy_is_repeatable_and_stops_on_a_stop_string(backends_server: ServerProcess,
-                                                          model: str, backend: str) -> None:
+def test_greedy_is_repeatable_and_stops_on_a_stop_string(
+    backends_server: ServerProcess, model: str, backend: str
+) -> None:
     first = _generate(backends_server, model)
     again = _generate(backends_server, model)
     assert first["text"] == again["text"]
@@ -77,7 +93,7 @@ def test_greedy_is_repeatable_and_stops_on_a_stop_string(backends_server: Server
     assert len(text.strip()) > 4, f"{backend} wrote nothing useful: {text!r}"
     # A stop string taken from the middle of the greedy text: generation ends right before it.
     cut = len(text) // 2
-    stop = text[cut:cut + 3]
+    stop = text[cut : cut + 3]
     assert stop.strip(), "pick a visible stop string"
     expected = text[: text.index(stop)]
     stopped = _generate(backends_server, model, stop=[stop])
@@ -96,15 +112,25 @@ def test_both_engines_write_the_same_greedy_text(backends_server: ServerProcess)
 
 
 @pytest.mark.parametrize(("model", "backend"), ENGINES)
-def test_client_disconnect_stops_the_engine(backends_server: ServerProcess, model: str,
-                                            backend: str) -> None:
+def test_client_disconnect_stops_the_engine(
+    backends_server: ServerProcess, model: str, backend: str
+) -> None:
     _generate(backends_server, model)  # loaded and warm
     before = _loaded(backends_server, model)["tokens_generated"]
-    body = {"model": model, "prompt": "class Parser:\n", "max_tokens": 1000,
-            "temperature": 1.0, "seed": 11, "stream": True}
-    with httpx.Client(timeout=60) as client, client.stream(
-        "POST", f"{backends_server.url}/api/v1/models/generate", json=body
-    ) as response:
+    body = {
+        "model": model,
+        "prompt": "class Parser:\n",
+        "max_tokens": 1000,
+        "temperature": 1.0,
+        "seed": 11,
+        "stream": True,
+    }
+    with (
+        httpx.Client(timeout=60) as client,
+        client.stream(
+            "POST", f"{backends_server.url}/api/v1/models/generate", json=body
+        ) as response,
+    ):
         seen = 0
         for line in response.iter_lines():
             if line.startswith("data:"):

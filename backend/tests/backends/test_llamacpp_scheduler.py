@@ -49,9 +49,12 @@ class Stream:
     def _run(self) -> None:
         body = {"model": MODEL, "stream": True, **self.body}
         name = None
-        with httpx.Client(timeout=300) as client, client.stream(
-            "POST", f"{self.server.url}/api/v1/models/generate", json=body
-        ) as response:
+        with (
+            httpx.Client(timeout=300) as client,
+            client.stream(
+                "POST", f"{self.server.url}/api/v1/models/generate", json=body
+            ) as response,
+        ):
             if response.status_code != 200:
                 self.error = json.loads(response.read())
                 self.first_token.set()
@@ -90,8 +93,9 @@ class Stream:
 
 
 def _alone(server: ServerProcess, **body) -> dict:
-    response = httpx.post(f"{server.url}/api/v1/models/generate",
-                          json={"model": MODEL, **body}, timeout=300)
+    response = httpx.post(
+        f"{server.url}/api/v1/models/generate", json={"model": MODEL, **body}, timeout=300
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -126,16 +130,22 @@ def test_greedy_output_is_the_same_alone_and_batched(backends_server: ServerProc
         assert stream.error is None and stream.done is not None
     assert late.first_at < max(s.last_at for s in running), "the late request did not overlap"
     assert [s.text for s in [*running, late]] == alone
-    assert all(s.done["usage"]["completion_tokens"] == n for s in [*running, late]
-               if s.done["finish_reason"] == "length")
+    assert all(
+        s.done["usage"]["completion_tokens"] == n
+        for s in [*running, late]
+        if s.done["finish_reason"] == "length"
+    )
 
 
 def test_long_prompt_prefilled_in_chunks_while_others_decode(
     backends_server: ServerProcess,
 ) -> None:
     long_prompt = "".join(f"    value_{i} = compute({i})\n" for i in range(60)) + "    return"
-    tokens = httpx.post(f"{backends_server.url}/api/v1/models/generate", timeout=60, json={
-        "model": MODEL, "prompt": long_prompt, "max_tokens": 1}).json()["usage"]["prompt_tokens"]
+    tokens = httpx.post(
+        f"{backends_server.url}/api/v1/models/generate",
+        timeout=60,
+        json={"model": MODEL, "prompt": long_prompt, "max_tokens": 1},
+    ).json()["usage"]["prompt_tokens"]
     assert tokens > 3 * LLAMACPP_N_BATCH, "the prompt should need several prefill chunks"
     n = 200
     alone_long = _alone(backends_server, **_raw(long_prompt, max_tokens=40))["text"]
@@ -181,8 +191,15 @@ def test_cancelling_one_stream_leaves_the_others_and_frees_its_slot(
 
 def test_each_sequence_keeps_its_own_parameters(backends_server: ServerProcess) -> None:
     greedy = _raw(PROMPTS[0], max_tokens=60)
-    sampled = {"prompt": PROMPTS[3], "max_tokens": 50, "temperature": 1.0, "seed": 42,
-               "top_k": 40, "top_p": 0.9, "repetition_penalty": 1.3}
+    sampled = {
+        "prompt": PROMPTS[3],
+        "max_tokens": 50,
+        "temperature": 1.0,
+        "seed": 42,
+        "top_k": 40,
+        "top_p": 0.9,
+        "repetition_penalty": 1.3,
+    }
     greedy_text = _alone(backends_server, **greedy)["text"]
     stop = greedy_text[12:15]
     assert stop.strip()
@@ -203,12 +220,18 @@ def test_each_sequence_keeps_its_own_parameters(backends_server: ServerProcess) 
 
 
 def test_over_the_queue_bound_is_429_with_retry_after(backends_server: ServerProcess) -> None:
-    busy = [Stream(backends_server, _raw(PROMPTS[i % 5], max_tokens=900, temperature=1.0,
-                                          seed=i)).start()
-            for i in range(LLAMACPP_PARALLEL + LLAMACPP_QUEUE_MAX)]
+    busy = [
+        Stream(
+            backends_server, _raw(PROMPTS[i % 5], max_tokens=900, temperature=1.0, seed=i)
+        ).start()
+        for i in range(LLAMACPP_PARALLEL + LLAMACPP_QUEUE_MAX)
+    ]
     _wait_for(lambda: _stats(backends_server)["queue_depth"] == LLAMACPP_QUEUE_MAX)
-    response = httpx.post(f"{backends_server.url}/api/v1/models/generate",
-                          json={"model": MODEL, "prompt": "x", "max_tokens": 4}, timeout=60)
+    response = httpx.post(
+        f"{backends_server.url}/api/v1/models/generate",
+        json={"model": MODEL, "prompt": "x", "max_tokens": 4},
+        timeout=60,
+    )
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) >= 1
     assert response.json()["error"]["type"] == "rate_limit_error"
@@ -221,11 +244,17 @@ def test_over_the_queue_bound_is_429_with_retry_after(backends_server: ServerPro
 
 def test_prompt_over_the_sequence_share_is_400(backends_server: ServerProcess) -> None:
     context = _stats(backends_server)["context_length"]
-    response = httpx.post(f"{backends_server.url}/api/v1/models/generate", json={
-        "model": MODEL, "prompt": "def foo(bar): return bar\n" * 200}, timeout=60)
+    response = httpx.post(
+        f"{backends_server.url}/api/v1/models/generate",
+        json={"model": MODEL, "prompt": "def foo(bar): return bar\n" * 200},
+        timeout=60,
+    )
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "context_length_exceeded" and str(context) in error["message"]
-    response = httpx.post(f"{backends_server.url}/api/v1/models/generate", json={
-        "model": MODEL, "prompt": "x", "max_tokens": context}, timeout=60)
+    response = httpx.post(
+        f"{backends_server.url}/api/v1/models/generate",
+        json={"model": MODEL, "prompt": "x", "max_tokens": context},
+        timeout=60,
+    )
     assert response.status_code == 400 and response.json()["error"]["param"] == "max_tokens"

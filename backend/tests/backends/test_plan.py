@@ -14,9 +14,13 @@ from app.backends.registry import BackendEntry, plan_backends
 from app.core.errors import BackendUnavailable, InvalidRequest
 
 MISSING_GGUF_ENGINE = BackendEntry(
-    name="phantom", module="app.backends.phantom", class_name="Phantom",
-    requires=("phantom_engine_not_installed",), install_hint="pip install phantom==1",
-    formats=("gguf",), description="not installed",
+    name="phantom",
+    module="app.backends.phantom",
+    class_name="Phantom",
+    requires=("phantom_engine_not_installed",),
+    install_hint="pip install phantom==1",
+    formats=("gguf",),
+    description="not installed",
 )
 
 

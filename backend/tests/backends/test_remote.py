@@ -10,15 +10,22 @@ from openai import OpenAI
 from tests.helpers.server import ServerProcess
 
 
-def test_remote_model_streams_through(backends_server: ServerProcess,
-                                      server: ServerProcess) -> None:
+def test_remote_model_streams_through(
+    backends_server: ServerProcess, server: ServerProcess
+) -> None:
     messages = [{"role": "user", "content": "def main():"}]
     direct = OpenAI(base_url=f"{server.url}/v1", api_key="x").chat.completions.create(
-        model="tiny", messages=messages, max_tokens=16, temperature=0)
+        model="tiny", messages=messages, max_tokens=16, temperature=0
+    )
     client = OpenAI(base_url=f"{backends_server.url}/v1", api_key="x")
     stream = client.chat.completions.create(
-        model="remote:peer/tiny", messages=messages, max_tokens=16, temperature=0, stream=True,
-        stream_options={"include_usage": True})
+        model="remote:peer/tiny",
+        messages=messages,
+        max_tokens=16,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     pieces, usage, finish = [], None, None
     for chunk in stream:
         if chunk.usage is not None:
@@ -35,22 +42,35 @@ def test_remote_model_streams_through(backends_server: ServerProcess,
 
 
 def test_remote_completion_and_native_route(backends_server: ServerProcess) -> None:
-    response = httpx.post(f"{backends_server.url}/api/v1/models/generate", json={
-        "model": "remote:peer/tiny", "prompt": "import os\n", "max_tokens": 8,
-        "temperature": 0}, timeout=60)
+    response = httpx.post(
+        f"{backends_server.url}/api/v1/models/generate",
+        json={
+            "model": "remote:peer/tiny",
+            "prompt": "import os\n",
+            "max_tokens": 8,
+            "temperature": 0,
+        },
+        timeout=60,
+    )
     assert response.status_code == 200, response.text
     data = response.json()
     assert data["timings"]["backend"] == "remote"
     assert data["usage"]["completion_tokens"] == 8
 
 
-@pytest.mark.parametrize(("model", "status"), [
-    ("remote:nowhere/tiny", 400),   # endpoint not configured
-    ("remote:peer/other", 404),     # model not served there
-    ("remote:peer", 400),           # malformed id
-])
+@pytest.mark.parametrize(
+    ("model", "status"),
+    [
+        ("remote:nowhere/tiny", 400),  # endpoint not configured
+        ("remote:peer/other", 404),  # model not served there
+        ("remote:peer", 400),  # malformed id
+    ],
+)
 def test_remote_bad_names(backends_server: ServerProcess, model: str, status: int) -> None:
-    response = httpx.post(f"{backends_server.url}/api/v1/models/generate",
-                          json={"model": model, "prompt": "x"}, timeout=60)
+    response = httpx.post(
+        f"{backends_server.url}/api/v1/models/generate",
+        json={"model": model, "prompt": "x"},
+        timeout=60,
+    )
     assert response.status_code == status, response.text
     assert response.json()["error"]["param"] == "model"

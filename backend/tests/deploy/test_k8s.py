@@ -33,8 +33,10 @@ def test_example_has_app_vllm_and_chroma_with_services_and_storage():
     kinds = {(d["kind"], d["metadata"]["name"]) for p in MANIFESTS for d in documents(p)}
     for name in ("playground", "vllm", "chroma"):
         assert ("Deployment", name) in kinds and ("Service", name) in kinds
-    assert {("PersistentVolumeClaim", "playground-models"),
-            ("PersistentVolumeClaim", "playground-data")} <= kinds
+    assert {
+        ("PersistentVolumeClaim", "playground-models"),
+        ("PersistentVolumeClaim", "playground-data"),
+    } <= kinds
 
 
 def test_services_select_their_deployments_and_claims_exist():

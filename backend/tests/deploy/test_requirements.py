@@ -26,8 +26,15 @@ def pins(path: Path) -> dict[str, tuple[str, str]]:
     return found
 
 
-@pytest.mark.parametrize("name", ["requirements-cpu.txt", "requirements-gpu.txt",
-                                  "requirements-dev.txt", "requirements-models.txt"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "requirements-cpu.txt",
+        "requirements-gpu.txt",
+        "requirements-dev.txt",
+        "requirements-models.txt",
+    ],
+)
 def test_every_requirement_is_an_exact_pin(name: str):
     assert pins(REPO_ROOT / name)
 
@@ -36,13 +43,15 @@ def test_gpu_requirements_cover_the_cpu_ones():
     cpu = pins(REPO_ROOT / "requirements-cpu.txt")
     gpu = pins(REPO_ROOT / "requirements-gpu.txt")
     missing = sorted(set(cpu) - set(gpu))
-    assert not missing, f"add to requirements-gpu.txt (same pin unless vLLM needs another): " \
-        f"{missing}"
+    assert not missing, (
+        f"add to requirements-gpu.txt (same pin unless vLLM needs another): {missing}"
+    )
     for name, (version, _) in cpu.items():
         gpu_version, comment = gpu[name]
         # A different version is allowed only with a "gpu:" comment saying why.
         assert gpu_version == version or comment.startswith("gpu:"), (
-            f"{name}: cpu {version}, gpu {gpu_version} without a 'gpu:' reason")
+            f"{name}: cpu {version}, gpu {gpu_version} without a 'gpu:' reason"
+        )
     assert "vllm" in gpu and gpu["torch"][0] == cpu["torch"][0]
 
 

@@ -30,7 +30,8 @@ def full_app(hub: HubServer, full_root: Path) -> Iterator[ServerProcess]:
 def _snapshot(root: Path) -> set[str]:
     skip = ("data", "hf-home", "server.log")
     return {
-        str(p.relative_to(root)) for p in root.rglob("*")
+        str(p.relative_to(root))
+        for p in root.rglob("*")
         if p.relative_to(root).parts[0] not in skip
     }
 

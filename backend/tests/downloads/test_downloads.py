@@ -95,7 +95,8 @@ def test_cancel_then_resume_continues(hub: HubServer, app: ServerProcess, app_ro
     hub.pause_once(f"{TINY_REPO}/model.safetensors", weights.size // 3)
     try:
         r = httpx.post(
-            f"{app.url}/api/v1/downloads", json={"repo_id": TINY_REPO, "name": "tiny-cancel"},
+            f"{app.url}/api/v1/downloads",
+            json={"repo_id": TINY_REPO, "name": "tiny-cancel"},
             timeout=30,
         )
         job_id = r.json()["id"]
@@ -124,7 +125,8 @@ def test_kill_and_restart_resumes(hub: HubServer, app: ServerProcess, app_root: 
     hub.pause_once(f"{TINY_REPO}/model.safetensors", weights.size // 3)
     try:
         r = httpx.post(
-            f"{app.url}/api/v1/downloads", json={"repo_id": TINY_REPO, "name": "tiny-kill"},
+            f"{app.url}/api/v1/downloads",
+            json={"repo_id": TINY_REPO, "name": "tiny-kill"},
             timeout=30,
         )
         job_id = r.json()["id"]
@@ -151,12 +153,14 @@ def test_concurrent_download_limit_queues_jobs(hub: HubServer, app: ServerProces
     hub.pause_once(f"{TINY_REPO}/model.safetensors", weights.size // 2)
     try:
         first = httpx.post(
-            f"{app.url}/api/v1/downloads", json={"repo_id": TINY_REPO, "name": "tiny-q1"},
+            f"{app.url}/api/v1/downloads",
+            json={"repo_id": TINY_REPO, "name": "tiny-q1"},
             timeout=30,
         ).json()
         _pause_mid_weights(hub, app.url, first["id"])
         second = httpx.post(
-            f"{app.url}/api/v1/downloads", json={"repo_id": TINY_REPO, "name": "tiny-q2"},
+            f"{app.url}/api/v1/downloads",
+            json={"repo_id": TINY_REPO, "name": "tiny-q2"},
             timeout=30,
         ).json()
         for _ in range(5):  # the first cannot finish while held, so the second must wait
@@ -170,7 +174,8 @@ def test_concurrent_download_limit_queues_jobs(hub: HubServer, app: ServerProces
         assert entry["source"] == "hub" and entry["status"] == "downloading"
         # The same local name cannot be downloaded twice at once.
         dup = httpx.post(
-            f"{app.url}/api/v1/downloads", json={"repo_id": TINY_REPO, "name": "tiny-q2"},
+            f"{app.url}/api/v1/downloads",
+            json={"repo_id": TINY_REPO, "name": "tiny-q2"},
             timeout=30,
         )
         assert dup.status_code == 409 and dup.json()["error"]["param"] == "name"
@@ -188,7 +193,8 @@ def test_graceful_stop_requeues_and_restart_resumes(
     hub.pause_once(f"{TINY_REPO}/model.safetensors", weights.size // 2)
     try:
         r = httpx.post(
-            f"{app.url}/api/v1/downloads", json={"repo_id": TINY_REPO, "name": "tiny-term"},
+            f"{app.url}/api/v1/downloads",
+            json={"repo_id": TINY_REPO, "name": "tiny-term"},
             timeout=30,
         )
         job_id = r.json()["id"]
@@ -209,7 +215,8 @@ def test_graceful_stop_requeues_and_restart_resumes(
 
 def test_bad_checksum_fails_and_is_not_ready(hub: HubServer, app: ServerProcess, app_root: Path):
     r = httpx.post(
-        f"{app.url}/api/v1/downloads", json={"repo_id": CORRUPT_REPO, "name": "tiny-bad"},
+        f"{app.url}/api/v1/downloads",
+        json={"repo_id": CORRUPT_REPO, "name": "tiny-bad"},
         timeout=30,
     )
     assert r.status_code == 202, r.text
@@ -238,7 +245,8 @@ def test_url_download_with_sha256(hub: HubServer, app: ServerProcess, app_root: 
     assert _sha256(app_root / "models" / "blob.gguf") == blob.sha256
     r = httpx.post(
         f"{app.url}/api/v1/downloads",
-        json={"url": url, "sha256": "0" * 64, "name": "blob-wrong.gguf"}, timeout=30,
+        json={"url": url, "sha256": "0" * 64, "name": "blob-wrong.gguf"},
+        timeout=30,
     )
     job = wait_job(app.url, r.json()["id"], ("completed", "failed"))
     assert job["status"] == "failed" and job["error_code"] == "checksum_mismatch"
@@ -262,7 +270,11 @@ def test_cli_pull_uses_same_downloader(hub: HubServer, tmp_path: Path):
     env = {**os.environ, **app_env(hub, tmp_path)}
     out = subprocess.run(
         [sys.executable, "-m", "app.cli", "pull", TINY_REPO, "--name", "tiny-cli"],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "tiny-cli" in out.stdout
@@ -271,7 +283,11 @@ def test_cli_pull_uses_same_downloader(hub: HubServer, tmp_path: Path):
         assert _sha256(folder / f.path) == f.sha256
     bad = subprocess.run(
         [sys.executable, "-m", "app.cli", "pull", "nobody/missing"],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert bad.returncode != 0 and "not found" in (bad.stdout + bad.stderr).lower()
 

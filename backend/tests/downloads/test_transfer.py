@@ -28,8 +28,15 @@ def _weights(hub: HubServer) -> RemoteFile:
 def _fetch(hub: HubServer, part: Path, cancel: threading.Event | None = None, **kw) -> list[int]:
     seen: list[int] = []
     with httpx.Client() as client:
-        fetch_file(client, _weights(hub), part, headers={}, cancel=cancel or CancelSwitch(),
-                   on_bytes=seen.append, **kw)
+        fetch_file(
+            client,
+            _weights(hub),
+            part,
+            headers={},
+            cancel=cancel or CancelSwitch(),
+            on_bytes=seen.append,
+            **kw,
+        )
     return seen
 
 

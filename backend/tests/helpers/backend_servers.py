@@ -35,8 +35,9 @@ def tiny_gguf(tiny_model_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_tied_gguf(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path,
-                   tiny_gguf: Path) -> Path:
+def tiny_tied_gguf(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, tiny_gguf: Path
+) -> Path:
     """tiny with lm_head dropped and tie_word_embeddings on, converted to GGUF."""
     from safetensors.torch import load_file, save_file
 
@@ -57,8 +58,12 @@ def tiny_tied_gguf(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Pat
 
 
 @pytest.fixture(scope="session")
-def gguf_models_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path,
-                    tiny_gguf: Path, tiny_tied_gguf: Path) -> Path:
+def gguf_models_dir(
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_model_dir: Path,
+    tiny_gguf: Path,
+    tiny_tied_gguf: Path,
+) -> Path:
     folder = tmp_path_factory.mktemp("gguf-models")
     (folder / "tiny").symlink_to(tiny_model_dir, target_is_directory=True)
     (folder / "tiny-f16.gguf").symlink_to(tiny_gguf)
@@ -67,8 +72,9 @@ def gguf_models_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Pa
 
 
 @pytest.fixture(scope="session")
-def backends_server(tmp_path_factory: pytest.TempPathFactory, gguf_models_dir: Path,
-                    server: ServerProcess) -> Iterator[ServerProcess]:
+def backends_server(
+    tmp_path_factory: pytest.TempPathFactory, gguf_models_dir: Path, server: ServerProcess
+) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("backends-data")
     remote = {"peer": {"url": f"{server.url}/v1", "models": ["tiny"]}}
     proc = ServerProcess(

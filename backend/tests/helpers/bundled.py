@@ -23,8 +23,11 @@ def smollm2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = find_wheel_file()
     repo_models = REPO_ROOT / "models"
     placed = repo_models / GGUF_ID
-    if not (hf_folder_is_valid(repo_models / HF_ID, source.sha256) and placed.is_file()
-            and placed.stat().st_size == source.size):
+    if not (
+        hf_folder_is_valid(repo_models / HF_ID, source.sha256)
+        and placed.is_file()
+        and placed.stat().st_size == source.size
+    ):
         repo_models = tmp_path_factory.mktemp("bundled-build")
         place_bundled_model(repo_models, threads=1)
     folder = tmp_path_factory.mktemp("smollm2-models")

@@ -196,7 +196,7 @@ class _HubHandler(BaseHTTPRequestHandler):
     def _find_repo(self, rest: str) -> tuple[HubRepo | None, str]:
         for repo_id, repo in self.server_state.repos.items():
             if rest == repo_id or rest.startswith(repo_id + "/"):
-                return repo, rest[len(repo_id):].lstrip("/")
+                return repo, rest[len(repo_id) :].lstrip("/")
         return None, ""
 
     def _api(self, rest: str) -> None:
@@ -226,7 +226,8 @@ class _HubHandler(BaseHTTPRequestHandler):
         term = (query.get("search") or [""])[0].lower()
         limit = int((query.get("limit") or ["20"])[0])
         found = [
-            self._model_info(repo) for rid, repo in self.server_state.repos.items()
+            self._model_info(repo)
+            for rid, repo in self.server_state.repos.items()
             if term in rid.lower()
         ]
         self._json(found[:limit])
@@ -234,7 +235,10 @@ class _HubHandler(BaseHTTPRequestHandler):
     @staticmethod
     def _tree_entry(f: HubFile) -> dict[str, object]:
         entry: dict[str, object] = {
-            "type": "file", "oid": f.git_sha1, "size": f.size, "path": f.path
+            "type": "file",
+            "oid": f.git_sha1,
+            "size": f.size,
+            "path": f.path,
         }
         if f.lfs:
             entry["lfs"] = {"oid": f.sha256, "size": f.size, "pointerSize": 134}
@@ -248,11 +252,20 @@ class _HubHandler(BaseHTTPRequestHandler):
                 sib["lfs"] = {"sha256": f.sha256, "size": f.size, "pointerSize": 134}
             siblings.append(sib)
         return {
-            "_id": repo.commit[:24], "id": repo.repo_id, "modelId": repo.repo_id,
-            "sha": repo.commit, "private": False, "gated": False, "disabled": False,
-            "downloads": 42, "likes": 1, "tags": ["safetensors", "llama", "text-generation"],
-            "pipeline_tag": "text-generation", "library_name": "transformers",
-            "lastModified": "2026-11-21T00:00:00.000Z", "createdAt": "2026-11-21T00:00:00.000Z",
+            "_id": repo.commit[:24],
+            "id": repo.repo_id,
+            "modelId": repo.repo_id,
+            "sha": repo.commit,
+            "private": False,
+            "gated": False,
+            "disabled": False,
+            "downloads": 42,
+            "likes": 1,
+            "tags": ["safetensors", "llama", "text-generation"],
+            "pipeline_tag": "text-generation",
+            "library_name": "transformers",
+            "lastModified": "2026-11-21T00:00:00.000Z",
+            "createdAt": "2026-11-21T00:00:00.000Z",
             "siblings": siblings,
         }
 
@@ -329,9 +342,14 @@ class _HubHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{end}/{f.size}")
         self.end_headers()
         with hub._lock:
-            hub.requests.append({"method": self.command, "path": key,
-                                 "range": self.headers.get("Range"),
-                                 "auth": self.headers.get("Authorization")})
+            hub.requests.append(
+                {
+                    "method": self.command,
+                    "path": key,
+                    "range": self.headers.get("Range"),
+                    "auth": self.headers.get("Authorization"),
+                }
+            )
         if head or length == 0:
             return
         drop = hub.drop_after.pop(key, None)

@@ -40,8 +40,12 @@ def smollm2_server(
     (greedy / "generation_config.json").write_text(json.dumps({"do_sample": False}))
     data = tmp_path_factory.mktemp("bundled-data")
     proc = ServerProcess(
-        {"MP_MODELS_DIR": str(folder), "MP_DATA_DIR": str(data), "MP_DEFAULT_MODEL": "",
-         "MP_THREADS": "1"},
+        {
+            "MP_MODELS_DIR": str(folder),
+            "MP_DATA_DIR": str(data),
+            "MP_DEFAULT_MODEL": "",
+            "MP_THREADS": "1",
+        },
         log_path=data / "server.log",
     ).start()
     yield proc
@@ -69,7 +73,9 @@ def test_openai_client_gets_coherent_english(
     reply = client.chat.completions.create(
         model=model,
         messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}],
-        max_tokens=64, temperature=0, extra_body={"backend": backend},
+        max_tokens=64,
+        temperature=0,
+        extra_body={"backend": backend},
     )
     text = reply.choices[0].message.content or ""
     assert "Paris" in text, text
@@ -80,8 +86,12 @@ def test_openai_client_gets_coherent_english(
 
     # Streamed, with the model's defaults (no temperature given): still English, no template.
     chunks = client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": "Give me one tip for sleeping well."}],
-        max_tokens=40, seed=3, stream=True, extra_body={"backend": backend},
+        model=model,
+        messages=[{"role": "user", "content": "Give me one tip for sleeping well."}],
+        max_tokens=40,
+        seed=3,
+        stream=True,
+        extra_body={"backend": backend},
     )
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     words = [w for w in streamed.split() if w.isalpha()]
@@ -90,10 +100,18 @@ def test_openai_client_gets_coherent_english(
 
 
 def test_default_model_answers_without_a_model_field(smollm2_server: ServerProcess):
-    res = httpx.post(f"{smollm2_server.url}/api/v1/models/generate", json={
-        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}],
-        "max_tokens": 24, "temperature": 0,
-    }, timeout=120)
+    res = httpx.post(
+        f"{smollm2_server.url}/api/v1/models/generate",
+        json={
+            "messages": [
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": QUESTION},
+            ],
+            "max_tokens": 24,
+            "temperature": 0,
+        },
+        timeout=120,
+    )
     assert res.status_code == 200, res.text
     body = res.json()
     assert body["model"] == HF_ID
@@ -102,12 +120,23 @@ def test_default_model_answers_without_a_model_field(smollm2_server: ServerProce
 
 def test_compare_same_model_on_both_engines(smollm2_server: ServerProcess):
     events: list[tuple[str, dict]] = []
-    with httpx.stream("POST", f"{smollm2_server.url}/api/v1/compare", json={
-        "models": [{"model": GGUF_ID, "backend": "llamacpp"},
-                   {"model": HF_ID, "backend": "transformers"}],
-        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}],
-        "max_tokens": 24, "temperature": 0,
-    }, timeout=120) as res:
+    with httpx.stream(
+        "POST",
+        f"{smollm2_server.url}/api/v1/compare",
+        json={
+            "models": [
+                {"model": GGUF_ID, "backend": "llamacpp"},
+                {"model": HF_ID, "backend": "transformers"},
+            ],
+            "messages": [
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": QUESTION},
+            ],
+            "max_tokens": 24,
+            "temperature": 0,
+        },
+        timeout=120,
+    ) as res:
         assert res.status_code == 200
         name = ""
         for line in res.iter_lines():
@@ -132,22 +161,36 @@ def test_model_sampling_defaults_apply_on_both_apis(smollm2_server: ServerProces
     texts = set()
     for seed in (1, 2):
         reply = client.chat.completions.create(
-            model="greedy-tiny", messages=[{"role": "user", "content": "def main():"}],
-            max_tokens=12, seed=seed,
+            model="greedy-tiny",
+            messages=[{"role": "user", "content": "def main():"}],
+            max_tokens=12,
+            seed=seed,
         )
         texts.add(reply.choices[0].message.content)
-        res = httpx.post(f"{smollm2_server.url}/api/v1/models/generate", json={
-            "model": "greedy-tiny", "messages": [{"role": "user", "content": "def main():"}],
-            "max_tokens": 12, "seed": seed}, timeout=60)
+        res = httpx.post(
+            f"{smollm2_server.url}/api/v1/models/generate",
+            json={
+                "model": "greedy-tiny",
+                "messages": [{"role": "user", "content": "def main():"}],
+                "max_tokens": 12,
+                "seed": seed,
+            },
+            timeout=60,
+        )
         assert res.status_code == 200, res.text
         texts.add(res.json()["text"])
     assert len(texts) == 1, texts
     # A request's own temperature still wins over the model's default.
     sampled = {
         client.chat.completions.create(
-            model="greedy-tiny", messages=[{"role": "user", "content": "def main():"}],
-            max_tokens=12, seed=seed, temperature=1.5,
-        ).choices[0].message.content
+            model="greedy-tiny",
+            messages=[{"role": "user", "content": "def main():"}],
+            max_tokens=12,
+            seed=seed,
+            temperature=1.5,
+        )
+        .choices[0]
+        .message.content
         for seed in (1, 2, 3)
     }
     assert len(sampled) > 1, sampled

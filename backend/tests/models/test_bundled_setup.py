@@ -80,7 +80,10 @@ def test_cli_failure_says_which_step_and_exits_1(tmp_path: Path):
     blocker.write_text("not a folder")
     done = subprocess.run(
         [sys.executable, "-m", "app.cli", "bundled-model", "--models-dir", str(blocker / "m")],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1
     assert "bundled model: step 'create the models folder' failed" in done.stderr

@@ -78,11 +78,14 @@ def test_catalog_api_offline(server: ServerProcess):
     assert mistral["suggested_backend"] == "llamacpp" and mistral["quantization"] == "Q4_K_M"
 
 
-@pytest.mark.parametrize(("params", "check"), [
-    ({"format": "gguf"}, lambda e: e["format"] == "gguf"),
-    ({"fits": "true"}, lambda e: e["memory_fit"]["fits"] is True),
-    ({"q": "qwen"}, lambda e: "qwen" in (e["id"] + (e["repo"] or "")).lower()),
-])
+@pytest.mark.parametrize(
+    ("params", "check"),
+    [
+        ({"format": "gguf"}, lambda e: e["format"] == "gguf"),
+        ({"fits": "true"}, lambda e: e["memory_fit"]["fits"] is True),
+        ({"q": "qwen"}, lambda e: "qwen" in (e["id"] + (e["repo"] or "")).lower()),
+    ],
+)
 def test_catalog_filters(server: ServerProcess, params: dict, check):
     body = httpx.get(f"{server.url}/api/v1/models/catalog", params=params, timeout=30).json()
     assert body["data"] and all(check(e) for e in body["data"])

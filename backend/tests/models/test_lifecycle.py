@@ -28,8 +28,7 @@ def _models_with_aliases(root: Path, tiny_model_dir: Path) -> Path:
 def _server(root: Path, tiny_model_dir: Path, **env: str) -> ServerProcess:
     models = _models_with_aliases(root, tiny_model_dir)
     return ServerProcess(
-        {"MP_MODELS_DIR": str(models), "MP_DATA_DIR": str(root / "data"), "MP_THREADS": "1",
-         **env},
+        {"MP_MODELS_DIR": str(models), "MP_DATA_DIR": str(root / "data"), "MP_THREADS": "1", **env},
         log_path=root / "server.log",
     ).start()
 
@@ -38,8 +37,12 @@ def _server(root: Path, tiny_model_dir: Path, **env: str) -> ServerProcess:
 def lru_app(
     tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path
 ) -> Iterator[ServerProcess]:
-    proc = _server(tmp_path_factory.mktemp("lru"), tiny_model_dir,
-                   MP_MAX_LOADED_MODELS="2", MP_KEEP_ALIVE_SECONDS="300")
+    proc = _server(
+        tmp_path_factory.mktemp("lru"),
+        tiny_model_dir,
+        MP_MAX_LOADED_MODELS="2",
+        MP_KEEP_ALIVE_SECONDS="300",
+    )
     yield proc
     proc.stop()
 
@@ -50,8 +53,12 @@ def budget_app(
 ) -> Iterator[ServerProcess]:
     # Room for one tiny model (its size on disk is the estimate before loading), not two.
     size = sum(p.stat().st_size for p in tiny_model_dir.iterdir() if p.is_file())
-    proc = _server(tmp_path_factory.mktemp("budget"), tiny_model_dir,
-                   MP_MAX_LOADED_MODELS="0", MP_MODEL_MEMORY_BUDGET_BYTES=str(int(size * 1.2)))
+    proc = _server(
+        tmp_path_factory.mktemp("budget"),
+        tiny_model_dir,
+        MP_MAX_LOADED_MODELS="0",
+        MP_MODEL_MEMORY_BUDGET_BYTES=str(int(size * 1.2)),
+    )
     yield proc
     proc.stop()
 
@@ -133,6 +140,7 @@ def test_memory_budget_evicts_least_recently_used(budget_app: ServerProcess):
 def test_bad_keep_alive_is_400(lru_app: ServerProcess):
     r = httpx.post(
         f"{lru_app.url}/api/v1/models/generate",
-        json={"model": "tiny-a", "prompt": "Hi", "keep_alive": "soon"}, timeout=30,
+        json={"model": "tiny-a", "prompt": "Hi", "keep_alive": "soon"},
+        timeout=30,
     )
     assert r.status_code == 400 and r.json()["error"]["param"] == "keep_alive"

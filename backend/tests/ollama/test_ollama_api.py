@@ -57,9 +57,10 @@ def test_chat_streamed(client: ollama.Client) -> None:
 def test_generate_raw_and_stop(client: ollama.Client) -> None:
     full = client.generate(model="tiny-f16.gguf", prompt="def foo(", raw=True, options=GREEDY)
     text = full.response
-    stop = text[len(text) // 2:len(text) // 2 + 3]
-    cut = client.generate(model="tiny-f16.gguf", prompt="def foo(", raw=True,
-                          options={**GREEDY, "stop": [stop]})
+    stop = text[len(text) // 2 : len(text) // 2 + 3]
+    cut = client.generate(
+        model="tiny-f16.gguf", prompt="def foo(", raw=True, options={**GREEDY, "stop": [stop]}
+    )
     assert cut.response == text[: text.index(stop)] and cut.done_reason == "stop"
 
 
@@ -94,27 +95,48 @@ def test_pull_of_a_local_model_succeeds_at_once(client: ollama.Client) -> None:
 
 
 def test_errors_have_ollama_shape(backends_server: ServerProcess) -> None:
-    response = httpx.post(f"{backends_server.url}/api/chat", json={
-        "model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}, timeout=30)
+    response = httpx.post(
+        f"{backends_server.url}/api/chat",
+        json={"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]},
+        timeout=30,
+    )
     assert response.status_code == 404
     assert isinstance(response.json()["error"], str)
-    response = httpx.post(f"{backends_server.url}/api/generate", json={
-        "model": "tiny", "prompt": "x", "context": [1, 2, 3]}, timeout=30)
+    response = httpx.post(
+        f"{backends_server.url}/api/generate",
+        json={"model": "tiny", "prompt": "x", "context": [1, 2, 3]},
+        timeout=30,
+    )
     assert response.status_code == 400 and "context" in response.json()["error"]
 
 
-def test_ollama_backend_against_our_ollama_routes(backends_server: ServerProcess,
-                                                  server: ServerProcess) -> None:
+def test_ollama_backend_against_our_ollama_routes(
+    backends_server: ServerProcess, server: ServerProcess
+) -> None:
     """``ollama:tiny`` on backends_server goes through the official client to ``server``'s
     /api routes; greedy text matches what ``server`` writes for the same chat."""
     messages = [{"role": "user", "content": "def main():"}]
-    direct = ollama.Client(host=server.url).chat(model="tiny", messages=messages,
-                                                 options={"temperature": 0, "num_predict": 12,
-                                                          "top_k": 0, "top_p": 1.0,
-                                                          "repeat_penalty": 1.0})
-    response = httpx.post(f"{backends_server.url}/api/v1/models/generate", json={
-        "model": "ollama:tiny", "messages": messages, "max_tokens": 12, "temperature": 0,
-    }, timeout=120)
+    direct = ollama.Client(host=server.url).chat(
+        model="tiny",
+        messages=messages,
+        options={
+            "temperature": 0,
+            "num_predict": 12,
+            "top_k": 0,
+            "top_p": 1.0,
+            "repeat_penalty": 1.0,
+        },
+    )
+    response = httpx.post(
+        f"{backends_server.url}/api/v1/models/generate",
+        json={
+            "model": "ollama:tiny",
+            "messages": messages,
+            "max_tokens": 12,
+            "temperature": 0,
+        },
+        timeout=120,
+    )
     assert response.status_code == 200, response.text
     data = response.json()
     assert data["timings"]["backend"] == "ollama"
@@ -122,18 +144,31 @@ def test_ollama_backend_against_our_ollama_routes(backends_server: ServerProcess
     assert data["usage"]["completion_tokens"] == 12
     assert data["usage"]["prompt_tokens"] == direct.prompt_eval_count
     # Streamed through the OpenAI route too.
-    with httpx.stream("POST", f"{backends_server.url}/v1/chat/completions", json={
-        "model": "ollama:tiny", "messages": messages, "max_tokens": 12, "temperature": 0,
-        "stream": True}, timeout=120) as stream:
+    with httpx.stream(
+        "POST",
+        f"{backends_server.url}/v1/chat/completions",
+        json={
+            "model": "ollama:tiny",
+            "messages": messages,
+            "max_tokens": 12,
+            "temperature": 0,
+            "stream": True,
+        },
+        timeout=120,
+    ) as stream:
         chunks = [line for line in stream.iter_lines() if line.startswith("data:")]
     assert len(chunks) > 4 and chunks[-1] == "data: [DONE]"
-    missing = httpx.post(f"{backends_server.url}/api/v1/models/generate",
-                         json={"model": "ollama:no-such-model", "prompt": "x"}, timeout=60)
+    missing = httpx.post(
+        f"{backends_server.url}/api/v1/models/generate",
+        json={"model": "ollama:no-such-model", "prompt": "x"},
+        timeout=60,
+    )
     assert missing.status_code == 404
 
 
-def test_models_of_the_ollama_server_are_listed(backends_server: ServerProcess,
-                                                server: ServerProcess) -> None:
+def test_models_of_the_ollama_server_are_listed(
+    backends_server: ServerProcess, server: ServerProcess
+) -> None:
     response = httpx.get(f"{backends_server.url}/api/v1/backends/ollama/models", timeout=60)
     assert response.status_code == 200, response.text
     data = response.json()
@@ -149,16 +184,24 @@ def test_no_ollama_server_is_503(server: ServerProcess) -> None:
     listing = httpx.get(f"{server.url}/api/v1/backends/ollama/models", timeout=60)
     assert listing.status_code == 503
     assert "MP_OLLAMA_HOST" in listing.json()["error"]["message"]
-    generate = httpx.post(f"{server.url}/api/v1/models/generate",
-                          json={"model": "ollama:tiny", "prompt": "x"}, timeout=60)
+    generate = httpx.post(
+        f"{server.url}/api/v1/models/generate",
+        json={"model": "ollama:tiny", "prompt": "x"},
+        timeout=60,
+    )
     assert generate.status_code == 503
     assert generate.json()["error"]["type"] == "backend_unavailable"
 
 
-def test_keep_alive_sets_the_models_idle_time(client: ollama.Client,
-                                              backends_server: ServerProcess) -> None:
-    client.chat(model="tiny-f16.gguf", messages=[{"role": "user", "content": "x"}],
-                options={"num_predict": 2}, keep_alive="7m")
+def test_keep_alive_sets_the_models_idle_time(
+    client: ollama.Client, backends_server: ServerProcess
+) -> None:
+    client.chat(
+        model="tiny-f16.gguf",
+        messages=[{"role": "user", "content": "x"}],
+        options={"num_predict": 2},
+        keep_alive="7m",
+    )
     loaded = httpx.get(f"{backends_server.url}/api/v1/models/loaded", timeout=10).json()
     assert next(m for m in loaded if m["id"] == "tiny-f16.gguf")["keep_alive_s"] == 420
     with pytest.raises(ollama.ResponseError):

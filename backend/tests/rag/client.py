@@ -29,8 +29,9 @@ def create_collection(client: httpx.Client, name: str, **extra) -> dict:
     return response.json()
 
 
-def upload(client: httpx.Client, collection: str, files: list[tuple[str, bytes, str]],
-           **fields) -> httpx.Response:
+def upload(
+    client: httpx.Client, collection: str, files: list[tuple[str, bytes, str]], **fields
+) -> httpx.Response:
     return client.post(
         "/api/v1/rag/documents",
         data={"collection": collection, **fields},
@@ -51,8 +52,9 @@ def follow_job(client: httpx.Client, job_id: str) -> list[dict]:
     return events
 
 
-def ingest_items(client: httpx.Client, collection: str, files: list[tuple[str, bytes, str]],
-                 **fields) -> dict[str, dict]:
+def ingest_items(
+    client: httpx.Client, collection: str, files: list[tuple[str, bytes, str]], **fields
+) -> dict[str, dict]:
     """Upload, wait for every job, and return filename -> upload item (document and job id)."""
     response = upload(client, collection, files, **fields)
     assert response.status_code == 202, response.text
@@ -64,15 +66,17 @@ def ingest_items(client: httpx.Client, collection: str, files: list[tuple[str, b
     return items
 
 
-def ingest(client: httpx.Client, collection: str, files: list[tuple[str, bytes, str]],
-           **fields) -> dict[str, str]:
+def ingest(
+    client: httpx.Client, collection: str, files: list[tuple[str, bytes, str]], **fields
+) -> dict[str, str]:
     """Upload, wait for every job, and return filename -> document id."""
     items = ingest_items(client, collection, files, **fields)
     return {name: item["document_id"] for name, item in items.items()}
 
 
-def chroma_count(chroma_url: str | None, data_dir: Path, vector_name: str,
-                 document_id: str | None = None) -> int:
+def chroma_count(
+    chroma_url: str | None, data_dir: Path, vector_name: str, document_id: str | None = None
+) -> int:
     """Vectors in a collection (of one document) counted by Chroma itself."""
     import chromadb
     from chromadb.config import Settings

@@ -44,9 +44,18 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     chroma = Path(sys.executable).parent / "chroma"
     log = open(path / "chroma.log", "wb")  # noqa: SIM115 (open for the server's whole life)
     proc = subprocess.Popen(
-        [str(chroma), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port",
-         str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(chroma),
+            "run",
+            "--path",
+            str(path / "db"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -69,8 +78,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log.close()
 
 
-def _start(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, name: str,
-           chroma_url: str | None) -> RagApp:
+def _start(
+    tmp_path_factory: pytest.TempPathFactory, models_dir: Path, name: str, chroma_url: str | None
+) -> RagApp:
     data = tmp_path_factory.mktemp(name)
     env = {
         "MP_MODELS_DIR": str(models_dir),

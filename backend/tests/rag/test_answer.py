@@ -22,11 +22,19 @@ def almanac(rag_embedded: RagApp) -> str:
 
 def test_streamed_answer_cites_retrieved_pages(rag_embedded: RagApp, almanac: str) -> None:
     question = "How deep did the Nautilus-7 submarine go?"
-    request = {"collection": almanac, "question": question, "top_k": 3, "max_tokens": 12,
-               "temperature": 0, "stream": True, "backend": "transformers"}
+    request = {
+        "collection": almanac,
+        "question": question,
+        "top_k": 3,
+        "max_tokens": 12,
+        "temperature": 0,
+        "stream": True,
+        "backend": "transformers",
+    }
     with rag_embedded.client() as client:
-        retrieved = client.post("/api/v1/rag/query", json={
-            "collection": almanac, "query": question, "top_k": 3}).json()["chunks"]
+        retrieved = client.post(
+            "/api/v1/rag/query", json={"collection": almanac, "query": question, "top_k": 3}
+        ).json()["chunks"]
         events = []
         with client.stream("POST", "/api/v1/rag/answer", json=request) as response:
             assert response.status_code == 200
@@ -60,9 +68,16 @@ def test_streamed_answer_cites_retrieved_pages(rag_embedded: RagApp, almanac: st
 def test_answer_drops_sources_to_fit_context(rag_embedded: RagApp, almanac: str) -> None:
     # The tiny model reads 1024 tokens; asking for 900 leaves room for few sources.
     with rag_embedded.client() as client:
-        response = client.post("/api/v1/rag/answer", json={
-            "collection": almanac, "question": "Tell me about the Velmont tunnel.",
-            "top_k": 10, "max_tokens": 900, "temperature": 0})
+        response = client.post(
+            "/api/v1/rag/answer",
+            json={
+                "collection": almanac,
+                "question": "Tell me about the Velmont tunnel.",
+                "top_k": 10,
+                "max_tokens": 900,
+                "temperature": 0,
+            },
+        )
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["sources_dropped"] > 0
@@ -72,7 +87,9 @@ def test_answer_drops_sources_to_fit_context(rag_embedded: RagApp, almanac: str)
         scores = [c["score"] for c in body["citations"]]
         assert scores == sorted(scores, reverse=True)
 
-        missing = client.post("/api/v1/rag/answer", json={
-            "collection": almanac, "question": "x", "model": "no-such-model"})
+        missing = client.post(
+            "/api/v1/rag/answer",
+            json={"collection": almanac, "question": "x", "model": "no-such-model"},
+        )
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "model_not_found"

@@ -28,8 +28,7 @@ def _oversize_text() -> bytes:
 BAD_FILES = {
     "not-a-pdf": (("report.pdf", b"Just some text pretending.", "application/pdf"), 415),
     "encrypted-pdf": (("locked.pdf", _encrypted_pdf(), "application/pdf"), 415),
-    "corrupt-pdf": (("broken.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 40, "application/pdf"),
-                    415),
+    "corrupt-pdf": (("broken.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 40, "application/pdf"), 415),
     "empty-file": (("empty.txt", b"", "text/plain"), 400),
     "over-size": (("big.txt", _oversize_text(), "text/plain"), 413),
     "path-traversal": (("../escape.txt", b"harmless text", "text/plain"), 400),
@@ -91,8 +90,9 @@ def test_unknown_collection(clean_app: RagApp) -> None:
         assert client.get("/api/v1/rag/documents").json() == []
         files_dir = clean_app.data_dir / "rag" / "files"
         assert not files_dir.exists() or list(files_dir.iterdir()) == []
-        _assert_envelope(client.post("/api/v1/rag/query", json={
-            "collection": "no-such-kb", "query": "x"}), 404)
+        _assert_envelope(
+            client.post("/api/v1/rag/query", json={"collection": "no-such-kb", "query": "x"}), 404
+        )
         _assert_envelope(client.get("/api/v1/rag/documents/nope"), 404)
         _assert_envelope(client.get("/api/v1/rag/jobs/nope"), 404)
 
@@ -101,9 +101,14 @@ def test_bad_form_fields(clean_app: RagApp) -> None:
     with clean_app.client() as client:
         collection = create_collection(client, f"form-{uuid.uuid4().hex[:8]}")
         good = [("good.txt", b"Some text.", "text/plain")]
-        for fields in ({"metadata": "[1, 2]"}, {"metadata": "{bad"}, {"tags": "../x"},
-                       {"chunk_size": "abc"}, {"chunk_size": "64", "chunk_overlap": "64"},
-                       {"chunk_size": "1000"}):
+        for fields in (
+            {"metadata": "[1, 2]"},
+            {"metadata": "{bad"},
+            {"tags": "../x"},
+            {"chunk_size": "abc"},
+            {"chunk_size": "64", "chunk_overlap": "64"},
+            {"chunk_size": "1000"},
+        ):
             _assert_envelope(upload(client, collection["id"], good, **fields), 400)
         _assert_envelope(client.post("/api/v1/rag/documents", json={"x": 1}), 400)
         _assert_nothing_stored(clean_app, client, collection)

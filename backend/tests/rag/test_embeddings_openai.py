@@ -15,11 +15,15 @@ def client(rag_embedded: RagApp) -> openai.OpenAI:
 
 
 def test_embeddings_float_and_base64(client: openai.OpenAI) -> None:
-    texts = ["The cat sleeps on the sofa.", "A kitten naps on the couch.",
-             "Quarterly tax filing deadlines."]
+    texts = [
+        "The cat sleeps on the sofa.",
+        "A kitten naps on the couch.",
+        "Quarterly tax filing deadlines.",
+    ]
     default = client.embeddings.create(model="all-MiniLM-L6-v2", input=texts)  # base64 on wire
-    floats = client.embeddings.create(model="all-MiniLM-L6-v2", input=texts,
-                                      encoding_format="float")
+    floats = client.embeddings.create(
+        model="all-MiniLM-L6-v2", input=texts, encoding_format="float"
+    )
     assert default.model == "all-MiniLM-L6-v2"
     assert [d.index for d in default.data] == [0, 1, 2]
     a = np.array([d.embedding for d in default.data])

@@ -43,29 +43,43 @@ def test_evaluation_job_matches_hand_computation(rag_embedded: RagApp) -> None:
         create_collection(client, name, chunk_size=32, chunk_overlap=0)
         ingest(client, name, [("city.md", _doc(), "text/markdown")])
         lines = [
-            {"question": "When does the north gate open?", "document": "city.md",
-             "text": "north gate opens"},
-            {"question": "What does error K-2291 mean?", "document": "city.md",
-             "text": "K-2291"},
-            {"question": "How many books can I borrow?", "document": "city.md",
-             "text": "twelve books"},
+            {
+                "question": "When does the north gate open?",
+                "document": "city.md",
+                "text": "north gate opens",
+            },
+            {"question": "What does error K-2291 mean?", "document": "city.md", "text": "K-2291"},
+            {
+                "question": "How many books can I borrow?",
+                "document": "city.md",
+                "text": "twelve books",
+            },
         ]
         jsonl = "\n".join(json.dumps(line) for line in lines).encode()
-        parsed = client.post("/api/v1/rag/evaluations/questions/upload",
-                             files={"file": ("set.jsonl", jsonl, "application/jsonl")})
+        parsed = client.post(
+            "/api/v1/rag/evaluations/questions/upload",
+            files={"file": ("set.jsonl", jsonl, "application/jsonl")},
+        )
         assert parsed.status_code == 200, parsed.text
         questions = parsed.json()["questions"]
         assert [q["question"] for q in questions] == [line["question"] for line in lines]
-        bad = client.post("/api/v1/rag/evaluations/questions/upload",
-                          files={"file": ("set.jsonl", b"{not json", "application/jsonl")})
+        bad = client.post(
+            "/api/v1/rag/evaluations/questions/upload",
+            files={"file": ("set.jsonl", b"{not json", "application/jsonl")},
+        )
         assert bad.status_code == 400 and "error" in bad.json()
 
-        created = client.post("/api/v1/rag/evaluations", json={
-            "collection": name, "questions": questions,
-            "configurations": [
-                {"name": "dense-32", "chunk_size": 32, "chunk_overlap": 0, "mode": "dense"},
-                {"name": "lexical-64", "chunk_size": 64, "chunk_overlap": 8, "mode": "lexical"},
-            ]})
+        created = client.post(
+            "/api/v1/rag/evaluations",
+            json={
+                "collection": name,
+                "questions": questions,
+                "configurations": [
+                    {"name": "dense-32", "chunk_size": 32, "chunk_overlap": 0, "mode": "dense"},
+                    {"name": "lexical-64", "chunk_size": 64, "chunk_overlap": 8, "mode": "lexical"},
+                ],
+            },
+        )
         assert created.status_code == 202, created.text
         evaluation_id = created.json()["id"]
         deadline = time.monotonic() + 120
@@ -77,8 +91,7 @@ def test_evaluation_job_matches_hand_computation(rag_embedded: RagApp) -> None:
             time.sleep(0.5)
         assert state["status"] == "succeeded", state
         assert state["progress"] == 1.0
-        assert [c["config"]["name"] for c in state["configurations"]] == ["dense-32",
-                                                                          "lexical-64"]
+        assert [c["config"]["name"] for c in state["configurations"]] == ["dense-32", "lexical-64"]
 
         # Hand computation from the drill-down: a chunk is relevant when it holds the
         # expected text; hit@1, hit@5 and MRR from the rank of the first relevant chunk.
@@ -94,20 +107,22 @@ def test_evaluation_job_matches_hand_computation(rag_embedded: RagApp) -> None:
             metrics = summary["metrics"]
             assert metrics["hit_at_1"] == pytest.approx(sum(r == 1 for r in ranks) / n)
             assert metrics["hit_at_5"] == pytest.approx(
-                sum(r is not None and r <= 5 for r in ranks) / n)
+                sum(r is not None and r <= 5 for r in ranks) / n
+            )
             assert metrics["mrr"] == pytest.approx(sum(1 / r for r in ranks if r) / n)
             assert metrics["questions"] == 3 and metrics["chunks"] > 0
             assert metrics["latency_p95_ms"] >= metrics["latency_p50_ms"] > 0
         # The lexical configuration finds the error code first.
         assert state["questions"][1]["results"]["lexical-64"]["hit1"] == 1
 
-        exported = client.get(f"/api/v1/rag/evaluations/{evaluation_id}/export",
-                              params={"format": "csv"})
+        exported = client.get(
+            f"/api/v1/rag/evaluations/{evaluation_id}/export", params={"format": "csv"}
+        )
         assert exported.status_code == 200 and exported.headers["content-type"].startswith(
-            "text/csv")
+            "text/csv"
+        )
         rows = list(csv.DictReader(io.StringIO(exported.text)))
-        assert len(rows) == 6 and {r["configuration"] for r in rows} == {"dense-32",
-                                                                          "lexical-64"}
+        assert len(rows) == 6 and {r["configuration"] for r in rows} == {"dense-32", "lexical-64"}
         as_json = client.get(f"/api/v1/rag/evaluations/{evaluation_id}/export").json()
         assert as_json["id"] == evaluation_id
         # The temporary indexes are gone.

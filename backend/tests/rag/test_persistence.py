@@ -33,8 +33,10 @@ def test_restart_keeps_documents_tags_and_vectors(rag_embedded: RagApp) -> None:
         after = client.post("/api/v1/rag/query", json=question).json()["chunks"]
         assert [c["chunk_id"] for c in after] == [c["chunk_id"] for c in before]
         assert after[0]["page"] == 2
-        tagged = client.post("/api/v1/rag/query", json={**question, "filters": {
-            "tags": ["kept"], "document_ids": [ids["almanac.pdf"]]}}).json()["chunks"]
+        tagged = client.post(
+            "/api/v1/rag/query",
+            json={**question, "filters": {"tags": ["kept"], "document_ids": [ids["almanac.pdf"]]}},
+        ).json()["chunks"]
         assert tagged and {c["filename"] for c in tagged} == {"almanac.pdf"}
 
 
@@ -46,8 +48,11 @@ def test_delete_document_leaves_no_vectors(rag_remote: RagApp) -> None:
         items = ingest_items(client, name, corpus_files())
         pdf_id = items["almanac.pdf"]["document_id"]
         doc = client.get(f"/api/v1/rag/documents/{pdf_id}").json()
-        assert chroma_count(rag_remote.chroma_url, rag_remote.data_dir, vector_name,
-                            pdf_id) == doc["chunks"] > 0
+        assert (
+            chroma_count(rag_remote.chroma_url, rag_remote.data_dir, vector_name, pdf_id)
+            == doc["chunks"]
+            > 0
+        )
         stored = rag_remote.data_dir / "rag" / "files" / f"{pdf_id}.pdf"
         assert stored.exists()
 
@@ -59,15 +64,19 @@ def test_delete_document_leaves_no_vectors(rag_remote: RagApp) -> None:
         left = client.get("/api/v1/rag/documents", params={"collection": name}).json()
         assert {d["filename"] for d in left} == {"water.txt", "orbis.md"}
         assert chroma_count(rag_remote.chroma_url, rag_remote.data_dir, vector_name) == sum(
-            d["chunks"] for d in left)
+            d["chunks"] for d in left
+        )
         assert client.delete(f"/api/v1/rag/documents/{pdf_id}").status_code == 404
 
         # A re-upload of the same bytes is a duplicate only while the first copy exists.
-        again = client.post("/api/v1/rag/documents", data={"collection": name},
-                            files=[("files", corpus_files()[1])]).json()["items"][0]
+        again = client.post(
+            "/api/v1/rag/documents", data={"collection": name}, files=[("files", corpus_files()[1])]
+        ).json()["items"][0]
         assert again["duplicate"] and again["job_id"] is None
 
         assert client.delete(f"/api/v1/rag/collections/{name}").status_code == 204
         assert client.get(f"/api/v1/rag/collections/{name}").status_code == 404
-        assert client.get("/api/v1/rag/documents", params={"collection": collection["id"]}
-                          ).status_code == 404
+        assert (
+            client.get("/api/v1/rag/documents", params={"collection": collection["id"]}).status_code
+            == 404
+        )

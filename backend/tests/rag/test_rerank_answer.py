@@ -16,10 +16,14 @@ def test_rerank_official_shape(rag_embedded: RagApp) -> None:
     body = {
         "model": "rerank-english-v3.0",
         "query": "How do I reset my router's password?",
-        "documents": ["Bananas are rich in potassium.",
-                      {"text": "To reset the router password, hold the reset button for ten "
-                               "seconds, then log in with the default credentials."},
-                      "The router supports 5 GHz Wi-Fi."],
+        "documents": [
+            "Bananas are rich in potassium.",
+            {
+                "text": "To reset the router password, hold the reset button for ten "
+                "seconds, then log in with the default credentials."
+            },
+            "The router supports 5 GHz Wi-Fi.",
+        ],
         "top_n": 2,
         "return_documents": True,
     }
@@ -32,8 +36,9 @@ def test_rerank_official_shape(rag_embedded: RagApp) -> None:
     assert data["results"][0]["relevance_score"] > data["results"][1]["relevance_score"]
     assert data["results"][0]["document"]["text"].startswith("To reset")
     assert data["usage"]["total_tokens"] > 0
-    bad = httpx.post(f"{rag_embedded.url}/v1/rerank", json={"query": "x", "documents": []},
-                     timeout=30)
+    bad = httpx.post(
+        f"{rag_embedded.url}/v1/rerank", json={"query": "x", "documents": []}, timeout=30
+    )
     assert bad.status_code in (400, 422) and "error" in bad.json()
 
 
@@ -41,20 +46,40 @@ def test_answer_below_threshold_says_not_found(rag_embedded: RagApp) -> None:
     name = f"answer-{uuid.uuid4().hex[:8]}"
     with rag_embedded.client() as client:
         create_collection(client, name)
-        ingest(client, name, [("pump.txt", b"The pump needs a pressure of 3.5 bar to start. "
-                               b"Service it every 400 hours.", "text/plain")])
-        response = client.post("/api/v1/rag/answer", json={
-            "collection": name, "question": "Who won the 1998 football world cup final?",
-            "max_tokens": 8})
+        ingest(
+            client,
+            name,
+            [
+                (
+                    "pump.txt",
+                    b"The pump needs a pressure of 3.5 bar to start. Service it every 400 hours.",
+                    "text/plain",
+                )
+            ],
+        )
+        response = client.post(
+            "/api/v1/rag/answer",
+            json={
+                "collection": name,
+                "question": "Who won the 1998 football world cup final?",
+                "max_tokens": 8,
+            },
+        )
         assert response.status_code == 200, response.text
         data = response.json()
         assert data["grounded"] is False and data["citations"] == []
         assert data["answer"]["text"] == "The documents do not contain an answer to this question."
         assert data["answer"]["timings"]["backend"] == "none"
 
-        grounded = client.post("/api/v1/rag/answer", json={
-            "collection": name, "question": "What pressure does the pump need?",
-            "max_tokens": 8, "seed": 1}).json()
+        grounded = client.post(
+            "/api/v1/rag/answer",
+            json={
+                "collection": name,
+                "question": "What pressure does the pump need?",
+                "max_tokens": 8,
+                "seed": 1,
+            },
+        ).json()
         assert grounded["grounded"] is True and grounded["citations"]
         given = {c["n"] for c in grounded["citations"]}
         assert set(grounded["cited"]) <= given
@@ -68,7 +93,8 @@ def _numbers(text: str) -> list[str]:
 
 
 def test_citation_mapping() -> None:
-    text, cited, invalid = check_citations("Pressure is 3.5 bar [2][1], see [7] and [2].",
-                                           {1, 2, 3})
+    text, cited, invalid = check_citations(
+        "Pressure is 3.5 bar [2][1], see [7] and [2].", {1, 2, 3}
+    )
     assert text == "Pressure is 3.5 bar [2][1], see  and [2]."
     assert cited == [2, 1] and invalid == [7]

@@ -15,8 +15,9 @@ def test_questions_retrieve_the_right_page(rag_app: RagApp) -> None:
         collection = create_collection(client, name)
         assert collection["embedding_model"] == "all-MiniLM-L6-v2"
         assert collection["dimension"] == 384
-        response = upload(client, name, corpus_files(), tags="almanac,test",
-                          metadata='{"source": "generated"}')
+        response = upload(
+            client, name, corpus_files(), tags="almanac,test", metadata='{"source": "generated"}'
+        )
         assert response.status_code == 202, response.text
         items = response.json()["items"]
         assert [i["filename"] for i in items] == ["almanac.pdf", "water.txt", "orbis.md"]
@@ -34,14 +35,16 @@ def test_questions_retrieve_the_right_page(rag_app: RagApp) -> None:
 
         hits = 0
         for question in QUESTIONS:
-            response = client.post("/api/v1/rag/query", json={
-                "collection": name, "query": question.text, "top_k": 3})
+            response = client.post(
+                "/api/v1/rag/query", json={"collection": name, "query": question.text, "top_k": 3}
+            )
             assert response.status_code == 200, response.text
             chunks = response.json()["chunks"]
             assert len(chunks) == 3
             assert chunks[0]["score"] >= chunks[-1]["score"]
-            if any(c["filename"] == question.filename and c["page"] == question.page
-                   for c in chunks):
+            if any(
+                c["filename"] == question.filename and c["page"] == question.page for c in chunks
+            ):
                 hits += 1
         assert hits >= 9, f"only {hits}/10 questions found their page in the top 3"
 
@@ -58,9 +61,15 @@ def test_filters_and_mmr(rag_app: RagApp) -> None:
             ids[filename] = item["document_id"]
 
         def query(**extra) -> list[dict]:
-            response = client.post("/api/v1/rag/query", json={
-                "collection": name, "query": "Brightwater dam drinking water", "top_k": 5,
-                **extra})
+            response = client.post(
+                "/api/v1/rag/query",
+                json={
+                    "collection": name,
+                    "query": "Brightwater dam drinking water",
+                    "top_k": 5,
+                    **extra,
+                },
+            )
             assert response.status_code == 200, response.text
             return response.json()["chunks"]
 

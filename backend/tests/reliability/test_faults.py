@@ -46,7 +46,9 @@ def test_kill_9_during_download_and_ingestion(tmp_path_factory, tiny_model_dir, 
     data_dir = tmp_path_factory.mktemp("crash-keys")
     _, key = cli_create_key(data_dir, "crash-test")
     server = start_server(
-        tmp_path_factory, models, "crash",
+        tmp_path_factory,
+        models,
+        "crash",
         MP_DATA_DIR=str(data_dir),
         MP_AUTH_ENABLED="true",
         MP_RAG_EMBEDDING_BATCH_SIZE="2",  # many small batches: the kill lands mid-job
@@ -59,15 +61,17 @@ def test_kill_9_during_download_and_ingestion(tmp_path_factory, tiny_model_dir, 
     facts = [f"Entry {i}: the harbour of town number {i} has {i * 3} piers." for i in range(1, 31)]
     try:
         with httpx.Client(base_url=server.url, timeout=120, headers=headers) as client:
-            download = client.post("/api/v1/downloads", json={"repo_id": REPO,
-                                                               "name": "tiny-crash"})
+            download = client.post(
+                "/api/v1/downloads", json={"repo_id": REPO, "name": "tiny-crash"}
+            )
             assert download.status_code == 202, download.text
             job_id = download.json()["id"]
             assert hub.paused.wait(120), "the download never reached the weights"
 
             collection = create_collection(client, "crash-kb")
-            item = upload(client, "crash-kb",
-                          [("facts.pdf", make_pdf(facts), "application/pdf")]).json()["items"][0]
+            item = upload(
+                client, "crash-kb", [("facts.pdf", make_pdf(facts), "application/pdf")]
+            ).json()["items"][0]
             with client.stream("GET", f"/api/v1/rag/jobs/{item['job_id']}/events") as events:
                 for _, progress in sse_events(events):
                     assert progress["status"] != "succeeded", "finished before the kill"
@@ -94,12 +98,15 @@ def test_kill_9_during_download_and_ingestion(tmp_path_factory, tiny_model_dir, 
             assert len(stored) == 1, stored  # the one document's file, no leftovers
 
             # The downloaded model serves; the key made before the crash still works.
-            answer = client.post("/api/v1/models/generate", json={
-                "model": "tiny-crash", "prompt": "Hello", "max_tokens": 4, "temperature": 0})
+            answer = client.post(
+                "/api/v1/models/generate",
+                json={"model": "tiny-crash", "prompt": "Hello", "max_tokens": 4, "temperature": 0},
+            )
             assert answer.status_code == 200, answer.text
             assert answer.json()["usage"]["completion_tokens"] >= 1
-            hits = client.post("/api/v1/rag/query", json={"collection": "crash-kb",
-                                                          "query": "piers of town 7"})
+            hits = client.post(
+                "/api/v1/rag/query", json={"collection": "crash-kb", "query": "piers of town 7"}
+            )
             assert hits.status_code == 200 and hits.json()["chunks"]
 
             # What happened since the restart shows in the metrics (a key is needed there too).

@@ -79,7 +79,9 @@ def fuzz_server(tmp_path_factory, tiny_model_dir: Path) -> Iterator[ServerProces
     # meet a live server rather than "no Ollama here" (a 503 that is right, but not a bug).
     port = free_port()
     proc = start_server(
-        tmp_path_factory, models, "fuzz",
+        tmp_path_factory,
+        models,
+        "fuzz",
         port=port,
         MP_OLLAMA_HOST=f"http://127.0.0.1:{port}",
         HF_ENDPOINT=hub.url,

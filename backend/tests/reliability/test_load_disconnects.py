@@ -51,8 +51,13 @@ async def _client(http: httpx.AsyncClient, i: int, hang_up_after: int | None) ->
         body = {"prompt": f"Story {i}:", "max_tokens": max_tokens, "stream": True, "seed": i}
     else:
         url = "/v1/chat/completions"
-        body = {"model": "tiny", "messages": [{"role": "user", "content": f"Tell {i}"}],
-                "max_tokens": max_tokens, "stream": True, "seed": i}
+        body = {
+            "model": "tiny",
+            "messages": [{"role": "user", "content": f"Tell {i}"}],
+            "max_tokens": max_tokens,
+            "stream": True,
+            "seed": i,
+        }
     events = 0
     event_name = ""
     async with http.stream("POST", url, json=body) as response:
@@ -150,14 +155,19 @@ def test_64_streams_with_disconnects(load_server: ServerProcess):
     metrics = httpx.get(f"{load_server.url}/metrics", timeout=60).text
     assert 'mp_generation_queue_depth{model="tiny"} 0.0' in metrics
     cancelled = [
-        float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
         if line.startswith("mp_generations_total{") and 'finish_reason="cancelled"' in line
     ]
     assert sum(cancelled) >= 1, "no generation was recorded as cancelled"
 
     threads, rss = _wait_back(server, threads0, rss0)
-    figures = {"threads_baseline": threads0, "threads_after": threads,
-               "rss_baseline_mb": rss0 >> 20, "rss_after_mb": rss >> 20}
+    figures = {
+        "threads_baseline": threads0,
+        "threads_after": threads,
+        "rss_baseline_mb": rss0 >> 20,
+        "rss_after_mb": rss >> 20,
+    }
     print("load resources:", json.dumps(figures))
     assert threads <= threads0 + THREAD_MARGIN, figures
     assert rss <= rss0 + RSS_MARGIN_BYTES, figures

@@ -68,7 +68,9 @@ def peer(tmp_path_factory, models_dir: Path) -> Iterator[ServerProcess]:
 def front(tmp_path_factory, models_dir: Path, peer: ServerProcess) -> Iterator[ServerProcess]:
     remote = {"peer": {"url": f"{peer.url}/v1", "models": ["tiny"]}}
     proc = start_server(
-        tmp_path_factory, models_dir, "front",
+        tmp_path_factory,
+        models_dir,
+        "front",
         MP_REMOTE_ENDPOINTS=json.dumps(remote),
         MP_OLLAMA_HOST=peer.url,
         MP_REMOTE_RETRIES="1",
@@ -80,8 +82,12 @@ def front(tmp_path_factory, models_dir: Path, peer: ServerProcess) -> Iterator[S
 
 
 def _generate(front: ServerProcess, model: str) -> httpx.Response:
-    body = {"model": model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4,
-            "temperature": 0}
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": "Hi"}],
+        "max_tokens": 4,
+        "temperature": 0,
+    }
     return httpx.post(f"{front.url}/v1/chat/completions", json=body, timeout=120)
 
 
@@ -92,10 +98,13 @@ def _breaker_gauge(front: ServerProcess, name_part: str) -> float | None:
     return None
 
 
-@pytest.mark.parametrize("model, breaker_name", [
-    ("remote:peer/tiny", "/v1"),
-    ("ollama:tiny", "ollama "),
-])
+@pytest.mark.parametrize(
+    "model, breaker_name",
+    [
+        ("remote:peer/tiny", "/v1"),
+        ("ollama:tiny", "ollama "),
+    ],
+)
 def test_peer_down_trips_the_breaker_and_recovers(front, peer, model, breaker_name):
     assert _generate(front, model).status_code == 200  # loads the model on the front
 

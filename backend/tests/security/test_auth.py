@@ -122,7 +122,8 @@ def test_login_session_and_revocation(auth_server: AuthServer):
     # EventSource cannot send headers: GET event streams (only they) accept the token as a
     # query parameter; past auth, an unknown job is a 404.
     ok = httpx.get(
-        f"{auth_server.url}/api/v1/downloads/nope/events", params={"access_token": token},
+        f"{auth_server.url}/api/v1/downloads/nope/events",
+        params={"access_token": token},
         timeout=120,
     )
     assert ok.status_code == 404

@@ -34,9 +34,9 @@ export function RagLabPage() {
   const [evaluationId, setEvaluationId] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const list = collections.data ?? [];
+  const list = collections.data;
   useEffect(() => {
-    if (!collection && list.length) setCollection(list[0].name);
+    if (!collection && list?.length) setCollection(list[0].name);
   }, [collection, list]);
 
   const evaluation = $api.useQuery(
@@ -102,7 +102,7 @@ export function RagLabPage() {
             <div className="w-64 space-y-1">
               <Label htmlFor="lab-collection">Knowledge base</Label>
               <NativeSelect id="lab-collection" value={collection} onChange={(e) => setCollection(e.target.value)}>
-                {list.map((c) => (
+                {(list ?? []).map((c) => (
                   <option key={c.id} value={c.name}>
                     {c.name}
                   </option>

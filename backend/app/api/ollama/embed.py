@@ -28,8 +28,7 @@ async def embed(body: OllamaEmbedRequest, manager: ModelManagerDep, request: Req
     started = time.perf_counter()
     texts = [body.input] if isinstance(body.input, str) else list(body.input)
     if not texts or any(not t for t in texts) or len(texts) > MAX_INPUTS:
-        raise InvalidRequest(f"input must be 1 to {MAX_INPUTS} non-empty strings.",
-                             param="input")
+        raise InvalidRequest(f"input must be 1 to {MAX_INPUTS} non-empty strings.", param="input")
     mid = model_id(body.model)
     chars_per_token = request.app.state.settings.prompt_chars_per_token
     rag = getattr(request.app.state, "rag", None)
@@ -51,8 +50,14 @@ async def embed(body: OllamaEmbedRequest, manager: ModelManagerDep, request: Req
         if engine.capabilities.local_tokenizer:  # off the event loop: texts may be long
             tokens = await asyncio.to_thread(lambda: sum(len(engine.tokenize(t)) for t in texts))
     if body.dimensions is not None and vectors and body.dimensions != len(vectors[0]):
-        raise InvalidRequest(f"'{mid}' has {len(vectors[0])} dimensions, not {body.dimensions}.",
-                             param="dimensions")
+        raise InvalidRequest(
+            f"'{mid}' has {len(vectors[0])} dimensions, not {body.dimensions}.", param="dimensions"
+        )
     total_ns = int((time.perf_counter() - started) * 1e9)
-    return {"model": body.model, "embeddings": vectors, "total_duration": total_ns,
-            "load_duration": int(load_s * 1e9), "prompt_eval_count": tokens}
+    return {
+        "model": body.model,
+        "embeddings": vectors,
+        "total_duration": total_ns,
+        "load_duration": int(load_s * 1e9),
+        "prompt_eval_count": tokens,
+    }

@@ -31,8 +31,9 @@ def _refuse_unsupported(**fields: object) -> None:
             raise InvalidRequest(f"'{name}' is not supported by this server.", param=name)
 
 
-async def _load_or_unload(manager: ModelManager, name: str, keep_alive: float | str | None,
-                          render: Render) -> dict:
+async def _load_or_unload(
+    manager: ModelManager, name: str, keep_alive: float | str | None, render: Render
+) -> dict:
     """An empty request loads the model (or unloads it with keep_alive 0), as in Ollama."""
     mid = model_id(name)
     if keep_alive == 0:
@@ -44,16 +45,25 @@ async def _load_or_unload(manager: ModelManager, name: str, keep_alive: float | 
     return {**render(""), "done": True, "done_reason": "load"}
 
 
-async def _respond(generation: GenerationService, job: PreparedGeneration, stream: bool,
-                   render: Render, request: Request):
+async def _respond(
+    generation: GenerationService,
+    job: PreparedGeneration,
+    stream: bool,
+    render: Render,
+    request: Request,
+):
     if not stream:
         outcome = await generation.run(job, request.is_disconnected)
         return {**render(outcome.text), **final_fields(outcome)}
     return ndjson(_lines(generation, job, render, request.is_disconnected))
 
 
-async def _lines(generation: GenerationService, job: PreparedGeneration, render: Render,
-                 is_disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[str]:
+async def _lines(
+    generation: GenerationService,
+    job: PreparedGeneration,
+    render: Render,
+    is_disconnected: Callable[[], Awaitable[bool]],
+) -> AsyncIterator[str]:
     outcome = GenerationOutcome(job)
     events = generation.stream(job)
     checked = time.perf_counter()
@@ -76,24 +86,31 @@ async def _lines(generation: GenerationService, job: PreparedGeneration, render:
 
 @router.post("/chat")
 @ollama_errors
-async def chat(body: OllamaChatRequest, generation: GenerationDep, manager: ModelManagerDep,
-               request: Request):
+async def chat(
+    body: OllamaChatRequest, generation: GenerationDep, manager: ModelManagerDep, request: Request
+):
     """Chat with a model (Ollama's API): NDJSON chunks, the last one with statistics; tool
     calls in ``message.tool_calls``, reasoning in ``message.thinking`` with ``think``."""
     _refuse_unsupported(images=any(m.images for m in body.messages))
 
     def render(text: str) -> dict:
-        return {"model": body.model, "created_at": now_rfc3339(),
-                "message": {"role": "assistant", "content": text}}
+        return {
+            "model": body.model,
+            "created_at": now_rfc3339(),
+            "message": {"role": "assistant", "content": text},
+        }
 
     if not body.messages:
         return await _load_or_unload(manager, body.model, body.keep_alive, render)
     params = params_from(body.options, body.format)
     params.json_schema_param = "format"
-    job = await generation.prepare(model_id(body.model), params,
-                                   messages=ollama_tools.chat_messages(body.messages),
-                                   tools=ollama_tools.tool_use(body),
-                                   keep_alive=body.keep_alive)
+    job = await generation.prepare(
+        model_id(body.model),
+        params,
+        messages=ollama_tools.chat_messages(body.messages),
+        tools=ollama_tools.tool_use(body),
+        keep_alive=body.keep_alive,
+    )
     if not ollama_tools.wants_thinking(body.think):  # Ollama then leaves the text as it is
         job.output.reasoning = job.output.in_reasoning = False
     if not body.stream:
@@ -102,8 +119,10 @@ async def chat(body: OllamaChatRequest, generation: GenerationDep, manager: Mode
         for event in outcome.events:
             parser.feed_event(event)
         parser.finish()
-        return {**_chat_line(body.model, parser.content or "", parser.reasoning or "",
-                             parser.calls), **final_fields(outcome)}
+        return {
+            **_chat_line(body.model, parser.content or "", parser.reasoning or "", parser.calls),
+            **final_fields(outcome),
+        }
     return ndjson(_chat_lines(generation, job, body.model, request.is_disconnected))
 
 
@@ -116,8 +135,12 @@ def _chat_line(model: str, content: str, thinking: str, calls: list) -> dict:
     return {"model": model, "created_at": now_rfc3339(), "message": message}
 
 
-async def _chat_lines(generation: GenerationService, job: PreparedGeneration, model: str,
-                      is_disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[str]:
+async def _chat_lines(
+    generation: GenerationService,
+    job: PreparedGeneration,
+    model: str,
+    is_disconnected: Callable[[], Awaitable[bool]],
+) -> AsyncIterator[str]:
     outcome = GenerationOutcome(job)
     parser = job.output.parser()
     events = generation.stream(job)
@@ -152,11 +175,16 @@ async def _chat_lines(generation: GenerationService, job: PreparedGeneration, mo
 
 @router.post("/generate")
 @ollama_errors
-async def generate(body: OllamaGenerateRequest, generation: GenerationDep,
-                   manager: ModelManagerDep, request: Request):
+async def generate(
+    body: OllamaGenerateRequest,
+    generation: GenerationDep,
+    manager: ModelManagerDep,
+    request: Request,
+):
     """Complete a prompt (Ollama's API); the model's template is applied unless raw."""
-    _refuse_unsupported(suffix=body.suffix, template=body.template, context=body.context,
-                        images=body.images)
+    _refuse_unsupported(
+        suffix=body.suffix, template=body.template, context=body.context, images=body.images
+    )
 
     def render(text: str) -> dict:
         return {"model": body.model, "created_at": now_rfc3339(), "response": text}
@@ -166,12 +194,14 @@ async def generate(body: OllamaGenerateRequest, generation: GenerationDep,
     params = params_from(body.options, body.format)
     params.json_schema_param = "format"
     if body.raw:
-        job = await generation.prepare(model_id(body.model), params, prompt=body.prompt,
-                                       keep_alive=body.keep_alive)
+        job = await generation.prepare(
+            model_id(body.model), params, prompt=body.prompt, keep_alive=body.keep_alive
+        )
     else:
         messages = [ChatMessage("user", body.prompt)]
         if body.system:
             messages.insert(0, ChatMessage("system", body.system))
-        job = await generation.prepare(model_id(body.model), params, messages=messages,
-                                       keep_alive=body.keep_alive)
+        job = await generation.prepare(
+            model_id(body.model), params, messages=messages, keep_alive=body.keep_alive
+        )
     return await _respond(generation, job, body.stream, render, request)

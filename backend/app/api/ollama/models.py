@@ -45,13 +45,16 @@ async def list_running(manager: ModelManagerDep, settings: SettingsDep):
         if local.format not in ("hf", "gguf"):
             continue
         engine = loaded.backend
-        entries.append(await asyncio.to_thread(
-            model_entry, local,
-            # Ollama shows a far-future time for models kept loaded forever; we do the same.
-            expires_at=rfc3339(loaded.expires_at or time.time() + 365 * 24 * 3600),
-            size_vram=engine.memory_bytes if engine.device.startswith("cuda") else 0,
-            context_length=engine.context_length,
-        ))
+        entries.append(
+            await asyncio.to_thread(
+                model_entry,
+                local,
+                # Ollama shows a far-future time for models kept loaded forever; we do the same.
+                expires_at=rfc3339(loaded.expires_at or time.time() + 365 * 24 * 3600),
+                size_vram=engine.memory_bytes if engine.device.startswith("cuda") else 0,
+                context_length=engine.context_length,
+            )
+        )
     return OllamaTags(models=entries)
 
 
@@ -82,8 +85,9 @@ async def show_model(body: OllamaShowRequest, store: ModelStoreDep, manager: Mod
 
 @router.post("/pull")
 @ollama_errors
-async def pull_model(body: OllamaPullRequest, request: Request, store: ModelStoreDep,
-                     settings: SettingsDep):
+async def pull_model(
+    body: OllamaPullRequest, request: Request, store: ModelStoreDep, settings: SettingsDep
+):
     """Fetch a model: ``ollama:NAME`` on the configured Ollama server, a Hub repo id through
     the download service, or nothing for a model already here. Progress as Ollama's events."""
     mid = model_id(body.model)

@@ -28,7 +28,10 @@ async def create_completion(body: CompletionRequest, generation: GenerationDep, 
     """Text completion of a raw prompt (no chat template)."""
     prompt = body.prompt_text()
     job = await generation.prepare(
-        body.model, completion_params(body), prompt=prompt, backend=body.backend,
+        body.model,
+        completion_params(body),
+        prompt=prompt,
+        backend=body.backend,
         allow_fallback=body.allow_fallback,
     )
     cmpl_id = f"cmpl-{job.request_id}"
@@ -36,8 +39,9 @@ async def create_completion(body: CompletionRequest, generation: GenerationDep, 
     want_logprobs = body.logprobs is not None
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return sse_response(_chunks(generation, job, cmpl_id, body.model, prefix,
-                                    include_usage, want_logprobs))
+        return sse_response(
+            _chunks(generation, job, cmpl_id, body.model, prefix, include_usage, want_logprobs)
+        )
     outcome = await generation.run(job, request.is_disconnected)
     return Completion(
         id=cmpl_id,
@@ -47,7 +51,8 @@ async def create_completion(body: CompletionRequest, generation: GenerationDep, 
                 text=prefix + outcome.text,
                 finish_reason=openai_finish(outcome.finish_reason),
                 logprobs=completion_logprobs(outcome.logprobs, len(prefix))
-                if want_logprobs else None,
+                if want_logprobs
+                else None,
             )
         ],
         usage=outcome.usage(),
@@ -67,25 +72,36 @@ async def _chunks(
     outcome = GenerationOutcome(job)
     offset = len(prefix)
     if prefix:
-        yield event(Completion(id=cmpl_id, model=model,
-                               choices=[CompletionChoice(text=prefix, finish_reason=None)]))
+        yield event(
+            Completion(
+                id=cmpl_id, model=model, choices=[CompletionChoice(text=prefix, finish_reason=None)]
+            )
+        )
     try:
         async for item in generation.stream(job):
             outcome.add(item)
             if item.text or (want_logprobs and item.logprobs):
                 lp = completion_logprobs(item.logprobs, offset) if want_logprobs else None
                 offset += len(item.text)
-                yield event(Completion(id=cmpl_id, model=model, choices=[
-                    CompletionChoice(text=item.text, finish_reason=None, logprobs=lp)]))
+                yield event(
+                    Completion(
+                        id=cmpl_id,
+                        model=model,
+                        choices=[CompletionChoice(text=item.text, finish_reason=None, logprobs=lp)],
+                    )
+                )
     except AppError as exc:
         yield error_event(exc)
         yield event("[DONE]")
         return
-    yield event(Completion(
-        id=cmpl_id, model=model,
-        choices=[CompletionChoice(text="", finish_reason=openai_finish(outcome.finish_reason))],
-        timings=outcome.timings(),
-    ))
+    yield event(
+        Completion(
+            id=cmpl_id,
+            model=model,
+            choices=[CompletionChoice(text="", finish_reason=openai_finish(outcome.finish_reason))],
+            timings=outcome.timings(),
+        )
+    )
     if include_usage:
         yield event(Completion(id=cmpl_id, model=model, choices=[], usage=outcome.usage()))
     yield event("[DONE]")

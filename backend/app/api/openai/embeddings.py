@@ -26,18 +26,23 @@ def _texts(value: str | list[str] | list[int] | list[list[int]]) -> list[str]:
         raise InvalidRequest("input must not be empty.", param="input")
     texts = [t for t in items if isinstance(t, str)]
     if len(texts) != len(items):
-        raise InvalidRequest("input must be a string or a list of strings; token-id arrays are "
-                             "not supported.", param="input")
+        raise InvalidRequest(
+            "input must be a string or a list of strings; token-id arrays are not supported.",
+            param="input",
+        )
     if len(texts) > MAX_INPUTS:
-        raise InvalidRequest(f"input has {len(texts)} items; at most {MAX_INPUTS}.",
-                             param="input")
+        raise InvalidRequest(f"input has {len(texts)} items; at most {MAX_INPUTS}.", param="input")
     if any(not t for t in texts):
         raise InvalidRequest("input strings must not be empty.", param="input")
     return texts
 
 
-@router.post("/embeddings", response_model=EmbeddingResponse,
-             responses=error_responses(400, 404), operation_id="openai-create_embeddings")
+@router.post(
+    "/embeddings",
+    response_model=EmbeddingResponse,
+    responses=error_responses(400, 404),
+    operation_id="openai-create_embeddings",
+)
 async def create_embeddings(body: EmbeddingRequest, rag: RagDep, settings: SettingsDep):
     """Embeddings in OpenAI's format (float or base64), unit length."""
     texts = _texts(body.input)
@@ -49,8 +54,11 @@ async def create_embeddings(body: EmbeddingRequest, rag: RagDep, settings: Setti
 
     def work() -> tuple[np.ndarray | None, list[int], int]:
         counts = [embedder.count_tokens(t) for t in texts]
-        return embedder.embed(texts) if max(counts) <= embedder.max_tokens else None, counts, \
-            embedder.max_tokens
+        return (
+            embedder.embed(texts) if max(counts) <= embedder.max_tokens else None,
+            counts,
+            embedder.max_tokens,
+        )
 
     vectors, counts, limit = await asyncio.to_thread(work)
     if vectors is None:
@@ -61,16 +69,21 @@ async def create_embeddings(body: EmbeddingRequest, rag: RagDep, settings: Setti
             param="input",
         )
     if body.dimensions is not None and body.dimensions != vectors.shape[1]:
-        raise InvalidRequest(f"{body.model} has {vectors.shape[1]} dimensions; dimensions "
-                             f"{body.dimensions} is not supported.", param="dimensions")
+        raise InvalidRequest(
+            f"{body.model} has {vectors.shape[1]} dimensions; dimensions "
+            f"{body.dimensions} is not supported.",
+            param="dimensions",
+        )
     data = [
         EmbeddingData(
             index=i,
             embedding=base64.b64encode(v.astype("<f4").tobytes()).decode("ascii")
-            if body.encoding_format == "base64" else v.tolist(),
+            if body.encoding_format == "base64"
+            else v.tolist(),
         )
         for i, v in enumerate(vectors)
     ]
     tokens = sum(counts)
-    return EmbeddingResponse(data=data, model=body.model,
-                             usage=EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens))
+    return EmbeddingResponse(
+        data=data, model=body.model, usage=EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens)
+    )

@@ -23,14 +23,22 @@ def _cards(local: list[LocalModel], manager: ModelManager) -> list[ModelCard]:
         cards[model.id] = ModelCard(
             id=model.id,
             created=int(model.path.stat().st_mtime),
-            meta={"format": model.format, "size_bytes": model.size_bytes,
-                  "loaded": loaded is not None,
-                  "backend": loaded.backend_name if loaded else None},
+            meta={
+                "format": model.format,
+                "size_bytes": model.size_bytes,
+                "loaded": loaded is not None,
+                "backend": loaded.backend_name if loaded else None,
+            },
         )
     for loaded in manager.loaded():
-        cards.setdefault(loaded.model_id, ModelCard(
-            id=loaded.model_id, created=int(loaded.loaded_at),
-            meta={"loaded": True, "backend": loaded.backend_name}))
+        cards.setdefault(
+            loaded.model_id,
+            ModelCard(
+                id=loaded.model_id,
+                created=int(loaded.loaded_at),
+                meta={"loaded": True, "backend": loaded.backend_name},
+            ),
+        )
     return list(cards.values())
 
 
@@ -41,8 +49,12 @@ async def list_models(store: ModelStoreDep, manager: ModelManagerDep) -> ModelCa
     return ModelCardList(data=await asyncio.to_thread(_cards, local, manager))
 
 
-@router.get("/models/{model_id:path}", response_model=ModelCard,
-            responses=error_responses(404), operation_id="openai-retrieve_model")
+@router.get(
+    "/models/{model_id:path}",
+    response_model=ModelCard,
+    responses=error_responses(404),
+    operation_id="openai-retrieve_model",
+)
 async def retrieve_model(
     model_id: str, store: ModelStoreDep, manager: ModelManagerDep
 ) -> ModelCard:

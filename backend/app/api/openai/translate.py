@@ -41,8 +41,9 @@ def chat_messages(messages: list[ChatMessageIn]) -> list[ChatMessage]:
         ChatMessage(
             _role(m.role),
             m.text(),
-            tool_calls=tuple(ToolCall(c.id, c.function.name, c.function.arguments)
-                             for c in m.tool_calls or []),
+            tool_calls=tuple(
+                ToolCall(c.id, c.function.name, c.function.arguments) for c in m.tool_calls or []
+            ),
             tool_call_id=m.tool_call_id,
         )
         for m in messages

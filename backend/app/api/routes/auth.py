@@ -95,7 +95,9 @@ async def list_keys(auth: AuthDep, _: AdminDep) -> list[ApiKeyInfo]:
 
 
 @router.post(
-    "/keys", response_model=CreatedKey, status_code=201,
+    "/keys",
+    response_model=CreatedKey,
+    status_code=201,
     responses=error_responses(400, 401, 403),
 )
 async def create_key(body: CreateKeyRequest, auth: AuthDep, _: AdminDep) -> CreatedKey:
@@ -110,4 +112,3 @@ async def create_key(body: CreateKeyRequest, auth: AuthDep, _: AdminDep) -> Crea
 async def revoke_key(key_id: str, auth: AuthDep, _: AdminDep) -> ApiKeyInfo:
     """Revoke a key and every session made with it."""
     return _info(await asyncio.to_thread(auth.revoke_key, key_id))
-

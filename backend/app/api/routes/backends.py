@@ -22,5 +22,4 @@ async def list_ollama_models(settings: SettingsDep) -> UpstreamModels:
     from app.backends.ollama_backend import list_models
 
     models = await asyncio.to_thread(list_models, settings.ollama_host)
-    return UpstreamModels(host=settings.ollama_host,
-                          models=[UpstreamModel(**m) for m in models])
+    return UpstreamModels(host=settings.ollama_host, models=[UpstreamModel(**m) for m in models])

@@ -21,9 +21,11 @@ router = APIRouter(prefix="/compare", tags=["compare"])
 @router.post(
     "",
     responses={
-        200: {"description": "Server-sent events: `token` (CompareToken), `done` (CompareDone) "
-              "or `error` (CompareError) per column, then `end`.",
-              "content": {"text/event-stream": {}}},
+        200: {
+            "description": "Server-sent events: `token` (CompareToken), `done` (CompareDone) "
+            "or `error` (CompareError) per column, then `end`.",
+            "content": {"text/event-stream": {}},
+        },
         **error_responses(400),
     },
 )
@@ -37,8 +39,11 @@ async def _events(
     generation: GenerationDep, columns: list[CompareColumn], body: CompareRequest
 ) -> AsyncIterator[ServerSentEvent]:
     async for item in compare_stream(
-        generation, columns, request_params(body),
-        prompt=body.prompt, messages=request_messages(body),
+        generation,
+        columns,
+        request_params(body),
+        prompt=body.prompt,
+        messages=request_messages(body),
     ):
         if item.kind == "token":
             yield event(CompareToken(index=item.index, text=item.text), "token")
@@ -49,7 +54,10 @@ async def _events(
                 done.schema_valid = done.schema_error is None
             yield event(done, "done")
         elif item.error is not None:
-            yield event(CompareError(index=item.index,
-                                     error=ErrorResponse.model_validate(item.error.to_body())),
-                        "error")
+            yield event(
+                CompareError(
+                    index=item.index, error=ErrorResponse.model_validate(item.error.to_body())
+                ),
+                "error",
+            )
     yield event({}, "end")

@@ -69,9 +69,11 @@ async def delete_download(job_id: str, downloads: DownloadsDep) -> None:
 @router.get(
     "/{job_id}/events",
     responses={
-        200: {"description": "Server-sent `progress` events, each a DownloadJobInfo, until the "
-              "job completes, fails or is cancelled; `error` (the envelope) if the job is "
-              "deleted meanwhile."},
+        200: {
+            "description": "Server-sent `progress` events, each a DownloadJobInfo, until the "
+            "job completes, fails or is cancelled; `error` (the envelope) if the job is "
+            "deleted meanwhile."
+        },
         **error_responses(404),
     },
 )

@@ -66,18 +66,23 @@ def generation_response(outcome: GenerationOutcome) -> GenerateResponse:
     "/generate",
     response_model=GenerateResponse,
     responses={
-        200: {"description": "JSON, or with stream=true server-sent events: `token` "
-              "({text}) per step, then `done` (this object) or `error` (the envelope)."},
+        200: {
+            "description": "JSON, or with stream=true server-sent events: `token` "
+            "({text}) per step, then `done` (this object) or `error` (the envelope)."
+        },
         **error_responses(400, 404, 503),
     },
 )
-async def generate(
-    body: GenerateRequest, generation: GenerationDep, request: Request
-):
+async def generate(body: GenerateRequest, generation: GenerationDep, request: Request):
     """Generate text from a prompt or a conversation, optionally streamed."""
     job = await generation.prepare(
-        body.model, request_params(body), prompt=body.prompt, messages=request_messages(body),
-        backend=body.backend, allow_fallback=body.allow_fallback, keep_alive=body.keep_alive,
+        body.model,
+        request_params(body),
+        prompt=body.prompt,
+        messages=request_messages(body),
+        backend=body.backend,
+        allow_fallback=body.allow_fallback,
+        keep_alive=body.keep_alive,
     )
     if not body.stream:
         outcome = await generation.run(job, request.is_disconnected)

@@ -18,8 +18,10 @@ async def prometheus_metrics(request: Request) -> Response:
             [(m.model_id, m.backend_name, m.backend.memory_bytes) for m in manager.loaded()]
         )
         metrics.refresh_backend_gauges(
-            [(m.model_id, m.backend_name, m.backend.queue_depth,
-              m.backend.stats.active_requests) for m in manager.loaded()]
+            [
+                (m.model_id, m.backend_name, m.backend.queue_depth, m.backend.stats.active_requests)
+                for m in manager.loaded()
+            ]
         )
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)

@@ -100,19 +100,23 @@ async def unload_model(model_id: str, manager: ModelManagerDep) -> None:
 @router.get("/catalog", response_model=CatalogResponse)
 async def model_catalog(
     catalog: CatalogDep,
-    q: Annotated[str | None, Query(max_length=200, description="Search text; also searches "
-                                   "the Hub when it is reachable.")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200, description="Search text; also searches the Hub when it is reachable."
+        ),
+    ] = None,
     format: Annotated[Literal["hf", "gguf"] | None, Query(description="Only this format.")] = None,
-    fits: Annotated[bool | None, Query(description="Only models that fit (true) or do not "
-                                       "fit (false) in free memory.")] = None,
+    fits: Annotated[
+        bool | None,
+        Query(description="Only models that fit (true) or do not fit (false) in free memory."),
+    ] = None,
 ) -> CatalogResponse:
     """Local, curated and Hub models with size, format, memory fit and download status."""
     return await catalog.catalog(q, format, fits)
 
 
-@router.delete(
-    "/{model_id:path}", response_model=DeletedModel, responses=error_responses(404, 409)
-)
+@router.delete("/{model_id:path}", response_model=DeletedModel, responses=error_responses(404, 409))
 async def delete_model(model_id: str, manager: ModelManagerDep) -> DeletedModel:
     """Unload a model and delete its files from the models folder."""
     freed = await manager.delete(model_id)

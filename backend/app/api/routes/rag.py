@@ -39,12 +39,20 @@ from app.services.rag.pipeline import (
 router = APIRouter(prefix="/rag", tags=["rag"])
 
 
-@router.post("/collections", response_model=Collection, status_code=201,
-             responses=error_responses(400, 404, 409))
+@router.post(
+    "/collections",
+    response_model=Collection,
+    status_code=201,
+    responses=error_responses(400, 404, 409),
+)
 async def create_collection(body: CollectionCreate, rag: RagDep):
     """Create a knowledge base with its embedding model and chunking defaults."""
     return await rag.collections.create(
-        body.name, body.description, body.embedding_model, body.chunk_size, body.chunk_overlap,
+        body.name,
+        body.description,
+        body.embedding_model,
+        body.chunk_size,
+        body.chunk_overlap,
         body.retrieval_mode or rag.settings.rag_retrieval_mode,
     )
 
@@ -55,30 +63,36 @@ async def list_collections(rag: RagDep):
     return rag.collections.list()
 
 
-@router.get("/collections/{collection_id}", response_model=Collection,
-            responses=error_responses(404))
+@router.get(
+    "/collections/{collection_id}", response_model=Collection, responses=error_responses(404)
+)
 async def get_collection(collection_id: str, rag: RagDep):
     """One knowledge base, by id or name."""
     return rag.collections.get(collection_id, param="collection_id")
 
 
-@router.patch("/collections/{collection_id}", response_model=Collection,
-              responses=error_responses(404))
+@router.patch(
+    "/collections/{collection_id}", response_model=Collection, responses=error_responses(404)
+)
 async def update_collection(collection_id: str, body: CollectionUpdate, rag: RagDep):
     """Change a knowledge base's default retrieval mode."""
     return rag.collections.set_mode(collection_id, body.retrieval_mode)
 
 
-@router.delete("/collections/{collection_id}", status_code=204,
-               responses=error_responses(404, 409))
+@router.delete("/collections/{collection_id}", status_code=204, responses=error_responses(404, 409))
 async def delete_collection(collection_id: str, rag: RagDep):
     """Delete a knowledge base with all its documents, files and vectors."""
     await rag.collections.delete(collection_id, rag.files_dir)
     return Response(status_code=204)
 
 
-@router.post("/documents", response_model=UploadResponse, status_code=202,
-             openapi_extra=UPLOAD_OPENAPI, responses=error_responses(400, 404, 413, 415))
+@router.post(
+    "/documents",
+    response_model=UploadResponse,
+    status_code=202,
+    openapi_extra=UPLOAD_OPENAPI,
+    responses=error_responses(400, 404, 413, 415),
+)
 async def upload_documents(request: Request, rag: RagDep):
     """Upload files (multipart) into a knowledge base; each new file starts an ingestion job."""
     collection, files, options = await parse_upload(request, rag.settings)
@@ -115,9 +129,16 @@ async def get_job(job_id: str, rag: RagDep):
     return rag.ingestion.job(job_id)
 
 
-@router.get("/jobs/{job_id}/events", responses={
-    200: {"description": "SSE `progress` events (IngestionJob) until status is succeeded or "
-          "failed."}, **error_responses(404)})
+@router.get(
+    "/jobs/{job_id}/events",
+    responses={
+        200: {
+            "description": "SSE `progress` events (IngestionJob) until status is succeeded or "
+            "failed."
+        },
+        **error_responses(404),
+    },
+)
 async def job_events(job_id: str, rag: RagDep):
     """Follow an ingestion job as server-sent events."""
     snapshot = rag.ingestion.job(job_id)
@@ -140,21 +161,43 @@ async def job_events(job_id: str, rag: RagDep):
 async def query(body: QueryRequest, rag: RagDep):
     """The best chunks for a query (dense, lexical or hybrid; reranked when a reranker is
     configured), best first."""
-    found = await rag.pipeline.retrieve(body.collection, body.query, body.top_k, body.filters,
-                                        body.mmr, body.mmr_lambda, body.mode, body.rerank)
+    found = await rag.pipeline.retrieve(
+        body.collection,
+        body.query,
+        body.top_k,
+        body.filters,
+        body.mmr,
+        body.mmr_lambda,
+        body.mode,
+        body.rerank,
+    )
     return QueryResponse(chunks=found.chunks, mode=found.mode, reranker=found.reranker)
 
 
-@router.post("/answer", response_model=AnswerResponse, responses={
-    200: {"description": "JSON, or with stream=true SSE: `sources` (SourcesEvent), `token` "
-          "({text}) per step, then `done` (AnswerResponse) or `error` (the envelope)."},
-    **error_responses(400, 404, 503)})
+@router.post(
+    "/answer",
+    response_model=AnswerResponse,
+    responses={
+        200: {
+            "description": "JSON, or with stream=true SSE: `sources` (SourcesEvent), `token` "
+            "({text}) per step, then `done` (AnswerResponse) or `error` (the envelope)."
+        },
+        **error_responses(400, 404, 503),
+    },
+)
 async def answer(body: AnswerRequest, rag: RagDep, generation: GenerationDep, request: Request):
     """Answer a question from a knowledge base, citing sources as [n]. When no retrieved chunk
     reaches ``MP_RAG_ANSWER_MIN_SIMILARITY`` it says the documents do not contain the answer."""
-    found = await rag.pipeline.retrieve(body.collection, body.question, body.top_k,
-                                        body.filters, body.mmr, body.mmr_lambda, body.mode,
-                                        body.rerank)
+    found = await rag.pipeline.retrieve(
+        body.collection,
+        body.question,
+        body.top_k,
+        body.filters,
+        body.mmr,
+        body.mmr_lambda,
+        body.mode,
+        body.rerank,
+    )
     if not grounded(found.chunks, rag.settings.rag_answer_min_similarity):
         response = _not_found(body.model)
         if body.stream:
@@ -162,12 +205,17 @@ async def answer(body: AnswerRequest, rag: RagDep, generation: GenerationDep, re
         return response
     chunks = found.chunks
     params = ParamsInput(
-        max_tokens=body.max_tokens, temperature=body.temperature, top_p=body.top_p,
-        top_k=body.sampling_top_k, repetition_penalty=body.repetition_penalty, seed=body.seed,
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        top_k=body.sampling_top_k,
+        repetition_penalty=body.repetition_penalty,
+        seed=body.seed,
         stop=body.stop,
     )
-    prepared = await rag.pipeline.prepare_answer(body.collection, body.question, chunks,
-                                                 body.model, body.backend, params)
+    prepared = await rag.pipeline.prepare_answer(
+        body.collection, body.question, chunks, body.model, body.backend, params
+    )
     if body.stream:
         return sse_response(_answer_events(generation, prepared))
     outcome = await generation.run(prepared.job, request.is_disconnected)
@@ -177,13 +225,23 @@ async def answer(body: AnswerRequest, rag: RagDep, generation: GenerationDep, re
 def _not_found(model: str | None) -> AnswerResponse:
     return AnswerResponse(
         answer=GenerateResponse(
-            id=uuid.uuid4().hex, model=model or "", text=NOT_FOUND_ANSWER, finish_reason="stop",
+            id=uuid.uuid4().hex,
+            model=model or "",
+            text=NOT_FOUND_ANSWER,
+            finish_reason="stop",
             usage=Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0),
-            timings=Timings(ttft_ms=None, tokens_per_second=None, total_ms=0.0, backend="none",
-                            backend_reason="no retrieved chunk reached the similarity "
-                            "threshold, so no model ran"),
+            timings=Timings(
+                ttft_ms=None,
+                tokens_per_second=None,
+                total_ms=0.0,
+                backend="none",
+                backend_reason="no retrieved chunk reached the similarity "
+                "threshold, so no model ran",
+            ),
         ),
-        citations=[], sources_dropped=0, grounded=False,
+        citations=[],
+        sources_dropped=0,
+        grounded=False,
     )
 
 
@@ -198,8 +256,11 @@ def _response(prepared: PreparedAnswer, outcome: GenerationOutcome) -> AnswerRes
     text, cited, invalid = check_citations(outcome.text, {c.n for c in prepared.citations})
     return AnswerResponse(
         answer=GenerateResponse(
-            id=job.request_id, model=job.model.model_id, text=text,
-            finish_reason=outcome.finish_reason or "cancelled", usage=outcome.usage(),
+            id=job.request_id,
+            model=job.model.model_id,
+            text=text,
+            finish_reason=outcome.finish_reason or "cancelled",
+            usage=outcome.usage(),
             timings=outcome.timings(),
         ),
         citations=prepared.citations,
@@ -209,10 +270,12 @@ def _response(prepared: PreparedAnswer, outcome: GenerationOutcome) -> AnswerRes
     )
 
 
-async def _answer_events(generation: GenerationDep,
-                         prepared: PreparedAnswer) -> AsyncIterator[ServerSentEvent]:
-    yield event(SourcesEvent(citations=prepared.citations, sources_dropped=prepared.dropped),
-                "sources")
+async def _answer_events(
+    generation: GenerationDep, prepared: PreparedAnswer
+) -> AsyncIterator[ServerSentEvent]:
+    yield event(
+        SourcesEvent(citations=prepared.citations, sources_dropped=prepared.dropped), "sources"
+    )
     async for item in generation_events(
         generation, prepared.job, lambda outcome: _response(prepared, outcome)
     ):

@@ -30,19 +30,32 @@ UPLOAD_OPENAPI: dict[str, Any] = {
                     "type": "object",
                     "required": ["files", "collection"],
                     "properties": {
-                        "files": {"type": "array", "items": {"type": "string",
-                                                             "format": "binary"},
-                                  "description": "PDF, .txt or .md files."},
-                        "collection": {"type": "string",
-                                       "description": "Knowledge base id or name."},
-                        "tags": {"type": "string", "description": "Tags: a JSON list or "
-                                 "comma-separated names."},
-                        "metadata": {"type": "string", "description": "JSON object of "
-                                     "string/number/bool values kept with each document."},
-                        "chunk_size": {"type": "integer", "description": "Chunk size in "
-                                       "tokens (default: the knowledge base's)."},
-                        "chunk_overlap": {"type": "integer", "description": "Overlap in "
-                                          "tokens (default: the knowledge base's)."},
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "PDF, .txt or .md files.",
+                        },
+                        "collection": {
+                            "type": "string",
+                            "description": "Knowledge base id or name.",
+                        },
+                        "tags": {
+                            "type": "string",
+                            "description": "Tags: a JSON list or comma-separated names.",
+                        },
+                        "metadata": {
+                            "type": "string",
+                            "description": "JSON object of "
+                            "string/number/bool values kept with each document.",
+                        },
+                        "chunk_size": {
+                            "type": "integer",
+                            "description": "Chunk size in tokens (default: the knowledge base's).",
+                        },
+                        "chunk_overlap": {
+                            "type": "integer",
+                            "description": "Overlap in tokens (default: the knowledge base's).",
+                        },
                     },
                 }
             }
@@ -62,8 +75,10 @@ def _tags(raw: str) -> list[str]:
     tags = [str(v).strip() for v in values if str(v).strip()]
     for tag in tags:
         if not _TAG.match(tag):
-            raise InvalidRequest(f"Tag '{tag[:80]}' must be 1-64 letters, digits, spaces, "
-                                 "'_', '.' or '-'.", param="tags")
+            raise InvalidRequest(
+                f"Tag '{tag[:80]}' must be 1-64 letters, digits, spaces, '_', '.' or '-'.",
+                param="tags",
+            )
     if len(tags) > 32:
         raise InvalidRequest("At most 32 tags per upload.", param="tags")
     return list(dict.fromkeys(tags))
@@ -84,8 +99,9 @@ def _metadata(raw: str) -> dict[str, Any]:
         raise InvalidRequest("metadata must be a JSON object under 16 KiB.", param="metadata")
     for key, item in value.items():
         if not isinstance(item, str | int | float | bool) or item is None:
-            raise InvalidRequest(f"metadata['{key}'] must be a string, number or boolean.",
-                                 param="metadata")
+            raise InvalidRequest(
+                f"metadata['{key}'] must be a string, number or boolean.", param="metadata"
+            )
     return value
 
 
@@ -101,16 +117,19 @@ def _int(raw: Any, name: str, low: int, high: int) -> int | None:
     return value
 
 
-async def parse_upload(request: Request, settings: Settings
-                       ) -> tuple[str, list[UploadedFile], UploadOptions]:
+async def parse_upload(
+    request: Request, settings: Settings
+) -> tuple[str, list[UploadedFile], UploadOptions]:
     """The upload's knowledge base, files (read within limits) and options."""
     limit = settings.rag_max_file_bytes
     max_files = settings.rag_max_files_per_upload
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit * max_files + _FORM_OVERHEAD:
-        raise PayloadTooLarge(f"The upload is {length} bytes; each file may have at most "
-                              f"{limit} bytes and an upload at most {max_files} files.",
-                              param="files")
+        raise PayloadTooLarge(
+            f"The upload is {length} bytes; each file may have at most "
+            f"{limit} bytes and an upload at most {max_files} files.",
+            param="files",
+        )
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidRequest("Send the files as multipart/form-data.", param="files")
     try:
@@ -118,13 +137,13 @@ async def parse_upload(request: Request, settings: Settings
     except PayloadTooLarge:  # the body-limit middleware stopped a body past the limit
         raise
     except Exception as exc:  # malformed multipart, or over max_files
-        raise InvalidRequest(f"The multipart form could not be read: {exc}",
-                             param="files") from exc
+        raise InvalidRequest(f"The multipart form could not be read: {exc}", param="files") from exc
     try:
         collection = str(form.get("collection") or "").strip()
         if not collection:
-            raise InvalidRequest("Name the knowledge base in the 'collection' field.",
-                                 param="collection")
+            raise InvalidRequest(
+                "Name the knowledge base in the 'collection' field.", param="collection"
+            )
         uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
         if not uploads:
             raise InvalidRequest("Attach at least one file in the 'files' field.", param="files")

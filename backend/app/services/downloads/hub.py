@@ -29,8 +29,21 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # Duplicate weight formats skipped when a repo has safetensors and the request picks nothing.
 _SKIP_WITH_SAFETENSORS = (
-    "*.bin", "*.pth", "*.pt", "*.h5", "*.msgpack", "*.ot", "*.onnx", "*.onnx_data", "onnx/*",
-    "openvino/*", "original/*", "*.gguf", "*.tflite", "*.mlmodel", "coreml/*",
+    "*.bin",
+    "*.pth",
+    "*.pt",
+    "*.h5",
+    "*.msgpack",
+    "*.ot",
+    "*.onnx",
+    "*.onnx_data",
+    "onnx/*",
+    "openvino/*",
+    "original/*",
+    "*.gguf",
+    "*.tflite",
+    "*.mlmodel",
+    "coreml/*",
 )
 
 
@@ -82,7 +95,9 @@ def hub_probe(timeout: float) -> str | None:
         return "HF_HUB_OFFLINE is set: the Hub is not contacted."
     try:
         response = httpx.get(
-            f"{hub_endpoint()}/api/models", params={"limit": 1}, headers=auth_headers(),
+            f"{hub_endpoint()}/api/models",
+            params={"limit": 1},
+            headers=auth_headers(),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
         )
     except httpx.HTTPError as exc:
@@ -170,7 +185,8 @@ def resolve_repo(
         info = api.model_info(repo_id, revision=revision, timeout=timeout)
         commit = info.sha or revision
         tree = [
-            e for e in api.list_repo_tree(repo_id, revision=commit, recursive=True)
+            e
+            for e in api.list_repo_tree(repo_id, revision=commit, recursive=True)
             if isinstance(e, RepoFile)
         ]
     except Exception as exc:  # huggingface_hub raises many types; map the known ones
@@ -254,7 +270,8 @@ def resolve_url(
     try:
         with httpx.Client(
             transport=PinnedTransport(allow_private=allow_private),
-            follow_redirects=True, timeout=timeout,
+            follow_redirects=True,
+            timeout=timeout,
         ) as client:
             head = client.head(url)
             if head.status_code in (403, 405, 501):

@@ -67,9 +67,15 @@ class DownloadJob:
     @classmethod
     def new(cls, source: ResolvedSource, name: str) -> DownloadJob:
         return cls(
-            id=uuid.uuid4().hex[:16], kind=source.kind, name=name,
-            single_file=source.single_file, files=source.files, status="queued",
-            repo_id=source.repo_id, revision=source.revision, commit=source.commit,
+            id=uuid.uuid4().hex[:16],
+            kind=source.kind,
+            name=name,
+            single_file=source.single_file,
+            files=source.files,
+            status="queued",
+            repo_id=source.repo_id,
+            revision=source.revision,
+            commit=source.commit,
             url=source.url,
         )
 
@@ -89,10 +95,23 @@ class JobStore:
                 "created_at, updated_at, finished_at) VALUES "
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    job.id, job.kind, job.repo_id, job.revision, job.commit, job.url, job.name,
-                    int(job.single_file), json.dumps([f.to_dict() for f in job.files]),
-                    job.status, job.error, job.error_code, job.bytes_total, job.bytes_done,
-                    job.created_at, job.updated_at, job.finished_at,
+                    job.id,
+                    job.kind,
+                    job.repo_id,
+                    job.revision,
+                    job.commit,
+                    job.url,
+                    job.name,
+                    int(job.single_file),
+                    json.dumps([f.to_dict() for f in job.files]),
+                    job.status,
+                    job.error,
+                    job.error_code,
+                    job.bytes_total,
+                    job.bytes_done,
+                    job.created_at,
+                    job.updated_at,
+                    job.finished_at,
                 ),
             )
 
@@ -103,8 +122,15 @@ class JobStore:
             conn.execute(
                 "UPDATE download_jobs SET status=?, error=?, error_code=?, bytes_done=?, "
                 "updated_at=?, finished_at=? WHERE id=?",
-                (job.status, job.error, job.error_code, job.bytes_done, job.updated_at,
-                 job.finished_at, job.id),
+                (
+                    job.status,
+                    job.error,
+                    job.error_code,
+                    job.bytes_done,
+                    job.updated_at,
+                    job.finished_at,
+                    job.id,
+                ),
             )
         return job
 
@@ -131,9 +157,20 @@ class JobStore:
 def _from_row(row: object) -> DownloadJob:
     r = dict(row)  # type: ignore[call-overload]  # a sqlite3.Row (typed object by Database)
     return DownloadJob(
-        id=r["id"], kind=r["kind"], name=r["name"], single_file=bool(r["single_file"]),
-        files=[RemoteFile(**f) for f in json.loads(r["files"])], status=r["status"],
-        repo_id=r["repo_id"], revision=r["revision"], commit=r["commit_sha"], url=r["url"],
-        error=r["error"], error_code=r["error_code"], bytes_done=r["bytes_done"],
-        created_at=r["created_at"], updated_at=r["updated_at"], finished_at=r["finished_at"],
+        id=r["id"],
+        kind=r["kind"],
+        name=r["name"],
+        single_file=bool(r["single_file"]),
+        files=[RemoteFile(**f) for f in json.loads(r["files"])],
+        status=r["status"],
+        repo_id=r["repo_id"],
+        revision=r["revision"],
+        commit=r["commit_sha"],
+        url=r["url"],
+        error=r["error"],
+        error_code=r["error_code"],
+        bytes_done=r["bytes_done"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        finished_at=r["finished_at"],
     )

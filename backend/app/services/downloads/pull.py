@@ -44,8 +44,11 @@ async def _pull(settings: Settings, request: DownloadRequest, console: Console) 
         job = await service.create(request)
         console.print(f"pulling [bold]{job.repo_id or job.url}[/bold] -> {job.name}")
         columns = (
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-            TransferSpeedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
         )
         with Progress(*columns, console=console, transient=False) as bar:
             task = bar.add_task(job.name, total=job.bytes_total, completed=job.bytes_done)
@@ -53,8 +56,9 @@ async def _pull(settings: Settings, request: DownloadRequest, console: Console) 
                 while job.status not in ("completed", "failed", "cancelled"):
                     await asyncio.sleep(0.2)
                     job = service.info(service.get(job.id))
-                    bar.update(task, completed=job.bytes_done,
-                               description=job.current_file or job.name)
+                    bar.update(
+                        task, completed=job.bytes_done, description=job.current_file or job.name
+                    )
             except (KeyboardInterrupt, asyncio.CancelledError):
                 job = await service.cancel(job.id)
         if job.status == "completed":

@@ -94,7 +94,8 @@ class DownloadService:
         # Hub client above serves HF_ENDPOINT, which the operator sets and we trust.
         self._url_client = httpx.Client(
             transport=PinnedTransport(allow_private=settings.download_allow_private_urls),
-            follow_redirects=True, timeout=httpx.Timeout(30.0, connect=10.0),
+            follow_redirects=True,
+            timeout=httpx.Timeout(30.0, connect=10.0),
         )
 
     async def start(self, resume_pending: bool = True) -> None:
@@ -125,14 +126,21 @@ class DownloadService:
             check_name(request.name)
         if request.url is not None:
             source = await asyncio.to_thread(
-                resolve_url, request.url, request.sha256, timeout,
+                resolve_url,
+                request.url,
+                request.sha256,
+                timeout,
                 self.settings.download_allow_private_urls,
             )
         else:
             assert request.repo_id is not None
             source = await asyncio.to_thread(
-                resolve_repo, request.repo_id, request.revision, request.files,
-                request.allow_patterns, timeout,
+                resolve_repo,
+                request.repo_id,
+                request.revision,
+                request.files,
+                request.allow_patterns,
+                timeout,
             )
         name = check_name(request.name or source.default_name)
         if source.single_file and not name.endswith(".gguf"):
@@ -140,7 +148,8 @@ class DownloadService:
         if (self.models_dir / name).exists() or (self.models_dir / name).is_symlink():
             raise Conflict(
                 f"A model named '{name}' is already in the models folder; delete it first or "
-                "pick another name.", param="name",
+                "pick another name.",
+                param="name",
             )
         if any(j.name == name and j.status in ACTIVE for j in self.jobs.all()):
             raise Conflict(f"A download to '{name}' is already in progress.", param="name")
@@ -164,7 +173,8 @@ class DownloadService:
         if job.status not in ACTIVE:
             raise Conflict(
                 f"Download job '{job_id}' is {job.status}; only queued or running jobs can be "
-                "cancelled.", param="job_id",
+                "cancelled.",
+                param="job_id",
             )
         await self._stop_task(job_id)
         job = self.get(job_id)
@@ -177,7 +187,8 @@ class DownloadService:
         if job.status not in ("cancelled", "failed"):
             raise Conflict(
                 f"Download job '{job_id}' is {job.status}; only cancelled or failed jobs can be "
-                "resumed.", param="job_id",
+                "resumed.",
+                param="job_id",
             )
         if job_id in self._runtime:
             raise Conflict(f"Download job '{job_id}' is still stopping; retry in a moment.")
@@ -222,20 +233,36 @@ class DownloadService:
         speed = rt.speed() if rt is not None and job.status == "running" else None
         eta = (total - done) / speed if speed and total is not None else None
         return DownloadJobInfo(
-            id=job.id, status=job.status, kind=job.kind, name=job.name,  # type: ignore[arg-type]  # str columns hold the Literal values
-            repo_id=job.repo_id, revision=job.revision, commit=job.commit,
+            id=job.id,
+            # The SQLite columns are str; they only ever hold the Literal values.
+            status=job.status,
+            kind=job.kind,  # type: ignore[arg-type]
+            name=job.name,
+            repo_id=job.repo_id,
+            revision=job.revision,
+            commit=job.commit,
             url=redact_url(job.url) if job.url else None,
-            files=[DownloadFileInfo(
-                path=f.path, size_bytes=f.size, sha256=f.sha256,
-                verified_by="sha256" if f.sha256 else "git-sha1" if f.git_sha1 else "none",
-            ) for f in job.files],
-            bytes_total=total, bytes_done=done,
+            files=[
+                DownloadFileInfo(
+                    path=f.path,
+                    size_bytes=f.size,
+                    sha256=f.sha256,
+                    verified_by="sha256" if f.sha256 else "git-sha1" if f.git_sha1 else "none",
+                )
+                for f in job.files
+            ],
+            bytes_total=total,
+            bytes_done=done,
             progress=min(1.0, done / total) if total else progress,
-            speed_bps=speed, eta_s=eta,
+            speed_bps=speed,
+            eta_s=eta,
             current_file=rt.current_file if rt is not None and job.status == "running" else None,
-            error=redact(job.error) if job.error else None, error_code=job.error_code,
+            error=redact(job.error) if job.error else None,
+            error_code=job.error_code,
             model_id=job.name if job.status == "completed" else None,
-            created_at=job.created_at, updated_at=job.updated_at, finished_at=job.finished_at,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            finished_at=job.finished_at,
         )
 
     async def events(self, job_id: str, interval: float = 0.25) -> AsyncIterator[DownloadJobInfo]:
@@ -264,7 +291,8 @@ class DownloadService:
         """Local names of queued/running downloads, with the repo or URL they come from."""
         return {
             j.name: (j.repo_id or redact_url(j.url or ""))
-            for j in self.jobs.all() if j.status in ACTIVE
+            for j in self.jobs.all()
+            if j.status in ACTIVE
         }
 
     # --- running ---------------------------------------------------------------------------
@@ -326,7 +354,9 @@ class DownloadService:
                     await asyncio.to_thread(self._transfer_all, job, rt)
                     await asyncio.to_thread(self._finish, job)
                 self.jobs.update(
-                    job, status="completed", bytes_done=job.bytes_total or rt.bytes_done,
+                    job,
+                    status="completed",
+                    bytes_done=job.bytes_total or rt.bytes_done,
                     finished_at=time.time(),
                 )
                 metrics.DOWNLOADS_FINISHED.labels("completed").inc()
@@ -346,16 +376,23 @@ class DownloadService:
             metrics.DOWNLOADS_FINISHED.labels("failed").inc()
             job = self.get(job_id)
             self.jobs.update(
-                job, status="failed", error=message, error_code=code,
-                bytes_done=self._on_disk(job), finished_at=time.time(),
+                job,
+                status="failed",
+                error=message,
+                error_code=code,
+                bytes_done=self._on_disk(job),
+                finished_at=time.time(),
             )
         except Exception as exc:  # unexpected: keep the job inspectable, never crash the loop
             log.exception("download %s crashed", job_id)
             metrics.DOWNLOADS_FINISHED.labels("failed").inc()
             job = self.get(job_id)
             self.jobs.update(
-                job, status="failed", error=f"{type(exc).__name__}: {exc}",
-                error_code="internal_error", finished_at=time.time(),
+                job,
+                status="failed",
+                error=f"{type(exc).__name__}: {exc}",
+                error_code="internal_error",
+                finished_at=time.time(),
             )
         finally:
             if active:
@@ -382,8 +419,12 @@ class DownloadService:
             rt.current_file = f.path
             part = final.with_name(final.name + ".part")
             fetch_file(
-                self._client if job.kind == "hub" else self._url_client, f, part,
-                headers=headers, cancel=rt.cancel, on_bytes=on_bytes,
+                self._client if job.kind == "hub" else self._url_client,
+                f,
+                part,
+                headers=headers,
+                cancel=rt.cancel,
+                on_bytes=on_bytes,
                 chunk_bytes=self.settings.download_chunk_bytes,
                 retries=self.settings.download_retries,
             )

@@ -196,8 +196,16 @@ def fetch_file(
             raise
         # The kept prefix may come from another revision of the file: start over, once.
         on_bytes(-file.size)
-        fetch_file(client, file, part, headers=headers, cancel=cancel, on_bytes=on_bytes,
-                   chunk_bytes=chunk_bytes, retries=retries)
+        fetch_file(
+            client,
+            file,
+            part,
+            headers=headers,
+            cancel=cancel,
+            on_bytes=on_bytes,
+            chunk_bytes=chunk_bytes,
+            retries=retries,
+        )
 
 
 def _attempt(

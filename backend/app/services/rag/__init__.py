@@ -29,8 +29,13 @@ from app.services.rag.vector_store import ChromaVectorStore, VectorStore
 class RagService:
     """Everything RAG needs, built once in the app's lifespan."""
 
-    def __init__(self, settings: Settings, db: Database, generation: GenerationService,
-                 vectors: VectorStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        generation: GenerationService,
+        vectors: VectorStore | None = None,
+    ) -> None:
         # Chroma reads this at import; no usage data leaves the machine.
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
         self.settings = settings
@@ -42,16 +47,25 @@ class RagService:
             path=settings.data_dir / "chroma", url=settings.rag_chroma_url
         )
         self.lexical = LexicalIndexes(settings.data_dir / "rag" / "lexical")
-        self.collections = CollectionService(settings, self.repo, self.embedders, self.vectors,
-                                             self.lexical)
-        self.ingestion = IngestionService(self.repo, self.collections, self.files_dir,
-                                          settings.rag_max_pdf_pages)
+        self.collections = CollectionService(
+            settings, self.repo, self.embedders, self.vectors, self.lexical
+        )
+        self.ingestion = IngestionService(
+            self.repo, self.collections, self.files_dir, settings.rag_max_pdf_pages
+        )
         self.reranker = build_reranker(settings)
-        self.pipeline = RagPipeline(settings, self.repo, self.collections, generation,
-                                    self.reranker)
+        self.pipeline = RagPipeline(
+            settings, self.repo, self.collections, generation, self.reranker
+        )
         self.evaluations = EvaluationService(
-            db, self.repo, self.collections, generation, self.files_dir,
-            settings.data_dir / "rag" / "eval-tmp", settings.rag_max_pdf_pages, self.reranker,
+            db,
+            self.repo,
+            self.collections,
+            generation,
+            self.files_dir,
+            settings.data_dir / "rag" / "eval-tmp",
+            settings.rag_max_pdf_pages,
+            self.reranker,
         )
 
     async def start(self) -> None:

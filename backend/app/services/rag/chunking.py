@@ -41,8 +41,9 @@ def indexed_text(text: str, heading_path: list[str]) -> str:
     return f"{heading_path[-1]}\n{text}" if heading_path else text
 
 
-def _pages(spans: list[tuple[int, int]], start: int, end: int,
-           default: int | None) -> tuple[int | None, int | None]:
+def _pages(
+    spans: list[tuple[int, int]], start: int, end: int, default: int | None
+) -> tuple[int | None, int | None]:
     if not spans:
         return default, default
     first = last = spans[0][1]
@@ -87,8 +88,7 @@ def chunk_sections(
         if token_offsets is not None:
             offsets = [o for o in token_offsets(text) if o[1] > o[0]]
             spans = [
-                (offsets[a][0], offsets[b - 1][1])
-                for a, b in _windows(len(offsets), size, overlap)
+                (offsets[a][0], offsets[b - 1][1]) for a, b in _windows(len(offsets), size, overlap)
             ]
         else:
             spans = []
@@ -102,8 +102,10 @@ def chunk_sections(
             lead = len(piece) - len(piece.lstrip())
             piece = piece.strip()
             if piece:
-                first, last = _pages(section.page_spans, start + lead,
-                                     start + lead + len(piece), section.page)
-                chunks.append(Chunk(piece, len(chunks), first, list(section.heading_path),
-                                    start + lead, last))
+                first, last = _pages(
+                    section.page_spans, start + lead, start + lead + len(piece), section.page
+                )
+                chunks.append(
+                    Chunk(piece, len(chunks), first, list(section.heading_path), start + lead, last)
+                )
     return chunks

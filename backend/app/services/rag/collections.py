@@ -36,8 +36,14 @@ def tag_key(tag: str) -> str:
 class CollectionService:
     """Creates, lists and deletes knowledge bases and writes their vectors."""
 
-    def __init__(self, settings: Settings, repo: RagRepository, embedders: EmbedderPool,
-                 vectors: VectorStore, lexical: LexicalIndexes) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        repo: RagRepository,
+        embedders: EmbedderPool,
+        vectors: VectorStore,
+        lexical: LexicalIndexes,
+    ) -> None:
         self.settings = settings
         self.repo = repo
         self.embedders = embedders
@@ -50,8 +56,9 @@ class CollectionService:
     def get(self, key: str, param: str = "collection") -> dict[str, Any]:
         collection = self.repo.collection(key)
         if collection is None:
-            raise NotFound(f"Knowledge base '{key}' does not exist.", param=param,
-                           code="collection_not_found")
+            raise NotFound(
+                f"Knowledge base '{key}' does not exist.", param=param, code="collection_not_found"
+            )
         return collection
 
     def list(self) -> list[dict[str, Any]]:
@@ -79,9 +86,15 @@ class CollectionService:
         self.repo.set_retrieval_mode(collection["id"], mode)
         return self.get(collection["id"])
 
-    async def create(self, name: str, description: str, embedding_model: str | None,
-                     chunk_size: int | None, chunk_overlap: int | None,
-                     retrieval_mode: str = "hybrid") -> dict[str, Any]:
+    async def create(
+        self,
+        name: str,
+        description: str,
+        embedding_model: str | None,
+        chunk_size: int | None,
+        chunk_overlap: int | None,
+        retrieval_mode: str = "hybrid",
+    ) -> dict[str, Any]:
         if not _NAME.match(name):
             raise InvalidRequest(
                 "name must be 2-128 letters, digits, spaces, '.', '_' or '-', starting and "
@@ -101,10 +114,16 @@ class CollectionService:
         self.check_chunking(size, overlap, max_tokens)
         collection_id = uuid.uuid4().hex
         row: dict[str, Any] = {
-            "id": collection_id, "name": name, "description": description,
-            "embedding_model": embedder.name, "dimension": dimension, "chunk_size": size,
-            "chunk_overlap": overlap, "vector_name": f"kb_{collection_id}",
-            "created_at": time.time(), "retrieval_mode": retrieval_mode,
+            "id": collection_id,
+            "name": name,
+            "description": description,
+            "embedding_model": embedder.name,
+            "dimension": dimension,
+            "chunk_size": size,
+            "chunk_overlap": overlap,
+            "vector_name": f"kb_{collection_id}",
+            "created_at": time.time(),
+            "retrieval_mode": retrieval_mode,
         }
         await asyncio.to_thread(self.vectors.create_collection, row["vector_name"])
         try:
@@ -118,8 +137,11 @@ class CollectionService:
         """Drop a knowledge base: its vectors, its documents' files and all its rows."""
         collection = self.get(key)
         if any(j["collection_id"] == collection["id"] for j in self.repo.active_jobs()):
-            raise Conflict("Documents are still being ingested into this knowledge base; "
-                           "delete them or wait for their jobs to end.", param="collection")
+            raise Conflict(
+                "Documents are still being ingested into this knowledge base; "
+                "delete them or wait for their jobs to end.",
+                param="collection",
+            )
         await asyncio.to_thread(self.vectors.drop_collection, collection["vector_name"])
         await asyncio.to_thread(self.lexical_indexes.drop, collection["id"])
         self._reconciled.discard(collection["id"])
@@ -129,8 +151,13 @@ class CollectionService:
         self.repo.delete_collection(collection["id"])
 
     # --- vectors (blocking; called from worker threads) ------------------------------------------
-    def add_chunks(self, collection: dict[str, Any], doc: dict[str, Any],
-                   chunks: builtins.list[Chunk], vectors: np.ndarray) -> None:
+    def add_chunks(
+        self,
+        collection: dict[str, Any],
+        doc: dict[str, Any],
+        chunks: builtins.list[Chunk],
+        vectors: np.ndarray,
+    ) -> None:
         metadatas: list[Metadata] = []
         for chunk in chunks:
             meta: Metadata = {
@@ -145,8 +172,9 @@ class CollectionService:
                 meta[tag_key(tag)] = True
             metadatas.append(meta)
         ids = [f"{doc['id']}:{c.position}" for c in chunks]
-        self.vectors.add(collection["vector_name"], ids, vectors, [c.text for c in chunks],
-                         metadatas)
+        self.vectors.add(
+            collection["vector_name"], ids, vectors, [c.text for c in chunks], metadatas
+        )
 
     def delete_vectors(self, collection: dict[str, Any], document_id: str) -> None:
         """Remove a document's chunks from both indexes (vectors first, then lexical)."""
@@ -154,12 +182,12 @@ class CollectionService:
         self.doc_vectors.forget(collection["vector_name"], document_id)
         self.lexical(collection).remove_document(document_id)
 
-    def add_lexical(self, collection: dict[str, Any], doc: dict[str, Any],
-                    chunks: list[Chunk]) -> None:
+    def add_lexical(
+        self, collection: dict[str, Any], doc: dict[str, Any], chunks: builtins.list[Chunk]
+    ) -> None:
         """Index a fully embedded document's chunks in BM25 (one rebuild per document)."""
         ids = [f"{doc['id']}:{c.position}" for c in chunks]
-        self.lexical(collection).add_documents([(doc["id"], ids, [c.indexed_text
-                                                                  for c in chunks])])
+        self.lexical(collection).add_documents([(doc["id"], ids, [c.indexed_text for c in chunks])])
 
     def lexical(self, collection: dict[str, Any]) -> LexicalIndex:
         """The knowledge base's BM25 index. On first use in a process it is reconciled with the
@@ -177,15 +205,16 @@ class CollectionService:
                 index.remove_document(stale)
             missing = self.repo.ready_ids(collection["id"]) - index.documents()
             if missing:
-                hits = self.vectors.get(collection["vector_name"],
-                                        where={"document_id": {"$in": sorted(missing)}})
+                hits = self.vectors.get(
+                    collection["vector_name"], where={"document_id": {"$in": sorted(missing)}}
+                )
                 by_doc: dict[str, list[tuple[int, str, str]]] = {}
                 for hit in hits:
                     heading = str(hit.metadata.get("heading_path") or "")
                     path = heading.split(" > ") if heading else []
                     by_doc.setdefault(str(hit.metadata["document_id"]), []).append(
-                        (int(hit.metadata.get("position", 0)), hit.id,
-                         indexed_text(hit.text, path)))
+                        (int(hit.metadata.get("position", 0)), hit.id, indexed_text(hit.text, path))
+                    )
                 items = []
                 for doc_id, rows in by_doc.items():
                     rows.sort()
@@ -200,5 +229,8 @@ class CollectionService:
             try:
                 self.lexical(collection)
             except Exception:  # a Chroma server that is down: done on first use instead
-                log.warning("lexical index of %s not reconciled at start-up", collection["name"],
-                            exc_info=True)
+                log.warning(
+                    "lexical index of %s not reconciled at start-up",
+                    collection["name"],
+                    exc_info=True,
+                )

@@ -68,8 +68,11 @@ class Embedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        device = "cuda" if self.settings.device in ("auto", "cuda") and torch.cuda.is_available() \
+        device = (
+            "cuda"
+            if self.settings.device in ("auto", "cuda") and torch.cuda.is_available()
             else "cpu"
+        )
         try:
             model = SentenceTransformer(_resolve(self.name), device=device, local_files_only=True)
         except Exception as exc:  # a missing or broken model folder: say which one
@@ -78,8 +81,12 @@ class Embedder:
                 param="embedding_model",
             ) from exc
         model.to(self._dtype(device))
-        log.info("embedding model %s loaded on %s (%s)", self.name, device,
-                 next(model.parameters()).dtype)
+        log.info(
+            "embedding model %s loaded on %s (%s)",
+            self.name,
+            device,
+            next(model.parameters()).dtype,
+        )
         return model
 
     @property

@@ -58,8 +58,9 @@ class _Interrupted(Exception):
 class IngestionService:
     """Validates uploads, stores files and rows, runs and tracks ingestion jobs."""
 
-    def __init__(self, repo: RagRepository, collections: CollectionService, files_dir: Path,
-                 max_pages: int) -> None:
+    def __init__(
+        self, repo: RagRepository, collections: CollectionService, files_dir: Path, max_pages: int
+    ) -> None:
         self.repo = repo
         self.collections = collections
         self.files_dir = files_dir
@@ -101,8 +102,9 @@ class IngestionService:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- upload ----------------------------------------------------------------------------------
-    async def submit(self, collection_key: str, files: list[UploadedFile],
-                     options: UploadOptions) -> list[dict[str, Any]]:
+    async def submit(
+        self, collection_key: str, files: list[UploadedFile], options: UploadOptions
+    ) -> list[dict[str, Any]]:
         """Validate every file, then store and queue each; duplicates are reported, not stored."""
         collection = self.collections.get(collection_key)
         size = options.chunk_size or collection["chunk_size"]
@@ -117,8 +119,9 @@ class IngestionService:
         parsed: list[tuple[UploadedFile, ParsedDocument, str]] = []
         for upload in files:
             check_filename(upload.filename)
-            doc = await asyncio.to_thread(parse, upload.filename, upload.data,
-                                          max_pages=self.max_pages)
+            doc = await asyncio.to_thread(
+                parse, upload.filename, upload.data, max_pages=self.max_pages
+            )
             parsed.append((upload, doc, hashlib.sha256(upload.data).hexdigest()))
 
         results: list[dict[str, Any]] = []
@@ -127,17 +130,30 @@ class IngestionService:
             existing = self.repo.document_by_hash(collection["id"], digest)
             dup_id = existing["id"] if existing else seen.get(digest)
             if dup_id:
-                results.append({"filename": upload.filename, "document_id": dup_id,
-                                "job_id": None, "duplicate": True})
+                results.append(
+                    {
+                        "filename": upload.filename,
+                        "document_id": dup_id,
+                        "job_id": None,
+                        "duplicate": True,
+                    }
+                )
                 continue
             document_id, job_id = uuid.uuid4().hex, uuid.uuid4().hex
             stored_name = f"{document_id}.{doc.kind}"
             row = {
-                "id": document_id, "collection_id": collection["id"],
-                "filename": upload.filename, "kind": doc.kind, "sha256": digest,
-                "size_bytes": len(upload.data), "pages": doc.pages, "tags": options.tags,
-                "metadata": options.metadata, "stored_name": stored_name,
-                "chunk_size": size, "chunk_overlap": overlap,
+                "id": document_id,
+                "collection_id": collection["id"],
+                "filename": upload.filename,
+                "kind": doc.kind,
+                "sha256": digest,
+                "size_bytes": len(upload.data),
+                "pages": doc.pages,
+                "tags": options.tags,
+                "metadata": options.metadata,
+                "stored_name": stored_name,
+                "chunk_size": size,
+                "chunk_overlap": overlap,
             }
             path = self.files_dir / stored_name
             try:
@@ -150,16 +166,28 @@ class IngestionService:
                 existing = self.repo.document_by_hash(collection["id"], digest)
                 if existing is None:
                     raise
-                results.append({"filename": upload.filename, "document_id": existing["id"],
-                                "job_id": None, "duplicate": True})
+                results.append(
+                    {
+                        "filename": upload.filename,
+                        "document_id": existing["id"],
+                        "job_id": None,
+                        "duplicate": True,
+                    }
+                )
                 continue
             except BaseException:
                 await _remove(path)
                 raise
             seen[digest] = document_id
             self._spawn(job_id, self.repo.document(document_id), doc)
-            results.append({"filename": upload.filename, "document_id": document_id,
-                            "job_id": job_id, "duplicate": False})
+            results.append(
+                {
+                    "filename": upload.filename,
+                    "document_id": document_id,
+                    "job_id": job_id,
+                    "duplicate": False,
+                }
+            )
         return results
 
     # --- jobs ------------------------------------------------------------------------------------
@@ -218,8 +246,9 @@ class IngestionService:
         await self._rollback_document(doc)
         self.repo.delete_jobs_of(document_id)
 
-    async def _run(self, job_id: str, doc: dict[str, Any] | None,
-                   parsed: ParsedDocument | None) -> None:
+    async def _run(
+        self, job_id: str, doc: dict[str, Any] | None, parsed: ParsedDocument | None
+    ) -> None:
         assert doc is not None
         loop = asyncio.get_running_loop()
         cancel = self._cancel[job_id]
@@ -234,10 +263,12 @@ class IngestionService:
             await asyncio.to_thread(self.collections.delete_vectors, collection, doc["id"])
             if parsed is None:  # resumed after a restart: parse the stored file again
                 data = (self.files_dir / doc["stored_name"]).read_bytes()
-                parsed = await asyncio.to_thread(parse, doc["filename"], data,
-                                                 max_pages=self.max_pages)
-            chunks = await asyncio.to_thread(self._ingest, collection, doc, parsed, progress,
-                                             cancel)
+                parsed = await asyncio.to_thread(
+                    parse, doc["filename"], data, max_pages=self.max_pages
+                )
+            chunks = await asyncio.to_thread(
+                self._ingest, collection, doc, parsed, progress, cancel
+            )
             self.repo.finish_document(doc["id"], chunks)
             self._publish(job_id, status="succeeded")
             metrics.RAG_DOCUMENTS.labels("succeeded").inc()
@@ -251,13 +282,22 @@ class IngestionService:
             metrics.RAG_DOCUMENTS.labels("failed").inc()
             await self._rollback(job_id, doc, f"{type(exc).__name__}: {exc}")
 
-    def _ingest(self, collection: dict[str, Any], doc: dict[str, Any], parsed: ParsedDocument,
-                progress, cancel: threading.Event) -> int:
+    def _ingest(
+        self,
+        collection: dict[str, Any],
+        doc: dict[str, Any],
+        parsed: ParsedDocument,
+        progress,
+        cancel: threading.Event,
+    ) -> int:
         embedder = self.collections.embedder_for(collection)
         chunks = []
         for i, section in enumerate(parsed.sections):
-            chunks.extend(chunk_sections([section], doc["chunk_size"], doc["chunk_overlap"],
-                                         embedder.offsets_fn))
+            chunks.extend(
+                chunk_sections(
+                    [section], doc["chunk_size"], doc["chunk_overlap"], embedder.offsets_fn
+                )
+            )
             if self._stopping.is_set() or cancel.is_set():
                 raise _Interrupted
             if i % 20 == 0 or i == len(parsed.sections) - 1:

@@ -13,7 +13,7 @@ import numpy as np
 
 from app.backends.base import ChatMessage
 from app.core.config import Settings
-from app.schemas.rag import Citation, QueryFilters, RetrievedChunk
+from app.schemas.rag import Citation, QueryFilters, RetrievalMode, RetrievedChunk
 from app.services import metrics
 from app.services.generation import GenerationService, ParamsInput, PreparedGeneration
 from app.services.rag.collections import CollectionService, tag_key
@@ -65,8 +65,7 @@ def mmr(query: np.ndarray, hits: list[VectorHit], k: int, lam: float) -> list[Ve
     chosen: list[int] = []
     left = list(range(len(hits)))
     while left and len(chosen) < k:
-        redundancy = (similarity[np.ix_(left, chosen)].max(axis=1) if chosen
-                      else np.zeros(len(left)))
+        redundancy = similarity[np.ix_(left, chosen)].max(axis=1) if chosen else np.zeros(len(left))
         scores = lam * relevance[left] - (1 - lam) * redundancy
         best = left[int(np.argmax(scores))]
         chosen.append(best)
@@ -122,7 +121,7 @@ class Retrieval:
     """Chunks best first, with the mode and reranker that produced them."""
 
     chunks: list[RetrievedChunk]
-    mode: str
+    mode: RetrievalMode
     reranker: str | None
 
 
@@ -130,16 +129,23 @@ class RagPipeline:
     """Query a knowledge base (dense, lexical or hybrid, optionally reranked); prepare cited
     answers."""
 
-    def __init__(self, settings: Settings, repo: RagRepository, collections: CollectionService,
-                 generation: GenerationService, reranker: Reranker | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        repo: RagRepository,
+        collections: CollectionService,
+        generation: GenerationService,
+        reranker: Reranker | None = None,
+    ) -> None:
         self.settings = settings
         self.repo = repo
         self.collections = collections
         self.generation = generation
         self.reranker = reranker
 
-    def allowed_documents(self, collection: dict[str, Any],
-                          filters: QueryFilters | None) -> tuple[set[str], bool]:
+    def allowed_documents(
+        self, collection: dict[str, Any], filters: QueryFilters | None
+    ) -> tuple[set[str], bool]:
         """Ready documents passing the filters (resolved in SQLite), and whether any filter
         was given."""
         docs = [d for d in self.repo.documents(collection["id"]) if d["status"] == "ready"]
@@ -152,21 +158,38 @@ class RagPipeline:
             docs = [d for d in docs if tags.intersection(d["tags"])]
         return {d["id"] for d in docs}, filtered
 
-    async def retrieve(self, collection_key: str, query: str, top_k: int | None,
-                       filters: QueryFilters | None, use_mmr: bool = False,
-                       mmr_lambda: float = 0.5, mode: str | None = None,
-                       rerank: bool = True) -> Retrieval:
+    async def retrieve(
+        self,
+        collection_key: str,
+        query: str,
+        top_k: int | None,
+        filters: QueryFilters | None,
+        use_mmr: bool = False,
+        mmr_lambda: float = 0.5,
+        mode: RetrievalMode | None = None,
+        rerank: bool = True,
+    ) -> Retrieval:
         collection = self.collections.get(collection_key)
         mode = mode or collection.get("retrieval_mode") or self.settings.rag_retrieval_mode
         started = time.perf_counter()
-        result = await asyncio.to_thread(self.search, collection, query, top_k, filters,
-                                         use_mmr, mmr_lambda, mode, rerank)
+        result = await asyncio.to_thread(
+            self.search, collection, query, top_k, filters, use_mmr, mmr_lambda, mode, rerank
+        )
         metrics.RAG_QUERY_SECONDS.labels("query").observe(time.perf_counter() - started)
         return result
 
-    def search(self, collection: dict[str, Any], query: str, top_k: int | None,
-               filters: QueryFilters | None, use_mmr: bool, mmr_lambda: float, mode: str,
-               rerank: bool = True, query_vector: np.ndarray | None = None) -> Retrieval:
+    def search(
+        self,
+        collection: dict[str, Any],
+        query: str,
+        top_k: int | None,
+        filters: QueryFilters | None,
+        use_mmr: bool,
+        mmr_lambda: float,
+        mode: RetrievalMode,
+        rerank: bool = True,
+        query_vector: np.ndarray | None = None,
+    ) -> Retrieval:
         """Blocking retrieval (runs in a worker thread). ``query_vector``: the query's
         embedding when the caller already has it (the benchmark times search without it)."""
         s = self.settings
@@ -175,16 +198,18 @@ class RagPipeline:
         allowed, filtered = self.allowed_documents(collection, filters)
         if not allowed:
             return Retrieval([], mode, None)
-        pool = max(k * 4 if use_mmr else k, s.rag_candidates,
-                   s.rag_rerank_candidates if reranker else 0)
+        pool = max(
+            k * 4 if use_mmr else k, s.rag_candidates, s.rag_rerank_candidates if reranker else 0
+        )
         embedder = self.collections.embedder_for(collection)
         vector = embedder.embed([query])[0] if query_vector is None else query_vector
         hits: dict[str, VectorHit] = {}
         rankings: list[tuple[list[str], float]] = []
         dense_scores: dict[str, float] = {}
         if mode in ("dense", "hybrid"):
-            dense = self._dense(collection, vector, pool, allowed, filters if filtered else None,
-                                hits)
+            dense = self._dense(
+                collection, vector, pool, allowed, filters if filtered else None, hits
+            )
             dense_scores = dict(dense)
             rankings.append(([i for i, _ in dense], s.rag_dense_weight))
         lexical_scores: dict[str, float] = {}
@@ -198,20 +223,25 @@ class RagPipeline:
         else:
             scored = dense_scores if mode == "dense" else lexical_scores
         order = sorted(scored, key=lambda i: scored[i], reverse=True)
-        take = max(k * 4 if use_mmr else k,
-                   s.rag_rerank_candidates if reranker or mode == "hybrid" else 0)
+        take = max(
+            k * 4 if use_mmr else k, s.rag_rerank_candidates if reranker or mode == "hybrid" else 0
+        )
         order = order[:take]
         missing = [i for i in order if i not in hits or (use_mmr and hits[i].embedding is None)]
         if missing or mode == "lexical":
-            fetched = self.collections.vectors.get(collection["vector_name"], ids=order,
-                                                   with_embeddings=True)
+            fetched = self.collections.vectors.get(
+                collection["vector_name"], ids=order, with_embeddings=True
+            )
             hits.update({h.id: h for h in fetched})
         order = [i for i in order if i in hits]
         if mode == "hybrid":
             order = promote_exact(order, {i: hits[i].text for i in order}, query)
         similarity = {
-            i: dense_scores[i] if i in dense_scores else
-            float(hits[i].embedding @ vector) if hits[i].embedding is not None else 0.0
+            i: dense_scores[i]
+            if i in dense_scores
+            else float(hits[i].embedding @ vector)
+            if hits[i].embedding is not None
+            else 0.0
             for i in order
         }
         used_reranker = None
@@ -222,27 +252,35 @@ class RagPipeline:
             order = sorted(order, key=lambda i: scored[i], reverse=True)
             used_reranker = f"{reranker.kind}:{reranker.name}"
         if use_mmr:
-            chosen = mmr(vector, [hits[i] for i in order if hits[i].embedding is not None], k,
-                         mmr_lambda)
+            chosen = mmr(
+                vector, [hits[i] for i in order if hits[i].embedding is not None], k, mmr_lambda
+            )
             order = [h.id for h in chosen]
         chunks = [_chunk(hits[i], scored.get(i, 0.0), similarity[i]) for i in order[:k]]
         return Retrieval(chunks, mode, used_reranker)
 
-    def _dense(self, collection: dict[str, Any], vector: np.ndarray, pool: int,
-               allowed: set[str], filters: QueryFilters | None,
-               hits: dict[str, VectorHit]) -> list[tuple[str, float]]:
+    def _dense(
+        self,
+        collection: dict[str, Any],
+        vector: np.ndarray,
+        pool: int,
+        allowed: set[str],
+        filters: QueryFilters | None,
+        hits: dict[str, VectorHit],
+    ) -> list[tuple[str, float]]:
         """Dense candidates ``(id, cosine)``: exact over cached vectors for a narrow filter,
         else the vector store's nearest-neighbour search."""
         if filters is not None:
-            chunks = sum(d["chunks"] for d in self.repo.documents(collection["id"])
-                         if d["id"] in allowed)
+            chunks = sum(
+                d["chunks"] for d in self.repo.documents(collection["id"]) if d["id"] in allowed
+            )
             if chunks <= self.settings.rag_filter_exact_max_chunks:
-                return self.collections.doc_vectors.search(collection["vector_name"],
-                                                           sorted(allowed), vector, pool)
+                return self.collections.doc_vectors.search(
+                    collection["vector_name"], sorted(allowed), vector, pool
+                )
         where = build_where(filters)
         # A few extra: chunks of documents still being ingested are dropped below.
-        found = self.collections.vectors.query(collection["vector_name"], vector, pool + 8,
-                                               where)
+        found = self.collections.vectors.query(collection["vector_name"], vector, pool + 8, where)
         out = []
         for hit in found:
             if hit.metadata.get("document_id") in allowed:
@@ -250,9 +288,15 @@ class RagPipeline:
                 out.append((hit.id, hit.score))
         return out[:pool]
 
-    async def prepare_answer(self, collection_key: str, question: str, chunks:
-                             list[RetrievedChunk], model_id: str | None, backend: str | None,
-                             params: ParamsInput) -> PreparedAnswer:
+    async def prepare_answer(
+        self,
+        collection_key: str,
+        question: str,
+        chunks: list[RetrievedChunk],
+        model_id: str | None,
+        backend: str | None,
+        params: ParamsInput,
+    ) -> PreparedAnswer:
         """Fit as many sources as the model's context allows (dropping the lowest-scored ones
         first, never truncating one), then prepare the generation."""
         del collection_key  # retrieval already resolved it; kept for symmetry with retrieve
@@ -287,8 +331,9 @@ class RagPipeline:
 
         kept = await asyncio.to_thread(fit) if engine is not None else len(citations)
         messages, prompt = build(kept)
-        job = await self.generation.prepare(model_id, params, prompt=prompt, messages=messages,
-                                            backend=backend)
+        job = await self.generation.prepare(
+            model_id, params, prompt=prompt, messages=messages, backend=backend
+        )
         return PreparedAnswer(job, citations[:kept], len(citations) - kept)
 
 

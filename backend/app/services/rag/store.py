@@ -77,8 +77,10 @@ class RagRepository:
         columns = {r["name"] for r in db.query("PRAGMA table_info(rag_collections)")}
         if "retrieval_mode" not in columns:
             with db.transaction() as conn:
-                conn.execute("ALTER TABLE rag_collections ADD COLUMN retrieval_mode TEXT "
-                             "NOT NULL DEFAULT 'hybrid'")
+                conn.execute(
+                    "ALTER TABLE rag_collections ADD COLUMN retrieval_mode TEXT "
+                    "NOT NULL DEFAULT 'hybrid'"
+                )
 
     # --- collections -----------------------------------------------------------------------------
     def insert_collection(self, row: dict[str, Any]) -> None:
@@ -110,8 +112,9 @@ class RagRepository:
 
     def set_retrieval_mode(self, collection_id: str, mode: str) -> None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE rag_collections SET retrieval_mode = ? WHERE id = ?",
-                         (mode, collection_id))
+            conn.execute(
+                "UPDATE rag_collections SET retrieval_mode = ? WHERE id = ?", (mode, collection_id)
+            )
 
     def delete_collection(self, collection_id: str) -> None:
         with self.db.transaction() as conn:
@@ -128,8 +131,12 @@ class RagRepository:
                 "created_at) VALUES (:id, :collection_id, :filename, :kind, :sha256, :size_bytes, "
                 ":pages, 'ingesting', :tags, :metadata, :stored_name, :chunk_size, "
                 ":chunk_overlap, :created_at)",
-                {**doc, "tags": json.dumps(doc["tags"]), "metadata": json.dumps(doc["metadata"]),
-                 "created_at": now},
+                {
+                    **doc,
+                    "tags": json.dumps(doc["tags"]),
+                    "metadata": json.dumps(doc["metadata"]),
+                    "created_at": now,
+                },
             )
             conn.execute(
                 "INSERT INTO rag_jobs (id, document_id, collection_id, filename, status, "
@@ -203,5 +210,6 @@ class RagRepository:
         fields["updated_at"] = time.time()
         assignments = ", ".join(f"{key} = :{key}" for key in fields)
         with self.db.transaction() as conn:
-            conn.execute(f"UPDATE rag_jobs SET {assignments} WHERE id = :id",
-                         {**fields, "id": job_id})
+            conn.execute(
+                f"UPDATE rag_jobs SET {assignments} WHERE id = :id", {**fields, "id": job_id}
+            )

@@ -65,18 +65,35 @@ class VectorStore(ABC):
         """Remove a collection and its vectors; no error if it is absent."""
 
     @abstractmethod
-    def add(self, name: str, ids: list[str], embeddings: np.ndarray, texts: list[str],
-            metadatas: list[Metadata]) -> None:
+    def add(
+        self,
+        name: str,
+        ids: list[str],
+        embeddings: np.ndarray,
+        texts: list[str],
+        metadatas: list[Metadata],
+    ) -> None:
         """Insert or overwrite vectors (idempotent by id)."""
 
     @abstractmethod
-    def query(self, name: str, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None,
-              with_embeddings: bool = False) -> list[VectorHit]:
+    def query(
+        self,
+        name: str,
+        embedding: np.ndarray,
+        k: int,
+        where: dict[str, Any] | None = None,
+        with_embeddings: bool = False,
+    ) -> list[VectorHit]:
         """The ``k`` nearest vectors, best first."""
 
     @abstractmethod
-    def get(self, name: str, ids: list[str] | None = None, where: dict[str, Any] | None = None,
-            with_embeddings: bool = False) -> list[VectorHit]:
+    def get(
+        self,
+        name: str,
+        ids: list[str] | None = None,
+        where: dict[str, Any] | None = None,
+        with_embeddings: bool = False,
+    ) -> list[VectorHit]:
         """Stored chunks by id or by metadata (``score`` is 0); absent ids are skipped."""
 
     @abstractmethod
@@ -162,8 +179,14 @@ class ChromaVectorStore(VectorStore):
                 raise
 
     @_unreachable_is_503
-    def add(self, name: str, ids: list[str], embeddings: np.ndarray, texts: list[str],
-            metadatas: list[Metadata]) -> None:
+    def add(
+        self,
+        name: str,
+        ids: list[str],
+        embeddings: np.ndarray,
+        texts: list[str],
+        metadatas: list[Metadata],
+    ) -> None:
         collection = self._collection(name)
         for start in range(0, len(ids), self._batch):
             end = start + self._batch
@@ -175,8 +198,14 @@ class ChromaVectorStore(VectorStore):
             )
 
     @_unreachable_is_503
-    def query(self, name: str, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None,
-              with_embeddings: bool = False) -> list[VectorHit]:
+    def query(
+        self,
+        name: str,
+        embedding: np.ndarray,
+        k: int,
+        where: dict[str, Any] | None = None,
+        with_embeddings: bool = False,
+    ) -> list[VectorHit]:
         collection = self._collection(name)
         include = ["documents", "metadatas", "distances"]
         if with_embeddings:
@@ -198,29 +227,48 @@ class ChromaVectorStore(VectorStore):
                 embedding=None if emb is None else np.asarray(emb, dtype=np.float32),
             )
             for i, dist, doc, meta, emb in zip(
-                ids, result["distances"][0], result["documents"][0], result["metadatas"][0], embs,
+                ids,
+                result["distances"][0],
+                result["documents"][0],
+                result["metadatas"][0],
+                embs,
                 strict=True,
             )
         ]
 
     @_unreachable_is_503
-    def get(self, name: str, ids: list[str] | None = None, where: dict[str, Any] | None = None,
-            with_embeddings: bool = False) -> list[VectorHit]:
+    def get(
+        self,
+        name: str,
+        ids: list[str] | None = None,
+        where: dict[str, Any] | None = None,
+        with_embeddings: bool = False,
+    ) -> list[VectorHit]:
         collection = self._collection(name)
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
         hits: list[VectorHit] = []
         # Chroma caps one get at its batch size, so ask in slices.
         if ids is not None:
-            slices = [{"ids": ids[i : i + self._batch]} for i in range(0, len(ids), self._batch)]
+            slices: list[dict[str, Any]] = [
+                {"ids": ids[i : i + self._batch]} for i in range(0, len(ids), self._batch)
+            ]
         else:
             slices = [{"where": where}] if where else [{}]
         for part in slices:
             result = collection.get(include=include, **part)
             embs = result["embeddings"] if with_embeddings else [None] * len(result["ids"])
-            for i, doc, meta, emb in zip(result["ids"], result["documents"],
-                                         result["metadatas"], embs, strict=True):
-                hits.append(VectorHit(i, 0.0, doc or "", dict(meta or {}),
-                                      None if emb is None else np.asarray(emb, np.float32)))
+            for i, doc, meta, emb in zip(
+                result["ids"], result["documents"], result["metadatas"], embs, strict=True
+            ):
+                hits.append(
+                    VectorHit(
+                        i,
+                        0.0,
+                        doc or "",
+                        dict(meta or {}),
+                        None if emb is None else np.asarray(emb, np.float32),
+                    )
+                )
         return hits
 
     @_unreachable_is_503

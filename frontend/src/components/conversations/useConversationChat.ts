@@ -81,7 +81,6 @@ export function useConversationChat() {
     const id = conversationStore.get().conversationId;
     if (id) void open(id);
     return () => abortRef.current?.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   async function answer(action: AnswerAction, params: Params) {
