@@ -275,60 +275,65 @@ class GenerationService:
             check_history(messages)
         constraint = params.constraint()
         loaded, load_seconds = await self.manager.get(model_id, backend, allow_fallback)
-        self.manager.set_keep_alive(loaded, parse_duration(keep_alive))
-        engine = loaded.backend
-        # Every capability is checked in one place, for local and remote engines alike.
-        check_request(
-            engine.capabilities,
-            loaded.backend_name,
-            params.sampling(1, constraint=constraint),
-            tools,
-        )
-        if not engine.capabilities.local_tokenizer:
-            return self._prepare_remote(
-                loaded, load_seconds, params, prompt, messages, received_at, constraint, tools
+        try:
+            self.manager.set_keep_alive(loaded, parse_duration(keep_alive))
+            engine = loaded.backend
+            # Every capability is checked in one place, for local and remote engines alike.
+            check_request(
+                engine.capabilities,
+                loaded.backend_name,
+                params.sampling(1, constraint=constraint),
+                tools,
             )
-        self._check_chars(prompt, messages, engine.context_length)
-        loop = asyncio.get_running_loop()
-        output = OutputPlan(reasoning=False)
-        if messages is not None:
-            plan = plan_tools(engine.chat_template_text(), messages, tools)
-            prompt_text = await loop.run_in_executor(
-                self._text_pool, engine.render_chat, plan.messages, plan.tools
+            if not engine.capabilities.local_tokenizer:
+                return self._prepare_remote(
+                    loaded, load_seconds, params, prompt, messages, received_at, constraint, tools
+                )
+            self._check_chars(prompt, messages, engine.context_length)
+            loop = asyncio.get_running_loop()
+            output = OutputPlan(reasoning=False)
+            if messages is not None:
+                plan = plan_tools(engine.chat_template_text(), messages, tools)
+                prompt_text = await loop.run_in_executor(
+                    self._text_pool, engine.render_chat, plan.messages, plan.tools
+                )
+                prompt_text += plan.prompt_suffix
+                output = plan.output
+                output.in_reasoning = output.reasoning and opens_reasoning(prompt_text)
+                constraint = plan.constraint or constraint
+                # The template already wrote any BOS/special tokens the model expects.
+                with_specials = False
+            else:
+                prompt_text = prompt or ""
+                with_specials = True
+            token_ids = await loop.run_in_executor(
+                self._text_pool,
+                functools.partial(engine.tokenize, prompt_text, add_special_tokens=with_specials),
             )
-            prompt_text += plan.prompt_suffix
-            output = plan.output
-            output.in_reasoning = output.reasoning and opens_reasoning(prompt_text)
-            constraint = plan.constraint or constraint
-            # The template already wrote any BOS/special tokens the model expects.
-            with_specials = False
-        else:
-            prompt_text = prompt or ""
-            with_specials = True
-        token_ids = await loop.run_in_executor(
-            self._text_pool,
-            functools.partial(engine.tokenize, prompt_text, add_special_tokens=with_specials),
-        )
-        if not token_ids:
-            raise InvalidRequest("The prompt is empty.", param="prompt")
-        max_tokens = self._budget(len(token_ids), params.max_tokens, engine.context_length)
-        sampling = params.sampling(
-            max_tokens, engine.generation_defaults(), self.settings, constraint
-        )
-        request_id = uuid.uuid4().hex
-        request = GenerationRequest(
-            request_id, token_ids, sampling, prompt_text=prompt_text, messages=messages
-        )
-        engine.admit(request)
-        return PreparedGeneration(
-            request_id=request_id,
-            model=loaded,
-            request=request,
-            prompt_text=prompt_text,
-            received_at=received_at,
-            load_seconds=load_seconds,
-            output=output,
-        )
+            if not token_ids:
+                raise InvalidRequest("The prompt is empty.", param="prompt")
+            max_tokens = self._budget(len(token_ids), params.max_tokens, engine.context_length)
+            sampling = params.sampling(
+                max_tokens, engine.generation_defaults(), self.settings, constraint
+            )
+            request_id = uuid.uuid4().hex
+            request = GenerationRequest(
+                request_id, token_ids, sampling, prompt_text=prompt_text, messages=messages
+            )
+            engine.admit(request)
+            return PreparedGeneration(
+                request_id=request_id,
+                model=loaded,
+                request=request,
+                prompt_text=prompt_text,
+                received_at=received_at,
+                load_seconds=load_seconds,
+                output=output,
+            )
+        except BaseException:
+            # Refused before it reached the engine: the model is not busy on its behalf.
+            loaded.unreserve()
+            raise
 
     def _prepare_remote(
         self,

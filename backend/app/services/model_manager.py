@@ -84,6 +84,10 @@ class LoadedModel:
         self.reserved_total = max(self.reserved_total, self.backend.stats.requests_total) + 1
         self.reserved_until = time.monotonic() + _RESERVE_SECONDS
 
+    def unreserve(self) -> None:
+        """The request that reserved the model was refused before it started generating."""
+        self.reserved_total = max(self.reserved_total - 1, self.backend.stats.requests_total)
+
     def busy(self) -> bool:
         stats = self.backend.stats
         if stats.active_requests > 0:
@@ -173,7 +177,11 @@ class ModelManager:
                     current.reserve()
                 return current, 0.0
             if current is not None:
-                # Another backend was asked for: switch only when no one streams from it.
+                # Another backend was asked for. One that cannot serve this format is refused
+                # (400) before the loaded copy is touched; then switch only when idle.
+                await asyncio.to_thread(
+                    plan_backends, current.backend.source, backend, allow_fallback=allow_fallback
+                )
                 self._refuse_if_busy(current, f"load it on {backend}")
                 await self._unload(current)
             started = time.perf_counter()

@@ -39,7 +39,7 @@ async def test_batch_waits_for_interactive_requests(tmp_path: Path, dialect_mode
     data = "\n".join(json.dumps(line) for line in lines).encode()
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             # An interactive request holds its admission ticket from prepare to stream end.
             interactive = app.state.generation.admission.admit("tiny", None)
             upload = await client.post(

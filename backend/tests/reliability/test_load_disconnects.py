@@ -30,7 +30,10 @@ LEAVER_MAX_TOKENS = 400  # clients that hang up ask for long texts: finishing th
 HANG_UP_BY = 12  # leavers hang up after 0..12 events
 STOP_SLACK = 40  # tokens a leaver's generation may still make before the server notices
 ROUND_LIMIT_S = 900  # a bound against hangs, not a speed requirement
-THREAD_MARGIN = 4
+# Bounded pools (asyncio's default executor, anyio's, the tokenizer pool) start their threads
+# lazily and keep them: a round with more overlap than the warm-up adds a few, up to each pool's
+# cap. A leak adds one per request (64 a round, 16 of them cancelled), far above this margin.
+THREAD_MARGIN = 12
 RSS_MARGIN_BYTES = 96 * 1024 * 1024
 
 
