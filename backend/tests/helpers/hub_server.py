@@ -303,7 +303,10 @@ class _HubHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        # A response to HEAD has no body: bytes written anyway would be read as the start of
+        # the next response on a kept-alive connection.
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _byte_range(self, size: int) -> tuple[int, int] | None:
         header = self.headers.get("Range")
