@@ -30,6 +30,7 @@ from app.services.batches import BatchService
 from app.services.catalog import CatalogService
 from app.services.conversations import ConversationService, ConversationStore
 from app.services.downloads import DownloadService
+from app.services.embeddings import EmbeddingService
 from app.services.generation import GenerationService
 from app.services.limits import LoginFailureLimiter, RateLimiter
 from app.services.model_manager import ModelManager
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.responses_store = ResponsesStore(app.state.db)
         app.state.rag = RagService(settings, app.state.db, app.state.generation)
         await app.state.rag.start()
+        app.state.embeddings = EmbeddingService(settings, manager, app.state.rag.embedders)
         app.state.conversations = ConversationService(
             ConversationStore(app.state.db), app.state.generation
         )

@@ -11,6 +11,7 @@ from app.services.auth import AuthService
 from app.services.catalog import CatalogService
 from app.services.conversations import ConversationService
 from app.services.downloads import DownloadService
+from app.services.embeddings import EmbeddingService
 from app.services.generation import GenerationService
 from app.services.model_manager import ModelManager
 from app.services.model_store import ModelStore
@@ -41,6 +42,10 @@ def get_rag(request: Request) -> RagService:
     return request.app.state.rag
 
 
+def get_embeddings(request: Request) -> EmbeddingService:
+    return request.app.state.embeddings
+
+
 def get_downloads(request: Request) -> DownloadService:
     return request.app.state.downloads
 
@@ -59,6 +64,7 @@ ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
 GenerationDep = Annotated[GenerationService, Depends(get_generation)]
 AuthDep = Annotated[AuthService, Depends(get_auth)]
 RagDep = Annotated[RagService, Depends(get_rag)]
+EmbeddingsDep = Annotated[EmbeddingService, Depends(get_embeddings)]
 DownloadsDep = Annotated[DownloadService, Depends(get_downloads)]
 CatalogDep = Annotated[CatalogService, Depends(get_catalog)]
 ConversationsDep = Annotated[ConversationService, Depends(get_conversations)]

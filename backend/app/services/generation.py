@@ -20,7 +20,7 @@ import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from app.backends.base import (
     ChatMessage,
@@ -72,6 +72,30 @@ class ParamsInput:
     logprobs: int | None = None
     json_schema: str | None = None  # JSON text of a schema for constrained output
     json_schema_param: str = "response_format"  # the request field it came from (errors)
+
+    # The knobs every dialect names and means alike (OpenAI, Anthropic, Responses, native, RAG,
+    # Ollama's options): copied by name. stop, logprobs and json_schema differ in shape from one
+    # dialect to the next, so each translation passes them itself.
+    SHARED_KNOBS: ClassVar[tuple[str, ...]] = (
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "repetition_penalty",
+        "seed",
+    )
+
+    @classmethod
+    def from_request(cls, request: object, **overrides: Any) -> ParamsInput:
+        """The one translation of a request's sampling fields: each of :attr:`SHARED_KNOBS` the
+        request model has (None where it has no such field), then ``overrides`` for what that
+        dialect names or shapes differently. An override wins even when it is None (RAG's
+        ``top_k`` is a retrieval depth: it passes ``top_k=body.sampling_top_k``)."""
+        values: dict[str, Any] = {name: getattr(request, name, None) for name in cls.SHARED_KNOBS}
+        values.update(overrides)
+        if values.get("stop") is None:
+            values["stop"] = []
+        return cls(**values)
 
     def sampling(
         self,

@@ -212,7 +212,16 @@ class ModelStore:
 
 
 def read_context_length(model: LocalModel) -> int | None:
-    """Context window from an HF config without loading the model (None when unknown)."""
+    """Context window without loading the model: an HF folder's ``config.json`` or a GGUF
+    header (None when unknown or unreadable)."""
+    if model.format == "gguf":
+        from app.backends.gguf_info import read_gguf
+
+        try:
+            value = read_gguf(model.path).get("context_length")
+        except Exception:  # damaged metadata past the header the scan checks
+            return None
+        return int(value) if isinstance(value, int) else None
     if model.format != "hf":
         return None
     try:

@@ -43,13 +43,13 @@ def now_rfc3339() -> str:
 def params_from(options: OllamaOptions | None, fmt: FormatValue) -> ParamsInput:
     o = options or OllamaOptions()
     max_tokens = o.num_predict if o.num_predict is not None and o.num_predict > 0 else None
-    return ParamsInput(
+    return ParamsInput.from_request(
+        o,
         max_tokens=max_tokens,
         temperature=DEFAULT_TEMPERATURE if o.temperature is None else o.temperature,
         top_p=DEFAULT_TOP_P if o.top_p is None else o.top_p,
         top_k=DEFAULT_TOP_K if o.top_k is None else o.top_k,
         repetition_penalty=DEFAULT_REPEAT_PENALTY if o.repeat_penalty is None else o.repeat_penalty,
-        seed=o.seed,
         stop=list(o.stop or []),
         json_schema=schema_text(fmt),
     )

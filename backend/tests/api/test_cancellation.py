@@ -27,8 +27,9 @@ def _disconnect_after_chunks(server: ServerProcess, url: str, payload: dict, chu
     with httpx.Client(timeout=60) as client, client.stream("POST", url, json=payload) as response:
         assert response.status_code == 200
         seen = 0
+        ndjson = response.headers["content-type"].startswith("application/x-ndjson")
         for line in response.iter_lines():
-            if line.startswith("data:"):
+            if line.startswith("data:") or (ndjson and line.strip()):
                 seen += 1
                 if seen >= chunks:
                     break  # leaving the block closes the connection
@@ -66,6 +67,23 @@ def test_native_stream_disconnect_stops_generation(server: ServerProcess) -> Non
         "stream": True,
     }
     _disconnect_after_chunks(server, f"{server.url}/api/v1/models/generate", payload, 5)
+    stats = _wait_idle(server)
+    assert stats["active_requests"] == 0
+    stopped_at = stats["tokens_generated"]
+    time.sleep(1.0)
+    assert _tiny_stats(server)["tokens_generated"] == stopped_at
+    assert stopped_at - before < 1000
+
+
+def test_ollama_ndjson_stream_disconnect_stops_generation(server: ServerProcess) -> None:
+    before = _wait_idle(server)["tokens_generated"]
+    payload = {
+        "model": "tiny",
+        "messages": [{"role": "user", "content": "def parse():"}],
+        "options": {"num_predict": 1000, "temperature": 1.0, "seed": 5},
+        "stream": True,
+    }
+    _disconnect_after_chunks(server, f"{server.url}/api/chat", payload, 5)
     stats = _wait_idle(server)
     assert stats["active_requests"] == 0
     stopped_at = stats["tokens_generated"]

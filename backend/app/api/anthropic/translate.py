@@ -80,13 +80,7 @@ def tool_use(body: _MessagesBase) -> ToolUse | None:
 
 
 def params(body: MessagesRequest) -> ParamsInput:
-    return ParamsInput(
-        max_tokens=body.max_tokens,
-        temperature=body.temperature,
-        top_p=body.top_p,
-        top_k=body.top_k,
-        stop=list(body.stop_sequences or []),
-    )
+    return ParamsInput.from_request(body, stop=list(body.stop_sequences or []))
 
 
 def tool_input(arguments: str) -> dict:

@@ -3,14 +3,13 @@ streamed by default, served by the same GenerationService as every other API."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import APIRouter, Request
 
 from app.api.deps import GenerationDep, ModelManagerDep
 from app.api.ollama.common import line, ndjson, ollama_errors
-from app.backends.base import ChatMessage
+from app.backends.base import ChatMessage, TokenEvent
 from app.core.errors import AppError, InvalidRequest
 from app.schemas.generation import parse_duration
 from app.schemas.ollama import OllamaChatRequest, OllamaGenerateRequest
@@ -45,43 +44,64 @@ async def _load_or_unload(
     return {**render(""), "done": True, "done_reason": "load"}
 
 
-async def _respond(
-    generation: GenerationService,
-    job: PreparedGeneration,
-    stream: bool,
-    render: Render,
-    request: Request,
-):
-    if not stream:
-        outcome = await generation.run(job, request.is_disconnected)
-        return {**render(outcome.text), **final_fields(outcome)}
-    return ndjson(_lines(generation, job, render, request.is_disconnected))
+class _Lines:
+    """How one Ollama endpoint renders a stream: a chunk per event, the chunks that close the
+    answer, and the final object with the statistics."""
+
+    def __init__(self, job: PreparedGeneration, model: str, render: Render | None) -> None:
+        self.render = render
+        self.model = model
+        self.parser = job.output.parser() if render is None else None
+
+    def chunk(self, event: TokenEvent) -> dict | None:
+        if self.parser is None:
+            assert self.render is not None
+            return {**self.render(event.text), "done": False} if event.text else None
+        return self._chat_chunk(self.parser.feed_event(event))
+
+    def closing(self) -> dict | None:
+        if self.parser is None:
+            return None
+        pieces = self.parser.finish()
+        # Ollama sends each call whole, in a chunk of its own.
+        return self._chat_chunk(pieces, self.parser.calls)
+
+    def final(self, outcome: GenerationOutcome) -> dict:
+        if self.render is not None:
+            return {**self.render(""), **final_fields(outcome)}
+        return {**_chat_line(self.model, "", "", []), **final_fields(outcome)}
+
+    def _chat_chunk(self, pieces: list[Piece], calls: list | None = None) -> dict | None:
+        content, thinking = _text_of(pieces, Content), _text_of(pieces, Reasoning)
+        if not (content or thinking or calls):
+            return None
+        return {**_chat_line(self.model, content, thinking, calls or []), "done": False}
 
 
-async def _lines(
-    generation: GenerationService,
-    job: PreparedGeneration,
-    render: Render,
-    is_disconnected: Callable[[], Awaitable[bool]],
+def _text_of(pieces: list[Piece], kind: type[Content] | type[Reasoning]) -> str:
+    return "".join(p.text for p in pieces if isinstance(p, kind))
+
+
+async def _ndjson_lines(
+    generation: GenerationService, job: PreparedGeneration, lines: _Lines
 ) -> AsyncIterator[str]:
+    """The NDJSON stream of either endpoint. A client that leaves cancels this generator
+    (Starlette), which stops the engine: no disconnect polling here."""
     outcome = GenerationOutcome(job)
     events = generation.stream(job)
-    checked = time.perf_counter()
     try:
         async for event in events:
             outcome.add(event)
-            if event.text:
-                yield line({**render(event.text), "done": False})
-            if time.perf_counter() - checked > 0.25:
-                checked = time.perf_counter()
-                if await is_disconnected():
-                    return
+            if (chunk := lines.chunk(event)) is not None:
+                yield line(chunk)
     except AppError as exc:
         yield line({"error": exc.message})
         return
     finally:
         await events.aclose()
-    yield line({**render(""), **final_fields(outcome)})
+    if (closing := lines.closing()) is not None:
+        yield line(closing)
+    yield line(lines.final(outcome))
 
 
 @router.post("/chat")
@@ -123,7 +143,7 @@ async def chat(
             **_chat_line(body.model, parser.content or "", parser.reasoning or "", parser.calls),
             **final_fields(outcome),
         }
-    return ndjson(_chat_lines(generation, job, body.model, request.is_disconnected))
+    return ndjson(_ndjson_lines(generation, job, _Lines(job, body.model, None)))
 
 
 def _chat_line(model: str, content: str, thinking: str, calls: list) -> dict:
@@ -133,44 +153,6 @@ def _chat_line(model: str, content: str, thinking: str, calls: list) -> dict:
     if calls:
         message["tool_calls"] = ollama_tools.ollama_calls(calls)
     return {"model": model, "created_at": now_rfc3339(), "message": message}
-
-
-async def _chat_lines(
-    generation: GenerationService,
-    job: PreparedGeneration,
-    model: str,
-    is_disconnected: Callable[[], Awaitable[bool]],
-) -> AsyncIterator[str]:
-    outcome = GenerationOutcome(job)
-    parser = job.output.parser()
-    events = generation.stream(job)
-    checked = time.perf_counter()
-
-    def text_of(pieces: list[Piece], kind: type[Content] | type[Reasoning]) -> str:
-        return "".join(p.text for p in pieces if isinstance(p, kind))
-
-    try:
-        async for event in events:
-            outcome.add(event)
-            pieces = parser.feed_event(event)
-            content, thinking = text_of(pieces, Content), text_of(pieces, Reasoning)
-            if content or thinking:
-                yield line({**_chat_line(model, content, thinking, []), "done": False})
-            if time.perf_counter() - checked > 0.25:
-                checked = time.perf_counter()
-                if await is_disconnected():
-                    return
-    except AppError as exc:
-        yield line({"error": exc.message})
-        return
-    finally:
-        await events.aclose()
-    pieces = parser.finish()
-    content, thinking = text_of(pieces, Content), text_of(pieces, Reasoning)
-    if content or thinking or parser.calls:
-        # Ollama sends each call whole, in a chunk of its own.
-        yield line({**_chat_line(model, content, thinking, parser.calls), "done": False})
-    yield line({**_chat_line(model, "", "", []), **final_fields(outcome)})
 
 
 @router.post("/generate")
@@ -204,4 +186,7 @@ async def generate(
         job = await generation.prepare(
             model_id(body.model), params, messages=messages, keep_alive=body.keep_alive
         )
-    return await _respond(generation, job, body.stream, render, request)
+    if not body.stream:
+        outcome = await generation.run(job, request.is_disconnected)
+        return {**render(outcome.text), **final_fields(outcome)}
+    return ndjson(_ndjson_lines(generation, job, _Lines(job, body.model, render)))

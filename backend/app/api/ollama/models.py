@@ -13,6 +13,7 @@ from app.api.deps import ModelManagerDep, ModelStoreDep, SettingsDep
 from app.api.ollama.common import line, ndjson, ollama_errors
 from app.core.errors import AppError, ModelNotFound
 from app.schemas.ollama import OllamaPullRequest, OllamaShowRequest, OllamaTags
+from app.services.model_store import read_context_length
 from app.services.ollama_compat import model_entry, model_id, rfc3339, show
 from app.services.ollama_pull import pull_events
 from app.version import __version__
@@ -68,16 +69,7 @@ async def show_model(body: OllamaShowRequest, store: ModelStoreDep, manager: Mod
         raise ModelNotFound(mid)
     loaded = manager.get_loaded(mid)
     context = loaded.backend.context_length if loaded else None
-    if context is None and local.format == "gguf":
-        from app.backends.gguf_info import read_gguf
-
-        try:
-            context = (await asyncio.to_thread(read_gguf, local.path)).get("context_length")
-        except Exception:  # damaged metadata past the header the scan checks
-            context = None
-    elif context is None:
-        from app.services.model_store import read_context_length
-
+    if context is None:
         context = await asyncio.to_thread(read_context_length, local)
     embeddings = local.format == "gguf"
     return await asyncio.to_thread(show, local, context, embeddings)

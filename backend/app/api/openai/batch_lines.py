@@ -51,9 +51,7 @@ def make_dispatcher(app: FastAPI) -> Dispatcher:
                 _parse(CompletionRequest, body), state.generation, offline
             )
         elif url == "/v1/embeddings":
-            result = await create_embeddings(
-                _parse(EmbeddingRequest, body), state.rag, state.settings
-            )
+            result = await create_embeddings(_parse(EmbeddingRequest, body), state.embeddings)
         else:
             raise InvalidRequest(f"url '{url}' is not supported in a batch.", param="url")
         return 200, result.model_dump(mode="json")

@@ -247,10 +247,9 @@ async def create_response(
         schema = body.text.format.schema_text() if body.text else None
     except ValueError as exc:
         raise InvalidRequest(str(exc), param="text.format") from None
-    params = ParamsInput(
+    params = ParamsInput.from_request(
+        body,
         max_tokens=body.max_output_tokens,
-        temperature=body.temperature,
-        top_p=body.top_p,
         json_schema=schema,
         json_schema_param="text.format",
     )

@@ -70,13 +70,9 @@ def chat_params(body: ChatCompletionRequest) -> ParamsInput:
     top = None
     if body.logprobs:
         top = body.top_logprobs or 0
-    return ParamsInput(
+    return ParamsInput.from_request(
+        body,
         max_tokens=body.max_completion_tokens or body.max_tokens,
-        temperature=body.temperature,
-        top_p=body.top_p,
-        top_k=body.top_k,
-        repetition_penalty=body.repetition_penalty,
-        seed=body.seed,
         stop=body.stop_list(),
         logprobs=top,
         json_schema=body.response_format.schema_text() if body.response_format else None,
@@ -85,14 +81,10 @@ def chat_params(body: ChatCompletionRequest) -> ParamsInput:
 
 
 def completion_params(body: CompletionRequest) -> ParamsInput:
-    return ParamsInput(
+    return ParamsInput.from_request(
+        body,
         # The legacy API defaults to 16 tokens; we keep OpenAI's default.
         max_tokens=body.max_tokens if body.max_tokens is not None else 16,
-        temperature=body.temperature,
-        top_p=body.top_p,
-        top_k=body.top_k,
-        repetition_penalty=body.repetition_penalty,
-        seed=body.seed,
         stop=body.stop_list(),
         logprobs=body.logprobs,
     )

@@ -38,13 +38,8 @@ def request_messages(body: _ConversationInput) -> list[ChatMessage] | None:
 
 
 def request_params(body: GenerationParameters) -> ParamsInput:
-    return ParamsInput(
-        max_tokens=body.max_tokens,
-        temperature=body.temperature,
-        top_p=body.top_p,
-        top_k=body.top_k,
-        repetition_penalty=body.repetition_penalty,
-        seed=body.seed,
+    return ParamsInput.from_request(
+        body,
         stop=body.stop,
         json_schema=json.dumps(body.json_schema) if body.json_schema is not None else None,
         json_schema_param="json_schema",

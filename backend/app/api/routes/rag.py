@@ -204,15 +204,8 @@ async def answer(body: AnswerRequest, rag: RagDep, generation: GenerationDep, re
             return sse_response(_not_found_events(response))
         return response
     chunks = found.chunks
-    params = ParamsInput(
-        max_tokens=body.max_tokens,
-        temperature=body.temperature,
-        top_p=body.top_p,
-        top_k=body.sampling_top_k,
-        repetition_penalty=body.repetition_penalty,
-        seed=body.seed,
-        stop=body.stop,
-    )
+    # top_k of this request is the retrieval depth; the sampling one is sampling_top_k.
+    params = ParamsInput.from_request(body, top_k=body.sampling_top_k, stop=body.stop)
     prepared = await rag.pipeline.prepare_answer(
         body.collection, body.question, chunks, body.model, body.backend, params
     )

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import platform
-import sys
-from dataclasses import asdict
 
 from fastapi import APIRouter, Request
 
 from app.api.deps import SettingsDep
-from app.backends.registry import BACKENDS, availability, capabilities
-from app.core import hardware
-from app.core.config import Settings
-from app.schemas.system import BackendCapabilities, BackendStatus, GpuInfo, Health, SystemInfo
+from app.schemas.system import Health, SystemInfo
+from app.services.system_info import system_info as read_system_info
 from app.version import __version__
 
 router = APIRouter(tags=["system"])
@@ -33,41 +28,4 @@ async def system_info(request: Request, settings: SettingsDep) -> SystemInfo:
     principal = getattr(request.state, "principal", None)
     show_paths = not settings.auth_enabled or bool(principal and principal.admin)
     # Blocking facts (GPU probe, engine imports for capabilities): a worker thread.
-    return await asyncio.to_thread(_system_info, settings, show_paths)
-
-
-def _system_info(settings: Settings, show_paths: bool) -> SystemInfo:
-    memory = hardware.memory_info()
-    threads = None
-    if "torch" in sys.modules:
-        threads = sys.modules["torch"].get_num_threads()
-    backends = []
-    for name in BACKENDS:
-        info = availability(name)
-        caps = capabilities(name)
-        backends.append(
-            BackendStatus(
-                name=info.name,
-                available=info.available,
-                reason=info.reason,
-                formats=list(info.formats),
-                description=info.description,
-                capabilities=None if caps is None else BackendCapabilities(**asdict(caps)),
-            )
-        )
-    return SystemInfo(
-        version=__version__,
-        python=platform.python_version(),
-        platform=platform.platform(),
-        cpu_model=hardware.cpu_model(),
-        cpu_cores=hardware.physical_cores(),
-        cpu_bf16=hardware.cpu_supports_bf16(),
-        memory_total_bytes=memory["total_bytes"],
-        memory_available_bytes=memory["available_bytes"],
-        gpus=[GpuInfo(**gpu) for gpu in hardware.cuda_devices()],
-        torch_threads=threads,
-        backends=backends,
-        default_backend=settings.default_backend,
-        models_dir=str(settings.models_dir) if show_paths else None,
-        data_dir=str(settings.data_dir) if show_paths else None,
-    )
+    return await asyncio.to_thread(read_system_info, settings, show_paths)
