@@ -1,0 +1,1 @@
+"""Blind arena: pairwise votes between models and the ratings computed from them."""
