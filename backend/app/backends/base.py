@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from app.backends.generation_defaults import SamplingDefaults
 
 if TYPE_CHECKING:
+    from app.backends.replicas import ReplicaState
     from app.core.config import Settings
 
 FinishReason = Literal["stop", "length", "cancelled"]
@@ -238,6 +239,10 @@ class Backend(ABC):
     def health(self) -> dict[str, Any]:
         """Engine-specific facts for /api/v1/system and /models/loaded."""
         return {}
+
+    def replicas(self) -> list[ReplicaState]:
+        """The servers behind this model and their state (engines over HTTP); [] otherwise."""
+        return []
 
     @classmethod
     def cannot_serve(cls, source: ModelSource) -> str | None:

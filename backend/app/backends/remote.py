@@ -3,7 +3,9 @@ LM Studio, llama-server, another Mistral Playground), named ``remote:ENDPOINT/MO
 
 Endpoints come from ``MP_REMOTE_ENDPOINTS``; the remote server applies its chat template and
 counts tokens, and its stream is passed through chunk by chunk. Loading checks that the
-endpoint answers ``GET /models`` (and serves the model when it lists it).
+endpoint answers ``GET /models`` (and serves the model when it lists it). An endpoint listing
+several base URLs (``urls``) is a pool of replicas (:mod:`app.backends.replicas`): least
+requests in flight first, a circuit breaker per replica.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import httpx
 
 from app.backends.base import Backend, Capabilities, ChatMessage, GenerationRequest, TokenEvent
 from app.backends.openai_http import OpenAIStream, error_from_response
+from app.backends.replicas import Replica, ReplicaPool, ReplicaState
 from app.core.config import RemoteEndpoint
-from app.core.errors import BackendUnavailable, InvalidRequest, ModelNotFound
+from app.core.errors import AppError, BackendUnavailable, InvalidRequest, ModelNotFound
 from app.core.resilience import breaker_for
 
 
@@ -31,35 +34,56 @@ class HttpEngineBackend(Backend):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._client: httpx.Client | None = None
-        self._streamer: OpenAIStream | None = None
+        self._pool: ReplicaPool | None = None
         self._context = 0
         self._model_name = ""
 
-    def _connect(self, base_url: str, api_key: str | None, label: str) -> None:
+    def _connect(self, base_urls: list[str], api_key: str | None, label: str) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         timeout = httpx.Timeout(10.0, read=self.settings.remote_timeout_s)
         self._client = httpx.Client(headers=headers, timeout=timeout)
-        breaker = breaker_for(
-            base_url,
-            failure_threshold=self.settings.remote_breaker_failures,
-            reset_after_s=self.settings.remote_breaker_reset_s,
-        )
-        self._streamer = OpenAIStream(
-            self._client, base_url, self.settings.remote_retries, label, breaker
-        )
+        replicas = []
+        for url in base_urls:
+            # One breaker per replica URL, so one dead replica is skipped, not the whole pool.
+            breaker = breaker_for(
+                url,
+                failure_threshold=self.settings.remote_breaker_failures,
+                reset_after_s=self.settings.remote_breaker_reset_s,
+            )
+            streamer = OpenAIStream(self._client, url, self.settings.remote_retries, label, breaker)
+            replicas.append(Replica(streamer))
+        self._pool = ReplicaPool(replicas, label)
 
     def _fetch_models(self) -> list[dict[str, Any]]:
-        assert self._client is not None and self._streamer is not None
-        url = self._streamer.base_url + "/models"
-        try:
-            response = self._client.get(url)
-        except httpx.TransportError as exc:
+        """``GET /models`` of the first replica that answers; every replica is asked, so
+        the loaded view shows from the start which ones are down."""
+        assert self._client is not None and self._pool is not None
+        listed: list[dict[str, Any]] | None = None
+        failures: list[AppError] = []
+        for replica in self._pool.replicas:
+            url = replica.url + "/models"
+            try:
+                response = self._client.get(url)
+            except httpx.TransportError as exc:
+                error = BackendUnavailable(f"{self._pool.label} is unreachable at {url}: {exc}")
+                replica.note_error(error)
+                failures.append(error)
+                continue
+            if response.status_code != 200:
+                raise error_from_response(response.status_code, response.text, self._model_name)
+            if listed is None:
+                listed = list(response.json().get("data") or [])
+        if listed is None:
+            if len(failures) == 1:
+                raise failures[0]
             raise BackendUnavailable(
-                f"{self._streamer.label} is unreachable at {url}: {exc}"
-            ) from exc
-        if response.status_code != 200:
-            raise error_from_response(response.status_code, response.text, self._model_name)
-        return list(response.json().get("data") or [])
+                f"{self._pool.label}: none of its {len(failures)} replicas answers: "
+                + "; ".join(f.message for f in failures)
+            )
+        return listed
+
+    def replicas(self) -> list[ReplicaState]:
+        return self._pool.states() if self._pool is not None else []
 
     def unload(self) -> None:
         if self._client is not None:
@@ -86,10 +110,10 @@ class HttpEngineBackend(Backend):
         )
 
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
-        assert self._streamer is not None, "load() first"
+        assert self._pool is not None, "load() first"
         self.stats.started()
         try:
-            for event in self._streamer.stream(self._model_name, request, cancel):
+            for event in self._pool.stream(self._model_name, request, cancel):
                 if event.remote_token:
                     self.stats.add_tokens()
                 yield event
@@ -109,7 +133,7 @@ class RemoteBackend(HttpEngineBackend):
         endpoint = self._endpoint(endpoint_name)
         if endpoint.models and self._model_name not in endpoint.models:
             raise ModelNotFound(self.source.model_id)
-        self._connect(endpoint.url, endpoint.api_key, f"Remote endpoint '{endpoint_name}'")
+        self._connect(endpoint.base_urls, endpoint.api_key, f"Remote endpoint '{endpoint_name}'")
         listed = self._fetch_models()
         ids = {str(m.get("id")) for m in listed}
         if ids and self._model_name not in ids:
@@ -130,4 +154,5 @@ class RemoteBackend(HttpEngineBackend):
 
     def health(self) -> dict[str, Any]:
         endpoint = self.settings.remote_endpoints.get(str(self.source.extra.get("endpoint")))
-        return {"url": endpoint.url if endpoint else None, "model": self._model_name}
+        urls = endpoint.base_urls if endpoint else []
+        return {"url": urls[0] if urls else None, "urls": urls, "model": self._model_name}

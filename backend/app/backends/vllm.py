@@ -90,7 +90,7 @@ class VllmBackend(HttpEngineBackend):
                 command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
         threading.Thread(target=self._watch, name="vllm-watch", daemon=True).start()
-        self._connect(f"http://127.0.0.1:{self._port}/v1", None, "vLLM server")
+        self._connect([f"http://127.0.0.1:{self._port}/v1"], None, "vLLM server")
         self._wait_healthy()
         for item in self._fetch_models():
             if isinstance(item.get("max_model_len"), int):

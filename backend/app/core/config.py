@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -22,14 +22,37 @@ DtypeSetting = Literal["auto", "bf16", "fp16", "fp32"]
 
 
 class RemoteEndpoint(BaseModel):
-    """An OpenAI-compatible server the remote backend forwards to."""
+    """An OpenAI-compatible server (or several replicas of one) the remote backend forwards
+    to. Give ``url`` for one server, ``urls`` for replicas serving the same models, or both."""
 
-    url: str = Field(description="Base URL including /v1, e.g. http://10.0.0.5:8000/v1.")
+    url: str | None = Field(
+        default=None, description="Base URL including /v1, e.g. http://10.0.0.5:8000/v1."
+    )
+    urls: list[str] = Field(
+        default_factory=list,
+        description="Base URLs of replicas serving the same models; each request goes to the "
+        "replica with the fewest requests in flight, and each has its own circuit breaker.",
+    )
     api_key: str | None = Field(default=None, description="Bearer key, if the server wants one.")
     models: list[str] = Field(
         default_factory=list,
         description="Model names served there; empty accepts any name the server knows.",
     )
+
+    @model_validator(mode="after")
+    def _has_a_url(self) -> RemoteEndpoint:
+        if not self.base_urls:
+            raise ValueError("a remote endpoint needs 'url' or a non-empty 'urls' list")
+        return self
+
+    @property
+    def base_urls(self) -> list[str]:
+        """Every replica's base URL (``url`` first), without trailing slashes or repeats."""
+        seen: dict[str, None] = {}
+        for item in [self.url, *self.urls]:
+            if item and item.strip():
+                seen.setdefault(item.strip().rstrip("/"), None)
+        return list(seen)
 
 
 class Settings(BaseSettings):
@@ -509,7 +532,8 @@ class Settings(BaseSettings):
     remote_endpoints: dict[str, RemoteEndpoint] = Field(
         default_factory=dict,
         description="OpenAI-compatible servers the 'remote' backend serves models from (JSON "
-        "object, name -> {url, api_key, models}); a model is named 'remote:NAME/MODEL'.",
+        "object, name -> {url or urls, api_key, models}; urls lists replicas of one server); "
+        "a model is named 'remote:NAME/MODEL'.",
     )
     remote_timeout_s: float = Field(
         default=300.0, gt=0, description="Read timeout for remote endpoint requests."

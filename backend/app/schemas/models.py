@@ -23,6 +23,20 @@ class LocalModelInfo(BaseModel):
     )
 
 
+class ReplicaInfo(BaseModel):
+    """One server behind a remote/vLLM model (several when its endpoint lists ``urls``)."""
+
+    url: str
+    in_flight: int = Field(description="Requests this server is answering now.")
+    requests_total: int
+    failures_total: int = Field(description="Failed calls (unreachable, 5xx after retries).")
+    breaker_state: Literal["closed", "open", "half_open"] = Field(
+        description="Its circuit breaker: open means skipped until the reset time."
+    )
+    last_error: str | None = None
+    last_error_at: float | None = Field(default=None, description="Unix time of last_error.")
+
+
 class LoadedModelInfo(BaseModel):
     """A model in memory (like Ollama's /api/ps)."""
 
@@ -46,6 +60,10 @@ class LoadedModelInfo(BaseModel):
     )
     keep_alive_s: float | None = Field(
         default=None, description="Seconds it stays loaded when idle (None: until evicted)."
+    )
+    replicas: list[ReplicaInfo] = Field(
+        default_factory=list,
+        description="The servers behind a remote/vLLM model, least in flight served first.",
     )
     expires_at: float | None = Field(
         default=None,

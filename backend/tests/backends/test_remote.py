@@ -74,3 +74,31 @@ def test_remote_bad_names(backends_server: ServerProcess, model: str, status: in
     )
     assert response.status_code == status, response.text
     assert response.json()["error"]["param"] == "model"
+
+
+def test_remote_replicas_fail_over_and_show_their_state(backends_server: ServerProcess) -> None:
+    """An endpoint listing two replicas, one dead: every request is answered by the live one
+    (the dead one fails before the first token and hands it over), and the loaded view shows
+    both replicas with the dead one's error."""
+    for i in range(4):
+        response = httpx.post(
+            f"{backends_server.url}/v1/chat/completions",
+            json={
+                "model": "remote:pool/tiny",
+                "messages": [{"role": "user", "content": f"count {i}"}],
+                "max_tokens": 4,
+                "temperature": 0,
+            },
+            timeout=120,
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["usage"]["completion_tokens"] == 4
+    loaded = httpx.get(f"{backends_server.url}/api/v1/models/loaded", timeout=10).json()
+    pool = next(m for m in loaded if m["id"] == "remote:pool/tiny")
+    replicas = {r["url"]: r for r in pool["replicas"]}
+    assert len(replicas) == 2
+    live = next(r for url, r in replicas.items() if "127.0.0.1" in url and r["failures_total"] == 0)
+    dead = next(r for r in replicas.values() if r is not live)
+    assert live["requests_total"] >= 4 and live["in_flight"] == 0
+    assert dead["failures_total"] >= 1 and dead["last_error"]
+    assert live["breaker_state"] == "closed"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.server import REPO_ROOT, ServerProcess
+from tests.helpers.server import REPO_ROOT, ServerProcess, free_port
 
 LLAMACPP_PARALLEL = 4
 LLAMACPP_QUEUE_MAX = 2
@@ -76,7 +76,12 @@ def backends_server(
     tmp_path_factory: pytest.TempPathFactory, gguf_models_dir: Path, server: ServerProcess
 ) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("backends-data")
-    remote = {"peer": {"url": f"{server.url}/v1", "models": ["tiny"]}}
+    # "pool": the same peer plus a replica that nothing answers (a port no one listens on).
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    remote = {
+        "peer": {"url": f"{server.url}/v1", "models": ["tiny"]},
+        "pool": {"urls": [dead, f"{server.url}/v1"], "models": ["tiny"]},
+    }
     proc = ServerProcess(
         {
             "MP_MODELS_DIR": str(gguf_models_dir),

@@ -3971,6 +3971,11 @@ export interface components {
              * @default 0
              */
             queue_depth?: number;
+            /**
+             * Replicas
+             * @description The servers behind a remote/vLLM model, least in flight served first.
+             */
+            replicas?: components["schemas"]["ReplicaInfo"][];
             /** Requests Total */
             requests_total: number;
             /**
@@ -4838,6 +4843,39 @@ export interface components {
         QuestionSet: {
             /** Questions */
             questions: components["schemas"]["EvalQuestionIn"][];
+        };
+        /**
+         * ReplicaInfo
+         * @description One server behind a remote/vLLM model (several when its endpoint lists ``urls``).
+         */
+        ReplicaInfo: {
+            /**
+             * Breaker State
+             * @description Its circuit breaker: open means skipped until the reset time.
+             * @enum {string}
+             */
+            breaker_state: "closed" | "open" | "half_open";
+            /**
+             * Failures Total
+             * @description Failed calls (unreachable, 5xx after retries).
+             */
+            failures_total: number;
+            /**
+             * In Flight
+             * @description Requests this server is answering now.
+             */
+            in_flight: number;
+            /** Last Error */
+            last_error?: string | null;
+            /**
+             * Last Error At
+             * @description Unix time of last_error.
+             */
+            last_error_at?: number | null;
+            /** Requests Total */
+            requests_total: number;
+            /** Url */
+            url: string;
         };
         /** RequestCounts */
         RequestCounts: {

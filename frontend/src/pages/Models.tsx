@@ -63,7 +63,23 @@ export function ModelsPage() {
               <TableBody>
                 {loaded.map((m) => (
                   <TableRow key={m.id}>
-                    <TableCell className="font-medium">{m.id}</TableCell>
+                    <TableCell className="font-medium">
+                      {m.id}
+                      {m.replicas && m.replicas.length > 0 && (
+                        <ul className="mt-1 space-y-0.5 text-xs font-normal text-muted-foreground" aria-label={`Replicas of ${m.id}`}>
+                          {m.replicas.map((r) => (
+                            <li key={r.url} title={r.last_error ?? undefined}>
+                              <span className="font-mono">{r.url}</span>{" "}
+                              <Badge variant={r.breaker_state === "closed" ? "outline" : "destructive"}>
+                                {r.breaker_state === "closed" ? "up" : r.breaker_state.replace("_", "-")}
+                              </Badge>{" "}
+                              {r.in_flight} in flight · {r.requests_total} requests
+                              {r.failures_total ? ` · ${r.failures_total} failed` : ""}
+                            </li>
+                          ))}
+                        </ul>
+                      )}
+                    </TableCell>
                     <TableCell title={m.backend_reason}>
                       <Badge variant="secondary">{m.backend}</Badge>
                     </TableCell>

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -14,6 +15,7 @@ from app.schemas.models import (
     LoadedModelInfo,
     LocalModelInfo,
     ModelsOverview,
+    ReplicaInfo,
 )
 from app.services.bundled import is_bundled
 from app.services.model_manager import LoadedModel, ModelManager
@@ -41,6 +43,7 @@ def loaded_info(model: LoadedModel) -> LoadedModelInfo:
         queue_depth=engine.queue_depth,
         keep_alive_s=model.keep_alive_s,
         expires_at=model.expires_at,
+        replicas=[ReplicaInfo(**asdict(r)) for r in engine.replicas()],
     )
 
 
