@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -39,16 +39,29 @@ async def generation_events(
     generation: GenerationService,
     job: PreparedGeneration,
     done: Callable[[GenerationOutcome], Any],
+    shown: TextFilter | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """A generation as native SSE: a ``token`` event ({text}) per step, then ``done`` with
-    ``done(outcome)`` or ``error`` with the envelope."""
+    ``done(outcome)`` or ``error`` with the envelope. ``shown`` rewrites the streamed text
+    (the outcome keeps the raw text), e.g. to drop citation markers the final answer drops."""
     outcome = GenerationOutcome(job)
     try:
         async for item in generation.stream(job):
             outcome.add(item)
-            if item.text:
-                yield event(TokenDelta(text=item.text), "token")
+            text = shown.feed(item.text) if shown is not None and item.text else item.text
+            if text:
+                yield event(TokenDelta(text=text), "token")
     except AppError as exc:
         yield error_event(exc, "error")
         return
+    if shown is not None and (rest := shown.flush()):
+        yield event(TokenDelta(text=rest), "token")
     yield event(done(outcome), "done")
+
+
+class TextFilter(Protocol):
+    """Rewrites a stream of text pieces; ``flush`` returns what it still holds at the end."""
+
+    def feed(self, text: str) -> str: ...
+
+    def flush(self) -> str: ...

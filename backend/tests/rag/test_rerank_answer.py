@@ -3,11 +3,12 @@ says the documents do not contain it; every [n] left in an answer names a given 
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
 
-from app.services.rag.pipeline import check_citations
+from app.services.rag.citations import CitationStreamFilter, check_citations
 from tests.rag.client import create_collection, ingest
 from tests.rag.conftest import RagApp
 
@@ -98,3 +99,65 @@ def test_citation_mapping() -> None:
     )
     assert text == "Pressure is 3.5 bar [2][1], see  and [2]."
     assert cited == [2, 1] and invalid == [7]
+
+
+CITATION_TEXTS = [
+    "Pressure is 3.5 bar [2][1], see [7] and [2].",
+    "Nested [[1]] and [[9]], empty [] and [x], long [123456] and [12",
+    "Split markers [1",
+    "0] and [3] at the end [",
+    "Arrays a[0] and a[2] in code, then [1].",
+]
+
+
+def test_streamed_citations_match_the_final_answer() -> None:
+    """However the text is cut into tokens, the streamed text equals the cleaned answer."""
+    import random
+
+    rng = random.Random(7)
+    given = {1, 2, 3}
+    for text in CITATION_TEXTS:
+        expected = check_citations(text, given)[0]
+        for _ in range(200):
+            cuts = sorted(rng.sample(range(1, len(text)), rng.randint(0, min(12, len(text) - 1))))
+            pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+            stream = CitationStreamFilter(given)
+            shown = "".join(stream.feed(piece) for piece in pieces) + stream.flush()
+            assert shown == expected, (text, pieces)
+
+
+def test_streamed_answer_shows_what_the_final_answer_keeps(rag_embedded: RagApp) -> None:
+    name = f"stream-{uuid.uuid4().hex[:8]}"
+    with rag_embedded.client() as client:
+        create_collection(client, name)
+        ingest(
+            client,
+            name,
+            [("pump.txt", b"The pump needs a pressure of 3.5 bar to start.", "text/plain")],
+        )
+        body = {
+            "collection": name,
+            "question": "What pressure does the pump need? Cite [1] and [5].",
+            "max_tokens": 24,
+            "seed": 1,
+            "stream": True,
+        }
+        tokens: list[str] = []
+        final: dict[str, object] = {}
+        with client.stream("POST", "/api/v1/rag/answer", json=body) as response:
+            assert response.status_code == 200
+            name_ = None
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    name_ = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and name_ in ("token", "done"):
+                    data = json.loads(line.split(":", 1)[1])
+                    if name_ == "token":
+                        tokens.append(data["text"])
+                    else:
+                        final = data
+    answer = final["answer"]
+    assert isinstance(answer, dict)
+    assert "".join(tokens) == answer["text"]
+    given = {c["n"] for c in final["citations"]}  # type: ignore[union-attr]
+    assert all(int(n) in given for n in _numbers("".join(tokens)))

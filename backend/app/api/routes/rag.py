@@ -29,12 +29,8 @@ from app.schemas.rag import (
     UploadResponse,
 )
 from app.services.generation import GenerationOutcome, ParamsInput
-from app.services.rag.pipeline import (
-    NOT_FOUND_ANSWER,
-    PreparedAnswer,
-    check_citations,
-    grounded,
-)
+from app.services.rag.citations import CitationStreamFilter, check_citations
+from app.services.rag.pipeline import NOT_FOUND_ANSWER, PreparedAnswer, grounded
 
 router = APIRouter(prefix="/rag", tags=["rag"])
 
@@ -269,7 +265,11 @@ async def _answer_events(
     yield event(
         SourcesEvent(citations=prepared.citations, sources_dropped=prepared.dropped), "sources"
     )
+    given = {c.n for c in prepared.citations}
     async for item in generation_events(
-        generation, prepared.job, lambda outcome: _response(prepared, outcome)
+        generation,
+        prepared.job,
+        lambda outcome: _response(prepared, outcome),
+        shown=CitationStreamFilter(given),
     ):
         yield item

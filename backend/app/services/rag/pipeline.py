@@ -4,7 +4,6 @@ generation path (``GenerationService.prepare`` then ``stream``/``run``)."""
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -338,28 +337,11 @@ class RagPipeline:
 
 
 NOT_FOUND_ANSWER = "The documents do not contain an answer to this question."
-_CITE = re.compile(r"\[(\d+)\]")
 
 
 def grounded(chunks: list[RetrievedChunk], threshold: float) -> bool:
     """Whether any retrieved chunk is similar enough to the question to answer from."""
     return threshold <= 0 or any(c.similarity >= threshold for c in chunks)
-
-
-def check_citations(text: str, given: set[int]) -> tuple[str, list[int], list[int]]:
-    """The text with every ``[n]`` that names no given source removed, the cited numbers in
-    order of first use, and the invalid ones."""
-    cited: list[int] = []
-    invalid: list[int] = []
-
-    def replace(match: re.Match[str]) -> str:
-        n = int(match.group(1))
-        bucket = cited if n in given else invalid
-        if n not in bucket:
-            bucket.append(n)
-        return match.group(0) if n in given else ""
-
-    return _CITE.sub(replace, text), cited, invalid
 
 
 def _user_prompt(question: str, citations: list[Citation]) -> str:
