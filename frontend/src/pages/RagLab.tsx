@@ -228,7 +228,7 @@ function Results({ evaluation }: { evaluation: Evaluation }) {
                     <p className="font-medium">{String(q.question)}</p>
                     {Object.entries(q.results as Record<string, { hit1: number; chunks: { filename: string; page: number | null; relevant: boolean }[] }>).map(([name, r]) => (
                       <p key={name} className="text-xs text-muted-foreground">
-                        {name}: {r.chunks.map((c) => `${c.relevant ? "✔" : "✗"} ${c.filename} p.${c.page ?? "-"}`).join(" · ")}
+                        {name}: {r.chunks.map((c) => `${c.relevant ? "✔" : "✗"} ${c.filename}${c.page != null ? ` p.${c.page}` : ""}`).join(" · ")}
                       </p>
                     ))}
                   </li>
