@@ -226,6 +226,12 @@ class RagPipeline:
             k * 4 if use_mmr else k, s.rag_rerank_candidates if reranker or mode == "hybrid" else 0
         )
         order = order[:take]
+        if filtered:  # lexical results of cached documents need no read from the store
+            hits.update(
+                self.collections.doc_vectors.cached_hits(
+                    collection["vector_name"], allowed, [i for i in order if i not in hits]
+                )
+            )
         missing = [i for i in order if i not in hits or (use_mmr and hits[i].embedding is None)]
         if missing or mode == "lexical":
             fetched = self.collections.vectors.get(
@@ -275,7 +281,7 @@ class RagPipeline:
             )
             if chunks <= self.settings.rag_filter_exact_max_chunks:
                 return self.collections.doc_vectors.search(
-                    collection["vector_name"], sorted(allowed), vector, pool
+                    collection["vector_name"], sorted(allowed), vector, pool, hits
                 )
         where = build_where(filters)
         # A few extra: chunks of documents still being ingested are dropped below.
