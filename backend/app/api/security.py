@@ -93,7 +93,7 @@ class AuthMiddleware:
                 identity_var.set(f"key:{principal.key_id}")
             limiter = getattr(state, "rate_limiter", None)
             if limiter is not None and needs_auth(scope):
-                limiter.check(identity_var.get() or "anonymous")
+                await limiter.acquire(identity_var.get() or "anonymous")
         except AppError as exc:
             if isinstance(exc, Unauthorized):
                 metrics.AUTH_FAILURES.inc()

@@ -323,6 +323,20 @@ class Settings(BaseSettings):
         description="Requests per minute allowed per API key (per client address when auth is "
         "off); 0 disables. Over the limit: 429 with Retry-After.",
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis (or Valkey) URL, e.g. redis://127.0.0.1:6379/0. Set: the request rate "
+        "limits and the per-model and per-key generation caps are counted there, shared by every "
+        "replica pointing at it; the server refuses to start when it is unreachable. Unset: "
+        "counted in this process.",
+    )
+    redis_lease_s: float = Field(
+        default=60.0,
+        gt=5,
+        description="How long a generation's place in the shared (Redis) queue counts without "
+        "being renewed; a running replica renews its places every third of it, so the places of "
+        "a replica that died are freed after at most this long.",
+    )
     max_concurrent_generations_per_key: int = Field(
         default=0,
         ge=0,

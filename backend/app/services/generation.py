@@ -245,7 +245,7 @@ class GenerationService:
         if model_id:
             # An unknown model is a 404 before admission, so it never gets a metric label.
             await asyncio.to_thread(self.manager.store.resolve, model_id)
-        ticket = self.admission.admit(model_id or "", current_identity())
+        ticket = await self.admission.acquire(model_id or "", current_identity())
         try:
             job = await self._prepare(model_id, params, **options)
         except BaseException:

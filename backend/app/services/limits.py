@@ -42,6 +42,10 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.per_minute > 0
 
+    async def acquire(self, identity: str) -> None:
+        """:meth:`check` for callers on the event loop (the Redis limiter awaits Redis here)."""
+        self.check(identity)
+
     def check(self, identity: str) -> None:
         """Take one request from ``identity``'s bucket or raise :class:`Overloaded`."""
         if not self.enabled:
@@ -133,6 +137,7 @@ class Ticket:
         self._admission = admission
         self.model = model
         self.identity = identity
+        self.shared_member: str | None = None  # its member in Redis, when caps are shared
         self._released = False
 
     def release(self) -> None:
@@ -156,6 +161,13 @@ class Admission:
 
     def total(self) -> int:
         return sum(self._per_model.values())
+
+    async def acquire(self, model: str, identity: str | None) -> Ticket:
+        """:meth:`admit` for callers on the event loop (the Redis admission awaits Redis)."""
+        return self.admit(model, identity)
+
+    async def close(self) -> None:
+        """Release what the admission holds outside this process (nothing here)."""
 
     def admit(self, model: str, identity: str | None) -> Ticket:
         """A ticket for one more generation on ``model``, or :class:`Overloaded`."""

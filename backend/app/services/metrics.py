@@ -73,6 +73,11 @@ QUEUE_DEPTH = Gauge(
     ["model"],
 )
 REJECTED = Counter("mp_requests_rejected_total", "Requests refused with 429 by limits.", ["reason"])
+SHARED_LIMITS_FALLBACK = Counter(
+    "mp_shared_limits_fallback_total",
+    "Limit checks counted in this process because Redis could not be reached.",
+    ["what"],
+)
 AUTH_FAILURES = Counter("mp_auth_failures_total", "Requests refused with 401.")
 
 MODELS_LOADED = Gauge("mp_models_loaded", "Models in memory.")
