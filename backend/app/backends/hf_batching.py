@@ -174,8 +174,6 @@ class DecodeScheduler:
         for row, seq in enumerate(self._running):
             if self._emit(seq):
                 keep.append(row)
-            else:
-                self._release(seq)
         self._running = [self._running[row] for row in keep]
         self._batch.keep(keep)
         self.peak_batch = max(self.peak_batch, len(self._running))
@@ -271,8 +269,7 @@ class DecodeScheduler:
         assert seq.stops is not None and seq.detok is not None and seq.logits is not None
         params = seq.request.params
         if seq.cancelled:
-            seq.events.put(TokenEvent(seq.stops.flush(), finish_reason="cancelled"))
-            return False
+            return self._end(seq, TokenEvent(seq.stops.flush(), finish_reason="cancelled"))
         seen = None
         if params.repetition_penalty != 1.0:
             seen = torch.tensor(seq.seen, dtype=torch.long)
@@ -290,21 +287,24 @@ class DecodeScheduler:
         # The first token's event says how much of the prompt the prefix cache served.
         cached = seq.cached_tokens if seq.generated == 1 else None
         if token.token_id in self._eos_ids:
-            seq.events.put(
-                TokenEvent(seq.stops.flush(), ids, logprobs, "stop", cached_tokens=cached)
+            return self._end(
+                seq, TokenEvent(seq.stops.flush(), ids, logprobs, "stop", cached_tokens=cached)
             )
-            return False
         text, stopped = seq.stops.feed(seq.detok.add(token.token_id))
         if stopped:
-            seq.events.put(TokenEvent(text, ids, logprobs, "stop", cached_tokens=cached))
-            return False
+            return self._end(seq, TokenEvent(text, ids, logprobs, "stop", cached_tokens=cached))
         seq.events.put(TokenEvent(text, ids, logprobs, cached_tokens=cached))
         if seq.generated >= params.max_tokens:
-            seq.events.put(TokenEvent(seq.stops.flush(), finish_reason="length"))
-            return False
+            return self._end(seq, TokenEvent(seq.stops.flush(), finish_reason="length"))
         seq.last_token = token.token_id
         seq.seen.append(token.token_id)
         return True
+
+    def _end(self, seq: Sequence, last: TokenEvent) -> bool:
+        """Post ``seq``'s last event, its prefix-cache blocks released first."""
+        self._release(seq)
+        seq.events.put(last)
+        return False
 
     def _logprobs(self, token: SampledToken, wanted: int | None) -> list[TokenLogprob]:
         if wanted is None:
