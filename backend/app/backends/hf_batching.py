@@ -181,8 +181,12 @@ class DecodeScheduler:
             self._forward()
 
     def _prefill_some(self) -> None:
-        """Spend this step's prefill budget (one chunk) on the prompts waiting, in order."""
-        budget = self._chunk
+        """Spend this step's prefill budget (one chunk) on the prompts waiting, in order.
+
+        With nothing decoding there is no stream to keep going: the first prompt is prefilled
+        whole (the same arithmetic, see hf_attention.py, without a step per chunk)."""
+        chunk = self._chunk if self._running else 0
+        budget = chunk
         while self._prefilling:
             seq = self._prefilling[0]
             if seq.cancelled:
@@ -194,7 +198,7 @@ class DecodeScheduler:
                 self._start_prefill(seq)
             ids = seq.request.prompt_token_ids
             left = len(ids) - seq.position
-            take = left if self._chunk == 0 else min(left, budget)
+            take = left if chunk == 0 else min(left, budget)
             if take < left:
                 take -= take % BLOCK  # every chunk but a prompt's last starts on a block
             if take == 0:
@@ -205,8 +209,8 @@ class DecodeScheduler:
                 return  # the budget is spent mid-prompt; the decode step comes first
             self._prefilling.pop(0)
             self._finish_prefill(seq)
-            if self._chunk and budget <= 0:
-                return
+            if chunk == 0 or budget <= 0:
+                return  # one whole prompt per step when nothing was decoding
 
     def _start_prefill(self, seq: Sequence) -> None:
         request = seq.request

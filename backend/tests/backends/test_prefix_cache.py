@@ -104,16 +104,37 @@ def test_reused_prefix_gives_exactly_the_uncached_output(
     assert _cache(cached).in_use() == 0
 
 
+def _neighbour(engine: TransformersBackend) -> tuple[threading.Thread, threading.Event]:
+    """A long-running stream, so the engine prefills in chunks (alone it prefills whole)."""
+    cancel, started = threading.Event(), threading.Event()
+    # Plain greedy: the tiny model repeats itself and never ends early.
+    request = _request(
+        engine, "Once upon a time", max_tokens=5_000, logprobs=None, repetition_penalty=1.0
+    )
+
+    def run() -> None:
+        for _ in engine.stream(request, cancel):
+            started.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(60)
+    return thread, cancel
+
+
 def test_chunked_prefill_gives_exactly_the_one_shot_output(
     tiny_model_dir: Path, cold: TransformersBackend
 ) -> None:
     chunked = _engine(tiny_model_dir, prefix_cache_mb=0, prefill_chunk_tokens=32)
     try:
+        neighbour, stop = _neighbour(chunked)
         for question in QUESTIONS:
             prompt = f"{CONTEXT}\n{question}"
             want = _run(cold, _request(cold, prompt))
             got = _run(chunked, _request(chunked, prompt))
             assert _output(got) == _output(want)
+        stop.set()
+        neighbour.join(60)
     finally:
         chunked.unload()
 
