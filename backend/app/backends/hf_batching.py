@@ -8,7 +8,8 @@ leaves the batch when it finishes, is cancelled or its consumer goes away; the o
 
 Prefill is chunked: each step spends at most ``prefill_chunk`` prompt tokens of prefill before
 the running batch's decode forward, so a long joining prompt delays the running streams by one
-chunk per token instead of by the whole prompt. A prompt that starts with blocks kept in the
+chunk per token instead of by the whole prompt (with nothing decoding, a prompt is prefilled
+whole). A prompt that starts with blocks kept in the
 :class:`PrefixCache` resumes from their KV and prefills only the rest; its full blocks are
 stored once its prefill ends. Chunks and cached prefixes are multiples of the prefill
 attention's block (``hf_attention.py``), so the result is bit for bit that of a one-shot prefill.
