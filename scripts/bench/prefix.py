@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import tempfile
@@ -130,7 +131,7 @@ def _join_round(client: httpx.Client, server: servers.Server, context: str, inde
                     on_chunk=on_chunk, stop=stop)
     joined.wait(300)
     times = running["times"]
-    gaps = [(b - a) * 1000 for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(b - a) * 1000 for a, b in itertools.pairwise(times)]
     complete = bool(joiner.get("times")) and times and times[-1] > joiner["times"][0]
     return {"gaps_ms": gaps, "worst_gap_ms": max(gaps) if gaps else float("nan"),
             "joiner_ttft_ms": _ttft_ms(joiner) if joiner else float("nan"),

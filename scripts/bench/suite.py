@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.bench import api_overhead, bandwidth, engine, manifest, peers, prefix, targets
+from scripts.bench import (
+    api_overhead,
+    bandwidth,
+    engine,
+    manifest,
+    peers,
+    prefix,
+    targets,
+)
 from scripts.bench.common import RunResult
 
 

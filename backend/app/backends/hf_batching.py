@@ -32,8 +32,8 @@ from typing import Any
 import torch
 
 from app.backends.base import GenerationRequest, TokenEvent, TokenLogprob
-from app.backends.hf_grammar import RowGrammar
 from app.backends.hf_attention import BLOCK
+from app.backends.hf_grammar import RowGrammar
 from app.backends.hf_kvcache import PaddedBatch, new_cache
 from app.backends.hf_prefix_cache import Block, PrefixCache
 from app.backends.sampling import SampledToken, make_generator, sample_next
@@ -242,7 +242,9 @@ class DecodeScheduler:
 
     def _finish_prefill(self, seq: Sequence) -> None:
         if self.prefix_cache is not None:
-            seq.blocks = self.prefix_cache.insert(seq.request.prompt_token_ids, seq.cache, seq.blocks)
+            seq.blocks = self.prefix_cache.insert(
+                seq.request.prompt_token_ids, seq.cache, seq.blocks
+            )
         self._batch.add(seq.cache, seq.position)
         seq.cache = None
         self._running.append(seq)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import asdict
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any, ClassVar
 
 from app.backends.base import (

@@ -271,7 +271,9 @@ def client(server: ServerProcess) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
 
 
-def test_cached_tokens_reach_the_openai_client(server: ServerProcess, client: openai.OpenAI) -> None:
+def test_cached_tokens_reach_the_openai_client(
+    server: ServerProcess, client: openai.OpenAI
+) -> None:
     system = {"role": "system", "content": CONTEXT}
     first = client.chat.completions.create(
         model="tiny",
@@ -290,7 +292,9 @@ def test_cached_tokens_reach_the_openai_client(server: ServerProcess, client: op
     cached = second.usage.prompt_tokens_details.cached_tokens
     assert cached is not None and BLOCK_TOKENS * 4 <= cached < second.usage.prompt_tokens
     assert cached % BLOCK_TOKENS == 0
-    assert second.model_extra is not None and second.model_extra["timings"]["cached_tokens"] == cached
+    assert (
+        second.model_extra is not None and second.model_extra["timings"]["cached_tokens"] == cached
+    )
     # Streamed, the usage chunk carries it too; and the legacy completions endpoint.
     stream = client.chat.completions.create(
         model="tiny",
