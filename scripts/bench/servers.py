@@ -76,13 +76,14 @@ def _threads_env(threads: int) -> dict[str, str]:
     return {"OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
-def ours(model_dir: Path, model_id: str, threads: int, data_dir: Path, log: Path) -> Server:
+def ours(model_dir: Path, model_id: str, threads: int, data_dir: Path, log: Path,
+         extra_env: dict[str, str] | None = None) -> Server:
     port = free_port()
     env = {**_threads_env(threads), "MP_HOST": "127.0.0.1", "MP_PORT": str(port),
            "MP_MODELS_DIR": str(model_dir.parent), "MP_DATA_DIR": str(data_dir),
            "MP_DEFAULT_MODEL": model_id, "MP_PRELOAD_DEFAULT_MODEL": "true",
            "MP_THREADS": str(threads), "MP_LOG_LEVEL": "warning",
-           "PYTHONPATH": str(REPO_ROOT / "backend")}
+           "PYTHONPATH": str(REPO_ROOT / "backend"), **(extra_env or {})}
     return Server("playground", [sys.executable, "-m", "app.cli", "serve"], env,
                   "/api/v1/health", model_id, port, log)
 

@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.bench import api_overhead, bandwidth, engine, manifest, peers, targets
+from scripts.bench import (
+    api_overhead,
+    bandwidth,
+    engine,
+    manifest,
+    peers,
+    prefix,
+    targets,
+)
 from scripts.bench.common import RunResult
 
 
@@ -26,6 +34,7 @@ class Config:
     out_dir: Path
     with_vllm: bool
     command: str
+    prefix_rounds: int = 3
     budget_s: float = 13 * 60  # `all` must end within 15 min: later parts are skipped past this
     notes: list[str] = field(default_factory=list)
     t0: float = field(default_factory=time.monotonic)
@@ -109,6 +118,14 @@ def run_engines(cfg: Config, results: dict[str, Any], with_api: bool) -> None:
 def run_api(cfg: Config, results: dict[str, Any]) -> None:
     results["api"] = api_overhead.measure(cfg.model_dir, cfg.threads, cfg.api_tokens,
                                           cfg.api_rounds, cfg.logs)
+
+
+def run_prefix(cfg: Config, results: dict[str, Any]) -> None:
+    """Prefix cache and chunked prefill through /v1 (scripts/bench/prefix.py)."""
+    if cfg.allows("prefix cache / chunked prefill", 150):
+        print("prefix cache and chunked prefill ...", flush=True)
+        results["prefix"] = prefix.measure(cfg.model_dir, cfg.threads, cfg.logs,
+                                           rounds=cfg.prefix_rounds)
 
 
 def run_peers(cfg: Config, results: dict[str, Any]) -> None:

@@ -149,6 +149,8 @@ class TokenEvent:
     usage: tuple[int, int] | None = None
     # Text produced by a remote engine that reports no token ids: counts as one token.
     remote_token: bool = False
+    # Prompt tokens whose KV the engine reused from its prefix cache (first token's event).
+    cached_tokens: int | None = None
     # Structured output of engines that parse it themselves (Ollama, vLLM, remote).
     reasoning: str = ""
     tool_calls: list[ToolCallDelta] = field(default_factory=list)

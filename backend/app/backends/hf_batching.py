@@ -6,6 +6,14 @@ processed exactly as it would be without neighbours), merged into the left-padde
 and from then on every step is one batched forward pass for all running sequences. A sequence
 leaves the batch when it finishes, is cancelled or its consumer goes away; the others carry on.
 
+Prefill is chunked: each step spends at most ``prefill_chunk`` prompt tokens of prefill before
+the running batch's decode forward, so a long joining prompt delays the running streams by one
+chunk per token instead of by the whole prompt (with nothing decoding, a prompt is prefilled
+whole). A prompt that starts with blocks kept in the
+:class:`PrefixCache` resumes from their KV and prefills only the rest; its full blocks are
+stored once its prefill ends. Chunks and cached prefixes are multiples of the prefill
+attention's block (``hf_attention.py``), so the result is bit for bit that of a one-shot prefill.
+
 Sampling, stop strings, detokenization and logprobs stay per sequence (own parameters, own
 ``torch.Generator``), so a seeded or greedy request does not depend on who else is running.
 Events go to each sequence's own queue, which ``TransformersBackend.stream`` reads.
@@ -24,8 +32,10 @@ from typing import Any
 import torch
 
 from app.backends.base import GenerationRequest, TokenEvent, TokenLogprob
+from app.backends.hf_attention import BLOCK
 from app.backends.hf_grammar import RowGrammar
 from app.backends.hf_kvcache import PaddedBatch, new_cache
+from app.backends.hf_prefix_cache import Block, PrefixCache
 from app.backends.sampling import SampledToken, make_generator, sample_next
 from app.backends.text import IncrementalDetokenizer, StopMatcher
 from app.core.errors import GenerationFailed
@@ -50,6 +60,9 @@ class Sequence:
     detok: IncrementalDetokenizer | None = None
     stops: StopMatcher | None = None
     grammar: RowGrammar | None = None  # constrained decoding: masks this row before sampling
+    cache: Any = None  # the batch-1 cache while the prompt is being prefilled
+    blocks: list[Block] = field(default_factory=list)  # prefix-cache blocks held
+    cached_tokens: int = 0  # prompt tokens whose KV came from the prefix cache
 
     @property
     def cancelled(self) -> bool:
@@ -69,6 +82,8 @@ class DecodeScheduler:
         token_text: Callable[[int], str],
         max_batch: int,
         on_token: Callable[[], None],
+        prefill_chunk: int = 0,
+        prefix_cache: PrefixCache | None = None,
     ) -> None:
         self._model = model
         self._device = device
@@ -77,6 +92,10 @@ class DecodeScheduler:
         self._token_text = token_text
         self._max_batch = max_batch
         self._on_token = on_token
+        # Prompt tokens prefilled per step (0: a whole prompt at once); a multiple of BLOCK.
+        self._chunk = -(-prefill_chunk // BLOCK) * BLOCK if prefill_chunk > 0 else 0
+        self.prefix_cache = prefix_cache
+        self._prefilling: list[Sequence] = []  # admitted, prompt not fully prefilled yet
         self._num_layers = int(model.config.get_text_config(decoder=True).num_hidden_layers)
         self._waiting: list[Sequence] = []
         self._running: list[Sequence] = []
@@ -123,30 +142,34 @@ class DecodeScheduler:
         with torch.inference_mode():
             while True:
                 with self._wake:
-                    while not self._stopping and not self._waiting and not self._running:
+                    while (
+                        not self._stopping
+                        and not self._waiting
+                        and not self._running
+                        and not self._prefilling
+                    ):
                         self._wake.wait()
                     if self._stopping:
                         break
-                    room = self._max_batch - len(self._running)
+                    room = self._max_batch - len(self._running) - len(self._prefilling)
                     joining, self._waiting = self._waiting[:room], self._waiting[room:]
+                    self._prefilling.extend(joining)
                 try:
-                    self._step(joining)
+                    self._step()
                 except Exception as exc:  # a failed forward ends every sequence in it
                     log.exception("batched decode step failed")
-                    for seq in self._running + joining:
+                    for seq in self._running + self._prefilling:
+                        self._release(seq)
                         seq.events.put(exc)
                     self._running = []
+                    self._prefilling = []
                     self._batch = PaddedBatch(self._num_layers)
         failure = GenerationFailed("The model was unloaded during generation.")
-        for seq in self._running + self._waiting:
+        for seq in self._running + self._prefilling + self._waiting:
             seq.events.put(failure)
 
-    def _step(self, joining: list[Sequence]) -> None:
-        for seq in joining:
-            if seq.cancelled:
-                seq.events.put(TokenEvent("", finish_reason="cancelled"))
-            else:
-                self._prefill(seq)
+    def _step(self) -> None:
+        self._prefill_some()
         # Sample every running sequence from its pending logits; keep those that go on.
         keep: list[int] = []
         for row, seq in enumerate(self._running):
@@ -158,19 +181,79 @@ class DecodeScheduler:
         if self._running:
             self._forward()
 
-    def _prefill(self, seq: Sequence) -> None:
+    def _prefill_some(self) -> None:
+        """Spend this step's prefill budget (one chunk) on the prompts waiting, in order.
+
+        With nothing decoding there is no stream to keep going: the first prompt is prefilled
+        whole (the same arithmetic, see hf_attention.py, without a step per chunk)."""
+        chunk = self._chunk if self._running else 0
+        budget = chunk
+        while self._prefilling:
+            seq = self._prefilling[0]
+            if seq.cancelled:
+                self._prefilling.pop(0)
+                self._release(seq)
+                seq.events.put(TokenEvent("", finish_reason="cancelled"))
+                continue
+            if seq.cache is None:
+                self._start_prefill(seq)
+            ids = seq.request.prompt_token_ids
+            left = len(ids) - seq.position
+            take = left if chunk == 0 else min(left, budget)
+            if take < left:
+                take -= take % BLOCK  # every chunk but a prompt's last starts on a block
+            if take == 0:
+                return
+            self._prefill_chunk(seq, take)
+            budget -= take
+            if seq.position < len(ids):
+                return  # the budget is spent mid-prompt; the decode step comes first
+            self._prefilling.pop(0)
+            self._finish_prefill(seq)
+            if chunk == 0 or budget <= 0:
+                return  # one whole prompt per step when nothing was decoding
+
+    def _start_prefill(self, seq: Sequence) -> None:
         request = seq.request
+        ids = request.prompt_token_ids
         seq.generator = make_generator(request.params.seed)
-        seq.detok = IncrementalDetokenizer(self._decode, request.prompt_token_ids)
+        seq.detok = IncrementalDetokenizer(self._decode, ids)
         seq.stops = StopMatcher(request.params.stop)
-        seq.seen = list(request.prompt_token_ids)
-        cache = new_cache(self._num_layers)
-        ids = torch.tensor([request.prompt_token_ids], device=self._device)
-        out = self._model(input_ids=ids, past_key_values=cache, logits_to_keep=1)
+        seq.seen = list(ids)
+        if self.prefix_cache is not None:
+            seq.blocks = self.prefix_cache.match(ids)
+            seq.cached_tokens = sum(len(b.tokens) for b in seq.blocks)
+            seq.cache = self.prefix_cache.restore(
+                seq.blocks, self._num_layers, room=len(ids) - seq.cached_tokens
+            )
+        else:
+            seq.cache = new_cache(self._num_layers)
+        seq.position = seq.cached_tokens
+
+    def _prefill_chunk(self, seq: Sequence, take: int) -> None:
+        start, end = seq.position, seq.position + take
+        ids = torch.tensor([seq.request.prompt_token_ids[start:end]], device=self._device)
+        positions = torch.arange(start, end, device=self._device)[None]
+        out = self._model(
+            input_ids=ids, position_ids=positions, past_key_values=seq.cache, logits_to_keep=1
+        )
         seq.logits = out.logits[0, -1]
-        seq.position = len(request.prompt_token_ids)
-        self._batch.add(cache, seq.position)
+        seq.position = end
+
+    def _finish_prefill(self, seq: Sequence) -> None:
+        if self.prefix_cache is not None:
+            seq.blocks = self.prefix_cache.insert(
+                seq.request.prompt_token_ids, seq.cache, seq.blocks
+            )
+        self._batch.add(seq.cache, seq.position)
+        seq.cache = None
         self._running.append(seq)
+
+    def _release(self, seq: Sequence) -> None:
+        if self.prefix_cache is not None and seq.blocks:
+            self.prefix_cache.release(seq.blocks)
+        seq.blocks = []
+        seq.cache = None
 
     def _forward(self) -> None:
         ids = torch.tensor([[s.last_token] for s in self._running], device=self._device)
@@ -193,8 +276,7 @@ class DecodeScheduler:
         assert seq.stops is not None and seq.detok is not None and seq.logits is not None
         params = seq.request.params
         if seq.cancelled:
-            seq.events.put(TokenEvent(seq.stops.flush(), finish_reason="cancelled"))
-            return False
+            return self._end(seq, TokenEvent(seq.stops.flush(), finish_reason="cancelled"))
         seen = None
         if params.repetition_penalty != 1.0:
             seen = torch.tensor(seq.seen, dtype=torch.long)
@@ -209,20 +291,27 @@ class DecodeScheduler:
         self._on_token()
         logprobs = self._logprobs(token, params.logprobs)
         ids = [token.token_id]
+        # The first token's event says how much of the prompt the prefix cache served.
+        cached = seq.cached_tokens if seq.generated == 1 else None
         if token.token_id in self._eos_ids:
-            seq.events.put(TokenEvent(seq.stops.flush(), ids, logprobs, "stop"))
-            return False
+            return self._end(
+                seq, TokenEvent(seq.stops.flush(), ids, logprobs, "stop", cached_tokens=cached)
+            )
         text, stopped = seq.stops.feed(seq.detok.add(token.token_id))
         if stopped:
-            seq.events.put(TokenEvent(text, ids, logprobs, "stop"))
-            return False
-        seq.events.put(TokenEvent(text, ids, logprobs))
+            return self._end(seq, TokenEvent(text, ids, logprobs, "stop", cached_tokens=cached))
+        seq.events.put(TokenEvent(text, ids, logprobs, cached_tokens=cached))
         if seq.generated >= params.max_tokens:
-            seq.events.put(TokenEvent(seq.stops.flush(), finish_reason="length"))
-            return False
+            return self._end(seq, TokenEvent(seq.stops.flush(), finish_reason="length"))
         seq.last_token = token.token_id
         seq.seen.append(token.token_id)
         return True
+
+    def _end(self, seq: Sequence, last: TokenEvent) -> bool:
+        """Post ``seq``'s last event, its prefix-cache blocks released first."""
+        self._release(seq)
+        seq.events.put(last)
+        return False
 
     def _logprobs(self, token: SampledToken, wanted: int | None) -> list[TokenLogprob]:
         if wanted is None:

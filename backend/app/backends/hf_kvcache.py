@@ -57,10 +57,15 @@ class GrowableLayer(DynamicLayer):
             vbuf[:, :, : self._len].copy_(self._vbuf[:, :, : self._len])
         self._kbuf, self._vbuf = kbuf, vbuf
 
-    def replace(self, keys: torch.Tensor, values: torch.Tensor) -> None:
-        """Make ``keys``/``values`` (full length, any batch) this layer's whole content."""
+    def replace(self, keys: torch.Tensor, values: torch.Tensor, room: int = 0) -> None:
+        """Make ``keys``/``values`` (full length, any batch) this layer's whole content, with
+        space for at least ``room`` more tokens before the buffer has to grow."""
+        if not self.is_initialized:
+            self.lazy_initialization(keys, values)
         self._kbuf = self._vbuf = None
         self._len = 0
+        if room:
+            self._reserve(keys, values, keys.shape[-2] + room)
         self.update(keys, values)
 
     def get_seq_length(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any, ClassVar
 
 from app.backends.base import (
@@ -28,6 +29,7 @@ from app.backends.hf_attention import register as register_rowwise_attention
 from app.backends.hf_batching import DecodeScheduler
 from app.backends.hf_grammar import GrammarCompiler, RowGrammar
 from app.backends.hf_packing import can_pack, pack_linears
+from app.backends.hf_prefix_cache import PrefixCache
 from app.core.errors import GenerationFailed
 from app.core.hardware import cpu_supports_bf16
 
@@ -104,6 +106,12 @@ class TransformersBackend(Backend):
             token_text=self._token_text,
             max_batch=self.settings.max_batch_size,
             on_token=self.stats.add_tokens,
+            prefill_chunk=self.settings.prefill_chunk_tokens,
+            prefix_cache=(
+                PrefixCache(self.settings.prefix_cache_mb * 1024 * 1024)
+                if self.settings.prefix_cache_mb > 0
+                else None
+            ),
         )
 
     def unload(self) -> None:
@@ -150,7 +158,13 @@ class TransformersBackend(Backend):
             "batch_size": self._scheduler.batch_size if self._scheduler else 0,
             "max_batch_size": self.settings.max_batch_size,
             "packed_linears": self._packed,
+            "prefill_chunk_tokens": self.settings.prefill_chunk_tokens,
+            "prefix_cache": self._prefix_cache_health(),
         }
+
+    def _prefix_cache_health(self) -> dict[str, int] | None:
+        cache = self._scheduler.prefix_cache if self._scheduler else None
+        return None if cache is None else asdict(cache.stats())
 
     # --- text ----------------------------------------------------------------------------------
     @property

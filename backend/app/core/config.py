@@ -161,6 +161,21 @@ class Settings(BaseSettings):
         description="Pre-pack the Linear weights of bf16 Transformers models on CPU into "
         "oneDNN's blocked layout at load (faster decoding, same results, same memory).",
     )
+    prefix_cache_mb: int = Field(
+        default=512,
+        ge=0,
+        description="Memory (MiB) per loaded Transformers model for the prefix cache: the KV of "
+        "earlier prompts kept in 32-token blocks, so a request that starts with the same tokens "
+        "(system prompt, RAG context, earlier turns) prefills only the rest. Least recently used "
+        "blocks no running request holds are evicted; 0 turns the cache off.",
+    )
+    prefill_chunk_tokens: int = Field(
+        default=128,
+        ge=0,
+        description="Prompt tokens a Transformers model prefills per step while other requests "
+        "are decoding, so a long joining prompt does not stall their streams (rounded up to a "
+        "multiple of 32; 0 prefills a whole prompt in one step).",
+    )
 
     # --- tools and structured output -----------------------------------------------------------
     grammar_cache_bytes: int = Field(

@@ -101,10 +101,22 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+class PromptTokensDetails(BaseModel):
+    cached_tokens: int = Field(
+        default=0,
+        description="Prompt tokens whose keys and values the engine reused from its prefix "
+        "cache instead of computing them (OpenAI's field).",
+    )
+
+
 class Usage(BaseModel):
     prompt_tokens: int = Field(description="Tokens in the prompt after the chat template.")
     completion_tokens: int = Field(description="Tokens generated.")
     total_tokens: int = Field(description="prompt_tokens + completion_tokens.")
+    prompt_tokens_details: PromptTokensDetails = Field(
+        default_factory=PromptTokensDetails,
+        description="How the prompt was processed: the part served from the prefix cache.",
+    )
 
 
 class Timings(BaseModel):
@@ -119,6 +131,10 @@ class Timings(BaseModel):
     load_ms: float = Field(
         default=0.0,
         description="Time spent loading the model for this request (0 when it was already loaded).",
+    )
+    cached_tokens: int = Field(
+        default=0,
+        description="Prompt tokens reused from the engine's prefix cache (not prefilled again).",
     )
     backend: str = Field(description="Backend that served the request.")
     backend_reason: str = Field(description="Why that backend was chosen.")

@@ -41,7 +41,7 @@ from app.core.errors import (
     InvalidRequest,
 )
 from app.core.request_context import current_identity
-from app.schemas.common import Timings, Usage
+from app.schemas.common import PromptTokensDetails, Timings, Usage
 from app.schemas.generation import parse_duration
 from app.services import metrics
 from app.services.capabilities import check_request
@@ -166,6 +166,7 @@ class GenerationOutcome:
     first_token_at: float | None = None
     last_token_at: float | None = None
     remote_prompt_tokens: int | None = None
+    cached_tokens: int = 0  # prompt tokens the engine reused from its prefix cache
     # Every event, for readers that parse the whole output (tool calls, reasoning).
     events: list[TokenEvent] = field(default_factory=list)
 
@@ -181,6 +182,8 @@ class GenerationOutcome:
         self.logprobs.extend(event.logprobs)
         if event.finish_reason:
             self.finish_reason = event.finish_reason
+        if event.cached_tokens is not None:
+            self.cached_tokens = event.cached_tokens
         if event.usage is not None:  # counted by a remote engine: its figures win
             self.remote_prompt_tokens, self.completion_tokens = event.usage
 
@@ -196,6 +199,7 @@ class GenerationOutcome:
             prompt_tokens=prompt,
             completion_tokens=self.completion_tokens,
             total_tokens=prompt + self.completion_tokens,
+            prompt_tokens_details=PromptTokensDetails(cached_tokens=self.cached_tokens),
         )
 
     def timings(self) -> Timings:
@@ -211,6 +215,7 @@ class GenerationOutcome:
             tokens_per_second=rate,
             total_ms=(end - start) * 1000,
             load_ms=self.job.load_seconds * 1000,
+            cached_tokens=self.cached_tokens,
             backend=self.job.model.backend_name,
             backend_reason=self.job.model.backend_reason,
         )

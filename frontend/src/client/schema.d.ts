@@ -4754,6 +4754,15 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** PromptTokensDetails */
+        PromptTokensDetails: {
+            /**
+             * Cached Tokens
+             * @description Prompt tokens whose keys and values the engine reused from its prefix cache instead of computing them (OpenAI's field).
+             * @default 0
+             */
+            cached_tokens?: number;
+        };
         /**
          * QueryFilters
          * @description Restrict retrieval to some documents or tags (both: a chunk must match both).
@@ -5249,6 +5258,12 @@ export interface components {
              */
             backend_reason: string;
             /**
+             * Cached Tokens
+             * @description Prompt tokens reused from the engine's prefix cache (not prefilled again).
+             * @default 0
+             */
+            cached_tokens?: number;
+            /**
              * Load Ms
              * @description Time spent loading the model for this request (0 when it was already loaded).
              * @default 0
@@ -5559,6 +5574,8 @@ export interface components {
              * @description Tokens in the prompt after the chat template.
              */
             prompt_tokens: number;
+            /** @description How the prompt was processed: the part served from the prefix cache. */
+            prompt_tokens_details?: components["schemas"]["PromptTokensDetails"];
             /**
              * Total Tokens
              * @description prompt_tokens + completion_tokens.
