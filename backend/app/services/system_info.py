@@ -3,6 +3,7 @@ whether it is installed (and why not) and what it can do."""
 
 from __future__ import annotations
 
+import importlib
 import platform
 import sys
 from dataclasses import asdict
@@ -20,7 +21,10 @@ def system_info(settings: Settings, show_paths: bool) -> SystemInfo:
     memory = hardware.memory_info()
     threads = None
     if "torch" in sys.modules:
-        threads = sys.modules["torch"].get_num_threads()
+        # The start-up GPU probe may still be importing torch in another thread: importing it
+        # here waits for that import to finish, where sys.modules would hand over a
+        # half-initialised module.
+        threads = importlib.import_module("torch").get_num_threads()
     backends = []
     for name in BACKENDS:
         info = availability(name)
