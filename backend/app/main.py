@@ -25,6 +25,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.logging import configure_logging
 from app.core.redact import register_roots
+from app.services.arena import ArenaService, ArenaStore
 from app.services.auth import AuthService
 from app.services.batches import BatchService
 from app.services.catalog import CatalogService
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.conversations = ConversationService(
             ConversationStore(app.state.db), app.state.generation
         )
+        app.state.arena = ArenaService(ArenaStore(app.state.db), app.state.generation)
         app.state.batches = BatchService(
             settings, app.state.db, app.state.generation, make_dispatcher(app)
         )
