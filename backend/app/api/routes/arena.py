@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Literal
 
 from fastapi import APIRouter, Response
 
@@ -35,6 +36,10 @@ METHOD = (
 
 def _battle(b: BattleRecord) -> Battle:
     voted = b.vote is not None
+    sides: tuple[tuple[Literal["A", "B"], str, str, dict], ...] = (
+        ("A", b.answer_a, b.model_a, b.figures_a),
+        ("B", b.answer_b, b.model_b, b.figures_b),
+    )
     answers = [
         BattleAnswer(
             label=label,
@@ -42,10 +47,7 @@ def _battle(b: BattleRecord) -> Battle:
             model=model if voted else None,
             figures=BattleFigures.model_validate(figures) if voted else None,
         )
-        for label, text, model, figures in (
-            ("A", b.answer_a, b.model_a, b.figures_a),
-            ("B", b.answer_b, b.model_b, b.figures_b),
-        )
+        for label, text, model, figures in sides
     ]
     return Battle(
         id=b.id,

@@ -87,14 +87,14 @@ def compute(votes: Sequence[PairVote], rounds: int = BOOTSTRAP_ROUNDS) -> Leader
             a.ties, b.ties = a.ties + 1, b.ties + 1
         else:
             a.both_bad, b.both_bad = a.both_bad + 1, b.both_bad + 1
-        for model, t, s in (
+        for model, first, rate in (
             (v.model_a, v.ttft_ms_a, v.tokens_per_s_a),
             (v.model_b, v.ttft_ms_b, v.tokens_per_s_b),
         ):
-            if t is not None:
-                ttft[model].append(t)
-            if s is not None:
-                speed[model].append(s)
+            if first is not None:
+                ttft[model].append(first)
+            if rate is not None:
+                speed[model].append(rate)
     rates: list[list[float | None]] = []
     for i in range(len(models)):
         row: list[float | None] = []
