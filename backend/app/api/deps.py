@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.core.config import Settings
+from app.services.arena.runs import PromptRunService
 from app.services.arena.service import ArenaService
 from app.services.auth import AuthService
 from app.services.catalog import CatalogService
@@ -63,6 +64,10 @@ def get_arena(request: Request) -> ArenaService:
     return request.app.state.arena
 
 
+def get_prompt_runs(request: Request) -> PromptRunService:
+    return request.app.state.prompt_runs
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ModelManagerDep = Annotated[ModelManager, Depends(get_model_manager)]
 ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
@@ -74,3 +79,4 @@ DownloadsDep = Annotated[DownloadService, Depends(get_downloads)]
 CatalogDep = Annotated[CatalogService, Depends(get_catalog)]
 ConversationsDep = Annotated[ConversationService, Depends(get_conversations)]
 ArenaDep = Annotated[ArenaService, Depends(get_arena)]
+PromptRunsDep = Annotated[PromptRunService, Depends(get_prompt_runs)]

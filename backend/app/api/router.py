@@ -17,6 +17,7 @@ from app.api.routes import (
     downloads,
     generate,
     models,
+    prompt_runs,
     rag,
     rag_eval,
     system,
@@ -33,6 +34,7 @@ native.include_router(generate.router)
 native.include_router(models.router)
 native.include_router(downloads.router)
 native.include_router(compare.router)
+native.include_router(prompt_runs.router)
 native.include_router(arena.router)
 native.include_router(rag.router)
 native.include_router(conversations.router)
