@@ -2,7 +2,9 @@ import { quantile, type Distribution } from "@/lib/promptRuns";
 
 /**
  * A strip plot (SVG, no chart library, styled like BarChart): one row per label, a dot per value
- * on a shared axis from 0, the 25-75% range as a band and the median as a tick.
+ * on a shared axis from 0, the 25-75% range as a band and the median as a tick. The axis ends a
+ * little past the largest 90th percentile, so one outlier does not squash the rest; values past
+ * it sit on the edge as open circles.
  */
 export function DistributionChart({
   title,
@@ -13,12 +15,14 @@ export function DistributionChart({
   data: Distribution[];
   format: (v: number) => string;
 }) {
-  const max = Math.max(1e-9, ...data.flatMap((d) => d.values));
+  const top = Math.max(1e-9, ...data.flatMap((d) => d.values));
+  const p90 = Math.max(1e-9, ...data.map((d) => quantile(d.values, 0.9) ?? 0));
+  const max = Math.min(top, p90 * 1.25);
   const rowH = 30;
   const labelW = 120;
   const width = 360;
   const plotW = width - labelW - 70;
-  const x = (v: number) => labelW + (v / max) * plotW;
+  const x = (v: number) => labelW + (Math.min(v, max) / max) * plotW;
   const summary = data
     .map((d) => {
       const median = quantile(d.values, 0.5);
@@ -43,7 +47,8 @@ export function DistributionChart({
                 <rect x={x(q1)} y={8} width={Math.max(1, x(q3) - x(q1))} height={14} rx={2} fill={color} opacity={0.2} />
               )}
               {d.values.map((v, j) => (
-                <circle key={j} cx={x(v)} cy={15} r={2.5} fill={color} opacity={0.75} />
+                <circle key={j} cx={x(v)} cy={15} r={2.5} opacity={0.75}
+                  fill={v > max ? "none" : color} stroke={v > max ? color : "none"} />
               ))}
               {median != null && <line x1={x(median)} x2={x(median)} y1={5} y2={25} stroke={color} strokeWidth={2} />}
               <text x={labelW + plotW + 6} y={19} className="fill-muted-foreground text-[11px]">
@@ -54,7 +59,7 @@ export function DistributionChart({
         })}
         <text x={labelW} y={data.length * rowH + 10} className="fill-muted-foreground text-[10px]">0</text>
         <text x={labelW + plotW} y={data.length * rowH + 10} textAnchor="end" className="fill-muted-foreground text-[10px]">
-          {format(max)}
+          {max < top ? `${format(max)}+` : format(max)}
         </text>
       </svg>
     </figure>

@@ -276,7 +276,7 @@ function Summaries({ run }: { run: PromptRun }) {
               <td className="px-2 py-1">{formatRate(s.median_tokens_per_s)}</td>
               <td className="px-2 py-1">{s.completion_tokens}</td>
               <td className="px-2 py-1">{s.checks.map((c) => `${c.name} ${c.passed}/${c.total}`).join(", ") || "–"}</td>
-              <td className="px-2 py-1">👍 {s.thumbs_up} · 👎 {s.thumbs_down}</td>
+              <td className="px-2 py-1">{s.thumbs_up} up · {s.thumbs_down} down</td>
             </tr>
           ))}
         </tbody>
