@@ -146,6 +146,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/arena/battles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Battle
+         * @description Draw two of ``models`` at random and answer ``prompt`` with both (not streamed: the
+         *     response comes once both answers are complete). Names are hidden until the vote.
+         */
+        post: operations["arena-create_battle"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/battles/{battle_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Battle
+         * @description A battle; model names and figures appear once it has a vote.
+         */
+        get: operations["arena-get_battle"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/battles/{battle_id}/vote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Vote Battle
+         * @description Cast the battle's one vote; the answer reveals both models and their figures.
+         */
+        post: operations["arena-vote_battle"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/leaderboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Leaderboard
+         * @description Ratings (ranked by Bradley-Terry), win-rate matrix, votes and median speed per model.
+         */
+        get: operations["arena-get_leaderboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/votes.jsonl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Votes
+         * @description Every voted battle as JSON Lines, oldest vote first.
+         */
+        get: operations["arena-export_votes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/keys": {
         parameters: {
             query?: never;
@@ -1749,6 +1850,107 @@ export interface components {
              * @constant
              */
             object?: "list";
+        };
+        /**
+         * Battle
+         * @description A battle: the two answers as "A" and "B"; model names and figures only after the vote.
+         */
+        Battle: {
+            /** Answers */
+            answers: components["schemas"]["BattleAnswer"][];
+            /** Created At */
+            created_at: number;
+            /** Id */
+            id: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Prompt */
+            prompt: string;
+            /** System */
+            system: string | null;
+            vote?: components["schemas"]["BattleVote"] | null;
+        };
+        /** BattleAnswer */
+        BattleAnswer: {
+            /** @description Once voted. */
+            figures?: components["schemas"]["BattleFigures"] | null;
+            /**
+             * Label
+             * @enum {string}
+             */
+            label: "A" | "B";
+            /**
+             * Model
+             * @description The model's name, once voted.
+             */
+            model?: string | null;
+            /** Text */
+            text: string;
+        };
+        /**
+         * BattleCreate
+         * @description A prompt for two models drawn at random from ``models``; their names stay hidden.
+         */
+        BattleCreate: {
+            /**
+             * Models
+             * @description The models in the draw (at least two different ones); two are picked at random for this battle. A model with a backend counts as 'model@backend'.
+             */
+            models: components["schemas"]["CompareTarget"][];
+            /** @description One set of sampling parameters (seed included) for both answers. */
+            params?: components["schemas"]["GenerationParameters"];
+            /**
+             * Prompt
+             * @description The user message.
+             */
+            prompt: string;
+            /**
+             * System
+             * @description System prompt.
+             */
+            system?: string | null;
+        };
+        /**
+         * BattleFigures
+         * @description How an answer was produced; shown only after the vote (speed can give a model away).
+         */
+        BattleFigures: {
+            /** Backend */
+            backend?: string | null;
+            /** Finish Reason */
+            finish_reason: string;
+            /**
+             * Tokens
+             * @description Completion tokens.
+             */
+            tokens: number;
+            /**
+             * Tokens Per S
+             * @description Decode speed after the first token.
+             */
+            tokens_per_s: number | null;
+            /**
+             * Ttft Ms
+             * @description Time to first token.
+             */
+            ttft_ms: number | null;
+        };
+        /** BattleVote */
+        BattleVote: {
+            /** Created At */
+            created_at: number;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "battle" | "run";
+            /**
+             * Winner
+             * @enum {string}
+             */
+            winner: "a" | "b" | "tie" | "both_bad";
         };
         /** Body_openai-create_file */
         "Body_openai-create_file": {
@@ -3747,6 +3949,36 @@ export interface components {
             timings: components["schemas"]["Timings"];
             usage: components["schemas"]["Usage"];
         };
+        /**
+         * GenerationParameters
+         * @description Sampling parameters; unset ones come from the model's defaults, then the server's.
+         */
+        GenerationParameters: {
+            /**
+             * Json Schema
+             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
+             */
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /** Repetition Penalty */
+            repetition_penalty?: number | null;
+            /** Seed */
+            seed?: number | null;
+            /**
+             * Stop
+             * @description Up to 4 strings; generation ends before the first one appears.
+             */
+            stop?: string[];
+            /** Temperature */
+            temperature?: number | null;
+            /** Top K */
+            top_k?: number | null;
+            /** Top P */
+            top_p?: number | null;
+        };
         /** GpuInfo */
         GpuInfo: {
             /** Free Bytes */
@@ -3909,6 +4141,82 @@ export interface components {
              * @description Accepted; output always follows the schema when the backend constrains it.
              */
             strict?: boolean | null;
+        };
+        /** Leaderboard */
+        Leaderboard: {
+            matrix: components["schemas"]["WinRateMatrix"];
+            /**
+             * Method
+             * @description How the figures are computed, in words.
+             */
+            method: string;
+            /** Models */
+            models: components["schemas"]["LeaderboardRow"][];
+            /**
+             * Ranking
+             * @description Rows are ranked by Bradley-Terry rating, as FastChat's leaderboard is.
+             * @default bradley_terry
+             * @constant
+             */
+            ranking?: "bradley_terry";
+            /**
+             * Sources
+             * @description Votes per source ('battle', 'run', ...).
+             */
+            sources: {
+                [key: string]: number;
+            };
+            /** Total Votes */
+            total_votes: number;
+        };
+        /** LeaderboardRow */
+        LeaderboardRow: {
+            /** Both Bad */
+            both_bad: number;
+            /**
+             * Ci High
+             * @description 97.5th percentile of the bootstrap ratings.
+             */
+            ci_high: number;
+            /**
+             * Ci Low
+             * @description 2.5th percentile of the bootstrap ratings.
+             */
+            ci_low: number;
+            /**
+             * Elo
+             * @description Online Elo (K=4) over the votes in the order cast.
+             */
+            elo: number;
+            /** Losses */
+            losses: number;
+            /** Median Tokens Per S */
+            median_tokens_per_s: number | null;
+            /** Median Ttft Ms */
+            median_ttft_ms: number | null;
+            /** Model */
+            model: string;
+            /**
+             * Rank
+             * @description 1 + the number of models whose 95% interval lies wholly above this one's (FastChat's rank): models whose intervals overlap share a rank.
+             */
+            rank: number;
+            /**
+             * Rating
+             * @description Bradley-Terry rating (the ranking), FastChat's scale.
+             */
+            rating: number;
+            /** Ties */
+            ties: number;
+            /** Votes */
+            votes: number;
+            /**
+             * Win Rate
+             * @description wins / (wins + losses); ties left out.
+             */
+            win_rate: number | null;
+            /** Wins */
+            wins: number;
         };
         /**
          * LoadedModelInfo
@@ -5565,6 +5873,33 @@ export interface components {
              */
             total_tokens: number;
         };
+        /** VoteCreate */
+        VoteCreate: {
+            /**
+             * Winner
+             * @description 'a' (A is better), 'b' (B is better), 'tie' or 'both_bad'.
+             * @enum {string}
+             */
+            winner: "a" | "b" | "tie" | "both_bad";
+        };
+        /** WinRateMatrix */
+        WinRateMatrix: {
+            /**
+             * Battles
+             * @description [i][j]: votes between i and j, ties included.
+             */
+            battles: number[][];
+            /**
+             * Models
+             * @description Row and column order (the ranking order).
+             */
+            models: string[];
+            /**
+             * Win Rates
+             * @description [i][j]: share of the decisive votes between models i and j won by i.
+             */
+            win_rates: (number | null)[][];
+        };
         /** NamedFunction */
         app__schemas__openai__NamedFunction: {
             /**
@@ -6113,6 +6448,299 @@ export interface operations {
                         /** @description What went wrong. */
                         error: string;
                     };
+                };
+            };
+        };
+    };
+    "arena-create_battle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BattleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Battle"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "arena-get_battle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                battle_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Battle"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "arena-vote_battle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                battle_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Battle"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "arena-get_leaderboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Leaderboard"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "arena-export_votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One voted battle per line: prompt, system, params, models, answers, figures, winner. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": unknown;
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
