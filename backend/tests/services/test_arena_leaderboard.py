@@ -54,7 +54,7 @@ class _Thumbs:
 
 def test_extra_source_joins_the_leaderboard(tmp_path: Path) -> None:
     store = ArenaStore(Database(tmp_path / "db.sqlite"))
-    figures = {"ttft_ms": 12.0, "tokens_per_s": 7.0, "tokens": 3, "finish_reason": "length"}
+    figures = {"ttft_ms": 112.0, "load_ms": 100.0, "tokens_per_s": 7.0, "tokens": 3}
     battle = BattleRecord("p", None, {}, "m1", "m2", "a1", "a2", figures, figures)
     store.add_battle(battle)
     assert store.add_vote(battle.id, "a") and not store.add_vote(battle.id, "b")
@@ -63,4 +63,5 @@ def test_extra_source_joins_the_leaderboard(tmp_path: Path) -> None:
     assert board.sources == {"battle": 1, "run": 1}
     rows = {s.model: s for s in board.standings}
     assert rows["m1"].wins == 1 and rows["m2"].wins == 1
+    # The battle's TTFT counts without its model load: 112 - 100 ms.
     assert rows["m2"].median_ttft_ms == pytest.approx((12.0 + 20.0) / 2)

@@ -19,7 +19,7 @@ export function LeaderboardView() {
   return (
     <Card className="mt-4">
       <CardHeader className="flex flex-row items-center justify-between gap-2 space-y-0">
-        <CardTitle className="text-base">Leaderboard{data ? ` · ${data.total_votes} votes` : ""}</CardTitle>
+        <CardTitle className="text-base">Leaderboard{data ? ` · ${data.total_votes} ${data.total_votes === 1 ? "vote" : "votes"}` : ""}</CardTitle>
         <Button variant="outline" size="sm" onClick={() => downloadVotes().catch(setError)}>
           <Download /> Export votes
         </Button>
