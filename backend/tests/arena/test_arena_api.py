@@ -80,6 +80,7 @@ def test_battle_hidden_until_vote_then_revealed_and_counted(client: httpx.Client
     for answer in revealed["answers"]:
         figures = answer["figures"]
         assert figures["ttft_ms"] > 0 and figures["tokens"] > 0
+        assert 0 <= figures["load_ms"] <= figures["ttft_ms"]
         assert figures["finish_reason"] in ("length", "stop")
     assert revealed["vote"]["winner"] == "a" and revealed["vote"]["source"] == "battle"
     assert client.get(f"/battles/{b['id']}").json()["answers"][0]["model"] == names[0]
