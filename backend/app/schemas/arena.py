@@ -33,11 +33,14 @@ class BattleCreate(BaseModel):
 class BattleFigures(BaseModel):
     """How an answer was produced; shown only after the vote (speed can give a model away)."""
 
-    ttft_ms: float | None = Field(description="Time to first token.")
+    ttft_ms: float | None = Field(
+        description="Time to first token, from the request (model loading included)."
+    )
     tokens_per_s: float | None = Field(description="Decode speed after the first token.")
     tokens: int = Field(description="Completion tokens.")
     finish_reason: str
     backend: str | None = None
+    load_ms: float | None = Field(default=None, description="Model loading in ttft_ms.")
 
 
 class BattleAnswer(BaseModel):
@@ -87,7 +90,7 @@ class LeaderboardRow(BaseModel):
     ties: int
     both_bad: int
     win_rate: float | None = Field(description="wins / (wins + losses); ties left out.")
-    median_ttft_ms: float | None
+    median_ttft_ms: float | None = Field(description="Median TTFT without model loading.")
     median_tokens_per_s: float | None
 
 

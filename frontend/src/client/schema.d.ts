@@ -2106,6 +2106,11 @@ export interface components {
             /** Finish Reason */
             finish_reason: string;
             /**
+             * Load Ms
+             * @description Model loading in ttft_ms.
+             */
+            load_ms?: number | null;
+            /**
              * Tokens
              * @description Completion tokens.
              */
@@ -2117,7 +2122,7 @@ export interface components {
             tokens_per_s: number | null;
             /**
              * Ttft Ms
-             * @description Time to first token.
+             * @description Time to first token, from the request (model loading included).
              */
             ttft_ms: number | null;
         };
@@ -4418,7 +4423,10 @@ export interface components {
             losses: number;
             /** Median Tokens Per S */
             median_tokens_per_s: number | null;
-            /** Median Ttft Ms */
+            /**
+             * Median Ttft Ms
+             * @description Median TTFT without model loading.
+             */
             median_ttft_ms: number | null;
             /** Model */
             model: string;

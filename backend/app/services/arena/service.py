@@ -44,7 +44,14 @@ def figures(outcome: GenerationOutcome) -> dict[str, Any]:
         "tokens": outcome.completion_tokens,
         "finish_reason": outcome.finish_reason or "cancelled",
         "backend": timings.backend,
+        "load_ms": timings.load_ms,
     }
+
+
+def _warm_ttft(f: dict[str, Any]) -> float | None:
+    """TTFT without the model load a battle's first request may include (the leaderboard's)."""
+    ttft = f.get("ttft_ms")
+    return None if ttft is None else max(ttft - (f.get("load_ms") or 0.0), 0.0)
 
 
 def _pair_vote(battle: BattleRecord) -> PairVote:
@@ -54,8 +61,8 @@ def _pair_vote(battle: BattleRecord) -> PairVote:
         model_b=battle.model_b,
         winner=battle.vote.winner,
         source=battle.vote.source,
-        ttft_ms_a=battle.figures_a.get("ttft_ms"),
-        ttft_ms_b=battle.figures_b.get("ttft_ms"),
+        ttft_ms_a=_warm_ttft(battle.figures_a),
+        ttft_ms_b=_warm_ttft(battle.figures_b),
         tokens_per_s_a=battle.figures_a.get("tokens_per_s"),
         tokens_per_s_b=battle.figures_b.get("tokens_per_s"),
     )
