@@ -25,6 +25,9 @@ from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.logging import configure_logging
 from app.core.redact import register_roots
+from app.services.arena import ArenaService, ArenaStore
+from app.services.arena.runs import PromptRunService
+from app.services.arena.runs_store import RunStore
 from app.services.auth import AuthService
 from app.services.batches import BatchService
 from app.services.catalog import CatalogService
@@ -96,9 +99,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.conversations = ConversationService(
             ConversationStore(app.state.db), app.state.generation
         )
+        app.state.arena = ArenaService(ArenaStore(app.state.db), app.state.generation)
         app.state.batches = BatchService(
             settings, app.state.db, app.state.generation, make_dispatcher(app)
         )
+        # Prompt-set runs ride on the batch runner: registered before it starts, so the runs
+        # a restart interrupted resume; their thumbs feed the arena leaderboard.
+        app.state.prompt_runs = PromptRunService(
+            settings, RunStore(app.state.db), app.state.batches, app.state.generation, store
+        )
+        app.state.arena.add_source(app.state.prompt_runs.vote_source())
         await app.state.batches.start()
         if settings.preload_default_model and (default := await manager.default_model_id_async()):
             await manager.get(default, reserve=False)

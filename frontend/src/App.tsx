@@ -15,6 +15,7 @@ const ModelsPage = lazyPage(() => import("@/pages/Models"), "ModelsPage");
 const SettingsPage = lazyPage(() => import("@/pages/Settings"), "SettingsPage");
 const RagLabPage = lazyPage(() => import("@/pages/RagLab"), "RagLabPage");
 const BatchesPage = lazyPage(() => import("@/pages/Batches"), "BatchesPage");
+const PromptRunsPage = lazyPage(() => import("@/pages/PromptRuns"), "PromptRunsPage");
 const NotFoundPage = lazyPage(() => import("@/pages/NotFound"), "NotFoundPage");
 
 export function App() {
@@ -31,6 +32,7 @@ export function App() {
             <Route path="rag-lab" element={<RagLabPage />} />
             <Route path="models" element={<ModelsPage />} />
             <Route path="batches" element={<BatchesPage />} />
+            <Route path="prompt-runs" element={<PromptRunsPage />} />
             <Route path="settings" element={<SettingsPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Route>

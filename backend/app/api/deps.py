@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.core.config import Settings
+from app.services.arena.runs import PromptRunService
+from app.services.arena.service import ArenaService
 from app.services.auth import AuthService
 from app.services.catalog import CatalogService
 from app.services.conversations import ConversationService
@@ -58,6 +60,14 @@ def get_conversations(request: Request) -> ConversationService:
     return request.app.state.conversations
 
 
+def get_arena(request: Request) -> ArenaService:
+    return request.app.state.arena
+
+
+def get_prompt_runs(request: Request) -> PromptRunService:
+    return request.app.state.prompt_runs
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ModelManagerDep = Annotated[ModelManager, Depends(get_model_manager)]
 ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
@@ -68,3 +78,5 @@ EmbeddingsDep = Annotated[EmbeddingService, Depends(get_embeddings)]
 DownloadsDep = Annotated[DownloadService, Depends(get_downloads)]
 CatalogDep = Annotated[CatalogService, Depends(get_catalog)]
 ConversationsDep = Annotated[ConversationService, Depends(get_conversations)]
+ArenaDep = Annotated[ArenaService, Depends(get_arena)]
+PromptRunsDep = Annotated[PromptRunService, Depends(get_prompt_runs)]

@@ -10,18 +10,20 @@ from app.api.ollama import generate as ollama_generate
 from app.api.ollama import models as ollama_models
 from app.api.openai import batches, chat, completions, embeddings, files, rerank, responses
 from app.api.openai import models as openai_models
-from app.api.routes import auth as auth_routes
-from app.api.routes import backends as backend_routes
 from app.api.routes import (
+    arena,
     compare,
     conversations,
     downloads,
     generate,
     models,
+    prompt_runs,
     rag,
     rag_eval,
     system,
 )
+from app.api.routes import auth as auth_routes
+from app.api.routes import backends as backend_routes
 from app.api.routes import tokenize as tokenize_routes
 
 native = APIRouter(prefix="/api/v1")
@@ -32,6 +34,8 @@ native.include_router(generate.router)
 native.include_router(models.router)
 native.include_router(downloads.router)
 native.include_router(compare.router)
+native.include_router(prompt_runs.router)
+native.include_router(arena.router)
 native.include_router(rag.router)
 native.include_router(conversations.router)
 native.include_router(rag_eval.router)

@@ -313,6 +313,12 @@ class Settings(BaseSettings):
     batch_max_lines: int = Field(
         default=50_000, ge=1, description="Most request lines in one batch input file."
     )
+    prompt_run_max_rows: int = Field(
+        default=2_000,
+        ge=1,
+        description="Most rows in one prompt-set run (/api/v1/arena/runs); each row runs on "
+        "every model of the run, as lines of a background batch.",
+    )
 
     # --- reliability and security (auth, limits, logs) ---------------------------------------
     auth_enabled: bool = Field(

@@ -146,6 +146,291 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/arena/battles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Battle
+         * @description Draw two of ``models`` at random and answer ``prompt`` with both (not streamed: the
+         *     response comes once both answers are complete). Names are hidden until the vote.
+         */
+        post: operations["arena-create_battle"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/battles/{battle_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Battle
+         * @description A battle; model names and figures appear once it has a vote.
+         */
+        get: operations["arena-get_battle"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/battles/{battle_id}/vote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Vote Battle
+         * @description Cast the battle's one vote; the answer reveals both models and their figures.
+         */
+        post: operations["arena-vote_battle"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/leaderboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Leaderboard
+         * @description Ratings (ranked by Bradley-Terry), win-rate matrix, votes and median speed per model.
+         */
+        get: operations["arena-get_leaderboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Runs
+         * @description Runs, newest first.
+         */
+        get: operations["prompt-runs-list_runs"];
+        put?: never;
+        /**
+         * Create Run
+         * @description Start a run from pasted rows; a malformed row is a 400 naming its number.
+         */
+        post: operations["prompt-runs-create_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/runs/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Run
+         * @description Start a run from an uploaded JSONL or CSV prompt set.
+         */
+        post: operations["prompt-runs-upload_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Run
+         * @description Status, progress, every cell and the per-model summaries.
+         */
+        get: operations["prompt-runs-get_run"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/runs/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Run
+         * @description Stop a run; finished cells are kept.
+         */
+        post: operations["prompt-runs-cancel_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/runs/{run_id}/cells/{row}/{model}/rating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Rate Cell
+         * @description Thumbs up or down on one answer (null clears); they feed the arena leaderboard.
+         */
+        put: operations["prompt-runs-rate_cell"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/runs/{run_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Events
+         * @description Live progress of a run.
+         */
+        get: operations["prompt-runs-run_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/runs/{run_id}/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Run Csv
+         * @description One line per cell, each with its model's digest, backend, seed and parameters.
+         */
+        get: operations["prompt-runs-export_run_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/runs/{run_id}/export.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Run Json
+         * @description The whole run with its manifest, as a download.
+         */
+        get: operations["prompt-runs-export_run_json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/runs/{run_id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rerun Run
+         * @description A new run from this run's manifest: same rows, models, backends, parameters and seed.
+         */
+        post: operations["prompt-runs-rerun_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/arena/votes.jsonl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Votes
+         * @description Every voted battle as JSON Lines, oldest vote first.
+         */
+        get: operations["arena-export_votes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/keys": {
         parameters: {
             query?: never;
@@ -1750,6 +2035,112 @@ export interface components {
              */
             object?: "list";
         };
+        /**
+         * Battle
+         * @description A battle: the two answers as "A" and "B"; model names and figures only after the vote.
+         */
+        Battle: {
+            /** Answers */
+            answers: components["schemas"]["BattleAnswer"][];
+            /** Created At */
+            created_at: number;
+            /** Id */
+            id: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Prompt */
+            prompt: string;
+            /** System */
+            system: string | null;
+            vote?: components["schemas"]["BattleVote"] | null;
+        };
+        /** BattleAnswer */
+        BattleAnswer: {
+            /** @description Once voted. */
+            figures?: components["schemas"]["BattleFigures"] | null;
+            /**
+             * Label
+             * @enum {string}
+             */
+            label: "A" | "B";
+            /**
+             * Model
+             * @description The model's name, once voted.
+             */
+            model?: string | null;
+            /** Text */
+            text: string;
+        };
+        /**
+         * BattleCreate
+         * @description A prompt for two models drawn at random from ``models``; their names stay hidden.
+         */
+        BattleCreate: {
+            /**
+             * Models
+             * @description The models in the draw (at least two different ones); two are picked at random for this battle. A model with a backend counts as 'model@backend'.
+             */
+            models: components["schemas"]["CompareTarget"][];
+            /** @description One set of sampling parameters (seed included) for both answers. */
+            params?: components["schemas"]["GenerationParameters"];
+            /**
+             * Prompt
+             * @description The user message.
+             */
+            prompt: string;
+            /**
+             * System
+             * @description System prompt.
+             */
+            system?: string | null;
+        };
+        /**
+         * BattleFigures
+         * @description How an answer was produced; shown only after the vote (speed can give a model away).
+         */
+        BattleFigures: {
+            /** Backend */
+            backend?: string | null;
+            /** Finish Reason */
+            finish_reason: string;
+            /**
+             * Load Ms
+             * @description Model loading in ttft_ms.
+             */
+            load_ms?: number | null;
+            /**
+             * Tokens
+             * @description Completion tokens.
+             */
+            tokens: number;
+            /**
+             * Tokens Per S
+             * @description Decode speed after the first token.
+             */
+            tokens_per_s: number | null;
+            /**
+             * Ttft Ms
+             * @description Time to first token, from the request (model loading included).
+             */
+            ttft_ms: number | null;
+        };
+        /** BattleVote */
+        BattleVote: {
+            /** Created At */
+            created_at: number;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "battle" | "run";
+            /**
+             * Winner
+             * @enum {string}
+             */
+            winner: "a" | "b" | "tie" | "both_bad";
+        };
         /** Body_openai-create_file */
         "Body_openai-create_file": {
             /**
@@ -1762,6 +2153,19 @@ export interface components {
              * @description Only 'batch'.
              */
             purpose: string;
+        };
+        /** Body_prompt-runs-upload_run */
+        "Body_prompt-runs-upload_run": {
+            /**
+             * Config
+             * @description PromptRunConfig as JSON: name, models, params.
+             */
+            config: string;
+            /**
+             * File
+             * @description The prompt set: .jsonl or .csv.
+             */
+            file: string;
         };
         /**
          * CatalogEntry
@@ -2037,6 +2441,35 @@ export interface components {
             role?: "assistant";
             /** Tool Calls */
             tool_calls?: components["schemas"]["ToolCallOut"][] | null;
+        };
+        /** CheckResult */
+        CheckResult: {
+            /**
+             * Detail
+             * @description Why it failed, when it did.
+             */
+            detail?: string | null;
+            /**
+             * Name
+             * @enum {string}
+             */
+            name: "exact" | "contains" | "regex" | "json_schema";
+            /** Passed */
+            passed: boolean;
+        };
+        /** CheckSummary */
+        CheckSummary: {
+            /**
+             * Name
+             * @enum {string}
+             */
+            name: "exact" | "contains" | "regex" | "json_schema";
+            /** Passed */
+            passed: number;
+            /** Rate */
+            rate: number | null;
+            /** Total */
+            total: number;
         };
         /** ChoiceLogprobs */
         ChoiceLogprobs: {
@@ -3747,6 +4180,36 @@ export interface components {
             timings: components["schemas"]["Timings"];
             usage: components["schemas"]["Usage"];
         };
+        /**
+         * GenerationParameters
+         * @description Sampling parameters; unset ones come from the model's defaults, then the server's.
+         */
+        GenerationParameters: {
+            /**
+             * Json Schema
+             * @description JSON schema the output must follow (constrained decoding); backends without capabilities.json_schema refuse it with 400.
+             */
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /** Repetition Penalty */
+            repetition_penalty?: number | null;
+            /** Seed */
+            seed?: number | null;
+            /**
+             * Stop
+             * @description Up to 4 strings; generation ends before the first one appears.
+             */
+            stop?: string[];
+            /** Temperature */
+            temperature?: number | null;
+            /** Top K */
+            top_k?: number | null;
+            /** Top P */
+            top_p?: number | null;
+        };
         /** GpuInfo */
         GpuInfo: {
             /** Free Bytes */
@@ -3910,6 +4373,85 @@ export interface components {
              */
             strict?: boolean | null;
         };
+        /** Leaderboard */
+        Leaderboard: {
+            matrix: components["schemas"]["WinRateMatrix"];
+            /**
+             * Method
+             * @description How the figures are computed, in words.
+             */
+            method: string;
+            /** Models */
+            models: components["schemas"]["LeaderboardRow"][];
+            /**
+             * Ranking
+             * @description Rows are ranked by Bradley-Terry rating, as FastChat's leaderboard is.
+             * @default bradley_terry
+             * @constant
+             */
+            ranking?: "bradley_terry";
+            /**
+             * Sources
+             * @description Votes per source ('battle', 'run', ...).
+             */
+            sources: {
+                [key: string]: number;
+            };
+            /** Total Votes */
+            total_votes: number;
+        };
+        /** LeaderboardRow */
+        LeaderboardRow: {
+            /** Both Bad */
+            both_bad: number;
+            /**
+             * Ci High
+             * @description 97.5th percentile of the bootstrap ratings.
+             */
+            ci_high: number;
+            /**
+             * Ci Low
+             * @description 2.5th percentile of the bootstrap ratings.
+             */
+            ci_low: number;
+            /**
+             * Elo
+             * @description Online Elo (K=4) over the votes in the order cast.
+             */
+            elo: number;
+            /** Losses */
+            losses: number;
+            /** Median Tokens Per S */
+            median_tokens_per_s: number | null;
+            /**
+             * Median Ttft Ms
+             * @description Median TTFT without model loading.
+             */
+            median_ttft_ms: number | null;
+            /** Model */
+            model: string;
+            /**
+             * Rank
+             * @description 1 + the number of models whose 95% interval lies wholly above this one's (FastChat's rank): models whose intervals overlap share a rank.
+             */
+            rank: number;
+            /**
+             * Rating
+             * @description Bradley-Terry rating (the ranking), FastChat's scale.
+             */
+            rating: number;
+            /** Ties */
+            ties: number;
+            /** Votes */
+            votes: number;
+            /**
+             * Win Rate
+             * @description wins / (wins + losses); ties left out.
+             */
+            win_rate: number | null;
+            /** Wins */
+            wins: number;
+        };
         /**
          * LoadedModelInfo
          * @description A model in memory (like Ollama's /api/ps).
@@ -4070,6 +4612,33 @@ export interface components {
              * @default bearer
              */
             token_type?: string;
+        };
+        /**
+         * ManifestModel
+         * @description One model of a run as it was when the run was made.
+         */
+        ManifestModel: {
+            /**
+             * Backend
+             * @description The backend chosen for it (None if none could be).
+             */
+            backend: string | null;
+            /** Format */
+            format: string;
+            /**
+             * Label
+             * @description The column name: the model id, or 'model@backend'.
+             */
+            label: string;
+            /** Model */
+            model: string;
+            /**
+             * Sha256
+             * @description SHA-256 over the model's files (a folder: each relative path and its bytes, in sorted order); None for models served by another server.
+             */
+            sha256: string | null;
+            /** Size Bytes */
+            size_bytes: number;
         };
         /**
          * MemoryFit
@@ -4295,6 +4864,27 @@ export interface components {
              * @constant
              */
             object?: "list";
+        };
+        /** ModelSummary */
+        ModelSummary: {
+            /** Checks */
+            checks: components["schemas"]["CheckSummary"][];
+            /** Completed */
+            completed: number;
+            /** Completion Tokens */
+            completion_tokens: number;
+            /** Failed */
+            failed: number;
+            /** Median Tokens Per S */
+            median_tokens_per_s: number | null;
+            /** Median Ttft Ms */
+            median_ttft_ms: number | null;
+            /** Model */
+            model: string;
+            /** Thumbs Down */
+            thumbs_down: number;
+            /** Thumbs Up */
+            thumbs_up: number;
         };
         /** ModelsOverview */
         ModelsOverview: {
@@ -4754,6 +5344,144 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * PromptRow
+         * @description One row of a prompt set. Every check the row gives is run on every model's answer.
+         */
+        PromptRow: {
+            /**
+             * Contains
+             * @description Check 'contains': every string must occur in the answer (case-sensitive).
+             */
+            contains?: string[];
+            /**
+             * Expected
+             * @description Expected answer: check 'exact' passes when the answer, stripped of surrounding whitespace, equals it.
+             */
+            expected?: string | null;
+            /**
+             * Id
+             * @description Optional row label.
+             */
+            id?: string | null;
+            /**
+             * Json Schema
+             * @description Check 'json_schema': the answer must be JSON following this schema. Models whose backend supports structured output generate under it as a constraint.
+             */
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Prompt
+             * @description The user message.
+             */
+            prompt: string;
+            /**
+             * Regex
+             * @description Check 'regex': a Python regular expression that must match somewhere.
+             */
+            regex?: string | null;
+            /**
+             * System
+             * @description System prompt.
+             */
+            system?: string | null;
+        };
+        /**
+         * PromptRun
+         * @description A run with its rows, cells (row-major), per-model summaries and manifest.
+         */
+        PromptRun: {
+            /** Cells */
+            cells: components["schemas"]["RunCell"][];
+            /** Columns */
+            columns: components["schemas"]["CompareTarget"][];
+            /** Created At */
+            created_at: number;
+            /** Finished At */
+            finished_at: number | null;
+            /** Id */
+            id: string;
+            manifest: components["schemas"]["RunManifest"];
+            /** Models */
+            models: string[];
+            /** Name */
+            name: string;
+            progress: components["schemas"]["RunProgress"];
+            /** Prompts */
+            prompts: components["schemas"]["PromptRow"][];
+            /** Rerun Of */
+            rerun_of?: string | null;
+            /** Rows */
+            rows: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "cancelling" | "completed" | "cancelled" | "failed";
+            /** Summaries */
+            summaries: components["schemas"]["ModelSummary"][];
+        };
+        /**
+         * PromptRunCreate
+         * @description A run from pasted rows: ``rows`` (objects), or ``text`` (JSONL or CSV).
+         */
+        PromptRunCreate: {
+            /**
+             * Format
+             * @description Format of ``text``; guessed from its first character if unset.
+             */
+            format?: ("jsonl" | "csv") | null;
+            /**
+             * Models
+             * @description 2 to 6 models; a model with a backend is named 'model@backend'.
+             */
+            models: components["schemas"]["CompareTarget"][];
+            /**
+             * Name
+             * @description A name for the run.
+             */
+            name?: string | null;
+            params?: components["schemas"]["RunParameters"];
+            /**
+             * Rows
+             * @description Row objects (see PromptRow).
+             */
+            rows?: unknown[] | null;
+            /**
+             * Text
+             * @description A prompt set as text: JSONL (one row object per line) or CSV (header with 'prompt' and any of id, system, expected, contains, regex, json_schema).
+             */
+            text?: string | null;
+        };
+        /** PromptRunInfo */
+        PromptRunInfo: {
+            /** Created At */
+            created_at: number;
+            /** Finished At */
+            finished_at: number | null;
+            /** Id */
+            id: string;
+            /** Models */
+            models: string[];
+            /** Name */
+            name: string;
+            progress: components["schemas"]["RunProgress"];
+            /** Rerun Of */
+            rerun_of?: string | null;
+            /** Rows */
+            rows: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "cancelling" | "completed" | "cancelled" | "failed";
+        };
+        /** PromptRunList */
+        PromptRunList: {
+            /** Data */
+            data: components["schemas"]["PromptRunInfo"][];
+        };
         /** PromptTokensDetails */
         PromptTokensDetails: {
             /**
@@ -4852,6 +5580,14 @@ export interface components {
         QuestionSet: {
             /** Questions */
             questions: components["schemas"]["EvalQuestionIn"][];
+        };
+        /** RatingRequest */
+        RatingRequest: {
+            /**
+             * Thumb
+             * @description up, down, or null to clear.
+             */
+            thumb: ("up" | "down") | null;
         };
         /**
          * ReplicaInfo
@@ -5135,6 +5871,123 @@ export interface components {
              * @description Chunk text, exactly as in the document.
              */
             text: string;
+        };
+        /**
+         * RunCell
+         * @description The answer of one model to one row, stored as soon as it finished.
+         */
+        RunCell: {
+            /**
+             * Backend
+             * @description Backend that served it.
+             */
+            backend?: string | null;
+            /** Checks */
+            checks?: components["schemas"]["CheckResult"][];
+            /** Completion Tokens */
+            completion_tokens?: number | null;
+            /**
+             * Constrained
+             * @description Generated under the row's JSON schema as a constraint.
+             * @default false
+             */
+            constrained?: boolean;
+            /**
+             * Error
+             * @description Why the cell failed.
+             */
+            error?: string | null;
+            /** Finish Reason */
+            finish_reason?: string | null;
+            /** Finished At */
+            finished_at?: number | null;
+            /**
+             * Model
+             * @description Column label.
+             */
+            model: string;
+            /** Prompt Tokens */
+            prompt_tokens?: number | null;
+            /**
+             * Row
+             * @description Row number, from 1.
+             */
+            row: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "completed" | "failed";
+            /** Text */
+            text?: string | null;
+            /** Thumb */
+            thumb?: ("up" | "down") | null;
+            /** Tokens Per S */
+            tokens_per_s?: number | null;
+            /** Total Ms */
+            total_ms?: number | null;
+            /** Ttft Ms */
+            ttft_ms?: number | null;
+        };
+        /**
+         * RunManifest
+         * @description Everything needed to run the same thing again and to tell whether it was.
+         */
+        RunManifest: {
+            /** App Version */
+            app_version: string;
+            /**
+             * Changed Models
+             * @description On a re-run: the labels whose file digest differs from the original run.
+             */
+            changed_models?: string[];
+            /** Created At */
+            created_at: number;
+            /** Models */
+            models: components["schemas"]["ManifestModel"][];
+            /** @description The parameters, seed included. */
+            params: components["schemas"]["RunParameters"];
+            /** Rerun Of */
+            rerun_of?: string | null;
+            /**
+             * Rows Sha256
+             * @description SHA-256 of the rows as canonical JSON.
+             */
+            rows_sha256: string;
+            /** Seed */
+            seed: number;
+        };
+        /**
+         * RunParameters
+         * @description One parameter set for every cell; unset knobs come from each model's defaults.
+         */
+        RunParameters: {
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /** Repetition Penalty */
+            repetition_penalty?: number | null;
+            /**
+             * Seed
+             * @description Sampling seed; the server picks (and stores) one if unset.
+             */
+            seed?: number | null;
+            /** Stop */
+            stop?: string[];
+            /** Temperature */
+            temperature?: number | null;
+            /** Top K */
+            top_k?: number | null;
+            /** Top P */
+            top_p?: number | null;
+        };
+        /** RunProgress */
+        RunProgress: {
+            /** Completed */
+            completed: number;
+            /** Failed */
+            failed: number;
+            /** Total */
+            total: number;
         };
         /** StreamOptions */
         StreamOptions: {
@@ -5581,6 +6434,33 @@ export interface components {
              * @description prompt_tokens + completion_tokens.
              */
             total_tokens: number;
+        };
+        /** VoteCreate */
+        VoteCreate: {
+            /**
+             * Winner
+             * @description 'a' (A is better), 'b' (B is better), 'tie' or 'both_bad'.
+             * @enum {string}
+             */
+            winner: "a" | "b" | "tie" | "both_bad";
+        };
+        /** WinRateMatrix */
+        WinRateMatrix: {
+            /**
+             * Battles
+             * @description [i][j]: votes between i and j, ties included.
+             */
+            battles: number[][];
+            /**
+             * Models
+             * @description Row and column order (the ranking order).
+             */
+            models: string[];
+            /**
+             * Win Rates
+             * @description [i][j]: share of the decisive votes between models i and j won by i.
+             */
+            win_rates: (number | null)[][];
         };
         /** NamedFunction */
         app__schemas__openai__NamedFunction: {
@@ -6130,6 +7010,953 @@ export interface operations {
                         /** @description What went wrong. */
                         error: string;
                     };
+                };
+            };
+        };
+    };
+    "arena-create_battle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BattleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Battle"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "arena-get_battle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                battle_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Battle"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "arena-vote_battle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                battle_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Battle"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "arena-get_leaderboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Leaderboard"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "prompt-runs-list_runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptRunList"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "prompt-runs-create_run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromptRunCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptRun"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "prompt-runs-upload_run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_prompt-runs-upload_run"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptRun"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "prompt-runs-get_run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptRun"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "prompt-runs-cancel_run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptRun"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "prompt-runs-rate_cell": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                row: number;
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RatingRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunCell"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "prompt-runs-run_events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-sent `progress` events (RunEvent: status, counts, the cells finished since the last one) until the run ends, then `end`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "prompt-runs-export_run_csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "prompt-runs-export_run_json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptRun"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "prompt-runs-rerun_run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptRun"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "arena-export_votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One voted battle per line: prompt, system, params, models, answers, figures, winner. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": unknown;
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };

@@ -1,5 +1,5 @@
 import { NavLink, Outlet } from "react-router-dom";
-import { BookOpen, Boxes, Columns2, FlaskConical, ListChecks, MessageSquare, Moon, Settings as SettingsIcon, Sun } from "lucide-react";
+import { BookOpen, Boxes, ClipboardList, Columns2, FlaskConical, ListChecks, MessageSquare, Moon, Settings as SettingsIcon, Sun } from "lucide-react";
 
 import { LoginForm } from "@/components/LoginForm";
 import { Button } from "@/components/ui/button";
@@ -13,6 +13,7 @@ const NAV = [
   { to: "/documents", label: "Documents", icon: BookOpen },
   { to: "/rag-lab", label: "RAG lab", icon: FlaskConical },
   { to: "/models", label: "Models", icon: Boxes },
+  { to: "/prompt-runs", label: "Prompt sets", icon: ClipboardList },
   { to: "/batches", label: "Batches", icon: ListChecks },
   { to: "/settings", label: "Settings", icon: SettingsIcon },
 ];

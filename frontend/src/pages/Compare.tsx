@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState } from "react";
 import { FileJson, FileText, Play, Plus, RefreshCw, Square, Trash2 } from "lucide-react";
 
+import { ArenaPanel } from "@/components/arena/ArenaPanel";
+import { LeaderboardView } from "@/components/arena/LeaderboardView";
 import { BarChart } from "@/components/BarChart";
 import { NoModels } from "@/components/EmptyState";
 import { ErrorAlert } from "@/components/ErrorAlert";
@@ -52,7 +54,43 @@ const setupStore = createPersistentStore<CompareSetup>("mp.compare.setup", {
 });
 const runStore = createPersistentStore<CompareRun | null>("mp.compare.run", null);
 
+type CompareView = "side" | "arena" | "leaderboard";
+const viewStore = createPersistentStore<CompareView>("mp.compare.view", "side");
+
+function ViewTabs() {
+  const view = useStore(viewStore);
+  return (
+    <Tabs value={view} onValueChange={(v) => viewStore.set(v as CompareView)}>
+      <TabsList aria-label="Compare mode">
+        <TabsTrigger value="side">Side by side</TabsTrigger>
+        <TabsTrigger value="arena">Arena (blind)</TabsTrigger>
+        <TabsTrigger value="leaderboard">Leaderboard</TabsTrigger>
+      </TabsList>
+    </Tabs>
+  );
+}
+
 export function ComparePage() {
+  const view = useStore(viewStore);
+  if (view === "side") return <SideBySide />;
+  return (
+    <div className="mx-auto max-w-7xl">
+      <PageHeader
+        title="Compare"
+        description={
+          view === "arena"
+            ? "Blind arena: two models drawn from the ones you pick answer; vote, then see who they were."
+            : "Arena votes: Bradley-Terry ratings with 95% intervals, Elo, win rates and speed per model."
+        }
+      >
+        <ViewTabs />
+      </PageHeader>
+      {view === "arena" ? <ArenaPanel /> : <LeaderboardView />}
+    </div>
+  );
+}
+
+function SideBySide() {
   const setup = useStore(setupStore);
   const run = useStore(runStore);
   const { params, setParams, defaults } = usePageParams("compare");
@@ -110,6 +148,7 @@ export function ComparePage() {
   return (
     <div className="mx-auto max-w-7xl">
       <PageHeader title="Compare" description="One prompt, one set of parameters, 2-4 models side by side.">
+        <ViewTabs />
         {run && (
           <>
             <Button variant="outline" size="sm" onClick={() => downloadText(`compare-${stamp}.json`, exportJson(run), "application/json")}>

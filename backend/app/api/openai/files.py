@@ -23,7 +23,7 @@ def get_batches(request: Request) -> BatchService:
 BatchesDep = Annotated[BatchService, Depends(get_batches)]
 
 
-async def _read_capped(upload: UploadFile, limit: int) -> bytes:
+async def read_capped(upload: UploadFile, limit: int) -> bytes:
     chunks, size = [], 0
     while chunk := await upload.read(1024 * 1024):
         size += len(chunk)
@@ -49,7 +49,7 @@ async def create_file(
     """Upload a batch input file; every line is validated before it is stored."""
     if purpose != "batch":
         raise InvalidRequest(f"purpose '{purpose}' is not supported; use 'batch'.", param="purpose")
-    data = await _read_capped(file, batches.settings.files_max_bytes)
+    data = await read_capped(file, batches.settings.files_max_bytes)
     batches.parse_upload(data)
     return batches.files.create(file.filename or "upload.jsonl", purpose, data)
 

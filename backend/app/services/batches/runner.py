@@ -19,6 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from app.core.config import Settings
@@ -38,6 +39,18 @@ Dispatcher = Callable[[str, dict[str, Any]], Awaitable[tuple[int, dict[str, Any]
 _POLL_S = 0.05
 
 
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of background job that rides on the batch machinery without being an OpenAI
+    batch: its lines run through ``execute`` instead of the HTTP dispatcher, it writes no
+    output files, and ``on_done(batch_id)`` is called once it ends. Such batches keep every
+    batch guarantee (results committed one line at a time, yielding to interactive traffic,
+    resumed after a restart) and stay out of ``/v1/batches`` listings."""
+
+    execute: Dispatcher
+    on_done: Callable[[str], None] | None = None
+
+
 class BatchService:
     def __init__(
         self, settings: Settings, db: Database, generation: GenerationService, dispatch: Dispatcher
@@ -51,6 +64,7 @@ class BatchService:
         self._cancelled: set[str] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._running: dict[str, int] = {}  # model -> batch lines running on it
+        self._kinds: dict[str, JobKind] = {}  # internal endpoint -> how its lines run
         self.deferrals = 0  # times a line waited for interactive traffic (for tests, logs)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -64,6 +78,44 @@ class BatchService:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
+
+    def register_kind(self, endpoint: str, kind: JobKind) -> None:
+        """Serve batches of an internal ``endpoint`` (register before :meth:`start`, so the
+        batches a restart interrupted resume with their executor)."""
+        if endpoint in BATCH_ENDPOINTS:
+            raise ValueError(f"{endpoint} is a public batch endpoint")
+        self._kinds[endpoint] = kind
+
+    @staticmethod
+    def new_id() -> str:
+        return f"batch_{uuid.uuid4().hex}"
+
+    def create_job(
+        self,
+        endpoint: str,
+        lines: list[BatchLine],
+        metadata: dict[str, str] | None = None,
+        batch_id: str | None = None,
+    ) -> Batch:
+        """Queue a batch of a registered internal kind; each line's ``url`` is ``endpoint``.
+        ``batch_id`` (from :meth:`new_id`) lets the caller store its own record first."""
+        if endpoint not in self._kinds:
+            raise ValueError(f"no job kind registered for {endpoint}")
+        now = int(time.time())
+        batch = Batch(
+            id=batch_id or self.new_id(),
+            endpoint=endpoint,
+            input_file_id="",
+            completion_window="24h",
+            status="in_progress",
+            created_at=now,
+            in_progress_at=now,
+            request_counts=RequestCounts(total=len(lines), completed=0, failed=0),
+            metadata=metadata,
+        )
+        self.store.create(batch, lines)
+        self._wake.set()
+        return batch
 
     # --- API ----------------------------------------------------------------------------------
     def parse_upload(self, data: bytes) -> list[BatchLine]:
@@ -199,7 +251,10 @@ class BatchService:
             self.deferrals += 1
 
     async def _call(self, line: BatchLine) -> tuple[int, dict[str, Any]]:
+        kind = self._kinds.get(line.url)
         try:
+            if kind is not None:
+                return await kind.execute(line.url, line.body)
             return await self.dispatch(line.url, line.body)
         except AppError as exc:
             return exc.status_code, exc.to_body()
@@ -220,6 +275,10 @@ class BatchService:
         """Write the output and error files (atomically) from the recorded results."""
         batch = self.store.get(batch_id)
         cancelled = batch.status == "cancelling" or batch_id in self._cancelled
+        kind = self._kinds.get(batch.endpoint)
+        if kind is not None:
+            self._end_job(batch, cancelled, kind)
+            return
         if not cancelled:
             batch.status, batch.finalizing_at = "finalizing", int(time.time())
             self.store.save(batch)
@@ -240,8 +299,19 @@ class BatchService:
         self._cancelled.discard(batch_id)
         log.info("batch %s %s: %s", batch_id, batch.status, self.store.counts(batch_id))
 
+    def _end_job(self, batch: Batch, cancelled: bool, kind: JobKind) -> None:
+        now = int(time.time())
+        if cancelled:
+            batch.status, batch.cancelled_at = "cancelled", now
+        else:
+            batch.status, batch.completed_at = "completed", now
+        self.store.save(batch)
+        self._cancelled.discard(batch.id)
+        if kind.on_done is not None:
+            kind.on_done(batch.id)
+
     def _output(self, name: str, lines: list[str]) -> str:
         return self.files.create(name, "batch_output", ("\n".join(lines) + "\n").encode()).id
 
 
-__all__ = ["BatchService", "Dispatcher", "write_atomic"]
+__all__ = ["BatchService", "Dispatcher", "JobKind", "write_atomic"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from app.core.db import Database
 from app.core.errors import NotFound
-from app.schemas.batches import Batch, RequestCounts
+from app.schemas.batches import BATCH_ENDPOINTS, Batch, RequestCounts
 from app.services.batches.lines import BatchLine
 
 _SCHEMA = """
@@ -66,8 +66,9 @@ class BatchStore:
             )
 
     def page(self, limit: int, after: str | None = None) -> list[Batch]:
-        rows = self.db.query("SELECT id, created_at FROM batches ORDER BY created_at DESC")
-        ids = [r["id"] for r in rows]
+        """OpenAI batches, newest first (internal jobs such as prompt-set runs are left out)."""
+        rows = self.db.query("SELECT id, data FROM batches ORDER BY created_at DESC")
+        ids = [r["id"] for r in rows if json.loads(r["data"])["endpoint"] in BATCH_ENDPOINTS]
         if after in ids:
             ids = ids[ids.index(after) + 1 :]
         return [self.get(i) for i in ids[:limit]]
@@ -114,3 +115,13 @@ class BatchStore:
             (batch_id,),
         )
         return [(r["status"], json.loads(r["result"])) for r in rows]
+
+    def line_results(self, batch_id: str) -> dict[int, tuple[str, dict[str, Any] | None]]:
+        """line number -> (status, result or None while pending) of every line."""
+        rows = self.db.query(
+            "SELECT line_no, status, result FROM batch_lines WHERE batch_id = ?", (batch_id,)
+        )
+        return {
+            r["line_no"]: (r["status"], json.loads(r["result"]) if r["result"] else None)
+            for r in rows
+        }

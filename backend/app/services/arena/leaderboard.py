@@ -1,0 +1,113 @@
+"""The leaderboard computed from pairwise votes: ratings, win rates, votes and speed per model.
+
+Ranking is by Bradley-Terry rating (FastChat's leaderboard method: it does not depend on the
+order of the votes); online Elo (K=4) is shown beside it. A "both bad" vote counts as a tie, as
+FastChat counts its "tie (bothbad)". The rank is FastChat's: 1 + the number of models whose
+95% interval lies entirely above this model's, so models with overlapping intervals share a rank.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from app.services.arena.ratings import Outcome, Vote, bradley_terry, online_elo
+from app.services.arena.votes import PairVote
+
+BOOTSTRAP_ROUNDS = 100
+
+
+@dataclass
+class ModelStanding:
+    model: str
+    rank: int = 0
+    rating: float = 0.0
+    ci_low: float = 0.0
+    ci_high: float = 0.0
+    elo: float = 0.0
+    votes: int = 0
+    wins: int = 0
+    losses: int = 0
+    ties: int = 0
+    both_bad: int = 0
+    win_rate: float | None = None  # wins / (wins + losses)
+    median_ttft_ms: float | None = None
+    median_tokens_per_s: float | None = None
+
+
+@dataclass
+class Leaderboard:
+    standings: list[ModelStanding]
+    # win_rates[i][j]: share of the decisive votes between models[i] and models[j] won by i.
+    models: list[str]
+    win_rates: list[list[float | None]]
+    battles: list[list[int]]  # votes between models[i] and models[j], ties included
+    total_votes: int
+    sources: dict[str, int] = field(default_factory=dict)
+
+
+def _outcome(vote: PairVote) -> Outcome:
+    return "tie" if vote.winner in ("tie", "both_bad") else vote.winner  # type: ignore[return-value]
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def compute(votes: Sequence[PairVote], rounds: int = BOOTSTRAP_ROUNDS) -> Leaderboard:
+    """The leaderboard of ``votes`` (oldest first; the order matters to Elo only)."""
+    pairs = [v for v in votes if v.model_a != v.model_b]
+    rating_votes = [Vote(v.model_a, v.model_b, _outcome(v)) for v in pairs]
+    elo = online_elo(rating_votes)
+    bt = bradley_terry(rating_votes, rounds=rounds)
+    standings = {r.model: ModelStanding(r.model, 0, r.rating, r.ci_low, r.ci_high) for r in bt}
+    ttft: dict[str, list[float]] = {m: [] for m in standings}
+    speed: dict[str, list[float]] = {m: [] for m in standings}
+    models = [r.model for r in bt]
+    index = {m: i for i, m in enumerate(models)}
+    wins = [[0] * len(models) for _ in models]
+    battles = [[0] * len(models) for _ in models]
+    sources: dict[str, int] = {}
+    for v in pairs:
+        sources[v.source] = sources.get(v.source, 0) + 1
+        a, b = standings[v.model_a], standings[v.model_b]
+        a.votes += 1
+        b.votes += 1
+        ia, ib = index[v.model_a], index[v.model_b]
+        battles[ia][ib] += 1
+        battles[ib][ia] += 1
+        if v.winner == "a":
+            a.wins, b.losses = a.wins + 1, b.losses + 1
+            wins[ia][ib] += 1
+        elif v.winner == "b":
+            b.wins, a.losses = b.wins + 1, a.losses + 1
+            wins[ib][ia] += 1
+        elif v.winner == "tie":
+            a.ties, b.ties = a.ties + 1, b.ties + 1
+        else:
+            a.both_bad, b.both_bad = a.both_bad + 1, b.both_bad + 1
+        for model, first, rate in (
+            (v.model_a, v.ttft_ms_a, v.tokens_per_s_a),
+            (v.model_b, v.ttft_ms_b, v.tokens_per_s_b),
+        ):
+            if first is not None:
+                ttft[model].append(first)
+            if rate is not None:
+                speed[model].append(rate)
+    rates: list[list[float | None]] = []
+    for i in range(len(models)):
+        row: list[float | None] = []
+        for j in range(len(models)):
+            decisive = wins[i][j] + wins[j][i]
+            row.append(wins[i][j] / decisive if i != j and decisive else None)
+        rates.append(row)
+    ordered = [standings[m] for m in models]  # bradley_terry returns best first
+    for s in ordered:
+        s.elo = elo[s.model]
+        s.rank = 1 + sum(1 for o in ordered if o.ci_low > s.ci_high)
+        decided = s.wins + s.losses
+        s.win_rate = s.wins / decided if decided else None
+        s.median_ttft_ms = _median(ttft[s.model])
+        s.median_tokens_per_s = _median(speed[s.model])
+    return Leaderboard(ordered, models, rates, battles, len(pairs), sources)

@@ -1,0 +1,77 @@
+import { API, expect, shot, test } from "./fixtures";
+
+const GGUF = "smollm2-135m-instruct-q4_1.gguf";
+const HF = "smollm2-135m-instruct";
+
+async function totalVotes(): Promise<number> {
+  const res = await fetch(`${API()}/api/v1/arena/leaderboard`);
+  return ((await res.json()) as { total_votes: number }).total_votes;
+}
+
+test("Arena: a blind battle, a vote that reveals the models, the leaderboard moves, votes export", async ({ page }) => {
+  const before = await totalVotes();
+  await page.goto("/compare");
+  await page.getByRole("tab", { name: "Arena (blind)" }).click();
+  // The bundled SmolLM2 on its two engines: llama.cpp (GGUF) against Transformers.
+  await page.getByLabel(GGUF, { exact: true }).check();
+  await page.getByLabel(HF, { exact: true }).check();
+  await page.getByLabel("Max tokens").fill("40");
+  await page.getByLabel("Temperature").fill("0");
+  await page.getByLabel("System prompt").fill("You are a helpful assistant.");
+  await page.getByLabel("Prompt", { exact: true }).fill("What is the capital of France?");
+  await page.getByRole("button", { name: "New battle" }).click();
+
+  const a = page.getByTestId("arena-answer-A");
+  const b = page.getByTestId("arena-answer-B");
+  await expect(a.locator(".markdown")).not.toBeEmpty();
+  await expect(b.locator(".markdown")).not.toBeEmpty();
+  // Blind: no names and no figures (a backend or a speed would give a model away).
+  for (const card of [a, b]) {
+    await expect(card).not.toContainText("smollm2");
+    await expect(card.getByTestId(/arena-figures/)).toHaveCount(0);
+  }
+  await expect(page.getByTestId("arena-battle")).not.toContainText("llamacpp");
+
+  await page.getByRole("button", { name: "A is better" }).click();
+  await expect(page.getByTestId("arena-result")).toContainText("won");
+  await expect(page.getByRole("button", { name: "A is better" })).toHaveCount(0);
+  await expect(page.getByTestId("arena-figures-A")).toContainText("tok/s");
+  await expect(page.getByTestId("arena-figures-B")).toContainText(/llamacpp|transformers/);
+  const winner = (await page.getByTestId("arena-result").textContent())!.replace(/^Your vote: /, "").replace(/ won\.$/, "");
+  expect([GGUF, HF]).toContain(winner);
+  await shot(page, "arena-light", true);
+
+  await page.getByRole("tab", { name: "Leaderboard" }).click();
+  await expect(page.getByText(new RegExp(`Leaderboard · ${before + 1} votes?$`))).toBeVisible();
+  const table = page.getByTestId("arena-leaderboard");
+  const row = table.locator("tbody tr", { hasText: winner });
+  await expect(row).toBeVisible();
+  await expect(table.locator("tbody tr")).toHaveCount(2);
+  await expect(row).toContainText(/\d+ \(-\d+\/\+\d+\)/); // Bradley-Terry with its interval
+  await expect(row).toContainText("tok/s");
+  await expect(page.getByTestId("arena-matrix")).toBeVisible();
+  await expect(page.getByText("Ranked by Bradley-Terry rating")).toBeVisible();
+  await shot(page, "arena-leaderboard", true);
+
+  // Export: capture the file handed to the browser (headless downloads go nowhere).
+  await page.evaluate(() => {
+    const w = window as unknown as { __exports: Promise<string>[] };
+    w.__exports = [];
+    const orig = URL.createObjectURL.bind(URL);
+    URL.createObjectURL = (obj: Blob | MediaSource) => {
+      if (obj instanceof Blob) w.__exports.push(obj.text());
+      return orig(obj);
+    };
+  });
+  await page.getByRole("button", { name: "Export votes" }).click();
+  await page.waitForFunction(() => (window as unknown as { __exports: unknown[] }).__exports.length > 0);
+  const [text] = await page.evaluate(() => Promise.all((window as unknown as { __exports: Promise<string>[] }).__exports));
+  const lines = text.trim().split("\n").map((l) => JSON.parse(l));
+  expect(lines).toHaveLength(before + 1);
+  const last = lines.at(-1);
+  expect(last.winner).toBe("a");
+  expect(last.model_a).toBe(winner);
+  expect(last.prompt).toBe("What is the capital of France?");
+  expect(last.params).toMatchObject({ max_tokens: 40, temperature: 0 });
+  expect(last.figures_a.tokens).toBeGreaterThan(0);
+});
