@@ -39,12 +39,13 @@ test("Arena: a blind battle, a vote that reveals the models, the leaderboard mov
   await expect(page.getByTestId("arena-figures-B")).toContainText(/llamacpp|transformers/);
   const winner = (await page.getByTestId("arena-result").textContent())!.replace(/^Your vote: /, "").replace(/ won\.$/, "");
   expect([GGUF, HF]).toContain(winner);
-  await shot(page, "arena-light", true);
+  await shot(page, "arena-battle", true);
 
   await page.getByRole("tab", { name: "Leaderboard" }).click();
   await expect(page.getByText(new RegExp(`Leaderboard · ${before + 1} votes?$`))).toBeVisible();
   const table = page.getByTestId("arena-leaderboard");
-  const row = table.locator("tbody tr", { hasText: winner });
+  // By the exact name cell: the Transformers id is a prefix of the GGUF file's name.
+  const row = table.locator("tbody tr").filter({ has: page.getByRole("cell", { name: winner, exact: true }) });
   await expect(row).toBeVisible();
   await expect(table.locator("tbody tr")).toHaveCount(2);
   await expect(row).toContainText(/\d+ \(-\d+\/\+\d+\)/); // Bradley-Terry with its interval
