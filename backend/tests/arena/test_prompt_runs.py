@@ -247,6 +247,9 @@ def test_bad_requests(client: httpx.Client) -> None:
     )
     assert twice.status_code == 400 and "twice" in twice.json()["error"]["message"]
     assert client.get("/runs/run_nope").status_code == 404
+    # An id no header can carry (found by the fuzzer: it was a 500 building Content-Disposition).
+    for ext in ("json", "csv"):
+        assert client.get(f"/runs/\U0003ff76d\U0009d265/export.{ext}").status_code == 404
     bad_config = client.post("/runs/upload", files={"file": ("a.jsonl", b'{"prompt":"a"}\n')},
                              data={"config": "{}"})  # fmt: skip
     assert bad_config.status_code == 400 and "config" in bad_config.json()["error"]["message"]

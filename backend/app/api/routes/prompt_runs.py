@@ -108,8 +108,11 @@ async def rate_cell(
 @router.get("/{run_id}/export.json", response_model=PromptRun, responses=error_responses(404))
 async def export_run_json(run_id: str, runs: PromptRunsDep, response: Response) -> PromptRun:
     """The whole run with its manifest, as a download."""
-    response.headers["Content-Disposition"] = f'attachment; filename="{run_id}.json"'
-    return runs.view(run_id)
+    # Looked up first: the file name comes from the stored (ASCII) id, never from the path,
+    # which may hold anything (a header cannot carry non-latin-1 text: that was a 500).
+    run = runs.view(run_id)
+    response.headers["Content-Disposition"] = f'attachment; filename="{run.id}.json"'
+    return run
 
 
 @router.get(
@@ -119,8 +122,9 @@ async def export_run_json(run_id: str, runs: PromptRunsDep, response: Response) 
 )
 async def export_run_csv(run_id: str, runs: PromptRunsDep) -> Response:
     """One line per cell, each with its model's digest, backend, seed and parameters."""
+    run = runs.view(run_id)
     return Response(
-        export_csv(runs.view(run_id)),
+        export_csv(run),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{run_id}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{run.id}.csv"'},
     )
