@@ -1,0 +1,139 @@
+"""The queue worker: runs queued jobs (arq) with the services of this process.
+
+``playground worker`` runs one of these with no HTTP server; ``playground serve`` with Redis runs
+one beside the API unless ``--no-worker``. Models and embedders load only when a job needs them
+(the model manager and the embedder pool are lazy).
+
+Beyond arq itself the worker adds three things:
+
+* a heartbeat: a running job's in-progress key is renewed every third of the visibility
+  timeout, so a live job of any length keeps its claim and the job of a dead worker is claimed
+  again after at most ``MP_JOB_VISIBILITY_TIMEOUT_S``;
+* a bounded number of tries: past ``MP_JOB_MAX_TRIES`` starts (workers that died, tries that
+  timed out) the job's row is marked failed instead of running it again;
+* a sweep, at start and every visibility timeout, that queues every row still active in the
+  database (ids are deterministic, so a queued or running job is not queued twice): a job
+  whose enqueue was lost, or that a stopping worker handed back, is picked up again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from app.core.config import Settings
+from app.services.jobs.queue import QUEUE_NAME, JobQueue, redis_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobHandler:
+    """How the worker runs one kind of job, named by the row id it works on."""
+
+    # idempotent; returns once the row is final (or handed back by a stopping worker)
+    run: Callable[[str], Awaitable[None]]
+    active: Callable[[], list[str]]  # row ids still queued or running in the database
+    give_up: Callable[[str, str], None]  # mark the row failed with a reason
+
+
+class QueueWorker:
+    def __init__(self, settings: Settings, queue: JobQueue, handlers: dict[str, JobHandler]):
+        self.settings = settings
+        self.queue = queue
+        self.handlers = handlers
+        self._worker: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        from arq.worker import Worker, func
+
+        assert self.settings.redis_url
+        functions = [
+            # One more arq try than ours, so the row is marked failed by us, not left running.
+            func(cast(Any, self._entry(kind)), name=kind, max_tries=self.settings.job_max_tries + 1)
+            for kind in self.handlers
+        ]
+        self._worker = Worker(
+            functions,
+            queue_name=QUEUE_NAME,
+            redis_settings=redis_settings(self.settings.redis_url),
+            handle_signals=False,
+            max_jobs=self.settings.worker_max_jobs,
+            # Ours fires first (in _entry) so a timeout counts as a try, not as a final failure.
+            job_timeout=self.settings.job_timeout_s + 60,
+            keep_result=0,  # the row is the result; a finished id may be queued (and no-op) again
+            poll_delay=0.2,
+        )
+        self._tasks = [
+            asyncio.create_task(self._worker.async_run(), name="queue-worker"),
+            asyncio.create_task(self._sweep(), name="queue-sweep"),
+        ]
+        log.info("queue worker started (%s)", ", ".join(self.handlers))
+
+    async def stop_picking(self) -> None:
+        """Take no new jobs (the running ones go on until the services stop them)."""
+        if self._worker is not None:
+            self._worker.allow_pick_jobs = False
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            if task.get_name() == "queue-sweep":
+                task.cancel()
+        if self._worker is not None:
+            # Cancels what still runs: arq keeps those jobs queued for another worker.
+            await self._worker.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _entry(self, kind: str) -> Callable[..., Awaitable[None]]:
+        handler = self.handlers[kind]
+        tries = self.settings.job_max_tries
+
+        async def run(ctx: dict[str, Any], row_id: str) -> None:
+            from arq.worker import Retry
+
+            if ctx["job_try"] > tries:
+                log.warning("%s %s: given up after %d tries", kind, row_id, tries)
+                handler.give_up(row_id, f"gave up after {tries} tries (worker lost or timed out)")
+                return
+            heartbeat = asyncio.create_task(self._heartbeat(ctx["redis"], ctx["job_id"]))
+            try:
+                await asyncio.wait_for(handler.run(row_id), self.settings.job_timeout_s)
+            except TimeoutError:
+                log.warning("%s %s: try %d timed out", kind, row_id, ctx["job_try"])
+                raise Retry(defer=1) from None
+            except Exception as exc:  # the services handle their own failures; this is a bug
+                log.exception("%s %s failed", kind, row_id)
+                handler.give_up(row_id, f"{type(exc).__name__}: {exc}")
+            finally:
+                heartbeat.cancel()
+
+        run.__qualname__ = kind
+        return run
+
+    async def _heartbeat(self, redis: Any, arq_job_id: str) -> None:
+        from arq.constants import in_progress_key_prefix
+
+        ttl_ms = int(self.settings.job_visibility_timeout_s * 1000)
+        while True:
+            try:
+                await redis.pexpire(in_progress_key_prefix + arq_job_id, ttl_ms)
+            except Exception as exc:
+                log.warning("job heartbeat failed: %s", exc)
+            await asyncio.sleep(self.settings.job_visibility_timeout_s / 3)
+
+    async def _sweep(self) -> None:
+        while True:
+            for kind, handler in self.handlers.items():
+                try:
+                    for row_id in await asyncio.to_thread(handler.active):
+                        if await self.queue.enqueue(kind, row_id):
+                            log.info("queued %s %s (sweep)", kind, row_id)
+                except Exception as exc:  # Redis or the database away: the next sweep retries
+                    log.warning("job sweep of %s failed: %s", kind, exc)
+            await asyncio.sleep(self.settings.job_visibility_timeout_s)
