@@ -142,7 +142,12 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
             await worker.start()
         if settings.preload_default_model and (default := await manager.default_model_id_async()):
             await manager.get(default, reserve=False)
-        log.info("Mistral Playground %s on http://%s:%d", __version__, settings.host, settings.port)
+        if role == "worker":
+            log.info("Mistral Playground %s worker (no HTTP)", __version__)
+        else:
+            log.info(
+                "Mistral Playground %s on http://%s:%d", __version__, settings.host, settings.port
+            )
         try:
             yield
         finally:

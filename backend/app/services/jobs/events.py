@@ -121,9 +121,15 @@ class RedisEventBus:
 
     async def subscribe(self, topic: str) -> Subscription:
         pubsub = self.client.pubsub()
-        await pubsub.subscribe(_CHANNEL + topic)
-        # Wait for the confirmation: from then on nothing published is missed.
-        await pubsub.get_message(timeout=2)
+        try:
+            await pubsub.subscribe(_CHANNEL + topic)
+            # Wait for the confirmation: from then on nothing published is missed.
+            await pubsub.get_message(timeout=2)
+        except Exception as exc:  # Redis down: the follower reads the job row on each timeout
+            log.warning("event subscription to %s failed: %s", topic, exc)
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            return _QueueSubscription(LocalEventBus(), topic)
         return _RedisSubscription(pubsub)
 
     async def close(self) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -46,12 +47,21 @@ class QueueWorker:
         self.queue = queue
         self.handlers = handlers
         self._worker: Any = None
+        self._closing = False
+        self._lost: list[Any] = []  # arq workers whose loop ended with a Redis error
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        self._spawn()
+        self._tasks.append(asyncio.create_task(self._sweep(), name="queue-sweep"))
+        log.info("queue worker started (%s)", ", ".join(self.handlers))
+
+    def _spawn(self) -> None:
         from arq.worker import Worker, func
 
         assert self.settings.redis_url
+        if self._closing:
+            return
         functions = [
             # One more arq try than ours, so the row is marked failed by us, not left running.
             func(cast(Any, self._entry(kind)), name=kind, max_tries=self.settings.job_max_tries + 1)
@@ -68,11 +78,19 @@ class QueueWorker:
             keep_result=0,  # the row is the result; a finished id may be queued (and no-op) again
             poll_delay=0.2,
         )
-        self._tasks = [
-            asyncio.create_task(self._worker.async_run(), name="queue-worker"),
-            asyncio.create_task(self._sweep(), name="queue-sweep"),
-        ]
-        log.info("queue worker started (%s)", ", ".join(self.handlers))
+        main = asyncio.create_task(self._worker.async_run(), name="queue-worker")
+        main.add_done_callback(self._ended)
+        self._tasks.append(main)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        # arq's loop ends at the first Redis error; a new one starts until Redis is back (jobs
+        # still running finish; a job whose end was not recorded runs again and no-ops).
+        self._tasks.remove(task)
+        if self._closing or task.cancelled() or task.exception() is None:
+            return
+        log.warning("queue worker lost Redis (%s); starting again in 2 s", task.exception())
+        self._lost.append(self._worker)  # its running jobs go on; close() cancels them
+        asyncio.get_running_loop().call_later(2, self._spawn)
 
     async def stop_picking(self) -> None:
         """Take no new jobs (the running ones go on until the services stop them)."""
@@ -80,9 +98,12 @@ class QueueWorker:
             self._worker.allow_pick_jobs = False
 
     async def close(self) -> None:
+        self._closing = True
         for task in self._tasks:
             if task.get_name() == "queue-sweep":
                 task.cancel()
+        for lost in self._lost:
+            lost.handle_sig(signal.SIGUSR1)  # cancels its jobs; their Redis is gone anyway
         if self._worker is not None:
             # Cancels what still runs: arq keeps those jobs queued for another worker.
             await self._worker.close()
