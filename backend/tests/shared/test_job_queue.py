@@ -136,6 +136,27 @@ def test_worker_killed_mid_ingestion_is_replaced_and_the_job_ends_once(cluster: 
     _ingested_once(cluster, collection, item, final)
 
 
+def test_worker_stopped_with_sigterm_hands_its_job_back(cluster: Cluster) -> None:
+    with httpx.Client(base_url=cluster.a.url, timeout=120) as a:
+        collection = create_collection(a, "stop-kb")
+        facts = [f.replace("harbour", "market") for f in FACTS]
+        item = upload(a, "stop-kb", [("stop.pdf", make_pdf(facts), "application/pdf")]).json()[
+            "items"
+        ][0]
+        with a.stream("GET", f"/api/v1/rag/jobs/{item['job_id']}/events") as events:
+            for _, data in sse_events(events):
+                assert data["status"] != "succeeded", "finished before it could be stopped"
+                if data["chunks_embedded"] > 0:
+                    break
+    cluster.worker.stop()
+    assert cluster.worker.proc is not None and cluster.worker.proc.returncode == 0
+    assert f"handed back ingest {item['job_id']}" in (cluster.data / "worker.log").read_text()
+    cluster.worker.start()
+    with httpx.Client(base_url=cluster.b.url, timeout=120) as b:
+        final = follow_job(b, item["job_id"])[-1]
+    _ingested_once(cluster, collection, item, final)
+
+
 def _line(i: int) -> dict:
     return {
         "custom_id": f"req-{i}",

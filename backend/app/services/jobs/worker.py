@@ -48,7 +48,9 @@ class QueueWorker:
         self.handlers = handlers
         self._worker: Any = None
         self._closing = False
+        self._stopping = False
         self._lost: list[Any] = []  # arq workers whose loop ended with a Redis error
+        self._running: set[tuple[str, str]] = set()  # (kind, row id) of the jobs running here
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -94,6 +96,7 @@ class QueueWorker:
 
     async def stop_picking(self) -> None:
         """Take no new jobs (the running ones go on until the services stop them)."""
+        self._stopping = True
         if self._worker is not None:
             self._worker.allow_pick_jobs = False
 
@@ -105,11 +108,29 @@ class QueueWorker:
         for lost in self._lost:
             lost.handle_sig(signal.SIGUSR1)  # cancels its jobs; their Redis is gone anyway
         if self._worker is not None:
-            # Cancels what still runs: arq keeps those jobs queued for another worker.
+            # Cancel what still runs (arq keeps those jobs queued), then let arq close; its own
+            # gather would re-raise a cancelled job's CancelledError.
+            jobs = [t for t in self._worker.tasks.values() if not t.done()]
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+            self._worker.tasks.clear()
             await self._worker.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._hand_back()
+
+    async def _hand_back(self) -> None:
+        """Queue again, at once, the jobs this stopping worker interrupted (their rows are still
+        active) so another worker takes them without waiting for a sweep or using up a try."""
+        for kind, row_id in sorted(self._running):
+            try:
+                if row_id in await asyncio.to_thread(self.handlers[kind].active):
+                    await self.queue.enqueue(kind, row_id)
+                    log.info("handed back %s %s", kind, row_id)
+            except Exception as exc:  # the sweep of another worker queues it later
+                log.warning("could not hand back %s %s: %s", kind, row_id, exc)
 
     def _entry(self, kind: str) -> Callable[..., Awaitable[None]]:
         handler = self.handlers[kind]
@@ -123,6 +144,7 @@ class QueueWorker:
                 handler.give_up(row_id, f"gave up after {tries} tries (worker lost or timed out)")
                 return
             heartbeat = asyncio.create_task(self._heartbeat(ctx["redis"], ctx["job_id"]))
+            self._running.add((kind, row_id))
             try:
                 await asyncio.wait_for(handler.run(row_id), self.settings.job_timeout_s)
             except TimeoutError:
@@ -133,6 +155,8 @@ class QueueWorker:
                 handler.give_up(row_id, f"{type(exc).__name__}: {exc}")
             finally:
                 heartbeat.cancel()
+                if not self._stopping:  # interrupted by the stop: handed back in close()
+                    self._running.discard((kind, row_id))
 
         run.__qualname__ = kind
         return run
