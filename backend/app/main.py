@@ -34,6 +34,7 @@ from app.services.batches.runner import JOB_KIND as BATCH_JOB
 from app.services.catalog import CatalogService
 from app.services.conversations import ConversationService, ConversationStore
 from app.services.downloads import DownloadService
+from app.services.downloads.service import JOB_KIND as DOWNLOAD_JOB
 from app.services.embeddings import EmbeddingService
 from app.services.generation import GenerationService
 from app.services.jobs import JobHandler, JobQueue, QueueWorker, build_event_bus
@@ -62,17 +63,18 @@ def _queue_worker(
     ``serve`` with Redis unless ``--no-worker`` (MP_SERVE_WORKER=false)."""
     if queue is None or (role != "worker" and not settings.serve_worker):
         return None
-    ingestion, batches = app.state.rag.ingestion, app.state.batches
+    ingestion, batches, downloads = app.state.rag.ingestion, app.state.batches, app.state.downloads
     handlers = {
         INGEST_JOB: JobHandler(ingestion.run_queued, ingestion.active_job_ids, ingestion.give_up),
         BATCH_JOB: JobHandler(batches.run_queued, batches.active_batch_ids, batches.give_up),
+        DOWNLOAD_JOB: JobHandler(downloads.run_queued, downloads.active_job_ids, downloads.give_up),
     }
     return QueueWorker(settings, queue, handlers)
 
 
 def create_app(settings: Settings | None = None, role: str = "server") -> FastAPI:
     """The app. ``role="worker"`` (``playground worker``) builds the same services to run
-    queued jobs with, and leaves downloads to the API replicas."""
+    queued jobs with; it serves no HTTP."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     register_roots(settings.models_dir, settings.data_dir)
@@ -112,10 +114,13 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
         # Model manager: keep-alive task, and downloads (resumes jobs a restart interrupted).
         manager.start()
         app.state.downloads = DownloadService(
-            settings, app.state.db, on_model_added=store.invalidate
+            settings,
+            app.state.db,
+            on_model_added=store.invalidate,
+            events=app.state.events,
+            queue=queue,
         )
-        if role != "worker":
-            await app.state.downloads.start()
+        await app.state.downloads.start()
         app.state.catalog = CatalogService(settings, store, app.state.downloads)
         app.state.responses_store = ResponsesStore(app.state.db)
         app.state.rag = RagService(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -37,7 +37,7 @@ class JobHandler:
 
     # idempotent; returns once the row is final (or handed back by a stopping worker)
     run: Callable[[str], Awaitable[None]]
-    active: Callable[[], list[str]]  # row ids still queued or running in the database
+    active: Callable[[], Sequence[str]]  # row ids still queued or running in the database
     give_up: Callable[[str, str], None]  # mark the row failed with a reason
 
 
