@@ -94,8 +94,9 @@ def _require_redis(url: str) -> None:
 
 @cli.command("worker")
 def worker_command() -> None:
-    """Run queued jobs (RAG ingestion, batches) from the Redis queue, with no HTTP server.
-    Needs MP_REDIS_URL and the same MP_DATA_DIR (or MP_SHARED_DIR) as the API replicas."""
+    """Run queued jobs (RAG ingestion, batches, model downloads) from the Redis queue, with no
+    HTTP server. Needs MP_REDIS_URL and the same MP_DATA_DIR (or MP_SHARED_DIR) and
+    MP_MODELS_DIR as the API replicas."""
     import asyncio
 
     from app.core.logging import configure_logging

@@ -1,4 +1,4 @@
-"""``playground worker``: runs queued jobs (ingestion, batches) with no HTTP server.
+"""``playground worker``: runs queued jobs (ingestion, batches, downloads) with no HTTP server.
 
 It builds the same services as the server (``create_app(role="worker")`` and its lifespan), so
 a job runs exactly as it would in ``serve``; models and embedders load when a job needs them.

@@ -367,9 +367,9 @@ class Settings(BaseSettings):
     serve_worker: bool = Field(
         default=True,
         description="With MP_REDIS_URL: whether `playground serve` also runs queued jobs "
-        "(ingestion, batches) in its own process, so one node with Redis needs no separate "
-        "worker. `playground serve --no-worker` sets it false for API-only replicas. Without "
-        "Redis jobs always run in the server process.",
+        "(ingestion, batches, downloads) in its own process, so one node with Redis needs no "
+        "separate worker. `playground serve --no-worker` sets it false for API-only replicas. "
+        "Without Redis jobs always run in the server process.",
     )
     job_visibility_timeout_s: float = Field(
         default=60.0,

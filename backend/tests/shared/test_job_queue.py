@@ -93,6 +93,13 @@ def _ingested_once(cluster: Cluster, collection: dict, item: dict, final: dict) 
 def test_upload_on_a_is_ingested_by_the_worker_and_served_by_b(cluster: Cluster) -> None:
     with httpx.Client(base_url=cluster.a.url, timeout=120) as a:
         collection = create_collection(a, "shared-kb")
+        # B opens the (empty) knowledge base's BM25 index before the document exists.
+        empty = httpx.post(
+            f"{cluster.b.url}/api/v1/rag/query",
+            json={"collection": "shared-kb", "query": "piers", "mode": "lexical"},
+            timeout=60,
+        )
+        assert empty.status_code == 200 and empty.json()["chunks"] == [], empty.text
         response = upload(a, "shared-kb", [("towns.pdf", make_pdf(FACTS[:12]), "application/pdf")])
         assert response.status_code == 202, response.text
         item = response.json()["items"][0]
@@ -105,6 +112,11 @@ def test_upload_on_a_is_ingested_by_the_worker_and_served_by_b(cluster: Cluster)
             "/api/v1/rag/query", json={"collection": "shared-kb", "query": question, "top_k": 3}
         ).json()["chunks"]
         assert 7 in [c["page"] for c in hits]
+        lexical = b.post(
+            "/api/v1/rag/query",
+            json={"collection": "shared-kb", "query": question, "top_k": 3, "mode": "lexical"},
+        ).json()["chunks"]
+        assert 7 in [c["page"] for c in lexical]  # B's BM25 index picked up the worker's doc
         answer = b.post(
             "/api/v1/rag/answer",
             json={"collection": "shared-kb", "question": question, "max_tokens": 8},
