@@ -218,6 +218,65 @@ def test_batch_on_a_survives_a_killed_worker_with_every_line_once(cluster: Clust
     assert sorted(ids) == sorted(f"req-{i}" for i in range(30))  # each line once, none missing
 
 
+def test_batch_cancelled_on_b_stops_on_the_worker(cluster: Cluster) -> None:
+    lines = [_line(i) for i in range(30)]
+    body = ("\n".join(json.dumps(line) for line in lines) + "\n").encode()
+    with httpx.Client(base_url=cluster.a.url, timeout=60) as a:
+        file = a.post(
+            "/v1/files", data={"purpose": "batch"}, files={"file": ("c.jsonl", body)}
+        ).json()
+        batch = a.post(
+            "/v1/batches",
+            json={
+                "input_file_id": file["id"],
+                "endpoint": "/v1/chat/completions",
+                "completion_window": "24h",
+            },
+        ).json()
+    with httpx.Client(base_url=cluster.b.url, timeout=60) as b:
+        deadline = time.monotonic() + 120
+        while b.get(f"/v1/batches/{batch['id']}").json()["request_counts"]["completed"] < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert b.post(f"/v1/batches/{batch['id']}/cancel").status_code == 200
+        deadline = time.monotonic() + 60
+        while (done := b.get(f"/v1/batches/{batch['id']}").json())["status"] != "cancelled":
+            assert time.monotonic() < deadline, done
+            time.sleep(0.1)
+        kept = done["request_counts"]["completed"]
+        assert 2 <= kept < 30, done
+        time.sleep(1.0)  # nothing more is recorded once it is cancelled
+        assert b.get(f"/v1/batches/{batch['id']}").json()["request_counts"]["completed"] == kept
+        output = b.get(f"/v1/files/{done['output_file_id']}/content").text.splitlines()
+    ids = [json.loads(line)["custom_id"] for line in output]
+    assert len(ids) == len(set(ids)) == kept
+
+
+def test_single_serve_with_redis_runs_jobs_itself(
+    tmp_path: Path, models_dir: Path, redis_server: RedisServer
+) -> None:
+    """Plain ``serve`` with Redis (no --no-worker) also runs the queue: one node needs no
+    separate worker. Database 1 of the Redis keeps its queue apart from the cluster's."""
+    env = {
+        "MP_MODELS_DIR": str(models_dir),
+        "MP_DATA_DIR": str(tmp_path),
+        "MP_THREADS": "1",
+        "MP_REDIS_URL": redis_server.url.removesuffix("/0") + "/1",
+    }
+    server = ServerProcess(env, log_path=tmp_path / "server.log").start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            create_collection(client, "solo")
+            item = upload(
+                client, "solo", [("s.txt", b"Solo facts: the lake is 40 m deep.", "text/plain")]
+            ).json()["items"][0]
+            assert follow_job(client, item["job_id"])[-1]["status"] == "succeeded"
+    finally:
+        server.stop()
+    log = (tmp_path / "server.log").read_text()
+    assert "queue worker started" in log and f"ingest:{item['job_id']}" in log
+
+
 def _worker_exit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     import os
 
