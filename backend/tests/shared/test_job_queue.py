@@ -169,6 +169,36 @@ def test_worker_stopped_with_sigterm_hands_its_job_back(cluster: Cluster) -> Non
     _ingested_once(cluster, collection, item, final)
 
 
+def test_job_past_its_tries_is_marked_failed_and_rolled_back(cluster: Cluster) -> None:
+    with httpx.Client(base_url=cluster.a.url, timeout=120) as a:
+        collection = create_collection(a, "tries-kb")
+        facts = [f.replace("harbour", "castle") for f in FACTS]
+        item = upload(a, "tries-kb", [("t.pdf", make_pdf(facts), "application/pdf")]).json()[
+            "items"
+        ][0]
+        with a.stream("GET", f"/api/v1/rag/jobs/{item['job_id']}/events") as events:
+            for _, data in sse_events(events):
+                assert data["status"] != "succeeded", "finished before it could be killed"
+                if data["chunks_embedded"] > 0:
+                    break
+    cluster.worker.kill()
+    strict = WorkerProcess(
+        {**cluster.worker.env, "MP_JOB_MAX_TRIES": "1"}, log_path=cluster.data / "strict.log"
+    ).start()
+    try:
+        with httpx.Client(base_url=cluster.b.url, timeout=120) as b:
+            final = follow_job(b, item["job_id"])[-1]
+            assert final["status"] == "failed" and "gave up after 1 tries" in final["error"]
+            assert b.get(f"/api/v1/rag/documents/{item['document_id']}").status_code == 404
+    finally:
+        strict.stop()
+        cluster.worker.start()
+    vectors = chroma_count(
+        cluster.chroma_url, cluster.data, f"kb_{collection['id']}", item["document_id"]
+    )
+    assert vectors == 0
+
+
 def _line(i: int) -> dict:
     return {
         "custom_id": f"req-{i}",
