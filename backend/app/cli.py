@@ -93,7 +93,16 @@ def _require_redis(url: str) -> None:
 
 
 @cli.command("worker")
-def worker_command() -> None:
+def worker_command(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Do not run jobs: exit 0 if the worker on this host wrote its health key in "
+            "Redis within the last few seconds, else 1 (a liveness probe).",
+        ),
+    ] = False,
+) -> None:
     """Run queued jobs (RAG ingestion, batches, model downloads) from the Redis queue, with no
     HTTP server. Needs MP_REDIS_URL and the same MP_DATA_DIR (or MP_SHARED_DIR) and
     MP_MODELS_DIR as the API replicas."""
@@ -112,8 +121,35 @@ def worker_command() -> None:
         )
         raise typer.Exit(2)
     _require_redis(settings.redis_url)
+    if check:
+        raise typer.Exit(_worker_health(settings.redis_url))
     configure_logging(settings.log_level, settings.log_format)
     asyncio.run(run_worker(settings))
+
+
+def _worker_health(url: str) -> int:
+    import asyncio
+    import socket
+
+    from arq import create_pool
+
+    from app.services.jobs.queue import health_key, redis_settings
+
+    key = health_key(socket.gethostname())
+
+    async def read() -> bytes | None:
+        pool = await create_pool(redis_settings(url))
+        try:
+            return await pool.get(key)
+        finally:
+            await pool.aclose()
+
+    found = asyncio.run(read())
+    if found is None:
+        typer.echo(f"worker unhealthy: no recent health key {key}")
+        return 1
+    typer.echo(f"worker healthy: {found.decode(errors='replace')}")
+    return 0
 
 
 @cli.command()

@@ -307,12 +307,12 @@ def test_single_serve_with_redis_runs_jobs_itself(
     assert "queue worker started" in log and f"ingest:{item['job_id']}" in log
 
 
-def _worker_exit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _worker_exit(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     import os
 
     env = {k: v for k, v in os.environ.items() if k != "MP_REDIS_URL"} | env
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", "worker"],
+        [sys.executable, "-m", "app.cli", "worker", *args],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -328,3 +328,14 @@ def test_worker_without_redis_exits_with_a_clear_message(tmp_path: Path) -> None
     done = _worker_exit({"MP_DATA_DIR": str(tmp_path), "MP_REDIS_URL": url})
     assert done.returncode == 2, done.stderr
     assert url in done.stderr and "not reachable" in done.stderr, done.stderr
+
+
+def test_worker_check_reports_the_running_worker(cluster: Cluster, redis_server: RedisServer):
+    env = {"MP_DATA_DIR": str(cluster.data), "MP_REDIS_URL": redis_server.url}
+    done = _worker_exit(env, "--check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "worker healthy" in done.stdout
+    # Another Redis database: no worker writes there, so the probe fails.
+    other = {**env, "MP_REDIS_URL": redis_server.url.rsplit("/", 1)[0] + "/7"}
+    done = _worker_exit(other, "--check")
+    assert done.returncode == 1, done.stdout + done.stderr

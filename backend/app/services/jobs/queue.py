@@ -28,6 +28,15 @@ from app.core.config import Settings
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "mp:jobs"
+# How often a worker writes its health key; the key lives one second longer, so a worker whose
+# loop is stuck (or gone) fails ``playground worker --check`` within this many seconds.
+HEALTH_INTERVAL_S = 10
+
+
+def health_key(host: str) -> str:
+    """The Redis key a worker on ``host`` writes while its loop runs (one per host: a pod or a
+    container runs one worker, and a probe runs on the same host as the worker it checks)."""
+    return f"{QUEUE_NAME}:health:{host}"
 
 
 def job_id(kind: str, row_id: str) -> str:

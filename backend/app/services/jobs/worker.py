@@ -21,12 +21,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from app.core.config import Settings
-from app.services.jobs.queue import QUEUE_NAME, JobQueue, redis_settings
+from app.services.jobs.queue import (
+    HEALTH_INTERVAL_S,
+    QUEUE_NAME,
+    JobQueue,
+    health_key,
+    redis_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +86,9 @@ class QueueWorker:
             job_timeout=self.settings.job_timeout_s + 60,
             keep_result=0,  # the row is the result; a finished id may be queued (and no-op) again
             poll_delay=0.2,
+            # Read by `playground worker --check` (the liveness probe of compose and k8s).
+            health_check_interval=HEALTH_INTERVAL_S,
+            health_check_key=health_key(socket.gethostname()),
         )
         main = asyncio.create_task(self._worker.async_run(), name="queue-worker")
         main.add_done_callback(self._ended)
