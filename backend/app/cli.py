@@ -36,6 +36,14 @@ def serve(
     preload: Annotated[
         bool, typer.Option(help="Load the default model before accepting requests.")
     ] = False,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="With MP_REDIS_URL: also run queued jobs in this process (default), or serve "
+            "the API only and leave jobs to `playground worker` (MP_SERVE_WORKER).",
+        ),
+    ] = True,
 ) -> None:
     """Run the API server and the playground UI."""
     import uvicorn
@@ -51,19 +59,13 @@ def serve(
         os.environ["MP_DEFAULT_MODEL"] = model
     if preload:
         os.environ["MP_PRELOAD_DEFAULT_MODEL"] = "true"
+    if not worker:
+        os.environ["MP_SERVE_WORKER"] = "false"
     get_settings.cache_clear()
     settings = get_settings()
     if settings.redis_url:
         # Checked here too (the app checks it at start-up) to fail with one clear line.
-        import asyncio
-
-        from app.services.shared_limits import RedisUnavailable, check_redis
-
-        try:
-            asyncio.run(check_redis(settings.redis_url))
-        except RedisUnavailable as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
+        _require_redis(settings.redis_url)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -76,6 +78,78 @@ def serve(
         http=guarded_protocol(settings.http_header_timeout_s),
         timeout_keep_alive=int(settings.http_keepalive_timeout_s),
     )
+
+
+def _require_redis(url: str) -> None:
+    import asyncio
+
+    from app.services.shared_limits import RedisUnavailable, check_redis
+
+    try:
+        asyncio.run(check_redis(url))
+    except RedisUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command("worker")
+def worker_command(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Do not run jobs: exit 0 if the worker on this host wrote its health key in "
+            "Redis within the last few seconds, else 1 (a liveness probe).",
+        ),
+    ] = False,
+) -> None:
+    """Run queued jobs (RAG ingestion, batches, model downloads) from the Redis queue, with no
+    HTTP server. Needs MP_REDIS_URL and the same MP_DATA_DIR (or MP_SHARED_DIR) and
+    MP_MODELS_DIR as the API replicas."""
+    import asyncio
+
+    from app.core.logging import configure_logging
+    from app.worker import run_worker
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    if not settings.redis_url:
+        typer.echo(
+            "error: `playground worker` needs a job queue: set MP_REDIS_URL "
+            "(e.g. redis://127.0.0.1:6379/0). Without Redis, `playground serve` runs jobs itself.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    _require_redis(settings.redis_url)
+    if check:
+        raise typer.Exit(_worker_health(settings.redis_url))
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(run_worker(settings))
+
+
+def _worker_health(url: str) -> int:
+    import asyncio
+    import socket
+
+    from arq import create_pool
+
+    from app.services.jobs.queue import health_key, redis_settings
+
+    key = health_key(socket.gethostname())
+
+    async def read() -> bytes | None:
+        pool = await create_pool(redis_settings(url))
+        try:
+            return await pool.get(key)
+        finally:
+            await pool.aclose()
+
+    found = asyncio.run(read())
+    if found is None:
+        typer.echo(f"worker unhealthy: no recent health key {key}")
+        return 1
+    typer.echo(f"worker healthy: {found.decode(errors='replace')}")
+    return 0
 
 
 @cli.command()

@@ -30,15 +30,19 @@ from app.services.arena.runs import PromptRunService
 from app.services.arena.runs_store import RunStore
 from app.services.auth import AuthService
 from app.services.batches import BatchService
+from app.services.batches.runner import JOB_KIND as BATCH_JOB
 from app.services.catalog import CatalogService
 from app.services.conversations import ConversationService, ConversationStore
 from app.services.downloads import DownloadService
+from app.services.downloads.service import JOB_KIND as DOWNLOAD_JOB
 from app.services.embeddings import EmbeddingService
 from app.services.generation import GenerationService
+from app.services.jobs import JobHandler, JobQueue, QueueWorker, build_event_bus
 from app.services.limits import LoginFailureLimiter, RateLimiter
 from app.services.model_manager import ModelManager
 from app.services.model_store import ModelStore
 from app.services.rag import RagService
+from app.services.rag.ingestion import JOB_KIND as INGEST_JOB
 from app.services.responses_store import ResponsesStore
 from app.services.shared_limits import RedisAdmission, RedisRateLimiter, check_redis
 from app.version import __version__
@@ -52,7 +56,25 @@ def _operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def _queue_worker(
+    app: FastAPI, settings: Settings, queue: JobQueue | None, role: str
+) -> QueueWorker | None:
+    """The worker of queued jobs in this process: always for ``playground worker``, and for
+    ``serve`` with Redis unless ``--no-worker`` (MP_SERVE_WORKER=false)."""
+    if queue is None or (role != "worker" and not settings.serve_worker):
+        return None
+    ingestion, batches, downloads = app.state.rag.ingestion, app.state.batches, app.state.downloads
+    handlers = {
+        INGEST_JOB: JobHandler(ingestion.run_queued, ingestion.active_job_ids, ingestion.give_up),
+        BATCH_JOB: JobHandler(batches.run_queued, batches.active_batch_ids, batches.give_up),
+        DOWNLOAD_JOB: JobHandler(downloads.run_queued, downloads.active_job_ids, downloads.give_up),
+    }
+    return QueueWorker(settings, queue, handlers)
+
+
+def create_app(settings: Settings | None = None, role: str = "server") -> FastAPI:
+    """The app. ``role="worker"`` (``playground worker``) builds the same services to run
+    queued jobs with; it serves no HTTP."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     register_roots(settings.models_dir, settings.data_dir)
@@ -80,6 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.generation.admission = RedisAdmission(settings, settings.redis_url)
         else:
             app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        # Background jobs: in this process by default; on the Redis queue (arq) with Redis.
+        app.state.events = build_event_bus(settings.redis_url)
+        queue = await JobQueue.connect(settings) if settings.redis_url else None
+        app.state.job_queue = queue
         # Facts that take blocking work (a vLLM probe runs a child interpreter; the CUDA probe
         # imports torch): backend availability once now, the GPU probe in the background.
         await asyncio.to_thread(registry.warm_up)
@@ -88,12 +114,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Model manager: keep-alive task, and downloads (resumes jobs a restart interrupted).
         manager.start()
         app.state.downloads = DownloadService(
-            settings, app.state.db, on_model_added=store.invalidate
+            settings,
+            app.state.db,
+            on_model_added=store.invalidate,
+            events=app.state.events,
+            queue=queue,
         )
         await app.state.downloads.start()
         app.state.catalog = CatalogService(settings, store, app.state.downloads)
         app.state.responses_store = ResponsesStore(app.state.db)
-        app.state.rag = RagService(settings, app.state.db, app.state.generation)
+        app.state.rag = RagService(
+            settings, app.state.db, app.state.generation, events=app.state.events, queue=queue
+        )
         await app.state.rag.start()
         app.state.embeddings = EmbeddingService(settings, manager, app.state.rag.embedders)
         app.state.conversations = ConversationService(
@@ -101,7 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.arena = ArenaService(ArenaStore(app.state.db), app.state.generation)
         app.state.batches = BatchService(
-            settings, app.state.db, app.state.generation, make_dispatcher(app)
+            settings, app.state.db, app.state.generation, make_dispatcher(app), queue=queue
         )
         # Prompt-set runs ride on the batch runner: registered before it starts, so the runs
         # a restart interrupted resume; their thumbs feed the arena leaderboard.
@@ -110,9 +142,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.arena.add_source(app.state.prompt_runs.vote_source())
         await app.state.batches.start()
+        worker = _queue_worker(app, settings, queue, role)
+        if worker is not None:
+            await worker.start()
         if settings.preload_default_model and (default := await manager.default_model_id_async()):
             await manager.get(default, reserve=False)
-        log.info("Mistral Playground %s on http://%s:%d", __version__, settings.host, settings.port)
+        if role == "worker":
+            log.info("Mistral Playground %s worker (no HTTP)", __version__)
+        else:
+            log.info(
+                "Mistral Playground %s on http://%s:%d", __version__, settings.host, settings.port
+            )
         try:
             yield
         finally:
@@ -121,10 +161,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.generation.shutdown()
             probe.cancel()
             steps = (
+                *([worker.stop_picking] if worker else []),
                 app.state.generation.admission.close,
                 app.state.batches.shutdown,
                 app.state.rag.shutdown,
                 app.state.downloads.shutdown,
+                *([worker.close] if worker else []),
+                *([queue.close] if queue else []),
+                app.state.events.close,
                 manager.shutdown,
             )
             for step in steps:

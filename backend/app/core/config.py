@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         description="Folder for the SQLite database, uploaded documents and the embedded "
         "ChromaDB store.",
     )
+    shared_dir: Path | None = Field(
+        default=None,
+        description="Folder for files every process must read: uploaded RAG documents and "
+        "batch input/output files. With a job queue (MP_REDIS_URL) the API replicas and the "
+        "workers must all see the same folder here. Unset: MP_DATA_DIR.",
+    )
     frontend_dist: Path = Field(
         default=REPO_ROOT / "frontend" / "dist",
         description="Built playground UI served at '/'. The API works without it.",
@@ -358,6 +364,39 @@ class Settings(BaseSettings):
         "being renewed; a running replica renews its places every third of it, so the places of "
         "a replica that died are freed after at most this long.",
     )
+    serve_worker: bool = Field(
+        default=True,
+        description="With MP_REDIS_URL: whether `playground serve` also runs queued jobs "
+        "(ingestion, batches, downloads) in its own process, so one node with Redis needs no "
+        "separate worker. `playground serve --no-worker` sets it false for API-only replicas. "
+        "Without Redis jobs always run in the server process.",
+    )
+    job_visibility_timeout_s: float = Field(
+        default=60.0,
+        ge=2,
+        description="With MP_REDIS_URL: a running job's claim on the queue lasts this long "
+        "unless its worker renews it (every third of it). A worker that dies (kill -9, lost "
+        "machine) stops renewing, and another worker runs the job again after at most this long.",
+    )
+    job_timeout_s: float = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description="With MP_REDIS_URL: longest one try of a queued job may run; past it the "
+        "try is cancelled and the job is run again (up to MP_JOB_MAX_TRIES).",
+    )
+    job_max_tries: int = Field(
+        default=3,
+        ge=1,
+        description="With MP_REDIS_URL: times a queued job is started before it is given up "
+        "(marked failed): tries end early only when a worker dies or a try times out; a job that "
+        "fails on bad input fails at once.",
+    )
+    worker_max_jobs: int = Field(
+        default=4,
+        ge=1,
+        description="Queued jobs one worker runs at once (each batch still runs "
+        "MP_BATCH_CONCURRENCY lines at a time).",
+    )
     max_concurrent_generations_per_key: int = Field(
         default=0,
         ge=0,
@@ -581,10 +620,15 @@ class Settings(BaseSettings):
         "errors and 5xx/429 before the first token are retried with backoff).",
     )
 
-    @field_validator("models_dir", "data_dir", "frontend_dist")
+    @field_validator("models_dir", "data_dir", "frontend_dist", "shared_dir")
     @classmethod
-    def _absolute(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @property
+    def files_root(self) -> Path:
+        """Where uploaded documents and batch files live (MP_SHARED_DIR, else the data dir)."""
+        return self.shared_dir or self.data_dir
 
     @property
     def database_path(self) -> Path:

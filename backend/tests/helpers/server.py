@@ -42,8 +42,15 @@ class ServerProcess:
     """A uvicorn server in its own process. ``start``/``stop``/``kill`` (SIGKILL, for fault
     tests) can be called repeatedly; the port and environment stay the same across restarts."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None, log_path: Path | None = None):
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int | None = None,
+        log_path: Path | None = None,
+        args: list[str] | None = None,
+    ):
         self.port = port or free_port()
+        self.args = args or []
         self.env = {**os.environ, **env, "MP_HOST": "127.0.0.1", "MP_PORT": str(self.port)}
         self.env.setdefault("HF_HUB_OFFLINE", "1")
         self.log_path = log_path
@@ -58,7 +65,7 @@ class ServerProcess:
         # The child keeps its own copy of the descriptor; ours closes right away.
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve"],
+                [sys.executable, "-m", "app.cli", "serve", *self.args],
                 env=self.env,
                 cwd=REPO_ROOT,
                 stdout=out,
@@ -80,6 +87,51 @@ class ServerProcess:
         raise TimeoutError(f"server did not become healthy in {timeout} s")
 
     def stop(self, timeout: float = 20) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class WorkerProcess:
+    """``playground worker`` in its own process; ready once its log says so (it has no HTTP)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = {**os.environ, **env}
+        self.env.setdefault("HF_HUB_OFFLINE", "1")
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120) -> WorkerProcess:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "worker"],
+                env=self.env,
+                cwd=REPO_ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.proc.returncode}; {self.log_path}")
+            if b"worker ready" in self.log_path.read_bytes()[offset:]:
+                return self
+            time.sleep(0.2)
+        self.kill()
+        raise TimeoutError(f"worker not ready in {timeout} s")
+
+    def stop(self, timeout: float = 30) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)

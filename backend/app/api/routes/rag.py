@@ -140,15 +140,25 @@ async def job_events(job_id: str, rag: RagDep):
     snapshot = rag.ingestion.job(job_id)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        queue = rag.ingestion.subscribe(job_id)
+        # Subscribed before the first read, so no step between the two is missed; the row is
+        # re-read when nothing arrives for a while (events are hints, the row is the record).
+        subscription = await rag.ingestion.subscribe(job_id)
         try:
             current = rag.ingestion.job(job_id) or snapshot
             yield event(IngestionJob(**current), "progress")
             while current["status"] not in ("succeeded", "failed"):
-                current = await queue.get()
+                update = await subscription.get(timeout=5)
+                if update is None:
+                    latest = rag.ingestion.peek(job_id)
+                    if latest is None:  # deleted with its document
+                        break
+                    if latest == current:
+                        continue
+                    update = latest
+                current = update
                 yield event(IngestionJob(**current), "progress")
         finally:
-            rag.ingestion.unsubscribe(job_id, queue)
+            await subscription.close()
 
     return sse_response(events())
 

@@ -8,6 +8,12 @@ generation; the runner subtracts its own). Lines already running finish; new one
 
 A batch survives a restart: its lines are in the database, each result is committed before it
 counts, and :meth:`BatchService.start` resumes every unfinished batch with its pending lines.
+
+With a job queue (``MP_REDIS_URL``) a new batch is queued instead, and a worker runs it
+(:meth:`BatchService.run_queued`). A run is idempotent: it takes only the lines still pending,
+a result is recorded only on a pending line (a line in flight when its worker died has none and
+runs again), and the batch moves to its final state by a conditional update, once. A cancel on
+any replica is seen by the worker through the batch's row.
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from app.core.errors import AppError, Conflict, InvalidRequest
 from app.schemas.batches import BATCH_ENDPOINTS, Batch, BatchCreateRequest, RequestCounts
 from app.services.batches.files import FileStore, write_atomic
 from app.services.batches.lines import BatchLine, parse_lines
-from app.services.batches.store import BatchStore
+from app.services.batches.store import ACTIVE, BatchStore
 from app.services.generation import GenerationService
+from app.services.jobs import JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,7 @@ log = logging.getLogger(__name__)
 Dispatcher = Callable[[str, dict[str, Any]], Awaitable[tuple[int, dict[str, Any]]]]
 
 _POLL_S = 0.05
+JOB_KIND = "batch"
 
 
 @dataclass(frozen=True)
@@ -53,10 +61,16 @@ class JobKind:
 
 class BatchService:
     def __init__(
-        self, settings: Settings, db: Database, generation: GenerationService, dispatch: Dispatcher
+        self,
+        settings: Settings,
+        db: Database,
+        generation: GenerationService,
+        dispatch: Dispatcher,
+        queue: JobQueue | None = None,
     ) -> None:
         self.settings = settings
-        self.files = FileStore(db, settings.data_dir / "files")
+        self.queue = queue  # None: batches run in this process's loop
+        self.files = FileStore(db, settings.files_root / "files")
         self.store = BatchStore(db)
         self.generation = generation
         self.dispatch = dispatch
@@ -69,7 +83,10 @@ class BatchService:
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
-        """Resume the batches a stop or crash interrupted, then serve new ones."""
+        """Resume the batches a stop or crash interrupted, then serve new ones (with a queue the
+        workers do both)."""
+        if self.queue is not None:
+            return
         self._loop_task = asyncio.create_task(self._loop(), name="batch-runner")
         self._wake.set()
 
@@ -114,7 +131,7 @@ class BatchService:
             metadata=metadata,
         )
         self.store.create(batch, lines)
-        self._wake.set()
+        self._kick(batch.id)
         return batch
 
     # --- API ----------------------------------------------------------------------------------
@@ -159,7 +176,7 @@ class BatchService:
             metadata=body.metadata,
         )
         self.store.create(batch, lines)
-        self._wake.set()
+        self._kick(batch.id)
         return batch
 
     def cancel(self, batch_id: str) -> Batch:
@@ -172,8 +189,26 @@ class BatchService:
             batch.status, batch.cancelling_at = "cancelling", int(time.time())
             self.store.save(batch)
         self._cancelled.add(batch_id)
-        self._wake.set()
+        self._kick(batch_id)
         return self.store.get(batch_id)
+
+    def _kick(self, batch_id: str) -> None:
+        if self.queue is not None:
+            self.queue.enqueue_soon(JOB_KIND, batch_id)
+        else:
+            self._wake.set()
+
+    # --- queued batches (run by a worker) -----------------------------------------------------
+    async def run_queued(self, batch_id: str) -> None:
+        """Run a queued batch to its end here; a no-op once it is no longer active."""
+        if batch_id in self.store.active_ids():
+            await self._run_guarded(batch_id)
+
+    def active_batch_ids(self) -> list[str]:
+        return self.store.active_ids()
+
+    def give_up(self, batch_id: str, reason: str) -> None:
+        self._fail(batch_id, reason)
 
     # --- the runner ---------------------------------------------------------------------------
     async def _loop(self) -> None:
@@ -181,19 +216,22 @@ class BatchService:
             await self._wake.wait()
             self._wake.clear()
             for batch_id in self.store.active_ids():
-                try:
-                    await self._run(batch_id)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("batch %s failed", batch_id)
-                    batch = self.store.get(batch_id)
-                    batch.status, batch.failed_at = "failed", int(time.time())
-                    batch.errors = {
-                        "object": "list",
-                        "data": [{"code": "server_error", "message": "The batch runner failed."}],
-                    }
-                    self.store.save(batch)
+                await self._run_guarded(batch_id)
+
+    async def _run_guarded(self, batch_id: str) -> None:
+        try:
+            await self._run(batch_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("batch %s failed", batch_id)
+            self._fail(batch_id, "The batch runner failed.")
+
+    def _fail(self, batch_id: str, message: str) -> None:
+        batch = self.store.get(batch_id)
+        batch.status, batch.failed_at = "failed", int(time.time())
+        batch.errors = {"object": "list", "data": [{"code": "server_error", "message": message}]}
+        self.store.save_if_active(batch)
 
     def _is_cancelled(self, batch_id: str) -> bool:
         return batch_id in self._cancelled or self.store.get(batch_id).status == "cancelling"
@@ -219,8 +257,13 @@ class BatchService:
     async def _watch_cancel(self, batch_id: str, workers: list[asyncio.Task[None]]) -> None:
         # Cancelling stops the lines in flight (their engines stop within a step); their
         # results were never recorded, so the finished ones are exactly what is kept.
+        polls = 0
         while batch_id not in self._cancelled:
             await asyncio.sleep(_POLL_S)
+            polls += 1
+            # A cancel on another replica reaches a worker through the row only.
+            if self.queue is not None and polls % 10 == 0 and self._is_cancelled(batch_id):
+                break
         for task in workers:
             task.cancel()
 
@@ -274,6 +317,8 @@ class BatchService:
     def _finalize(self, batch_id: str) -> None:
         """Write the output and error files (atomically) from the recorded results."""
         batch = self.store.get(batch_id)
+        if batch.status not in ACTIVE:  # finalized by an earlier run of this job
+            return
         cancelled = batch.status == "cancelling" or batch_id in self._cancelled
         kind = self._kinds.get(batch.endpoint)
         if kind is not None:
@@ -295,7 +340,8 @@ class BatchService:
             batch.status, batch.cancelled_at = "cancelled", now
         else:
             batch.status, batch.completed_at = "completed", now
-        self.store.save(batch)
+        if not self.store.save_if_active(batch):
+            log.info("batch %s ended elsewhere; not marked again", batch_id)
         self._cancelled.discard(batch_id)
         log.info("batch %s %s: %s", batch_id, batch.status, self.store.counts(batch_id))
 
@@ -305,9 +351,9 @@ class BatchService:
             batch.status, batch.cancelled_at = "cancelled", now
         else:
             batch.status, batch.completed_at = "completed", now
-        self.store.save(batch)
+        ended = self.store.save_if_active(batch)
         self._cancelled.discard(batch.id)
-        if kind.on_done is not None:
+        if ended and kind.on_done is not None:
             kind.on_done(batch.id)
 
     def _output(self, name: str, lines: list[str]) -> str:

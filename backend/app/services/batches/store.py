@@ -65,6 +65,17 @@ class BatchStore:
                 "UPDATE batches SET data = ? WHERE id = ?", (batch.model_dump_json(), batch.id)
             )
 
+    def save_if_active(self, batch: Batch) -> bool:
+        """Save a batch only while its stored status is still active (a final state is written
+        once, even when two runs of the same job reach the end)."""
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE batches SET data = ? WHERE id = ? AND json_extract(data, '$.status') "
+                "IN (?, ?, ?, ?)",
+                (batch.model_dump_json(), batch.id, *ACTIVE),
+            )
+            return cur.rowcount == 1
+
     def page(self, limit: int, after: str | None = None) -> list[Batch]:
         """OpenAI batches, newest first (internal jobs such as prompt-set runs are left out)."""
         rows = self.db.query("SELECT id, data FROM batches ORDER BY created_at DESC")

@@ -134,6 +134,30 @@ class JobStore:
             )
         return job
 
+    def update_if(
+        self, job: DownloadJob, expect: tuple[str, ...], **changes: object
+    ) -> DownloadJob | None:
+        """Like :meth:`update`, but only while the stored status is one of ``expect`` (None
+        when it is not: the job ended or was cancelled elsewhere)."""
+        new = replace(job, updated_at=time.time(), **changes)  # type: ignore[arg-type]
+        marks = ", ".join("?" for _ in expect)
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE download_jobs SET status=?, error=?, error_code=?, bytes_done=?, "
+                f"updated_at=?, finished_at=? WHERE id=? AND status IN ({marks})",
+                (
+                    new.status,
+                    new.error,
+                    new.error_code,
+                    new.bytes_done,
+                    new.updated_at,
+                    new.finished_at,
+                    new.id,
+                    *expect,
+                ),
+            )
+        return new if cur.rowcount == 1 else None
+
     def save_progress(self, job_id: str, bytes_done: int) -> None:
         with self.db.transaction() as conn:
             conn.execute(

@@ -5,6 +5,12 @@ each as ``{file}.part`` until its hash checks out, then under its own name. When
 there the folder (or the single .gguf) is renamed into ``models/`` in one step, so a model is
 listed only once it is complete and verified. Job rows live in SQLite; on start-up jobs that were
 queued or running are scheduled again and resume from the bytes on disk.
+
+With a job queue (``MP_REDIS_URL``) a new or resumed job is queued instead and a worker runs it
+(:meth:`DownloadService.run_queued`; the models folder must be the same for every process). The
+worker publishes progress snapshots on the event bus, so any replica streams them; a cancel or
+delete on any replica reaches the worker through the job row, which it checks twice a second.
+The row moves to running and to completed by conditional updates, so it is completed once.
 """
 
 from __future__ import annotations
@@ -40,9 +46,14 @@ from app.services.downloads.transfer import (
     TransferFailed,
     fetch_file,
 )
+from app.services.jobs import EventBus, JobQueue, LocalEventBus
 from app.services.model_validation import deep_problem
 
 log = logging.getLogger(__name__)
+
+JOB_KIND = "download"
+_WATCH_S = 0.5  # how often a worker checks a queued job's row for a cancel from elsewhere
+_PUBLISH_S = 0.25
 
 
 @dataclass
@@ -77,9 +88,17 @@ class DownloadService:
     """Owns download jobs; one instance per process (server or ``playground pull``)."""
 
     def __init__(
-        self, settings: Settings, db: Database, on_model_added: Callable[[], None] | None = None
+        self,
+        settings: Settings,
+        db: Database,
+        on_model_added: Callable[[], None] | None = None,
+        events: EventBus | None = None,
+        queue: JobQueue | None = None,
     ) -> None:
         self.settings = settings
+        self.bus = events or LocalEventBus()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.queue = queue  # None: jobs run as tasks of this process
         # Called after a finished model is renamed into the models folder (the model store
         # drops its cached scan).
         self._on_model_added = on_model_added
@@ -101,7 +120,7 @@ class DownloadService:
     async def start(self, resume_pending: bool = True) -> None:
         """Make the job slots; reschedule jobs a previous process left queued or running."""
         self._slots = asyncio.Semaphore(self.settings.max_concurrent_downloads)
-        if resume_pending:
+        if resume_pending and self.queue is None:  # with a queue, the workers' sweep does
             for job in self.jobs.all():
                 if job.status in ACTIVE:
                     log.info("resuming download %s (%s)", job.id, job.name)
@@ -156,7 +175,7 @@ class DownloadService:
         job = DownloadJob.new(source, name)
         self._check_free(job)
         self.jobs.insert(job)
-        self._schedule(job.id)
+        await self._submit(job.id)
         return self.info(job)
 
     def get(self, job_id: str) -> DownloadJob:
@@ -199,8 +218,55 @@ class DownloadService:
             raise Conflict(f"'{job.name}' is already in the models folder.", param="job_id")
         self._check_free(job)
         job = self.jobs.update(job, status="queued", error=None, error_code=None, finished_at=None)
-        self._schedule(job.id)
+        await self._submit(job.id)
         return self.info(job)
+
+    async def _submit(self, job_id: str) -> None:
+        if self.queue is None:
+            self._schedule(job_id)
+            return
+        try:
+            await self.queue.enqueue(JOB_KIND, job_id)
+        except Exception:  # stored: the workers' sweep of active jobs queues it
+            log.exception("download %s not queued now; the sweep will", job_id)
+
+    # --- queued jobs (run by a worker) -------------------------------------------------------
+    async def run_queued(self, job_id: str) -> None:
+        """Run a queued download here to its end; a no-op once its row is no longer active."""
+        job = self.jobs.get(job_id)
+        if job is None or job.status not in ACTIVE or job_id in self._runtime:
+            return
+        self._schedule(job_id)
+        rt = self._runtime[job_id]
+        watcher = asyncio.create_task(self._watch_row(job_id, rt))
+        try:
+            await self.wait(job_id)
+        finally:
+            watcher.cancel()
+        if self.jobs.get(job_id) is None:  # deleted on another replica meanwhile
+            await asyncio.to_thread(shutil.rmtree, self.staging_dir(job.name), True)
+
+    async def _watch_row(self, job_id: str, rt: _Runtime) -> None:
+        while True:
+            await asyncio.sleep(_WATCH_S)
+            job = self.jobs.get(job_id)
+            if job is None or job.status not in ACTIVE:
+                rt.cancel.set()
+                return
+
+    def active_job_ids(self) -> tuple[str, ...]:
+        return tuple(j.id for j in self.jobs.all() if j.status in ACTIVE)
+
+    def give_up(self, job_id: str, reason: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None and job.status in ACTIVE:
+            self.jobs.update(job, status="failed", error=reason, error_code="internal_error")
+            self._publish(job_id)
+
+    def _publish(self, job_id: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None:
+            self.bus.publish(f"download:{job_id}", self.info(job).model_dump(mode="json"))
 
     async def _stop_task(self, job_id: str) -> None:
         """Cancel the job's running transfer, if any, and wait (bounded) for it to end."""
@@ -267,6 +333,10 @@ class DownloadService:
 
     async def events(self, job_id: str, interval: float = 0.25) -> AsyncIterator[DownloadJobInfo]:
         """Snapshots while the job changes, ending with its first terminal state."""
+        if self.queue is not None:
+            async for view in self._queued_events(job_id):
+                yield view
+            return
         last: tuple[object, ...] | None = None
         last_sent = 0.0
         while True:
@@ -279,6 +349,23 @@ class DownloadService:
             if view.status in TERMINAL:
                 return
             await asyncio.sleep(interval)
+
+    async def _queued_events(self, job_id: str) -> AsyncIterator[DownloadJobInfo]:
+        """The snapshots the worker running the job publishes (the row when none come)."""
+        subscription = await self.bus.subscribe(f"download:{job_id}")
+        try:
+            view = self.info(self.get(job_id))
+            yield view
+            while view.status not in TERMINAL:
+                data = await subscription.get(timeout=2.0)
+                view = (
+                    DownloadJobInfo.model_validate(data)
+                    if data is not None
+                    else self.info(self.get(job_id))
+                )
+                yield view
+        finally:
+            await subscription.close()
 
     async def wait(self, job_id: str) -> DownloadJobInfo:
         """The job once its current run ends (at once when nothing runs)."""
@@ -334,6 +421,7 @@ class DownloadService:
             )
 
     def _schedule(self, job_id: str) -> None:
+        self._loop = asyncio.get_running_loop()  # progress is published from transfer threads
         rt = _Runtime()
         self._runtime[job_id] = rt
         rt.task = asyncio.create_task(self._run(job_id, rt), name=f"download-{job_id}")
@@ -346,25 +434,35 @@ class DownloadService:
                 job = self.get(job_id)
                 if rt.cancel.is_set():
                     raise TransferCancelled()
-                job = self.jobs.update(job, status="running")
+                claimed = self.jobs.update_if(job, ACTIVE, status="running")
+                if claimed is None:
+                    return  # cancelled or ended elsewhere before it started here
+                job = claimed
+                self._publish(job_id)
                 metrics.DOWNLOADS_ACTIVE.inc()
                 active = True
                 if not self._finished_on_disk(job):  # else: killed between rename and commit
                     self._check_free(job)
                     await asyncio.to_thread(self._transfer_all, job, rt)
                     await asyncio.to_thread(self._finish, job)
-                self.jobs.update(
+                done = self.jobs.update_if(
                     job,
+                    ("running",),
                     status="completed",
                     bytes_done=job.bytes_total or rt.bytes_done,
                     finished_at=time.time(),
                 )
+                if done is None:
+                    log.info("download %s ended elsewhere; not marked again", job_id)
+                    return
                 metrics.DOWNLOADS_FINISHED.labels("completed").inc()
                 log.info("download %s complete: %s", job_id, job.name)
         except TransferCancelled:
-            job = self.get(job_id)
+            row = self.jobs.get(job_id)  # None: deleted on another replica
+            if row is None:
+                return
             status = "queued" if rt.stopping else "cancelled"
-            self.jobs.update(job, status=status, bytes_done=self._on_disk(job))
+            self.jobs.update(row, status=status, bytes_done=self._on_disk(row))
             if status == "cancelled":
                 metrics.DOWNLOADS_FINISHED.labels("cancelled").inc()
         except asyncio.CancelledError:
@@ -399,15 +497,23 @@ class DownloadService:
                 metrics.DOWNLOADS_ACTIVE.dec()
             if self._runtime.get(job_id) is rt:
                 del self._runtime[job_id]
+            self._publish(job_id)
 
     def _transfer_all(self, job: DownloadJob, rt: _Runtime) -> None:
         self.staging_dir(job.name).mkdir(parents=True, exist_ok=True)
         rt.bytes_done = self._on_disk(job)
         headers = auth_headers() if job.kind == "hub" else {}
+        loop = self._loop
+        assert loop is not None
+        last_published = 0.0
 
         def on_bytes(n: int) -> None:
+            nonlocal last_published
             rt.add(n)
             now = time.monotonic()
+            if self.queue is not None and now - last_published >= _PUBLISH_S:
+                last_published = now
+                loop.call_soon_threadsafe(self._publish, job.id)
             if now - rt.last_saved >= 2.0:  # so a killed process still shows its progress
                 rt.last_saved = now
                 self.jobs.save_progress(job.id, rt.bytes_done)

@@ -15,6 +15,7 @@ from pathlib import Path
 from app.core.config import Settings
 from app.core.db import Database
 from app.services.generation import GenerationService
+from app.services.jobs import EventBus, JobQueue
 from app.services.rag.collections import CollectionService
 from app.services.rag.embedder import EmbedderPool
 from app.services.rag.evaluations import EvaluationService
@@ -35,12 +36,14 @@ class RagService:
         db: Database,
         generation: GenerationService,
         vectors: VectorStore | None = None,
+        events: EventBus | None = None,
+        queue: JobQueue | None = None,
     ) -> None:
         # Chroma reads this at import; no usage data leaves the machine.
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
         self.settings = settings
         self._reconcile: asyncio.Task[None] | None = None
-        self.files_dir: Path = settings.data_dir / "rag" / "files"
+        self.files_dir: Path = settings.files_root / "rag" / "files"
         self.repo = RagRepository(db)
         self.embedders = EmbedderPool(settings)
         self.vectors = vectors or ChromaVectorStore(
@@ -51,7 +54,12 @@ class RagService:
             settings, self.repo, self.embedders, self.vectors, self.lexical
         )
         self.ingestion = IngestionService(
-            self.repo, self.collections, self.files_dir, settings.rag_max_pdf_pages
+            self.repo,
+            self.collections,
+            self.files_dir,
+            settings.rag_max_pdf_pages,
+            events=events,
+            queue=queue,
         )
         self.reranker = build_reranker(settings)
         self.pipeline = RagPipeline(

@@ -195,10 +195,13 @@ class CollectionService:
         without a shard (a knowledge base made before lexical indexes, or a lost folder) are
         indexed from the chunks stored in the vector store."""
         index = self.lexical_indexes.get(collection["id"])
-        if collection["id"] in self._reconciled:
+        # With a job queue, workers and other replicas add and delete documents: reconcile on
+        # every use (one query of the document rows; a rebuild only when something changed).
+        shared = self.settings.redis_url is not None
+        if collection["id"] in self._reconciled and not shared:
             return index
         with self._backfill_lock:
-            if collection["id"] in self._reconciled:
+            if collection["id"] in self._reconciled and not shared:
                 return index
             known = {d["id"] for d in self.repo.documents(collection["id"])}
             for stale in index.documents() - known:

@@ -6,6 +6,13 @@ inserted in one transaction, and a task chunks, embeds and stores vectors in bat
 progress. A job that fails rolls back (vectors, file, document row); a job interrupted by a
 shutdown or crash is resumed from its stored file at the next start (its partial vectors are
 deleted first, and chunk ids are deterministic, so nothing is counted twice).
+
+With a job queue (``MP_REDIS_URL``) the upload only stores and enqueues; a worker process runs
+:meth:`IngestionService.run_queued`, which is idempotent: it runs only while the job row is
+active, deletes the document's partial vectors first and upserts chunks under deterministic ids
+(``document:position``), and marks the job succeeded and the document ready in one conditional
+update, so a job run again after its worker died ends with one set of vectors, marked ready once.
+Progress goes through the event bus, so any replica can stream it.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +35,8 @@ import aiofiles.os
 
 from app.core.errors import AppError, InvalidRequest, NotFound
 from app.services import metrics
+from app.services.jobs import EventBus, JobQueue, LocalEventBus
+from app.services.jobs.events import Subscription
 from app.services.rag.chunking import chunk_sections
 from app.services.rag.collections import CollectionService
 from app.services.rag.loaders import ParsedDocument, check_filename, parse
@@ -35,6 +45,10 @@ from app.services.rag.store import RagRepository
 log = logging.getLogger(__name__)
 
 TERMINAL = ("succeeded", "failed")
+JOB_KIND = "ingest"
+# With a queue, replicas share the files folder: a file younger than this may be an upload in
+# flight on another replica (written just before its row), so the start-up sweep leaves it.
+_ORPHAN_AGE_S = 3600
 
 
 @dataclass
@@ -59,22 +73,30 @@ class IngestionService:
     """Validates uploads, stores files and rows, runs and tracks ingestion jobs."""
 
     def __init__(
-        self, repo: RagRepository, collections: CollectionService, files_dir: Path, max_pages: int
+        self,
+        repo: RagRepository,
+        collections: CollectionService,
+        files_dir: Path,
+        max_pages: int,
+        events: EventBus | None = None,
+        queue: JobQueue | None = None,
     ) -> None:
         self.repo = repo
         self.collections = collections
         self.files_dir = files_dir
         self.max_pages = max_pages
+        self.events = events or LocalEventBus()
+        self.queue = queue  # None: jobs run as tasks of this process
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
         self._stopping = threading.Event()
         self._cancel: dict[str, threading.Event] = {}
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Resume jobs a previous run left active; roll back those whose file is gone."""
+        """Resume jobs a previous run left active; roll back those whose file is gone. With a
+        queue, the workers' sweep queues active jobs instead of this process running them."""
         self.files_dir.mkdir(parents=True, exist_ok=True)
-        for job in self.repo.active_jobs():
+        for job in [] if self.queue else self.repo.active_jobs():
             doc = self.repo.document(job["document_id"])
             if doc is None or not (self.files_dir / doc["stored_name"]).exists():
                 await self._rollback(job["id"], doc, "interrupted and its file is missing")
@@ -87,8 +109,9 @@ class IngestionService:
             log.info("rolling back half-stored document %s (%s)", doc["id"], doc["filename"])
             await self._rollback_document(doc)
         known = {doc["stored_name"] for doc in self.repo.documents()}
+        young = time.time() - _ORPHAN_AGE_S if self.queue else float("inf")
         for path in self.files_dir.iterdir():
-            if path.name not in known:
+            if path.name not in known and path.stat().st_mtime < young:
                 log.info("removing orphan upload file %s", path.name)
                 await _remove(path)
 
@@ -179,7 +202,13 @@ class IngestionService:
                 await _remove(path)
                 raise
             seen[digest] = document_id
-            self._spawn(job_id, self.repo.document(document_id), doc)
+            if self.queue is None:
+                self._spawn(job_id, self.repo.document(document_id), doc)
+            else:
+                try:
+                    await self.queue.enqueue(JOB_KIND, job_id)
+                except Exception:  # stored: the workers' sweep of active jobs queues it
+                    log.exception("ingestion job %s not queued now; the sweep will", job_id)
             results.append(
                 {
                     "filename": upload.filename,
@@ -197,13 +226,13 @@ class IngestionService:
             raise NotFound(f"Ingestion job '{job_id}' does not exist.", param="job_id")
         return job
 
-    def subscribe(self, job_id: str) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._subscribers.setdefault(job_id, set()).add(queue)
-        return queue
+    def peek(self, job_id: str) -> dict[str, Any] | None:
+        """The job's row now, or None once it is gone."""
+        return self.repo.job(job_id)
 
-    def unsubscribe(self, job_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        self._subscribers.get(job_id, set()).discard(queue)
+    async def subscribe(self, job_id: str) -> Subscription:
+        """Snapshots of the job as it progresses (from whichever process runs it)."""
+        return await self.events.subscribe(f"rag-job:{job_id}")
 
     async def wait(self, job_id: str) -> dict[str, Any]:
         """Block until a job ends (tests and the benchmark use it)."""
@@ -212,12 +241,47 @@ class IngestionService:
         return self.job(job_id)
 
     def _publish(self, job_id: str, **fields: Any) -> None:
-        self.repo.update_job(job_id, **fields)
+        if fields:
+            self.repo.update_job(job_id, **fields)
         snapshot = self.repo.job(job_id)
         if snapshot is None:  # deleted meanwhile: nothing to tell
             return
-        for queue in list(self._subscribers.get(job_id, ())):
-            queue.put_nowait(snapshot)
+        self.events.publish(f"rag-job:{job_id}", snapshot)
+
+    # --- queued jobs (run by a worker) -------------------------------------------------------
+    async def run_queued(self, job_id: str) -> None:
+        """Run a queued job to its end here; a no-op once its row is no longer active."""
+        job = self.repo.job(job_id)
+        if job is None or job["status"] in TERMINAL:
+            return
+        doc = self.repo.document(job["document_id"])
+        if doc is None or not (self.files_dir / doc["stored_name"]).exists():
+            await self._rollback(job_id, doc, "its stored file is missing")
+            return
+        self._spawn(job_id, doc, None)
+        await self.wait(job_id)
+
+    def active_job_ids(self) -> list[str]:
+        return [job["id"] for job in self.repo.active_jobs()]
+
+    def give_up(self, job_id: str, reason: str) -> None:
+        """Mark a queued job failed (the worker ran out of tries) and drop its document."""
+        job = self.repo.job(job_id)
+        if job is None or job["status"] in TERMINAL:
+            return
+        doc = self.repo.document(job["document_id"])
+        if doc is not None:
+            collection = self.repo.collection(doc["collection_id"])
+            if collection is not None:
+                self.collections.delete_vectors(collection, doc["id"])
+            (self.files_dir / doc["stored_name"]).unlink(missing_ok=True)
+            self.repo.delete_document(doc["id"])
+        self._publish(job_id, status="failed", error=reason)
+
+    def _row_stopped(self, job_id: str) -> bool:
+        """The row left 'running' under us (its document was deleted on some replica)."""
+        job = self.repo.job(job_id)
+        return job is None or job["status"] != "running"
 
     def _spawn(self, job_id: str, doc: dict[str, Any] | None, parsed: ParsedDocument | None):
         self._cancel[job_id] = threading.Event()
@@ -256,9 +320,16 @@ class IngestionService:
         def progress(**fields: Any) -> None:
             loop.call_soon_threadsafe(lambda: self._publish(job_id, **fields))
 
+        def stopped() -> bool:
+            if self._stopping.is_set() or cancel.is_set():
+                return True
+            return self.queue is not None and self._row_stopped(job_id)
+
         started = time.perf_counter()
         try:
-            self._publish(job_id, status="running")
+            if not self.repo.claim_job(job_id):
+                return  # ended meanwhile (deleted, or finished by another run)
+            self._publish(job_id)
             collection = self.collections.get(doc["collection_id"])
             await asyncio.to_thread(self.collections.delete_vectors, collection, doc["id"])
             if parsed is None:  # resumed after a restart: parse the stored file again
@@ -267,15 +338,23 @@ class IngestionService:
                     parse, doc["filename"], data, max_pages=self.max_pages
                 )
             chunks = await asyncio.to_thread(
-                self._ingest, collection, doc, parsed, progress, cancel
+                self._ingest, collection, doc, parsed, progress, stopped
             )
-            self.repo.finish_document(doc["id"], chunks)
-            self._publish(job_id, status="succeeded")
+            if not self.repo.finish_job(job_id, doc["id"], chunks):
+                log.info("ingestion job %s ended elsewhere; not marked again", job_id)
+                return
+            self._publish(job_id)
             metrics.RAG_DOCUMENTS.labels("succeeded").inc()
             metrics.RAG_INGESTION_SECONDS.observe(time.perf_counter() - started)
         except (asyncio.CancelledError, _Interrupted):
             # Deleted: delete_document rolls back. Shutdown: resumed at the next start.
             log.info("ingestion job %s interrupted", job_id)
+            if self.queue is not None and self._row_stopped(job_id):
+                # Deleted on another replica while this worker embedded: its cleanup may have
+                # run before this worker's last batch, so the vectors go once more.
+                with contextlib.suppress(Exception):
+                    collection = self.collections.get(doc["collection_id"])
+                    await asyncio.to_thread(self.collections.delete_vectors, collection, doc["id"])
         except Exception as exc:
             if not isinstance(exc, AppError):
                 log.exception("ingestion job %s failed", job_id)
@@ -288,7 +367,7 @@ class IngestionService:
         doc: dict[str, Any],
         parsed: ParsedDocument,
         progress,
-        cancel: threading.Event,
+        stopped: Callable[[], bool],
     ) -> int:
         embedder = self.collections.embedder_for(collection)
         chunks = []
@@ -298,7 +377,7 @@ class IngestionService:
                     [section], doc["chunk_size"], doc["chunk_overlap"], embedder.offsets_fn
                 )
             )
-            if self._stopping.is_set() or cancel.is_set():
+            if stopped():
                 raise _Interrupted
             if i % 20 == 0 or i == len(parsed.sections) - 1:
                 pages = section.page or parsed.pages
@@ -308,7 +387,7 @@ class IngestionService:
         progress(pages_parsed=parsed.pages, chunks_total=len(chunks))
         batch = max(1, self.collections.settings.rag_embedding_batch_size)
         for start in range(0, len(chunks), batch):
-            if self._stopping.is_set() or cancel.is_set():
+            if stopped():
                 raise _Interrupted
             part = chunks[start : start + batch]
             vectors = embedder.embed([c.indexed_text for c in part])

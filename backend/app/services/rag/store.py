@@ -189,12 +189,31 @@ class RagRepository:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM rag_jobs WHERE document_id = ?", (document_id,))
 
-    def finish_document(self, document_id: str, chunks: int) -> None:
+    def claim_job(self, job_id: str) -> bool:
+        """Mark a queued (or interrupted running) job running; False once it has ended."""
         with self.db.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE rag_jobs SET status = 'running', updated_at = ? "
+                "WHERE id = ? AND status IN ('queued', 'running')",
+                (time.time(), job_id),
+            )
+            return cur.rowcount == 1
+
+    def finish_job(self, job_id: str, document_id: str, chunks: int) -> bool:
+        """Mark a running job succeeded and its document ready, together and only once."""
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE rag_jobs SET status = 'succeeded', updated_at = ? "
+                "WHERE id = ? AND status = 'running'",
+                (time.time(), job_id),
+            )
+            if cur.rowcount != 1:
+                return False
             conn.execute(
                 "UPDATE rag_documents SET status = 'ready', chunks = ? WHERE id = ?",
                 (chunks, document_id),
             )
+            return True
 
     def job(self, job_id: str) -> dict[str, Any] | None:
         rows = self.db.query("SELECT * FROM rag_jobs WHERE id = ?", (job_id,))
