@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.server import REPO_ROOT, ServerProcess, WorkerProcess, free_port
+from tests.helpers.server import REPO_ROOT, ServerProcess, WorkerProcess, free_port, tiny_env
 from tests.rag.client import chroma_count, create_collection, follow_job, sse_events, upload
 from tests.rag.conftest import chroma_server  # noqa: F401 (fixture)
 from tests.rag.corpus import make_pdf
@@ -48,10 +48,7 @@ def cluster(
     redis_server.flush()
     data = tmp_path_factory.mktemp("queue-data")
     env = {
-        "MP_MODELS_DIR": str(models_dir),
-        "MP_DATA_DIR": str(data),
-        "MP_DEFAULT_MODEL": "tiny",
-        "MP_THREADS": "1",
+        **tiny_env(models_dir, data),
         "MP_REDIS_URL": redis_server.url,
         "MP_RAG_CHROMA_URL": chroma_server,
         "MP_JOB_VISIBILITY_TIMEOUT_S": "3",  # a dead worker's job is taken again within 3 s
