@@ -210,6 +210,25 @@ def _line(i: int) -> dict:
     }
 
 
+def test_redis_restarted_mid_run_loses_no_job(cluster: Cluster, redis_server: RedisServer) -> None:
+    """Redis goes away (and comes back empty: no persistence here) while a document is uploaded:
+    the upload is kept, the worker reconnects, its sweep queues the job from the database row,
+    and the job ends once, with its progress served by the other replica."""
+    with httpx.Client(base_url=cluster.a.url, timeout=120) as a:
+        collection = create_collection(a, "restart-kb")
+        redis_server.stop()
+        try:
+            response = upload(a, "restart-kb", [("r.txt", FACTS[5].encode(), "text/plain")])
+            assert response.status_code == 202, response.text
+            item = response.json()["items"][0]
+            time.sleep(1)  # the worker's Redis loop has failed by now
+        finally:
+            redis_server.start()
+    with httpx.Client(base_url=cluster.b.url, timeout=120) as b:
+        events = follow_job(b, item["job_id"])
+    _ingested_once(cluster, collection, item, events[-1])
+
+
 def test_batch_on_a_survives_a_killed_worker_with_every_line_once(cluster: Cluster) -> None:
     lines = [_line(i) for i in range(30)]
     body = ("\n".join(json.dumps(line) for line in lines) + "\n").encode()
