@@ -21,7 +21,7 @@ keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 
 def _service() -> AuthService:
     settings = get_settings()
-    return AuthService(settings, Database(settings.database_path))
+    return AuthService(settings, Database(settings.metadata_database_url))
 
 
 def _when(ts: float | None) -> str:

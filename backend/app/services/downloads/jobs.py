@@ -1,4 +1,4 @@
-"""Download jobs as rows in SQLite, so a restarted server knows what to resume."""
+"""Download jobs as rows of the metadata database, so a restarted server knows what to resume."""
 
 from __future__ import annotations
 
@@ -14,28 +14,6 @@ from app.services.downloads.hub import RemoteFile, ResolvedSource
 JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 ACTIVE: tuple[str, ...] = ("queued", "running")
 TERMINAL: tuple[str, ...] = ("completed", "failed", "cancelled")
-
-_DDL = """
-CREATE TABLE IF NOT EXISTS download_jobs (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    repo_id TEXT,
-    revision TEXT,
-    commit_sha TEXT,
-    url TEXT,
-    name TEXT NOT NULL,
-    single_file INTEGER NOT NULL,
-    files TEXT NOT NULL,
-    status TEXT NOT NULL,
-    error TEXT,
-    error_code TEXT,
-    bytes_total INTEGER,
-    bytes_done INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    finished_at REAL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -85,34 +63,34 @@ class JobStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        db.ensure_schema(_DDL)
 
     def insert(self, job: DownloadJob) -> None:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO download_jobs (id, kind, repo_id, revision, commit_sha, url, name, "
                 "single_file, files, status, error, error_code, bytes_total, bytes_done, "
-                "created_at, updated_at, finished_at) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job.id,
-                    job.kind,
-                    job.repo_id,
-                    job.revision,
-                    job.commit,
-                    job.url,
-                    job.name,
-                    int(job.single_file),
-                    json.dumps([f.to_dict() for f in job.files]),
-                    job.status,
-                    job.error,
-                    job.error_code,
-                    job.bytes_total,
-                    job.bytes_done,
-                    job.created_at,
-                    job.updated_at,
-                    job.finished_at,
-                ),
+                "created_at, updated_at, finished_at) VALUES (:id, :kind, :repo_id, :revision, "
+                ":commit_sha, :url, :name, :single_file, :files, :status, :error, :error_code, "
+                ":bytes_total, :bytes_done, :created_at, :updated_at, :finished_at)",
+                {
+                    "id": job.id,
+                    "kind": job.kind,
+                    "repo_id": job.repo_id,
+                    "revision": job.revision,
+                    "commit_sha": job.commit,
+                    "url": job.url,
+                    "name": job.name,
+                    "single_file": int(job.single_file),
+                    "files": json.dumps([f.to_dict() for f in job.files]),
+                    "status": job.status,
+                    "error": job.error,
+                    "error_code": job.error_code,
+                    "bytes_total": job.bytes_total,
+                    "bytes_done": job.bytes_done,
+                    "created_at": job.created_at,
+                    "updated_at": job.updated_at,
+                    "finished_at": job.finished_at,
+                },
             )
 
     def update(self, job: DownloadJob, **changes: object) -> DownloadJob:
@@ -120,33 +98,34 @@ class JobStore:
         job = replace(job, updated_at=time.time(), **changes)  # type: ignore[arg-type]
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE download_jobs SET status=?, error=?, error_code=?, bytes_done=?, "
-                "updated_at=?, finished_at=? WHERE id=?",
-                (
-                    job.status,
-                    job.error,
-                    job.error_code,
-                    job.bytes_done,
-                    job.updated_at,
-                    job.finished_at,
-                    job.id,
-                ),
+                "UPDATE download_jobs SET status = :status, error = :error, "
+                "error_code = :error_code, bytes_done = :bytes_done, updated_at = :updated_at, "
+                "finished_at = :finished_at WHERE id = :id",
+                {
+                    "status": job.status,
+                    "error": job.error,
+                    "error_code": job.error_code,
+                    "bytes_done": job.bytes_done,
+                    "updated_at": job.updated_at,
+                    "finished_at": job.finished_at,
+                    "id": job.id,
+                },
             )
         return job
 
     def save_progress(self, job_id: str, bytes_done: int) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE download_jobs SET bytes_done=?, updated_at=? WHERE id=?",
-                (bytes_done, time.time(), job_id),
+                "UPDATE download_jobs SET bytes_done = :done, updated_at = :now WHERE id = :id",
+                {"done": bytes_done, "now": time.time(), "id": job_id},
             )
 
     def delete(self, job_id: str) -> None:
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM download_jobs WHERE id=?", (job_id,))
+            conn.execute("DELETE FROM download_jobs WHERE id = :id", {"id": job_id})
 
     def get(self, job_id: str) -> DownloadJob | None:
-        rows = self.db.query("SELECT * FROM download_jobs WHERE id=?", (job_id,))
+        rows = self.db.query("SELECT * FROM download_jobs WHERE id = :id", {"id": job_id})
         return _from_row(rows[0]) if rows else None
 
     def all(self) -> list[DownloadJob]:
@@ -155,7 +134,7 @@ class JobStore:
 
 
 def _from_row(row: object) -> DownloadJob:
-    r = dict(row)  # type: ignore[call-overload]  # a sqlite3.Row (typed object by Database)
+    r = dict(row)  # type: ignore[call-overload]  # a RowMapping
     return DownloadJob(
         id=r["id"],
         kind=r["kind"],
