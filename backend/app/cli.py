@@ -64,6 +64,15 @@ def serve(
         except RedisUnavailable as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+    if settings.database_url:
+        # Opened (and migrated) here first, for the same one clear line when it is unreachable.
+        from app.core.db import Database, DatabaseUnreachable
+
+        try:
+            Database(settings.database_url).dispose()
+        except DatabaseUnreachable as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
     uvicorn.run(
         "app.main:create_app",
         factory=True,

@@ -129,7 +129,9 @@ class DbConnection:
         the row was written."""
         mod = postgresql if self.dialect == "postgresql" else sqlite
         stmt = mod.insert(table).values(**values).on_conflict_do_nothing()
-        return self.sa.execute(stmt).rowcount == 1
+        # RETURNING, not rowcount: psycopg reports -1 for this statement.
+        key = next(iter(values))
+        return self.sa.execute(stmt.returning(table.c[key])).first() is not None
 
 
 class DatabaseUnreachable(RuntimeError):
