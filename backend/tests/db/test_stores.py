@@ -292,10 +292,9 @@ def test_prompt_run_thumbs(db: Database) -> None:
 
 
 def test_transaction_rolls_back(db: Database) -> None:
-    with pytest.raises(RuntimeError):
-        with db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO auth_meta (name, value) VALUES ('k', 'v')",
-            )
-            raise RuntimeError("stop")
+    with pytest.raises(RuntimeError), db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO auth_meta (name, value) VALUES ('k', 'v')",
+        )
+        raise RuntimeError("stop")
     assert db.query("SELECT * FROM auth_meta WHERE name = 'k'") == []
