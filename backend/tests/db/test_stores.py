@@ -160,7 +160,7 @@ def test_download_jobs(db: Database) -> None:
     jobs = JobStore(db)
     job = DownloadJob(
         id="j1",
-        kind="hf",
+        kind="hub",
         name="org--model",
         single_file=True,
         files=[RemoteFile("model.gguf", "https://example.invalid/m", 5_000_000_000, "ff" * 32)],

@@ -85,6 +85,9 @@ class PostgresServer:
         return self
 
     def stop(self) -> None:
+        """Stop now (fast shutdown); nothing to do if it is not running."""
+        if not (self.folder / "data" / "postmaster.pid").exists():
+            return
         self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
 
     def create_database(self, prefix: str = "t") -> str:
@@ -107,7 +110,5 @@ def postgres() -> Iterator[PostgresServer]:
     try:
         yield server
     finally:
-        try:
-            server.stop()
-        finally:
-            server.remove()
+        server.stop()
+        server.remove()

@@ -1,5 +1,6 @@
 -- Made by the pre-SQLAlchemy services (sqlite3 wrapper, commit b4acc93) with sqlite3 .dump;
--- the admin key of this database is mp-QILQoKwfihAwhUsgs8AYr01U_JtqrReIXcMeLqV522o.
+-- (then values made valid for the API: the prompt_runs row's JSON, written with RunRecord.model_dump_json(),
+-- the document kind 'md', the battles' figures and the download kind 'hub'); the admin key is mp-QILQoKwfihAwhUsgs8AYr01U_JtqrReIXcMeLqV522o.
 PRAGMA foreign_keys=OFF;
 BEGIN TRANSACTION;
 CREATE TABLE api_keys (
@@ -80,7 +81,7 @@ CREATE TABLE rag_documents (
     created_at REAL NOT NULL,
     UNIQUE (collection_id, sha256)
 );
-INSERT INTO rag_documents VALUES('doc1','col1','guide.md','markdown','abababababababababababababababababababababababababababababababab',1234,2,5,'ready','["a", "b"]','{"author": "x"}','doc1.md',400,40,1796301964.9658803939);
+INSERT INTO rag_documents VALUES('doc1','col1','guide.md','md','abababababababababababababababababababababababababababababababab',1234,2,5,'ready','["a", "b"]','{"author": "x"}','doc1.md',400,40,1796301964.9658803939);
 CREATE TABLE rag_jobs (
     id TEXT PRIMARY KEY,
     document_id TEXT NOT NULL,
@@ -127,7 +128,7 @@ CREATE TABLE download_jobs (
     updated_at REAL NOT NULL,
     finished_at REAL
 );
-INSERT INTO download_jobs VALUES('dl1','hf','org/model','main','c0ffee',NULL,'org--model',0,'[{"path": "model.safetensors", "url": null, "size": 5000000000, "sha256": null, "git_sha1": null}]','completed',NULL,NULL,5000000000,5000000000,1796301964.9747684001,1796301964.9747710228,1796301964.9747452735);
+INSERT INTO download_jobs VALUES('dl1','hub','org/model','main','c0ffee',NULL,'org--model',0,'[{"path": "model.safetensors", "url": null, "size": 5000000000, "sha256": null, "git_sha1": null}]','completed',NULL,NULL,5000000000,5000000000,1796301964.9747684001,1796301964.9747710228,1796301964.9747452735);
 CREATE TABLE files (
     id TEXT PRIMARY KEY,
     filename TEXT NOT NULL,
@@ -177,8 +178,8 @@ CREATE TABLE arena_battles (
     figures_a TEXT NOT NULL,
     figures_b TEXT NOT NULL
 );
-INSERT INTO arena_battles VALUES('battle_legacy',1796301964.9959235191,'Which?',NULL,'{"seed": 1}','tiny','smol','A','B','{"ttft_ms": 1.5}','{"ttft_ms": 2.5}');
-INSERT INTO arena_battles VALUES('battle_legacy2',1796301965.0052177905,'Tie?','sys','{}','smol','tiny','x','y','{}','{}');
+INSERT INTO arena_battles VALUES('battle_legacy',1796301964.9959235191,'Which?',NULL,'{"seed": 1}','tiny','smol','A','B','{"ttft_ms": 1.5, "tokens_per_s": 30.5, "tokens": 4, "finish_reason": "stop", "backend": "transformers"}','{"ttft_ms": 2.5, "tokens_per_s": 30.5, "tokens": 5, "finish_reason": "stop", "backend": "llamacpp"}');
+INSERT INTO arena_battles VALUES('battle_legacy2',1796301965.0052177905,'Tie?','sys','{}','smol','tiny','x','y','{"ttft_ms": 3.5, "tokens_per_s": 30.5, "tokens": 6, "finish_reason": "stop", "backend": "llamacpp"}','{"ttft_ms": 4.5, "tokens_per_s": 30.5, "tokens": 7, "finish_reason": "stop", "backend": "transformers"}');
 CREATE TABLE arena_votes (
     battle_id TEXT NOT NULL UNIQUE REFERENCES arena_battles(id) ON DELETE CASCADE,
     winner TEXT NOT NULL CHECK (winner IN ('a', 'b', 'tie', 'both_bad')),
@@ -193,7 +194,7 @@ CREATE TABLE prompt_runs (
     data TEXT NOT NULL,
     created_at REAL NOT NULL
 );
-INSERT INTO prompt_runs VALUES('run_legacy','batch_legacy','{"id": "run_legacy"}',1796301965.0115609168);
+INSERT INTO prompt_runs VALUES('run_legacy','batch_legacy','{"id":"run_legacy","batch_id":"batch_legacy","name":"legacy run","columns":[{"model":"tiny","backend":"transformers"}],"labels":["tiny"],"rows":[{"id":null,"prompt":"Say hi","system":null,"expected":null,"contains":[],"regex":null,"json_schema":null},{"id":null,"prompt":"Say bye","system":null,"expected":null,"contains":[],"regex":null,"json_schema":null}],"params":{"max_tokens":8,"temperature":null,"top_p":null,"top_k":null,"repetition_penalty":null,"seed":7,"stop":[]},"manifest":{"models":[{"label":"tiny","model":"tiny","backend":"transformers","format":"transformers","size_bytes":1234,"sha256":"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"}],"params":{"max_tokens":8,"temperature":null,"top_p":null,"top_k":null,"repetition_penalty":null,"seed":7,"stop":[]},"seed":7,"rows_sha256":"efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef","app_version":"0.1.0","created_at":1796301965.011561,"rerun_of":null,"changed_models":[]},"created_at":1796301965.011561,"rerun_of":null}',1796301965.0115609168);
 CREATE TABLE prompt_run_ratings (
     run_id TEXT NOT NULL REFERENCES prompt_runs(id) ON DELETE CASCADE,
     row_no INTEGER NOT NULL,
