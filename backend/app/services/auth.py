@@ -13,7 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from app.core import security
+from app.core import security, tables
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import NotFound, Unauthorized
@@ -75,16 +75,14 @@ class AuthService:
         return self.settings.auth_enabled
 
     def _stored_secret(self) -> str:
+        # Insert-if-absent, then read: replicas starting together all end up with the first one's.
         with self.db.transaction() as conn:
-            row = conn.execute("SELECT value FROM auth_meta WHERE name = 'jwt_secret'").fetchone()
-            if row:
-                return row["value"]
-            secret = secrets.token_urlsafe(48)
-            conn.execute(
-                "INSERT INTO auth_meta (name, value) VALUES ('jwt_secret', :value)",
-                {"value": secret},
+            conn.insert_ignore(
+                tables.auth_meta, {"name": "jwt_secret", "value": secrets.token_urlsafe(48)}
             )
-            return secret
+            row = conn.execute("SELECT value FROM auth_meta WHERE name = 'jwt_secret'").fetchone()
+            assert row is not None
+            return row["value"]
 
     # --- administration ------------------------------------------------------------------------
     def create_key(self, name: str, *, admin: bool = False) -> tuple[ApiKeyRecord, str]:

@@ -298,3 +298,17 @@ def test_transaction_rolls_back(db: Database) -> None:
         )
         raise RuntimeError("stop")
     assert db.query("SELECT * FROM auth_meta WHERE name = 'k'") == []
+
+
+def test_services_starting_together_share_one_secret(db: Database, tmp_path: Path) -> None:
+    secrets: list[str] = []
+
+    def start() -> None:
+        secrets.append(AuthService(Settings(data_dir=tmp_path), db)._secret)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(secrets) == 4 and len(set(secrets)) == 1
