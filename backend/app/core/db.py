@@ -4,7 +4,7 @@ PostgreSQL when ``MP_DATABASE_URL`` is set, through one SQLAlchemy ``Engine``.
 The tables are declared in :mod:`app.core.tables` and created or upgraded by Alembic when a
 :class:`Database` is opened (:mod:`app.core.migrate`); services only read and write rows.
 Statements are SQLAlchemy Core or ``text()`` with named binds, so the same code runs on both.
-Connections are short-lived (one per call); queries take milliseconds and long work never
+Connections are held for one call (from a pool); queries take milliseconds and long work never
 holds one.
 
 SQLite: WAL journal, foreign keys on, a 30 s busy timeout, and ``BEGIN IMMEDIATE`` for every
@@ -27,7 +27,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, RowMapping
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Executable
 
 from app.core.errors import DatabaseUnavailable
@@ -48,9 +47,14 @@ def make_engine(url: str) -> Engine:
         # The psycopg 3 driver; a bare postgresql:// would ask for psycopg2.
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        # One connection per call as before: nothing to share between threads, no pool to size.
+        # Pooled: opening a file and setting its pragmas costs more than most queries. Writers
+        # waiting for the lock each hold one, hence the generous overflow.
         engine = create_engine(
-            url, poolclass=NullPool, connect_args={"timeout": 30, "check_same_thread": False}
+            url,
+            pool_size=8,
+            max_overflow=56,
+            pool_timeout=30,
+            connect_args={"timeout": 30, "check_same_thread": False},
         )
         _sqlite_events(engine)
         return engine
@@ -76,8 +80,9 @@ def _sqlite_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # A read (``query``) runs in autocommit: one statement needs no transaction of its own.
+        if not conn.get_execution_options().get("sqlite_read"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Rows:
@@ -186,9 +191,9 @@ class Database:
     def query(
         self, sql: str | Executable, params: Mapping[str, Any] | None = None
     ) -> list[RowMapping]:
-        """The rows of one read (a deferred transaction on SQLite: readers take no lock)."""
+        """The rows of one read (on SQLite in autocommit: a single statement, no lock held)."""
         with self._guard(), self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
+            conn.execution_options(sqlite_read=True)
             stmt = text(sql) if isinstance(sql, str) else sql
             return list(conn.execute(stmt, params).mappings())
 
