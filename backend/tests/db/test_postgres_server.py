@@ -117,6 +117,8 @@ def test_unreachable_at_start_up_is_refused(models_dir: Path, tmp_path: Path) ->
     assert len(lines) == 1, result.stderr
     assert url.replace(PASSWORD, "***") in lines[0] and PASSWORD not in result.stderr
     assert time.monotonic() - started < 60
+    keys = _cli(_env(models_dir, tmp_path, url), "keys", "list")
+    assert keys.returncode == 2 and url.replace(PASSWORD, "***") in keys.stderr
 
 
 @pytest.fixture
