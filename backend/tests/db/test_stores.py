@@ -312,3 +312,34 @@ def test_services_starting_together_share_one_secret(db: Database, tmp_path: Pat
     for t in threads:
         t.join()
     assert len(secrets) == 4 and len(set(secrets)) == 1
+
+
+def test_sqlite_writers_queue_for_the_lock(tmp_path: Path) -> None:
+    """Read-then-write transactions from many threads: with BEGIN IMMEDIATE each waits for the
+    write lock up front, so none fails with "database is locked" and no update is lost."""
+    db = Database(tmp_path / "playground.sqlite3")
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO auth_meta (name, value) VALUES ('n', '0')")
+    errors: list[BaseException] = []
+
+    def bump() -> None:
+        try:
+            for _ in range(25):
+                with db.transaction() as conn:
+                    row = conn.execute("SELECT value FROM auth_meta WHERE name = 'n'").fetchone()
+                    time.sleep(0.0005)  # widen the window between the read and the write
+                    conn.execute(
+                        "UPDATE auth_meta SET value = :v WHERE name = 'n'",
+                        {"v": str(int(row["value"]) + 1)},
+                    )
+        except BaseException as exc:  # noqa: BLE001 (reported by the assertion below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=bump) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert db.query("SELECT value FROM auth_meta WHERE name = 'n'")[0]["value"] == "150"
+    db.dispose()
