@@ -74,6 +74,9 @@ def _sqlite_events(engine: Engine) -> None:
         # SQLAlchemy issues BEGIN itself (below); the driver's own implicit BEGIN stays off.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        # Outside any transaction here, where journal_mode can change; a no-op once the file
+        # is in WAL mode (it persists).
+        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
@@ -158,13 +161,8 @@ class Database:
         self.url = target
         self.engine = make_engine(target)
         try:
-            if self.engine.dialect.name == "sqlite":
-                # journal_mode cannot change inside a transaction; it persists in the file.
-                raw = self.engine.raw_connection()
-                try:
-                    raw.cursor().execute("PRAGMA journal_mode=WAL")
-                finally:
-                    raw.close()
+            with self.engine.connect():
+                pass  # opens the file (or reaches the server) once, so failures surface here
             if migrate:
                 from app.core.migrate import upgrade
 
