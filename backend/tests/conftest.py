@@ -18,7 +18,7 @@ from tests.helpers.backend_servers import (  # noqa: F401
 )
 from tests.helpers.bundled import smollm2_dir  # noqa: F401
 from tests.helpers.postgres import postgres  # noqa: F401
-from tests.helpers.server import REPO_ROOT, ServerProcess
+from tests.helpers.server import REPO_ROOT, ServerProcess, tiny_server
 
 # Tests never reach a hub; libraries must not try.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -45,14 +45,6 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -
 def server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[ServerProcess]:
     """The real app in a child process on 127.0.0.1, serving the tiny model (session-wide)."""
     data = tmp_path_factory.mktemp("data")
-    proc = ServerProcess(
-        {
-            "MP_MODELS_DIR": str(models_dir),
-            "MP_DATA_DIR": str(data),
-            "MP_DEFAULT_MODEL": "tiny",
-            "MP_THREADS": "1",
-        },
-        log_path=data / "server.log",
-    ).start()
+    proc = tiny_server(models_dir, data).start()
     yield proc
     proc.stop()

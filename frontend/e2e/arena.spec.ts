@@ -1,4 +1,4 @@
-import { API, expect, shot, test } from "./fixtures";
+import { API, captureExports, expect, shot, test } from "./fixtures";
 
 const GGUF = "smollm2-135m-instruct-q4_1.gguf";
 const HF = "smollm2-135m-instruct";
@@ -55,18 +55,9 @@ test("Arena: a blind battle, a vote that reveals the models, the leaderboard mov
   await shot(page, "arena-leaderboard", true);
 
   // Export: capture the file handed to the browser (headless downloads go nowhere).
-  await page.evaluate(() => {
-    const w = window as unknown as { __exports: Promise<string>[] };
-    w.__exports = [];
-    const orig = URL.createObjectURL.bind(URL);
-    URL.createObjectURL = (obj: Blob | MediaSource) => {
-      if (obj instanceof Blob) w.__exports.push(obj.text());
-      return orig(obj);
-    };
-  });
+  const exports = await captureExports(page);
   await page.getByRole("button", { name: "Export votes" }).click();
-  await page.waitForFunction(() => (window as unknown as { __exports: unknown[] }).__exports.length > 0);
-  const [text] = await page.evaluate(() => Promise.all((window as unknown as { __exports: Promise<string>[] }).__exports));
+  const [text] = await exports.take(1);
   const lines = text.trim().split("\n").map((l) => JSON.parse(l));
   expect(lines).toHaveLength(before + 1);
   const last = lines.at(-1);

@@ -1,4 +1,4 @@
-import { expect, setTheme, shot, test } from "./fixtures";
+import { captureExports, expect, setTheme, shot, test } from "./fixtures";
 
 test("Compare runs two models side by side with figures and a chart", async ({ page }) => {
   await page.goto("/compare");
@@ -35,18 +35,10 @@ test("Compare runs two models side by side with figures and a chart", async ({ p
   await page.reload();
 
   // Export: capture the files the buttons hand to the browser (headless downloads go nowhere).
-  await page.evaluate(() => {
-    const w = window as unknown as { __exports: Promise<string>[] };
-    w.__exports = [];
-    const orig = URL.createObjectURL.bind(URL);
-    URL.createObjectURL = (obj: Blob | MediaSource) => {
-      if (obj instanceof Blob) w.__exports.push(obj.text());
-      return orig(obj);
-    };
-  });
+  const exports = await captureExports(page);
   await page.getByRole("button", { name: "Export JSON" }).click();
   await page.getByRole("button", { name: "Export Markdown" }).click();
-  const [json, md] = await page.evaluate(() => Promise.all((window as unknown as { __exports: Promise<string>[] }).__exports));
+  const [json, md] = await exports.take(2);
   const run = JSON.parse(json);
   expect(run.prompt).toBe("Write a Python function that adds two numbers.");
   expect(run.parameters).toMatchObject({ seed: 3, temperature: 1, max_tokens: 32 });

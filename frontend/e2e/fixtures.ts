@@ -50,3 +50,26 @@ export async function loadedTokens(model: string): Promise<number> {
   const list = (await res.json()) as { id: string; tokens_generated: number }[];
   return list.find((m) => m.id === model)?.tokens_generated ?? 0;
 }
+
+/**
+ * Captures the files the page hands to the browser through `URL.createObjectURL` (headless
+ * downloads go nowhere). Call before clicking export buttons; `take(n)` waits for `n` files and
+ * returns their texts in the order they were made.
+ */
+export async function captureExports(page: Page): Promise<{ take: (count: number) => Promise<string[]> }> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __exports: Promise<string>[] };
+    w.__exports = [];
+    const orig = URL.createObjectURL.bind(URL);
+    URL.createObjectURL = (obj: Blob | MediaSource) => {
+      if (obj instanceof Blob) w.__exports.push(obj.text());
+      return orig(obj);
+    };
+  });
+  return {
+    take: async (count: number) => {
+      await page.waitForFunction((n) => (window as unknown as { __exports: unknown[] }).__exports.length >= n, count);
+      return page.evaluate(() => Promise.all((window as unknown as { __exports: Promise<string>[] }).__exports));
+    },
+  };
+}

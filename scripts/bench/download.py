@@ -1,13 +1,23 @@
-"""Download throughput: our downloader vs ``curl`` on the same file from the same local server.
+"""Download throughput: our downloader vs ``curl`` and ``hf_hub_download`` on the same file
+from the same local server.
 
-    .venv/bin/python scripts/bench/download.py [--size-mb 512]
+    .venv/bin/python scripts/bench/download.py [--size-mb 512] [--rounds 5]
 
 Generates a file of ``--size-mb`` MiB, serves it with the project's Hub stand-in
 (``backend/tests/helpers/hub_server.py``, its own process, sendfile fast path) as an LFS file of a
-repo, then times one ``curl -o`` of its resolve URL and one full download job through
-``DownloadService`` (file list from the Hub API, resumable Range transfer, sha256 verification,
-rename into models/). Prints a markdown table and the ratio ours/curl (target >= 0.9). One run
-each; the machine may be shared, so read it as a ratio, not as absolute figures.
+repo, then times, per round and in an order that rotates each round:
+
+- ``curl -o`` of its resolve URL, and the same followed by ``sha256sum`` (our guarantee);
+- one full download job through ``DownloadService`` (file list from the Hub API, resumable
+  Range transfer, sha256 verification, rename into models/), with the socket read path;
+- the same job with httpx's own 64 KiB reads (``BULK_MIN_BYTES`` raised past the file size):
+  the A/B of the read path;
+- ``huggingface_hub.hf_hub_download`` of the same file into a local folder (it verifies no hash;
+  hf_xet needs a Xet storage server, which the stand-in is not, so it is not measured).
+
+Prints a markdown table with each client's MB/s, its CPU seconds per GiB (client process only,
+threads included; the machine may be shared, and CPU time is steadier than wall time there),
+the ratios to curl, and ``/proc/pressure/cpu`` before and after. Read it as ratios.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -26,7 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "backend"))
 
 REPO = "bench/blob"
-FILE = "blob.safetensors"
+FILE = "blob.bin"  # an LFS file (sha256) that the model check leaves alone
 
 
 def _make_file(path: Path, size_mb: int) -> None:
@@ -46,59 +57,113 @@ def _start_hub(folder: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, url
 
 
-def _curl(url: str, out: Path) -> tuple[float, float]:
-    """Seconds of ``curl -o``, and of ``curl -o`` followed by ``sha256sum`` (the same
-    guarantee our downloader gives)."""
-    os.sync()  # both runs start with no dirty pages left to write back
+def _cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _curl(url: str, out: Path) -> tuple[float, float, float, float]:
+    """Seconds and CPU seconds of ``curl -o``, and of ``curl -o`` followed by ``sha256sum``
+    (the same guarantee our downloader gives)."""
+    os.sync()  # every run starts with no dirty pages left to write back
+    cpu0 = _cpu_children()
     started = time.perf_counter()
     subprocess.run(["curl", "-sS", "--fail", "-o", str(out), url], check=True)
     fetched = time.perf_counter() - started
+    cpu1 = _cpu_children()
     subprocess.run(["sha256sum", str(out)], check=True, capture_output=True)
     verified = time.perf_counter() - started
+    cpu2 = _cpu_children()
     out.unlink()  # each run starts with the same free memory and page cache
-    return fetched, verified
+    return fetched, cpu1 - cpu0, verified, cpu2 - cpu0
 
 
-def _ours(hub_url: str, root: Path, run: int) -> float:
+def _ours(hub_url: str, root: Path, run: int, socket_reads: bool) -> tuple[float, float]:
+    """Seconds and CPU seconds of one download job (``socket_reads=False``: httpx's reads)."""
     os.environ["HF_ENDPOINT"] = hub_url
     os.environ["HF_HUB_OFFLINE"] = "0"
     from app.core.config import Settings
     from app.core.db import Database
     from app.schemas.downloads import DownloadRequest
-    from app.services.downloads import DownloadService
+    from app.services.downloads import DownloadService, transfer
 
     settings = Settings(models_dir=root / "models", data_dir=root / "data",
                         download_reserve_bytes=0)
     settings.models_dir.mkdir(parents=True, exist_ok=True)
+    floor = transfer.BULK_MIN_BYTES
+    transfer.BULK_MIN_BYTES = floor if socket_reads else sys.maxsize
+    name = f"blob{run}{'s' if socket_reads else 'h'}"
 
-    async def go() -> float:
+    async def go() -> tuple[float, float]:
         service = DownloadService(settings, Database(settings.database_path))
         await service.start(resume_pending=False)
         os.sync()
+        cpu0 = _cpu_self()
         started = time.perf_counter()
-        job = await service.create(DownloadRequest(repo_id=REPO, name=f"blob{run}"))
+        job = await service.create(DownloadRequest(repo_id=REPO, name=name))
         job = await service.wait(job.id)
         elapsed = time.perf_counter() - started
+        cpu = _cpu_self() - cpu0
         await service.shutdown()
         if job.status != "completed":
             raise SystemExit(f"our download {job.status}: {job.error}")
-        return elapsed
+        return elapsed, cpu
 
-    elapsed = asyncio.run(go())
-    shutil.rmtree(root / "models" / f"blob{run}")
-    return elapsed
+    try:
+        result = asyncio.run(go())
+    finally:
+        transfer.BULK_MIN_BYTES = floor
+    shutil.rmtree(root / "models" / name)
+    return result
+
+
+def _hf(hub_url: str, root: Path) -> tuple[float, float]:
+    """Seconds and CPU seconds of ``hf_hub_download`` into a local folder."""
+    from huggingface_hub import hf_hub_download
+
+    target = root / "hf"
+    os.sync()
+    cpu0 = _cpu_self()
+    started = time.perf_counter()
+    hf_hub_download(REPO, FILE, local_dir=target, endpoint=hub_url)
+    elapsed = time.perf_counter() - started
+    cpu = _cpu_self() - cpu0
+    shutil.rmtree(target)
+    return elapsed, cpu
+
+
+CLIENTS = ("curl", "ours", "ours-httpx", "hf")
+LABELS = {
+    "curl": "curl -o",
+    "curl+sha": "curl -o + sha256sum",
+    "ours": "ours, socket reads",
+    "ours-httpx": "ours, httpx reads",
+    "hf": "hf_hub_download",
+}
+
+
+def _pressure() -> str:
+    path = Path("/proc/pressure/cpu")
+    return path.read_text().splitlines()[0] if path.exists() else "n/a"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=512, help="file size in MiB")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="rounds (order alternates: curl first in odd rounds)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds; the clients' order rotates by one each round")
     args = parser.parse_args()
     if shutil.which("curl") is None:
         raise SystemExit("curl is not installed")
-    rows: list[tuple[float, float, float]] = []
+    # seconds and CPU seconds per client and round
+    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in LABELS}
     import huggingface_hub  # noqa: F401 - a running server has it imported already
+    pressure_before = _pressure()
     with tempfile.TemporaryDirectory(prefix="bench-dl-") as tmp:
         root = Path(tmp)
         (root / "repo").mkdir()
@@ -108,34 +173,49 @@ def main() -> None:
         hub, hub_url = _start_hub(root / "repo")
         try:
             file_url = f"{hub_url}/{REPO}/resolve/main/{FILE}"
-            _curl(file_url, root / "warm.bin")  # source file in page cache for both clients
+            _curl(file_url, root / "warm.bin")  # source file in page cache for every client
             for run in range(args.rounds):
-                if run % 2 == 0:
-                    curl_s, checked_s = _curl(file_url, root / "curl.bin")
-                    ours_s = _ours(hub_url, root, run)
-                else:
-                    ours_s = _ours(hub_url, root, run)
-                    curl_s, checked_s = _curl(file_url, root / "curl.bin")
-                rows.append((curl_s, checked_s, ours_s))
+                shift = run % len(CLIENTS)
+                for client in CLIENTS[shift:] + CLIENTS[:shift]:
+                    if client == "curl":
+                        fetched, cpu, verified, cpu_all = _curl(file_url, root / "curl.bin")
+                        runs["curl"].append((fetched, cpu))
+                        runs["curl+sha"].append((verified, cpu_all))
+                    elif client == "hf":
+                        runs["hf"].append(_hf(hub_url, root))
+                    else:
+                        runs[client].append(_ours(hub_url, root, run, client == "ours"))
         finally:
             hub.terminate()
             hub.wait()
-    mb = size / 1e6
-    pressure = Path("/proc/pressure/cpu")
+    _report(runs, size, pressure_before)
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def _report(runs: dict[str, list[tuple[float, float]]], size: int, before: str) -> None:
+    mb, gib = size / 1e6, size / 2**30
     print(f"File: {size:,} bytes, served by tests/helpers/hub_server.py on 127.0.0.1")
-    if pressure.exists():
-        print(f"CPU pressure after the runs: {pressure.read_text().splitlines()[0]}")
-    print("\n| round | curl -o | curl -o + sha256sum | ours (list + transfer + sha256 + "
-          "rename) | ours / curl | ours / (curl + sha256sum) |")
-    print("|---|---|---|---|---|---|")
-    for i, (curl_s, checked_s, ours_s) in enumerate(rows, 1):
-        print(f"| {i} | {mb / curl_s:.0f} MB/s | {mb / checked_s:.0f} MB/s | "
-              f"{mb / ours_s:.0f} MB/s | {curl_s / ours_s:.2f} | {checked_s / ours_s:.2f} |")
-    raw = sorted(c / o for c, _, o in rows)
-    checked = sorted(v / o for _, v, o in rows)
-    print(f"\nours/curl: first run {rows[0][0] / rows[0][2]:.2f}, median {raw[len(raw) // 2]:.2f}; "
-          f"ours/(curl + sha256sum): first run {rows[0][1] / rows[0][2]:.2f}, "
-          f"median {checked[len(checked) // 2]:.2f}")
+    print(f"CPU pressure before: {before}")
+    print(f"CPU pressure after:  {_pressure()}")
+    rounds = len(runs["curl"])
+    print("\n| client | " + " | ".join(f"round {i + 1}" for i in range(rounds))
+          + " | median MB/s | CPU s/GiB (median) | median of per-round ratio to curl |")
+    print("|---|" + "---|" * (rounds + 3))
+    for key, label in LABELS.items():
+        rows = runs[key]
+        ratios = [runs["curl"][i][0] / seconds for i, (seconds, _) in enumerate(rows)]
+        print(f"| {label} | " + " | ".join(f"{mb / s:.0f}" for s, _ in rows)
+              + f" | {_median([mb / s for s, _ in rows]):.0f}"
+              f" | {_median([c / gib for _, c in rows]):.2f}"
+              f" | {_median(ratios):.2f} |")
+    ab = [h / s for (s, _), (h, _) in zip(runs["ours"], runs["ours-httpx"], strict=True)]
+    checked = [v / s for (s, _), (v, _) in zip(runs["ours"], runs["curl+sha"], strict=True)]
+    print(f"\nA/B socket reads vs httpx reads (time ratio, median): {_median(ab):.2f}x faster")
+    print(f"ours / (curl + sha256sum), median: {_median(checked):.2f}")
 
 
 if __name__ == "__main__":

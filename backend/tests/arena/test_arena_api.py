@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.services.bundled import GGUF_ID
-from tests.helpers.server import ServerProcess
+from tests.helpers.server import ServerProcess, tiny_server
 
 MODELS = [{"model": "tiny"}, {"model": GGUF_ID}]
 PARAMS = {"max_tokens": 8, "temperature": 0.0}
@@ -27,15 +27,7 @@ def arena_server(
     (folder / "tiny").symlink_to(tiny_model_dir, target_is_directory=True)
     (folder / GGUF_ID).symlink_to((smollm2_dir / GGUF_ID).resolve())
     data = tmp_path_factory.mktemp("arena-data")
-    proc = ServerProcess(
-        {
-            "MP_MODELS_DIR": str(folder),
-            "MP_DATA_DIR": str(data),
-            "MP_DEFAULT_MODEL": "tiny",
-            "MP_THREADS": "1",
-        },
-        log_path=data / "server.log",
-    ).start()
+    proc = tiny_server(folder, data).start()
     yield proc
     proc.stop()
 

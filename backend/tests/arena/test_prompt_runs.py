@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.server import ServerProcess
+from tests.helpers.server import ServerProcess, tiny_server
 
 GGUF = "tiny-f16.gguf"
 BROKEN = "broken.gguf"
@@ -67,15 +67,7 @@ def run_models(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, t
 
 
 def _server(models: Path, data: Path, concurrency: int = 2) -> ServerProcess:
-    env = {
-        "MP_MODELS_DIR": str(models),
-        "MP_DATA_DIR": str(data),
-        "MP_DEFAULT_MODEL": "tiny",
-        "MP_THREADS": "1",
-        "MP_LLAMACPP_N_CTX": "512",
-        "MP_BATCH_CONCURRENCY": str(concurrency),
-    }
-    return ServerProcess(env, log_path=data / "server.log")
+    return tiny_server(models, data, MP_LLAMACPP_N_CTX="512", MP_BATCH_CONCURRENCY=str(concurrency))
 
 
 @pytest.fixture(scope="module")

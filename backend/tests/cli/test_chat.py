@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pexpect
 
-from tests.helpers.server import REPO_ROOT, ServerProcess, free_port
+from tests.helpers.server import REPO_ROOT, ServerProcess, free_port, tiny_env
 
 PROMPT = ">>> "
 FIGURES = r"\[\d+ tokens · .* on transformers\]"
@@ -121,13 +121,7 @@ def test_unreachable_url_is_a_clear_error() -> None:
 
 def test_starts_a_server_in_process_when_none_answers(tmp_path: Path, models_dir: Path) -> None:
     port = free_port()
-    env = {
-        "MP_MODELS_DIR": str(models_dir),
-        "MP_DATA_DIR": str(tmp_path),
-        "MP_THREADS": "1",
-        "MP_DEFAULT_MODEL": "tiny",
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = tiny_env(models_dir, tmp_path, HF_HUB_OFFLINE="1")
     child = spawn(
         "--url", f"http://127.0.0.1:{port}", "--start-server", "--max-tokens", "6", env=env
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.server import ServerProcess
+from tests.helpers.server import ServerProcess, tiny_server
 
 # Short, deterministic answers keep the module quick on a 2-core machine.
 FAST = {"max_tokens": 12, "temperature": 0.0}
@@ -232,15 +232,7 @@ def test_busy_conversation_refuses_changes_and_a_stop_keeps_the_partial_answer(
 
 
 def test_conversations_survive_a_restart(tmp_path: Path, models_dir: Path) -> None:
-    proc = ServerProcess(
-        {
-            "MP_MODELS_DIR": str(models_dir),
-            "MP_DATA_DIR": str(tmp_path),
-            "MP_THREADS": "1",
-            "MP_DEFAULT_MODEL": "tiny",
-        },
-        log_path=tmp_path / "server.log",
-    ).start()
+    proc = tiny_server(models_dir, tmp_path).start()
     try:
         with httpx.Client(base_url=proc.url, timeout=120) as c:
             conv = new_conversation(c, system="Be brief.")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.server import REPO_ROOT, ServerProcess
+from tests.helpers.server import REPO_ROOT, ServerProcess, tiny_env
 
 GGUF = "tiny-f16.gguf"
 MODELS = ["tiny", GGUF]  # Transformers, llama.cpp
@@ -32,14 +32,7 @@ def dialect_models(
 
 
 def dialect_env(models: Path, data: Path) -> dict[str, str]:
-    return {
-        "MP_MODELS_DIR": str(models),
-        "MP_DATA_DIR": str(data),
-        "MP_DEFAULT_MODEL": "tiny",
-        "MP_THREADS": "1",
-        "MP_LLAMACPP_N_CTX": "512",
-        "MP_LLAMACPP_PARALLEL": "2",
-    }
+    return tiny_env(models, data, MP_LLAMACPP_N_CTX="512", MP_LLAMACPP_PARALLEL="2")
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ class HubServer:
     fail_next: int = 0  # answer this many file requests with 503 first
     refuse_head: bool = False  # answer HEAD with 405, like some object stores
     gated: set[str] = field(default_factory=set)  # repos answering 403 GatedRepo to everyone
+    tls: ssl.SSLContext | None = None  # serve https:// with this server context
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -132,7 +134,8 @@ class HubServer:
     @property
     def url(self) -> str:
         assert self._server is not None, "start() first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> HubServer:
         hub = self
@@ -142,6 +145,8 @@ class HubServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True, name="hub").start()
         return self
 

@@ -21,6 +21,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def tiny_env(models: Path, data: Path, **extra: str) -> dict[str, str]:
+    """The environment of a test server on the tiny model: models and state in the given
+    folders, one thread (tests share two cores), plus ``extra`` settings."""
+    return {
+        "MP_MODELS_DIR": str(models),
+        "MP_DATA_DIR": str(data),
+        "MP_DEFAULT_MODEL": "tiny",
+        "MP_THREADS": "1",
+        **extra,
+    }
+
+
+def tiny_server(models: Path, data: Path, **extra: str) -> ServerProcess:
+    """A server (not started yet) on :func:`tiny_env`, logging to ``data/server.log``."""
+    return ServerProcess(tiny_env(models, data, **extra), log_path=data / "server.log")
+
+
 class ServerProcess:
     """A uvicorn server in its own process. ``start``/``stop``/``kill`` (SIGKILL, for fault
     tests) can be called repeatedly; the port and environment stay the same across restarts."""

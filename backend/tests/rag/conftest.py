@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.server import ServerProcess, free_port
+from tests.helpers.server import ServerProcess, free_port, tiny_server
 
 MAX_FILE_BYTES = 300_000
 MAX_FILES = 4
@@ -82,17 +82,14 @@ def _start(
     tmp_path_factory: pytest.TempPathFactory, models_dir: Path, name: str, chroma_url: str | None
 ) -> RagApp:
     data = tmp_path_factory.mktemp(name)
-    env = {
-        "MP_MODELS_DIR": str(models_dir),
-        "MP_DATA_DIR": str(data),
-        "MP_DEFAULT_MODEL": "tiny",
-        "MP_THREADS": "1",
-        "MP_RAG_MAX_FILE_BYTES": str(MAX_FILE_BYTES),
-        "MP_RAG_MAX_FILES_PER_UPLOAD": str(MAX_FILES),
-    }
-    if chroma_url:
-        env["MP_RAG_CHROMA_URL"] = chroma_url
-    server = ServerProcess(env, log_path=data / "server.log").start()
+    extra = {"MP_RAG_CHROMA_URL": chroma_url} if chroma_url else {}
+    server = tiny_server(
+        models_dir,
+        data,
+        MP_RAG_MAX_FILE_BYTES=str(MAX_FILE_BYTES),
+        MP_RAG_MAX_FILES_PER_UPLOAD=str(MAX_FILES),
+        **extra,
+    ).start()
     return RagApp(server, data, chroma_url)
 
 

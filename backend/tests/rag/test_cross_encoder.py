@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from app.services.rag.embedder import DEFAULT_EMBEDDING_MODEL, _resolve
-from tests.helpers.server import ServerProcess
+from tests.helpers.server import ServerProcess, tiny_server
 from tests.rag.client import create_collection, ingest
 
 DOCUMENTS = [
@@ -46,14 +46,7 @@ def reranking_app(
     tmp_path_factory: pytest.TempPathFactory, models_dir: Path, cross_encoder_dir: Path
 ) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("rag-cross-encoder")
-    env = {
-        "MP_MODELS_DIR": str(models_dir),
-        "MP_DATA_DIR": str(data),
-        "MP_DEFAULT_MODEL": "tiny",
-        "MP_THREADS": "1",
-        "MP_RAG_RERANKER_MODEL": str(cross_encoder_dir),
-    }
-    server = ServerProcess(env, log_path=data / "server.log").start()
+    server = tiny_server(models_dir, data, MP_RAG_RERANKER_MODEL=str(cross_encoder_dir)).start()
     yield server
     server.stop()
 

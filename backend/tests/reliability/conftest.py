@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.server import ServerProcess
+from tests.helpers.server import ServerProcess, tiny_env
 
 
 def start_server(
@@ -19,10 +19,7 @@ def start_server(
     data = tmp_path_factory.mktemp(name)
     return ServerProcess(
         {
-            "MP_MODELS_DIR": str(models_dir),
-            "MP_DATA_DIR": str(data),
-            "MP_DEFAULT_MODEL": "tiny",
-            "MP_THREADS": "1",
+            **tiny_env(models_dir, data),
             # Nothing a test makes the server fetch may leave this machine.
             "HF_HUB_OFFLINE": "1",
             "HTTP_PROXY": "http://127.0.0.1:9",

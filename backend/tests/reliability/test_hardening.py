@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.server import REPO_ROOT, ServerProcess
+from tests.helpers.server import REPO_ROOT, ServerProcess, tiny_server
 from tests.reliability.conftest import start_server
 
 SMALL = {
@@ -176,16 +176,8 @@ def authed(tmp_path_factory: pytest.TempPathFactory, models_dir: Path):
     data = tmp_path_factory.mktemp("hardening-auth")
     admin = _cli_key(data, "admin", admin=True)
     user = _cli_key(data, "user", admin=False)
-    server = ServerProcess(
-        {
-            "MP_MODELS_DIR": str(models_dir),
-            "MP_DATA_DIR": str(data),
-            "MP_DEFAULT_MODEL": "tiny",
-            "MP_THREADS": "1",
-            "MP_AUTH_ENABLED": "true",
-            "MP_LOGIN_FAILURES_PER_MINUTE": "5",
-        },
-        log_path=data / "server.log",
+    server = tiny_server(
+        models_dir, data, MP_AUTH_ENABLED="true", MP_LOGIN_FAILURES_PER_MINUTE="5"
     ).start()
     yield server, admin, user
     server.stop()

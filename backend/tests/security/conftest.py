@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.server import REPO_ROOT, ServerProcess
+from tests.helpers.server import REPO_ROOT, ServerProcess, tiny_server
 
 
 @dataclass
@@ -48,15 +48,6 @@ def cli_create_key(data_dir: Path, name: str, admin: bool = False) -> tuple[str,
 def auth_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[AuthServer]:
     data = tmp_path_factory.mktemp("auth-data")
     key_id, key = cli_create_key(data, "admin", admin=True)
-    proc = ServerProcess(
-        {
-            "MP_MODELS_DIR": str(models_dir),
-            "MP_DATA_DIR": str(data),
-            "MP_DEFAULT_MODEL": "tiny",
-            "MP_THREADS": "1",
-            "MP_AUTH_ENABLED": "true",
-        },
-        log_path=data / "server.log",
-    ).start()
+    proc = tiny_server(models_dir, data, MP_AUTH_ENABLED="true").start()
     yield AuthServer(proc, data, key, key_id)
     proc.stop()

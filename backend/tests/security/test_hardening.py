@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.helpers.hub_server import HubServer
-from tests.helpers.server import ServerProcess
+from tests.helpers.server import ServerProcess, tiny_server
 
 TRACE_MARKERS = ("Traceback (most recent call last)", "site-packages")
 
@@ -38,15 +38,7 @@ def bad_models_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Pat
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, bad_models_dir: Path) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("hardening-data")
-    proc = ServerProcess(
-        {
-            "MP_MODELS_DIR": str(bad_models_dir),
-            "MP_DATA_DIR": str(data),
-            "MP_DEFAULT_MODEL": "tiny",
-            "MP_THREADS": "1",
-        },
-        log_path=data / "server.log",
-    ).start()
+    proc = tiny_server(bad_models_dir, data).start()
     yield proc
     proc.stop()
 

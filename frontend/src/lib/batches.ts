@@ -1,6 +1,6 @@
 import { client, type Schemas } from "@/lib/api";
+import { downloadFromApi } from "@/lib/download";
 import { toApiError } from "@/lib/errors";
-import { apiUrl, authHeaders } from "@/lib/settings";
 
 export type Batch = Schemas["Batch"];
 export type BatchEndpoint = "/v1/chat/completions" | "/v1/completions" | "/v1/embeddings";
@@ -33,14 +33,7 @@ export async function cancelBatch(id: string): Promise<Batch> {
 
 /** Saves a file's content (batch results or errors) through the browser's download. */
 export async function downloadFile(fileId: string, name: string): Promise<void> {
-  const res = await fetch(apiUrl(`/v1/files/${encodeURIComponent(fileId)}/content`), { headers: authHeaders() });
-  if (!res.ok) throw toApiError(await res.json().catch(() => null), res.status);
-  const url = URL.createObjectURL(await res.blob());
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  a.click();
-  URL.revokeObjectURL(url);
+  await downloadFromApi(`/v1/files/${encodeURIComponent(fileId)}/content`, name);
 }
 
 export const ACTIVE: Batch["status"][] = ["validating", "in_progress", "finalizing", "cancelling"];

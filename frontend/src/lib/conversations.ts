@@ -1,7 +1,7 @@
 import { client, type Schemas } from "@/lib/api";
 import type { ResponseStats, Turn } from "@/lib/conversation";
+import { downloadFromApi } from "@/lib/download";
 import { toApiError } from "@/lib/errors";
-import { apiUrl, authHeaders } from "@/lib/settings";
 import { eventJson, streamEvents } from "@/lib/stream";
 
 export type StoredConversation = Schemas["Conversation"];
@@ -55,19 +55,10 @@ export async function deleteConversation(id: string): Promise<void> {
 
 /** Downloads the export as a file (fetched with the API key, then saved through a link). */
 export async function downloadExport(id: string, format: "markdown" | "json"): Promise<void> {
-  const res = await fetch(apiUrl(`/api/v1/conversations/${encodeURIComponent(id)}/export?format=${format}`), {
-    headers: authHeaders(),
-  });
-  if (!res.ok) throw toApiError(await res.json().catch(() => null), res.status);
-  const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") ?? "")?.[1] ?? `conversation.${format === "json" ? "json" : "md"}`;
-  const url = URL.createObjectURL(await res.blob());
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  URL.revokeObjectURL(url);
+  await downloadFromApi(
+    `/api/v1/conversations/${encodeURIComponent(id)}/export?format=${format}`,
+    `conversation.${format === "json" ? "json" : "md"}`,
+  );
 }
 
 export interface AnswerHandlers {

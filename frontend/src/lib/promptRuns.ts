@@ -1,7 +1,7 @@
 import { client, type Schemas } from "@/lib/api";
+import { downloadFromApi } from "@/lib/download";
 import { toApiError } from "@/lib/errors";
 import { toRequestParams, type SamplingParams } from "@/lib/params";
-import { apiUrl, authHeaders } from "@/lib/settings";
 
 export type PromptRun = Schemas["PromptRun"];
 export type PromptRunInfo = Schemas["PromptRunInfo"];
@@ -87,14 +87,7 @@ export async function rateCell(id: string, row: number, model: string, thumb: Th
 
 /** Saves the run's JSON or CSV export (both carry the manifest) through the browser's download. */
 export async function downloadExport(id: string, kind: "json" | "csv"): Promise<void> {
-  const res = await fetch(apiUrl(`/api/v1/arena/runs/${encodeURIComponent(id)}/export.${kind}`), { headers: authHeaders() });
-  if (!res.ok) throw toApiError(await res.json().catch(() => null), res.status);
-  const url = URL.createObjectURL(await res.blob());
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = `${id}.${kind}`;
-  a.click();
-  URL.revokeObjectURL(url);
+  await downloadFromApi(`/api/v1/arena/runs/${encodeURIComponent(id)}/export.${kind}`, `${id}.${kind}`);
 }
 
 /** Cells as a grid: one array per prompt row, one cell per model in column order. */

@@ -20,7 +20,6 @@ import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { Textarea } from "@/components/ui/textarea";
 import { $api } from "@/lib/api";
 import {
-  downloadText,
   exportJson,
   exportMarkdown,
   figureRows,
@@ -29,6 +28,7 @@ import {
   type CompareRun,
   type CompareTarget,
 } from "@/lib/compare";
+import { saveText } from "@/lib/download";
 import { formatMs, formatRate } from "@/lib/format";
 import { createPersistentStore, useStore } from "@/lib/store";
 import { isAbort } from "@/lib/stream";
@@ -151,10 +151,10 @@ function SideBySide() {
         <ViewTabs />
         {run && (
           <>
-            <Button variant="outline" size="sm" onClick={() => downloadText(`compare-${stamp}.json`, exportJson(run), "application/json")}>
+            <Button variant="outline" size="sm" onClick={() => saveText(`compare-${stamp}.json`, exportJson(run), "application/json")}>
               <FileJson /> Export JSON
             </Button>
-            <Button variant="outline" size="sm" onClick={() => downloadText(`compare-${stamp}.md`, exportMarkdown(run), "text/markdown")}>
+            <Button variant="outline" size="sm" onClick={() => saveText(`compare-${stamp}.md`, exportMarkdown(run), "text/markdown")}>
               <FileText /> Export Markdown
             </Button>
           </>
