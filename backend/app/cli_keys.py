@@ -1,7 +1,7 @@
 """``playground keys create|list|revoke``: API key administration from the shell.
 
-Works on the same database as the server (MP_DATA_DIR), whether or not it runs; a revoked key
-stops working on the server's next request.
+Works on the same database as the server (MP_DATABASE_URL, or the SQLite file in MP_DATA_DIR),
+whether or not it runs; a revoked key stops working on the server's next request.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from app.core.config import get_settings
-from app.core.db import Database
+from app.core.db import Database, DatabaseUnreachable
 from app.core.errors import NotFound
 from app.services.auth import ApiKeyRecord, AuthService
 
@@ -21,7 +21,12 @@ keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 
 def _service() -> AuthService:
     settings = get_settings()
-    return AuthService(settings, Database(settings.database_path))
+    try:
+        db = Database(settings.metadata_database_url)
+    except DatabaseUnreachable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return AuthService(settings, db)
 
 
 def _when(ts: float | None) -> str:

@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
         app.state.model_manager = manager
         app.state.generation = GenerationService(settings, manager)
         if getattr(app.state, "db", None) is None:
-            app.state.db = Database(settings.database_path)
+            app.state.db = Database(settings.metadata_database_url)
         # Reliability and security: keys and sessions, per-identity request rate.
         app.state.auth = AuthService(settings, app.state.db)
         if settings.redis_url:

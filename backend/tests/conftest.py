@@ -17,6 +17,7 @@ from tests.helpers.backend_servers import (  # noqa: F401
     tiny_tied_gguf,
 )
 from tests.helpers.bundled import smollm2_dir  # noqa: F401
+from tests.helpers.postgres import postgres  # noqa: F401
 from tests.helpers.server import REPO_ROOT, ServerProcess, tiny_server
 
 # Tests never reach a hub; libraries must not try.

@@ -350,6 +350,13 @@ class Settings(BaseSettings):
         description="Requests per minute allowed per API key (per client address when auth is "
         "off); 0 disables. Over the limit: 429 with Retry-After.",
     )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata database (keys, conversations, documents, "
+        "jobs, batches), e.g. postgresql://user:password@127.0.0.1:5432/playground (the psycopg "
+        "3 driver is used). Unset: the SQLite file playground.sqlite3 in MP_DATA_DIR. Migrations "
+        "run at start-up; the server refuses to start when the database is unreachable.",
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis (or Valkey) URL, e.g. redis://127.0.0.1:6379/0. Set: the request rate "
@@ -634,6 +641,11 @@ class Settings(BaseSettings):
     def database_path(self) -> Path:
         """SQLite file holding jobs, documents and other state that survives a restart."""
         return self.data_dir / "playground.sqlite3"
+
+    @property
+    def metadata_database_url(self) -> str:
+        """``database_url``, or the SQLite file at :attr:`database_path` when it is unset."""
+        return self.database_url or f"sqlite:///{self.database_path}"
 
 
 @lru_cache

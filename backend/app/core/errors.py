@@ -143,6 +143,18 @@ class BackendUnavailable(AppError):
     default_code = "backend_unavailable"
 
 
+class DatabaseUnavailable(AppError):
+    """The metadata database cannot be reached (PostgreSQL down, connections lost); retry
+    after ``Retry-After`` seconds (503). Work that needs no database keeps running."""
+
+    status_code = 503
+    error_type = "service_unavailable"
+    default_code = "database_unavailable"
+
+    def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after_s)})
+
+
 class LoadTimeout(AppError):
     """A model did not finish loading within ``MP_MODEL_LOAD_TIMEOUT_S`` (504)."""
 

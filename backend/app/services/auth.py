@@ -1,4 +1,4 @@
-"""API keys and browser sessions, kept in the SQLite database.
+"""API keys and browser sessions, kept in the metadata database (``api_keys``, ``auth_meta``).
 
 Keys are created and revoked by an admin (``playground keys ...`` or ``/api/v1/auth/keys``);
 only their SHA-256 digest is stored. A presented credential is either a key (checked by digest)
@@ -13,27 +13,10 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from app.core import security
+from app.core import security, tables
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import NotFound, Unauthorized
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    prefix TEXT NOT NULL,
-    key_hash TEXT NOT NULL UNIQUE,
-    admin INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    last_used_at REAL,
-    revoked_at REAL
-);
-CREATE TABLE IF NOT EXISTS auth_meta (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"""
 
 # Writing last_used_at on every request would turn each read into a write; once a minute is
 # plenty to tell stale keys from used ones.
@@ -85,7 +68,6 @@ class AuthService:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
-        db.ensure_schema(_SCHEMA)
         self._secret = settings.auth_jwt_secret or self._stored_secret()
 
     @property
@@ -93,13 +75,14 @@ class AuthService:
         return self.settings.auth_enabled
 
     def _stored_secret(self) -> str:
+        # Insert-if-absent, then read: replicas starting together all end up with the first one's.
         with self.db.transaction() as conn:
-            row = conn.execute("SELECT value FROM auth_meta WHERE name='jwt_secret'").fetchone()
-            if row:
-                return row["value"]
-            secret = secrets.token_urlsafe(48)
-            conn.execute("INSERT INTO auth_meta (name, value) VALUES ('jwt_secret', ?)", (secret,))
-            return secret
+            conn.insert_ignore(
+                tables.auth_meta, {"name": "jwt_secret", "value": secrets.token_urlsafe(48)}
+            )
+            row = conn.execute("SELECT value FROM auth_meta WHERE name = 'jwt_secret'").fetchone()
+            assert row is not None
+            return row["value"]
 
     # --- administration ------------------------------------------------------------------------
     def create_key(self, name: str, *, admin: bool = False) -> tuple[ApiKeyRecord, str]:
@@ -110,15 +93,15 @@ class AuthService:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO api_keys (id, name, prefix, key_hash, admin, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    key_id,
-                    name,
-                    security.display_prefix(key),
-                    security.hash_api_key(key),
-                    int(admin),
-                    now,
-                ),
+                "VALUES (:id, :name, :prefix, :key_hash, :admin, :created_at)",
+                {
+                    "id": key_id,
+                    "name": name,
+                    "prefix": security.display_prefix(key),
+                    "key_hash": security.hash_api_key(key),
+                    "admin": int(admin),
+                    "created_at": now,
+                },
             )
         return self.get_key(key_id), key
 
@@ -127,7 +110,7 @@ class AuthService:
         return [_record(row) for row in rows]
 
     def get_key(self, key_id: str) -> ApiKeyRecord:
-        rows = self.db.query("SELECT * FROM api_keys WHERE id = ?", (key_id,))
+        rows = self.db.query("SELECT * FROM api_keys WHERE id = :id", {"id": key_id})
         if not rows:
             raise NotFound(f"No API key with id '{key_id}'.", param="key_id")
         return _record(rows[0])
@@ -137,8 +120,8 @@ class AuthService:
         self.get_key(key_id)
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                (time.time(), key_id),
+                "UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL",
+                {"now": time.time(), "id": key_id},
             )
         return self.get_key(key_id)
 
@@ -152,7 +135,7 @@ class AuthService:
             record = self._active_record(claims.key_id)
             return Principal(record.id, record.name, record.admin, "session")
         digest = security.hash_api_key(credential)
-        rows = self.db.query("SELECT * FROM api_keys WHERE key_hash = ?", (digest,))
+        rows = self.db.query("SELECT * FROM api_keys WHERE key_hash = :digest", {"digest": digest})
         if not rows or not security.digests_equal(rows[0]["key_hash"], digest):
             raise Unauthorized("Incorrect API key provided.")
         record = _record(rows[0])
@@ -162,7 +145,7 @@ class AuthService:
         return Principal(record.id, record.name, record.admin, "key")
 
     def _active_record(self, key_id: str) -> ApiKeyRecord:
-        rows = self.db.query("SELECT * FROM api_keys WHERE id = ?", (key_id,))
+        rows = self.db.query("SELECT * FROM api_keys WHERE id = :id", {"id": key_id})
         if not rows or rows[0]["revoked_at"] is not None:
             raise Unauthorized("The key behind this session has been revoked.")
         return _record(rows[0])
@@ -171,7 +154,10 @@ class AuthService:
         now = time.time()
         if record.last_used_at is None or now - record.last_used_at > _TOUCH_INTERVAL_S:
             with self.db.transaction() as conn:
-                conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, record.id))
+                conn.execute(
+                    "UPDATE api_keys SET last_used_at = :now WHERE id = :id",
+                    {"now": now, "id": record.id},
+                )
 
     def login(self, key: str) -> tuple[str, int, Principal]:
         """Exchange an API key for a session token (and its expiry, unix seconds)."""

@@ -1,5 +1,5 @@
 """Stored Responses (``store: true``): the response object, this turn's input items and the
-conversation it ends, so ``previous_response_id`` can continue it. One SQLite table."""
+conversation it ends, so ``previous_response_id`` can continue it. One table (``responses``)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,9 @@ import json
 import time
 from typing import Any
 
+from app.core import tables
 from app.core.db import Database
 from app.core.errors import NotFound
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS responses (
-    id TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    model TEXT NOT NULL,
-    previous_response_id TEXT,
-    input_items TEXT NOT NULL,
-    history TEXT NOT NULL,
-    response TEXT NOT NULL
-);
-"""
 
 
 class ResponsesStore:
@@ -30,7 +19,6 @@ class ResponsesStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        db.ensure_schema(_SCHEMA)
 
     def save(
         self,
@@ -39,21 +27,22 @@ class ResponsesStore:
         history: list[dict[str, str]],
     ) -> None:
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    response["id"],
-                    time.time(),
-                    response["model"],
-                    response.get("previous_response_id"),
-                    json.dumps(input_items),
-                    json.dumps(history),
-                    json.dumps(response),
-                ),
+            conn.upsert(
+                tables.responses,
+                {
+                    "id": response["id"],
+                    "created_at": time.time(),
+                    "model": response["model"],
+                    "previous_response_id": response.get("previous_response_id"),
+                    "input_items": json.dumps(input_items),
+                    "history": json.dumps(history),
+                    "response": json.dumps(response),
+                },
+                keys=("id",),
             )
 
     def _row(self, response_id: str, param: str | None = None):
-        rows = self.db.query("SELECT * FROM responses WHERE id = ?", (response_id,))
+        rows = self.db.query("SELECT * FROM responses WHERE id = :id", {"id": response_id})
         if not rows:
             raise NotFound(
                 f"No stored response with id '{response_id}'.",
@@ -75,4 +64,4 @@ class ResponsesStore:
     def delete(self, response_id: str) -> None:
         self._row(response_id)
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM responses WHERE id = ?", (response_id,))
+            conn.execute("DELETE FROM responses WHERE id = :id", {"id": response_id})

@@ -1,5 +1,6 @@
 """Jobs on the Redis queue with real processes: two API replicas started with ``--no-worker``
-and one ``playground worker``, sharing a redis-server, the data folder and a Chroma server.
+and one ``playground worker``, sharing a redis-server, a PostgreSQL database, a Chroma server
+and the shared folder (``MP_SHARED_DIR``); each process has a data folder of its own.
 
 A document uploaded on replica A is ingested by the worker and streamed and answered on replica
 B; a worker killed with SIGKILL mid-ingestion or mid-batch is replaced and the job ends with
@@ -8,7 +9,6 @@ one vector per chunk (document ready once) or every batch line exactly once."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,7 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
+from tests.helpers.postgres import PostgresServer
 from tests.helpers.server import REPO_ROOT, ServerProcess, WorkerProcess, free_port, tiny_env
 from tests.rag.client import chroma_count, create_collection, follow_job, sse_events, upload
 from tests.rag.conftest import chroma_server  # noqa: F401 (fixture)
@@ -31,11 +33,20 @@ class Cluster:
     a: ServerProcess
     b: ServerProcess
     worker: WorkerProcess
-    data: Path
+    data: Path  # logs, and the folders of the processes
     chroma_url: str
+    database_url: str
 
-    def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.data / "playground.sqlite3")
+    def job_states(self, document_id: str) -> list[str]:
+        engine = create_engine(self.database_url.replace("postgresql://", "postgresql+psycopg://"))
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    text("SELECT status FROM rag_jobs WHERE document_id = :id"), {"id": document_id}
+                )
+                return [r[0] for r in rows]
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +55,33 @@ def cluster(
     models_dir: Path,
     redis_server: RedisServer,
     chroma_server: str,  # noqa: F811
+    postgres: PostgresServer,
 ) -> Iterator[Cluster]:
     redis_server.flush()
     data = tmp_path_factory.mktemp("queue-data")
+    database_url = postgres.create_database("queue")
     env = {
-        **tiny_env(models_dir, data),
+        **tiny_env(models_dir, data / "shared-data-unused"),
+        "MP_DATABASE_URL": database_url,
+        "MP_SHARED_DIR": str(data / "shared"),
         "MP_REDIS_URL": redis_server.url,
         "MP_RAG_CHROMA_URL": chroma_server,
         "MP_JOB_VISIBILITY_TIMEOUT_S": "3",  # a dead worker's job is taken again within 3 s
         "MP_RAG_EMBEDDING_BATCH_SIZE": "2",  # many small steps: a kill lands mid-job
         "MP_BATCH_CONCURRENCY": "1",
     }
-    a = ServerProcess(env, log_path=data / "a.log", args=["--no-worker"]).start()
-    b = ServerProcess({**env, "MP_SERVE_WORKER": "false"}, log_path=data / "b.log").start()
-    worker = WorkerProcess(env, log_path=data / "worker.log").start()
-    yield Cluster(a, b, worker, data, chroma_server)
+    # Each process its own data folder: what they share is only what the settings above name.
+    a = ServerProcess(
+        {**env, "MP_DATA_DIR": str(data / "a")}, log_path=data / "a.log", args=["--no-worker"]
+    ).start()
+    b = ServerProcess(
+        {**env, "MP_DATA_DIR": str(data / "b"), "MP_SERVE_WORKER": "false"},
+        log_path=data / "b.log",
+    ).start()
+    worker = WorkerProcess(
+        {**env, "MP_DATA_DIR": str(data / "worker")}, log_path=data / "worker.log"
+    ).start()
+    yield Cluster(a, b, worker, data, chroma_server, database_url)
     worker.stop()
     a.stop()
     b.stop()
@@ -80,11 +103,7 @@ def _ingested_once(cluster: Cluster, collection: dict, item: dict, final: dict) 
         cluster.chroma_url, cluster.data, f"kb_{collection['id']}", item["document_id"]
     )
     assert vectors == doc["chunks"]
-    with cluster.db() as conn:
-        jobs = conn.execute(
-            "SELECT status FROM rag_jobs WHERE document_id = ?", (item["document_id"],)
-        ).fetchall()
-    assert jobs == [("succeeded",)]
+    assert cluster.job_states(item["document_id"]) == ["succeeded"]
 
 
 def test_upload_on_a_is_ingested_by_the_worker_and_served_by_b(cluster: Cluster) -> None:

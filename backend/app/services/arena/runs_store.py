@@ -1,6 +1,6 @@
-"""Prompt-set runs in SQLite: the run records and the thumbs on their cells. The cells
-themselves are the lines of the run's batch (``batch_lines``), so each is committed the
-moment it finishes and a restart never runs a finished one again."""
+"""Prompt-set runs in the metadata database: the run records and the thumbs on their cells.
+The cells themselves are the lines of the run's batch (``batch_lines``), so each is committed
+the moment it finishes and a restart never runs a finished one again."""
 
 from __future__ import annotations
 
@@ -8,27 +8,11 @@ import time
 
 from pydantic import BaseModel
 
+from app.core import tables
 from app.core.db import Database
 from app.core.errors import NotFound
 from app.schemas.compare import CompareTarget
 from app.schemas.prompt_runs import PromptRow, RunManifest, RunParameters, Thumb
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS prompt_runs (
-    id TEXT PRIMARY KEY,
-    batch_id TEXT NOT NULL,
-    data TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS prompt_run_ratings (
-    run_id TEXT NOT NULL REFERENCES prompt_runs(id) ON DELETE CASCADE,
-    row_no INTEGER NOT NULL,
-    model TEXT NOT NULL,
-    thumb TEXT NOT NULL,
-    rated_at REAL NOT NULL,
-    PRIMARY KEY (run_id, row_no, model)
-);
-"""
 
 
 class RunRecord(BaseModel):
@@ -53,17 +37,22 @@ class RunRecord(BaseModel):
 class RunStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        db.ensure_schema(_SCHEMA)
 
     def create(self, record: RunRecord) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO prompt_runs VALUES (?, ?, ?, ?)",
-                (record.id, record.batch_id, record.model_dump_json(), record.created_at),
+                "INSERT INTO prompt_runs (id, batch_id, data, created_at) "
+                "VALUES (:id, :batch_id, :data, :created_at)",
+                {
+                    "id": record.id,
+                    "batch_id": record.batch_id,
+                    "data": record.model_dump_json(),
+                    "created_at": record.created_at,
+                },
             )
 
     def get(self, run_id: str) -> RunRecord:
-        rows = self.db.query("SELECT data FROM prompt_runs WHERE id = ?", (run_id,))
+        rows = self.db.query("SELECT data FROM prompt_runs WHERE id = :id", {"id": run_id})
         if not rows:
             raise NotFound(f"No prompt-set run with id '{run_id}'.", code="run_not_found")
         return RunRecord.model_validate_json(rows[0]["data"])
@@ -76,20 +65,27 @@ class RunStore:
         with self.db.transaction() as conn:
             if thumb is None:
                 conn.execute(
-                    "DELETE FROM prompt_run_ratings WHERE run_id = ? AND row_no = ? AND model = ?",
-                    (run_id, row, model),
+                    "DELETE FROM prompt_run_ratings WHERE run_id = :run_id AND row_no = :row_no "
+                    "AND model = :model",
+                    {"run_id": run_id, "row_no": row, "model": model},
                 )
             else:
-                conn.execute(
-                    "INSERT INTO prompt_run_ratings VALUES (?, ?, ?, ?, ?) ON CONFLICT "
-                    "(run_id, row_no, model) DO UPDATE SET thumb = excluded.thumb, "
-                    "rated_at = excluded.rated_at",
-                    (run_id, row, model, thumb, time.time()),
+                conn.upsert(
+                    tables.prompt_run_ratings,
+                    {
+                        "run_id": run_id,
+                        "row_no": row,
+                        "model": model,
+                        "thumb": thumb,
+                        "rated_at": time.time(),
+                    },
+                    keys=("run_id", "row_no", "model"),
                 )
 
     def thumbs(self, run_id: str) -> dict[tuple[int, str], Thumb]:
         rows = self.db.query(
-            "SELECT row_no, model, thumb FROM prompt_run_ratings WHERE run_id = ?", (run_id,)
+            "SELECT row_no, model, thumb FROM prompt_run_ratings WHERE run_id = :id",
+            {"id": run_id},
         )
         return {(r["row_no"], r["model"]): r["thumb"] for r in rows}
 

@@ -1,4 +1,4 @@
-"""Files of the Files API: metadata in SQLite, contents under ``data_dir/files``, every
+"""Files of the Files API: metadata in the database, contents under ``data_dir/files``, every
 write atomic (temporary file, fsync, rename) so a crash never leaves half a file."""
 
 from __future__ import annotations
@@ -11,16 +11,6 @@ from pathlib import Path
 from app.core.db import Database
 from app.core.errors import NotFound
 from app.schemas.batches import FileObject
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-    id TEXT PRIMARY KEY,
-    filename TEXT NOT NULL,
-    purpose TEXT NOT NULL,
-    bytes INTEGER NOT NULL,
-    created_at INTEGER NOT NULL
-);
-"""
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -43,7 +33,6 @@ class FileStore:
         self.db = db
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        db.ensure_schema(_SCHEMA)
 
     def path(self, file_id: str) -> Path:
         return self.folder / f"{file_id}.jsonl"
@@ -54,15 +43,22 @@ class FileStore:
         created = int(time.time())
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
-                (file_id, filename, purpose, len(data), created),
+                "INSERT INTO files (id, filename, purpose, bytes, created_at) "
+                "VALUES (:id, :filename, :purpose, :bytes, :created_at)",
+                {
+                    "id": file_id,
+                    "filename": filename,
+                    "purpose": purpose,
+                    "bytes": len(data),
+                    "created_at": created,
+                },
             )
         return FileObject(
             id=file_id, bytes=len(data), created_at=created, filename=filename, purpose=purpose
         )
 
     def get(self, file_id: str, param: str | None = None) -> FileObject:
-        rows = self.db.query("SELECT * FROM files WHERE id = ?", (file_id,))
+        rows = self.db.query("SELECT * FROM files WHERE id = :id", {"id": file_id})
         if not rows:
             raise NotFound(f"No file with id '{file_id}'.", param=param, code="file_not_found")
         row = rows[0]
@@ -76,10 +72,11 @@ class FileStore:
 
     def all(self, purpose: str | None = None) -> list[FileObject]:
         sql = "SELECT id FROM files"
-        args: tuple[str, ...] = ()
+        args: dict[str, str] = {}
         if purpose:
-            sql, args = sql + " WHERE purpose = ?", (purpose,)
-        rows = self.db.query(sql + " ORDER BY created_at DESC, rowid DESC", args)
+            sql, args = sql + " WHERE purpose = :purpose", {"purpose": purpose}
+        # created_at is whole seconds; id (random) only makes the order of ties stable.
+        rows = self.db.query(sql + " ORDER BY created_at DESC, id DESC", args)
         return [self.get(row["id"]) for row in rows]
 
     def content(self, file_id: str) -> Path:
@@ -89,5 +86,5 @@ class FileStore:
     def delete(self, file_id: str) -> None:
         self.get(file_id)
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
+            conn.execute("DELETE FROM files WHERE id = :id", {"id": file_id})
         self.path(file_id).unlink(missing_ok=True)

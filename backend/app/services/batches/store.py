@@ -1,6 +1,6 @@
-"""Batch records and their lines in SQLite. A line's result is written (and committed) before
-it counts as done: request counts are computed from the lines, so a crash can lose at most the
-work in flight, never a recorded result, and no line is ever counted twice."""
+"""Batch records and their lines in the metadata database. A line's result is written (and
+committed) before it counts as done: request counts are computed from the lines, so a crash can
+lose at most the work in flight, never a recorded result, and no line is ever counted twice."""
 
 from __future__ import annotations
 
@@ -8,28 +8,13 @@ import json
 import time
 from typing import Any
 
+from sqlalchemy import select
+
+from app.core import tables
 from app.core.db import Database
 from app.core.errors import NotFound
 from app.schemas.batches import BATCH_ENDPOINTS, Batch, RequestCounts
 from app.services.batches.lines import BatchLine
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS batches (
-    id TEXT PRIMARY KEY,
-    data TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS batch_lines (
-    batch_id TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
-    line_no INTEGER NOT NULL,
-    custom_id TEXT NOT NULL,
-    url TEXT NOT NULL,
-    body TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',
-    result TEXT,
-    PRIMARY KEY (batch_id, line_no)
-);
-"""
 
 ACTIVE = ("validating", "in_progress", "finalizing", "cancelling")
 
@@ -37,22 +22,30 @@ ACTIVE = ("validating", "in_progress", "finalizing", "cancelling")
 class BatchStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        db.ensure_schema(_SCHEMA)
 
     def create(self, batch: Batch, lines: list[BatchLine]) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO batches VALUES (?, ?, ?)",
-                (batch.id, batch.model_dump_json(), time.time()),
+                "INSERT INTO batches (id, data, created_at) VALUES (:id, :data, :now)",
+                {"id": batch.id, "data": batch.model_dump_json(), "now": time.time()},
             )
             conn.executemany(
                 "INSERT INTO batch_lines (batch_id, line_no, custom_id, url, body) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(batch.id, ln.line_no, ln.custom_id, ln.url, json.dumps(ln.body)) for ln in lines],
+                "VALUES (:batch_id, :line_no, :custom_id, :url, :body)",
+                [
+                    {
+                        "batch_id": batch.id,
+                        "line_no": ln.line_no,
+                        "custom_id": ln.custom_id,
+                        "url": ln.url,
+                        "body": json.dumps(ln.body),
+                    }
+                    for ln in lines
+                ],
             )
 
     def get(self, batch_id: str) -> Batch:
-        rows = self.db.query("SELECT data FROM batches WHERE id = ?", (batch_id,))
+        rows = self.db.query("SELECT data FROM batches WHERE id = :id", {"id": batch_id})
         if not rows:
             raise NotFound(f"No batch with id '{batch_id}'.", code="batch_not_found")
         batch = Batch.model_validate_json(rows[0]["data"])
@@ -62,19 +55,28 @@ class BatchStore:
     def save(self, batch: Batch) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE batches SET data = ? WHERE id = ?", (batch.model_dump_json(), batch.id)
+                "UPDATE batches SET data = :data WHERE id = :id",
+                {"data": batch.model_dump_json(), "id": batch.id},
             )
 
     def save_if_active(self, batch: Batch) -> bool:
         """Save a batch only while its stored status is still active (a final state is written
         once, even when two runs of the same job reach the end)."""
         with self.db.transaction() as conn:
-            cur = conn.execute(
-                "UPDATE batches SET data = ? WHERE id = ? AND json_extract(data, '$.status') "
-                "IN (?, ?, ?, ?)",
-                (batch.model_dump_json(), batch.id, *ACTIVE),
+            # The status lives in the JSON document: read it under a row lock (FOR UPDATE on
+            # PostgreSQL; SQLite's write transaction already holds the database), then write.
+            row = conn.execute(
+                select(tables.batches.c.data)
+                .where(tables.batches.c.id == batch.id)
+                .with_for_update()
+            ).fetchone()
+            if row is None or json.loads(row["data"])["status"] not in ACTIVE:
+                return False
+            conn.execute(
+                "UPDATE batches SET data = :data WHERE id = :id",
+                {"data": batch.model_dump_json(), "id": batch.id},
             )
-            return cur.rowcount == 1
+            return True
 
     def page(self, limit: int, after: str | None = None) -> list[Batch]:
         """OpenAI batches, newest first (internal jobs such as prompt-set runs are left out)."""
@@ -90,8 +92,8 @@ class BatchStore:
 
     def counts(self, batch_id: str) -> RequestCounts:
         rows = self.db.query(
-            "SELECT status, COUNT(*) AS n FROM batch_lines WHERE batch_id = ? GROUP BY status",
-            (batch_id,),
+            "SELECT status, COUNT(*) AS n FROM batch_lines WHERE batch_id = :id GROUP BY status",
+            {"id": batch_id},
         )
         by = {r["status"]: r["n"] for r in rows}
         return RequestCounts(
@@ -101,8 +103,8 @@ class BatchStore:
     def pending(self, batch_id: str) -> list[BatchLine]:
         rows = self.db.query(
             "SELECT line_no, custom_id, url, body FROM batch_lines "
-            "WHERE batch_id = ? AND status = 'pending' ORDER BY line_no",
-            (batch_id,),
+            "WHERE batch_id = :id AND status = 'pending' ORDER BY line_no",
+            {"id": batch_id},
         )
         return [
             BatchLine(r["line_no"], r["custom_id"], r["url"], json.loads(r["body"])) for r in rows
@@ -112,25 +114,31 @@ class BatchStore:
         """Store a line's result once (False if it already had one)."""
         with self.db.transaction() as conn:
             cur = conn.execute(
-                "UPDATE batch_lines SET status = ?, result = ? "
-                "WHERE batch_id = ? AND line_no = ? AND status = 'pending'",
-                ("completed" if ok else "failed", json.dumps(result), batch_id, line_no),
+                "UPDATE batch_lines SET status = :status, result = :result "
+                "WHERE batch_id = :id AND line_no = :line_no AND status = 'pending'",
+                {
+                    "status": "completed" if ok else "failed",
+                    "result": json.dumps(result),
+                    "id": batch_id,
+                    "line_no": line_no,
+                },
             )
             return cur.rowcount == 1
 
     def results(self, batch_id: str) -> list[tuple[str, dict[str, Any]]]:
         """(status, result line) of every finished line, in input order."""
         rows = self.db.query(
-            "SELECT status, result FROM batch_lines WHERE batch_id = ? AND "
+            "SELECT status, result FROM batch_lines WHERE batch_id = :id AND "
             "status != 'pending' ORDER BY line_no",
-            (batch_id,),
+            {"id": batch_id},
         )
         return [(r["status"], json.loads(r["result"])) for r in rows]
 
     def line_results(self, batch_id: str) -> dict[int, tuple[str, dict[str, Any] | None]]:
         """line number -> (status, result or None while pending) of every line."""
         rows = self.db.query(
-            "SELECT line_no, status, result FROM batch_lines WHERE batch_id = ?", (batch_id,)
+            "SELECT line_no, status, result FROM batch_lines WHERE batch_id = :id",
+            {"id": batch_id},
         )
         return {
             r["line_no"]: (r["status"], json.loads(r["result"]) if r["result"] else None)

@@ -1,50 +1,20 @@
-"""Conversations and their messages as rows in the app's SQLite database.
+"""Conversations and their messages as rows of the metadata database.
 
 The repository is the only code that knows the tables; the service above it speaks in records,
-so moving the storage to SQLAlchemy later replaces this module only.
+and the SQL below is portable (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from app.core.db import Database
+from sqlalchemy.engine import RowMapping
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    model TEXT,
-    backend TEXT,
-    system TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS conversation_messages (
-    id TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    role TEXT NOT NULL,
-    content TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    model TEXT,
-    backend TEXT,
-    parameters TEXT,
-    finish_reason TEXT,
-    ttft_ms REAL,
-    tokens_per_second REAL,
-    prompt_tokens INTEGER,
-    completion_tokens INTEGER,
-    total_ms REAL,
-    UNIQUE (conversation_id, position)
-);
-CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_at);
-"""
+from app.core.db import Database, DbConnection
 
 Role = Literal["user", "assistant"]
 
@@ -86,7 +56,6 @@ class ConversationStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        db.ensure_schema(_DDL)
 
     def create(
         self, title: str, model: str | None, backend: str | None, system: str | None
@@ -104,8 +73,15 @@ class ConversationStore:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO conversations (id, title, model, backend, system, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.id, title, model, backend, system, now, now),
+                "updated_at) VALUES (:id, :title, :model, :backend, :system, :now, :now)",
+                {
+                    "id": record.id,
+                    "title": title,
+                    "model": model,
+                    "backend": backend,
+                    "system": system,
+                    "now": now,
+                },
             )
         return record
 
@@ -115,29 +91,29 @@ class ConversationStore:
             "SELECT c.*, (SELECT COUNT(*) FROM conversation_messages m "
             "WHERE m.conversation_id = c.id) AS message_count FROM conversations c"
         )
-        params: tuple = ()
+        params: dict[str, object] = {"limit": limit}
         if query:
             escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f"%{escaped}%"
+            params["pattern"] = f"%{escaped}%"
+            # LOWER on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
             sql += (
-                " WHERE c.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM "
-                "conversation_messages m WHERE m.conversation_id = c.id AND m.content LIKE ? "
-                "ESCAPE '\\')"
+                " WHERE LOWER(c.title) LIKE LOWER(:pattern) ESCAPE '\\' OR EXISTS (SELECT 1 "
+                "FROM conversation_messages m WHERE m.conversation_id = c.id AND "
+                "LOWER(m.content) LIKE LOWER(:pattern) ESCAPE '\\')"
             )
-            params = (pattern, pattern)
-        sql += " ORDER BY c.updated_at DESC LIMIT ?"
-        return [_conversation(r) for r in self.db.query(sql, (*params, limit))]
+        sql += " ORDER BY c.updated_at DESC LIMIT :limit"
+        return [_conversation(r) for r in self.db.query(sql, params)]
 
     def get(self, conversation_id: str) -> ConversationRecord | None:
-        rows = self.db.query("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        rows = self.db.query("SELECT * FROM conversations WHERE id = :id", {"id": conversation_id})
         if not rows:
             return None
         record = _conversation(rows[0])
         record.messages = [
             _message(r)
             for r in self.db.query(
-                "SELECT * FROM conversation_messages WHERE conversation_id = ? ORDER BY position",
-                (conversation_id,),
+                "SELECT * FROM conversation_messages WHERE conversation_id = :id ORDER BY position",
+                {"id": conversation_id},
             )
         ]
         record.message_count = len(record.messages)
@@ -149,16 +125,16 @@ class ConversationStore:
         assert set(changes) <= allowed, changes
         if not changes:
             return
-        sets = ", ".join(f"{name} = ?" for name in changes)
+        sets = ", ".join(f"{name} = :{name}" for name in changes)
         with self.db.transaction() as conn:
             conn.execute(
-                f"UPDATE conversations SET {sets}, updated_at = ? WHERE id = ?",
-                (*changes.values(), time.time(), conversation_id),
+                f"UPDATE conversations SET {sets}, updated_at = :now WHERE id = :id",
+                {**changes, "now": time.time(), "id": conversation_id},
             )
 
     def delete(self, conversation_id: str) -> bool:
         with self.db.transaction() as conn:
-            cur = conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            cur = conn.execute("DELETE FROM conversations WHERE id = :id", {"id": conversation_id})
             return cur.rowcount > 0
 
     def replace_tail(self, conversation_id: str, keep: int, messages: list[MessageRecord]) -> None:
@@ -166,43 +142,44 @@ class ConversationStore:
         transaction, so an edit or a regenerate never leaves half a conversation."""
         with self.db.transaction() as conn:
             conn.execute(
-                "DELETE FROM conversation_messages WHERE conversation_id = ? AND position >= ?",
-                (conversation_id, keep),
+                "DELETE FROM conversation_messages WHERE conversation_id = :id "
+                "AND position >= :keep",
+                {"id": conversation_id, "keep": keep},
             )
             for offset, message in enumerate(messages):
                 _insert(conn, conversation_id, keep + offset, message)
             conn.execute(
-                "UPDATE conversations SET updated_at = ? WHERE id = ?",
-                (time.time(), conversation_id),
+                "UPDATE conversations SET updated_at = :now WHERE id = :id",
+                {"now": time.time(), "id": conversation_id},
             )
 
 
-def _insert(
-    conn: sqlite3.Connection, conversation_id: str, position: int, m: MessageRecord
-) -> None:
+def _insert(conn: DbConnection, conversation_id: str, position: int, m: MessageRecord) -> None:
     figures = m.figures or {}
     conn.execute(
         "INSERT INTO conversation_messages (id, conversation_id, position, role, content, "
         "created_at, model, backend, parameters, finish_reason, ttft_ms, tokens_per_second, "
         "prompt_tokens, completion_tokens, total_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            m.id,
-            conversation_id,
-            position,
-            m.role,
-            m.content,
-            m.created_at,
-            m.model,
-            m.backend,
-            None if m.parameters is None else json.dumps(m.parameters),
-            m.finish_reason,
-            *(figures.get(name) for name in _FIGURES),
-        ),
+        "VALUES (:id, :conversation_id, :position, :role, :content, :created_at, :model, "
+        ":backend, :parameters, :finish_reason, :ttft_ms, :tokens_per_second, :prompt_tokens, "
+        ":completion_tokens, :total_ms)",
+        {
+            "id": m.id,
+            "conversation_id": conversation_id,
+            "position": position,
+            "role": m.role,
+            "content": m.content,
+            "created_at": m.created_at,
+            "model": m.model,
+            "backend": m.backend,
+            "parameters": None if m.parameters is None else json.dumps(m.parameters),
+            "finish_reason": m.finish_reason,
+            **{name: figures.get(name) for name in _FIGURES},
+        },
     )
 
 
-def _conversation(row: sqlite3.Row) -> ConversationRecord:
+def _conversation(row: RowMapping) -> ConversationRecord:
     r = dict(row)
     return ConversationRecord(
         id=r["id"],
@@ -216,7 +193,7 @@ def _conversation(row: sqlite3.Row) -> ConversationRecord:
     )
 
 
-def _message(row: sqlite3.Row) -> MessageRecord:
+def _message(row: RowMapping) -> MessageRecord:
     r = dict(row)
     has_figures = r["role"] == "assistant"
     return MessageRecord(

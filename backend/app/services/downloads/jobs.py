@@ -1,4 +1,4 @@
-"""Download jobs as rows in SQLite, so a restarted server knows what to resume."""
+"""Download jobs as rows of the metadata database, so a restarted server knows what to resume."""
 
 from __future__ import annotations
 
@@ -8,34 +8,15 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from sqlalchemy import update
+
+from app.core import tables
 from app.core.db import Database
 from app.services.downloads.hub import RemoteFile, ResolvedSource
 
 JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 ACTIVE: tuple[str, ...] = ("queued", "running")
 TERMINAL: tuple[str, ...] = ("completed", "failed", "cancelled")
-
-_DDL = """
-CREATE TABLE IF NOT EXISTS download_jobs (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    repo_id TEXT,
-    revision TEXT,
-    commit_sha TEXT,
-    url TEXT,
-    name TEXT NOT NULL,
-    single_file INTEGER NOT NULL,
-    files TEXT NOT NULL,
-    status TEXT NOT NULL,
-    error TEXT,
-    error_code TEXT,
-    bytes_total INTEGER,
-    bytes_done INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    finished_at REAL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -85,34 +66,34 @@ class JobStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        db.ensure_schema(_DDL)
 
     def insert(self, job: DownloadJob) -> None:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO download_jobs (id, kind, repo_id, revision, commit_sha, url, name, "
                 "single_file, files, status, error, error_code, bytes_total, bytes_done, "
-                "created_at, updated_at, finished_at) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job.id,
-                    job.kind,
-                    job.repo_id,
-                    job.revision,
-                    job.commit,
-                    job.url,
-                    job.name,
-                    int(job.single_file),
-                    json.dumps([f.to_dict() for f in job.files]),
-                    job.status,
-                    job.error,
-                    job.error_code,
-                    job.bytes_total,
-                    job.bytes_done,
-                    job.created_at,
-                    job.updated_at,
-                    job.finished_at,
-                ),
+                "created_at, updated_at, finished_at) VALUES (:id, :kind, :repo_id, :revision, "
+                ":commit_sha, :url, :name, :single_file, :files, :status, :error, :error_code, "
+                ":bytes_total, :bytes_done, :created_at, :updated_at, :finished_at)",
+                {
+                    "id": job.id,
+                    "kind": job.kind,
+                    "repo_id": job.repo_id,
+                    "revision": job.revision,
+                    "commit_sha": job.commit,
+                    "url": job.url,
+                    "name": job.name,
+                    "single_file": int(job.single_file),
+                    "files": json.dumps([f.to_dict() for f in job.files]),
+                    "status": job.status,
+                    "error": job.error,
+                    "error_code": job.error_code,
+                    "bytes_total": job.bytes_total,
+                    "bytes_done": job.bytes_done,
+                    "created_at": job.created_at,
+                    "updated_at": job.updated_at,
+                    "finished_at": job.finished_at,
+                },
             )
 
     def update(self, job: DownloadJob, **changes: object) -> DownloadJob:
@@ -120,17 +101,18 @@ class JobStore:
         job = replace(job, updated_at=time.time(), **changes)  # type: ignore[arg-type]
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE download_jobs SET status=?, error=?, error_code=?, bytes_done=?, "
-                "updated_at=?, finished_at=? WHERE id=?",
-                (
-                    job.status,
-                    job.error,
-                    job.error_code,
-                    job.bytes_done,
-                    job.updated_at,
-                    job.finished_at,
-                    job.id,
-                ),
+                "UPDATE download_jobs SET status = :status, error = :error, "
+                "error_code = :error_code, bytes_done = :bytes_done, updated_at = :updated_at, "
+                "finished_at = :finished_at WHERE id = :id",
+                {
+                    "status": job.status,
+                    "error": job.error,
+                    "error_code": job.error_code,
+                    "bytes_done": job.bytes_done,
+                    "updated_at": job.updated_at,
+                    "finished_at": job.finished_at,
+                    "id": job.id,
+                },
             )
         return job
 
@@ -140,37 +122,35 @@ class JobStore:
         """Like :meth:`update`, but only while the stored status is one of ``expect`` (None
         when it is not: the job ended or was cancelled elsewhere)."""
         new = replace(job, updated_at=time.time(), **changes)  # type: ignore[arg-type]
-        marks = ", ".join("?" for _ in expect)
+        table = tables.download_jobs
         with self.db.transaction() as conn:
             cur = conn.execute(
-                "UPDATE download_jobs SET status=?, error=?, error_code=?, bytes_done=?, "
-                f"updated_at=?, finished_at=? WHERE id=? AND status IN ({marks})",
-                (
-                    new.status,
-                    new.error,
-                    new.error_code,
-                    new.bytes_done,
-                    new.updated_at,
-                    new.finished_at,
-                    new.id,
-                    *expect,
-                ),
+                update(table)
+                .where(table.c.id == new.id, table.c.status.in_(expect))
+                .values(
+                    status=new.status,
+                    error=new.error,
+                    error_code=new.error_code,
+                    bytes_done=new.bytes_done,
+                    updated_at=new.updated_at,
+                    finished_at=new.finished_at,
+                )
             )
         return new if cur.rowcount == 1 else None
 
     def save_progress(self, job_id: str, bytes_done: int) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE download_jobs SET bytes_done=?, updated_at=? WHERE id=?",
-                (bytes_done, time.time(), job_id),
+                "UPDATE download_jobs SET bytes_done = :done, updated_at = :now WHERE id = :id",
+                {"done": bytes_done, "now": time.time(), "id": job_id},
             )
 
     def delete(self, job_id: str) -> None:
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM download_jobs WHERE id=?", (job_id,))
+            conn.execute("DELETE FROM download_jobs WHERE id = :id", {"id": job_id})
 
     def get(self, job_id: str) -> DownloadJob | None:
-        rows = self.db.query("SELECT * FROM download_jobs WHERE id=?", (job_id,))
+        rows = self.db.query("SELECT * FROM download_jobs WHERE id = :id", {"id": job_id})
         return _from_row(rows[0]) if rows else None
 
     def all(self) -> list[DownloadJob]:
@@ -179,7 +159,7 @@ class JobStore:
 
 
 def _from_row(row: object) -> DownloadJob:
-    r = dict(row)  # type: ignore[call-overload]  # a sqlite3.Row (typed object by Database)
+    r = dict(row)  # type: ignore[call-overload]  # a RowMapping
     return DownloadJob(
         id=r["id"],
         kind=r["kind"],

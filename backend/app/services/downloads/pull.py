@@ -38,7 +38,7 @@ def run_pull(settings: Settings, request: DownloadRequest, console: Console | No
 
 async def _pull(settings: Settings, request: DownloadRequest, console: Console) -> int:
     settings.models_dir.mkdir(parents=True, exist_ok=True)
-    service = DownloadService(settings, Database(settings.database_path))
+    service = DownloadService(settings, Database(settings.metadata_database_url))
     await service.start(resume_pending=False)  # the server resumes its own jobs
     try:
         job = await service.create(request)

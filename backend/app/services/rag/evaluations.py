@@ -28,20 +28,6 @@ from app.services.rag.store import RagRepository
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS rag_evaluations (
-    id TEXT PRIMARY KEY,
-    collection_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    progress REAL NOT NULL DEFAULT 0,
-    stage TEXT NOT NULL DEFAULT '',
-    error TEXT,
-    request TEXT NOT NULL,
-    result TEXT,
-    created_at REAL NOT NULL
-);
-"""
-
 QUESTION_PROMPT = (
     "Write one question that a user of this documentation might ask and that the passage "
     "below answers. Write only the question.\n\nPassage:\n{text}"
@@ -97,7 +83,6 @@ class EvaluationService:
         max_pages: int,
         reranker: Reranker | None,
     ) -> None:
-        db.ensure_schema(SCHEMA)
         self.db = db
         self.repo = repo
         self.collections = collections
@@ -142,7 +127,7 @@ class EvaluationService:
         return out
 
     def get(self, evaluation_id: str) -> dict[str, Any]:
-        rows = self.db.query("SELECT * FROM rag_evaluations WHERE id = ?", (evaluation_id,))
+        rows = self.db.query("SELECT * FROM rag_evaluations WHERE id = :id", {"id": evaluation_id})
         if not rows:
             raise NotFound(f"Evaluation '{evaluation_id}' does not exist.", param="evaluation_id")
         return self._row(rows[0])
@@ -162,7 +147,7 @@ class EvaluationService:
         if task := self._tasks.get(evaluation_id):
             await asyncio.gather(task, return_exceptions=True)
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM rag_evaluations WHERE id = ?", (evaluation_id,))
+            conn.execute("DELETE FROM rag_evaluations WHERE id = :id", {"id": evaluation_id})
 
     async def wait(self, evaluation_id: str) -> dict[str, Any]:
         if task := self._tasks.get(evaluation_id):
@@ -201,8 +186,13 @@ class EvaluationService:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO rag_evaluations (id, collection_id, status, request, "
-                "created_at) VALUES (?, ?, 'queued', ?, ?)",
-                (evaluation_id, collection["id"], json.dumps(request), time.time()),
+                "created_at) VALUES (:id, :collection_id, 'queued', :request, :now)",
+                {
+                    "id": evaluation_id,
+                    "collection_id": collection["id"],
+                    "request": json.dumps(request),
+                    "now": time.time(),
+                },
             )
         cancel = threading.Event()
         self._cancel[evaluation_id] = cancel

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import sqlite3
 import threading
 import time
 import uuid
@@ -32,6 +31,7 @@ from typing import Any
 
 import aiofiles
 import aiofiles.os
+from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import AppError, InvalidRequest, NotFound
 from app.services import metrics
@@ -183,7 +183,7 @@ class IngestionService:
                 async with aiofiles.open(path, "wb") as out:
                     await out.write(upload.data)
                 self.repo.insert_document_and_job(row, job_id)
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 # The same bytes arrived in a concurrent upload a moment ago.
                 await _remove(path)
                 existing = self.repo.document_by_hash(collection["id"], digest)
