@@ -15,7 +15,9 @@ PROFILES = {
     ("ollama",): {"app", "ollama"},
     ("chroma",): {"app", "chroma"},
     ("gpu", "ollama", "chroma"): {"app", "app-gpu", "ollama", "chroma"},
+    ("scale",): {"app", "app-scale", "worker", "proxy", "redis", "postgres", "chroma"},
 }
+SCALE_SERVICES = ("app-scale", "worker")
 
 
 @pytest.mark.parametrize("profiles", list(PROFILES), ids=lambda p: "+".join(p) or "default")
@@ -72,6 +74,49 @@ def test_chroma_profile_points_the_app_at_the_chroma_server(compose_config):
     # Without the variable the app keeps its embedded store (an empty URL means "embedded").
     plain = compose_config("chroma")["services"]["app"]["environment"]
     assert plain["MP_RAG_CHROMA_URL"] == ""
+
+
+def test_scale_profile_runs_api_replicas_a_worker_and_shared_services(compose_config):
+    services = compose_config("scale")["services"]
+    api, worker, proxy = services["app-scale"], services["worker"], services["proxy"]
+    assert api["deploy"]["replicas"] == 2
+    assert api["command"] == ["playground", "serve", "--no-worker"]
+    assert worker["command"] == ["playground", "worker"]
+    assert "--check" in worker["healthcheck"]["test"], "the worker has no HTTP health route"
+    for name in SCALE_SERVICES:
+        env = services[name]["environment"]
+        # Every process reaches the same services by their compose names.
+        assert env["MP_DATABASE_URL"].startswith("postgresql://playground:")
+        assert env["MP_DATABASE_URL"].endswith("@postgres:5432/playground")
+        assert env["MP_REDIS_URL"] == "redis://redis:6379/0"
+        assert env["MP_RAG_CHROMA_URL"] == "http://chroma:8000"
+        assert env["MP_SHARED_DIR"] == "/shared"
+        assert {m["source"] for m in services[name]["volumes"]} == {"models", "shared"}
+        for dependency in ("redis", "postgres", "chroma"):
+            assert services[name]["depends_on"][dependency]["condition"] == "service_healthy"
+        assert "ports" not in services[name], "only the proxy is published"
+    [port] = proxy["ports"]
+    assert (port["host_ip"], port["published"], port["target"]) == ("127.0.0.1", "8080", 80)
+    assert proxy["depends_on"]["app-scale"]["condition"] == "service_healthy"
+    assert services["redis"]["command"] == ["redis-server", "--appendonly", "yes"]
+    assert services["postgres"]["environment"]["POSTGRES_DB"] == "playground"
+
+
+def test_scale_proxy_balances_over_the_replicas_and_streams_unbuffered(compose_config):
+    model = compose_config("scale")
+    [mount] = model["services"]["proxy"]["configs"]
+    assert mount["target"] == "/etc/nginx/conf.d/default.conf"
+    conf = model["configs"][mount["source"]]["content"]
+    assert "server app-scale:8000;" in conf
+    assert "proxy_pass http://playground;" in conf
+    assert "proxy_buffering off;" in conf, "SSE streams (tokens, job progress) must not buffer"
+    assert "client_max_body_size" in conf, "nginx's 1 MB default would refuse uploads"
+
+
+def test_scale_password_comes_from_the_environment(compose_config):
+    env = compose_config("scale", env={"POSTGRES_PASSWORD": "s3cret"})["services"]
+    assert env["postgres"]["environment"]["POSTGRES_PASSWORD"] == "s3cret"
+    assert "playground:s3cret@postgres" in env["app-scale"]["environment"]["MP_DATABASE_URL"]
 
 
 @pytest.mark.parametrize(

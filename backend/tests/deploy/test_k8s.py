@@ -29,33 +29,104 @@ def test_manifest_validates(path: Path):
         validate(doc)
 
 
-def test_example_has_app_vllm_and_chroma_with_services_and_storage():
-    kinds = {(d["kind"], d["metadata"]["name"]) for p in MANIFESTS for d in documents(p)}
-    for name in ("playground", "vllm", "chroma"):
-        assert ("Deployment", name) in kinds and ("Service", name) in kinds
-    assert {
-        ("PersistentVolumeClaim", "playground-models"),
-        ("PersistentVolumeClaim", "playground-data"),
-    } <= kinds
+WORKLOADS = ("Deployment", "StatefulSet")
 
 
-def test_services_select_their_deployments_and_claims_exist():
-    docs = [d for p in MANIFESTS for d in documents(p)]
+def all_documents() -> list[dict]:
+    return [d for p in MANIFESTS for d in documents(p)]
+
+
+def workload(name: str) -> dict:
+    [doc] = [d for d in all_documents() if d["kind"] in WORKLOADS and d["metadata"]["name"] == name]
+    return doc
+
+
+def test_example_has_api_replicas_worker_and_stateful_services():
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in all_documents()}
+    for name in ("playground", "playground-worker", "vllm"):
+        assert ("Deployment", name) in kinds
+    for name in ("redis", "postgres", "chroma"):
+        assert ("StatefulSet", name) in kinds and ("Service", name) in kinds
+    for name in ("playground", "vllm"):
+        assert ("Service", name) in kinds
+    assert ("Secret", "playground-db") in kinds
+    claims = {
+        d["metadata"]["name"]: d for d in all_documents() if d["kind"] == "PersistentVolumeClaim"
+    }
+    # Every replica and the worker read the same models and files.
+    for name in ("playground-models", "playground-shared"):
+        assert claims[name]["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
+def test_api_replicas_and_worker_run_the_right_commands_on_shared_state():
+    api, worker = workload("playground"), workload("playground-worker")
+    assert api["spec"]["replicas"] == 2
+    assert api["spec"]["strategy"]["type"] == "RollingUpdate"
+    [api_c] = api["spec"]["template"]["spec"]["containers"]
+    [worker_c] = worker["spec"]["template"]["spec"]["containers"]
+    assert api_c["args"] == ["playground", "serve", "--no-worker"]
+    assert worker_c["args"] == ["playground", "worker"]
+    assert worker_c["livenessProbe"]["exec"]["command"] == ["playground", "worker", "--check"]
+    for container in (api_c, worker_c):
+        env = {e["name"]: e for e in container["env"]}
+        assert env["MP_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+            "name": "playground-db",
+            "key": "url",
+        }
+        assert env["MP_REDIS_URL"]["value"] == "redis://redis:6379/0"
+        assert env["MP_RAG_CHROMA_URL"]["value"] == "http://chroma:8000"
+        assert env["MP_SHARED_DIR"]["value"] == "/shared"
+        mounts = {m["mountPath"] for m in container["volumeMounts"]}
+        assert {"/models", "/shared"} <= mounts
+
+
+def test_services_select_their_workloads_and_claims_exist():
+    docs = all_documents()
     claims = {d["metadata"]["name"] for d in docs if d["kind"] == "PersistentVolumeClaim"}
-    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    workloads = {d["metadata"]["name"]: d for d in docs if d["kind"] in WORKLOADS}
     for svc in (d for d in docs if d["kind"] == "Service"):
-        target = deployments[svc["metadata"]["name"]]
+        target = workloads[svc["metadata"]["name"]]
         labels = target["spec"]["template"]["metadata"]["labels"]
         assert svc["spec"]["selector"].items() <= labels.items()
-    for deployment in deployments.values():
-        for volume in deployment["spec"]["template"]["spec"].get("volumes", []):
+        ports = {
+            p.get("name")
+            for c in target["spec"]["template"]["spec"]["containers"]
+            for p in c.get("ports", [])
+        }
+        for port in svc["spec"]["ports"]:
+            assert port["targetPort"] in ports
+    for name, doc in workloads.items():
+        if doc["kind"] == "StatefulSet":
+            assert doc["spec"]["serviceName"] in workloads, name
+            templates = {t["metadata"]["name"] for t in doc["spec"].get("volumeClaimTemplates", [])}
+        else:
+            templates = set()
+        spec = doc["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        for volume in volumes.values():
             if "persistentVolumeClaim" in volume:
                 assert volume["persistentVolumeClaim"]["claimName"] in claims
+        for container in spec["containers"]:
+            for mount in container.get("volumeMounts", []):
+                assert mount["name"] in volumes or mount["name"] in templates, (name, mount)
+
+
+def test_secret_keys_the_workloads_read_exist():
+    docs = all_documents()
+    secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+    for doc in (d for d in docs if d["kind"] in WORKLOADS):
+        for container in doc["spec"]["template"]["spec"]["containers"]:
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                if ref and not ref.get("optional"):
+                    assert ref["key"] in secrets[ref["name"]]["stringData"], (
+                        doc["metadata"]["name"],
+                        ref,
+                    )
 
 
 def test_app_reaches_vllm_and_chroma_through_their_services():
-    [app] = [d for d in documents(K8S_DIR / "app.yaml") if d["kind"] == "Deployment"]
-    [container] = app["spec"]["template"]["spec"]["containers"]
+    [container] = workload("playground")["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert "http://vllm:8000/v1" in env["MP_REMOTE_ENDPOINTS"]
     assert env["MP_RAG_CHROMA_URL"] == "http://chroma:8000"
@@ -76,7 +147,7 @@ def test_app_reaches_vllm_and_chroma_through_their_services():
 )
 def test_validation_rejects_broken_manifests(path_and_change):
     path, value = path_and_change
-    [doc] = [d for d in documents(K8S_DIR / "chroma.yaml") if d["kind"] == "Deployment"]
+    doc = workload("chroma")
     *parents, leaf = path.split(".")
     node = doc
     for key in parents:

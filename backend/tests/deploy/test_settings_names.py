@@ -43,10 +43,42 @@ def test_compose_app_environment_parses(compose_config, monkeypatch):
     assert settings.rag_chroma_url == "http://chroma:8000"
 
 
+def k8s_env(path: Path, name: str) -> dict[str, str]:
+    """A workload's container environment, with Secret references resolved from the manifests."""
+    docs = [
+        d for p in sorted(K8S_DIR.glob("*.yaml")) for d in yaml.safe_load_all(p.read_text()) if d
+    ]
+    secrets = {d["metadata"]["name"]: d["stringData"] for d in docs if d["kind"] == "Secret"}
+    [doc] = [
+        d
+        for d in yaml.safe_load_all(path.read_text())
+        if d and d["kind"] == "Deployment" and d["metadata"]["name"] == name
+    ]
+    env = {}
+    for entry in doc["spec"]["template"]["spec"]["containers"][0]["env"]:
+        ref = entry.get("valueFrom", {}).get("secretKeyRef")
+        env[entry["name"]] = secrets[ref["name"]][ref["key"]] if ref else entry["value"]
+    return env
+
+
 def test_k8s_app_environment_parses(monkeypatch):
-    docs = yaml.safe_load_all((K8S_DIR / "app.yaml").read_text())
-    [app] = [d for d in docs if d and d["kind"] == "Deployment"]
-    env = {e["name"]: e["value"] for e in app["spec"]["template"]["spec"]["containers"][0]["env"]}
-    settings = settings_from(env, monkeypatch)
+    settings = settings_from(k8s_env(K8S_DIR / "app.yaml", "playground"), monkeypatch)
     assert settings.remote_endpoints["vllm"].url == "http://vllm:8000/v1"
+    assert settings.rag_chroma_url == "http://chroma:8000"
+    assert settings.redis_url == "redis://redis:6379/0"
+    assert settings.database_url is not None and "@postgres:5432/playground" in str(
+        settings.database_url
+    )
+
+
+def test_k8s_worker_environment_parses(monkeypatch):
+    settings = settings_from(k8s_env(K8S_DIR / "worker.yaml", "playground-worker"), monkeypatch)
+    assert settings.rag_chroma_url == "http://chroma:8000"
+    assert settings.redis_url == "redis://redis:6379/0"
+
+
+def test_compose_scale_environment_parses(compose_config, monkeypatch):
+    env = compose_config("scale")["services"]["worker"]["environment"]
+    settings = settings_from(env, monkeypatch)
+    assert settings.redis_url == "redis://redis:6379/0"
     assert settings.rag_chroma_url == "http://chroma:8000"
