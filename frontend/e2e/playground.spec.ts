@@ -138,6 +138,10 @@ test("settings: theme switch and API errors are readable", async ({ page }) => {
   await page.getByRole("switch", { name: "Dark theme" }).click();
   await expect(page.locator("html")).toHaveClass(/dark/);
   await expect(page.getByText("transformers").first()).toBeVisible();
+  // The embedded default: the server says it needs nothing outside its own process.
+  await expect(page.getByTestId("deployment")).toContainText("Metadata: SQLite in the data folder");
+  await expect(page.getByTestId("deployment")).toContainText("Jobs: in this server");
+  await expect(page.getByTestId("deployment")).toContainText("Vectors: embedded Chroma");
   await shot(page, "settings-dark");
   await page.getByRole("switch", { name: "Dark theme" }).click();
   await expect(page.locator("html")).not.toHaveClass(/dark/);

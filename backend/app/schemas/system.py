@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -41,6 +43,37 @@ class GpuInfo(BaseModel):
     free_bytes: int
 
 
+class DeploymentInfo(BaseModel):
+    """Where this process keeps its state and who runs its background jobs."""
+
+    database: Literal["sqlite", "postgresql"] = Field(
+        description="The metadata database: the SQLite file of the data folder, or PostgreSQL "
+        "(MP_DATABASE_URL)."
+    )
+    redis: bool = Field(description="MP_REDIS_URL is set: shared limits, job queue, events.")
+    jobs: Literal["in-process", "queue"] = Field(
+        description="in-process: this server runs its ingestion, batch and download jobs; "
+        "queue: they go on the Redis queue and any worker runs them."
+    )
+    runs_jobs: bool = Field(
+        description="This process runs jobs (always in-process; on the queue unless started "
+        "with --no-worker)."
+    )
+    workers: int | None = Field(
+        default=None,
+        description="Queue workers whose health key is in Redis now (their hosts, counted "
+        "once each); null without Redis or when Redis does not answer.",
+    )
+    vector_store: Literal["embedded", "server"] = Field(
+        description="Chroma in the data folder, or a Chroma server (MP_RAG_CHROMA_URL)."
+    )
+    shared_dir: str | None = Field(
+        default=None,
+        description="Folder of uploads and batch files (MP_SHARED_DIR, else the data folder); "
+        "shown to admins only when auth is on.",
+    )
+
+
 class SystemInfo(BaseModel):
     version: str
     python: str
@@ -62,3 +95,4 @@ class SystemInfo(BaseModel):
         default=None,
         description="Data folder (absolute path); shown to admins only when auth is on.",
     )
+    deployment: DeploymentInfo

@@ -11,7 +11,14 @@ from dataclasses import asdict
 from app.backends.registry import BACKENDS, availability, capabilities
 from app.core import hardware
 from app.core.config import Settings
-from app.schemas.system import BackendCapabilities, BackendStatus, GpuInfo, SystemInfo
+from app.schemas.system import (
+    BackendCapabilities,
+    BackendStatus,
+    DeploymentInfo,
+    GpuInfo,
+    SystemInfo,
+)
+from app.services.jobs.queue import live_workers
 from app.version import __version__
 
 
@@ -54,4 +61,21 @@ def system_info(settings: Settings, show_paths: bool) -> SystemInfo:
         default_backend=settings.default_backend,
         models_dir=str(settings.models_dir) if show_paths else None,
         data_dir=str(settings.data_dir) if show_paths else None,
+        deployment=deployment_info(settings, show_paths),
+    )
+
+
+def deployment_info(settings: Settings, show_paths: bool) -> DeploymentInfo:
+    """This server's state and job set-up; asks Redis for the live workers (blocking)."""
+    queued = settings.redis_url is not None
+    return DeploymentInfo(
+        database="postgresql"
+        if settings.metadata_database_url.startswith("postgresql")
+        else "sqlite",
+        redis=queued,
+        jobs="queue" if queued else "in-process",
+        runs_jobs=not queued or settings.serve_worker,
+        workers=live_workers(settings.redis_url) if settings.redis_url else None,
+        vector_store="server" if settings.rag_chroma_url else "embedded",
+        shared_dir=str(settings.files_root) if show_paths else None,
     )

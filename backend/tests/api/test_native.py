@@ -15,6 +15,16 @@ def test_health_and_system(server: ServerProcess) -> None:
     assert system["cpu_cores"] >= 1 and system["memory_total_bytes"] > 0
     transformers = next(b for b in system["backends"] if b["name"] == "transformers")
     assert transformers["available"] is True
+    # The embedded default: nothing outside this process.
+    assert system["deployment"] == {
+        "database": "sqlite",
+        "redis": False,
+        "jobs": "in-process",
+        "runs_jobs": True,
+        "workers": None,
+        "vector_store": "embedded",
+        "shared_dir": system["data_dir"],
+    }
 
 
 def test_generate_chat_json(server: ServerProcess) -> None:

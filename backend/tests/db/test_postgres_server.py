@@ -16,7 +16,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.helpers.postgres import PASSWORD, PostgresServer
+from tests.helpers.postgres import PASSWORD, PostgresServer, running_postgres
 from tests.helpers.server import REPO_ROOT, ServerProcess, free_port
 from tests.rag.client import create_collection, ingest
 
@@ -124,12 +124,7 @@ def test_unreachable_at_start_up_is_refused(models_dir: Path, tmp_path: Path) ->
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL of this test alone: it is stopped and started again."""
-    server = PostgresServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.remove()
+    yield from running_postgres()
 
 
 def test_database_down_while_serving(

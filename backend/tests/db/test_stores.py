@@ -141,9 +141,16 @@ def test_documents_and_jobs(db: Database) -> None:
     repo.update_job("j1", status="running", pages_parsed=2, chunks_total=9)
     assert repo.job("j1")["pages_parsed"] == 2
     assert repo.orphan_documents() == []
-    repo.update_job("j1", status="succeeded")
-    assert [d["id"] for d in repo.orphan_documents()] == ["d1"]
-    repo.finish_document("d1", 9)
+    assert repo.claim_job("j1") is True
+    assert repo.finish_job("j1", "d1", 9) is True
+    assert repo.finish_job("j1", "d1", 9) is False  # a second run of the job ends it once
+    assert repo.claim_job("j1") is False  # an ended job is not taken again
+    assert repo.job("j1")["status"] == "succeeded"
+    # A document still ingesting whose job ended without it is an orphan (rolled back at start).
+    repo.insert_document_and_job({**doc, "id": "d3", "sha256": "cd" * 32}, "j3")
+    repo.update_job("j3", status="failed")
+    assert [d["id"] for d in repo.orphan_documents()] == ["d3"]
+    repo.delete_document("d3")
     got = repo.document("d1")
     assert got["tags"] == ["x", "y"] and got["metadata"] == {"author": "me"}
     assert got["size_bytes"] == 6_000_000_000 and got["chunks"] == 9

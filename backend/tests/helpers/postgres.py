@@ -103,12 +103,17 @@ class PostgresServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """One PostgreSQL for the session; tests make their own databases in it."""
+def running_postgres() -> Iterator[PostgresServer]:
+    """A started server, stopped and its folder removed afterwards (for fixtures)."""
     server = PostgresServer().start()
     try:
         yield server
     finally:
         server.stop()
         server.remove()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL for the session; tests make their own databases in it."""
+    yield from running_postgres()

@@ -1,4 +1,5 @@
-"""Runs the real server (``playground serve``) as a child process on a free 127.0.0.1 port."""
+"""Runs the real server (``playground serve``) on a free 127.0.0.1 port, and the job worker
+(``playground worker``), as child processes."""
 
 from __future__ import annotations
 
@@ -38,34 +39,33 @@ def tiny_server(models: Path, data: Path, **extra: str) -> ServerProcess:
     return ServerProcess(tiny_env(models, data, **extra), log_path=data / "server.log")
 
 
-class ServerProcess:
-    """A uvicorn server in its own process. ``start``/``stop``/``kill`` (SIGKILL, for fault
-    tests) can be called repeatedly; the port and environment stay the same across restarts."""
+class _ChildProcess:
+    """A ``playground`` command in its own process, logging to a file; ``start``/``stop``/
+    ``kill`` (SIGKILL, for fault tests) can be called repeatedly with the same environment."""
 
-    def __init__(
-        self,
-        env: dict[str, str],
-        port: int | None = None,
-        log_path: Path | None = None,
-        args: list[str] | None = None,
-    ):
-        self.port = port or free_port()
-        self.args = args or []
-        self.env = {**os.environ, **env, "MP_HOST": "127.0.0.1", "MP_PORT": str(self.port)}
+    what = "process"
+
+    def __init__(self, command: list[str], env: dict[str, str], log_path: Path | None) -> None:
+        self.command = command
+        self.env = {**os.environ, **env}
         self.env.setdefault("HF_HUB_OFFLINE", "1")
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def _ready(self) -> bool:
+        raise NotImplementedError
 
-    def start(self, timeout: float = 120) -> ServerProcess:
-        log = self.log_path or os.devnull
+    def _log_since_start(self) -> bytes:
+        return self.log_path.read_bytes()[self._log_offset :] if self.log_path else b""
+
+    def start(self, timeout: float = 120):
+        log = self.log_path or Path(os.devnull)
+        self._log_offset = log.stat().st_size if self.log_path and log.exists() else 0
         # The child keeps its own copy of the descriptor; ours closes right away.
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve", *self.args],
+                [sys.executable, "-m", "app.cli", *self.command],
                 env=self.env,
                 cwd=REPO_ROOT,
                 stdout=out,
@@ -75,16 +75,13 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
-                    f"server exited with {self.proc.returncode}; log: {self.log_path}"
+                    f"{self.what} exited with {self.proc.returncode}; log: {self.log_path}"
                 )
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
+            if self._ready():
+                return self
             time.sleep(0.2)
-        self.stop()
-        raise TimeoutError(f"server did not become healthy in {timeout} s")
+        self.kill()
+        raise TimeoutError(f"{self.what} was not ready in {timeout} s")
 
     def stop(self, timeout: float = 20) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -102,46 +99,50 @@ class ServerProcess:
             self.proc.wait()
 
 
-class WorkerProcess:
-    """``playground worker`` in its own process; ready once its log says so (it has no HTTP)."""
+class ServerProcess(_ChildProcess):
+    """``playground serve`` on a free loopback port (the same one across restarts); ready once
+    ``/api/v1/health`` answers."""
+
+    what = "server"
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int | None = None,
+        log_path: Path | None = None,
+        args: list[str] | None = None,
+    ):
+        self.port = port or free_port()
+        env = {**env, "MP_HOST": "127.0.0.1", "MP_PORT": str(self.port)}
+        super().__init__(["serve", *(args or [])], env, log_path)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def start(self, timeout: float = 120) -> ServerProcess:
+        return super().start(timeout)
+
+
+class WorkerProcess(_ChildProcess):
+    """``playground worker``; ready once its log says so (it has no HTTP)."""
+
+    what = "worker"
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = {**os.environ, **env}
-        self.env.setdefault("HF_HUB_OFFLINE", "1")
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(["worker"], env, log_path)
+
+    def _ready(self) -> bool:
+        return b"worker ready" in self._log_since_start()
 
     def start(self, timeout: float = 120) -> WorkerProcess:
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "worker"],
-                env=self.env,
-                cwd=REPO_ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.proc.returncode}; {self.log_path}")
-            if b"worker ready" in self.log_path.read_bytes()[offset:]:
-                return self
-            time.sleep(0.2)
-        self.kill()
-        raise TimeoutError(f"worker not ready in {timeout} s")
+        return super().start(timeout)
 
     def stop(self, timeout: float = 30) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        super().stop(timeout)

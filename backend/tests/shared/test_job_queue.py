@@ -248,14 +248,14 @@ def test_redis_restarted_mid_run_loses_no_job(cluster: Cluster, redis_server: Re
     _ingested_once(cluster, collection, item, events[-1])
 
 
-def test_batch_on_a_survives_a_killed_worker_with_every_line_once(cluster: Cluster) -> None:
-    lines = [_line(i) for i in range(30)]
+def _create_batch(url: str, lines: list[dict], name: str) -> dict:
+    """A batch of ``lines`` created on the replica at ``url`` (its input file uploaded there)."""
     body = ("\n".join(json.dumps(line) for line in lines) + "\n").encode()
-    with httpx.Client(base_url=cluster.a.url, timeout=60) as a:
-        file = a.post(
-            "/v1/files", data={"purpose": "batch"}, files={"file": ("in.jsonl", body)}
+    with httpx.Client(base_url=url, timeout=60) as client:
+        file = client.post(
+            "/v1/files", data={"purpose": "batch"}, files={"file": (name, body)}
         ).json()
-        batch = a.post(
+        return client.post(
             "/v1/batches",
             json={
                 "input_file_id": file["id"],
@@ -263,6 +263,11 @@ def test_batch_on_a_survives_a_killed_worker_with_every_line_once(cluster: Clust
                 "completion_window": "24h",
             },
         ).json()
+
+
+def test_batch_on_a_survives_a_killed_worker_with_every_line_once(cluster: Cluster) -> None:
+    lines = [_line(i) for i in range(30)]
+    batch = _create_batch(cluster.a.url, lines, "in.jsonl")
     with httpx.Client(base_url=cluster.b.url, timeout=60) as b:
         deadline = time.monotonic() + 120
         while (counts := b.get(f"/v1/batches/{batch['id']}").json()["request_counts"])[
@@ -285,19 +290,7 @@ def test_batch_on_a_survives_a_killed_worker_with_every_line_once(cluster: Clust
 
 def test_batch_cancelled_on_b_stops_on_the_worker(cluster: Cluster) -> None:
     lines = [_line(i) for i in range(30)]
-    body = ("\n".join(json.dumps(line) for line in lines) + "\n").encode()
-    with httpx.Client(base_url=cluster.a.url, timeout=60) as a:
-        file = a.post(
-            "/v1/files", data={"purpose": "batch"}, files={"file": ("c.jsonl", body)}
-        ).json()
-        batch = a.post(
-            "/v1/batches",
-            json={
-                "input_file_id": file["id"],
-                "endpoint": "/v1/chat/completions",
-                "completion_window": "24h",
-            },
-        ).json()
+    batch = _create_batch(cluster.a.url, lines, "c.jsonl")
     with httpx.Client(base_url=cluster.b.url, timeout=60) as b:
         deadline = time.monotonic() + 120
         while b.get(f"/v1/batches/{batch['id']}").json()["request_counts"]["completed"] < 2:
@@ -363,6 +356,14 @@ def test_worker_without_redis_exits_with_a_clear_message(tmp_path: Path) -> None
     done = _worker_exit({"MP_DATA_DIR": str(tmp_path), "MP_REDIS_URL": url})
     assert done.returncode == 2, done.stderr
     assert url in done.stderr and "not reachable" in done.stderr, done.stderr
+
+
+def test_system_reports_the_queue_and_its_workers(cluster: Cluster) -> None:
+    deployment = httpx.get(f"{cluster.a.url}/api/v1/system", timeout=30).json()["deployment"]
+    assert deployment["database"] == "postgresql" and deployment["vector_store"] == "server"
+    assert deployment["jobs"] == "queue" and deployment["runs_jobs"] is False  # --no-worker
+    assert deployment["workers"] == 1  # the worker's host (this machine), counted once
+    assert deployment["shared_dir"] == str(cluster.data / "shared")
 
 
 def test_worker_check_reports_the_running_worker(cluster: Cluster, redis_server: RedisServer):

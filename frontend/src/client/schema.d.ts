@@ -3335,6 +3335,50 @@ export interface components {
              */
             object?: "response";
         };
+        /**
+         * DeploymentInfo
+         * @description Where this process keeps its state and who runs its background jobs.
+         */
+        DeploymentInfo: {
+            /**
+             * Database
+             * @description The metadata database: the SQLite file of the data folder, or PostgreSQL (MP_DATABASE_URL).
+             * @enum {string}
+             */
+            database: "sqlite" | "postgresql";
+            /**
+             * Jobs
+             * @description in-process: this server runs its ingestion, batch and download jobs; queue: they go on the Redis queue and any worker runs them.
+             * @enum {string}
+             */
+            jobs: "in-process" | "queue";
+            /**
+             * Redis
+             * @description MP_REDIS_URL is set: shared limits, job queue, events.
+             */
+            redis: boolean;
+            /**
+             * Runs Jobs
+             * @description This process runs jobs (always in-process; on the queue unless started with --no-worker).
+             */
+            runs_jobs: boolean;
+            /**
+             * Shared Dir
+             * @description Folder of uploads and batch files (MP_SHARED_DIR, else the data folder); shown to admins only when auth is on.
+             */
+            shared_dir?: string | null;
+            /**
+             * Vector Store
+             * @description Chroma in the data folder, or a Chroma server (MP_RAG_CHROMA_URL).
+             * @enum {string}
+             */
+            vector_store: "embedded" | "server";
+            /**
+             * Workers
+             * @description Queue workers whose health key is in Redis now (their hosts, counted once each); null without Redis or when Redis does not answer.
+             */
+            workers?: number | null;
+        };
         /** DetokenizeRequest */
         DetokenizeRequest: {
             /**
@@ -6021,6 +6065,7 @@ export interface components {
             data_dir?: string | null;
             /** Default Backend */
             default_backend: string;
+            deployment: components["schemas"]["DeploymentInfo"];
             /** Gpus */
             gpus: components["schemas"]["GpuInfo"][];
             /** Memory Available Bytes */

@@ -9,7 +9,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Switch } from "@/components/ui/switch";
-import { $api, queryClient } from "@/lib/api";
+import { $api, queryClient, type Schemas } from "@/lib/api";
 import { formatBytes } from "@/lib/format";
 import { FACTORY_PARAMS } from "@/lib/params";
 import { endSession, useSession } from "@/lib/session";
@@ -122,6 +122,10 @@ export function SettingsPage() {
               </dd>
               <dt className="text-muted-foreground">GPUs</dt>
               <dd>{system.data.gpus.length ? system.data.gpus.map((g) => g.name).join(", ") : "none"}</dd>
+              <dt className="text-muted-foreground">Deployment</dt>
+              <dd data-testid="deployment">
+                <DeploymentSummary deployment={system.data.deployment} />
+              </dd>
               <dt className="text-muted-foreground">Backends</dt>
               <dd>
                 <ul>
@@ -138,5 +142,21 @@ export function SettingsPage() {
         </CardContent>
       </Card>
     </div>
+  );
+}
+
+/** Where the server keeps its state and who runs its jobs (one line each). */
+function DeploymentSummary({ deployment }: { deployment: Schemas["DeploymentInfo"] }) {
+  const jobs =
+    deployment.jobs === "queue"
+      ? `Redis queue · ${deployment.workers == null ? "workers unknown" : `${deployment.workers} worker host${deployment.workers === 1 ? "" : "s"} alive`}${deployment.runs_jobs ? " · this server runs jobs too" : " · this server serves the API only"}`
+      : "in this server";
+  return (
+    <ul>
+      <li>Metadata: {deployment.database === "postgresql" ? "PostgreSQL" : "SQLite in the data folder"}</li>
+      <li>Jobs: {jobs}</li>
+      <li>Vectors: {deployment.vector_store === "server" ? "Chroma server" : "embedded Chroma"}</li>
+      {deployment.shared_dir ? <li>Files: {deployment.shared_dir}</li> : null}
+    </ul>
   );
 }

@@ -49,6 +49,20 @@ def redis_settings(url: str) -> Any:
     return RedisSettings.from_dsn(url)
 
 
+def live_workers(url: str) -> int | None:
+    """How many hosts have a queue worker whose health key is in Redis now; None when Redis
+    does not answer (blocking, short timeouts: call it from a worker thread)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    try:
+        return sum(1 for _ in client.scan_iter(match=health_key("*"), count=100))
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+
+
 class JobQueue:
     """Enqueues jobs by kind and row id; a job already queued or running is not queued again."""
 
