@@ -1,9 +1,9 @@
-"""``python -m scripts.bench {all,bandwidth,engine,api,peers,prefix,report}``: see
+"""``python -m scripts.bench {all,bandwidth,engine,api,peers,prefix,downloads,report}``: see
 docs/performance.md.
 
 ``all`` runs everything in one process in a fixed order (bandwidth, in-process engines with the
-API-overhead comparison, prefix cache and chunked prefill, servers side by side, bandwidth
-again), prints the tables, writes
+API-overhead comparison, prefix cache and chunked prefill, downloads against curl (in a child
+process), servers side by side, bandwidth again), prints the tables, writes
 ``bench-results/all-*.json`` and regenerates the suite's section of docs/benchmarks.md.
 The other subcommands run one part and write their own JSON (the doc is left alone).
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from scripts.bench import REPO_ROOT, markdown, prefix, report, suite
 
-PARTS = ("all", "bandwidth", "engine", "api", "peers", "prefix", "report")
+PARTS = ("all", "bandwidth", "engine", "api", "peers", "prefix", "downloads", "report")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         report.write_doc(args.doc, markdown.render(results))
         _print(results)
         return 0
+    if args.part == "downloads":
+        return suite.download_bench().returncode  # needs no model; prints its own table
     if not args.model.exists():
         print(f"{args.model} is missing: run `.venv/bin/playground make-test-models --only "
               f"{args.model.name}`", file=sys.stderr)
@@ -99,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         suite.run_api(cfg, results)
     if args.part in ("all", "prefix"):
         suite.run_prefix(cfg, results)
+    if args.part == "all":
+        suite.run_downloads(cfg, results)
     if args.part in ("all", "peers"):
         suite.run_peers(cfg, results)
     if args.part == "all":

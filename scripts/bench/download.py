@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import resource
 import shutil
@@ -152,12 +153,9 @@ def _pressure() -> str:
     return path.read_text().splitlines()[0] if path.exists() else "n/a"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size-mb", type=int, default=512, help="file size in MiB")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="rounds; the clients' order rotates by one each round")
-    args = parser.parse_args()
+def measure(size_mb: int, rounds: int) -> dict:
+    """Every client on one file of ``size_mb`` MiB, ``rounds`` times in rotating order; the
+    per-round seconds and CPU seconds, and the summary the suite reports (JSON-ready)."""
     if shutil.which("curl") is None:
         raise SystemExit("curl is not installed")
     # seconds and CPU seconds per client and round
@@ -168,13 +166,13 @@ def main() -> None:
         root = Path(tmp)
         (root / "repo").mkdir()
         source = root / "repo" / FILE
-        _make_file(source, args.size_mb)
+        _make_file(source, size_mb)
         size = source.stat().st_size
         hub, hub_url = _start_hub(root / "repo")
         try:
             file_url = f"{hub_url}/{REPO}/resolve/main/{FILE}"
             _curl(file_url, root / "warm.bin")  # source file in page cache for every client
-            for run in range(args.rounds):
+            for run in range(rounds):
                 shift = run % len(CLIENTS)
                 for client in CLIENTS[shift:] + CLIENTS[:shift]:
                     if client == "curl":
@@ -188,7 +186,52 @@ def main() -> None:
         finally:
             hub.terminate()
             hub.wait()
-    _report(runs, size, pressure_before)
+    return _summary(runs, size, pressure_before)
+
+
+def _summary(runs: dict[str, list[tuple[float, float]]], size: int, before: str) -> dict:
+    mb, gib = size / 1e6, size / 2**30
+    clients = {}
+    for key, label in LABELS.items():
+        rows = runs[key]
+        clients[key] = {
+            "label": label,
+            "mb_s": [mb / s for s, _ in rows],
+            "median_mb_s": _median([mb / s for s, _ in rows]),
+            "cpu_s_per_gib": _median([c / gib for _, c in rows]),
+            # per round, against the curl run of the same round
+            "ratio_to_curl": _median([runs["curl"][i][0] / s for i, (s, _) in enumerate(rows)]),
+        }
+    ab = [h / s for (s, _), (h, _) in zip(runs["ours"], runs["ours-httpx"], strict=True)]
+    checked = [v / s for (s, _), (v, _) in zip(runs["ours"], runs["curl+sha"], strict=True)]
+    return {
+        "size_bytes": size,
+        "rounds": len(runs["curl"]),
+        "cpu_pressure_before": before,
+        "cpu_pressure_after": _pressure(),
+        "clients": clients,
+        "ab_socket_vs_httpx": _median(ab),
+        "ours_vs_curl_sha": _median(checked),
+    }
+
+
+def markdown(result: dict) -> str:
+    """The table of one :func:`measure` result."""
+    rounds = result["rounds"]
+    lines = [
+        "| client | " + " | ".join(f"round {i + 1}" for i in range(rounds))
+        + " | median MB/s | CPU s/GiB (median) | median of per-round ratio to curl |",
+        "|---|" + "---|" * (rounds + 3),
+    ]
+    for row in result["clients"].values():
+        lines.append(f"| {row['label']} | " + " | ".join(f"{v:.0f}" for v in row["mb_s"])
+                     + f" | {row['median_mb_s']:.0f} | {row['cpu_s_per_gib']:.2f}"
+                     f" | {row['ratio_to_curl']:.2f} |")
+    return "\n".join(lines) + (
+        f"\n\nA/B socket reads vs httpx reads (time ratio, median): "
+        f"{result['ab_socket_vs_httpx']:.2f}x faster; ours / (curl + sha256sum), median: "
+        f"{result['ours_vs_curl_sha']:.2f}."
+    )
 
 
 def _median(values: list[float]) -> float:
@@ -196,26 +239,21 @@ def _median(values: list[float]) -> float:
     return ordered[len(ordered) // 2]
 
 
-def _report(runs: dict[str, list[tuple[float, float]]], size: int, before: str) -> None:
-    mb, gib = size / 1e6, size / 2**30
-    print(f"File: {size:,} bytes, served by tests/helpers/hub_server.py on 127.0.0.1")
-    print(f"CPU pressure before: {before}")
-    print(f"CPU pressure after:  {_pressure()}")
-    rounds = len(runs["curl"])
-    print("\n| client | " + " | ".join(f"round {i + 1}" for i in range(rounds))
-          + " | median MB/s | CPU s/GiB (median) | median of per-round ratio to curl |")
-    print("|---|" + "---|" * (rounds + 3))
-    for key, label in LABELS.items():
-        rows = runs[key]
-        ratios = [runs["curl"][i][0] / seconds for i, (seconds, _) in enumerate(rows)]
-        print(f"| {label} | " + " | ".join(f"{mb / s:.0f}" for s, _ in rows)
-              + f" | {_median([mb / s for s, _ in rows]):.0f}"
-              f" | {_median([c / gib for _, c in rows]):.2f}"
-              f" | {_median(ratios):.2f} |")
-    ab = [h / s for (s, _), (h, _) in zip(runs["ours"], runs["ours-httpx"], strict=True)]
-    checked = [v / s for (s, _), (v, _) in zip(runs["ours"], runs["curl+sha"], strict=True)]
-    print(f"\nA/B socket reads vs httpx reads (time ratio, median): {_median(ab):.2f}x faster")
-    print(f"ours / (curl + sha256sum), median: {_median(checked):.2f}")
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mb", type=int, default=512, help="file size in MiB")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds; the clients' order rotates by one each round")
+    parser.add_argument("--json", type=Path, help="also write the result here (the suite does)")
+    args = parser.parse_args()
+    result = measure(args.size_mb, args.rounds)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    print(f"File: {result['size_bytes']:,} bytes, served by tests/helpers/hub_server.py on "
+          "127.0.0.1")
+    print(f"CPU pressure before: {result['cpu_pressure_before']}")
+    print(f"CPU pressure after:  {result['cpu_pressure_after']}")
+    print("\n" + markdown(result))
 
 
 if __name__ == "__main__":

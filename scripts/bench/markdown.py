@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scripts.bench import prefix
+from scripts.bench import download, prefix
 from scripts.bench.report import markdown_table
 
 
@@ -76,6 +76,11 @@ def render(results: dict[str, Any]) -> str:
         ]
     if results.get("prefix"):
         parts.append(prefix.markdown(results["prefix"]))
+    if results.get("downloads"):
+        d = results["downloads"]
+        parts += [(f"### Downloads (a {d['size_bytes'] / 2**20:.0f} MiB file from the local Hub "
+                   f"stand-in, {d['rounds']} rounds in rotating order; scripts/bench/download.py)"),
+                  download.markdown(d)]
     if results.get("external"):
         parts += [("### GGUF through servers: ours (llama.cpp backend) vs llama-cpp-python's "
                   "server (rows from scripts/bench/llamacpp.py)"),

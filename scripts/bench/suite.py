@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +130,32 @@ def run_prefix(cfg: Config, results: dict[str, Any]) -> None:
         print("prefix cache and chunked prefill ...", flush=True)
         results["prefix"] = prefix.measure(cfg.model_dir, cfg.threads, cfg.logs,
                                            rounds=cfg.prefix_rounds)
+
+
+def download_bench(json_out: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """scripts/bench/download.py (256 MiB, 3 rounds) in its own process: it needs the Hub
+    libraries online (against the local stand-in), where the rest of the suite runs offline."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_ENDPOINT")}
+    command = [sys.executable, str(Path(__file__).with_name("download.py")), "--size-mb", "256",
+               "--rounds", "3"]
+    if json_out is not None:
+        command += ["--json", str(json_out)]
+    return subprocess.run(command, env=env, capture_output=json_out is not None, text=True,
+                          timeout=900)
+
+
+def run_downloads(cfg: Config, results: dict[str, Any]) -> None:
+    """Download throughput against curl (see :func:`download_bench`)."""
+    if not cfg.allows("downloads (scripts/bench/download.py)", 120):
+        return
+    print("downloads vs curl ...", flush=True)
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    out = cfg.out_dir / "downloads-latest.json"
+    done = download_bench(out)
+    if done.returncode != 0:
+        cfg.notes.append(f"downloads: failed ({done.stderr.strip().splitlines()[-1:]})")
+        return
+    results["downloads"] = json.loads(out.read_text())
 
 
 def run_peers(cfg: Config, results: dict[str, Any]) -> None:

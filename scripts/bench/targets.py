@@ -35,6 +35,14 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "measured": f"{api['added_ttft_ms']:+.1f} ms",
                     "met": api["added_ttft_ms"] <= 10})
     out += _prefix_targets(results.get("prefix"))
+    downloads = results.get("downloads")
+    if downloads:
+        ours = downloads["clients"]["ours"]
+        httpx_reads = downloads["clients"]["ours-httpx"]["ratio_to_curl"]
+        out.append({"target": "Downloads >= 0.9x curl on loopback, sha256 verified",
+                    "measured": f"{ours['ratio_to_curl']:.2f}x ({ours['median_mb_s']:.0f} MB/s; "
+                                f"httpx's own reads {httpx_reads:.2f}x)",
+                    "met": ours["ratio_to_curl"] >= 0.9})
     peers = results.get("peers", [])
     ours, naive = _find(peers, "playground", 4), _find(peers, "naive", 4)
     if ours and naive and naive["aggregate_tps"]:
