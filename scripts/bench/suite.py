@@ -140,7 +140,7 @@ def download_bench(json_out: Path | None = None) -> subprocess.CompletedProcess[
                "--rounds", "3"]
     if json_out is not None:
         command += ["--json", str(json_out)]
-    return subprocess.run(command, env=env, capture_output=json_out is not None, text=True,
+    return subprocess.run(command, env=env, capture_output=json_out is not None, text=True, check=False,
                           timeout=900)
 
 
