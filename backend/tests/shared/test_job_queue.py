@@ -144,17 +144,24 @@ def test_upload_on_a_is_ingested_by_the_worker_and_served_by_b(cluster: Cluster)
     assert item["job_id"] in (cluster.data / "worker.log").read_text()
 
 
+def _upload_until_embedding(
+    client: httpx.Client, kb: str, name: str, facts: list[str], then: str
+) -> dict:
+    """Upload a PDF of ``facts`` and return its item once its first vectors are stored (the job
+    is mid-way: the moment to kill or stop the worker)."""
+    item = upload(client, kb, [(name, make_pdf(facts), "application/pdf")]).json()["items"][0]
+    with client.stream("GET", f"/api/v1/rag/jobs/{item['job_id']}/events") as events:
+        for _, data in sse_events(events):
+            assert data["status"] != "succeeded", f"finished before it could be {then}"
+            if data["chunks_embedded"] > 0:
+                break
+    return item
+
+
 def test_worker_killed_mid_ingestion_is_replaced_and_the_job_ends_once(cluster: Cluster) -> None:
     with httpx.Client(base_url=cluster.a.url, timeout=120) as a:
         collection = create_collection(a, "kill-kb")
-        item = upload(a, "kill-kb", [("long.pdf", make_pdf(FACTS), "application/pdf")]).json()[
-            "items"
-        ][0]
-        with a.stream("GET", f"/api/v1/rag/jobs/{item['job_id']}/events") as events:
-            for _, data in sse_events(events):
-                assert data["status"] != "succeeded", "finished before it could be killed"
-                if data["chunks_embedded"] > 0:
-                    break
+        item = _upload_until_embedding(a, "kill-kb", "long.pdf", FACTS, "killed")
     cluster.worker.kill()
     killed = time.monotonic()
     cluster.worker.start()
@@ -168,14 +175,7 @@ def test_worker_stopped_with_sigterm_hands_its_job_back(cluster: Cluster) -> Non
     with httpx.Client(base_url=cluster.a.url, timeout=120) as a:
         collection = create_collection(a, "stop-kb")
         facts = [f.replace("harbour", "market") for f in FACTS]
-        item = upload(a, "stop-kb", [("stop.pdf", make_pdf(facts), "application/pdf")]).json()[
-            "items"
-        ][0]
-        with a.stream("GET", f"/api/v1/rag/jobs/{item['job_id']}/events") as events:
-            for _, data in sse_events(events):
-                assert data["status"] != "succeeded", "finished before it could be stopped"
-                if data["chunks_embedded"] > 0:
-                    break
+        item = _upload_until_embedding(a, "stop-kb", "stop.pdf", facts, "stopped")
     cluster.worker.stop()
     assert cluster.worker.proc is not None and cluster.worker.proc.returncode == 0
     assert f"handed back ingest {item['job_id']}" in (cluster.data / "worker.log").read_text()
@@ -189,14 +189,7 @@ def test_job_past_its_tries_is_marked_failed_and_rolled_back(cluster: Cluster) -
     with httpx.Client(base_url=cluster.a.url, timeout=120) as a:
         collection = create_collection(a, "tries-kb")
         facts = [f.replace("harbour", "castle") for f in FACTS]
-        item = upload(a, "tries-kb", [("t.pdf", make_pdf(facts), "application/pdf")]).json()[
-            "items"
-        ][0]
-        with a.stream("GET", f"/api/v1/rag/jobs/{item['job_id']}/events") as events:
-            for _, data in sse_events(events):
-                assert data["status"] != "succeeded", "finished before it could be killed"
-                if data["chunks_embedded"] > 0:
-                    break
+        item = _upload_until_embedding(a, "tries-kb", "t.pdf", facts, "killed")
     cluster.worker.kill()
     strict = WorkerProcess(
         {**cluster.worker.env, "MP_JOB_MAX_TRIES": "1"}, log_path=cluster.data / "strict.log"
