@@ -44,6 +44,16 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                                 f"httpx's own reads {httpx_reads:.2f}x)",
                     "met": ours["ratio_to_curl"] >= 0.9})
     peers = results.get("peers", [])
+    ours1, naive1 = _find(peers, "playground", 1), _find(peers, "naive", 1)
+    if ours1 and naive1 and naive1["e2e_tps"]:
+        ratio = ours1["e2e_tps"] / naive1["e2e_tps"]
+        out.append({"target": "HF bf16 /v1 at 1 stream >= 1.0x the naive generate server "
+                              "(tokens/s per stream, end to end)",
+                    "measured": f"{ratio:.2f}x ({ours1['e2e_tps']:.1f} vs "
+                                f"{naive1['e2e_tps']:.1f} tok/s; ITL p50 "
+                                f"{ours1['itl_p50_ms']:.0f} vs {naive1['itl_p50_ms']:.0f} ms)",
+                    "met": ratio >= 1.0})
+    out += _gguf_targets(results.get("external", []))
     ours, naive = _find(peers, "playground", 4), _find(peers, "naive", 4)
     if ours and naive and naive["aggregate_tps"]:
         ratio = ours["aggregate_tps"] / naive["aggregate_tps"]
@@ -81,4 +91,37 @@ def _prefix_targets(prefix: dict[str, Any] | None) -> list[dict[str, Any]]:
                     "measured": f"{on['itl_p95_ms']:.0f} vs {off['itl_p95_ms']:.0f} ms; joiner "
                                 f"TTFT {on['joiner_ttft_ms']:.0f} vs {off['joiner_ttft_ms']:.0f} ms",
                     "met": None})
+    return out
+
+
+def _named(rows: list[dict[str, Any]], label: str, stem: str, streams: int) -> dict | None:
+    return next((r for r in rows if r.get("name") == f"{label} ({stem})"
+                 and r.get("concurrency") == streams), None)
+
+
+def _gguf_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per GGUF file: our /v1 at 4 streams over 1 stream, and our batch 1 over llama-cpp-python's
+    server (rows of scripts/bench/llamacpp.py)."""
+    out: list[dict[str, Any]] = []
+    stems = sorted({str(r.get("name", "")).split(" (", 1)[1].rstrip(")")
+                    for r in rows if str(r.get("name", "")).startswith("ours /v1 llamacpp (")})
+    for stem in stems:
+        one = _named(rows, "ours /v1 llamacpp", stem, 1)
+        four = _named(rows, "ours /v1 llamacpp", stem, 4)
+        peer = _named(rows, "llama-cpp-python server", stem, 1)
+        if one and four and one["aggregate_tps"]:
+            ratio = four["aggregate_tps"] / one["aggregate_tps"]
+            step = 4 * one["itl_p50_ms"] / four["itl_p50_ms"] if four["itl_p50_ms"] else 0.0
+            out.append({"target": f"GGUF {stem}: 4 streams aggregate >= 2.5x one stream (/v1)",
+                        "measured": f"{ratio:.2f}x ({four['aggregate_tps']:.1f} vs "
+                                    f"{one['aggregate_tps']:.1f} tok/s; decode step alone "
+                                    f"{step:.2f}x, TTFT p50 {four['ttft_p50_ms']:.0f} vs "
+                                    f"{one['ttft_p50_ms']:.0f} ms)",
+                        "met": ratio >= 2.5})
+        if one and peer and peer["e2e_tps"]:
+            ratio = one["e2e_tps"] / peer["e2e_tps"]
+            out.append({"target": f"GGUF {stem}: batch 1 >= llama-cpp-python's server",
+                        "measured": f"{ratio:.2f}x ({one['e2e_tps']:.1f} vs "
+                                    f"{peer['e2e_tps']:.1f} tok/s)",
+                        "met": ratio >= 1.0})
     return out

@@ -5,8 +5,9 @@ Decoding reads every weight once per step with a handful of rows of input. PyTor
 every call; reordering each weight once into oneDNN's blocked layout and calling the packed
 kernel (what ``torch.compile``'s freezing pass does, without the compile) made the matrix-vector
 products 1.2-2x faster here, with bit-identical results for each row regardless of how many rows
-are batched together (checked by the batching tests). The packed copy replaces the original
-weight, so memory stays the same.
+are batched together (for the shapes where oneDNN's one-row kernel differs, a lone row is
+computed as two, see :meth:`PackedLinear.forward`; checked by ``test_packing.py``). The
+packed copy replaces the original weight, so memory stays the same.
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ log = logging.getLogger(__name__)
 
 
 class PackedLinear(nn.Module):
-    """A bias-optional linear layer whose weight lives in oneDNN's packed layout."""
+    """A bias-optional linear layer whose weight lives in oneDNN's packed layout.
 
-    def __init__(self, linear: nn.Linear) -> None:
+    ``pad_single_row``: compute a lone row as two (see :meth:`forward`); None probes whether
+    this shape needs it (:meth:`one_row_agrees`).
+    """
+
+    def __init__(self, linear: nn.Linear, pad_single_row: bool | None = None) -> None:
         super().__init__()
         self.in_features = linear.in_features
         self.out_features = linear.out_features
@@ -31,12 +36,45 @@ class PackedLinear(nn.Module):
         self.register_buffer("packed", torch.ops.mkldnn._reorder_linear_weight(weight, 1))
         self.bias = None if linear.bias is None else linear.bias.detach()
         self.weight_bytes = weight.numel() * weight.element_size()
+        self.pad_single_row = False
+        if pad_single_row is None:
+            pad_single_row = not self.one_row_agrees()
+        self.pad_single_row = pad_single_row
+
+    def _matmul(self, rows: torch.Tensor) -> torch.Tensor:
+        return torch.ops.mkldnn._linear_pointwise(rows, self.packed, self.bias, "none", [], "")
+
+    def one_row_agrees(self, rows: int = 16) -> bool:
+        """Whether oneDNN's kernel for one row gives each row the bits the kernel for several
+        rows gives it, on MLP-like activations (a seeded probe)."""
+        gen = torch.Generator().manual_seed(0)
+        shape = (rows, self.in_features)
+        probe = nn.functional.silu(torch.randn(shape, generator=gen) * 2)
+        probe = (probe * torch.randn(shape, generator=gen)).to(self.packed.dtype)
+        with torch.inference_mode():
+            batch = self._matmul(probe)
+            return all(
+                torch.equal(self._matmul(probe[row : row + 1])[0], batch[row])
+                for row in range(rows)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.reshape(-1, self.in_features)
+        single = self.pad_single_row and rows.shape[0] == 1
+        if single:
+            # oneDNN computes one row with another kernel than two or more (a matrix-vector
+            # product), and for some shapes its bits differ: on bench-0.5b's down_proj
+            # (K=4864) 1 of 896 outputs differed in the last bit, enough to change a greedy
+            # token, so a lone request did not decode as it does beside others. Every row count
+            # from 2 up gives the same bits per row. Only shapes whose probe disagrees pay for
+            # it: padding every layer made bench-0.5b's batch-1 step 15% slower, padding the
+            # down_proj alone cost nothing measurable (its weight read is the whole cost).
+            rows = rows.expand(2, -1)
         if not rows.is_contiguous():
             rows = rows.contiguous()
-        out = torch.ops.mkldnn._linear_pointwise(rows, self.packed, self.bias, "none", [], "")
+        out = self._matmul(rows)
+        if single:
+            out = out[:1]
         return out.reshape(*x.shape[:-1], self.out_features)
 
 
@@ -72,15 +110,28 @@ def pack_linears(model: nn.Module) -> int:
     if not targets:
         return 0
     try:
-        first = PackedLinear(targets[0][2])
+        first = PackedLinear(targets[0][2], pad_single_row=False)
         if not _agrees(targets[0][2], first):
             log.warning("oneDNN packed linear disagrees with F.linear; not packing")
             return 0
     except RuntimeError as exc:  # op missing or unsupported on this CPU
         log.warning("oneDNN weight packing unavailable: %s", exc)
         return 0
+    # The kernel oneDNN picks depends on the shape, not the values: probe each shape once.
+    agrees: dict[tuple[int, int, bool], bool] = {}
+    padded = 0
     for index, (parent, name, child) in enumerate(targets):
-        setattr(parent, name, first if index == 0 else PackedLinear(child))
+        packed = first if index == 0 else PackedLinear(child, pad_single_row=False)
+        shape = (child.in_features, child.out_features, child.bias is not None)
+        if shape not in agrees:
+            agrees[shape] = packed.one_row_agrees()
+        packed.pad_single_row = not agrees[shape]
+        padded += packed.pad_single_row
+        setattr(parent, name, packed)
+    if padded:
+        log.info(
+            "%d of %d packed linears compute a lone row as two (exactness)", padded, len(targets)
+        )
     _own_remaining_tensors(model)
     return len(targets)
 
