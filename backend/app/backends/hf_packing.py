@@ -36,6 +36,7 @@ class PackedLinear(nn.Module):
         self.register_buffer("packed", torch.ops.mkldnn._reorder_linear_weight(weight, 1))
         self.bias = None if linear.bias is None else linear.bias.detach()
         self.weight_bytes = weight.numel() * weight.element_size()
+        self.dtype = weight.dtype
         self.pad_single_row = False
         if pad_single_row is None:
             pad_single_row = not self.one_row_agrees()
@@ -50,7 +51,7 @@ class PackedLinear(nn.Module):
         gen = torch.Generator().manual_seed(0)
         shape = (rows, self.in_features)
         probe = nn.functional.silu(torch.randn(shape, generator=gen) * 2)
-        probe = (probe * torch.randn(shape, generator=gen)).to(self.packed.dtype)
+        probe = (probe * torch.randn(shape, generator=gen)).to(self.dtype)
         with torch.inference_mode():
             batch = self._matmul(probe)
             return all(
