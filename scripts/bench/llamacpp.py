@@ -21,6 +21,7 @@ from typing import Any
 from scripts.bench import REPO_ROOT, bandwidth, llamacpp_peer, manifest, report, servers
 from scripts.bench.common import RunResult
 from scripts.bench.peers import http_sweep
+from scripts.bench.targets import named_row
 
 FILES = ("bench-0.5b-f16.gguf", "bench-0.5b-q8_0.gguf")
 BEGIN, END = "<!-- llamacpp-bench:begin -->", "<!-- llamacpp-bench:end -->"
@@ -143,22 +144,17 @@ def batch1_ab(gguf: Path, threads: int, parallel: int, tokens: int = 16,
             "medians": medians, "samples": samples}
 
 
-def _find(rows: list[dict[str, Any]], prefix: str, stem: str, level: int) -> dict | None:
-    return next((r for r in rows if r["name"] == f"{prefix} ({stem})"
-                 and r["concurrency"] == level), None)
-
-
 def figures(rows: list[dict[str, Any]], bw_gbps: float, models_dir: Path,
             files: tuple[str, ...] = FILES) -> list[dict]:
     """Per file: ours/peer ratio at 1 stream, fraction of the bandwidth limit, scaling."""
     out = []
     for name in files:
         stem = Path(name).stem
-        ours1 = _find(rows, "ours /v1 llamacpp", stem, 1)
-        ours4 = _find(rows, "ours /v1 llamacpp", stem, 4)
-        peer1 = _find(rows, "llama-cpp-python server", stem, 1)
-        peer4 = _find(rows, "llama-cpp-python server", stem, 4)
-        single = _find(rows, "ours /v1 llamacpp 1 seq", stem, 1)
+        ours1 = named_row(rows, "ours /v1 llamacpp", stem, 1)
+        ours4 = named_row(rows, "ours /v1 llamacpp", stem, 4)
+        peer1 = named_row(rows, "llama-cpp-python server", stem, 1)
+        peer4 = named_row(rows, "llama-cpp-python server", stem, 4)
+        single = named_row(rows, "ours /v1 llamacpp 1 seq", stem, 1)
         if ours1 is None:
             continue
         per_token = bandwidth.gguf_bytes_per_token(models_dir / name)

@@ -94,7 +94,8 @@ def _prefix_targets(prefix: dict[str, Any] | None) -> list[dict[str, Any]]:
     return out
 
 
-def _named(rows: list[dict[str, Any]], label: str, stem: str, streams: int) -> dict | None:
+def named_row(rows: list[dict[str, Any]], label: str, stem: str, streams: int) -> dict | None:
+    """The row named ``"<label> (<stem>)"`` at ``streams`` concurrent streams (GGUF rows)."""
     return next((r for r in rows if r.get("name") == f"{label} ({stem})"
                  and r.get("concurrency") == streams), None)
 
@@ -106,9 +107,9 @@ def _gguf_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     stems = sorted({str(r.get("name", "")).split(" (", 1)[1].rstrip(")")
                     for r in rows if str(r.get("name", "")).startswith("ours /v1 llamacpp (")})
     for stem in stems:
-        one = _named(rows, "ours /v1 llamacpp", stem, 1)
-        four = _named(rows, "ours /v1 llamacpp", stem, 4)
-        peer = _named(rows, "llama-cpp-python server", stem, 1)
+        one = named_row(rows, "ours /v1 llamacpp", stem, 1)
+        four = named_row(rows, "ours /v1 llamacpp", stem, 4)
+        peer = named_row(rows, "llama-cpp-python server", stem, 1)
         if one and four and one["aggregate_tps"]:
             ratio = four["aggregate_tps"] / one["aggregate_tps"]
             step = 4 * one["itl_p50_ms"] / four["itl_p50_ms"] if four["itl_p50_ms"] else 0.0
