@@ -31,6 +31,10 @@ from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
 NAME = "mp_rowwise_sdpa"
+# Keyword the scheduler passes through the model's forward on prefill calls: a one-token prefill
+# (a prompt one token past its cached blocks, a chunk's one-token tail) is shaped like a decode
+# step, but must take the prefill's arithmetic to stay bit-identical to a one-shot prefill.
+PREFILL = "mp_prefill"
 # Query block of prefill attention; prefill chunks and cached prefixes are multiples of it.
 BLOCK = 32
 
@@ -45,7 +49,8 @@ def rowwise_attention(
 ) -> tuple[torch.Tensor, None]:
     """Attention per batch row over that row's real keys for one-token steps, block-aligned
     causal SDPA for a batch-1 prefill, stock SDPA else."""
-    if query.shape[2] != 1:
+    prefill = bool(kwargs.pop(PREFILL, False))
+    if query.shape[2] != 1 or prefill:
         if query.shape[0] == 1:
             return _blocked_prefill(module, query, key, value, **kwargs), None
         return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from app.backends.base import GenerationRequest, TokenEvent, TokenLogprob
-from app.backends.hf_attention import BLOCK
+from app.backends.hf_attention import BLOCK, NAME, PREFILL
 from app.backends.hf_grammar import RowGrammar
 from app.backends.hf_kvcache import PaddedBatch, new_cache
 from app.backends.hf_prefix_cache import Block, PrefixCache
@@ -97,6 +97,8 @@ class DecodeScheduler:
         self.prefix_cache = prefix_cache
         self._prefilling: list[Sequence] = []  # admitted, prompt not fully prefilled yet
         self._num_layers = int(model.config.get_text_config(decoder=True).num_hidden_layers)
+        # Only our attention (hf_attention.py) reads the prefill flag; other models get nothing.
+        self._prefill_flag = {PREFILL: True} if model.config._attn_implementation == NAME else {}
         self._waiting: list[Sequence] = []
         self._running: list[Sequence] = []
         self._batch = PaddedBatch(self._num_layers)
@@ -235,7 +237,11 @@ class DecodeScheduler:
         ids = torch.tensor([seq.request.prompt_token_ids[start:end]], device=self._device)
         positions = torch.arange(start, end, device=self._device)[None]
         out = self._model(
-            input_ids=ids, position_ids=positions, past_key_values=seq.cache, logits_to_keep=1
+            input_ids=ids,
+            position_ids=positions,
+            past_key_values=seq.cache,
+            logits_to_keep=1,
+            **self._prefill_flag,
         )
         seq.logits = out.logits[0, -1]
         seq.position = end

@@ -104,6 +104,24 @@ def test_reused_prefix_gives_exactly_the_uncached_output(
     assert _cache(cached).in_use() == 0
 
 
+def test_a_one_token_prefill_is_exact(
+    cold: TransformersBackend, cached: TransformersBackend
+) -> None:
+    """A prompt one token past its cached blocks prefills a single query. It must still take
+    the prefill's attention, not a decode step's: the logprobs of a repeated 32k+1-token prompt
+    differed from its uncached run when it did not."""
+    ids = cached.tokenize(f"{CONTEXT}\nQuestion: {QUESTIONS[0]}\nAnswer:")
+    ids = ids[: (len(ids) - 1) // BLOCK_TOKENS * BLOCK_TOKENS + 1]
+    assert len(ids) % BLOCK_TOKENS == 1 and len(ids) > 2 * BLOCK_TOKENS
+    request = GenerationRequest("r", ids, SamplingParams(**GREEDY))  # type: ignore[arg-type]
+    want = _output(_run(cold, request))
+    first = _run(cached, request)  # stores the prompt's whole blocks
+    again = _run(cached, request)  # every whole block cached: one token to prefill
+    assert _cached_tokens(again) == len(ids) - 1
+    assert _output(first) == want
+    assert _output(again) == want
+
+
 def _neighbour(engine: TransformersBackend) -> tuple[threading.Thread, threading.Event]:
     """A long-running stream, so the engine prefills in chunks (alone it prefills whole)."""
     cancel, started = threading.Event(), threading.Event()
