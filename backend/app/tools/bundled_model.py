@@ -210,7 +210,10 @@ def convert_to_hf(source: WheelFile, models_dir: Path, threads: int | None = Non
     return "done"
 
 
-def _convert(source: WheelFile, out: Path, threads: int | None) -> None:
+def _convert(
+    source: WheelFile, out: Path, threads: int | None, dtype: str = "bfloat16"
+) -> None:
+    """Dequantize the GGUF into a plain HF folder at ``out``, saved in ``dtype``."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
@@ -234,7 +237,7 @@ def _convert(source: WheelFile, out: Path, threads: int | None) -> None:
             RETRY_CONVERT,
         )
     del quantized, state
-    plain.to(torch.bfloat16)
+    plain.to(getattr(torch, dtype))
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
     # SmolLM2's own generation_config.json sets only these ids; sampling uses the server's
