@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
         await app.state.rag.start()
         app.state.embeddings = EmbeddingService(settings, manager, app.state.rag.embedders)
         app.state.conversations = ConversationService(
-            ConversationStore(app.state.db), app.state.generation
+            ConversationStore(app.state.db), app.state.generation, settings.conversation_resume_s
         )
         app.state.arena = ArenaService(ArenaStore(app.state.db), app.state.generation)
         app.state.batches = BatchService(
@@ -161,6 +161,7 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
             app.state.generation.shutdown()
             probe.cancel()
             steps = (
+                app.state.conversations.shutdown,  # saves the answers being written
                 *([worker.stop_picking] if worker else []),
                 app.state.generation.admission.close,
                 app.state.batches.shutdown,

@@ -114,3 +114,23 @@ test("login form, session token only, expiry prompt and logout", async ({ page }
   await expect(form).toBeVisible();
   expect(await page.evaluate(() => JSON.parse(sessionStorage.getItem("mp.session")!).token)).toBe("");
 });
+
+test("uploads carry the session: the RAG lab's question file (JSONL) is read with auth on", async ({ page }, info) => {
+  // The pages' first calls before login answer 401; the upload must not.
+  test.info().annotations.push({ type: "allow-http-error", description: "401" });
+  const file = info.outputPath("questions.jsonl");
+  fs.writeFileSync(file, JSON.stringify({ question: "Which bar pressure is right?", document: "boiler.txt" }) + "\n");
+  await page.goto(url);
+  await page.getByLabel("API key").fill(key);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("heading", { name: "Playground" })).toBeVisible();
+  const uploads: number[] = [];
+  page.on("response", (res) => {
+    if (res.url().includes("/questions/upload")) uploads.push(res.status());
+  });
+  await page.getByRole("link", { name: "RAG lab" }).click();
+  await page.locator("#lab-file").setInputFiles(file);
+  await expect(page.getByLabel(/One JSON object per line/)).toHaveValue(/bar pressure/);
+  expect(uploads).toEqual([200]);
+  await expect(page.getByRole("heading", { name: "Log in" })).toHaveCount(0);
+});

@@ -1,5 +1,39 @@
 import { captureExports, expect, setTheme, shot, test } from "./fixtures";
 
+test("Compare from a fresh profile: two distinct models stored as shown, Run says why it waits, load time apart", async ({ page }) => {
+  // A fresh browser context: no saved setup in local storage.
+  await page.goto("/compare");
+  const m1 = page.getByLabel("Model 1", { exact: true });
+  const m2 = page.getByLabel("Model 2", { exact: true });
+  await expect(m1).not.toHaveValue("");
+  await expect(m2).not.toHaveValue("");
+  const [v1, v2] = [await m1.inputValue(), await m2.inputValue()];
+  expect(v1).not.toBe(v2); // distinct models by default
+  // What the pickers show is what the page stored (and what Run sends).
+  const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("mp.compare.setup") ?? "{}").targets);
+  expect(saved.map((t: { model: string }) => t.model)).toEqual([v1, v2]);
+
+  const run = page.getByRole("button", { name: "Run", exact: true });
+  await expect(run).toBeDisabled();
+  await expect(page.getByTestId("run-blocker")).toHaveText("Type a prompt.");
+  await m1.selectOption("tiny");
+  await m2.selectOption("tiny-b");
+  await page.getByLabel("Max tokens").fill("8");
+  const prompt = page.getByLabel("Prompt", { exact: true });
+  await prompt.fill("Say hi.");
+  await expect(run).toBeEnabled();
+  await expect(page.getByTestId("run-blocker")).toHaveCount(0);
+  // Enter runs in chat mode.
+  await prompt.press("Enter");
+  await expect(page.getByTestId("compare-column-0").getByText("done")).toBeVisible();
+  await expect(page.getByTestId("compare-column-1").getByText("done")).toBeVisible();
+  // The table shows the model load time apart from TTFT (a model loaded by this run says so).
+  const figures = page.getByTestId("compare-figures");
+  await expect(figures.getByRole("columnheader", { name: "Load" })).toBeVisible();
+  await expect(figures.getByTestId("load-cell")).toHaveCount(2);
+  await expect(page.getByRole("img", { name: /Time to first token without model loading/ })).toBeVisible();
+});
+
 test("Compare runs two models side by side with figures and a chart", async ({ page }) => {
   await page.goto("/compare");
   await page.getByLabel("Model 1", { exact: true }).selectOption("tiny");
@@ -47,7 +81,7 @@ test("Compare runs two models side by side with figures and a chart", async ({ p
   expect(run.results[0].backend).toBe("transformers");
   expect(run.results[0].output.length).toBeGreaterThan(0);
   expect(run.results[0].ttft_ms).toBeGreaterThan(0);
-  expect(md).toContain("| Model | Backend | TTFT | Speed | Tokens | Total | Finish |");
+  expect(md).toContain("| Model | Backend | TTFT | Load | Speed | Tokens | Total | Finish |");
   expect(md).toContain("## 2. tiny-b (transformers)");
 
   // Re-run streams again and finishes again.

@@ -165,3 +165,77 @@ test("conversation sidebar: new, switch, search, rename, delete", async ({ page 
   expect((await fetch(`${API()}/api/v1/conversations/${alpha.id}`)).status).toBe(404);
   await expect(page.getByTestId("turn-user")).toHaveCount(0); // the open one was deleted: new chat
 });
+
+/** A long answer on the tiny model: at temperature 2 with seed 3 it runs to max_tokens. */
+async function longAnswerSetup(page: Page, maxTokens: number) {
+  await page.goto("/");
+  await page.getByLabel("Model", { exact: true }).selectOption("tiny");
+  await page.getByLabel("Max tokens").fill(String(maxTokens));
+  await page.getByLabel("Temperature").fill("2");
+  await page.getByLabel("Seed").fill("3");
+}
+
+test("Enter sends, Shift+Enter is a new line; a stopped answer shows its figures and is the same after a reload", async ({ page }) => {
+  await longAnswerSetup(page, 1000);
+  const box = page.getByLabel("Message", { exact: true });
+  await box.fill("Write a class");
+  await box.press("Shift+Enter");
+  await box.pressSequentially("with two methods.");
+  await expect(box).toHaveValue("Write a class\nwith two methods.");
+  await expect(page.getByTestId("turn-user")).toHaveCount(0); // Shift+Enter did not send
+  await box.press("Enter");
+  await expect(page.getByTestId("turn-user")).toContainText("Write a class\nwith two methods.");
+  await expect(box).toHaveValue("");
+
+  const reply = page.getByTestId("turn-assistant").last();
+  await expect(reply.getByTestId("assistant-text").locator(".markdown")).not.toBeEmpty();
+  // Stop stays in view beside the message box while the answer streams.
+  const stop = page.getByRole("button", { name: "Stop" });
+  await expect(stop).toBeInViewport();
+  await stop.click();
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await expect(reply.locator('[data-figure="finish"]')).toHaveText("stopped");
+  // The figures show at once, not only after a reload.
+  await expect(reply.locator('[data-figure="ttft"]')).toHaveText(/\d/);
+  await expect(reply.locator('[data-figure="speed"]')).toHaveText(/tok\/s/);
+  const shown = {
+    text: await reply.getByTestId("assistant-text").innerText(),
+    tokens: await reply.locator('[data-figure="tokens"]').innerText(),
+    ttft: await reply.locator('[data-figure="ttft"]').innerText(),
+    speed: await reply.locator('[data-figure="speed"]').innerText(),
+  };
+  const saved = (await stored(page)).messages[1];
+  expect(saved.finish_reason).toBe("cancelled");
+  expect(String(saved.figures?.completion_tokens)).toBe(shown.tokens);
+  expect(Number(shown.tokens)).toBeLessThan(1000);
+
+  await page.reload();
+  const after = page.getByTestId("turn-assistant").last();
+  await expect(after.locator('[data-figure="finish"]')).toHaveText("stopped");
+  expect({
+    text: await after.getByTestId("assistant-text").innerText(),
+    tokens: await after.locator('[data-figure="tokens"]').innerText(),
+    ttft: await after.locator('[data-figure="ttft"]').innerText(),
+    speed: await after.locator('[data-figure="speed"]').innerText(),
+  }).toEqual(shown);
+});
+
+test("a reload mid-answer re-attaches: the answer completes in the page", async ({ page }) => {
+  await longAnswerSetup(page, 1000); // the tiny model's context is 1024 tokens
+  await page.getByLabel("Message", { exact: true }).fill("Write a class");
+  await page.getByRole("button", { name: "Send" }).click();
+  const reply = page.getByTestId("turn-assistant").last();
+  await expect(reply.getByTestId("assistant-text").locator(".markdown")).not.toBeEmpty();
+  // Before, the dropped connection cancelled the answer: it was saved as stopped.
+  await page.reload();
+  await expect(page.getByRole("button", { name: "Stop" })).toBeVisible(); // still being written
+  const after = page.getByTestId("turn-assistant").last();
+  await expect(after.locator('[data-figure="finish"]')).toHaveText("length", { timeout: 120_000 });
+  await expect(after.locator('[data-figure="tokens"]')).toHaveText("1000");
+  const saved = (await stored(page)).messages;
+  expect(saved.map((m) => m.role)).toEqual(["user", "assistant"]);
+  expect(saved[1].finish_reason).toBe("length");
+  // What the page holds is the stored answer, whole.
+  const shown = await page.evaluate(() => JSON.parse(localStorage.getItem("mp.conversation") ?? "{}").turns[1].content as string);
+  expect(shown).toBe(saved[1].content);
+});

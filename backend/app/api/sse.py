@@ -13,15 +13,16 @@ from app.schemas.generation import TokenDelta
 from app.services.generation import GenerationOutcome, GenerationService, PreparedGeneration
 
 
-def event(data: Any, name: str | None = None) -> ServerSentEvent:
-    """One SSE event with a compact JSON payload (pydantic models or plain data)."""
+def event(data: Any, name: str | None = None, id: str | None = None) -> ServerSentEvent:
+    """One SSE event with a compact JSON payload (pydantic models or plain data) and, for a
+    resumable stream, its ``id`` (what a client sends back as ``Last-Event-ID``)."""
     if hasattr(data, "model_dump_json"):
         payload = data.model_dump_json(exclude_none=False)
     elif isinstance(data, str):
         payload = data
     else:
         payload = json.dumps(data, separators=(",", ":"))
-    return ServerSentEvent(data=payload, event=name)
+    return ServerSentEvent(data=payload, event=name, id=id)
 
 
 def error_event(exc: AppError, name: str | None = None) -> ServerSentEvent:

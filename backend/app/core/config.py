@@ -183,6 +183,15 @@ class Settings(BaseSettings):
         "multiple of 32; 0 prefills a whole prompt in one step).",
     )
 
+    conversation_resume_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds a finished conversation answer keeps its events in memory, so a "
+        "client that lost the connection can still get the rest with Last-Event-ID "
+        "(GET /api/v1/conversations/{id}/stream). While an answer is written they are always "
+        "kept.",
+    )
+
     # --- tools and structured output -----------------------------------------------------------
     grammar_cache_bytes: int = Field(
         default=64 * 1024 * 1024,

@@ -609,6 +609,27 @@ export interface paths {
         patch: operations["conversations-update_conversation"];
         trace?: never;
     };
+    "/api/v1/conversations/{conversation_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Answer
+         * @description Stop the answer being written (Stop in the UI); returns once it is saved. Does nothing
+         *     when no answer is being written.
+         */
+        post: operations["conversations-cancel_answer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conversations/{conversation_id}/export": {
         parameters: {
             query?: never;
@@ -683,6 +704,26 @@ export interface paths {
          * @description Answer the last user message again; the new answer replaces the old one.
          */
         post: operations["conversations-regenerate_answer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream Answer
+         * @description Attach to the conversation's running answer (after a reload or a dropped connection).
+         */
+        get: operations["conversations-stream_answer"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -8712,6 +8753,73 @@ export interface operations {
             };
         };
     };
+    "conversations-cancel_answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "conversations-export_conversation": {
         parameters: {
             query?: {
@@ -8791,7 +8899,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message) or `error` (the envelope). A stopped stream keeps what was generated. */
+            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message), `stopped` (cancelled before its first token: nothing stored) or `error` (the envelope). Events carry ids (offsets into the answer): a client that lost the connection gets the rest from `GET .../stream` with `Last-Event-ID`. Closing the connection does not stop the answer; `POST .../cancel` does. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8882,7 +8990,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message) or `error` (the envelope). A stopped stream keeps what was generated. */
+            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message), `stopped` (cancelled before its first token: nothing stored) or `error` (the envelope). Events carry ids (offsets into the answer): a client that lost the connection gets the rest from `GET .../stream` with `Last-Event-ID`. Closing the connection does not stop the answer; `POST .../cancel` does. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8972,7 +9080,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message) or `error` (the envelope). A stopped stream keeps what was generated. */
+            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message), `stopped` (cancelled before its first token: nothing stored) or `error` (the envelope). Events carry ids (offsets into the answer): a client that lost the connection gets the rest from `GET .../stream` with `Last-Event-ID`. Closing the connection does not stop the answer; `POST .../cancel` does. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9039,6 +9147,76 @@ export interface operations {
             /** @description Service Unavailable */
             503: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "conversations-stream_answer": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The id of the last event received; the stream resumes after it. */
+                "Last-Event-ID"?: string | null;
+            };
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-sent events of the answer being written (as from the answering routes): without `Last-Event-ID` all of them from the start (the text so far piece by piece), with it the ones after that offset. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description No answer is being written (nor finished in the last minute). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

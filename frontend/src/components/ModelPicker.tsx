@@ -11,10 +11,12 @@ interface Props {
   onModel: (model: string) => void;
   backend?: string;
   onBackend?: (backend: string) => void;
+  /** Pick the server's default model by itself when none is chosen (false: the page fills it). */
+  autoPick?: boolean;
 }
 
 /** Model picker listing local models (loaded ones show their backend) and, optionally, a backend. */
-export function ModelPicker({ id, label = "Model", model, onModel, backend, onBackend }: Props) {
+export function ModelPicker({ id, label = "Model", model, onModel, backend, onBackend, autoPick = true }: Props) {
   const models = $api.useQuery("get", "/api/v1/models", {}, { refetchInterval: 10_000 });
   const system = $api.useQuery("get", "/api/v1/system", {}, { enabled: !!onBackend, staleTime: 60_000 });
   const local = models.data?.local ?? [];
@@ -22,13 +24,13 @@ export function ModelPicker({ id, label = "Model", model, onModel, backend, onBa
 
   // Pick the server's default (or first) model when none is chosen or the chosen one is gone.
   useEffect(() => {
-    if (!models.data) return;
+    if (!models.data || !autoPick) return;
     if (!model || !local.some((m) => m.id === model)) {
       const next = models.data.default_model ?? local[0]?.id ?? "";
       if (next !== model) onModel(next);
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [models.data, model]);
+  }, [models.data, model, autoPick]);
 
   const chosen = local.find((m) => m.id === model);
 
@@ -38,6 +40,8 @@ export function ModelPicker({ id, label = "Model", model, onModel, backend, onBa
         <Label htmlFor={id}>{label}</Label>
         <NativeSelect id={id} value={model} onChange={(e) => onModel(e.target.value)} disabled={!local.length}>
           {!local.length && <option value="">{models.isLoading ? "Loading…" : "No models"}</option>}
+          {/* Never show a model that is not the chosen one: an empty choice reads as such. */}
+          {!!local.length && !chosen && <option value="">Choose a model</option>}
           {local.map((m) => {
             const l = loaded.find((x) => x.id === m.id);
             return (

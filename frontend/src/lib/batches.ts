@@ -1,4 +1,4 @@
-import { client, type Schemas } from "@/lib/api";
+import { client, upload, type Schemas } from "@/lib/api";
 import { downloadFromApi } from "@/lib/download";
 import { toApiError } from "@/lib/errors";
 
@@ -8,16 +8,9 @@ export const BATCH_ENDPOINTS: BatchEndpoint[] = ["/v1/chat/completions", "/v1/co
 
 /** Uploads a JSONL file (purpose=batch; the server checks every line) and starts a batch on it. */
 export async function startBatch(file: File, endpoint: BatchEndpoint): Promise<Batch> {
-  const form = new FormData();
-  form.append("purpose", "batch");
-  form.append("file", file, file.name);
-  const up = await client.POST("/v1/files", {
-    body: form as unknown as Schemas["Body_openai-create_file"] & never,
-    bodySerializer: (b: unknown) => b as FormData,
-  });
-  if (up.error || !up.data) throw toApiError(up.error, up.response.status);
+  const uploaded = await upload("/v1/files", { purpose: "batch", file });
   const { data, error, response } = await client.POST("/v1/batches", {
-    body: { input_file_id: up.data.id, endpoint, completion_window: "24h" },
+    body: { input_file_id: uploaded.id, endpoint, completion_window: "24h" },
   });
   if (error || !data) throw toApiError(error, response.status);
   return data;

@@ -54,6 +54,44 @@ export interface CompareRun {
   environment?: { server_version?: string; backends: Record<string, string> };
 }
 
+/**
+ * The targets with every missing or unknown model filled in: distinct models where there are
+ * enough (the server's default first, then the other local models in order), so a new page
+ * compares two different models. Targets holding a listed model are kept.
+ */
+export function fillTargets<T extends { model: string }>(targets: T[], local: string[], defaultModel?: string | null): T[] {
+  const order = [...new Set([...(defaultModel && local.includes(defaultModel) ? [defaultModel] : []), ...local])];
+  const used = new Set(targets.map((t) => t.model).filter((m) => local.includes(m)));
+  return targets.map((t) => {
+    if (local.includes(t.model)) return t;
+    const next = order.find((m) => !used.has(m)) ?? order[0] ?? "";
+    used.add(next);
+    return { ...t, model: next };
+  });
+}
+
+/** Why Run is disabled (shown beside it), or null when it can run. */
+export function runBlocker(
+  setup: { targets: CompareTarget[]; prompt: string; schema?: string },
+  local: string[] | undefined,
+  busy: boolean,
+): string | null {
+  if (busy) return null;
+  if (local && local.length === 0) return "No local models: download one on the Models page.";
+  if (setup.targets.length < 2) return "Add a second model.";
+  const missing = setup.targets.findIndex((t) => !t.model || (local !== undefined && !local.includes(t.model)));
+  if (missing !== -1) return local === undefined ? "Loading the model list…" : `Choose a model for Model ${missing + 1}.`;
+  if (!setup.prompt.trim()) return "Type a prompt.";
+  if (setup.schema?.trim()) {
+    try {
+      JSON.parse(setup.schema);
+    } catch {
+      return "The JSON schema is not valid JSON.";
+    }
+  }
+  return null;
+}
+
 export function newRun(
   targets: CompareTarget[],
   mode: "chat" | "completion",
@@ -128,6 +166,9 @@ export function figureRows(run: CompareRun) {
     model: c.target.model,
     backend: c.response?.timings.backend ?? (c.target.backend || "auto"),
     ttft_ms: c.response?.timings.ttft_ms ?? null,
+    /** TTFT without loading the model (what a second run would see). */
+    ttft_loaded_ms:
+      c.response?.timings.ttft_ms != null ? Math.max(0, c.response.timings.ttft_ms - (c.response.timings.load_ms ?? 0)) : null,
     tokens_per_second: c.response?.timings.tokens_per_second ?? null,
     completion_tokens: c.response?.usage.completion_tokens ?? c.tokens,
     prompt_tokens: c.response?.usage.prompt_tokens ?? null,
@@ -188,11 +229,13 @@ export function exportMarkdown(run: CompareRun): string {
     "",
     "## Figures",
     "",
-    "| Model | Backend | TTFT | Speed | Tokens | Total | Finish |",
-    "|---|---|---|---|---|---|---|",
+    "TTFT includes loading the model when the run had to load it (Load).",
+    "",
+    "| Model | Backend | TTFT | Load | Speed | Tokens | Total | Finish |",
+    "|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${cell(r.model)} | ${cell(r.backend)} | ${formatMs(r.ttft_ms)} | ${formatRate(r.tokens_per_second)} | ${r.completion_tokens} | ${formatMs(r.total_ms)} | ${r.error ? `error: ${cell(r.error)}` : r.finish_reason} |`,
+        `| ${cell(r.model)} | ${cell(r.backend)} | ${formatMs(r.ttft_ms)} | ${formatMs(r.load_ms)} | ${formatRate(r.tokens_per_second)} | ${r.completion_tokens} | ${formatMs(r.total_ms)} | ${r.error ? `error: ${cell(r.error)}` : r.finish_reason} |`,
     ),
     "",
     ...run.columns.flatMap((c, i) => [`## ${i + 1}. ${c.target.model} (${rows[i].backend})`, "", c.text || "_(no output)_", ""]),

@@ -2,7 +2,7 @@ import { client, type Schemas } from "@/lib/api";
 import type { ResponseStats, Turn } from "@/lib/conversation";
 import { downloadFromApi } from "@/lib/download";
 import { toApiError } from "@/lib/errors";
-import { eventJson, streamEvents } from "@/lib/stream";
+import { StreamGone, eventJson, resumeEvents, streamEvents, type SSEEvent } from "@/lib/stream";
 
 export type StoredConversation = Schemas["Conversation"];
 export type StoredMessage = Schemas["ConversationMessage"];
@@ -79,10 +79,37 @@ function actionRequest(id: string, action: AnswerAction): { path: string; method
   return { path: `${base}/messages/${encodeURIComponent(action.messageId)}`, method: "PUT", extra: { content: action.content } };
 }
 
+/** How an answer's stream ended: the stored message, or stopped before its first token
+ * (nothing stored). */
+export type AnswerEnd = { kind: "done"; message: StoredMessage } | { kind: "stopped" };
+
+const isLastEvent = (ev: SSEEvent) => ev.event === "done" || ev.event === "error" || ev.event === "stopped";
+
+async function readAnswer(events: AsyncIterable<SSEEvent>, handlers: AnswerHandlers): Promise<AnswerEnd> {
+  let text = "";
+  let tokens = 0;
+  for await (const ev of events) {
+    if (ev.event === "message") handlers.onUser?.(eventJson<StoredMessage>(ev));
+    else if (ev.event === "token") {
+      text += eventJson<{ text: string }>(ev).text;
+      tokens += 1;
+      handlers.onText(text, tokens);
+    } else if (ev.event === "done") return { kind: "done", message: eventJson<StoredMessage>(ev) };
+    else if (ev.event === "stopped") return { kind: "stopped" };
+    else if (ev.event === "error") throw toApiError(eventJson(ev));
+  }
+  throw toApiError("The stream ended before the answer was complete.");
+}
+
+const streamPath = (id: string) => `/api/v1/conversations/${encodeURIComponent(id)}/stream`;
+
 /**
  * Streams an answer of a stored conversation (send, regenerate or edit-and-resend) and returns
- * the stored assistant message (the `done` event). The server saves the answer itself, also
- * when the stream is aborted (Stop), so the caller only mirrors it. Throws the server's error.
+ * how it ended (the `done` event carries the stored assistant message). The answer is written
+ * by the server whatever happens to the connection: a dropped one is resumed from the last
+ * event received (`Last-Event-ID`), and aborting `signal` only stops listening. To stop the
+ * answer, call `cancelAnswer`; the stream then ends with what was stored. Throws the server's
+ * error, or StreamGone when the stream was lost for good.
  */
 export async function streamAnswer(
   conversationId: string,
@@ -90,18 +117,50 @@ export async function streamAnswer(
   body: Omit<AnswerBody, "stream">,
   handlers: AnswerHandlers,
   signal?: AbortSignal,
-): Promise<StoredMessage> {
+): Promise<AnswerEnd> {
   const { path, method, extra } = actionRequest(conversationId, action);
-  let text = "";
-  let tokens = 0;
-  for await (const ev of streamEvents(path, { body: { ...body, ...extra, stream: true }, method, signal })) {
-    if (ev.event === "message") handlers.onUser?.(eventJson<StoredMessage>(ev));
-    else if (ev.event === "token") {
-      text += eventJson<{ text: string }>(ev).text;
-      tokens += 1;
-      handlers.onText(text, tokens);
-    } else if (ev.event === "done") return eventJson<StoredMessage>(ev);
-    else if (ev.event === "error") throw toApiError(eventJson(ev));
+  const events = resumeEvents(
+    (attempt, lastEventId) =>
+      attempt === 0
+        ? streamEvents(path, { body: { ...body, ...extra, stream: true }, method, signal })
+        : streamEvents(streamPath(conversationId), { signal, lastEventId: lastEventId ?? undefined }),
+    isLastEvent,
+    { signal },
+  );
+  return readAnswer(events, handlers);
+}
+
+/** Attaches to the answer the server is writing for a conversation (after a reload): all its
+ * events from the start, then live. Null when no answer is being written. */
+export async function attachAnswer(
+  conversationId: string,
+  handlers: AnswerHandlers,
+  signal?: AbortSignal,
+): Promise<AnswerEnd | null> {
+  let any = false;
+  const events = resumeEvents(
+    (_, lastEventId) => streamEvents(streamPath(conversationId), { signal, lastEventId: lastEventId ?? undefined }),
+    isLastEvent,
+    { signal },
+  );
+  async function* seen() {
+    for await (const ev of events) {
+      any = true;
+      yield ev;
+    }
   }
-  throw toApiError("The stream ended before the answer was complete.");
+  try {
+    return await readAnswer(seen(), handlers);
+  } catch (err) {
+    if (!any && err instanceof StreamGone) return null; // 204: nothing running
+    throw err;
+  }
+}
+
+/** Stops the answer being written (Stop); resolves once the server has stored it. */
+export async function cancelAnswer(conversationId: string): Promise<void> {
+  const res = await client.POST("/api/v1/conversations/{conversation_id}/cancel", {
+    params: { path: { conversation_id: conversationId } },
+  });
+  if (!res.response.ok) throw toApiError(res.error, res.response.status);
 }

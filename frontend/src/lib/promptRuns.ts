@@ -1,4 +1,4 @@
-import { client, type Schemas } from "@/lib/api";
+import { client, upload, type Schemas } from "@/lib/api";
 import { downloadFromApi } from "@/lib/download";
 import { toApiError } from "@/lib/errors";
 import { toRequestParams, type SamplingParams } from "@/lib/params";
@@ -43,15 +43,7 @@ export async function startRun(
   source: { text: string } | { file: File },
 ): Promise<PromptRun> {
   if ("file" in source) {
-    const form = new FormData();
-    form.append("file", source.file, source.file.name);
-    form.append("config", JSON.stringify(config));
-    const { data, error, response } = await client.POST("/api/v1/arena/runs/upload", {
-      body: form as unknown as Schemas["Body_prompt-runs-upload_run"] & never,
-      bodySerializer: (b: unknown) => b as FormData,
-    });
-    if (error || !data) throw toApiError(error, response.status);
-    return data;
+    return upload("/api/v1/arena/runs/upload", { file: source.file, config: JSON.stringify(config) });
   }
   const { data, error, response } = await client.POST("/api/v1/arena/runs", {
     body: { ...config, text: source.text, format: sniffFormat(source.text) },

@@ -1,4 +1,4 @@
-import { client, type Schemas } from "@/lib/api";
+import { upload, type Schemas } from "@/lib/api";
 import { toApiError } from "@/lib/errors";
 import { toRequestParams, type SamplingParams } from "@/lib/params";
 import { eventJson, streamEvents } from "@/lib/stream";
@@ -14,18 +14,9 @@ interface SourcesEvent {
   sources_dropped: number;
 }
 
-/** Uploads one file (its own request, so each file gets its own progress) with the generated client. */
+/** Uploads one file (its own request, so each file gets its own progress) through the API client. */
 export async function uploadFile(collection: string, file: File, tags: string): Promise<UploadItem> {
-  const form = new FormData();
-  form.append("collection", collection);
-  form.append("files", file, file.name);
-  if (tags.trim()) form.append("tags", tags.trim());
-  const { data, error, response } = await client.POST("/api/v1/rag/documents", {
-    // The multipart body is built above; the generated types describe its fields.
-    body: form as unknown as Schemas["UploadResponse"] & never,
-    bodySerializer: (b: unknown) => b as FormData,
-  });
-  if (error || !data) throw toApiError(error, response.status);
+  const data = await upload("/api/v1/rag/documents", { collection, files: file, tags: tags.trim() || undefined });
   return data.items[0];
 }
 

@@ -1,4 +1,4 @@
-import { toApiError } from "@/lib/errors";
+import { ApiError, toApiError } from "@/lib/errors";
 import { apiUrl, authHeaders } from "@/lib/settings";
 
 /** One server-sent event: its name ("message" when unnamed) and its data lines joined. */
@@ -94,14 +94,16 @@ export interface StreamOptions {
   signal?: AbortSignal;
   fetchImpl?: typeof fetch;
   body?: unknown;
-  form?: FormData;
   method?: string;
+  /** The id of the last event received: the server resumes after it. */
+  lastEventId?: string;
 }
 
 /**
  * POSTs (or GETs) to an SSE endpoint and yields its events. A non-2xx answer throws the server's
- * error as an ApiError; aborting the signal closes the connection, which stops the generation on
- * the server.
+ * error as an ApiError; 204 (nothing to stream) yields nothing. Aborting the signal closes the
+ * connection: the one-shot streams (generate, compare, /v1) stop on the server; a conversation
+ * answer goes on until it is cancelled (see `resumeEvents`).
  */
 export async function* streamEvents(path: string, opts: StreamOptions = {}): AsyncGenerator<SSEEvent> {
   const doFetch = opts.fetchImpl ?? fetch;
@@ -111,9 +113,9 @@ export async function* streamEvents(path: string, opts: StreamOptions = {}): Asy
     "X-Requested-With": "playground",
     ...authHeaders(),
   };
+  if (opts.lastEventId !== undefined) headers["Last-Event-ID"] = opts.lastEventId;
   let body: BodyInit | undefined;
-  if (opts.form) body = opts.form;
-  else if (opts.body !== undefined) {
+  if (opts.body !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(opts.body);
   }
@@ -123,6 +125,7 @@ export async function* streamEvents(path: string, opts: StreamOptions = {}): Asy
     body,
     signal: opts.signal,
   });
+  if (res.status === 204) return;
   if (!res.ok || !res.body) {
     const text = await res.text().catch(() => "");
     let parsed: unknown = text;
@@ -143,4 +146,75 @@ export function eventJson<T>(ev: SSEEvent): T {
 
 export function isAbort(err: unknown): boolean {
   return err instanceof DOMException ? err.name === "AbortError" : (err as Error)?.name === "AbortError";
+}
+
+/** The stream ended before its last event and the server no longer has it to resume. */
+export class StreamGone extends Error {
+  constructor() {
+    super("The answer's stream was lost and the server no longer has it; reload the conversation.");
+    this.name = "StreamGone";
+  }
+}
+
+export interface ResumeOptions {
+  /** Reconnections in a row without receiving an event before giving up (default 6). */
+  retries?: number;
+  /** Wait before reconnection `n` (0-based), in ms. */
+  delayMs?: (n: number) => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  signal?: AbortSignal;
+}
+
+function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(new DOMException("Aborted", "AbortError"));
+    });
+  });
+}
+
+/**
+ * Follows a resumable SSE stream to its last event across dropped connections: `open(0, null)`
+ * opens it, and after a connection fails or ends early `open(n, lastEventId)` reconnects (with
+ * `Last-Event-ID`, after a growing pause), so the events yielded are each event once, in order.
+ * An abort or an HTTP error (ApiError) ends it at once, as does a first request that fails before
+ * any event (the server may never have seen it); a request that gets nothing (204: the server has
+ * no such stream, or no longer) throws StreamGone, as does running out of retries.
+ */
+export async function* resumeEvents(
+  open: (attempt: number, lastEventId: string | null) => AsyncIterable<SSEEvent>,
+  isLast: (ev: SSEEvent) => boolean,
+  opts: ResumeOptions = {},
+): AsyncGenerator<SSEEvent> {
+  const retries = opts.retries ?? 6;
+  const delayMs = opts.delayMs ?? ((n: number) => Math.min(250 * 2 ** n, 4000));
+  const sleep = opts.sleep ?? sleepFor;
+  let lastId: string | null = null;
+  let attempt = 0;
+  let failures = 0;
+  let anyEvent = false;
+  for (;;) {
+    let received = false;
+    try {
+      for await (const ev of open(attempt, lastId)) {
+        received = anyEvent = true;
+        failures = 0;
+        if (ev.id !== undefined) lastId = ev.id;
+        yield ev;
+        if (isLast(ev)) return;
+      }
+      // Ended cleanly before the last event: a reconnection that got nothing means it is gone.
+      if (!received) throw new StreamGone();
+    } catch (err) {
+      if (isAbort(err) || err instanceof ApiError || err instanceof StreamGone) throw err;
+      if (!anyEvent && attempt === 0) throw toApiError(err);
+      // Anything else is the connection (fetch's TypeError, a reset while reading): retry.
+    }
+    attempt += 1;
+    if (failures >= retries) throw new StreamGone();
+    await sleep(delayMs(failures), opts.signal);
+    failures += 1;
+  }
 }

@@ -128,3 +128,20 @@ export function pendingCalls(messages: ToolMessage[]): ToolCall[] {
   const answered = new Set(messages.filter((m) => m.role === "tool").map((m) => m.tool_call_id));
   return messages.flatMap((m) => m.tool_calls ?? []).filter((c) => !answered.has(c.id));
 }
+
+/** The tool_choice the user picked in the panel (a function name forces that function). */
+export function toolChoiceOf(choice: string): ToolChoice {
+  return choice === "auto" || choice === "required" || choice === "none" ? choice : { type: "function", function: { name: choice } };
+}
+
+/**
+ * The tool_choice to send for the next turn. After a tool result, a forced choice ("required" or
+ * one function) would make the model call again with the same arguments, for ever: the turn that
+ * answers a tool result uses "auto" instead, as OpenAI's agents SDK does with
+ * `reset_tool_choice`, unless `keep` says the user wants the forced choice on every turn.
+ */
+export function turnToolChoice(choice: ToolChoice, history: ToolMessage[], keep = false): ToolChoice {
+  const forced = choice === "required" || typeof choice === "object";
+  const afterResult = history[history.length - 1]?.role === "tool";
+  return forced && afterResult && !keep ? "auto" : choice;
+}

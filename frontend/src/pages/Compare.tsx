@@ -23,7 +23,9 @@ import {
   exportJson,
   exportMarkdown,
   figureRows,
+  fillTargets,
   newRun,
+  runBlocker,
   streamCompare,
   type CompareRun,
   type CompareTarget,
@@ -31,6 +33,7 @@ import {
 import { saveText } from "@/lib/download";
 import { formatMs, formatRate } from "@/lib/format";
 import { createPersistentStore, useStore } from "@/lib/store";
+import { isSendKey } from "@/lib/keys";
 import { isAbort } from "@/lib/stream";
 import { throttleLatest } from "@/lib/throttle";
 import { usePageParams } from "@/lib/usePageParams";
@@ -103,8 +106,21 @@ function SideBySide() {
   useEffect(() => () => abortRef.current?.abort(), []);
 
   const patch = (p: Partial<CompareSetup>) => setupStore.set((s) => ({ ...s, ...p }));
+  // Functional updates: two pickers changing in the same tick must not undo each other.
   const setTarget = (i: number, t: Partial<CompareTarget>) =>
-    patch({ targets: setup.targets.map((x, j) => (j === i ? { ...x, ...t } : x)) });
+    setupStore.set((s) => ({ ...s, targets: s.targets.map((x, j) => (j === i ? { ...x, ...t } : x)) }));
+  const local = models.data?.local.map((m) => m.id);
+
+  // A new page (or a model that is gone): fill the empty slots with distinct models, in the
+  // stored setup itself, so what the pickers show is what Run sends.
+  useEffect(() => {
+    if (!models.data) return;
+    const ids = models.data.local.map((m) => m.id);
+    setupStore.set((s) => {
+      const targets = fillTargets(s.targets, ids, models.data.default_model);
+      return targets.every((t, i) => t === s.targets[i]) ? s : { ...s, targets };
+    });
+  }, [models.data]);
 
   async function start(from?: CompareRun) {
     const base = from
@@ -141,7 +157,8 @@ function SideBySide() {
     }
   }
 
-  const canRun = !busy && setup.prompt.trim() && setup.targets.every((t) => t.model) && setup.targets.length >= 2;
+  const blocker = runBlocker(setup, local, busy);
+  const canRun = !busy && blocker === null;
   const rows = run ? figureRows(run) : [];
   const stamp = run?.startedAt.replace(/[:.]/g, "-") ?? "";
 
@@ -172,6 +189,7 @@ function SideBySide() {
                     label={`Model ${i + 1}`}
                     model={t.model}
                     onModel={(model) => setTarget(i, { model })}
+                    autoPick={false}
                     backend={t.backend}
                     onBackend={(backend) => setTarget(i, { backend })}
                   />
@@ -191,7 +209,7 @@ function SideBySide() {
               variant="outline"
               size="sm"
               disabled={setup.targets.length >= 4}
-              onClick={() => patch({ targets: [...setup.targets, { model: setup.targets[0]?.model ?? "", backend: "" }] })}
+              onClick={() => patch({ targets: fillTargets([...setup.targets, { model: "", backend: "" }], local ?? [], models.data?.default_model) })}
             >
               <Plus /> Add model
             </Button>
@@ -223,8 +241,16 @@ function SideBySide() {
               placeholder="Ask every model the same thing"
               value={setup.prompt}
               onChange={(e) => patch({ prompt: e.target.value })}
+              onKeyDown={(e) => {
+                // Chat mode: Enter runs, Shift+Enter is a new line (a completion prompt is raw text).
+                if (setup.mode === "chat" && isSendKey(e)) {
+                  e.preventDefault();
+                  if (canRun) void start();
+                }
+              }}
             />
-            <div className="flex gap-2">
+            {setup.mode === "chat" && <p className="text-xs text-muted-foreground">Enter runs, Shift+Enter adds a line.</p>}
+            <div className="flex flex-wrap items-center gap-2">
               {busy ? (
                 <Button key="stop" variant="destructive" onClick={() => abortRef.current?.abort()}>
                   <Square /> Stop
@@ -237,6 +263,11 @@ function SideBySide() {
               <Button variant="outline" onClick={() => run && void start(run)} disabled={busy || !run}>
                 <RefreshCw /> Re-run
               </Button>
+              {blocker && (
+                <p className="text-sm text-muted-foreground" data-testid="run-blocker" role="status">
+                  {blocker}
+                </p>
+              )}
             </div>
           </CardContent>
         </Card>
@@ -296,7 +327,8 @@ function SideBySide() {
                   <TableRow>
                     <TableHead>Model</TableHead>
                     <TableHead>Backend</TableHead>
-                    <TableHead>TTFT</TableHead>
+                    <TableHead title="Time to first token, including loading the model when the run had to">TTFT</TableHead>
+                    <TableHead title="Time spent loading the model (part of TTFT)">Load</TableHead>
                     <TableHead>Speed</TableHead>
                     <TableHead>Tokens</TableHead>
                     <TableHead>Total</TableHead>
@@ -310,7 +342,13 @@ function SideBySide() {
                         {i + 1}. {r.model}
                       </TableCell>
                       <TableCell>{r.backend}</TableCell>
-                      <TableCell className="font-mono">{formatMs(r.ttft_ms)}</TableCell>
+                      <TableCell className="font-mono" data-testid="ttft-cell">
+                        {formatMs(r.ttft_ms)}
+                        {!!r.load_ms && r.load_ms >= 1 && <span className="block text-xs text-muted-foreground">incl. load</span>}
+                      </TableCell>
+                      <TableCell className="font-mono" data-testid="load-cell">
+                        {r.load_ms != null && r.load_ms >= 1 ? formatMs(r.load_ms) : "–"}
+                      </TableCell>
                       <TableCell className="font-mono">{formatRate(r.tokens_per_second)}</TableCell>
                       <TableCell className="font-mono">{r.completion_tokens}</TableCell>
                       <TableCell className="font-mono">{formatMs(r.total_ms)}</TableCell>
@@ -321,8 +359,8 @@ function SideBySide() {
               </Table>
               <div className="grid gap-4 sm:grid-cols-2 xl:grid-cols-1">
                 <BarChart
-                  title="Time to first token (lower is better)"
-                  data={rows.map((r, i) => ({ label: `${i + 1}. ${r.model}`, value: r.ttft_ms }))}
+                  title="Time to first token without model loading (lower is better)"
+                  data={rows.map((r, i) => ({ label: `${i + 1}. ${r.model}`, value: r.ttft_loaded_ms }))}
                   format={formatMs}
                 />
                 <BarChart

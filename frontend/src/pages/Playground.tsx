@@ -19,7 +19,7 @@ import { Card, CardContent } from "@/components/ui/card";
 import { Label } from "@/components/ui/label";
 import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { Textarea } from "@/components/ui/textarea";
-import { ToolsPlayground } from "@/components/tools/ToolsPlayground";
+import { ToolsPanel, ToolsTranscript, useToolsChat } from "@/components/tools/ToolsPlayground";
 import { $api } from "@/lib/api";
 import {
   clearConversation,
@@ -31,6 +31,7 @@ import {
 } from "@/lib/conversation";
 import { toRequestParams } from "@/lib/params";
 import { streamGenerate } from "@/lib/generate";
+import { isSendKey } from "@/lib/keys";
 import { isAbort } from "@/lib/stream";
 import { throttleLatest } from "@/lib/throttle";
 import { usePageParams } from "@/lib/usePageParams";
@@ -58,7 +59,8 @@ export function PlaygroundPage() {
   const queryClient = useQueryClient();
   const [input, setInput] = useState("");
   const [completionBusy, setBusy] = useState(false);
-  const busy = completionBusy || chat.busy;
+  const tools = useToolsChat({ model: conv.model, backend: conv.backend || undefined, params: toRequestParams(params) });
+  const busy = completionBusy || chat.busy || tools.busy;
   const [liveTokens, setLiveTokens] = useState(0);
   const [error, setError] = useState<unknown>(null);
   const abortRef = useRef<AbortController | null>(null);
@@ -67,7 +69,7 @@ export function PlaygroundPage() {
   useEffect(() => () => abortRef.current?.abort(), []);
   useEffect(() => {
     endRef.current?.scrollIntoView?.({ block: "end" });
-  }, [conv.turns, conv.completion]);
+  }, [conv.turns, conv.completion, tools.messages, tools.live]);
 
   async function run() {
     const c = conversationStore.get();
@@ -76,7 +78,8 @@ export function PlaygroundPage() {
       const text = input.trim();
       if (!text) return;
       setInput("");
-      await chat.send(text, toRequestParams(params));
+      if (tools.enabled) tools.send(text);
+      else await chat.send(text, toRequestParams(params));
       return;
     }
     const controller = new AbortController();
@@ -114,7 +117,8 @@ export function PlaygroundPage() {
 
   function stop() {
     abortRef.current?.abort();
-    chat.stop();
+    if (tools.enabled) tools.stop();
+    else void chat.stop();
   }
 
   const noModels = models.data && models.data.local.length === 0;
@@ -165,27 +169,41 @@ export function PlaygroundPage() {
           {noModels && <NoModels />}
 
           {conv.mode === "chat" ? (
-            <Card>
-              <CardContent className="pt-6">
-                <div className="mb-3 flex flex-wrap items-center justify-between gap-1">
-                  <h2 className="text-sm font-semibold">Conversation</h2>
-                  <div className="flex flex-wrap gap-1">
-                    <ExportButtons conversationId={conv.conversationId} disabled={busy} />
-                    <Button variant="ghost" size="sm" onClick={chat.startNew} disabled={busy || !conv.turns.length}>
-                      <MessageSquarePlus /> New chat
-                    </Button>
+            <>
+              <ToolsPanel tools={tools} />
+              <Card>
+                <CardContent className="pt-6">
+                  <div className="mb-3 flex flex-wrap items-center justify-between gap-1">
+                    <h2 className="text-sm font-semibold">{tools.enabled ? "Tools chat (not stored)" : "Conversation"}</h2>
+                    <div className="flex flex-wrap gap-1">
+                      {tools.enabled ? (
+                        <Button variant="ghost" size="sm" onClick={tools.clear} disabled={busy || !tools.messages.length}>
+                          <Eraser /> Clear tools chat
+                        </Button>
+                      ) : (
+                        <>
+                          <ExportButtons conversationId={conv.conversationId} disabled={busy} />
+                          <Button variant="ghost" size="sm" onClick={chat.startNew} disabled={busy || !conv.turns.length}>
+                            <MessageSquarePlus /> New chat
+                          </Button>
+                        </>
+                      )}
+                    </div>
                   </div>
-                </div>
-                <MessageList
-                  turns={conv.turns}
-                  busy={busy}
-                  liveTokens={chat.liveTokens}
-                  onRegenerate={() => void chat.regenerate(toRequestParams(params))}
-                  onEdit={(id, text) => void chat.edit(id, text, toRequestParams(params))}
-                />
-                <div ref={endRef} />
-              </CardContent>
-            </Card>
+                  {tools.enabled ? (
+                    <ToolsTranscript tools={tools} />
+                  ) : (
+                    <MessageList
+                      turns={conv.turns}
+                      busy={busy}
+                      liveTokens={chat.liveTokens}
+                      onRegenerate={() => void chat.regenerate(toRequestParams(params))}
+                      onEdit={(id, text) => void chat.edit(id, text, toRequestParams(params))}
+                    />
+                  )}
+                </CardContent>
+              </Card>
+            </>
           ) : (
             <Card>
               <CardContent className="space-y-3 pt-6">
@@ -221,20 +239,18 @@ export function PlaygroundPage() {
             </Card>
           )}
 
-          <ErrorAlert error={error ?? chat.error} title="Generation failed" />
+          <ErrorAlert error={error ?? (tools.enabled ? tools.error : chat.error)} title="Generation failed" />
 
-          {conv.mode === "chat" && (
-            <ToolsPlayground model={conv.model} backend={conv.backend || undefined} params={toRequestParams(params)} />
-          )}
-
+          {/* The one composer: sticks to the bottom of the window, so Stop stays in view while an answer streams. */}
           <form
-            className="flex items-end gap-2"
+            className="sticky bottom-0 z-10 -mx-1 flex items-end gap-2 rounded-lg border bg-background/95 p-2 shadow-sm backdrop-blur"
+            aria-label="Composer"
             onSubmit={(e) => {
               e.preventDefault();
               if (!busy) void run();
             }}
           >
-            {conv.mode === "chat" && (
+            {conv.mode === "chat" ? (
               <div className="flex-1 space-y-1">
                 <Label htmlFor="pg-input" className="sr-only">
                   Message
@@ -242,35 +258,39 @@ export function PlaygroundPage() {
                 <Textarea
                   id="pg-input"
                   rows={2}
-                  placeholder="Message the model… (Ctrl+Enter to send)"
+                  placeholder={tools.enabled ? "Ask something that needs a tool… (Enter to send, Shift+Enter for a new line)" : "Message the model… (Enter to send, Shift+Enter for a new line)"}
                   value={input}
                   onChange={(e) => setInput(e.target.value)}
                   onKeyDown={(e) => {
-                    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+                    if (isSendKey(e)) {
                       e.preventDefault();
                       if (!busy) void run();
                     }
                   }}
                 />
-                <TokenCount
-                  model={conv.model}
-                  input={{
-                    messages: [
-                      ...(conv.system ? [{ role: "system" as const, content: conv.system }] : []),
-                      ...conv.turns.map((t) => ({ role: t.role, content: t.content })),
-                      { role: "user" as const, content: input },
-                    ],
-                  }}
-                />
+                {!tools.enabled && (
+                  <TokenCount
+                    model={conv.model}
+                    input={{
+                      messages: [
+                        ...(conv.system ? [{ role: "system" as const, content: conv.system }] : []),
+                        ...conv.turns.map((t) => ({ role: t.role, content: t.content })),
+                        { role: "user" as const, content: input },
+                      ],
+                    }}
+                  />
+                )}
               </div>
+            ) : (
+              <p className="flex-1 text-xs text-muted-foreground">The model continues the prompt above as raw text.</p>
             )}
             {busy ? (
-              <Button key="stop" type="button" variant="destructive" onClick={stop}>
-                <Square /> Stop
+              <Button key="stop" type="button" variant="destructive" onClick={stop} disabled={chat.stopping}>
+                <Square /> {chat.stopping ? "Stopping…" : "Stop"}
               </Button>
             ) : (
               // Distinct keys: reusing one <button> would turn the Stop click into a submit once
-              // the abort flips it back to "Send" (the click's default action runs after).
+              // the stream ends and flips it back to "Send" (the click's default action runs after).
               <Button
                 key="send"
                 type="submit"
@@ -280,6 +300,7 @@ export function PlaygroundPage() {
               </Button>
             )}
           </form>
+          <div ref={endRef} />
         </div>
 
         <Card className="h-fit">

@@ -18,6 +18,7 @@ import { Label } from "@/components/ui/label";
 import { Progress } from "@/components/ui/progress";
 import { Textarea } from "@/components/ui/textarea";
 import { $api } from "@/lib/api";
+import { fillTargets } from "@/lib/compare";
 import { formatMs, formatRate } from "@/lib/format";
 import {
   ACTIVE_RUN,
@@ -89,6 +90,11 @@ function NewRun({ onStarted }: { onStarted: (id: string) => void }) {
   const [error, setError] = useState<unknown>(null);
   const setTarget = (i: number, patch: Partial<RunTarget>) =>
     setTargets((ts) => ts.map((t, j) => (j === i ? { ...t, ...patch } : t)));
+  // Empty slots get distinct models (the server's default first), so a run compares models.
+  const models = $api.useQuery("get", "/api/v1/models");
+  useEffect(() => {
+    if (models.data) setTargets((ts) => fillTargets(ts, models.data.local.map((m) => m.id), models.data.default_model));
+  }, [models.data, targets.length]);
   const ready = targets.every((t) => t.model) && (file || text.trim());
 
   async function start() {
@@ -131,7 +137,7 @@ function NewRun({ onStarted }: { onStarted: (id: string) => void }) {
             <div key={i} className="flex items-end gap-2">
               <div className="flex-1">
                 <ModelPicker id={`pr-model-${i}`} label={`Model ${i + 1}`} model={t.model}
-                  onModel={(model) => setTarget(i, { model })} backend={t.backend} onBackend={(backend) => setTarget(i, { backend })} />
+                  onModel={(model) => setTarget(i, { model })} autoPick={false} backend={t.backend} onBackend={(backend) => setTarget(i, { backend })} />
               </div>
               <Button variant="ghost" size="icon" aria-label={`Remove model ${i + 1}`} disabled={targets.length <= MIN_MODELS}
                 onClick={() => setTargets((ts) => ts.filter((_, j) => j !== i))}>

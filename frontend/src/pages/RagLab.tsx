@@ -12,7 +12,7 @@ import { NativeSelect } from "@/components/ui/native-select";
 import { Progress } from "@/components/ui/progress";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { Textarea } from "@/components/ui/textarea";
-import { $api, client } from "@/lib/api";
+import { $api, client, upload } from "@/lib/api";
 import {
   RETRIEVAL_MODES,
   defaultConfigs,
@@ -63,11 +63,7 @@ export function RagLabPage() {
 
   const uploadFile = (file: File) =>
     run(async () => {
-      const body = new FormData();
-      body.append("file", file);
-      const res = await fetch("/api/v1/rag/evaluations/questions/upload", { method: "POST", body });
-      const data = await res.json();
-      if (!res.ok) throw data;
+      const data = await upload("/api/v1/rag/evaluations/questions/upload", { file });
       setQuestionsText(questionsToJsonl(data.questions));
     });
 

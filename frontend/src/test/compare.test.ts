@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { applyEvent, compareBody, exportJson, exportMarkdown, figureRows, newRun } from "@/lib/compare";
+import { applyEvent, compareBody, exportJson, exportMarkdown, figureRows, fillTargets, newRun, runBlocker } from "@/lib/compare";
 import { FACTORY_PARAMS } from "@/lib/params";
 
 const response = (text: string, backend = "transformers") => ({
@@ -57,9 +57,32 @@ describe("compare run", () => {
     expect(json.environment.server_version).toBe("0.1.0");
     expect(json.results.map((r: { output: string }) => r.output)).toEqual(["out A", "out B"]);
     const md = exportMarkdown(run);
-    expect(md).toContain("| tiny-b | llamacpp | 50 ms | 120.5 tok/s | 3 |");
+    expect(md).toContain("| tiny-b | llamacpp | 50 ms | 0 ms | 120.5 tok/s | 3 |");
     expect(md).toContain("## 2. tiny-b (llamacpp)");
     expect(md).toContain("out B");
     expect(md).toContain("Server: Mistral Playground 0.1.0");
+  });
+});
+
+describe("compare setup", () => {
+  const t = (model: string) => ({ model, backend: "" });
+
+  it("fills empty slots with distinct models, the default first, and keeps chosen ones", () => {
+    expect(fillTargets([t(""), t("")], ["a", "tiny", "b"], "tiny").map((x) => x.model)).toEqual(["tiny", "a"]);
+    expect(fillTargets([t("b"), t("")], ["a", "tiny", "b"], "tiny").map((x) => x.model)).toEqual(["b", "tiny"]);
+    expect(fillTargets([t(""), t("gone")], ["tiny"], "tiny").map((x) => x.model)).toEqual(["tiny", "tiny"]);
+    const kept = [t("a"), t("b")];
+    expect(fillTargets(kept, ["a", "b"], null)[0]).toBe(kept[0]);
+  });
+
+  it("says why Run is disabled", () => {
+    const ok = { targets: [t("a"), t("b")], prompt: "hi" };
+    expect(runBlocker(ok, ["a", "b"], false)).toBeNull();
+    expect(runBlocker({ ...ok, targets: [t("a"), t("")] }, ["a", "b"], false)).toBe("Choose a model for Model 2.");
+    expect(runBlocker({ ...ok, prompt: " " }, ["a", "b"], false)).toBe("Type a prompt.");
+    expect(runBlocker(ok, [], false)).toMatch(/No local models/);
+    expect(runBlocker({ ...ok, targets: [t("a"), t("")] }, undefined, false)).toMatch(/Loading/);
+    expect(runBlocker({ ...ok, schema: "{" }, ["a", "b"], false)).toMatch(/not valid JSON/);
+    expect(runBlocker({ ...ok, targets: [t("a")] }, ["a"], false)).toBe("Add a second model.");
   });
 });

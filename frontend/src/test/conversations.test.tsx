@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 
 import { ConversationItem } from "@/components/conversations/ConversationSidebar";
 import { MessageList } from "@/components/conversations/MessageList";
-import { pendingTurns } from "@/components/conversations/useConversationChat";
+import { attachTurns, pendingTurns } from "@/components/conversations/useConversationChat";
 import type { Turn } from "@/lib/conversation";
 import { statsOf, streamAnswer, toTurn, type StoredMessage } from "@/lib/conversations";
 
@@ -63,13 +63,49 @@ describe("conversation logic", () => {
       { onUser: (m) => users.push(m.id), onText: (t) => texts.push(t) },
     );
     vi.unstubAllGlobals();
-    expect(done.id).toBe("msg_a");
+    expect(done).toEqual({ kind: "done", message: answer });
     expect(texts).toEqual(["Hel", "Hello"]);
     expect(users).toEqual(["msg_u"]);
     const [url, init] = fetchMock.mock.calls[0] as unknown as [string, RequestInit];
     expect(url).toMatch(/\/api\/v1\/conversations\/conv_1\/messages\/msg_u$/);
     expect(init.method).toBe("PUT");
     expect(JSON.parse(init.body as string)).toMatchObject({ content: "hi", stream: true, max_tokens: 8 });
+  });
+
+  it("streamAnswer resumes a dropped stream from the last event id, and ends at stopped", async () => {
+    const enc = new TextEncoder();
+    // The first connection breaks after two pieces (a reset while reading).
+    const chunks = [
+      'event: message\nid: 0\ndata: {"id":"u","role":"user","content":"hi","created_at":1}\n\n',
+      'event: token\nid: 3\ndata: {"text":"Hel"}\n\nevent: token\nid: 5\ndata: {"text":"lo"}\n\n',
+    ];
+    const broken = new ReadableStream<Uint8Array>({
+      pull(c) {
+        const next = chunks.shift();
+        if (next) c.enqueue(enc.encode(next));
+        else c.error(new TypeError("network error"));
+      },
+    });
+    const rest = 'event: token\nid: 6\ndata: {"text":"!"}\n\nevent: stopped\ndata: {}\n\n';
+    const fetchMock = vi
+      .fn()
+      .mockResolvedValueOnce(new Response(broken, { status: 200 }))
+      .mockResolvedValueOnce(new Response(rest, { status: 200 }));
+    vi.stubGlobal("fetch", fetchMock);
+    const texts: string[] = [];
+    const end = await streamAnswer("c1", { kind: "send", content: "hi" }, {}, { onText: (t) => texts.push(t) });
+    vi.unstubAllGlobals();
+    expect(end).toEqual({ kind: "stopped" });
+    expect(texts).toEqual(["Hel", "Hello", "Hello!"]);
+    const [url, init] = fetchMock.mock.calls[1] as unknown as [string, RequestInit];
+    expect(url).toMatch(/\/api\/v1\/conversations\/c1\/stream$/);
+    expect((init.headers as Record<string, string>)["Last-Event-ID"]).toBe("5");
+    expect(init.method).toBe("GET");
+  });
+
+  it("attaching turns replace a trailing answer (regenerate) or add one", () => {
+    expect(attachTurns(turns).map((t) => t.content)).toEqual(["first", "one", "second", ""]);
+    expect(attachTurns(turns.slice(0, 3)).map((t) => t.content)).toEqual(["first", "one", "second", ""]);
   });
 
   it("streamAnswer throws the server's error event", async () => {

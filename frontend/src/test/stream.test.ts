@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { startSession } from "@/lib/session";
 
 import { ApiError } from "@/lib/errors";
-import { SSEParser, isAbort, readSSE, streamEvents } from "@/lib/stream";
+import { SSEParser, StreamGone, isAbort, readSSE, resumeEvents, streamEvents, type SSEEvent } from "@/lib/stream";
 import { settingsStore, DEFAULT_SETTINGS } from "@/lib/settings";
 
 function bodyOf(chunks: string[]): ReadableStream<Uint8Array> {
@@ -124,5 +124,72 @@ describe("streamEvents", () => {
     })().catch((e: unknown) => e);
     expect(seen).toEqual(["token"]);
     expect(isAbort(err)).toBe(true);
+  });
+});
+
+describe("resumeEvents", () => {
+  const ev = (event: string, id?: string): SSEEvent => ({ event, data: "{}", ...(id ? { id } : {}) });
+  const isLast = (e: SSEEvent) => e.event === "done";
+  const noWait = { sleep: async () => {} };
+  async function* events(list: SSEEvent[], fail?: Error) {
+    yield* list;
+    if (fail) throw fail;
+  }
+
+  it("reconnects after a drop with the last id and yields each event once", async () => {
+    const calls: [number, string | null][] = [];
+    const conns = [
+      () => events([ev("message", "0"), ev("token", "4")], new TypeError("network error")),
+      () => events([], new TypeError("Failed to fetch")), // the server unreachable for a moment
+      () => events([ev("token", "9")]), // ended early, without the last event
+      () => events([ev("token", "12"), ev("done")]),
+    ];
+    const out = await collect(
+      resumeEvents((attempt, id) => {
+        calls.push([attempt, id]);
+        return conns[attempt]();
+      }, isLast, noWait),
+    );
+    expect(out.map((e) => e.id ?? e.event)).toEqual(["0", "4", "9", "12", "done"]);
+    expect(calls).toEqual([[0, null], [1, "4"], [2, "4"], [3, "9"]]);
+  });
+
+  it("a reconnection that gets nothing (204) is StreamGone; an HTTP error or abort ends at once", async () => {
+    const gone = resumeEvents((a) => (a === 0 ? events([ev("token", "1")], new TypeError("reset")) : events([])), isLast, noWait);
+    await expect(collect(gone)).rejects.toBeInstanceOf(StreamGone);
+    const refused = resumeEvents(() => events([], new ApiError("busy", 409)), isLast, noWait);
+    await expect(collect(refused)).rejects.toThrow("busy");
+    const aborted = resumeEvents(() => events([ev("token", "1")], new DOMException("x", "AbortError")), isLast, noWait);
+    await expect(collect(aborted)).rejects.toSatisfy(isAbort);
+  });
+
+  it("a first request that fails before any event is not retried (it may never have arrived)", async () => {
+    let tries = 0;
+    const first = resumeEvents(() => {
+      tries += 1;
+      return events([], new TypeError("Failed to fetch"));
+    }, isLast, noWait);
+    await expect(collect(first)).rejects.toThrow(/Cannot reach the API server/);
+    expect(tries).toBe(1);
+  });
+
+  it("gives up after the retries in a row without an event", async () => {
+    let tries = 0;
+    const flaky = resumeEvents((a) => {
+      tries += 1;
+      return a === 0 ? events([ev("token", "1")], new TypeError("reset")) : events([], new TypeError("reset"));
+    }, isLast, { ...noWait, retries: 3 });
+    await expect(collect(flaky)).rejects.toBeInstanceOf(StreamGone);
+    expect(tries).toBe(4);
+  });
+});
+
+describe("streamEvents resume header", () => {
+  it("sends Last-Event-ID and treats 204 as no events", async () => {
+    const fetchImpl = async (_url: RequestInfo | URL, init?: RequestInit) => {
+      expect((init?.headers as Record<string, string>)["Last-Event-ID"]).toBe("7");
+      return new Response(null, { status: 204 });
+    };
+    expect(await collect(streamEvents("/x", { lastEventId: "7", fetchImpl: fetchImpl as typeof fetch }))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { ChunkAssembler, EXAMPLE_TOOL, buildTools, pendingCalls, schemaFormat } from "@/lib/tools";
+import { ChunkAssembler, EXAMPLE_TOOL, buildTools, pendingCalls, schemaFormat, toolChoiceOf, turnToolChoice } from "@/lib/tools";
+import { isSendKey } from "@/lib/keys";
 
 describe("buildTools", () => {
   it("turns drafts into OpenAI tool definitions", () => {
@@ -58,5 +59,39 @@ describe("compare with a schema", () => {
     const response = { text: "{}", id: "x", model: "a", finish_reason: "stop" } as never;
     const done = applyEvent(run, "done", { index: 1, response, schema_valid: false, schema_error: "not JSON" });
     expect(done.columns[1]).toMatchObject({ schemaValid: false, schemaError: "not JSON", status: "done" });
+  });
+});
+
+describe("turnToolChoice", () => {
+  const user = { role: "user" as const, content: "weather?" };
+  const call = { role: "assistant" as const, content: null, tool_calls: [{ id: "c1", type: "function" as const, function: { name: "f", arguments: "{}" } }] };
+  const result = { role: "tool" as const, tool_call_id: "c1", content: "21" };
+
+  it("resets a forced choice to auto on the turn after a tool result", () => {
+    expect(turnToolChoice("required", [user])).toBe("required");
+    expect(turnToolChoice("required", [user, call, result])).toBe("auto");
+    expect(turnToolChoice(toolChoiceOf("f"), [user, call, result])).toBe("auto");
+    expect(turnToolChoice(toolChoiceOf("f"), [user])).toEqual({ type: "function", function: { name: "f" } });
+  });
+
+  it("keeps it when asked to, and leaves auto and none alone", () => {
+    expect(turnToolChoice("required", [user, call, result], true)).toBe("required");
+    expect(turnToolChoice("none", [user, call, result])).toBe("none");
+  });
+});
+
+describe("isSendKey", () => {
+  const key = (key: string, extra: { shiftKey?: boolean; isComposing?: boolean; keyCode?: number } = {}) => ({
+    key,
+    shiftKey: !!extra.shiftKey,
+    keyCode: extra.keyCode,
+    nativeEvent: { isComposing: !!extra.isComposing } as unknown as KeyboardEvent,
+  });
+  it("sends on Enter, not on Shift+Enter or an IME confirmation", () => {
+    expect(isSendKey(key("Enter"))).toBe(true);
+    expect(isSendKey(key("Enter", { shiftKey: true }))).toBe(false);
+    expect(isSendKey(key("Enter", { isComposing: true }))).toBe(false);
+    expect(isSendKey(key("Enter", { keyCode: 229 }))).toBe(false);
+    expect(isSendKey(key("a"))).toBe(false);
   });
 });

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-import weakref
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 from sse_starlette import ServerSentEvent
 
-from app.api.deps import ConversationsDep, GenerationDep
+from app.api.deps import ConversationsDep
 from app.api.routes.generate import request_params
 from app.api.sse import error_event, event, sse_response
-from app.core.errors import AppError
 from app.schemas.common import error_responses
 from app.schemas.conversations import (
     Conversation,
@@ -29,9 +28,9 @@ from app.schemas.conversations import (
 from app.schemas.generation import GenerationParameters, TokenDelta
 from app.services.conversations import AnswerOptions, ConversationService
 from app.services.conversations.export import to_markdown
+from app.services.conversations.running import AnswerEvent
 from app.services.conversations.service import Answer
 from app.services.conversations.store import ConversationRecord, MessageRecord
-from app.services.generation import GenerationOutcome, GenerationService
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -39,7 +38,10 @@ _STREAM_DOC = {
     "description": "The stored assistant message as JSON, or with stream=true "
     "(the default) server-sent events: `message` (the stored user message, when "
     "one was added), `token` ({text}) per step, then `done` (the stored assistant "
-    "message) or `error` (the envelope). A stopped stream keeps what was generated."
+    "message), `stopped` (cancelled before its first token: nothing stored) or `error` "
+    "(the envelope). Events carry ids (offsets into the answer): a client that lost the "
+    "connection gets the rest from `GET .../stream` with `Last-Event-ID`. Closing the "
+    "connection does not stop the answer; `POST .../cancel` does."
 }
 
 
@@ -88,46 +90,35 @@ def _options(body: ConversationAnswer) -> AnswerOptions:
     )
 
 
-async def _answer_events(
-    service: ConversationService, generation: GenerationService, answer: Answer
-) -> AsyncIterator[ServerSentEvent]:
-    outcome: GenerationOutcome | None = GenerationOutcome(answer.job)
-    try:
-        if answer.user is not None:
-            yield event(_message(answer.user), "message")
-        async for item in generation.stream(answer.job):
-            outcome.add(item)  # type: ignore[union-attr]
-            if item.text:
-                yield event(TokenDelta(text=item.text), "token")
-    except AppError as exc:
-        outcome = None
-        yield error_event(exc, "error")
-    finally:
-        # Runs on a client disconnect too (the stream is cancelled): keep what was generated.
-        saved = service.finish(answer, outcome)
-    if saved is not None:
-        yield event(_message(saved), "done")
+def _sse(item: AnswerEvent) -> ServerSentEvent:
+    if item.kind == "token":
+        return event(TokenDelta(text=item.text), "token", item.id)
+    if item.kind == "error" and item.error is not None:
+        return error_event(item.error, "error")
+    if item.message is not None:
+        return event(_message(item.message), item.kind, item.id)
+    return event({}, item.kind, item.id)  # stopped: nothing was stored
 
 
-async def _respond(
-    answer: Answer,
-    body: ConversationAnswer,
-    service: ConversationService,
-    generation: GenerationService,
-    request: Request,
-):
-    if not body.stream:
-        try:
-            outcome = await generation.run(answer.job, request.is_disconnected)
-        except BaseException:
-            service.release(answer)
-            raise
-        saved = service.finish(answer, outcome)
-        return _message(saved) if saved else Response(status_code=204)
-    events = _answer_events(service, generation, answer)
-    # A stream that never starts (client gone first) must not keep the conversation busy.
-    weakref.finalize(events, service.release, answer)
-    return sse_response(events)
+async def _follow(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[ServerSentEvent]:
+    # A client that leaves closes this follower only: the answer goes on.
+    async for item in events:
+        yield _sse(item)
+
+
+async def _respond(answer: Answer, body: ConversationAnswer, service: ConversationService):
+    running = service.start(answer)
+    if body.stream:
+        return sse_response(_follow(running.follow()))
+    assert running.task is not None
+    # The request waits for the answer; a client that leaves meanwhile does not stop it.
+    await asyncio.wait({running.task})
+    last = running.last
+    if last is not None and last.kind == "error" and last.error is not None:
+        raise last.error
+    if last is None or last.message is None:
+        return Response(status_code=204)
+    return _message(last.message)
 
 
 @router.post("", response_model=Conversation, status_code=201, responses=error_responses(400))
@@ -193,12 +184,10 @@ async def send_message(
     conversation_id: str,
     body: ConversationSend,
     service: ConversationsDep,
-    generation: GenerationDep,
-    request: Request,
 ):
     """Add a user message and generate the answer (stored when it ends or is stopped)."""
     answer = await service.send(conversation_id, body.content, _options(body))
-    return await _respond(answer, body, service, generation, request)
+    return await _respond(answer, body, service)
 
 
 @router.post(
@@ -210,12 +199,10 @@ async def regenerate_answer(
     conversation_id: str,
     body: ConversationAnswer,
     service: ConversationsDep,
-    generation: GenerationDep,
-    request: Request,
 ):
     """Answer the last user message again; the new answer replaces the old one."""
     answer = await service.regenerate(conversation_id, _options(body))
-    return await _respond(answer, body, service, generation, request)
+    return await _respond(answer, body, service)
 
 
 @router.put(
@@ -228,12 +215,48 @@ async def edit_message(
     message_id: str,
     body: ConversationSend,
     service: ConversationsDep,
-    generation: GenerationDep,
-    request: Request,
 ):
     """Replace a user message, drop the messages after it and generate a new answer."""
     answer = await service.edit(conversation_id, message_id, body.content, _options(body))
-    return await _respond(answer, body, service, generation, request)
+    return await _respond(answer, body, service)
+
+
+@router.get(
+    "/{conversation_id}/stream",
+    responses={
+        200: {
+            "description": "Server-sent events of the answer being written (as from the "
+            "answering routes): without `Last-Event-ID` all of them from the start (the text "
+            "so far piece by piece), with it the ones after that offset."
+        },
+        204: {"description": "No answer is being written (nor finished in the last minute)."},
+        **error_responses(400, 404),
+    },
+)
+async def stream_answer(
+    conversation_id: str,
+    service: ConversationsDep,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            description="The id of the last event received; the stream resumes after it.",
+        ),
+    ] = None,
+):
+    """Attach to the conversation's running answer (after a reload or a dropped connection)."""
+    running = service.running(conversation_id)
+    if running is None:
+        return Response(status_code=204)
+    return sse_response(_follow(running.follow(last_event_id)))
+
+
+@router.post("/{conversation_id}/cancel", status_code=204, responses=error_responses(404))
+async def cancel_answer(conversation_id: str, service: ConversationsDep) -> Response:
+    """Stop the answer being written (Stop in the UI); returns once it is saved. Does nothing
+    when no answer is being written."""
+    await service.cancel(conversation_id)
+    return Response(status_code=204)
 
 
 @router.get(

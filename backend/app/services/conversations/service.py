@@ -8,15 +8,22 @@ answer a client stops (or loses the connection to) is saved as far as it got.
 One answer at a time per conversation: while one is being generated, changing the messages
 (send, regenerate, edit, delete) is refused with 409. The guard is in memory, which holds for
 the one server process that owns the database.
+
+Each answer runs as its own task (:meth:`ConversationService.start`): a client that goes away
+does not stop it, only :meth:`ConversationService.cancel` does, and a client can re-attach to
+its events (``running.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.backends.base import ChatMessage
-from app.core.errors import Conflict, InvalidRequest, NotFound
+from app.core.errors import AppError, Conflict, GenerationFailed, InvalidRequest, NotFound
+from app.services.conversations.running import AnswerEvent, RunningAnswer
 from app.services.conversations.store import ConversationRecord, ConversationStore, MessageRecord
 from app.services.generation import (
     GenerationOutcome,
@@ -24,6 +31,8 @@ from app.services.generation import (
     ParamsInput,
     PreparedGeneration,
 )
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TITLE = "New conversation"
 _TITLE_CHARS = 60
@@ -56,10 +65,14 @@ class Answer:
 class ConversationService:
     """Create, list, change and delete conversations, and generate their answers."""
 
-    def __init__(self, store: ConversationStore, generation: GenerationService) -> None:
+    def __init__(
+        self, store: ConversationStore, generation: GenerationService, resume_s: float = 60.0
+    ) -> None:
         self.store = store
         self.generation = generation
+        self.resume_s = resume_s  # how long a finished answer's events stay for re-attaching
         self._active: dict[str, object] = {}
+        self._answers: dict[str, RunningAnswer] = {}
 
     # -- conversations ---------------------------------------------------------------------
     def create(
@@ -141,6 +154,79 @@ class ConversationService:
             return self._save(answer, outcome)
         finally:
             self.release(answer)
+
+    def start(self, answer: Answer) -> RunningAnswer:
+        """Write the answer in its own task, independent of the request that asked for it."""
+        running = RunningAnswer(answer.conversation_id, answer.user)
+        self._answers[answer.conversation_id] = running
+        task = asyncio.get_running_loop().create_task(
+            self._write(answer, running), name=f"answer-{answer.conversation_id[:8]}"
+        )
+        # A task cancelled before its first step never runs its body: end it here instead.
+        task.add_done_callback(lambda _: self._never_ran(answer, running))
+        running.task = task
+        return running
+
+    def running(self, conversation_id: str) -> RunningAnswer | None:
+        """The answer being written (or finished less than ``resume_s`` ago), if any."""
+        self.get(conversation_id)
+        return self._answers.get(conversation_id)
+
+    async def cancel(self, conversation_id: str) -> bool:
+        """Stop the answer being written and wait until it is saved; ``False`` when none was
+        running. Its followers get the rest of its events and the stored message."""
+        running = self.running(conversation_id)
+        if running is None or running.finished or running.task is None:
+            return False
+        running.task.cancel()
+        await asyncio.wait({running.task})
+        return True
+
+    async def shutdown(self) -> None:
+        """Stop every answer being written and wait until each is saved."""
+        tasks = {r.task for r in self._answers.values() if r.task and not r.finished}
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _write(self, answer: Answer, running: RunningAnswer) -> None:
+        outcome: GenerationOutcome | None = GenerationOutcome(answer.job)
+        error: AppError | None = None
+        try:
+            async for item in self.generation.stream(answer.job):
+                # Stored and sent from the same step, so the saved text is what was sent.
+                outcome.add(item)  # type: ignore[union-attr]
+                if item.text:
+                    running.add_text(item.text)
+        except asyncio.CancelledError:
+            pass  # Stop (or a server shutdown): keep what was generated
+        except AppError as exc:
+            outcome, error = None, exc
+        except Exception as exc:
+            log.exception("answer in conversation %s failed", answer.conversation_id)
+            outcome, error = None, GenerationFailed(f"{type(exc).__name__}: {exc}")
+        saved = self.finish(answer, outcome)
+        if error is not None:
+            running.end(AnswerEvent("error", None, error=error))
+        elif saved is not None:
+            running.end(AnswerEvent("done", None, message=saved))
+        else:
+            running.end(AnswerEvent("stopped", None))
+        asyncio.get_running_loop().call_later(self.resume_s, self._forget, running)
+
+    def _never_ran(self, answer: Answer, running: RunningAnswer) -> None:
+        if running.finished:
+            return
+        if answer.job.ticket is not None:
+            answer.job.ticket.release()
+        self.release(answer)
+        running.end(AnswerEvent("stopped", None))
+        self._forget(running)
+
+    def _forget(self, running: RunningAnswer) -> None:
+        if self._answers.get(running.conversation_id) is running:
+            del self._answers[running.conversation_id]
 
     def release(self, answer: Answer) -> None:
         """Allow the next answer (idempotent)."""

@@ -10,6 +10,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
 import { Label } from "@/components/ui/label";
 import { Textarea } from "@/components/ui/textarea";
+import { isSendKey } from "@/lib/keys";
 import { battleBody, canBattle, startBattle, voteBattle, type Battle, type Winner } from "@/lib/arena";
 import { createPersistentStore, useStore } from "@/lib/store";
 import { usePageParams } from "@/lib/usePageParams";
@@ -73,6 +74,7 @@ export function ArenaPanel() {
                 placeholder="Two hidden models answer; vote for the better one"
                 value={setup.prompt}
                 onChange={(e) => patch({ prompt: e.target.value })}
+                onKeyDown={(e) => isSendKey(e) && (e.preventDefault(), !busy && canBattle(setup.models, setup.prompt) && void start())}
               />
             </div>
             <Button onClick={() => void start()} disabled={busy || !canBattle(setup.models, setup.prompt)}>

@@ -8,6 +8,7 @@ import { Markdown } from "@/components/Markdown";
 import { Button } from "@/components/ui/button";
 import { Textarea } from "@/components/ui/textarea";
 import type { Turn } from "@/lib/conversation";
+import { isSendKey } from "@/lib/keys";
 import { cn } from "@/lib/utils";
 
 interface Props {
@@ -28,7 +29,7 @@ export function MessageList({ turns, busy, liveTokens, onRegenerate, onEdit }: P
     <ol className="space-y-3" aria-label="Messages" aria-live="polite">
       {turns.length === 0 && (
         <EmptyState title="No messages yet" className="p-6">
-          Type a message below and press Send (Ctrl+Enter).
+          Type a message below and press Enter (Shift+Enter for a new line).
         </EmptyState>
       )}
       {turns.map((t, i) => (
@@ -71,8 +72,19 @@ export function MessageList({ turns, busy, liveTokens, onRegenerate, onEdit }: P
                 onEdit(t.id!, draft.trim());
               }}
             >
-              <Textarea aria-label="Edit message" rows={3} value={draft} onChange={(e) => setDraft(e.target.value)} />
-              <p className="text-xs text-muted-foreground">Resending drops the messages after this one.</p>
+              <Textarea
+                aria-label="Edit message"
+                rows={3}
+                value={draft}
+                onChange={(e) => setDraft(e.target.value)}
+                onKeyDown={(e) => {
+                  if (isSendKey(e)) {
+                    e.preventDefault();
+                    e.currentTarget.form?.requestSubmit();
+                  }
+                }}
+              />
+              <p className="text-xs text-muted-foreground">Enter resends (Shift+Enter for a new line); resending drops the messages after this one.</p>
               <div className="flex gap-2">
                 <Button type="submit" size="sm" disabled={!draft.trim()}>
                   Save &amp; resend
