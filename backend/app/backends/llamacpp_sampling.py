@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import llama_cpp
-from llama_cpp.llama_grammar import json_schema_to_gbnf
+from llama_cpp.llama_grammar import BuiltinRule, SchemaConverter
 
 from app.backends.base import Constraint, SamplingParams
 from app.backends.json_schema import find_keyword
@@ -23,6 +23,29 @@ from app.core.errors import InvalidRequest
 
 # Number ranges: llama-cpp-python's schema-to-GBNF converter drops them silently.
 LLAMACPP_UNSUPPORTED = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+
+
+# A character of a JSON string as JSON allows it: llama-cpp-python's converter lets raw control
+# characters (a newline) into strings, which no strict JSON parser accepts.
+_JSON_CHAR = BuiltinRule(
+    r'[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" ' + " ".join(["[0-9a-fA-F]"] * 4) + ")",
+    [],
+)
+
+
+class _Converter(SchemaConverter):
+    """llama-cpp-python's schema-to-GBNF converter with strings that are valid JSON."""
+
+    def _add_primitive(self, name: str, rule: BuiltinRule) -> str:
+        return super()._add_primitive(name, _JSON_CHAR if name == "char" else rule)
+
+
+def json_schema_to_gbnf(schema: str) -> str:
+    """GBNF for a JSON schema, as ``llama_cpp.llama_grammar.json_schema_to_gbnf`` makes it
+    but with :data:`_JSON_CHAR` for string characters."""
+    converter = _Converter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    converter.visit(converter.resolve_refs(json.loads(schema), "stdin"), "")
+    return converter.format_grammar()
 
 
 @functools.lru_cache(maxsize=256)
