@@ -52,18 +52,23 @@ def json_schema_to_gbnf(schema: str) -> str:
 def schema_grammar(constraint: Constraint) -> str:
     """GBNF grammar text for a constraint (cached: a repeated schema is converted once), or
     400 when the schema cannot be compiled."""
-    try:
-        found = find_keyword(json.loads(constraint.json_schema), LLAMACPP_UNSUPPORTED)
-        if found:
-            raise InvalidRequest(
-                f"The JSON schema uses {found}, which llama.cpp's grammar cannot enforce; "
-                "remove it or use the transformers backend.",
-                param=constraint.param,
-            )
-        return json_schema_to_gbnf(constraint.json_schema)
-    except (ValueError, KeyError, TypeError, NotImplementedError, RecursionError) as exc:
+    found = find_keyword(json.loads(constraint.json_schema), LLAMACPP_UNSUPPORTED)
+    if found:
         raise InvalidRequest(
-            f"The JSON schema cannot be turned into a grammar: {exc}", param=constraint.param
+            f"The JSON schema uses {found}, which llama.cpp's grammar cannot enforce; "
+            "remove it or use the transformers backend.",
+            param=constraint.param,
+        )
+    try:
+        return json_schema_to_gbnf(constraint.json_schema)
+    except Exception as exc:
+        # The converter asserts, raises KeyError, TypeError... on schemas it cannot handle:
+        # whatever it raises on a client's schema is the schema's fault, so 400, never 500.
+        # Its messages can quote the whole schema: the first 200 characters say enough.
+        detail = f"{type(exc).__name__}: {exc}"
+        detail = detail if len(detail) <= 200 else detail[:200] + "..."
+        raise InvalidRequest(
+            f"The JSON schema cannot be turned into a grammar: {detail}", param=constraint.param
         ) from exc
 
 

@@ -12,7 +12,7 @@ import pytest
 from openai import OpenAI
 from pydantic import BaseModel, Field
 
-from tests.compat.conftest import TINY
+from tests.compat.conftest import SMOLLM2, TINY
 from tests.helpers.server import ServerProcess
 
 
@@ -42,8 +42,23 @@ def client(tool_clients_server: ServerProcess) -> instructor.Instructor:
     return instructor.from_openai(openai_client, mode=instructor.Mode.TOOLS)
 
 
+@pytest.mark.parametrize(("model", "backend"), TINY + SMOLLM2)
+def test_create_with_a_nested_response_model(
+    client: instructor.Instructor, model: str, backend: str
+) -> None:
+    trip = client.create(
+        model=model,
+        response_model=Trip,
+        messages=ASK,
+        max_tokens=160,
+        temperature=0,
+        max_retries=1,
+    )
+    assert isinstance(trip, Trip) and isinstance(trip.origin, City)
+
+
 @pytest.mark.parametrize(("model", "backend"), TINY)
-@pytest.mark.parametrize("response_model", [City], ids=["flat"])
+@pytest.mark.parametrize("response_model", [Trip, City], ids=["nested", "flat"])
 def test_create_partial_streams_growing_objects(
     client: instructor.Instructor, model: str, backend: str, response_model: type[BaseModel]
 ) -> None:
@@ -62,3 +77,18 @@ def test_create_partial_streams_growing_objects(
     filled = [p.model_dump(exclude_none=True) for p in partials]
     assert len({repr(f) for f in filled}) > 2, filled
     response_model.model_validate(filled[-1])
+
+
+@pytest.mark.parametrize(("model", "backend"), TINY)
+def test_create_stream_of_partial(client: instructor.Instructor, model: str, backend: str) -> None:
+    stream = client.chat.completions.create(
+        model=model,
+        response_model=instructor.Partial[Trip],
+        messages=ASK,
+        max_tokens=160,
+        temperature=0,
+        stream=True,
+    )
+    partials = list(stream)
+    assert len(partials) > 2
+    Trip.model_validate(partials[-1].model_dump())

@@ -10,6 +10,7 @@ import json
 from collections import Counter
 from typing import Literal
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -43,7 +44,7 @@ def client(tool_clients_server: ServerProcess) -> openai.OpenAI:
 
 
 @pytest.mark.parametrize(("model", "backend"), TINY + SMOLLM2)
-@pytest.mark.parametrize("tool", [City], ids=["flat"])
+@pytest.mark.parametrize("tool", [Trip, City], ids=["nested", "flat"])
 def test_chat_stream_helper_parses_the_forced_call(
     client: openai.OpenAI, model: str, backend: str, tool: type[BaseModel]
 ) -> None:
@@ -115,3 +116,49 @@ def test_raw_stream_sends_one_entry_per_call_in_a_chunk(
     assert all(set(e["function"]) == {"arguments"} for e in rest)
     City.model_validate_json("".join(e["function"]["arguments"] for e in rest))
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+@pytest.mark.parametrize(("model", "backend"), TINY + SMOLLM2[1:])
+def test_responses_stream_with_a_nested_model(
+    client: openai.OpenAI, model: str, backend: str
+) -> None:
+    with client.responses.stream(
+        model=model,
+        input=ASK[0]["content"],
+        tools=[openai.pydantic_responses_function_tool(Trip)],
+        tool_choice={"type": "function", "name": "Trip"},
+        max_output_tokens=160,
+        temperature=0,
+        store=False,
+    ) as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    [call] = [o for o in final.output if o.type == "function_call"]
+    assert call.name == "Trip" and isinstance(call.parsed_arguments, Trip), call.arguments
+    deltas = [e.delta for e in events if e.type == "response.function_call_arguments.delta"]
+    [done] = [e for e in events if e.type == "response.function_call_arguments.done"]
+    assert "".join(deltas) == done.arguments == call.arguments
+
+
+@pytest.mark.parametrize(("model", "backend"), TINY + SMOLLM2[1:])
+@pytest.mark.parametrize("choice", [{"type": "any"}, {"type": "tool", "name": "Trip"}])
+def test_anthropic_stream_with_a_nested_model(
+    tool_clients_server: ServerProcess, model: str, backend: str, choice: dict
+) -> None:
+    client = anthropic.Anthropic(base_url=tool_clients_server.url, api_key="unused", max_retries=0)
+    tool = {"name": "Trip", "description": "A trip", "input_schema": Trip.model_json_schema()}
+    with client.messages.stream(
+        model=model,
+        max_tokens=160,
+        messages=ASK,
+        tools=[tool],
+        tool_choice=choice,
+        extra_body={"temperature": 0},  # this SDK's stream() takes no temperature
+    ) as stream:
+        partial = "".join(e.partial_json for e in stream if e.type == "input_json")
+        final = stream.get_final_message()
+    assert final.stop_reason == "tool_use"
+    [call] = [b for b in final.content if b.type == "tool_use"]
+    assert call.name == "Trip"
+    Trip.model_validate(call.input)
+    assert json.loads(partial) == call.input
