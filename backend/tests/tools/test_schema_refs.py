@@ -151,6 +151,15 @@ def test_a_schema_no_grammar_can_follow_is_a_400(
     assert error["type"] == "invalid_request_error"
 
 
+def test_a_schema_nested_too_deeply_is_a_400(tools_server: ServerProcess) -> None:
+    deep: dict = {"type": "integer"}
+    for _ in range(400):
+        deep = {"type": "array", "items": deep}
+    response = _chat(tools_server, "tiny", _schema_format(deep))
+    assert response.status_code == 400, response.text
+    assert "nested too deeply" in response.json()["error"]["message"]
+
+
 @pytest.mark.parametrize(
     ("body", "param"),
     [

@@ -56,6 +56,8 @@ def check_schema(schema: Any, param: str, what: str = "The JSON schema") -> None
         raise InvalidRequest(
             f"{what} is not a valid JSON schema: {exc.message}", param=param
         ) from exc
+    except RecursionError as exc:  # jsonschema walks the schema recursively (~200 levels)
+        raise InvalidRequest(f"{what} is nested too deeply.", param=param) from exc
     # Checked here, not left to the engines: their converters fail on it in their own ways
     # (xgrammar raises, llama-cpp-python's GBNF converter asserts).
     broken = unresolved_ref(schema)
