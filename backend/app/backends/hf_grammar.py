@@ -51,7 +51,9 @@ class GrammarCompiler:
                 return self._compiler.compile_json_schema(
                     constraint.json_schema, any_whitespace=False, strict_mode=True
                 )
-        except (RuntimeError, ValueError, TypeError) as exc:
+        except Exception as exc:
+            # Any failure of the converter on a client's schema is the schema's fault: 400,
+            # never a 500 (checks before this one catch what they can name more precisely).
             detail = str(exc).splitlines()[-1].split(": ", 1)[-1] if str(exc) else repr(exc)
             raise InvalidRequest(
                 f"The JSON schema cannot be compiled into a grammar: {detail}",

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import llama_cpp
-from llama_cpp.llama_grammar import json_schema_to_gbnf
+from llama_cpp.llama_grammar import BuiltinRule, SchemaConverter
 
 from app.backends.base import Constraint, SamplingParams
 from app.backends.json_schema import find_keyword
@@ -25,22 +25,50 @@ from app.core.errors import InvalidRequest
 LLAMACPP_UNSUPPORTED = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 
 
+# A character of a JSON string as JSON allows it: llama-cpp-python's converter lets raw control
+# characters (a newline) into strings, which no strict JSON parser accepts.
+_JSON_CHAR = BuiltinRule(
+    r'[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" ' + " ".join(["[0-9a-fA-F]"] * 4) + ")",
+    [],
+)
+
+
+class _Converter(SchemaConverter):
+    """llama-cpp-python's schema-to-GBNF converter with strings that are valid JSON."""
+
+    def _add_primitive(self, name: str, rule: BuiltinRule) -> str:
+        return super()._add_primitive(name, _JSON_CHAR if name == "char" else rule)
+
+
+def json_schema_to_gbnf(schema: str) -> str:
+    """GBNF for a JSON schema, as ``llama_cpp.llama_grammar.json_schema_to_gbnf`` makes it
+    but with :data:`_JSON_CHAR` for string characters."""
+    converter = _Converter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    converter.visit(converter.resolve_refs(json.loads(schema), "stdin"), "")
+    return converter.format_grammar()
+
+
 @functools.lru_cache(maxsize=256)
 def schema_grammar(constraint: Constraint) -> str:
     """GBNF grammar text for a constraint (cached: a repeated schema is converted once), or
     400 when the schema cannot be compiled."""
-    try:
-        found = find_keyword(json.loads(constraint.json_schema), LLAMACPP_UNSUPPORTED)
-        if found:
-            raise InvalidRequest(
-                f"The JSON schema uses {found}, which llama.cpp's grammar cannot enforce; "
-                "remove it or use the transformers backend.",
-                param=constraint.param,
-            )
-        return json_schema_to_gbnf(constraint.json_schema)
-    except (ValueError, KeyError, TypeError, NotImplementedError, RecursionError) as exc:
+    found = find_keyword(json.loads(constraint.json_schema), LLAMACPP_UNSUPPORTED)
+    if found:
         raise InvalidRequest(
-            f"The JSON schema cannot be turned into a grammar: {exc}", param=constraint.param
+            f"The JSON schema uses {found}, which llama.cpp's grammar cannot enforce; "
+            "remove it or use the transformers backend.",
+            param=constraint.param,
+        )
+    try:
+        return json_schema_to_gbnf(constraint.json_schema)
+    except Exception as exc:
+        # The converter asserts, raises KeyError, TypeError... on schemas it cannot handle:
+        # whatever it raises on a client's schema is the schema's fault, so 400, never 500.
+        # Its messages can quote the whole schema: the first 200 characters say enough.
+        detail = f"{type(exc).__name__}: {exc}"
+        detail = detail if len(detail) <= 200 else detail[:200] + "..."
+        raise InvalidRequest(
+            f"The JSON schema cannot be turned into a grammar: {detail}", param=constraint.param
         ) from exc
 
 

@@ -32,6 +32,7 @@ def pins(path: Path) -> dict[str, tuple[str, str]]:
         "requirements-cpu.txt",
         "requirements-gpu.txt",
         "requirements-dev.txt",
+        "requirements-dev-nodeps.txt",
         "requirements-models.txt",
     ],
 )

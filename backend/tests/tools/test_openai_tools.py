@@ -161,6 +161,29 @@ def test_streamed_tool_call_assembles_like_the_sdk(
     _valid_call(call)
 
 
+def test_constrained_strings_are_json_on_llamacpp(client: openai.OpenAI) -> None:
+    """The tiny model writes newlines wherever it may; a JSON string may not hold a raw one
+    (llama-cpp-python's grammar let them in, so its calls were not JSON and stayed text)."""
+    reply = client.chat.completions.create(
+        model="tiny-f16.gguf",
+        messages=ASK,
+        tools=TOOLS,
+        tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        max_tokens=200,
+        temperature=0,
+    )
+    [call] = reply.choices[0].message.tool_calls
+    _valid_call(call)
+    answer = client.chat.completions.create(
+        model="tiny-f16.gguf",
+        messages=ASK,
+        response_format={"type": "json_schema", "json_schema": {"name": "w", "schema": WEATHER}},
+        max_tokens=200,
+        temperature=0,
+    )
+    jsonschema.validate(json.loads(answer.choices[0].message.content), WEATHER)
+
+
 def test_reasoning_content_is_apart_from_content(client: openai.OpenAI) -> None:
     reply = client.chat.completions.create(
         model="tiny-think",

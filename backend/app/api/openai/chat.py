@@ -91,25 +91,25 @@ async def create_chat_completion(
     )
 
 
-def _delta(pieces: list[Piece]) -> ChatDelta | None:
-    """One delta for the pieces of one step (None when they add nothing)."""
+def _deltas(pieces: list[Piece]) -> list[ChatDelta]:
+    """The deltas of one step's chunks: text and reasoning together, then each tool-call piece
+    in a chunk of its own. OpenAI sends at most one entry per call in a chunk, and clients
+    rely on it: the SDK's stream helper keeps only the first of two entries with one index."""
     content = "".join(p.text for p in pieces if isinstance(p, Content))
     reasoning = "".join(p.text for p in pieces if isinstance(p, Reasoning))
-    calls = [
-        ToolCallChunk(
-            index=p.index,
-            id=p.id,
-            type="function" if p.id else None,
-            function=FunctionDelta(name=p.name, arguments=p.arguments),
-        )
-        for p in pieces
-        if isinstance(p, ToolCallDelta)
-    ]
-    if not (content or reasoning or calls):
-        return None
-    return ChatDelta(
-        content=content or None, reasoning_content=reasoning or None, tool_calls=calls or None
-    )
+    out = []
+    if content or reasoning:
+        out.append(ChatDelta(content=content or None, reasoning_content=reasoning or None))
+    for p in pieces:
+        if isinstance(p, ToolCallDelta):
+            entry = ToolCallChunk(
+                index=p.index,
+                id=p.id,
+                type="function" if p.id else None,
+                function=FunctionDelta(name=p.name, arguments=p.arguments),
+            )
+            out.append(ChatDelta(tool_calls=[entry]))
+    return out
 
 
 async def _chunks(
@@ -136,17 +136,18 @@ async def _chunks(
     try:
         async for item in generation.stream(job):
             outcome.add(item)
-            delta = _delta(parser.feed_event(item))
+            deltas = _deltas(parser.feed_event(item))
             lp = chat_logprobs(item.logprobs) if logprobs and item.logprobs else None
-            if delta is not None or lp is not None:
-                yield event(chunk(delta or ChatDelta(content=""), lp=lp))
+            if lp is not None and not deltas:
+                deltas = [ChatDelta(content="")]
+            for i, delta in enumerate(deltas):
+                yield event(chunk(delta, lp=lp if i == 0 else None))
     except AppError as exc:
         yield error_event(exc)
         yield event("[DONE]")
         return
-    rest = _delta(parser.finish())
-    if rest is not None:
-        yield event(chunk(rest))
+    for delta in _deltas(parser.finish()):
+        yield event(chunk(delta))
     final = chunk(ChatDelta(), chat_finish(outcome.finish_reason, bool(parser.calls)))
     final.timings = outcome.timings()
     yield event(final)

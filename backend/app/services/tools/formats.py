@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.backends.base import ToolCall, ToolSpec, ToolUse
+from app.services.tools.nesting import Definitions
 
 
 @dataclass(frozen=True)
@@ -45,17 +46,26 @@ def call_object(call: dict[str, Any], args_key: str = "arguments") -> ParsedCall
     return ParsedCall(call["name"], json.dumps(args, ensure_ascii=False))
 
 
-def tool_schema(spec: ToolSpec, args_key: str = "arguments") -> dict[str, Any]:
-    """Schema of one call object, name first (so a stream learns the name early)."""
-    return {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "enum": [spec.name]},
-            args_key: json.loads(spec.parameters),
-        },
-        "required": ["name", args_key],
-        "additionalProperties": False,
-    }
+def call_schemas(
+    use: ToolUse, args_key: str = "arguments"
+) -> tuple[list[dict[str, Any]], Definitions]:
+    """The schema of one call object per allowed tool, name first (so a stream learns the name
+    early), and the definitions their parameters refer to: put them at the root of the
+    document that holds the call objects with :meth:`Definitions.root`."""
+    defs = Definitions()
+    schemas = [
+        {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "enum": [spec.name]},
+                args_key: defs.place(spec.name, json.loads(spec.parameters)),
+            },
+            "required": ["name", args_key],
+            "additionalProperties": False,
+        }
+        for spec in allowed_tools(use)
+    ]
+    return schemas, defs
 
 
 def allowed_tools(use: ToolUse) -> list[ToolSpec]:

@@ -14,11 +14,10 @@ from app.backends.base import ToolCall, ToolUse
 from app.services.tools.formats import (
     ParsedCall,
     ToolFormat,
-    allowed_tools,
     call_object,
+    call_schemas,
     marker_hold,
     one_of,
-    tool_schema,
 )
 
 START, END = "<tool_call>", "</tool_call>"
@@ -48,7 +47,8 @@ class HermesFormat(ToolFormat):
         return calls
 
     def forced_schema(self, use: ToolUse) -> dict[str, Any]:
-        return one_of([tool_schema(t) for t in allowed_tools(use)])
+        calls, defs = call_schemas(use)
+        return defs.root(one_of(calls))
 
     def render_calls(self, calls: tuple[ToolCall, ...]) -> str:
         return "\n".join(

@@ -10,10 +10,9 @@ from app.backends.base import ToolCall, ToolUse
 from app.services.tools.formats import (
     ParsedCall,
     ToolFormat,
-    allowed_tools,
     call_object,
+    call_schemas,
     one_of,
-    tool_schema,
 )
 
 TAG = "<|python_tag|>"
@@ -52,7 +51,8 @@ class Llama3Format(ToolFormat):
         return calls
 
     def forced_schema(self, use: ToolUse) -> dict[str, Any]:
-        return one_of([tool_schema(t, "parameters") for t in allowed_tools(use)])
+        calls, defs = call_schemas(use, "parameters")
+        return defs.root(one_of(calls))
 
     def render_calls(self, calls: tuple[ToolCall, ...]) -> str:
         return "; ".join(

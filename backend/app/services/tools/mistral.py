@@ -13,10 +13,10 @@ from app.backends.base import ToolCall, ToolUse
 from app.services.tools.formats import (
     ParsedCall,
     ToolFormat,
-    allowed_tools,
     call_object,
+    call_schemas,
     marker_hold,
-    tool_schema,
+    one_of,
 )
 
 TAG = "[TOOL_CALLS]"
@@ -52,9 +52,9 @@ class MistralFormat(ToolFormat):
         return [c for c in calls if c is not None]
 
     def forced_schema(self, use: ToolUse) -> dict[str, Any]:
-        schemas = [tool_schema(t) for t in allowed_tools(use)]
-        item = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
-        return {"type": "array", "items": item, "minItems": 1, "maxItems": 8 if use.parallel else 1}
+        calls, defs = call_schemas(use)
+        array = {"type": "array", "items": one_of(calls), "minItems": 1}
+        return defs.root({**array, "maxItems": 8 if use.parallel else 1})
 
     def render_calls(self, calls: tuple[ToolCall, ...]) -> str:
         items = ", ".join(

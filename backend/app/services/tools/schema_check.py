@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, best_match
 
 from app.backends.base import Constraint
-from app.backends.json_schema import find_keyword
+from app.backends.json_schema import find_keyword, unresolved_ref
 from app.core.errors import InvalidRequest
 
 # Keywords that change which documents are valid but that no engine here compiles.
@@ -56,6 +56,17 @@ def check_schema(schema: Any, param: str, what: str = "The JSON schema") -> None
         raise InvalidRequest(
             f"{what} is not a valid JSON schema: {exc.message}", param=param
         ) from exc
+    except RecursionError as exc:  # jsonschema walks the schema recursively (~200 levels)
+        raise InvalidRequest(f"{what} is nested too deeply.", param=param) from exc
+    # Checked here, not left to the engines: their converters fail on it in their own ways
+    # (xgrammar raises, llama-cpp-python's GBNF converter asserts).
+    broken = unresolved_ref(schema)
+    if broken:
+        raise InvalidRequest(
+            f"{what} has {broken}, which points at nothing in the schema (local references "
+            "must resolve inside it, e.g. '#/$defs/Name' with 'Name' in the root's '$defs').",
+            param=param,
+        )
     found = unsupported_keyword(schema)
     if found:
         raise InvalidRequest(
