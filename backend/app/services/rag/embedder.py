@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.backends.torch_build import torch_build_lock
 from app.core.config import Settings
 from app.core.errors import InvalidRequest, NotFound
 from app.core.hardware import cpu_supports_bf16
@@ -74,7 +75,10 @@ class Embedder:
             else "cpu"
         )
         try:
-            model = SentenceTransformer(_resolve(self.name), device=device, local_files_only=True)
+            with torch_build_lock:  # from_pretrained is not thread-safe (backends/torch_build.py)
+                model = SentenceTransformer(
+                    _resolve(self.name), device=device, local_files_only=True
+                )
         except Exception as exc:  # a missing or broken model folder: say which one
             raise InvalidRequest(
                 f"Embedding model '{self.name}' could not be loaded: {type(exc).__name__}: {exc}",

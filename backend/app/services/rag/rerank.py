@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from app.backends.torch_build import torch_build_lock
 from app.core.config import Settings
 from app.core.errors import BackendUnavailable, InvalidRequest, UpstreamUnavailable
 from app.services.rag.embedder import Embedder
@@ -52,7 +53,8 @@ class CrossEncoderReranker(Reranker):
                 from sentence_transformers import CrossEncoder
 
                 try:
-                    self._model = CrossEncoder(self.folder, local_files_only=True)
+                    with torch_build_lock:  # not thread-safe (backends/torch_build.py)
+                        self._model = CrossEncoder(self.folder, local_files_only=True)
                 except Exception as exc:
                     raise BackendUnavailable(
                         f"The reranker model at {self.folder} could not be loaded: "
