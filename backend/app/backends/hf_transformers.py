@@ -9,6 +9,7 @@ submits a request and reads its events from the request's own queue.
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from collections.abc import Iterator
@@ -30,10 +31,38 @@ from app.backends.hf_batching import DecodeScheduler
 from app.backends.hf_grammar import GrammarCompiler, RowGrammar
 from app.backends.hf_packing import can_pack, pack_linears
 from app.backends.hf_prefix_cache import PrefixCache
+from app.backends.torch_build import torch_build_lock
 from app.core.errors import GenerationFailed
 from app.core.hardware import cpu_supports_bf16
 
 _DTYPE_NAMES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+_SAVED_DTYPES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
+
+
+def saved_dtype(folder: Any) -> str | None:
+    """The dtype a checkpoint's ``config.json`` says its weights were saved in (``fp32``,
+    ``bf16``, ``fp16``), or None when it does not say."""
+    from pathlib import Path
+
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(config, dict):
+        return None
+    value = config.get("dtype") or config.get("torch_dtype")
+    return _SAVED_DTYPES.get(str(value)) if value else None
+
+
+def pick_cpu_dtype(saved: str | None, native_bf16: bool) -> str:
+    """``MP_DTYPE=auto`` on a CPU. A checkpoint saved in fp32 stays in fp32: its author kept
+    the full precision, and rounding it to bf16 can change greedy answers (the bundled
+    SmolLM2 is the Q4_1 GGUF's exact fp32 weights; rounded to bf16 it fell into repetition
+    loops more often, docs/models.md). Anything else runs in bf16 where the CPU computes it
+    natively, else in fp32 (bf16 is emulated and slower there)."""
+    if saved == "fp32":
+        return "fp32"
+    return "bf16" if native_bf16 else "fp32"
 
 
 class TransformersBackend(Backend):
@@ -74,9 +103,10 @@ class TransformersBackend(Backend):
         path = str(self.source.path)
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(path)
-            self._model = AutoModelForCausalLM.from_pretrained(
-                path, dtype=getattr(torch, _DTYPE_NAMES[self._dtype])
-            )
+            with torch_build_lock:  # from_pretrained is not thread-safe (torch_build.py)
+                self._model = AutoModelForCausalLM.from_pretrained(
+                    path, dtype=getattr(torch, _DTYPE_NAMES[self._dtype])
+                )
         except (OSError, ValueError) as exc:
             raise GenerationFailed(
                 f"Could not load '{self.source.model_id}' with transformers: {exc}"
@@ -135,7 +165,7 @@ class TransformersBackend(Backend):
             return wanted
         if self._device.startswith("cuda"):
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "bf16" if cpu_supports_bf16() else "fp32"
+        return pick_cpu_dtype(saved_dtype(self.source.path), cpu_supports_bf16())
 
     def _collect_eos_ids(self) -> set[int]:
         ids: set[int] = set()

