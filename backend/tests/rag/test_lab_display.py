@@ -60,7 +60,8 @@ def test_contents_chunks_are_dropped_at_ingestion_and_counted(rag_embedded: RagA
         assert response.status_code == 202, response.text
         final = follow_job(client, response.json()["items"][0]["job_id"])[-1]
         assert final["status"] == "succeeded", final
-        assert final["chunks_skipped"] == 1 and final["chunks_total"] >= len(TOPICS)
+        # The contents page: one or two chunks, depending on the chunk size.
+        assert final["chunks_skipped"] >= 1 and final["chunks_total"] >= len(TOPICS)
         # A question naming every topic used to find the contents page first.
         found = client.post(
             "/api/v1/rag/query",
