@@ -86,7 +86,7 @@ export function ModelsPage() {
                     <TableCell className="hidden lg:table-cell">
                       {m.device} · {m.dtype}
                     </TableCell>
-                    <TableCell className="font-mono">{formatBytes(m.memory_bytes)}</TableCell>
+                    <TableCell className="whitespace-nowrap font-mono">{formatBytes(m.memory_bytes)}</TableCell>
                     <TableCell className="hidden lg:table-cell font-mono">{m.context_length}</TableCell>
                     <TableCell className="hidden lg:table-cell font-mono">
                       {m.requests_total}
@@ -139,7 +139,7 @@ export function ModelsPage() {
                       {m.bundled && <Badge variant="outline">bundled · 135M</Badge>}
                     </TableCell>
                     <TableCell>{m.format}</TableCell>
-                    <TableCell className="font-mono">{formatBytes(m.size_bytes)}</TableCell>
+                    <TableCell className="whitespace-nowrap font-mono">{formatBytes(m.size_bytes)}</TableCell>
                     <TableCell className="hidden lg:table-cell max-w-xs truncate text-muted-foreground" title={m.description ?? undefined}>
                       {m.description ?? ""}
                     </TableCell>

@@ -50,7 +50,7 @@ export function DocumentList({ collectionId }: { collectionId: string }) {
                   {d.filename}
                 </TableCell>
                 <TableCell className="hidden lg:table-cell">{d.kind}</TableCell>
-                <TableCell className="hidden lg:table-cell font-mono">{formatBytes(d.size_bytes)}</TableCell>
+                <TableCell className="hidden lg:table-cell whitespace-nowrap font-mono">{formatBytes(d.size_bytes)}</TableCell>
                 <TableCell className="font-mono">{d.pages}</TableCell>
                 <TableCell className="font-mono">{d.chunks}</TableCell>
                 <TableCell>

@@ -129,7 +129,7 @@ export function CatalogSection() {
                     {e.format ?? "–"}
                     {e.quantization ? ` ${e.quantization}` : ""}
                   </TableCell>
-                  <TableCell className="font-mono">{formatBytes(e.size_bytes)}</TableCell>
+                  <TableCell className="whitespace-nowrap font-mono">{formatBytes(e.size_bytes)}</TableCell>
                   <TableCell className="hidden lg:table-cell font-mono">{params(e.parameters)}</TableCell>
                   <TableCell>{e.suggested_backend ?? "–"}</TableCell>
                   <TableCell>
