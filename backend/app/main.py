@@ -131,7 +131,9 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
         app.state.conversations = ConversationService(
             ConversationStore(app.state.db), app.state.generation, settings.conversation_resume_s
         )
-        app.state.arena = ArenaService(ArenaStore(app.state.db), app.state.generation)
+        app.state.arena = ArenaService(
+            ArenaStore(app.state.db), app.state.generation, min_votes=settings.arena_min_votes
+        )
         app.state.batches = BatchService(
             settings, app.state.db, app.state.generation, make_dispatcher(app), queue=queue
         )

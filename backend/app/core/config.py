@@ -329,6 +329,14 @@ class Settings(BaseSettings):
     batch_max_lines: int = Field(
         default=50_000, ge=1, description="Most request lines in one batch input file."
     )
+    arena_min_votes: int = Field(
+        default=10,
+        ge=1,
+        description="Votes a model needs before the arena leaderboard shows its rating, "
+        "interval, Elo and rank; below it the row is provisional and says how many more votes "
+        "it needs (a rating from a handful of votes mostly reflects the prior). Every vote "
+        "still enters the fit.",
+    )
     prompt_run_max_rows: int = Field(
         default=2_000,
         ge=1,

@@ -138,6 +138,7 @@ rag_jobs = Table(
     Column("pages_parsed", Integer, nullable=False, server_default="0"),
     Column("chunks_total", Integer, nullable=False, server_default="0"),
     Column("chunks_embedded", Integer, nullable=False, server_default="0"),
+    Column("chunks_skipped", Integer, nullable=False, server_default="0"),
     Column("error", Text),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),

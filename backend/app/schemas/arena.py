@@ -75,15 +75,31 @@ class VoteCreate(BaseModel):
 
 
 class LeaderboardRow(BaseModel):
-    rank: int = Field(
-        description="1 + the number of models whose 95% interval lies wholly above this one's "
-        "(FastChat's rank): models whose intervals overlap share a rank."
+    rank: int | None = Field(
+        description="1 + the number of rated models whose 95% interval lies wholly above this "
+        "one's (FastChat's rank): models whose intervals overlap share a rank. Null while "
+        "provisional."
     )
     model: str
-    rating: float = Field(description="Bradley-Terry rating (the ranking), FastChat's scale.")
-    ci_low: float = Field(description="2.5th percentile of the bootstrap ratings.")
-    ci_high: float = Field(description="97.5th percentile of the bootstrap ratings.")
-    elo: float = Field(description="Online Elo (K=4) over the votes in the order cast.")
+    provisional: bool = Field(
+        description="True while the model has fewer votes than `min_votes`: rating, interval, "
+        "Elo and rank are then null."
+    )
+    votes_needed: int = Field(description="More votes before the rating is shown (0 if rated).")
+    rating: float | None = Field(
+        description="Bradley-Terry rating (the ranking) on FastChat's scale (1000 = average), "
+        "with a weak prior of one virtual tie against a 1000 reference. Null while provisional."
+    )
+    ci_low: float | None = Field(
+        description="Low end of the 95% interval: the lower of the bootstrap's 2.5th "
+        "percentile and the Laplace interval. Null while provisional."
+    )
+    ci_high: float | None = Field(
+        description="High end of the 95% interval (as ci_low). Null while provisional."
+    )
+    elo: float | None = Field(
+        description="Online Elo (K=4) over the votes in the order cast. Null while provisional."
+    )
     votes: int
     wins: int
     losses: int
@@ -109,6 +125,11 @@ class Leaderboard(BaseModel):
     )
     method: str = Field(description="How the figures are computed, in words.")
     total_votes: int
+    min_votes: int = Field(
+        description="Votes a model needs before its rating is shown (MP_ARENA_MIN_VOTES)."
+    )
     sources: dict[str, int] = Field(description="Votes per source ('battle', 'run', ...).")
-    models: list[LeaderboardRow]
+    models: list[LeaderboardRow] = Field(
+        description="Rated models best first, then provisional ones (most votes first)."
+    )
     matrix: WinRateMatrix

@@ -128,6 +128,11 @@ class IngestionJob(BaseModel):
     pages_parsed: int = Field(description="Pages parsed and chunked so far.")
     chunks_total: int = Field(description="Chunks to embed (known after chunking).")
     chunks_embedded: int = Field(description="Chunks embedded and stored so far.")
+    chunks_skipped: int = Field(
+        default=0,
+        description="Chunks dropped before embedding as tables of contents (lines of dot "
+        "leaders such as 'Introduction ..... 3'): they match every question and answer none.",
+    )
     error: str | None = Field(description="Why it failed.")
     created_at: float = Field(description="Unix time the job was queued.")
     updated_at: float = Field(description="Unix time of the last change.")
@@ -197,12 +202,33 @@ class RetrievedChunk(BaseModel):
     text: str = Field(description="Chunk text, exactly as in the document.")
     score: float = Field(
         description="Ranking score of the mode: cosine (dense), BM25 "
-        "(lexical), reciprocal-rank-fusion sum (hybrid), or the reranker's."
+        "(lexical), reciprocal-rank-fusion sum (hybrid: about 1/(60+rank) per list, so 0.03 "
+        "is a top hit, not a weak one), or the reranker's. Compare it only within one answer; "
+        "`rank`, `similarity` and `bm25` read on their own."
     )
     similarity: float = Field(
         default=0.0,
         description="Cosine similarity of the chunk to the "
         "query (1 = identical), whatever the mode.",
+    )
+    rank: int = Field(
+        default=0,
+        description="Place in this result list, 1 = best (after fusion, reranking and MMR).",
+    )
+    dense_rank: int | None = Field(
+        default=None,
+        description="Place among the dense (embedding) candidates, 1 = nearest; null when the "
+        "dense search did not run or did not return this chunk.",
+    )
+    lexical_rank: int | None = Field(
+        default=None,
+        description="Place among the BM25 candidates, 1 = best; null when the lexical search "
+        "did not run or did not return this chunk.",
+    )
+    bm25: float | None = Field(
+        default=None,
+        description="BM25 score of the chunk for the query (higher = more query words, rarer "
+        "ones weighing more); null when the lexical search did not return it.",
     )
 
 

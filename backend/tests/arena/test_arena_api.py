@@ -17,6 +17,7 @@ from tests.helpers.server import ServerProcess, tiny_server
 MODELS = [{"model": "tiny"}, {"model": GGUF_ID}]
 PARAMS = {"max_tokens": 8, "temperature": 0.0}
 PROMPT = "Say hello in one short sentence."
+MIN_VOTES = 3
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def arena_server(
     (folder / "tiny").symlink_to(tiny_model_dir, target_is_directory=True)
     (folder / GGUF_ID).symlink_to((smollm2_dir / GGUF_ID).resolve())
     data = tmp_path_factory.mktemp("arena-data")
-    proc = tiny_server(folder, data).start()
+    proc = tiny_server(folder, data, MP_ARENA_MIN_VOTES=str(MIN_VOTES)).start()
     yield proc
     proc.stop()
 
@@ -84,6 +85,13 @@ def test_battle_hidden_until_vote_then_revealed_and_counted(client: httpx.Client
     old_wins = {r["model"]: r["wins"] for r in before["models"]}
     assert wins[names[0]] == old_wins.get(names[0], 0) + 1
     assert wins[names[1]] == old_wins.get(names[1], 0)
+    assert after["min_votes"] == MIN_VOTES
+    for row in after["models"]:
+        # Below the threshold the rating is withheld, not shown as 2587 (-0/+0).
+        assert row["provisional"] == (row["votes"] < MIN_VOTES)
+        if row["provisional"]:
+            assert row["votes_needed"] == MIN_VOTES - row["votes"]
+            assert (row["rating"], row["ci_low"], row["elo"], row["rank"]) == (None,) * 4
 
 
 def test_leaderboard_after_several_votes(client: httpx.Client) -> None:
@@ -96,7 +104,9 @@ def test_leaderboard_after_several_votes(client: httpx.Client) -> None:
     ratings = [r["rating"] for r in board["models"]]
     assert ratings == sorted(ratings, reverse=True)
     for row in board["models"]:
-        assert row["ci_low"] <= row["rating"] <= row["ci_high"]
+        assert not row["provisional"] and row["votes_needed"] == 0
+        assert row["ci_low"] < row["rating"] < row["ci_high"]
+        assert 700 < row["rating"] < 1300  # a handful of votes: near 1000, not +/-1587
         assert row["votes"] == board["total_votes"]  # every vote is between these two
         assert row["ties"] >= 1 and row["both_bad"] >= 1
         assert row["median_ttft_ms"] > 0 and row["median_tokens_per_s"] > 0

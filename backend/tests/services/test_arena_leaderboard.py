@@ -24,7 +24,7 @@ VOTES = [
 
 
 def test_counts_win_rates_and_medians_by_hand() -> None:
-    board = compute(VOTES, rounds=20)
+    board = compute(VOTES, rounds=20, min_votes=1)
     rows = {s.model: s for s in board.standings}
     assert board.total_votes == 5 and board.sources == {"battle": 4, "run": 1}
     x, y, z = rows["x"], rows["y"], rows["z"]
@@ -43,8 +43,27 @@ def test_counts_win_rates_and_medians_by_hand() -> None:
     assert board.battles[i["x"]][i["y"]] == 3 and board.battles[i["z"]][i["y"]] == 1
     # Ranked by Bradley-Terry: x won more than it lost, y lost more than it won.
     assert board.models[0] == "x" and board.models[-1] == "y"
-    assert all(s.ci_low <= s.rating <= s.ci_high for s in board.standings)
-    assert x.rank == 1 and x.elo > 1000 > y.elo
+    for s in board.standings:
+        assert s.rating is not None and s.ci_low is not None and s.ci_high is not None
+        assert s.ci_low <= s.rating <= s.ci_high and not s.provisional
+    assert x.rank == 1 and x.elo is not None and y.elo is not None and x.elo > 1000 > y.elo
+
+
+def test_few_votes_withhold_the_rating_and_say_how_many_are_missing() -> None:
+    # One vote: FastChat's fit would show 2587 and -587 with a -0/+0 interval.
+    board = compute([PairVote("m1", "m2", "a", "battle")], rounds=20, min_votes=10)
+    assert board.min_votes == 10
+    for s in board.standings:
+        assert s.provisional and s.votes_needed == 9 and s.votes == 1
+        assert (s.rating, s.ci_low, s.ci_high, s.elo, s.rank) == (None,) * 5
+    # x and y have 4 votes, z 2: with a threshold of 3, z waits (and goes last), x and y rank.
+    board = compute(VOTES, rounds=20, min_votes=3)
+    assert board.models == ["x", "y", "z"]
+    x, y, z = board.standings
+    assert not x.provisional and x.rank == 1 and x.rating is not None and x.votes_needed == 0
+    assert y.rank is not None and z.provisional and z.votes_needed == 1 and z.rating is None
+    # The matrix follows the row order.
+    assert board.battles[2][1] == 1 and board.battles[0][1] == 3
 
 
 class _Thumbs:

@@ -2523,10 +2523,20 @@ export interface components {
          */
         Citation: {
             /**
+             * Bm25
+             * @description BM25 score of the chunk for the query (higher = more query words, rarer ones weighing more); null when the lexical search did not return it.
+             */
+            bm25?: number | null;
+            /**
              * Chunk Id
              * @description Chunk id (document id and position).
              */
             chunk_id: string;
+            /**
+             * Dense Rank
+             * @description Place among the dense (embedding) candidates, 1 = nearest; null when the dense search did not run or did not return this chunk.
+             */
+            dense_rank?: number | null;
             /**
              * Document Id
              * @description Document it came from.
@@ -2542,6 +2552,11 @@ export interface components {
              * @description Section path of the chunk (Markdown headings; PDF outline or detected headings).
              */
             heading_path: string[];
+            /**
+             * Lexical Rank
+             * @description Place among the BM25 candidates, 1 = best; null when the lexical search did not run or did not return this chunk.
+             */
+            lexical_rank?: number | null;
             /**
              * N
              * @description Number the answer uses, as [n].
@@ -2563,8 +2578,14 @@ export interface components {
              */
             position: number;
             /**
+             * Rank
+             * @description Place in this result list, 1 = best (after fusion, reranking and MMR).
+             * @default 0
+             */
+            rank?: number;
+            /**
              * Score
-             * @description Ranking score of the mode: cosine (dense), BM25 (lexical), reciprocal-rank-fusion sum (hybrid), or the reranker's.
+             * @description Ranking score of the mode: cosine (dense), BM25 (lexical), reciprocal-rank-fusion sum (hybrid: about 1/(60+rank) per list, so 0.03 is a top hit, not a weak one), or the reranker's. Compare it only within one answer; `rank`, `similarity` and `bm25` read on their own.
              */
             score: number;
             /**
@@ -4166,6 +4187,12 @@ export interface components {
              * @default 0
              */
             seed?: number;
+            /**
+             * Stream
+             * @description Answer as server-sent events: `progress` (QuestionProgressEvent) before each question, then `done` (QuestionSet) or `error` (the error envelope).
+             * @default false
+             */
+            stream?: boolean;
         };
         /**
          * GenerateRequest
@@ -4327,6 +4354,12 @@ export interface components {
              */
             chunks_embedded: number;
             /**
+             * Chunks Skipped
+             * @description Chunks dropped before embedding as tables of contents (lines of dot leaders such as 'Introduction ..... 3'): they match every question and answer none.
+             * @default 0
+             */
+            chunks_skipped?: number;
+            /**
              * Chunks Total
              * @description Chunks to embed (known after chunking).
              */
@@ -4466,7 +4499,15 @@ export interface components {
              * @description How the figures are computed, in words.
              */
             method: string;
-            /** Models */
+            /**
+             * Min Votes
+             * @description Votes a model needs before its rating is shown (MP_ARENA_MIN_VOTES).
+             */
+            min_votes: number;
+            /**
+             * Models
+             * @description Rated models best first, then provisional ones (most votes first).
+             */
             models: components["schemas"]["LeaderboardRow"][];
             /**
              * Ranking
@@ -4491,19 +4532,19 @@ export interface components {
             both_bad: number;
             /**
              * Ci High
-             * @description 97.5th percentile of the bootstrap ratings.
+             * @description High end of the 95% interval (as ci_low). Null while provisional.
              */
-            ci_high: number;
+            ci_high: number | null;
             /**
              * Ci Low
-             * @description 2.5th percentile of the bootstrap ratings.
+             * @description Low end of the 95% interval: the lower of the bootstrap's 2.5th percentile and the Laplace interval. Null while provisional.
              */
-            ci_low: number;
+            ci_low: number | null;
             /**
              * Elo
-             * @description Online Elo (K=4) over the votes in the order cast.
+             * @description Online Elo (K=4) over the votes in the order cast. Null while provisional.
              */
-            elo: number;
+            elo: number | null;
             /** Losses */
             losses: number;
             /** Median Tokens Per S */
@@ -4516,19 +4557,29 @@ export interface components {
             /** Model */
             model: string;
             /**
-             * Rank
-             * @description 1 + the number of models whose 95% interval lies wholly above this one's (FastChat's rank): models whose intervals overlap share a rank.
+             * Provisional
+             * @description True while the model has fewer votes than `min_votes`: rating, interval, Elo and rank are then null.
              */
-            rank: number;
+            provisional: boolean;
+            /**
+             * Rank
+             * @description 1 + the number of rated models whose 95% interval lies wholly above this one's (FastChat's rank): models whose intervals overlap share a rank. Null while provisional.
+             */
+            rank: number | null;
             /**
              * Rating
-             * @description Bradley-Terry rating (the ranking), FastChat's scale.
+             * @description Bradley-Terry rating (the ranking) on FastChat's scale (1000 = average), with a weak prior of one virtual tie against a 1000 reference. Null while provisional.
              */
-            rating: number;
+            rating: number | null;
             /** Ties */
             ties: number;
             /** Votes */
             votes: number;
+            /**
+             * Votes Needed
+             * @description More votes before the rating is shown (0 if rated).
+             */
+            votes_needed: number;
             /**
              * Win Rate
              * @description wins / (wins + losses); ties left out.
@@ -5663,6 +5714,11 @@ export interface components {
          * @description Questions parsed from an upload or generated by a model, for review before a run.
          */
         QuestionSet: {
+            /**
+             * Model
+             * @description Model that wrote the questions (null for an upload).
+             */
+            model?: string | null;
             /** Questions */
             questions: components["schemas"]["EvalQuestionIn"][];
         };
@@ -5906,10 +5962,20 @@ export interface components {
          */
         RetrievedChunk: {
             /**
+             * Bm25
+             * @description BM25 score of the chunk for the query (higher = more query words, rarer ones weighing more); null when the lexical search did not return it.
+             */
+            bm25?: number | null;
+            /**
              * Chunk Id
              * @description Chunk id (document id and position).
              */
             chunk_id: string;
+            /**
+             * Dense Rank
+             * @description Place among the dense (embedding) candidates, 1 = nearest; null when the dense search did not run or did not return this chunk.
+             */
+            dense_rank?: number | null;
             /**
              * Document Id
              * @description Document it came from.
@@ -5926,6 +5992,11 @@ export interface components {
              */
             heading_path: string[];
             /**
+             * Lexical Rank
+             * @description Place among the BM25 candidates, 1 = best; null when the lexical search did not run or did not return this chunk.
+             */
+            lexical_rank?: number | null;
+            /**
              * Page
              * @description PDF page, numbered from 1 as a viewer shows it.
              */
@@ -5941,8 +6012,14 @@ export interface components {
              */
             position: number;
             /**
+             * Rank
+             * @description Place in this result list, 1 = best (after fusion, reranking and MMR).
+             * @default 0
+             */
+            rank?: number;
+            /**
              * Score
-             * @description Ranking score of the mode: cosine (dense), BM25 (lexical), reciprocal-rank-fusion sum (hybrid), or the reranker's.
+             * @description Ranking score of the mode: cosine (dense), BM25 (lexical), reciprocal-rank-fusion sum (hybrid: about 1/(60+rank) per list, so 0.03 is a top hit, not a weak one), or the reranker's. Compare it only within one answer; `rank`, `similarity` and `bm25` read on their own.
              */
             score: number;
             /**
@@ -10964,13 +11041,14 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description JSON, or with stream=true SSE: `progress` (QuestionProgressEvent) before each question, then `done` (QuestionSet) or `error` (the envelope). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["QuestionSet"];
+                    "text/event-stream": string;
                 };
             };
             /** @description Bad Request */

@@ -1,3 +1,4 @@
+import { chartLabels } from "@/lib/chartLabels";
 import { quantile, type Distribution } from "@/lib/promptRuns";
 
 /**
@@ -18,9 +19,10 @@ export function DistributionChart({
   const top = Math.max(1e-9, ...data.flatMap((d) => d.values));
   const p90 = Math.max(1e-9, ...data.map((d) => quantile(d.values, 0.9) ?? 0));
   const max = Math.min(top, p90 * 1.25);
+  const shown = chartLabels(data.map((d) => d.label));
   const rowH = 30;
-  const labelW = 120;
-  const width = 360;
+  const labelW = 160;
+  const width = 410;
   const plotW = width - labelW - 70;
   const x = (v: number) => labelW + (Math.min(v, max) / max) * plotW;
   const summary = data
@@ -39,9 +41,10 @@ export function DistributionChart({
           const q3 = quantile(d.values, 0.75);
           const color = `hsl(var(--chart-${(i % 4) + 1}))`;
           return (
-            <g key={d.label} transform={`translate(0, ${i * rowH})`}>
+            <g key={d.label} transform={`translate(0, ${i * rowH})`} data-testid="chart-row">
+              <title>{`${d.label}: median ${median == null ? "n/a" : format(median)} over ${d.values.length}`}</title>
               <text x={0} y={19} className="fill-foreground text-[11px]">
-                {d.label.length > 18 ? `${d.label.slice(0, 17)}…` : d.label}
+                {shown[i]}
               </text>
               {q1 != null && q3 != null && (
                 <rect x={x(q1)} y={8} width={Math.max(1, x(q3) - x(q1))} height={14} rx={2} fill={color} opacity={0.2} />

@@ -40,8 +40,17 @@ export function canBattle(models: string[], prompt: string): boolean {
   return new Set(models.filter(Boolean)).size >= 2 && prompt.trim().length > 0;
 }
 
-/** "1012 (-40/+35)": the rating and how far its 95% interval reaches either side. */
-export function formatRating(r: Pick<LeaderboardRow, "rating" | "ci_low" | "ci_high">): string {
+/**
+ * "1012 (-40/+35)": the rating and how far its 95% interval reaches either side; a provisional
+ * row (too few votes for a rating to mean anything) says how many votes it still needs.
+ */
+export function formatRating(
+  r: Pick<LeaderboardRow, "rating" | "ci_low" | "ci_high"> & Partial<Pick<LeaderboardRow, "provisional" | "votes_needed">>,
+): string {
+  if (r.provisional || r.rating == null || r.ci_low == null || r.ci_high == null) {
+    const n = r.votes_needed ?? 0;
+    return `needs ${n} more ${n === 1 ? "vote" : "votes"}`;
+  }
   const down = Math.round(r.rating - r.ci_low);
   const up = Math.round(r.ci_high - r.rating);
   return `${Math.round(r.rating)} (-${down}/+${up})`;
@@ -54,10 +63,10 @@ export function formatShare(x: number | null | undefined): string {
 /** Leaderboard rows as table cells, best first. */
 export function leaderboardCells(board: Leaderboard): string[][] {
   return board.models.map((r) => [
-    String(r.rank),
+    r.rank == null ? "–" : String(r.rank),
     r.model,
     formatRating(r),
-    String(Math.round(r.elo)),
+    r.elo == null ? "–" : String(Math.round(r.elo)),
     String(r.votes),
     formatShare(r.win_rate),
     formatMs(r.median_ttft_ms),

@@ -85,3 +85,43 @@ export async function streamAnswer(
   }
   throw toApiError("The answer stream ended early.");
 }
+
+/** "p.5", or "p.5-6" for a chunk that runs over a page break; "" for unpaged text. */
+export function pageSpan(page: number | null | undefined, pageEnd?: number | null): string {
+  if (page == null || page <= 0) return "";
+  return pageEnd != null && pageEnd > page ? `p.${page}-${pageEnd}` : `p.${page}`;
+}
+
+/** "page 2", or "pages 5-6" for a chunk that runs over a page break. */
+export function pageWords(page: number, pageEnd?: number | null): string {
+  return pageEnd != null && pageEnd > page ? `pages ${page}-${pageEnd}` : `page ${page}`;
+}
+
+/** The figures that read on their own, for a retrieved chunk: what place it took, how close
+ * its embedding is (cosine, 1 = identical) and its BM25 score. The fused (RRF) score of hybrid
+ * retrieval is left out: about 1/(60+rank), so 0.03 is a top hit that reads as "no match". */
+export interface ChunkFigures {
+  rank?: number | null;
+  similarity?: number | null;
+  bm25?: number | null;
+}
+
+export function chunkFigures(c: ChunkFigures): string {
+  const parts: string[] = [];
+  if (c.rank) parts.push(`#${c.rank}`);
+  if (c.similarity != null) parts.push(`cosine ${c.similarity.toFixed(2)}`);
+  if (c.bm25 != null) parts.push(`BM25 ${c.bm25.toFixed(1)}`);
+  return parts.join(" · ");
+}
+
+/** Hover text saying what each figure is, with the raw ranking score kept for reference. */
+export function chunkFiguresTitle(c: ChunkFigures & { score?: number | null; dense_rank?: number | null; lexical_rank?: number | null }): string {
+  const lines = [`Rank ${c.rank ?? "?"} in this answer (after fusion and reranking).`];
+  if (c.similarity != null) lines.push(`Cosine similarity of the chunk to the question: ${c.similarity.toFixed(3)} (1 = identical).`);
+  if (c.bm25 != null) lines.push(`BM25 (word match) score: ${c.bm25.toFixed(2)}.`);
+  if (c.dense_rank != null || c.lexical_rank != null) {
+    lines.push(`Place in the embedding list: ${c.dense_rank ?? "–"}; in the BM25 list: ${c.lexical_rank ?? "–"}.`);
+  }
+  if (c.score != null) lines.push(`Ranking score: ${c.score.toFixed(4)}.`);
+  return lines.join("\n");
+}

@@ -1,4 +1,7 @@
 import type { Schemas } from "@/lib/api";
+import { toApiError } from "@/lib/errors";
+import { chunkFigures, pageSpan } from "@/lib/rag";
+import { eventJson, streamEvents } from "@/lib/stream";
 
 export type RetrievalMode = "dense" | "lexical" | "hybrid";
 export type EvalConfig = Schemas["EvalConfigIn"];
@@ -78,3 +81,53 @@ export function metricRows(evaluation: Evaluation): { rows: MetricRow[]; best: s
 }
 
 export const percent = (v: number) => `${Math.round(v * 100)}%`;
+
+/** A retrieved chunk in the drill-down (the evaluation's per-question results). */
+export interface DrillChunk {
+  filename: string;
+  page: number | null;
+  page_end?: number | null;
+  relevant: boolean;
+  rank?: number | null;
+  similarity?: number | null;
+  bm25?: number | null;
+  score?: number;
+}
+
+/** "✔ guide.pdf p.5-6 (#1 · cosine 0.71 · BM25 6.2)": relevance, where the chunk is (its whole
+ * page span: a question labelled page 6 matches a chunk running from page 5 onto 6) and the
+ * figures that read on their own. */
+export function drillChunkText(c: DrillChunk): string {
+  const where = [c.filename, pageSpan(c.page, c.page_end)].filter(Boolean).join(" ");
+  const figures = chunkFigures(c);
+  return `${c.relevant ? "✔" : "✗"} ${where}${figures ? ` (${figures})` : ""}`;
+}
+
+export type QuestionSet = Schemas["QuestionSet"];
+/** Payload of a question-generation `progress` event (backend QuestionProgressEvent; SSE
+ * payloads are not in the OpenAPI document). */
+export interface QuestionProgress {
+  model: string;
+  done: number;
+  total: number;
+}
+
+/** Streams POST /api/v1/rag/evaluations/questions/generate: a `progress` event (the model and
+ * questions done of total) before each question, then `done` with the questions. */
+export async function generateQuestions(
+  body: Omit<Schemas["GenerateQuestions"], "stream">,
+  onProgress: (p: QuestionProgress) => void,
+  signal?: AbortSignal,
+): Promise<QuestionSet> {
+  for await (const ev of streamEvents("/api/v1/rag/evaluations/questions/generate", { body: { ...body, stream: true }, signal })) {
+    if (ev.event === "progress") onProgress(eventJson<QuestionProgress>(ev));
+    else if (ev.event === "done") return eventJson<QuestionSet>(ev);
+    else if (ev.event === "error") throw toApiError(eventJson(ev));
+  }
+  throw toApiError("The question stream ended early.");
+}
+
+/** "Writing question 3 of 10 with smollm2-135m-instruct…" */
+export function generationStatus(p: QuestionProgress): string {
+  return p.done < p.total ? `Writing question ${p.done + 1} of ${p.total} with ${p.model}…` : `${p.total} questions written by ${p.model}`;
+}

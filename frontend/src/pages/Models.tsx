@@ -51,13 +51,13 @@ export function ModelsPage() {
                 <TableRow>
                   <TableHead>Model</TableHead>
                   <TableHead>Backend</TableHead>
-                  <TableHead>Device</TableHead>
+                  <TableHead className="hidden lg:table-cell">Device</TableHead>
                   <TableHead>Memory</TableHead>
-                  <TableHead>Context</TableHead>
-                  <TableHead>Requests</TableHead>
-                  <TableHead>Tokens</TableHead>
+                  <TableHead className="hidden lg:table-cell">Context</TableHead>
+                  <TableHead className="hidden lg:table-cell">Requests</TableHead>
+                  <TableHead className="hidden lg:table-cell">Tokens</TableHead>
                   <TableHead>Idle</TableHead>
-                  <TableHead className="sr-only">Actions</TableHead>
+                  <TableHead className="sticky right-0 bg-card"><span className="sr-only">Actions</span></TableHead>
                 </TableRow>
               </TableHeader>
               <TableBody>
@@ -83,18 +83,18 @@ export function ModelsPage() {
                     <TableCell title={m.backend_reason}>
                       <Badge variant="secondary">{m.backend}</Badge>
                     </TableCell>
-                    <TableCell>
+                    <TableCell className="hidden lg:table-cell">
                       {m.device} · {m.dtype}
                     </TableCell>
-                    <TableCell className="font-mono">{formatBytes(m.memory_bytes)}</TableCell>
-                    <TableCell className="font-mono">{m.context_length}</TableCell>
-                    <TableCell className="font-mono">
+                    <TableCell className="whitespace-nowrap font-mono">{formatBytes(m.memory_bytes)}</TableCell>
+                    <TableCell className="hidden lg:table-cell font-mono">{m.context_length}</TableCell>
+                    <TableCell className="hidden lg:table-cell font-mono">
                       {m.requests_total}
                       {m.active_requests ? ` (${m.active_requests} active)` : ""}
                     </TableCell>
-                    <TableCell className="font-mono">{m.tokens_generated}</TableCell>
+                    <TableCell className="hidden lg:table-cell font-mono">{m.tokens_generated}</TableCell>
                     <TableCell>{formatDuration(now - m.last_used)}</TableCell>
-                    <TableCell className="text-right">
+                    <TableCell className="sticky right-0 bg-card text-right">
                       <Button
                         variant="outline"
                         size="sm"
@@ -127,8 +127,8 @@ export function ModelsPage() {
                   <TableHead>Model</TableHead>
                   <TableHead>Format</TableHead>
                   <TableHead>Size</TableHead>
-                  <TableHead>Description</TableHead>
-                  <TableHead className="sr-only">Actions</TableHead>
+                  <TableHead className="hidden lg:table-cell">Description</TableHead>
+                  <TableHead className="sticky right-0 bg-card"><span className="sr-only">Actions</span></TableHead>
                 </TableRow>
               </TableHeader>
               <TableBody>
@@ -139,9 +139,11 @@ export function ModelsPage() {
                       {m.bundled && <Badge variant="outline">bundled · 135M</Badge>}
                     </TableCell>
                     <TableCell>{m.format}</TableCell>
-                    <TableCell className="font-mono">{formatBytes(m.size_bytes)}</TableCell>
-                    <TableCell className="max-w-xs truncate text-muted-foreground">{m.description ?? ""}</TableCell>
-                    <TableCell className="whitespace-nowrap text-right">
+                    <TableCell className="whitespace-nowrap font-mono">{formatBytes(m.size_bytes)}</TableCell>
+                    <TableCell className="hidden lg:table-cell max-w-xs truncate text-muted-foreground" title={m.description ?? undefined}>
+                      {m.description ?? ""}
+                    </TableCell>
+                    <TableCell className="sticky right-0 bg-card whitespace-nowrap text-right">
                       {m.loaded ? (
                         <Badge variant="secondary">
                           <Cpu className="mr-1 h-3 w-3" /> loaded

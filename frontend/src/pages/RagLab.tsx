@@ -16,10 +16,15 @@ import { $api, client, upload } from "@/lib/api";
 import {
   RETRIEVAL_MODES,
   defaultConfigs,
+  drillChunkText,
+  generateQuestions,
+  generationStatus,
   metricRows,
   parseQuestionsJsonl,
   percent,
   questionsToJsonl,
+  type DrillChunk,
+  type QuestionProgress,
   type EvalConfig,
   type Evaluation,
   type RetrievalMode,
@@ -34,6 +39,10 @@ export function RagLabPage() {
   const [evaluationId, setEvaluationId] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [progress, setProgress] = useState<QuestionProgress | null>(null);
+  const [generated, setGenerated] = useState<string | null>(null);
+  const models = $api.useQuery("get", "/api/v1/models");
+  const defaultModel = models.data?.default_model;
   const list = collections.data;
   useEffect(() => {
     if (!collection && list?.length) setCollection(list[0].name);
@@ -69,9 +78,15 @@ export function RagLabPage() {
 
   const generate = () =>
     run(async () => {
-      const { data, error: err } = await client.POST("/api/v1/rag/evaluations/questions/generate", { body: { collection, count: 10, seed: 0 } });
-      if (err) throw err;
-      setQuestionsText(questionsToJsonl(data.questions));
+      setGenerated(null);
+      setProgress(null);
+      try {
+        const data = await generateQuestions({ collection, count: 10, seed: 0 }, setProgress);
+        setQuestionsText(questionsToJsonl(data.questions));
+        setGenerated(`${data.questions.length} questions written by ${data.model ?? "the default model"}: review them before running.`);
+      } finally {
+        setProgress(null);
+      }
     });
 
   const start = () =>
@@ -111,10 +126,17 @@ export function RagLabPage() {
               </label>
             </Button>
             <input id="lab-file" type="file" accept=".jsonl,.json,.csv" className="sr-only" onChange={(e) => e.target.files?.[0] && uploadFile(e.target.files[0])} />
-            <Button variant="outline" onClick={generate} disabled={busy || !collection}>
-              <Wand2 /> Generate with the default model
+            <Button variant="outline" onClick={generate} disabled={busy || !collection} title="10 questions, one per sampled chunk, each labelled with its chunk's document and pages">
+              <Wand2 /> Generate with {defaultModel ?? "the default model"}
             </Button>
           </div>
+          {progress && (
+            <div className="space-y-1" aria-label="Question generation progress" data-testid="generation-progress">
+              <Progress value={(100 * progress.done) / Math.max(1, progress.total)} />
+              <p className="text-xs text-muted-foreground">{generationStatus(progress)}</p>
+            </div>
+          )}
+          {generated && !progress && <p className="text-xs text-muted-foreground" data-testid="generation-done">{generated}</p>}
           <Label htmlFor="lab-questions">One JSON object per line: question, document (file name), pages, text — review and edit before running</Label>
           <Textarea id="lab-questions" rows={6} className="font-mono text-xs" value={questionsText} onChange={(e) => setQuestionsText(e.target.value)} placeholder='{"question": "What pressure does the pump need?", "document": "pump.pdf", "pages": [4]}' />
         </CardContent>
@@ -222,9 +244,9 @@ function Results({ evaluation }: { evaluation: Evaluation }) {
                 {(evaluation.questions ?? []).map((q, i) => (
                   <li key={i} className="rounded border p-2">
                     <p className="font-medium">{String(q.question)}</p>
-                    {Object.entries(q.results as Record<string, { hit1: number; chunks: { filename: string; page: number | null; relevant: boolean }[] }>).map(([name, r]) => (
+                    {Object.entries(q.results as Record<string, { hit1: number; chunks: DrillChunk[] }>).map(([name, r]) => (
                       <p key={name} className="text-xs text-muted-foreground">
-                        {name}: {r.chunks.map((c) => `${c.relevant ? "✔" : "✗"} ${c.filename}${c.page != null ? ` p.${c.page}` : ""}`).join(" · ")}
+                        {name}: {r.chunks.map(drillChunkText).join(" · ")}
                       </p>
                     ))}
                   </li>

@@ -33,6 +33,9 @@ describe("arena", () => {
 
   it("formats ratings with their interval and shares as percentages", () => {
     expect(formatRating({ rating: 1012.4, ci_low: 972.1, ci_high: 1047.6 })).toBe("1012 (-40/+35)");
+    // One vote: no number that reads as certain, just what is missing.
+    expect(formatRating({ rating: null, ci_low: null, ci_high: null, provisional: true, votes_needed: 9 })).toBe("needs 9 more votes");
+    expect(formatRating({ rating: null, ci_low: null, ci_high: null, provisional: true, votes_needed: 1 })).toBe("needs 1 more vote");
     expect(formatShare(2 / 3)).toBe("67%");
     expect(formatShare(null)).toBe("–");
   });
@@ -45,12 +48,14 @@ describe("arena", () => {
 
   it("turns leaderboard rows into table cells in rank order", () => {
     const row = {
-      rank: 1,
+      rank: 1 as number | null,
       model: "tiny",
-      rating: 1100,
-      ci_low: 1050,
-      ci_high: 1150,
-      elo: 1003.6,
+      provisional: false,
+      votes_needed: 0,
+      rating: 1100 as number | null,
+      ci_low: 1050 as number | null,
+      ci_high: 1150 as number | null,
+      elo: 1003.6 as number | null,
       votes: 3,
       wins: 2,
       losses: 1,
@@ -64,13 +69,19 @@ describe("arena", () => {
       ranking: "bradley_terry",
       method: "",
       total_votes: 3,
+      min_votes: 3,
       sources: { battle: 3 },
-      models: [row, { ...row, rank: 2, model: "smol", rating: 900, ci_low: 850, ci_high: 950, win_rate: null, median_ttft_ms: null }],
-      matrix: { models: ["tiny", "smol"], win_rates: [], battles: [] },
+      models: [
+        row,
+        { ...row, rank: 2, model: "smol", rating: 900, ci_low: 850, ci_high: 950, win_rate: null, median_ttft_ms: null },
+        { ...row, rank: null, model: "new", provisional: true, votes_needed: 2, rating: null, ci_low: null, ci_high: null, elo: null, votes: 1 },
+      ],
+      matrix: { models: ["tiny", "smol", "new"], win_rates: [], battles: [] },
     };
     expect(leaderboardCells(board)).toEqual([
       ["1", "tiny", "1100 (-50/+50)", "1004", "3", "67%", "12 ms", "250.0 tok/s"],
       ["2", "smol", "900 (-50/+50)", "1004", "3", "–", "–", "250.0 tok/s"],
+      ["–", "new", "needs 2 more votes", "–", "1", "67%", "12 ms", "250.0 tok/s"],
     ]);
   });
 });

@@ -29,8 +29,9 @@ router = APIRouter(prefix="/arena", tags=["arena"])
 
 METHOD = (
     "Bradley-Terry maximum likelihood on FastChat's scale (base 10, scale 400, 1000 initial), "
-    f"95% intervals from {BOOTSTRAP_ROUNDS} bootstrap rounds; online Elo with K=4 beside it. "
-    "Ties and 'both bad' count as ties."
+    "with one virtual tie per model against a 1000 reference so that all-wins stays finite; "
+    f"95% intervals from {BOOTSTRAP_ROUNDS} bootstrap rounds, widened to the Laplace interval; "
+    "online Elo with K=4 beside it. Ties and 'both bad' count as ties."
 )
 
 
@@ -97,6 +98,7 @@ async def get_leaderboard(arena: ArenaDep) -> Leaderboard:
     return Leaderboard(
         method=METHOD,
         total_votes=board.total_votes,
+        min_votes=board.min_votes,
         sources=board.sources,
         models=[LeaderboardRow(**asdict(s)) for s in board.standings],
         matrix=WinRateMatrix(models=board.models, win_rates=board.win_rates, battles=board.battles),

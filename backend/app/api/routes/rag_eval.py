@@ -5,22 +5,26 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
+from sse_starlette import ServerSentEvent
 
 from app.api.deps import RagDep
-from app.core.errors import InvalidRequest
+from app.api.sse import error_event, event, sse_response
+from app.core.errors import AppError, InvalidRequest
 from app.schemas.common import error_responses
 from app.schemas.rag_eval import (
     EvalQuestionIn,
     Evaluation,
     EvaluationCreate,
     GenerateQuestions,
+    QuestionProgressEvent,
     QuestionSet,
 )
 from app.services.rag.evaluation import EvalConfig, EvalQuestion
-from app.services.rag.evaluations import parse_question_file
+from app.services.rag.evaluations import QuestionProgress, parse_question_file
 
 router = APIRouter(prefix="/rag/evaluations", tags=["rag-lab"])
 
@@ -71,15 +75,51 @@ async def upload_questions(request: Request):
 
 
 @router.post(
-    "/questions/generate", response_model=QuestionSet, responses=error_responses(400, 404, 503)
+    "/questions/generate",
+    response_model=QuestionSet,
+    responses={
+        200: {
+            "description": "JSON, or with stream=true SSE: `progress` (QuestionProgressEvent) "
+            "before each question, then `done` (QuestionSet) or `error` (the envelope)."
+        },
+        **error_responses(400, 404, 503),
+    },
 )
 async def generate_questions(body: GenerateQuestions, rag: RagDep):
     """A loaded model writes one question per sampled chunk, labelled with that chunk's
     document and pages, for review and editing before a run."""
-    rows = await rag.evaluations.generate_questions(
-        body.collection, body.count, body.model, body.seed
-    )
-    return QuestionSet(questions=[EvalQuestionIn(**r) for r in rows])
+    if not body.stream:
+        last = await rag.evaluations.generate_questions(
+            body.collection, body.count, body.model, body.seed
+        )
+        return _question_set(last)
+    steps = rag.evaluations.question_steps(body.collection, body.count, body.model, body.seed)
+    # The first step checks the knowledge base: a bad request is a 4xx, not a stream.
+    first = await anext(steps)
+    return sse_response(_question_events(first, steps))
+
+
+def _question_set(step: QuestionProgress) -> QuestionSet:
+    rows = step.questions or []
+    return QuestionSet(questions=[EvalQuestionIn(**r) for r in rows], model=step.model or None)
+
+
+async def _question_events(
+    first: QuestionProgress, steps: AsyncGenerator[QuestionProgress, None]
+) -> AsyncIterator[ServerSentEvent]:
+    step = first
+    try:
+        while True:
+            if step.questions is not None:
+                yield event(_question_set(step), "done")
+                return
+            progress = QuestionProgressEvent(model=step.model, done=step.done, total=step.total)
+            yield event(progress, "progress")
+            step = await anext(steps)
+    except AppError as exc:
+        yield error_event(exc, "error")
+    finally:
+        await steps.aclose()  # a client that left stops the generation between questions
 
 
 @router.post("", response_model=Evaluation, status_code=202, responses=error_responses(400, 404))

@@ -4,6 +4,11 @@ Ranking is by Bradley-Terry rating (FastChat's leaderboard method: it does not d
 order of the votes); online Elo (K=4) is shown beside it. A "both bad" vote counts as a tie, as
 FastChat counts its "tie (bothbad)". The rank is FastChat's: 1 + the number of models whose
 95% interval lies entirely above this model's, so models with overlapping intervals share a rank.
+
+A model with fewer than ``min_votes`` votes is provisional: its rating, interval, Elo and rank are
+withheld (None) and it says how many more votes it needs, listed after the rated models (most
+votes first). Its votes still enter everyone's fit, so the rated models' figures do not jump when
+it crosses the threshold. FastChat likewise shows no rating below a vote threshold.
 """
 
 from __future__ import annotations
@@ -16,16 +21,21 @@ from app.services.arena.ratings import Outcome, Vote, bradley_terry, online_elo
 from app.services.arena.votes import PairVote
 
 BOOTSTRAP_ROUNDS = 100
+MIN_VOTES = 10  # the default of MP_ARENA_MIN_VOTES
 
 
 @dataclass
 class ModelStanding:
+    """One model's row; rating, interval, Elo and rank are None while it is provisional."""
+
     model: str
-    rank: int = 0
-    rating: float = 0.0
-    ci_low: float = 0.0
-    ci_high: float = 0.0
-    elo: float = 0.0
+    rank: int | None = None
+    rating: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    elo: float | None = None
+    provisional: bool = True
+    votes_needed: int = 0  # more votes before the rating is shown
     votes: int = 0
     wins: int = 0
     losses: int = 0
@@ -45,6 +55,7 @@ class Leaderboard:
     battles: list[list[int]]  # votes between models[i] and models[j], ties included
     total_votes: int
     sources: dict[str, int] = field(default_factory=dict)
+    min_votes: int = MIN_VOTES
 
 
 def _outcome(vote: PairVote) -> Outcome:
@@ -55,15 +66,18 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def compute(votes: Sequence[PairVote], rounds: int = BOOTSTRAP_ROUNDS) -> Leaderboard:
+def compute(
+    votes: Sequence[PairVote], rounds: int = BOOTSTRAP_ROUNDS, min_votes: int = MIN_VOTES
+) -> Leaderboard:
     """The leaderboard of ``votes`` (oldest first; the order matters to Elo only)."""
     pairs = [v for v in votes if v.model_a != v.model_b]
     rating_votes = [Vote(v.model_a, v.model_b, _outcome(v)) for v in pairs]
     elo = online_elo(rating_votes)
     bt = bradley_terry(rating_votes, rounds=rounds)
-    standings = {r.model: ModelStanding(r.model, 0, r.rating, r.ci_low, r.ci_high) for r in bt}
+    standings = {r.model: ModelStanding(r.model) for r in bt}
     ttft: dict[str, list[float]] = {m: [] for m in standings}
     speed: dict[str, list[float]] = {m: [] for m in standings}
+    fits = {r.model: r for r in bt}
     models = [r.model for r in bt]
     index = {m: i for i, m in enumerate(models)}
     wins = [[0] * len(models) for _ in models]
@@ -102,12 +116,27 @@ def compute(votes: Sequence[PairVote], rounds: int = BOOTSTRAP_ROUNDS) -> Leader
             decisive = wins[i][j] + wins[j][i]
             row.append(wins[i][j] / decisive if i != j and decisive else None)
         rates.append(row)
-    ordered = [standings[m] for m in models]  # bradley_terry returns best first
+    # bradley_terry returns best first; provisional models go last, most votes first.
+    rated = [standings[m] for m in models if standings[m].votes >= min_votes]
+    waiting = sorted(
+        (standings[m] for m in models if standings[m].votes < min_votes), key=lambda s: -s.votes
+    )
+    for s in rated:
+        fit = fits[s.model]
+        s.rating, s.ci_low, s.ci_high = fit.rating, fit.ci_low, fit.ci_high
+        s.elo, s.provisional = elo[s.model], False
+    for s in rated:
+        s.rank = 1 + sum(1 for o in rated if fits[o.model].ci_low > fits[s.model].ci_high)
+    for s in waiting:
+        s.votes_needed = min_votes - s.votes
+    ordered = rated + waiting
+    models = [s.model for s in ordered]
+    order = [index[m] for m in models]
+    rates = [[rates[i][j] for j in order] for i in order]
+    battles = [[battles[i][j] for j in order] for i in order]
     for s in ordered:
-        s.elo = elo[s.model]
-        s.rank = 1 + sum(1 for o in ordered if o.ci_low > s.ci_high)
         decided = s.wins + s.losses
         s.win_rate = s.wins / decided if decided else None
         s.median_ttft_ms = _median(ttft[s.model])
         s.median_tokens_per_s = _median(speed[s.model])
-    return Leaderboard(ordered, models, rates, battles, len(pairs), sources)
+    return Leaderboard(ordered, models, rates, battles, len(pairs), sources, min_votes)

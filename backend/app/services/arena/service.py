@@ -17,7 +17,7 @@ from typing import Any
 
 from app.backends.base import ChatMessage
 from app.core.errors import AppError, Conflict, InvalidRequest, NotFound
-from app.services.arena.leaderboard import Leaderboard, compute
+from app.services.arena.leaderboard import BOOTSTRAP_ROUNDS, MIN_VOTES, Leaderboard, compute
 from app.services.arena.store import ArenaStore, BattleRecord
 from app.services.arena.votes import PairVote, VoteSource, Winner
 from app.services.compare import CompareColumn, compare_stream
@@ -88,8 +88,10 @@ class ArenaService:
         generation: GenerationService,
         extra_sources: Sequence[VoteSource] = (),
         rng: random.Random | None = None,
+        min_votes: int = MIN_VOTES,
     ) -> None:
         self.store = store
+        self.min_votes = min_votes
         self.generation = generation
         self.sources: list[VoteSource] = [_BattleVotes(store), *extra_sources]
         self._rng = rng or random.SystemRandom()
@@ -175,7 +177,7 @@ class ArenaService:
     async def leaderboard(self) -> Leaderboard:
         votes = await self.pair_votes()
         # A bootstrap of logistic fits: milliseconds per round, kept off the event loop.
-        return await asyncio.to_thread(compute, votes)
+        return await asyncio.to_thread(compute, votes, BOOTSTRAP_ROUNDS, self.min_votes)
 
     async def export_lines(self) -> list[str]:
         """One JSON line per voted battle: prompt, answers, params, figures, winner."""

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from app.services.rag.chunk_filter import drop_toc
 from app.services.rag.chunking import Chunk, chunk_sections
 from app.services.rag.embedder import Embedder
 from app.services.rag.lexical import LexicalIndex, Tokenizer
@@ -70,6 +71,10 @@ class SourceDocument:
     id: str
     filename: str
     data: bytes
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
 
 
 def _norm(text: str) -> str:
@@ -139,6 +144,7 @@ class TemporaryIndex:
             chunks: list[Chunk] = chunk_sections(
                 parsed.sections, cfg.chunk_size, cfg.chunk_overlap, self.embedder.offsets_fn
             )
+            chunks, _ = drop_toc(chunks)  # as ingestion does: a contents page answers nothing
             ids = []
             for position, chunk in enumerate(chunks):
                 chunk_id = f"{doc.id}:{position}"
@@ -169,15 +175,19 @@ class TemporaryIndex:
         index_of = {r["chunk_id"]: i for i, r in enumerate(self.rows)}
         rankings: list[tuple[list[str], float]] = []
         scores: dict[str, float] = {}
+        cosine: dict[str, float] = {}
+        bm25: dict[str, float] = {}
         if cfg.mode in ("dense", "hybrid"):
             sims = self.matrix @ self.embedder.embed([query])[0]
             top = np.argsort(-sims, kind="stable")[:candidates]
             dense = [self.rows[i]["chunk_id"] for i in top]
             rankings.append((dense, 1.0))
             scores = {self.rows[i]["chunk_id"]: float(sims[i]) for i in top}
+            cosine = {r["chunk_id"]: float(sims[i]) for i, r in enumerate(self.rows)}
         if cfg.mode in ("lexical", "hybrid"):
             lexical = self.lexical.search(query, candidates)
             rankings.append(([c for c, _ in lexical], 1.0))
+            bm25 = dict(lexical)
             if cfg.mode == "lexical":
                 scores = dict(lexical)
         if cfg.mode == "hybrid":
@@ -196,7 +206,16 @@ class TemporaryIndex:
                 )
             )
             order = sorted(pool, key=lambda c: rescored[c], reverse=True)
-        return [{**self.rows[index_of[c]], "score": scores.get(c, 0.0)} for c in order[: cfg.top_k]]
+        return [
+            {
+                **self.rows[index_of[c]],
+                "score": scores.get(c, 0.0),
+                "rank": n,
+                "similarity": cosine.get(c),
+                "bm25": bm25.get(c),
+            }
+            for n, c in enumerate(order[: cfg.top_k], start=1)
+        ]
 
     def close(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -268,6 +287,9 @@ def evaluate(
                             "heading_path": c["heading_path"],
                             "relevant": f,
                             "score": round(float(c["score"]), 6),
+                            "rank": c["rank"],
+                            "similarity": _rounded(c["similarity"], 4),
+                            "bm25": _rounded(c["bm25"], 4),
                             "text": c["text"][:300],
                         }
                         for c, f in zip(found, flags, strict=True)

@@ -14,6 +14,8 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -259,11 +261,12 @@ class EvaluationService:
             shutil.rmtree(self.scratch / evaluation_id, ignore_errors=True)
 
     # --- question sets -----------------------------------------------------------------------
-    async def generate_questions(
+    async def question_steps(
         self, collection_key: str, count: int, model: str | None, seed: int
-    ) -> list[dict[str, Any]]:
+    ) -> AsyncGenerator[QuestionProgress, None]:
         """One question per sampled chunk, written by a loaded model; each is labelled with
-        its source chunk's document and pages."""
+        its source chunk's document and pages. Yields a step before each question (so a client
+        can show which model writes and how far it is) and a last one holding the questions."""
         assert self.generation is not None
         collection = self.collections.get(collection_key)
         ready = self.repo.ready_ids(collection["id"])
@@ -274,12 +277,15 @@ class EvaluationService:
                 "The knowledge base has no ingested chunks to sample.", param="collection"
             )
         picks = random.Random(seed).sample(hits, min(count, len(hits)))
-        out = []
-        for hit in picks:
+        writer = model or await self.generation.manager.default_model_id_async() or ""
+        out: list[dict[str, Any]] = []
+        for done, hit in enumerate(picks):
+            yield QuestionProgress(writer, done, len(picks))
             messages = [ChatMessage("user", QUESTION_PROMPT.format(text=hit.text[:1500]))]
             job = await self.generation.prepare(
                 model, ParamsInput(max_tokens=60, temperature=0.0, seed=seed), messages=messages
             )
+            writer = job.model.model_id
             outcome = await self.generation.run(job)
             question = outcome.text.strip().splitlines()[0].strip() if outcome.text.strip() else ""
             if not question:
@@ -295,4 +301,24 @@ class EvaluationService:
                     "source_chunk": hit.id,
                 }
             )
-        return out
+        yield QuestionProgress(writer, len(picks), len(picks), out)
+
+    async def generate_questions(
+        self, collection_key: str, count: int, model: str | None, seed: int
+    ) -> QuestionProgress:
+        """:meth:`question_steps` run to the end: its last step, holding the questions."""
+        last = QuestionProgress(model or "", 0, 0, [])
+        async for step in self.question_steps(collection_key, count, model, seed):
+            last = step
+        return last
+
+
+@dataclass
+class QuestionProgress:
+    """A step of question generation: the model writing, questions done of total; the last
+    step carries the questions."""
+
+    model: str
+    done: int
+    total: int
+    questions: list[dict[str, Any]] | None = None

@@ -37,6 +37,7 @@ from app.core.errors import AppError, InvalidRequest, NotFound
 from app.services import metrics
 from app.services.jobs import EventBus, JobQueue, LocalEventBus
 from app.services.jobs.events import Subscription
+from app.services.rag.chunk_filter import drop_toc
 from app.services.rag.chunking import chunk_sections
 from app.services.rag.collections import CollectionService
 from app.services.rag.loaders import ParsedDocument, check_filename, parse
@@ -382,9 +383,10 @@ class IngestionService:
             if i % 20 == 0 or i == len(parsed.sections) - 1:
                 pages = section.page or parsed.pages
                 progress(pages_parsed=pages)
+        chunks, skipped = drop_toc(chunks)
         for position, chunk in enumerate(chunks):
             chunk.position = position
-        progress(pages_parsed=parsed.pages, chunks_total=len(chunks))
+        progress(pages_parsed=parsed.pages, chunks_total=len(chunks), chunks_skipped=skipped)
         batch = max(1, self.collections.settings.rag_embedding_batch_size)
         for start in range(0, len(chunks), batch):
             if stopped():

@@ -97,7 +97,17 @@ def promote_exact(order: list[str], texts: dict[str, str], query: str) -> list[s
     return sorted(order, key=lambda i: -counts[i])
 
 
-def _chunk(hit: VectorHit, score: float, similarity: float) -> RetrievedChunk:
+@dataclass(frozen=True)
+class _Ranks:
+    """Where one chunk stood: its place in the answer and in each candidate list."""
+
+    rank: int
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    bm25: float | None = None
+
+
+def _chunk(hit: VectorHit, score: float, similarity: float, ranks: _Ranks) -> RetrievedChunk:
     meta = hit.metadata
     heading = str(meta.get("heading_path") or "")
     page = int(meta.get("page") or 0) or None
@@ -112,6 +122,10 @@ def _chunk(hit: VectorHit, score: float, similarity: float) -> RetrievedChunk:
         text=hit.text,
         score=round(score, 6),
         similarity=round(similarity, 6),
+        rank=ranks.rank,
+        dense_rank=ranks.dense_rank,
+        lexical_rank=ranks.lexical_rank,
+        bm25=None if ranks.bm25 is None else round(ranks.bm25, 4),
     )
 
 
@@ -205,17 +219,21 @@ class RagPipeline:
         hits: dict[str, VectorHit] = {}
         rankings: list[tuple[list[str], float]] = []
         dense_scores: dict[str, float] = {}
+        dense_rank: dict[str, int] = {}
         if mode in ("dense", "hybrid"):
             dense = self._dense(
                 collection, vector, pool, allowed, filters if filtered else None, hits
             )
             dense_scores = dict(dense)
+            dense_rank = {i: n for n, (i, _) in enumerate(dense, start=1)}
             rankings.append(([i for i, _ in dense], s.rag_dense_weight))
         lexical_scores: dict[str, float] = {}
+        lexical_rank: dict[str, int] = {}
         if mode in ("lexical", "hybrid"):
             index = self.collections.lexical(collection)
             lexical = index.search(query, pool, allowed)
             lexical_scores = dict(lexical)
+            lexical_rank = {i: n for n, (i, _) in enumerate(lexical, start=1)}
             rankings.append(([i for i, _ in lexical], s.rag_lexical_weight))
         if mode == "hybrid":
             scored = rrf(rankings, s.rag_rrf_k)
@@ -261,7 +279,15 @@ class RagPipeline:
                 vector, [hits[i] for i in order if hits[i].embedding is not None], k, mmr_lambda
             )
             order = [h.id for h in chosen]
-        chunks = [_chunk(hits[i], scored.get(i, 0.0), similarity[i]) for i in order[:k]]
+        chunks = [
+            _chunk(
+                hits[i],
+                scored.get(i, 0.0),
+                similarity[i],
+                _Ranks(n, dense_rank.get(i), lexical_rank.get(i), lexical_scores.get(i)),
+            )
+            for n, i in enumerate(order[:k], start=1)
+        ]
         return Retrieval(chunks, mode, used_reranker)
 
     def _dense(

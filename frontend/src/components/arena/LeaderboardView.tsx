@@ -41,7 +41,7 @@ export function LeaderboardView() {
                 {leaderboardCells(data).map((cells) => (
                   <TableRow key={cells[1]}>
                     {cells.map((c, i) => (
-                      <TableCell key={i} className={i === 1 ? "font-medium" : "font-mono"}>
+                      <TableCell key={i} className={i === 1 ? "font-medium" : c.startsWith("needs ") ? "text-muted-foreground" : "font-mono"}>
                         {c}
                       </TableCell>
                     ))}
@@ -51,8 +51,9 @@ export function LeaderboardView() {
             </Table>
             <WinRateMatrix matrix={data.matrix} />
             <p className="text-xs text-muted-foreground">
-              Ranked by Bradley-Terry rating, as FastChat's leaderboard is. {data.method} A model that has only won (or
-              only lost) has an unbounded rating: trust the figures once each model has both wins and losses.
+              Ranked by Bradley-Terry rating, as FastChat's leaderboard is. {data.method} A model's rating, Elo and rank
+              appear once it has {data.min_votes} votes; until then its row says how many it still needs. With few votes
+              the 95% intervals stay wide: ratings whose intervals overlap share a rank.
             </p>
           </>
         )}

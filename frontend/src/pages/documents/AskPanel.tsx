@@ -16,7 +16,7 @@ import { NativeSelect } from "@/components/ui/native-select";
 import { Switch } from "@/components/ui/switch";
 import { Textarea } from "@/components/ui/textarea";
 import { statsFrom, type ResponseStats } from "@/lib/conversation";
-import { streamAnswer, type Citation } from "@/lib/rag";
+import { chunkFigures, chunkFiguresTitle, pageSpan, pageWords, streamAnswer, type Citation } from "@/lib/rag";
 import { isAbort } from "@/lib/stream";
 import { RETRIEVAL_MODES, type RetrievalMode } from "@/lib/ragLab";
 import { throttleLatest } from "@/lib/throttle";
@@ -144,7 +144,7 @@ export function AskPanel({ collectionId }: { collectionId: string }) {
                   {citations.map((c) => (
                     <Button key={c.n} variant="outline" size="sm" onClick={() => setOpen(c)} data-testid="citation">
                       [{c.n}] {c.filename}
-                      {c.page != null ? `, p. ${c.page}` : ""}
+                      {c.page != null ? `, ${pageSpan(c.page, c.page_end)}` : ""}
                     </Button>
                   ))}
                 </div>
@@ -173,10 +173,10 @@ export function AskPanel({ collectionId }: { collectionId: string }) {
                     <div className="mb-1 flex items-center justify-between gap-2">
                       <span className="truncate font-medium">
                         [{c.n}] {c.filename}
-                        {c.page != null ? ` · p. ${c.page}` : ""}
+                        {c.page != null ? ` · ${pageSpan(c.page, c.page_end)}` : ""}
                       </span>
-                      <Badge variant="secondary" className="font-mono">
-                        {c.score.toFixed(3)}
+                      <Badge variant="secondary" className="shrink-0 font-mono" title={chunkFiguresTitle(c)} data-testid="chunk-figures">
+                        {chunkFigures(c)}
                       </Badge>
                     </div>
                     <p className="line-clamp-3 text-muted-foreground">{c.text}</p>
@@ -196,10 +196,10 @@ export function AskPanel({ collectionId }: { collectionId: string }) {
               <DialogHeader>
                 <DialogTitle>
                   Source [{open.n}]: {open.filename}
-                  {open.page != null ? `, page ${open.page}` : ""}
+                  {open.page != null ? `, ${pageWords(open.page, open.page_end)}` : ""}
                 </DialogTitle>
                 <DialogDescription>
-                  Chunk {open.position + 1} · score {open.score.toFixed(3)}
+                  Chunk {open.position + 1} · {chunkFigures(open)}
                   {open.heading_path.length ? ` · ${open.heading_path.join(" › ")}` : ""}
                 </DialogDescription>
               </DialogHeader>

@@ -34,13 +34,13 @@ export function DocumentList({ collectionId }: { collectionId: string }) {
           <TableHeader>
             <TableRow>
               <TableHead>File</TableHead>
-              <TableHead>Kind</TableHead>
-              <TableHead>Size</TableHead>
+              <TableHead className="hidden lg:table-cell">Kind</TableHead>
+              <TableHead className="hidden lg:table-cell">Size</TableHead>
               <TableHead>Pages</TableHead>
               <TableHead>Chunks</TableHead>
               <TableHead>Tags</TableHead>
               <TableHead>Status</TableHead>
-              <TableHead className="sr-only">Actions</TableHead>
+              <TableHead className="sticky right-0 bg-card"><span className="sr-only">Actions</span></TableHead>
             </TableRow>
           </TableHeader>
           <TableBody>
@@ -49,8 +49,8 @@ export function DocumentList({ collectionId }: { collectionId: string }) {
                 <TableCell className="max-w-[14rem] truncate font-medium" title={d.filename}>
                   {d.filename}
                 </TableCell>
-                <TableCell>{d.kind}</TableCell>
-                <TableCell className="font-mono">{formatBytes(d.size_bytes)}</TableCell>
+                <TableCell className="hidden lg:table-cell">{d.kind}</TableCell>
+                <TableCell className="hidden lg:table-cell whitespace-nowrap font-mono">{formatBytes(d.size_bytes)}</TableCell>
                 <TableCell className="font-mono">{d.pages}</TableCell>
                 <TableCell className="font-mono">{d.chunks}</TableCell>
                 <TableCell>
@@ -65,7 +65,7 @@ export function DocumentList({ collectionId }: { collectionId: string }) {
                 <TableCell>
                   <Badge variant={d.status === "ready" ? "secondary" : "outline"}>{d.status}</Badge>
                 </TableCell>
-                <TableCell className="text-right">
+                <TableCell className="sticky right-0 bg-card text-right">
                   <Button
                     variant="ghost"
                     size="icon"

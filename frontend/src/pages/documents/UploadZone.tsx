@@ -132,7 +132,7 @@ export function UploadZone({ collectionId }: { collectionId: string }) {
                   )}
                   <span className="flex-1 truncate font-medium">{it.name}</span>
                   <span className="text-xs text-muted-foreground">{formatBytes(it.size)}</span>
-                  <span className="w-44 text-right text-xs" data-testid="upload-status">
+                  <span className="w-56 text-right text-xs" data-testid="upload-status">
                     {it.phase === "uploading" && "uploading…"}
                     {it.phase === "ingesting" &&
                       (it.job
@@ -140,7 +140,7 @@ export function UploadZone({ collectionId }: { collectionId: string }) {
                           ? `embedding ${it.job.chunks_embedded}/${it.job.chunks_total} chunks`
                           : `parsing ${it.job.pages_parsed}/${it.job.pages_total || "?"} pages`
                         : "queued")}
-                    {it.phase === "ready" && "ready"}
+                    {it.phase === "ready" && (it.job?.chunks_skipped ? `ready · ${it.job.chunks_skipped} contents ${it.job.chunks_skipped === 1 ? "chunk" : "chunks"} skipped` : "ready")}
                     {it.phase === "duplicate" && "ready (already uploaded)"}
                     {it.phase === "failed" && "failed"}
                   </span>

@@ -105,13 +105,13 @@ export function CatalogSection() {
             <TableHeader>
               <TableRow>
                 <TableHead>Model</TableHead>
-                <TableHead>Source</TableHead>
+                <TableHead className="hidden lg:table-cell">Source</TableHead>
                 <TableHead>Format</TableHead>
                 <TableHead>Size</TableHead>
-                <TableHead>Params</TableHead>
+                <TableHead className="hidden lg:table-cell">Params</TableHead>
                 <TableHead>Backend</TableHead>
                 <TableHead>Memory</TableHead>
-                <TableHead className="sr-only">Actions</TableHead>
+                <TableHead className="sticky right-0 bg-card"><span className="sr-only">Actions</span></TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
@@ -124,13 +124,13 @@ export function CatalogSection() {
                       {e.license ? ` · ${e.license}` : ""}
                     </div>
                   </TableCell>
-                  <TableCell>{e.source}</TableCell>
+                  <TableCell className="hidden lg:table-cell">{e.source}</TableCell>
                   <TableCell>
                     {e.format ?? "–"}
                     {e.quantization ? ` ${e.quantization}` : ""}
                   </TableCell>
-                  <TableCell className="font-mono">{formatBytes(e.size_bytes)}</TableCell>
-                  <TableCell className="font-mono">{params(e.parameters)}</TableCell>
+                  <TableCell className="whitespace-nowrap font-mono">{formatBytes(e.size_bytes)}</TableCell>
+                  <TableCell className="hidden lg:table-cell font-mono">{params(e.parameters)}</TableCell>
                   <TableCell>{e.suggested_backend ?? "–"}</TableCell>
                   <TableCell>
                     {e.memory_fit.fits == null ? (
@@ -144,7 +144,7 @@ export function CatalogSection() {
                       </Badge>
                     )}
                   </TableCell>
-                  <TableCell className="text-right">
+                  <TableCell className="sticky right-0 bg-card text-right">
                     {e.status === "ready" ? (
                       <Badge variant="secondary">installed</Badge>
                     ) : e.status === "downloading" ? (
