@@ -72,12 +72,11 @@ def test_damaged_model_files_are_skipped_and_reported(app: ServerProcess):
     for path in ("/api/tags", "/api/v1/models", "/v1/models", "/api/v1/models/catalog"):
         response = httpx.get(f"{app.url}{path}", timeout=60)
         assert response.status_code == 200, (path, response.text)
-    assert [m["name"] for m in httpx.get(f"{app.url}/api/tags", timeout=30).json()["models"]] == [
-        "tiny"
-    ]
-    assert [m["id"] for m in httpx.get(f"{app.url}/v1/models", timeout=30).json()["data"]] == [
-        "tiny"
-    ]
+    # The embedding model of /v1/embeddings and /api/embed is listed beside the local models.
+    listed = ["tiny", "all-MiniLM-L6-v2"]
+    tags = httpx.get(f"{app.url}/api/tags", timeout=30).json()["models"]
+    assert [m["name"] for m in tags] == listed
+    assert [m["id"] for m in httpx.get(f"{app.url}/v1/models", timeout=30).json()["data"]] == listed
     overview = httpx.get(f"{app.url}/api/v1/models", timeout=30).json()
     assert [m["id"] for m in overview["local"]] == ["tiny"]
     reported = {entry["id"]: entry["problem"] for entry in overview["invalid"]}
