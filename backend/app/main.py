@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from app.api.browser_guard import BrowserGuardMiddleware
 from app.api.errors import install_error_handlers
+from app.api.json_body import JsonBodyMiddleware
 from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.api.openai.batch_lines import make_dispatcher
 from app.api.openapi import install_openapi
@@ -190,7 +191,9 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
     )
     app.state.settings = settings
     # Order matters (the last added runs first): request id/logs/metrics see every request,
-    # CORS headers go on 401/413/429 answers too, auth runs before any body is read.
+    # CORS headers go on 401/413/429 answers too, auth runs before any body is read, and
+    # bodies are relabelled JSON only after the browser guard judged their original label.
+    app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         max_body=settings.max_body_bytes,

@@ -30,11 +30,16 @@ def route_template(scope: Scope) -> str:
 
 def error_response(exc: AppError, scope: Scope | None = None) -> JSONResponse:
     """An AppError rendered outside the app's exception handlers (i.e. in middleware), in the
-    envelope of the API ``scope`` addresses (Anthropic's on /v1/messages, else OpenAI's)."""
+    envelope of the API ``scope`` addresses (Anthropic's on /v1/messages, Ollama's on its
+    routes, else OpenAI's)."""
     from app.api.anthropic.errors import anthropic_response, is_anthropic_path
+    from app.api.ollama.common import error_response as ollama_response
+    from app.api.ollama.common import is_ollama_path
 
     if scope is not None and is_anthropic_path(scope.get("path", "")):
         return anthropic_response(exc)
+    if scope is not None and is_ollama_path(scope.get("path", "")):
+        return ollama_response(exc)
     return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=exc.headers)
 
 

@@ -46,6 +46,10 @@ class Capabilities:
 
 
 Role = Literal["system", "user", "assistant", "tool"]
+# How a chat prompt ends: a new assistant turn opened (the template's add_generation_prompt),
+# the final message left open for the model to continue (assistant prefill; HF's
+# continue_final_message), or neither.
+ChatEnding = Literal["new_turn", "continue", "none"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,8 @@ class GenerationRequest:
     messages: list[ChatMessage] | None = None
     # Tools, for engines that template and parse them themselves (Ollama, vLLM, remote).
     tools: ToolUse | None = None
+    # How the chat prompt ends, for engines that template the messages themselves.
+    chat_ending: ChatEnding = "new_turn"
 
 
 @dataclass(frozen=True)
@@ -291,10 +297,15 @@ class Backend(ABC):
 
     @abstractmethod
     def render_chat(
-        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+        self,
+        messages: list[ChatMessage],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        ending: ChatEnding = "new_turn",
     ) -> str:
         """The prompt text the model's chat template makes of ``messages``, ready to generate.
-        ``tools`` (OpenAI function definitions) go to templates that take them."""
+        ``tools`` (OpenAI function definitions) go to templates that take them; ``ending``
+        says whether the prompt opens a new assistant turn or continues the final message."""
 
     def chat_template_text(self) -> str:
         """The model's chat template source ('' when it has none or it is applied remotely)."""

@@ -9,7 +9,10 @@ We render ourselves instead of using llama-cpp-python's formatter so that llama.
 no guessed chat format and takes the same extra variables (``tools`` and friends) as HF's.
 
 :func:`render_messages` is the one entry point: it takes messages as plain dicts plus any extra
-template variables (``tools=[...]``, ``documents=...``) and returns the prompt text.
+template variables (``tools=[...]``, ``documents=...``) and returns the prompt text. How the
+prompt ends is a :data:`~app.backends.base.ChatEnding`: a new assistant turn opened (the
+template's ``add_generation_prompt``), the final message left open so the model continues it
+(HF's ``continue_final_message``: assistant prefill), or neither.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from app.backends.base import ChatEnding
 from app.core.errors import InvalidRequest
 
 # Tokens templates use to end a turn. Those the template writes (and the vocabulary knows)
@@ -35,6 +39,9 @@ END_OF_TURN_TOKENS = (
 )
 # Used only when a model ships no template (base models): a plain transcript.
 _TRANSCRIPT_SUFFIX = "\nassistant:"
+# Appended to the final message to find where its text ends in the rendered prompt, as HF's
+# apply_chat_template does for continue_final_message (the same tag, so prompts agree).
+_CONTINUE_TAG = "CONTINUE_FINAL_MESSAGE_TAG "
 
 
 class TemplateError(InvalidRequest):
@@ -89,11 +96,11 @@ class ChatTemplate:
         self,
         messages: Sequence[Mapping[str, Any]],
         *,
-        add_generation_prompt: bool = True,
+        ending: ChatEnding = "new_turn",
         **extra: Any,
     ) -> str:
         """Prompt text for ``messages``; ``extra`` become template variables (e.g. ``tools``)."""
-        return render_messages(self, messages, add_generation_prompt=add_generation_prompt, **extra)
+        return render_messages(self, messages, ending=ending, **extra)
 
     def stop_tokens(self) -> list[str]:
         """End-of-turn tokens this template writes, plus the model's end-of-sequence token."""
@@ -107,16 +114,35 @@ def render_messages(
     template: ChatTemplate,
     messages: Sequence[Mapping[str, Any]],
     *,
-    add_generation_prompt: bool = True,
+    ending: ChatEnding = "new_turn",
     **extra: Any,
 ) -> str:
     """Render ``messages`` (dicts with ``role`` and ``content``, and whatever else the template
-    reads, such as ``tool_calls``) with the model's template. Without a template: a plain
-    ``role: content`` transcript ending in ``assistant:``."""
+    reads, such as ``tool_calls``) with the model's template, ending as ``ending`` says.
+    Without a template: a plain ``role: content`` transcript, ending in ``assistant:`` for a
+    new turn."""
     conversation = [dict(m) for m in messages]
+    continuing = ending == "continue"
+    if continuing:
+        if not conversation:
+            raise InvalidRequest("There is no final message to continue.", param="messages")
+        final = conversation[-1]
+        final["content"] = str(final.get("content") or "") + _CONTINUE_TAG
     if not template.source:
         lines = [f"{m['role']}: {m.get('content') or ''}" for m in conversation]
-        return "\n".join(lines) + (_TRANSCRIPT_SUFFIX if add_generation_prompt else "")
+        text = "\n".join(lines) + (_TRANSCRIPT_SUFFIX if ending == "new_turn" else "")
+    else:
+        text = _render_template(template, conversation, ending == "new_turn", extra)
+    return _cut_at_tag(text) if continuing else text
+
+
+def _render_template(
+    template: ChatTemplate,
+    conversation: list[dict[str, Any]],
+    add_generation_prompt: bool,
+    extra: dict[str, Any],
+) -> str:
+    assert template.source is not None
     from jinja2 import TemplateError as JinjaError
 
     try:
@@ -134,3 +160,18 @@ def render_messages(
     except (JinjaError, TypeError, ValueError, LookupError, AttributeError) as exc:
         # A template that cannot take these messages (a missing key, a wrong type): say so.
         raise TemplateError(f"The model's chat template failed to render: {exc}") from exc
+
+
+def _cut_at_tag(text: str) -> str:
+    """The prompt up to the end of the final message's text (HF's continue_final_message)."""
+    tag = _CONTINUE_TAG.strip()
+    if tag not in text:
+        raise TemplateError(
+            "The model's chat template drops the final message's text, so it cannot be "
+            "continued; send the conversation without the final assistant message."
+        )
+    at = text.rindex(tag)
+    if text[at : at + len(_CONTINUE_TAG)] == _CONTINUE_TAG:
+        return text[:at]
+    # The template trimmed the message's trailing space (and the tag's): trim as HF does.
+    return text[:at].rstrip()

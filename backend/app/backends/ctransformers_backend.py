@@ -17,12 +17,14 @@ from typing import Any, ClassVar
 from app.backends.base import (
     Backend,
     Capabilities,
+    ChatEnding,
     ChatMessage,
     GenerationRequest,
     ModelSource,
     TokenEvent,
     check_token_ids,
 )
+from app.backends.chat_template import ChatTemplate
 from app.backends.gguf_info import read_gguf
 from app.backends.text import IncrementalDetokenizer, StopMatcher
 from app.core.errors import GenerationFailed
@@ -57,7 +59,7 @@ class CTransformersBackend(Backend):
         self._llm: Any = None
         self._facts: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._template: Any = None
+        self._template = ChatTemplate(None)
 
     @classmethod
     def cannot_serve(cls, source: ModelSource) -> str | None:
@@ -100,11 +102,7 @@ class CTransformersBackend(Backend):
             raise GenerationFailed(
                 f"ctransformers could not load '{self.source.model_id}': {exc}"
             ) from exc
-        if self._facts["chat_template"]:
-            from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-            env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-            self._template = env.from_string(self._facts["chat_template"])
+        self._template = ChatTemplate(self._facts["chat_template"] or None, "<s>", "</s>")
 
     def unload(self) -> None:
         self._llm = None
@@ -126,14 +124,14 @@ class CTransformersBackend(Backend):
         return list(self._llm.tokenize(text, add_bos_token=add_special_tokens))
 
     def render_chat(
-        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+        self,
+        messages: list[ChatMessage],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        ending: ChatEnding = "new_turn",
     ) -> str:
         conversation = [{"role": m.role, "content": m.content} for m in messages]
-        if self._template is not None:
-            return self._template.render(
-                messages=conversation, add_generation_prompt=True, bos_token="<s>", eos_token="</s>"
-            )
-        return "\n".join(f"{m.role}: {m.content}" for m in messages) + "\nassistant:"
+        return self._template.render(conversation, ending=ending)
 
     def detokenize(self, token_ids: list[int]) -> str:
         check_token_ids(token_ids, int(self._llm.vocab_size))

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from app.backends.base import (
     Backend,
     Capabilities,
+    ChatEnding,
     ChatMessage,
     GenerationRequest,
     TokenEvent,
@@ -225,12 +226,16 @@ class TransformersBackend(Backend):
         return self._template
 
     def render_chat(
-        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+        self,
+        messages: list[ChatMessage],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        ending: ChatEnding = "new_turn",
     ) -> str:
         from app.backends.chat_format import template_messages
 
         extra: dict[str, Any] = {"tools": tools} if tools else {}
-        return self._template.render(template_messages(messages), **extra)
+        return self._template.render(template_messages(messages), ending=ending, **extra)
 
     def detokenize(self, token_ids: list[int]) -> str:
         check_token_ids(token_ids, len(self._tokenizer))

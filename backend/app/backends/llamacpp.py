@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from app.backends.base import (
     Backend,
     Capabilities,
+    ChatEnding,
     ChatMessage,
     GenerationRequest,
     TokenEvent,
@@ -172,12 +173,16 @@ class LlamaCppBackend(Backend):
         return self._template
 
     def render_chat(
-        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+        self,
+        messages: list[ChatMessage],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        ending: ChatEnding = "new_turn",
     ) -> str:
         from app.backends.chat_format import template_messages
 
         extra: dict[str, Any] = {"tools": tools} if tools else {}
-        return self._template.render(template_messages(messages), **extra)
+        return self._template.render(template_messages(messages), ending=ending, **extra)
 
     def chat_template_text(self) -> str:
         return self._template.source or ""

@@ -20,6 +20,7 @@ import httpx
 from app.backends.base import (
     Backend,
     Capabilities,
+    ChatEnding,
     ChatMessage,
     FinishReason,
     GenerationRequest,
@@ -159,7 +160,11 @@ class OllamaBackend(Backend):
         raise InvalidRequest("The ollama backend has no local tokenizer.", param="model")
 
     def render_chat(
-        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+        self,
+        messages: list[ChatMessage],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        ending: ChatEnding = "new_turn",
     ) -> str:
         raise InvalidRequest(
             "The ollama backend applies its chat template remotely.", param="model"

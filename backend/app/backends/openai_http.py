@@ -67,6 +67,10 @@ def request_body(model: str, request: GenerationRequest) -> tuple[str, dict[str,
         body["messages"] = _messages(request)
         if request.tools is not None:
             body.update(_tools(request.tools))
+        # vLLM's fields (and ours); sent only when asked, since OpenAI itself refuses them.
+        if request.chat_ending != "new_turn":
+            body["add_generation_prompt"] = False
+            body["continue_final_message"] = request.chat_ending == "continue"
         return "/chat/completions", body
     body["prompt"] = request.prompt_text
     return "/completions", body

@@ -16,7 +16,14 @@ from typing import Any, ClassVar
 
 import httpx
 
-from app.backends.base import Backend, Capabilities, ChatMessage, GenerationRequest, TokenEvent
+from app.backends.base import (
+    Backend,
+    Capabilities,
+    ChatEnding,
+    ChatMessage,
+    GenerationRequest,
+    TokenEvent,
+)
 from app.backends.openai_http import OpenAIStream, error_from_response
 from app.backends.replicas import Replica, ReplicaPool, ReplicaState
 from app.core.config import RemoteEndpoint
@@ -103,7 +110,11 @@ class HttpEngineBackend(Backend):
         raise InvalidRequest(f"The {self.name} backend has no local tokenizer.", param="model")
 
     def render_chat(
-        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+        self,
+        messages: list[ChatMessage],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        ending: ChatEnding = "new_turn",
     ) -> str:
         raise InvalidRequest(
             f"The {self.name} backend applies its chat template remotely.", param="model"

@@ -168,6 +168,20 @@ class OllamaEmbedRequest(_Named):
     dimensions: int | None = Field(default=None, description="Must equal the model's size.")
 
 
+class OllamaEmbeddingsRequest(_Named):
+    """``POST /api/embeddings``: Ollama's older endpoint, one text, still served by Ollama and
+    called by the ollama client's ``embeddings()``."""
+
+    prompt: Text = Field(
+        default="", max_length=1_000_000, description="Text to embed; empty gives no vector."
+    )
+    options: dict[str, Any] | None = None
+    keep_alive: KeepAlive = Field(
+        default=None,
+        description="Accepted (embedding models stay loaded as the server's keep-alive says).",
+    )
+
+
 class OllamaShowRequest(_Named):
     """``POST /api/show``."""
 

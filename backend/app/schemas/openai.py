@@ -174,7 +174,34 @@ class NamedToolChoice(BaseModel):
     function: NamedFunction
 
 
-class ChatCompletionRequest(_Request):
+class ChatEndingFields(BaseModel):
+    """vLLM's fields for how a chat prompt ends (its defaults: a new assistant turn, also
+    after a final assistant message; the final message is continued only when asked)."""
+
+    add_generation_prompt: bool = Field(
+        default=True,
+        description="Extension (vLLM's): open a new assistant turn after the messages.",
+    )
+    continue_final_message: bool = Field(
+        default=False,
+        description="Extension (vLLM's): leave the final message open and continue its text "
+        "(assistant prefill); the reply holds only the new text. Not with "
+        "add_generation_prompt=true.",
+    )
+
+    @model_validator(mode="after")
+    def _one_ending(self) -> ChatEndingFields:
+        # vLLM's rule: both asked for explicitly is an error; continuing alone implies no
+        # generation prompt.
+        explicit = "add_generation_prompt" in self.model_fields_set
+        if self.continue_final_message and explicit and self.add_generation_prompt:
+            raise ValueError(
+                "Cannot set both `continue_final_message` and `add_generation_prompt` to True."
+            )
+        return self
+
+
+class ChatCompletionRequest(_Request, ChatEndingFields):
     """POST /v1/chat/completions."""
 
     messages: list[ChatMessageIn] = Field(min_length=1, description="The conversation so far.")

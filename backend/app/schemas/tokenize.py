@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.schemas.openai import ChatMessageIn
+from app.schemas.openai import ChatEndingFields, ChatMessageIn
 
 
-class TokenizeRequest(BaseModel):
-    """Either ``prompt`` (plain text) or ``messages`` (rendered with the chat template)."""
+class TokenizeRequest(ChatEndingFields):
+    """Either ``prompt`` (plain text) or ``messages`` (rendered with the chat template, ending
+    as ``add_generation_prompt`` and ``continue_final_message`` say)."""
 
     model_config = ConfigDict(extra="ignore")
 

@@ -24,6 +24,7 @@ from app.core.config import Settings
 from app.core.errors import ContextLengthExceeded, InvalidRequest
 from app.services.capabilities import check_embeddings
 from app.services.limits import check_input_chars
+from app.services.model_store import LocalModel, folder_size, from_hf_cache
 
 if TYPE_CHECKING:
     from app.services.model_manager import ModelManager
@@ -78,6 +79,27 @@ class EmbeddingService:
 
     def serves_by_embedder(self, model: str) -> bool:
         return self.embedders is not None and model in self.embedders.allowed()
+
+    def embedder_models(self) -> list[LocalModel]:
+        """The models the RAG embedders serve by name, for the model listings (``/v1/models``,
+        Ollama's ``/api/tags`` and ``/api/show``): each one whose files are on this machine (a
+        folder, the default MiniLM inside its wheel, or the HF cache), as an HF folder.
+        Blocking (reads file sizes): call it in a worker thread."""
+        if self.embedders is None:
+            return []
+        from app.services.rag.embedder import model_folder
+
+        found = []
+        for name in self.embedders.allowed():
+            folder = model_folder(name)
+            if folder is not None and folder.is_dir():
+                found.append(LocalModel(name, folder, "hf", folder_size(folder)))
+            elif folder is None and (cached := from_hf_cache(name)) is not None:
+                found.append(cached)
+        return found
+
+    def embedder_loaded(self, model: str) -> bool:
+        return self.embedders is not None and self.embedders.is_loaded(model)
 
     async def embed(
         self,

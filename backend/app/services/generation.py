@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from app.backends.base import (
+    ChatEnding,
     ChatMessage,
     Constraint,
     FinishReason,
@@ -279,12 +280,15 @@ class GenerationService:
         allow_fallback: bool = False,
         keep_alive: float | str | None = None,
         tools: ToolUse | None = None,
+        chat_ending: ChatEnding = "new_turn",
     ) -> PreparedGeneration:
         """Load the model if needed, render and tokenize the prompt, and check it fits.
 
         ``allow_fallback``: when the named ``backend`` is not installed or cannot load the
         model, serve it on the next backend for its format instead of failing (503).
-        ``keep_alive``: the request's keep-alive (seconds or a duration; None: unchanged)."""
+        ``keep_alive``: the request's keep-alive (seconds or a duration; None: unchanged).
+        ``chat_ending``: whether the chat prompt opens a new assistant turn or continues the
+        final message (assistant prefill)."""
         received_at = time.perf_counter()
         if params.max_tokens is not None and params.max_tokens > self.settings.max_new_tokens_cap:
             raise InvalidRequest(
@@ -316,7 +320,15 @@ class GenerationService:
             )
             if not engine.capabilities.local_tokenizer:
                 return self._prepare_remote(
-                    loaded, load_seconds, params, prompt, messages, received_at, constraint, tools
+                    loaded,
+                    load_seconds,
+                    params,
+                    prompt,
+                    messages,
+                    received_at,
+                    constraint,
+                    tools,
+                    chat_ending,
                 )
             self._check_chars(prompt, messages, engine.context_length)
             loop = asyncio.get_running_loop()
@@ -324,7 +336,10 @@ class GenerationService:
             if messages is not None:
                 plan = plan_tools(engine.chat_template_text(), messages, tools)
                 prompt_text = await loop.run_in_executor(
-                    self._text_pool, engine.render_chat, plan.messages, plan.tools
+                    self._text_pool,
+                    functools.partial(
+                        engine.render_chat, plan.messages, plan.tools, ending=chat_ending
+                    ),
                 )
                 prompt_text += plan.prompt_suffix
                 output = plan.output
@@ -374,6 +389,7 @@ class GenerationService:
         received_at: float,
         constraint: Constraint | None = None,
         tools: ToolUse | None = None,
+        chat_ending: ChatEnding = "new_turn",
     ) -> PreparedGeneration:
         """A request for an engine behind HTTP: it applies the template, counts tokens and
         parses tool calls itself, so we check only what we can (the context check happens
@@ -386,7 +402,13 @@ class GenerationService:
         )
         request_id = uuid.uuid4().hex
         request = GenerationRequest(
-            request_id, [], sampling, prompt_text=prompt or "", messages=messages, tools=tools
+            request_id,
+            [],
+            sampling,
+            prompt_text=prompt or "",
+            messages=messages,
+            tools=tools,
+            chat_ending=chat_ending,
         )
         loaded.backend.admit(request)
         return PreparedGeneration(

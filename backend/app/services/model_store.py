@@ -55,7 +55,8 @@ def resolve_prefixed(model_id: str) -> LocalModel | None:
     return None
 
 
-def _folder_size(path: Path) -> int:
+def folder_size(path: Path) -> int:
+    """Bytes of a file, or of every file under a folder."""
     if path.is_file():
         return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -154,7 +155,7 @@ class ModelStore:
             if entry.name.startswith("."):
                 continue  # staging folders of builds and downloads in progress
             if entry.is_dir() and is_hf_folder(entry):
-                model = LocalModel(entry.name, entry, "hf", _folder_size(entry), _describe(entry))
+                model = LocalModel(entry.name, entry, "hf", folder_size(entry), _describe(entry))
             elif entry.is_file() and entry.suffix == ".gguf":
                 # A GGUF file has no README; the bundled one gets its description here.
                 note = BUNDLED_DESCRIPTION if is_bundled(entry.name) else None
@@ -190,25 +191,26 @@ class ModelStore:
                 code="invalid_model_file",
             )
         if "/" in model_id and ".." not in model_id.split("/"):
-            cached = self._from_hf_cache(model_id)
+            cached = from_hf_cache(model_id)
             if cached is not None:
                 return cached
         raise ModelNotFound(model_id)
 
-    @staticmethod
-    def _from_hf_cache(repo_id: str) -> LocalModel | None:
-        try:
-            from huggingface_hub import snapshot_download
-            from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
-        except ImportError:
-            return None
-        try:
-            folder = Path(snapshot_download(repo_id, local_files_only=True))
-        except (LocalEntryNotFoundError, HFValidationError, OSError, ValueError):
-            return None
-        if not is_hf_folder(folder):
-            return None
-        return LocalModel(repo_id, folder, "hf", _folder_size(folder), _describe(folder))
+
+def from_hf_cache(repo_id: str) -> LocalModel | None:
+    """The HF folder of ``repo_id`` in the local HF cache (no download), or None."""
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+    except ImportError:
+        return None
+    try:
+        folder = Path(snapshot_download(repo_id, local_files_only=True))
+    except (LocalEntryNotFoundError, HFValidationError, OSError, ValueError):
+        return None
+    if not is_hf_folder(folder):
+        return None
+    return LocalModel(repo_id, folder, "hf", folder_size(folder), _describe(folder))
 
 
 def read_context_length(model: LocalModel) -> int | None:

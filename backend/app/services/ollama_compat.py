@@ -142,7 +142,10 @@ def _template(local: LocalModel) -> str:
         return ""
 
 
-def show(local: LocalModel, context_length: int | None, embeddings: bool) -> OllamaShowResponse:
+def show(
+    local: LocalModel, context_length: int | None, embeddings: bool, generates: bool = True
+) -> OllamaShowResponse:
+    """``/api/show`` of ``local``; ``generates`` False for a model that only embeds."""
     info = details(local)
     model_info: dict[str, Any] = {"general.architecture": info.family}
     if context_length:
@@ -151,7 +154,9 @@ def show(local: LocalModel, context_length: int | None, embeddings: bool) -> Oll
     if facts.parameters:
         model_info["general.parameter_count"] = facts.parameters
     # Local models run on transformers or llamacpp, which both call tools (docs/tools.md).
-    capabilities = ["completion", "tools"] + (["embedding"] if embeddings else [])
+    capabilities = (["completion", "tools"] if generates else []) + (
+        ["embedding"] if embeddings else []
+    )
     return OllamaShowResponse(
         # The model's id, not its absolute path: file system layout is not the client's business.
         modelfile=f"# Served by Mistral Playground\nFROM {local.id}\n",

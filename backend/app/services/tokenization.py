@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.backends.base import Backend, ChatMessage, ToolUse
+from app.backends.base import Backend, ChatEnding, ChatMessage, ToolUse
 from app.core.errors import InvalidRequest
 from app.services.model_manager import LoadedModel, ModelManager
 from app.services.tools.planning import plan_tools
@@ -31,12 +31,14 @@ def _tokens(
     messages: list[ChatMessage] | None,
     add_special_tokens: bool,
     tools: ToolUse | None = None,
+    chat_ending: ChatEnding = "new_turn",
 ) -> list[int]:
     if messages is not None:
-        # Rendered as GenerationService.prepare renders it (tools included); the template
-        # writes BOS and the other special tokens itself.
+        # Rendered as GenerationService.prepare renders it (tools and ending included); the
+        # template writes BOS and the other special tokens itself.
         plan = plan_tools(engine.chat_template_text(), messages, tools)
-        text = engine.render_chat(plan.messages, plan.tools) + plan.prompt_suffix
+        text = engine.render_chat(plan.messages, plan.tools, ending=chat_ending)
+        text += plan.prompt_suffix
         return engine.tokenize(text, add_special_tokens=False)
     return engine.tokenize(prompt or "", add_special_tokens=add_special_tokens)
 
@@ -49,11 +51,14 @@ async def tokenize(
     messages: list[ChatMessage] | None = None,
     add_special_tokens: bool = True,
     tools: ToolUse | None = None,
+    chat_ending: ChatEnding = "new_turn",
 ) -> tuple[list[int], int]:
     """Token ids of the input and the model's context length."""
     loaded = await _engine(manager, model_id)
     engine = loaded.backend
-    ids = await asyncio.to_thread(_tokens, engine, prompt, messages, add_special_tokens, tools)
+    ids = await asyncio.to_thread(
+        _tokens, engine, prompt, messages, add_special_tokens, tools, chat_ending
+    )
     return ids, engine.context_length
 
 

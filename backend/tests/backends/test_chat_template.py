@@ -70,6 +70,64 @@ def test_same_prompt_and_tokens_on_both_backends(engines, smollm2_dir: Path, mes
         assert "named SmolLM" in expected_text
 
 
+PREFILLED = [
+    ChatMessage("user", "What is the capital of France?"),
+    ChatMessage("assistant", "The capital of France is"),
+]
+
+
+@pytest.mark.parametrize(
+    ("messages", "ending"),
+    [
+        (PREFILLED, "continue"),
+        (PREFILLED, "new_turn"),
+        (PREFILLED, "none"),
+        (PREFILLED[:1], "none"),
+    ],
+)
+def test_prompt_endings_match_apply_chat_template(engines, smollm2_dir: Path, messages, ending):
+    """A final assistant message continued (prefill), closed with a new turn opened, or
+    neither: the same text and tokens on both backends as HF's apply_chat_template."""
+    from transformers import AutoTokenizer
+
+    reference = AutoTokenizer.from_pretrained(smollm2_dir / HF_ID)
+    dicts = [{"role": m.role, "content": m.content} for m in messages]
+    expected = str(
+        reference.apply_chat_template(
+            dicts,
+            tokenize=False,
+            add_generation_prompt=ending == "new_turn",
+            continue_final_message=ending == "continue",
+        )
+    )
+    for engine in engines:
+        text = engine.render_chat(messages, ending=ending)
+        assert text == expected
+        assert engine.tokenize(text, add_special_tokens=False) == list(
+            reference(expected, add_special_tokens=False)["input_ids"]
+        )
+    if ending == "continue":
+        assert expected.endswith("<|im_start|>assistant\nThe capital of France is")
+
+
+def test_continuing_keeps_or_trims_trailing_space_as_hf_does():
+    keeps = ChatTemplate("{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}|{% endfor %}")
+    trims = ChatTemplate(
+        "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] | trim }}|{% endfor %}"
+    )
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Sure, "}]
+    assert keeps.render(messages, ending="continue") == "<user>hi|<assistant>Sure, "
+    assert trims.render(messages, ending="continue") == "<user>hi|<assistant>Sure,"
+    dropping = ChatTemplate(
+        "{% for m in messages %}{% if m['role'] == 'user' %}{{ m['content'] }}"
+        "{% endif %}{% endfor %}"
+    )
+    with pytest.raises(TemplateError, match="cannot be continued") as info:
+        dropping.render(messages, ending="continue")
+    assert info.value.status_code == 400
+    assert ChatTemplate(None).render(messages, ending="continue") == "user: hi\nassistant: Sure, "
+
+
 def test_template_stop_tokens_end_generation(engines):
     hf, gguf = engines
     assert hf.chat_template.stop_tokens() == gguf.chat_template.stop_tokens() == ["<|im_end|>"]
@@ -88,7 +146,7 @@ def test_render_options_and_extra_variables():
     )
     messages = [{"role": "user", "content": "hi <b>"}]
     assert template.render(messages) == "[user] hi <b>\n[assistant]"
-    assert template.render(messages, add_generation_prompt=False) == "[user] hi <b>\n"
+    assert template.render(messages, ending="none") == "[user] hi <b>\n"
     tools = [{"type": "function", "function": {"name": "get_time", "description": "<now>"}}]
     rendered = template.render(messages, tools=tools)
     assert f"tools: {json.dumps(tools)}" in rendered  # HF's tojson: no HTML escaping

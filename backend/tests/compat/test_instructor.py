@@ -12,7 +12,7 @@ import pytest
 from openai import OpenAI
 from pydantic import BaseModel, Field
 
-from tests.compat.conftest import SMOLLM2, TINY
+from tests.compat.conftest import SMOLLM2_ENGINES, TINY_ENGINES
 from tests.helpers.server import ServerProcess
 
 
@@ -42,7 +42,7 @@ def client(tool_clients_server: ServerProcess) -> instructor.Instructor:
     return instructor.from_openai(openai_client, mode=instructor.Mode.TOOLS)
 
 
-@pytest.mark.parametrize(("model", "backend"), TINY + SMOLLM2)
+@pytest.mark.parametrize(("model", "backend"), TINY_ENGINES + SMOLLM2_ENGINES)
 def test_create_with_a_nested_response_model(
     client: instructor.Instructor, model: str, backend: str
 ) -> None:
@@ -57,7 +57,7 @@ def test_create_with_a_nested_response_model(
     assert isinstance(trip, Trip) and isinstance(trip.origin, City)
 
 
-@pytest.mark.parametrize(("model", "backend"), TINY)
+@pytest.mark.parametrize(("model", "backend"), TINY_ENGINES)
 @pytest.mark.parametrize("response_model", [Trip, City], ids=["nested", "flat"])
 def test_create_partial_streams_growing_objects(
     client: instructor.Instructor, model: str, backend: str, response_model: type[BaseModel]
@@ -79,7 +79,7 @@ def test_create_partial_streams_growing_objects(
     response_model.model_validate(filled[-1])
 
 
-@pytest.mark.parametrize(("model", "backend"), TINY)
+@pytest.mark.parametrize(("model", "backend"), TINY_ENGINES)
 def test_create_stream_of_partial(client: instructor.Instructor, model: str, backend: str) -> None:
     stream = client.chat.completions.create(
         model=model,

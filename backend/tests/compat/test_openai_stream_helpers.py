@@ -16,7 +16,7 @@ import openai
 import pytest
 from pydantic import BaseModel, Field
 
-from tests.compat.conftest import SMOLLM2, TINY
+from tests.compat.conftest import SMOLLM2_ENGINES, TINY_ENGINES
 from tests.helpers.server import ServerProcess
 
 
@@ -43,7 +43,7 @@ def client(tool_clients_server: ServerProcess) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{tool_clients_server.url}/v1", api_key="unused", max_retries=0)
 
 
-@pytest.mark.parametrize(("model", "backend"), TINY + SMOLLM2)
+@pytest.mark.parametrize(("model", "backend"), TINY_ENGINES + SMOLLM2_ENGINES)
 @pytest.mark.parametrize("tool", [Trip, City], ids=["nested", "flat"])
 def test_chat_stream_helper_parses_the_forced_call(
     client: openai.OpenAI, model: str, backend: str, tool: type[BaseModel]
@@ -77,7 +77,7 @@ def _sse_data(response: httpx.Response) -> list[dict]:
     return [json.loads(line) for line in lines[:-1]]
 
 
-@pytest.mark.parametrize(("model", "backend"), TINY)
+@pytest.mark.parametrize(("model", "backend"), TINY_ENGINES)
 def test_raw_stream_sends_one_entry_per_call_in_a_chunk(
     tool_clients_server: ServerProcess, model: str, backend: str
 ) -> None:
@@ -118,7 +118,7 @@ def test_raw_stream_sends_one_entry_per_call_in_a_chunk(
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
 
 
-@pytest.mark.parametrize(("model", "backend"), TINY + SMOLLM2[1:])
+@pytest.mark.parametrize(("model", "backend"), TINY_ENGINES + SMOLLM2_ENGINES[1:])
 def test_responses_stream_with_a_nested_model(
     client: openai.OpenAI, model: str, backend: str
 ) -> None:
@@ -140,7 +140,7 @@ def test_responses_stream_with_a_nested_model(
     assert "".join(deltas) == done.arguments == call.arguments
 
 
-@pytest.mark.parametrize(("model", "backend"), TINY + SMOLLM2[1:])
+@pytest.mark.parametrize(("model", "backend"), TINY_ENGINES + SMOLLM2_ENGINES[1:])
 @pytest.mark.parametrize("choice", [{"type": "any"}, {"type": "tool", "name": "Trip"}])
 def test_anthropic_stream_with_a_nested_model(
     tool_clients_server: ServerProcess, model: str, backend: str, choice: dict

@@ -13,7 +13,14 @@ import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from app.backends.base import Backend, Capabilities, ChatMessage, GenerationRequest, TokenEvent
+from app.backends.base import (
+    Backend,
+    Capabilities,
+    ChatEnding,
+    ChatMessage,
+    GenerationRequest,
+    TokenEvent,
+)
 from app.backends.registry import BACKENDS, BackendEntry
 from app.core.errors import Overloaded
 
@@ -43,7 +50,11 @@ class FakeBackend(Backend):
         return [ord(c) for c in text]
 
     def render_chat(
-        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+        self,
+        messages: list[ChatMessage],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        ending: ChatEnding = "new_turn",
     ) -> str:
         return "\n".join(m.content for m in messages)
 

@@ -10,6 +10,7 @@ import httpx
 import openai
 import pytest
 
+from app.api.ollama.common import is_ollama_path
 from tests.helpers.routes import app_routes, openapi_operations
 from tests.security.conftest import AuthServer, cli_create_key
 
@@ -32,6 +33,8 @@ def _assert_401(response: httpx.Response, what: str) -> None:
     if " /v1/messages" in what:  # Anthropic's routes answer in Anthropic's envelope
         assert body["type"] == "error", what
         assert body["error"]["type"] == "authentication_error", what
+    elif is_ollama_path(what.split(" ")[-1]):  # Ollama's: {"error": "message"}
+        assert set(body) == {"error"} and isinstance(body["error"], str), what
     else:
         assert set(body["error"]) >= {"message", "type", "param", "code"}, what
         assert body["error"]["code"] == "invalid_api_key"

@@ -45,6 +45,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/embeddings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Embed One
+         * @description One text, one vector (Ollama's older endpoint, deprecated there for /api/embed but
+         *     still served); an empty prompt gives an empty vector, as in Ollama.
+         */
+        post: operations["ollama-embed_one"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/generate": {
         parameters: {
             query?: never;
@@ -135,7 +156,7 @@ export interface paths {
         };
         /**
          * List Tags
-         * @description Local models, in Ollama's listing format.
+         * @description Local models and the embedding models of ``/api/embed``, in Ollama's listing format.
          */
         get: operations["ollama-list_tags"];
         put?: never;
@@ -1571,7 +1592,8 @@ export interface paths {
         put?: never;
         /**
          * Create Message
-         * @description A reply in Anthropic's Messages format (SSE events when stream=true).
+         * @description A reply in Anthropic's Messages format (SSE events when stream=true); a final
+         *     assistant turn is continued (prefill), and the reply holds only the new text.
          */
         post: operations["anthropic-create_message"];
         delete?: never;
@@ -1609,7 +1631,7 @@ export interface paths {
         };
         /**
          * List Models
-         * @description Models this server can serve.
+         * @description Models this server can serve, embedding models included.
          */
         get: operations["openai-list_models"];
         put?: never;
@@ -2355,6 +2377,12 @@ export interface components {
          */
         ChatCompletionRequest: {
             /**
+             * Add Generation Prompt
+             * @description Extension (vLLM's): open a new assistant turn after the messages.
+             * @default true
+             */
+            add_generation_prompt?: boolean;
+            /**
              * Allow Fallback
              * @description When the named backend is not installed or cannot load the model, serve it on the next backend for its format instead of failing with 503; the response's timings say which backend served and why.
              * @default false
@@ -2365,6 +2393,12 @@ export interface components {
              * @description Extension: backend to use.
              */
             backend?: string | null;
+            /**
+             * Continue Final Message
+             * @description Extension (vLLM's): leave the final message open and continue its text (assistant prefill); the reply holds only the new text. Not with add_generation_prompt=true.
+             * @default false
+             */
+            continue_final_message?: boolean;
             /**
              * Logprobs
              * @default false
@@ -5207,6 +5241,39 @@ export interface components {
              */
             truncate?: boolean;
         };
+        /**
+         * OllamaEmbeddingsRequest
+         * @description ``POST /api/embeddings``: Ollama's older endpoint, one text, still served by Ollama and
+         *     called by the ollama client's ``embeddings()``.
+         */
+        OllamaEmbeddingsRequest: {
+            /**
+             * Keep Alive
+             * @description Accepted (embedding models stay loaded as the server's keep-alive says).
+             */
+            keep_alive?: string | number | null;
+            /**
+             * Model
+             * @description Model name, e.g. tiny or tiny-f16.gguf (':latest' is ignored).
+             * @default
+             */
+            model?: string;
+            /**
+             * Name
+             * @description Old spelling of 'model'.
+             */
+            name?: string | null;
+            /** Options */
+            options?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Prompt
+             * @description Text to embed; empty gives no vector.
+             * @default
+             */
+            prompt?: string;
+        };
         /** OllamaFunction */
         OllamaFunction: {
             /**
@@ -6314,15 +6381,28 @@ export interface components {
         };
         /**
          * TokenizeRequest
-         * @description Either ``prompt`` (plain text) or ``messages`` (rendered with the chat template).
+         * @description Either ``prompt`` (plain text) or ``messages`` (rendered with the chat template, ending
+         *     as ``add_generation_prompt`` and ``continue_final_message`` say).
          */
         TokenizeRequest: {
+            /**
+             * Add Generation Prompt
+             * @description Extension (vLLM's): open a new assistant turn after the messages.
+             * @default true
+             */
+            add_generation_prompt?: boolean;
             /**
              * Add Special Tokens
              * @description With prompt: add BOS/special tokens the model expects.
              * @default true
              */
             add_special_tokens?: boolean;
+            /**
+             * Continue Final Message
+             * @description Extension (vLLM's): leave the final message open and continue its text (assistant prefill); the reply holds only the new text. Not with add_generation_prompt=true.
+             * @default false
+             */
+            continue_final_message?: boolean;
             /**
              * Messages
              * @description A conversation, tokenized as the model's chat template renders it (with the assistant turn opened, as a generation would see it).
@@ -6749,6 +6829,92 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["OllamaEmbedRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description A resource named in the path does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | {
+                        /** @description What went wrong. */
+                        error: string;
+                    };
+                };
+            };
+        };
+    };
+    "ollama-embed_one": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OllamaEmbeddingsRequest"];
             };
         };
         responses: {

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Request
 from sse_starlette import ServerSentEvent
 
 from app.api.anthropic.errors import AnthropicRoute, anthropic_body
-from app.api.anthropic.translate import chat_messages, params, stop_reason, tool_input, tool_use
+from app.api.anthropic.translate import (
+    chat_ending,
+    chat_messages,
+    params,
+    stop_reason,
+    tool_input,
+    tool_use,
+)
 from app.api.deps import GenerationDep, ModelManagerDep
 from app.api.sse import event, sse_response
 from app.backends.base import ToolCallDelta
@@ -36,13 +43,16 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 @router.post("", response_model=Message, responses=_ERRORS, operation_id="anthropic-create_message")
 async def create_message(body: MessagesRequest, generation: GenerationDep, request: Request):
-    """A reply in Anthropic's Messages format (SSE events when stream=true)."""
+    """A reply in Anthropic's Messages format (SSE events when stream=true); a final
+    assistant turn is continued (prefill), and the reply holds only the new text."""
+    messages = chat_messages(body)
     job = await generation.prepare(
         body.model,
         params(body),
-        messages=chat_messages(body),
+        messages=messages,
         backend=body.backend,
         tools=tool_use(body),
+        chat_ending=chat_ending(messages),
     )
     msg_id = f"msg_{job.request_id}"
     if body.stream:
@@ -188,7 +198,12 @@ async def _events(
 )
 async def count_tokens(body: CountTokensRequest, manager: ModelManagerDep) -> CountTokensResponse:
     """Tokens the conversation takes in the model's prompt (chat template included)."""
+    messages = chat_messages(body)
     ids, _ = await tokenization.tokenize(
-        manager, body.model, messages=chat_messages(body), tools=tool_use(body)
+        manager,
+        body.model,
+        messages=messages,
+        tools=tool_use(body),
+        chat_ending=chat_ending(messages),
     )
     return CountTokensResponse(input_tokens=len(ids))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from app.backends.base import ChatMessage, ToolCall, ToolSpec, ToolUse
+from app.backends.base import ChatEnding, ChatMessage, ToolCall, ToolSpec, ToolUse
 from app.core.errors import InvalidRequest
 from app.schemas.anthropic import (
     MessagesRequest,
@@ -54,6 +54,21 @@ def chat_messages(body: _MessagesBase) -> list[ChatMessage]:
         if parts or calls:
             out.append(ChatMessage(message.role, "".join(parts), tool_calls=tuple(calls)))
     return out
+
+
+def chat_ending(messages: list[ChatMessage]) -> ChatEnding:
+    """How the prompt ends: a final assistant turn (text, no tool calls) is a prefill, which
+    the reply continues rather than answers (Anthropic's rule); anything else opens a turn.
+    As Anthropic does, a prefill ending in whitespace is refused (400)."""
+    last = messages[-1] if messages else None
+    if last is None or last.role != "assistant" or last.tool_calls:
+        return "new_turn"
+    if last.content != last.content.rstrip():
+        raise InvalidRequest(
+            "messages: final assistant content cannot end with trailing whitespace.",
+            param="messages",
+        )
+    return "continue"
 
 
 def tool_use(body: _MessagesBase) -> ToolUse | None:

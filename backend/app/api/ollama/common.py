@@ -1,4 +1,8 @@
-"""Helpers shared by the Ollama-compatible routes: Ollama's error shape and NDJSON streams."""
+"""Helpers shared by the Ollama-compatible routes: Ollama's error shape and NDJSON streams.
+
+Every error on these routes leaves as Ollama's ``{"error": "message"}`` with the HTTP status:
+the routes' own (:func:`ollama_errors`), and request-validation and HTTP errors, which the app's
+one handler (``api/errors.py``) and the middleware render this way when :func:`is_ollama_path`."""
 
 from __future__ import annotations
 
@@ -13,6 +17,15 @@ from app.core.errors import AppError
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+PREFIX = "/api"
+NATIVE_PREFIX = "/api/v1"  # our own API shares the prefix; it keeps the OpenAI envelope
+
+
+def is_ollama_path(path: str) -> bool:
+    """Whether ``path`` is one of Ollama's routes (``/api/...`` outside ``/api/v1``)."""
+    native = path == NATIVE_PREFIX or path.startswith(NATIVE_PREFIX + "/")
+    return path.startswith(PREFIX + "/") and not native
 
 
 def ollama_errors(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | JSONResponse]]:
@@ -29,7 +42,12 @@ def ollama_errors(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R
 
 
 def error_response(exc: AppError) -> JSONResponse:
-    return JSONResponse({"error": exc.message}, status_code=exc.status_code, headers=exc.headers)
+    return ollama_error(exc.status_code, exc.message, exc.headers)
+
+
+def ollama_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Ollama's error body, ``{"error": message}``, with ``status``."""
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def line(data: Any) -> str:

@@ -1,6 +1,6 @@
-"""``POST /api/embed``: Ollama's embeddings, from the model's own backend (llama.cpp GGUF,
-Ollama) or from the RAG embedder for sentence-transformers models, through the shared
-:class:`~app.services.embeddings.EmbeddingService`."""
+"""``POST /api/embed`` and the older ``POST /api/embeddings``: Ollama's embeddings, from the
+model's own backend (llama.cpp GGUF, Ollama) or from the RAG embedder for sentence-transformers
+models, through the shared :class:`~app.services.embeddings.EmbeddingService`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from app.api.deps import EmbeddingsDep
 from app.api.ollama.common import ollama_errors
-from app.schemas.ollama import OllamaEmbedRequest
+from app.schemas.ollama import OllamaEmbeddingsRequest, OllamaEmbedRequest
 from app.services.embeddings import input_texts
 from app.services.ollama_compat import model_id
 
@@ -29,3 +29,14 @@ async def embed(body: OllamaEmbedRequest, embeddings: EmbeddingsDep):
         "load_duration": int(result.load_s * 1e9),
         "prompt_eval_count": result.tokens,
     }
+
+
+@router.post("/embeddings")
+@ollama_errors
+async def embed_one(body: OllamaEmbeddingsRequest, embeddings: EmbeddingsDep):
+    """One text, one vector (Ollama's older endpoint, deprecated there for /api/embed but
+    still served); an empty prompt gives an empty vector, as in Ollama."""
+    if not body.prompt:
+        return {"embedding": []}
+    result = await embeddings.embed(model_id(body.model), [body.prompt])
+    return {"embedding": result.vectors[0].tolist()}

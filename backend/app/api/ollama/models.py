@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import ModelManagerDep, ModelStoreDep, SettingsDep
+from app.api.deps import EmbeddingsDep, ModelManagerDep, ModelStoreDep, SettingsDep
 from app.api.ollama.common import line, ndjson, ollama_errors
 from app.core.errors import AppError, ModelNotFound
 from app.schemas.ollama import OllamaPullRequest, OllamaShowRequest, OllamaTags
 from app.services.model_store import read_context_length
 from app.services.ollama_compat import model_entry, model_id, rfc3339, show
 from app.services.ollama_pull import pull_events
+from app.services.rag.embedder import folder_max_tokens
 from app.version import __version__
 
 router = APIRouter(tags=["ollama"])
@@ -29,11 +30,17 @@ async def version() -> dict[str, str]:
 
 @router.get("/tags", response_model=OllamaTags)
 @ollama_errors
-async def list_tags(store: ModelStoreDep):
-    """Local models, in Ollama's listing format."""
+async def list_tags(store: ModelStoreDep, embeddings: EmbeddingsDep):
+    """Local models and the embedding models of ``/api/embed``, in Ollama's listing format."""
     local = await store.scan_async()
-    entries = await asyncio.to_thread(lambda: [model_entry(m) for m in local])
-    return OllamaTags(models=entries)
+
+    def entries() -> list:
+        models = {m.id: m for m in local}
+        for model in embeddings.embedder_models():
+            models.setdefault(model.id, model)
+        return [model_entry(m) for m in models.values()]
+
+    return OllamaTags(models=await asyncio.to_thread(entries))
 
 
 @router.get("/ps", response_model=OllamaTags)
@@ -61,9 +68,19 @@ async def list_running(manager: ModelManagerDep, settings: SettingsDep):
 
 @router.post("/show")
 @ollama_errors
-async def show_model(body: OllamaShowRequest, store: ModelStoreDep, manager: ModelManagerDep):
+async def show_model(
+    body: OllamaShowRequest,
+    store: ModelStoreDep,
+    manager: ModelManagerDep,
+    embeddings: EmbeddingsDep,
+):
     """Details of a local model: format, family, size, quantization, template, context."""
     mid = model_id(body.model)
+    if embeddings.serves_by_embedder(mid):
+        for model in await asyncio.to_thread(embeddings.embedder_models):
+            if model.id == mid:
+                context = await asyncio.to_thread(folder_max_tokens, model.path)
+                return await asyncio.to_thread(show, model, context, True, False)
     local = await asyncio.to_thread(store.resolve, mid)
     if local.format not in ("hf", "gguf"):
         raise ModelNotFound(mid)
@@ -71,8 +88,7 @@ async def show_model(body: OllamaShowRequest, store: ModelStoreDep, manager: Mod
     context = loaded.backend.context_length if loaded else None
     if context is None:
         context = await asyncio.to_thread(read_context_length, local)
-    embeddings = local.format == "gguf"
-    return await asyncio.to_thread(show, local, context, embeddings)
+    return await asyncio.to_thread(show, local, context, local.format == "gguf")
 
 
 @router.post("/pull")

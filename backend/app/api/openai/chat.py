@@ -9,6 +9,7 @@ from sse_starlette import ServerSentEvent
 
 from app.api.deps import GenerationDep
 from app.api.openai.translate import (
+    chat_ending,
     chat_finish,
     chat_logprobs,
     chat_messages,
@@ -56,6 +57,7 @@ async def create_chat_completion(
         backend=body.backend,
         allow_fallback=body.allow_fallback,
         tools=tool_use(body),
+        chat_ending=chat_ending(body),
     )
     chat_id = f"chatcmpl-{job.request_id}"
     if body.stream:

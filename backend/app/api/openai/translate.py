@@ -6,6 +6,7 @@ import json
 from typing import Literal, cast
 
 from app.backends.base import (
+    ChatEnding,
     ChatMessage,
     FinishReason,
     Role,
@@ -17,6 +18,7 @@ from app.backends.base import (
 from app.core.errors import InvalidRequest
 from app.schemas.openai import (
     ChatCompletionRequest,
+    ChatEndingFields,
     ChatMessageIn,
     ChoiceLogprobs,
     CompletionLogprobs,
@@ -64,6 +66,14 @@ def tool_use(body: ChatCompletionRequest) -> ToolUse | None:
     if isinstance(choice, str):
         return ToolUse(specs, choice, parallel=body.parallel_tool_calls)
     return ToolUse(specs, "function", choice.function.name, parallel=body.parallel_tool_calls)
+
+
+def chat_ending(body: ChatEndingFields) -> ChatEnding:
+    """How the prompt ends: vLLM's fields, with its default (a new assistant turn, also after
+    a final assistant message; continuing it only when asked)."""
+    if body.continue_final_message:
+        return "continue"
+    return "new_turn" if body.add_generation_prompt else "none"
 
 
 def chat_params(body: ChatCompletionRequest) -> ParamsInput:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import ModelManagerDep
-from app.api.openai.translate import chat_messages
+from app.api.openai.translate import chat_ending, chat_messages
 from app.schemas.common import error_responses
 from app.schemas.tokenize import (
     DetokenizeRequest,
@@ -27,6 +27,7 @@ async def tokenize(body: TokenizeRequest, manager: ModelManagerDep) -> TokenizeR
         prompt=body.prompt,
         messages=chat_messages(body.messages) if body.messages is not None else None,
         add_special_tokens=body.add_special_tokens,
+        chat_ending=chat_ending(body),
     )
     return TokenizeResponse(count=len(ids), max_model_len=context, tokens=ids)
 

