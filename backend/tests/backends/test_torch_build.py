@@ -5,6 +5,7 @@ lock, 2 of 3 rounds here ended in "Cannot copy out of meta tensor" or random wei
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from safetensors import safe_open
@@ -14,6 +15,18 @@ from app.backends.hf_transformers import TransformersBackend
 from app.core.config import Settings
 from app.services.bundled import HF_ID
 from app.services.rag.embedder import EmbedderPool
+
+
+def _collecting(fn: Callable[[], object], errors: list[BaseException]) -> Callable[[], None]:
+    """``fn`` for a thread: what it raises goes into ``errors``, for the test to assert."""
+
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as exc:
+            errors.append(exc)
+
+    return run
 
 
 def test_models_built_side_by_side_get_their_weights(smollm2_dir: Path) -> None:
@@ -27,19 +40,9 @@ def test_models_built_side_by_side_get_their_weights(smollm2_dir: Path) -> None:
             ModelSource(HF_ID, folder, "hf"), Settings(threads=1, dtype="fp32")
         )
         pool = EmbedderPool(Settings())
-
-        def guarded(fn):
-            def run() -> None:
-                try:
-                    fn()
-                except BaseException as exc:  # collected and asserted below
-                    errors.append(exc)
-
-            return run
-
         threads = [
-            threading.Thread(target=guarded(backend.load)),
-            threading.Thread(target=guarded(lambda: pool.get().model)),
+            threading.Thread(target=_collecting(backend.load, errors)),
+            threading.Thread(target=_collecting(lambda p=pool: p.get().model, errors)),
         ]
         for thread in threads:
             thread.start()
