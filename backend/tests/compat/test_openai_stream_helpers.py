@@ -8,34 +8,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Literal
 
 import anthropic
 import httpx
 import openai
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from tests.compat.conftest import SMOLLM2_ENGINES, TINY_ENGINES
+from tests.compat.shapes import ASK, City, Trip
 from tests.helpers.server import ServerProcess
-
-
-class City(BaseModel):
-    """A city."""
-
-    name: str = Field(max_length=12)
-    capital: bool
-
-
-class Trip(BaseModel):
-    """A trip from one city to another."""
-
-    origin: City
-    destination: City
-    by: Literal["train", "plane"]
-
-
-ASK = [{"role": "user", "content": "Plan a trip from Paris to Rome."}]
 
 
 @pytest.fixture(scope="module")
