@@ -12,6 +12,7 @@ packed copy replaces the original weight, so memory stays the same.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import torch
@@ -87,6 +88,18 @@ def can_pack(model: nn.Module) -> str | None:
     param = next(model.parameters())
     if param.device.type != "cpu" or param.dtype != torch.bfloat16:
         return f"only bf16 on CPU ({param.dtype} on {param.device.type})"
+    return _reorder_unsupported()
+
+
+@functools.cache
+def _reorder_unsupported() -> str | None:
+    """Why oneDNN cannot pack a bf16 weight on this CPU (None when it can). Builds with
+    oneDNN still refuse at run time on CPUs without AVX-512 ("bf16 path needs the cpu support
+    avx_ne_convert or avx512bw, avx512vl and avx512dq"), so try it once on a small weight."""
+    try:
+        torch.ops.mkldnn._reorder_linear_weight(torch.zeros(16, 16, dtype=torch.bfloat16), 1)
+    except RuntimeError as exc:
+        return str(exc).splitlines()[0]
     return None
 
 
