@@ -26,6 +26,9 @@ async function knowledgeBaseWithNote(name: string) {
 }
 
 test("At 800x900 the sidebar starts collapsed, toggles and remembers; table actions are visible and work", async ({ page }) => {
+  // Compare's spec runs tiny-b first and leaves it loaded; this test starts from it unloaded.
+  const unloaded = await fetch(`${API()}/api/v1/models/tiny-b/unload`, { method: "POST" });
+  expect([204, 404]).toContain(unloaded.status);
   await page.goto("/models");
   const sidebar = page.getByTestId("sidebar");
   await expect(sidebar).toHaveAttribute("data-collapsed", "true");
