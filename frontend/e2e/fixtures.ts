@@ -45,6 +45,30 @@ export async function setTheme(page: Page, theme: "light" | "dark") {
 
 export const API = () => process.env.MP_E2E_URL!;
 
+/** A knowledge base named `name` holding `docs` (file name -> text), made through the API and
+ * waited on until every document is ingested. */
+export async function knowledgeBaseWith(name: string, docs: Record<string, string>) {
+  const created = await fetch(`${API()}/api/v1/rag/collections`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
+  expect(created.status).toBe(201);
+  const form = new FormData();
+  form.append("collection", name);
+  for (const [file, text] of Object.entries(docs)) form.append("files", new Blob([text], { type: "text/plain" }), file);
+  const upload = await fetch(`${API()}/api/v1/rag/documents`, { method: "POST", body: form });
+  expect(upload.status).toBe(202);
+  const { items } = (await upload.json()) as { items: { job_id: string }[] };
+  for (const item of items) {
+    await expect
+      .poll(async () => ((await (await fetch(`${API()}/api/v1/rag/jobs/${item.job_id}`)).json()) as { status: string }).status, {
+        timeout: 120_000,
+      })
+      .toBe("succeeded");
+  }
+}
+
 export async function loadedTokens(model: string): Promise<number> {
   const res = await fetch(`${API()}/api/v1/models/loaded`);
   const list = (await res.json()) as { id: string; tokens_generated: number }[];

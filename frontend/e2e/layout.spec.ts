@@ -1,4 +1,4 @@
-import { API, expect, shot, test } from "./fixtures";
+import { API, expect, knowledgeBaseWith, shot, test } from "./fixtures";
 
 // At 800 px the sidebar took 208 px and the Models and Documents tables pushed their action
 // buttons out of view (behind a horizontal scroll). From a fresh profile the sidebar now starts
@@ -6,23 +6,7 @@ import { API, expect, shot, test } from "./fixtures";
 test.use({ viewport: { width: 800, height: 900 } });
 
 async function knowledgeBaseWithNote(name: string) {
-  const created = await fetch(`${API()}/api/v1/rag/collections`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name }),
-  });
-  expect(created.status).toBe(201);
-  const form = new FormData();
-  form.append("collection", name);
-  form.append("files", new Blob(["Narrow screens still need their delete buttons."], { type: "text/plain" }), "narrow-note.txt");
-  const upload = await fetch(`${API()}/api/v1/rag/documents`, { method: "POST", body: form });
-  expect(upload.status).toBe(202);
-  const { items } = (await upload.json()) as { items: { job_id: string }[] };
-  await expect
-    .poll(async () => ((await (await fetch(`${API()}/api/v1/rag/jobs/${items[0].job_id}`)).json()) as { status: string }).status, {
-      timeout: 120_000,
-    })
-    .toBe("succeeded");
+  await knowledgeBaseWith(name, { "narrow-note.txt": "Narrow screens still need their delete buttons." });
 }
 
 test("At 800x900 the sidebar starts collapsed, toggles and remembers; table actions are visible and work", async ({ page }) => {

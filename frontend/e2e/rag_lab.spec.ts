@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 
-import { API, expect, shot, test } from "./fixtures";
+import { API, expect, knowledgeBaseWith, shot, test } from "./fixtures";
 
 const DOCS: Record<string, string> = {
   "boiler.txt":
@@ -18,25 +18,7 @@ const QUESTIONS = [
 
 /** A knowledge base with two documents, made through the API (the Documents page has its own test). */
 async function knowledgeBase(name: string) {
-  const created = await fetch(`${API()}/api/v1/rag/collections`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name }),
-  });
-  expect(created.status).toBe(201);
-  const form = new FormData();
-  form.append("collection", name);
-  for (const [file, text] of Object.entries(DOCS)) form.append("files", new Blob([text], { type: "text/plain" }), file);
-  const upload = await fetch(`${API()}/api/v1/rag/documents`, { method: "POST", body: form });
-  expect(upload.status).toBe(202);
-  const { items } = (await upload.json()) as { items: { job_id: string }[] };
-  for (const item of items) {
-    await expect
-      .poll(async () => ((await (await fetch(`${API()}/api/v1/rag/jobs/${item.job_id}`)).json()) as { status: string }).status, {
-        timeout: 120_000,
-      })
-      .toBe("succeeded");
-  }
+  await knowledgeBaseWith(name, DOCS);
 }
 
 test("RAG lab: an uploaded question set runs on two configurations with metrics, drill-down and export", async ({ page }, info) => {
