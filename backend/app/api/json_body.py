@@ -17,14 +17,15 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-NATIVE_PREFIX = "/api/v1"
+from app.api.ollama.common import is_native_path
+
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _JSON = (b"content-type", b"application/json")
 
 
 def reads_any_body_as_json(path: str) -> bool:
     """Whether a body sent to ``path`` is JSON whatever its label (every path but /api/v1)."""
-    return not (path == NATIVE_PREFIX or path.startswith(NATIVE_PREFIX + "/"))
+    return not is_native_path(path)
 
 
 def _keeps_label(content_type: bytes) -> bool:

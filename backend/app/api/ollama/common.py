@@ -1,47 +1,35 @@
 """Helpers shared by the Ollama-compatible routes: Ollama's error shape and NDJSON streams.
 
 Every error on these routes leaves as Ollama's ``{"error": "message"}`` with the HTTP status:
-the routes' own (:func:`ollama_errors`), and request-validation and HTTP errors, which the app's
-one handler (``api/errors.py``) and the middleware render this way when :func:`is_ollama_path`."""
+the app's one set of handlers (``api/errors.py``: typed, validation and HTTP errors) and the
+middleware render it so wherever :func:`is_ollama_path`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.core.errors import AppError
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 PREFIX = "/api"
 NATIVE_PREFIX = "/api/v1"  # our own API shares the prefix; it keeps the OpenAI envelope
 
 
+def is_native_path(path: str) -> bool:
+    """Whether ``path`` is in our own API (``/api/v1``), which shares Ollama's prefix."""
+    return path == NATIVE_PREFIX or path.startswith(NATIVE_PREFIX + "/")
+
+
 def is_ollama_path(path: str) -> bool:
     """Whether ``path`` is one of Ollama's routes (``/api/...`` outside ``/api/v1``)."""
-    native = path == NATIVE_PREFIX or path.startswith(NATIVE_PREFIX + "/")
-    return path.startswith(PREFIX + "/") and not native
-
-
-def ollama_errors(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | JSONResponse]]:
-    """Render our typed errors as Ollama does: ``{"error": "message"}`` with the status."""
-
-    @wraps(handler)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | JSONResponse:
-        try:
-            return await handler(*args, **kwargs)
-        except AppError as exc:
-            return error_response(exc)
-
-    return wrapper
+    return path.startswith(PREFIX + "/") and not is_native_path(path)
 
 
 def error_response(exc: AppError) -> JSONResponse:
+    """A typed error in Ollama's body."""
     return ollama_error(exc.status_code, exc.message, exc.headers)
 
 

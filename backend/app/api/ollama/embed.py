@@ -7,7 +7,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import EmbeddingsDep
-from app.api.ollama.common import ollama_errors
 from app.schemas.ollama import OllamaEmbeddingsRequest, OllamaEmbedRequest
 from app.services.embeddings import input_texts
 from app.services.ollama_compat import model_id
@@ -16,7 +15,6 @@ router = APIRouter(tags=["ollama"])
 
 
 @router.post("/embed")
-@ollama_errors
 async def embed(body: OllamaEmbedRequest, embeddings: EmbeddingsDep):
     """Embed one text or many; vectors are unit length."""
     result = await embeddings.embed(
@@ -32,7 +30,6 @@ async def embed(body: OllamaEmbedRequest, embeddings: EmbeddingsDep):
 
 
 @router.post("/embeddings")
-@ollama_errors
 async def embed_one(body: OllamaEmbeddingsRequest, embeddings: EmbeddingsDep):
     """One text, one vector (Ollama's older endpoint, deprecated there for /api/embed but
     still served); an empty prompt gives an empty vector, as in Ollama."""

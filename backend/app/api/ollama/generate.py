@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import APIRouter, Request
 
 from app.api.deps import GenerationDep, ModelManagerDep
-from app.api.ollama.common import line, ndjson, ollama_errors
+from app.api.ollama.common import line, ndjson
 from app.backends.base import ChatMessage, TokenEvent
 from app.core.errors import AppError, InvalidRequest
 from app.schemas.generation import parse_duration
@@ -105,7 +105,6 @@ async def _ndjson_lines(
 
 
 @router.post("/chat")
-@ollama_errors
 async def chat(
     body: OllamaChatRequest, generation: GenerationDep, manager: ModelManagerDep, request: Request
 ):
@@ -156,7 +155,6 @@ def _chat_line(model: str, content: str, thinking: str, calls: list) -> dict:
 
 
 @router.post("/generate")
-@ollama_errors
 async def generate(
     body: OllamaGenerateRequest,
     generation: GenerationDep,

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 
 from app.api.deps import EmbeddingsDep, ModelManagerDep, ModelStoreDep, SettingsDep
-from app.api.ollama.common import line, ndjson, ollama_errors
+from app.api.ollama.common import line, ndjson
 from app.core.errors import AppError, ModelNotFound
 from app.schemas.ollama import OllamaPullRequest, OllamaShowRequest, OllamaTags
 from app.services.model_store import read_context_length
@@ -29,7 +29,6 @@ async def version() -> dict[str, str]:
 
 
 @router.get("/tags", response_model=OllamaTags)
-@ollama_errors
 async def list_tags(store: ModelStoreDep, embeddings: EmbeddingsDep):
     """Local models and the embedding models of ``/api/embed``, in Ollama's listing format."""
     local = await store.scan_async()
@@ -44,7 +43,6 @@ async def list_tags(store: ModelStoreDep, embeddings: EmbeddingsDep):
 
 
 @router.get("/ps", response_model=OllamaTags)
-@ollama_errors
 async def list_running(manager: ModelManagerDep, settings: SettingsDep):
     """Loaded models with their memory and context, in Ollama's format."""
     entries = []
@@ -67,7 +65,6 @@ async def list_running(manager: ModelManagerDep, settings: SettingsDep):
 
 
 @router.post("/show")
-@ollama_errors
 async def show_model(
     body: OllamaShowRequest,
     store: ModelStoreDep,
@@ -92,7 +89,6 @@ async def show_model(
 
 
 @router.post("/pull")
-@ollama_errors
 async def pull_model(
     body: OllamaPullRequest, request: Request, store: ModelStoreDep, settings: SettingsDep
 ):
