@@ -31,19 +31,16 @@ from app.services.arena.runs import PromptRunService
 from app.services.arena.runs_store import RunStore
 from app.services.auth import AuthService
 from app.services.batches import BatchService
-from app.services.batches.runner import JOB_KIND as BATCH_JOB
 from app.services.catalog import CatalogService
 from app.services.conversations import ConversationService, ConversationStore
 from app.services.downloads import DownloadService
-from app.services.downloads.service import JOB_KIND as DOWNLOAD_JOB
 from app.services.embeddings import EmbeddingService
 from app.services.generation import GenerationService
-from app.services.jobs import JobHandler, JobQueue, QueueWorker, build_event_bus
+from app.services.jobs import JobQueue, JobRunner, QueueWorker, build_event_bus, build_runner
 from app.services.limits import LoginFailureLimiter, RateLimiter
 from app.services.model_manager import ModelManager
 from app.services.model_store import ModelStore
 from app.services.rag import RagService
-from app.services.rag.ingestion import JOB_KIND as INGEST_JOB
 from app.services.responses_store import ResponsesStore
 from app.services.shared_limits import RedisAdmission, RedisRateLimiter, check_redis
 from app.version import __version__
@@ -58,19 +55,13 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def _queue_worker(
-    app: FastAPI, settings: Settings, queue: JobQueue | None, role: str
+    settings: Settings, queue: JobQueue | None, runner: JobRunner, role: str
 ) -> QueueWorker | None:
     """The worker of queued jobs in this process: always for ``playground worker``, and for
     ``serve`` with Redis unless ``--no-worker`` (MP_SERVE_WORKER=false)."""
     if queue is None or (role != "worker" and not settings.serve_worker):
         return None
-    ingestion, batches, downloads = app.state.rag.ingestion, app.state.batches, app.state.downloads
-    handlers = {
-        INGEST_JOB: JobHandler(ingestion.run_queued, ingestion.active_job_ids, ingestion.give_up),
-        BATCH_JOB: JobHandler(batches.run_queued, batches.active_batch_ids, batches.give_up),
-        DOWNLOAD_JOB: JobHandler(downloads.run_queued, downloads.active_job_ids, downloads.give_up),
-    }
-    return QueueWorker(settings, queue, handlers)
+    return QueueWorker(settings, queue, runner)
 
 
 def create_app(settings: Settings | None = None, role: str = "server") -> FastAPI:
@@ -107,6 +98,9 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
         app.state.events = build_event_bus(settings.redis_url)
         queue = await JobQueue.connect(settings) if settings.redis_url else None
         app.state.job_queue = queue
+        # Every service with background work registers its job kind with this one runner.
+        runner = build_runner(queue, app.state.events)
+        app.state.jobs = runner
         # Facts that take blocking work (a vLLM probe runs a child interpreter; the CUDA probe
         # imports torch): backend availability once now, the GPU probe in the background.
         await asyncio.to_thread(registry.warm_up)
@@ -118,15 +112,11 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
             settings,
             app.state.db,
             on_model_added=store.invalidate,
-            events=app.state.events,
-            queue=queue,
+            runner=runner,
         )
-        await app.state.downloads.start()
         app.state.catalog = CatalogService(settings, store, app.state.downloads)
         app.state.responses_store = ResponsesStore(app.state.db)
-        app.state.rag = RagService(
-            settings, app.state.db, app.state.generation, events=app.state.events, queue=queue
-        )
+        app.state.rag = RagService(settings, app.state.db, app.state.generation, runner=runner)
         await app.state.rag.start()
         app.state.embeddings = EmbeddingService(settings, manager, app.state.rag.embedders)
         app.state.conversations = ConversationService(
@@ -136,7 +126,7 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
             ArenaStore(app.state.db), app.state.generation, min_votes=settings.arena_min_votes
         )
         app.state.batches = BatchService(
-            settings, app.state.db, app.state.generation, make_dispatcher(app), queue=queue
+            settings, app.state.db, app.state.generation, make_dispatcher(app), runner=runner
         )
         # Prompt-set runs ride on the batch runner: registered before it starts, so the runs
         # a restart interrupted resume; their thumbs feed the arena leaderboard.
@@ -144,8 +134,10 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
             settings, RunStore(app.state.db), app.state.batches, app.state.generation, store
         )
         app.state.arena.add_source(app.state.prompt_runs.vote_source())
-        await app.state.batches.start()
-        worker = _queue_worker(app, settings, queue, role)
+        # Every kind is registered: resume what a restart interrupted (in-process), or take
+        # queued jobs (a worker).
+        await runner.start()
+        worker = _queue_worker(settings, queue, runner, role)
         if worker is not None:
             await worker.start()
         if settings.preload_default_model and (default := await manager.default_model_id_async()):
@@ -167,7 +159,7 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
                 app.state.conversations.shutdown,  # saves the answers being written
                 *([worker.stop_picking] if worker else []),
                 app.state.generation.admission.close,
-                app.state.batches.shutdown,
+                runner.shutdown,  # jobs stop at their next step; their rows stay active
                 app.state.rag.shutdown,
                 app.state.downloads.shutdown,
                 *([worker.close] if worker else []),

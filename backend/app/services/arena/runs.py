@@ -44,7 +44,7 @@ from app.services.arena.runs_rows import parse_prompt_set, rows_from_items, run_
 from app.services.arena.runs_store import RunRecord, RunStore
 from app.services.arena.runs_summary import RunThumbVotes, summarize
 from app.services.batches.lines import BatchLine
-from app.services.batches.runner import BatchService, JobKind
+from app.services.batches.runner import BatchService, LineKind
 from app.services.generation import GenerationService, ParamsInput
 from app.services.model_store import ModelStore
 
@@ -78,7 +78,7 @@ class PromptRunService:
         self.digests = DigestCache()
         self._records: dict[str, RunRecord] = {}
         # Registered before the batch runner starts, so runs a restart cut short resume.
-        batches.register_kind(KIND, JobKind(execute=self._execute_cell))
+        batches.register_kind(KIND, LineKind(execute=self._execute_cell))
 
     # --- creating -----------------------------------------------------------------------------
     async def create(

@@ -7,10 +7,9 @@ interactive generation is admitted on its model (admission counts every queued o
 generation; the runner subtracts its own). Lines already running finish; new ones wait.
 
 A batch survives a restart: its lines are in the database, each result is committed before it
-counts, and :meth:`BatchService.start` resumes every unfinished batch with its pending lines.
-
-With a job queue (``MP_REDIS_URL``) a new batch is queued instead, and a worker runs it
-(:meth:`BatchService.run_queued`). A run is idempotent: it takes only the lines still pending,
+counts, and a batch is a kind of background job (:mod:`app.services.jobs`), so the runner
+resumes every unfinished batch with its pending lines, in this process or, with
+``MP_REDIS_URL``, on a queue worker. A run is idempotent: it takes only the lines still pending,
 a result is recorded only on a pending line (a line in flight when its worker died has none and
 runs again), and the batch moves to its final state by a conditional update, once. A cancel on
 any replica is seen by the worker through the batch's row.
@@ -19,7 +18,6 @@ any replica is seen by the worker through the batch's row.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -36,7 +34,7 @@ from app.services.batches.files import FileStore, write_atomic
 from app.services.batches.lines import BatchLine, parse_lines
 from app.services.batches.store import ACTIVE, BatchStore
 from app.services.generation import GenerationService
-from app.services.jobs import JobQueue
+from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +46,12 @@ JOB_KIND = "batch"
 
 
 @dataclass(frozen=True)
-class JobKind:
-    """A kind of background job that rides on the batch machinery without being an OpenAI
-    batch: its lines run through ``execute`` instead of the HTTP dispatcher, it writes no
-    output files, and ``on_done(batch_id)`` is called once it ends. Such batches keep every
-    batch guarantee (results committed one line at a time, yielding to interactive traffic,
-    resumed after a restart) and stay out of ``/v1/batches`` listings."""
+class LineKind:
+    """An internal kind of batch line (prompt-set cells). Batches of it ride on the batch
+    job without being OpenAI batches: their lines run through ``execute`` instead of the HTTP
+    dispatcher, they write no output files, and ``on_done(batch_id)`` is called once one ends.
+    They keep every batch guarantee (results committed one line at a time, yielding to
+    interactive traffic, resumed after a restart) and stay out of ``/v1/batches`` listings."""
 
     execute: Dispatcher
     on_done: Callable[[str], None] | None = None
@@ -66,37 +64,43 @@ class BatchService:
         db: Database,
         generation: GenerationService,
         dispatch: Dispatcher,
-        queue: JobQueue | None = None,
+        runner: JobRunner | None = None,
     ) -> None:
         self.settings = settings
-        self.queue = queue  # None: batches run in this process's loop
+        self._owns_runner = runner is None
+        self.runner = runner or InProcessRunner()
+        # One batch at a time per process: its lines already run ``batch_concurrency`` wide
+        # and yield to interactive traffic; a second batch would only compete with the first.
+        self.runner.register(
+            JobKind(
+                JOB_KIND,
+                self._run_job,
+                self.store_active_ids,
+                self.give_up,
+                should_stop=self._should_stop,
+                concurrency=1,
+            )
+        )
         self.files = FileStore(db, settings.files_root / "files")
         self.store = BatchStore(db)
         self.generation = generation
         self.dispatch = dispatch
-        self._wake = asyncio.Event()
-        self._cancelled: set[str] = set()
-        self._loop_task: asyncio.Task[None] | None = None
         self._running: dict[str, int] = {}  # model -> batch lines running on it
-        self._kinds: dict[str, JobKind] = {}  # internal endpoint -> how its lines run
+        self._kinds: dict[str, LineKind] = {}  # internal endpoint -> how its lines run
         self.deferrals = 0  # times a line waited for interactive traffic (for tests, logs)
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
-        """Resume the batches a stop or crash interrupted, then serve new ones (with a queue the
-        workers do both)."""
-        if self.queue is not None:
-            return
-        self._loop_task = asyncio.create_task(self._loop(), name="batch-runner")
-        self._wake.set()
+        """With a runner of its own, resume the batches a stop or crash interrupted (the app's
+        runner does that for every kind at once)."""
+        if self._owns_runner:
+            await self.runner.start()
 
     async def shutdown(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+        if self._owns_runner:
+            await self.runner.shutdown()
 
-    def register_kind(self, endpoint: str, kind: JobKind) -> None:
+    def register_kind(self, endpoint: str, kind: LineKind) -> None:
         """Serve batches of an internal ``endpoint`` (register before :meth:`start`, so the
         batches a restart interrupted resume with their executor)."""
         if endpoint in BATCH_ENDPOINTS:
@@ -188,39 +192,37 @@ class BatchService:
         if batch.status != "cancelling":
             batch.status, batch.cancelling_at = "cancelling", int(time.time())
             self.store.save(batch)
-        self._cancelled.add(batch_id)
-        self._kick(batch_id)
+        self.runner.signal(JOB_KIND, batch_id)  # running here: stop now, not at the next poll
+        self._kick(batch_id)  # not running: run, to write the cancelled batch's files
         return self.store.get(batch_id)
 
     def _kick(self, batch_id: str) -> None:
-        if self.queue is not None:
-            self.queue.enqueue_soon(JOB_KIND, batch_id)
-        else:
-            self._wake.set()
+        self.runner.submit_soon(JOB_KIND, batch_id)
 
     # --- queued batches (run by a worker) -----------------------------------------------------
-    async def run_queued(self, batch_id: str) -> None:
-        """Run a queued batch to its end here; a no-op once it is no longer active."""
+    async def _run_job(self, batch_id: str, ctx: JobContext) -> None:
+        """Run a batch to its end here; a no-op once it is no longer active."""
         if batch_id in self.store.active_ids():
-            await self._run_guarded(batch_id)
+            await self._run_guarded(batch_id, ctx)
 
-    def active_batch_ids(self) -> list[str]:
+    def store_active_ids(self) -> list[str]:
         return self.store.active_ids()
 
     def give_up(self, batch_id: str, reason: str) -> None:
         self._fail(batch_id, reason)
 
-    # --- the runner ---------------------------------------------------------------------------
-    async def _loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            for batch_id in self.store.active_ids():
-                await self._run_guarded(batch_id)
-
-    async def _run_guarded(self, batch_id: str) -> None:
+    def _should_stop(self, batch_id: str) -> bool:
+        """Cancelled (perhaps on another replica) or no longer active."""
         try:
-            await self._run(batch_id)
+            status = self.store.get(batch_id).status
+        except AppError:  # gone
+            return True
+        return status == "cancelling" or status not in ACTIVE
+
+    # --- the runner ---------------------------------------------------------------------------
+    async def _run_guarded(self, batch_id: str, ctx: JobContext) -> None:
+        try:
+            await self._run(batch_id, ctx)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -234,9 +236,9 @@ class BatchService:
         self.store.save_if_active(batch)
 
     def _is_cancelled(self, batch_id: str) -> bool:
-        return batch_id in self._cancelled or self.store.get(batch_id).status == "cancelling"
+        return self.store.get(batch_id).status == "cancelling"
 
-    async def _run(self, batch_id: str) -> None:
+    async def _run(self, batch_id: str, ctx: JobContext) -> None:
         if not self._is_cancelled(batch_id):
             queue: asyncio.Queue[BatchLine] = asyncio.Queue()
             for line in self.store.pending(batch_id):
@@ -245,25 +247,21 @@ class BatchService:
                 asyncio.create_task(self._worker(batch_id, queue))
                 for _ in range(min(self.settings.batch_concurrency, queue.qsize()))
             ]
-            watcher = asyncio.create_task(self._watch_cancel(batch_id, workers))
+            watcher = asyncio.create_task(self._watch_cancel(ctx, workers))
             try:
                 await asyncio.gather(*workers, return_exceptions=True)
             finally:
                 watcher.cancel()
                 for task in workers:
                     task.cancel()
+        if ctx.stopping:
+            return  # the process stops: the batch stays active and resumes with what is left
         self._finalize(batch_id)
 
-    async def _watch_cancel(self, batch_id: str, workers: list[asyncio.Task[None]]) -> None:
+    async def _watch_cancel(self, ctx: JobContext, workers: list[asyncio.Task[None]]) -> None:
         # Cancelling stops the lines in flight (their engines stop within a step); their
         # results were never recorded, so the finished ones are exactly what is kept.
-        polls = 0
-        while batch_id not in self._cancelled:
-            await asyncio.sleep(_POLL_S)
-            polls += 1
-            # A cancel on another replica reaches a worker through the row only.
-            if self.queue is not None and polls % 10 == 0 and self._is_cancelled(batch_id):
-                break
+        await ctx.wait_cancelled(_POLL_S)
         for task in workers:
             task.cancel()
 
@@ -319,7 +317,7 @@ class BatchService:
         batch = self.store.get(batch_id)
         if batch.status not in ACTIVE:  # finalized by an earlier run of this job
             return
-        cancelled = batch.status == "cancelling" or batch_id in self._cancelled
+        cancelled = batch.status == "cancelling"
         kind = self._kinds.get(batch.endpoint)
         if kind is not None:
             self._end_job(batch, cancelled, kind)
@@ -342,17 +340,15 @@ class BatchService:
             batch.status, batch.completed_at = "completed", now
         if not self.store.save_if_active(batch):
             log.info("batch %s ended elsewhere; not marked again", batch_id)
-        self._cancelled.discard(batch_id)
         log.info("batch %s %s: %s", batch_id, batch.status, self.store.counts(batch_id))
 
-    def _end_job(self, batch: Batch, cancelled: bool, kind: JobKind) -> None:
+    def _end_job(self, batch: Batch, cancelled: bool, kind: LineKind) -> None:
         now = int(time.time())
         if cancelled:
             batch.status, batch.cancelled_at = "cancelled", now
         else:
             batch.status, batch.completed_at = "completed", now
         ended = self.store.save_if_active(batch)
-        self._cancelled.discard(batch.id)
         if ended and kind.on_done is not None:
             kind.on_done(batch.id)
 
@@ -360,4 +356,4 @@ class BatchService:
         return self.files.create(name, "batch_output", ("\n".join(lines) + "\n").encode()).id
 
 
-__all__ = ["BatchService", "Dispatcher", "JobKind", "write_atomic"]
+__all__ = ["BatchService", "Dispatcher", "LineKind", "write_atomic"]

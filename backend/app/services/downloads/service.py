@@ -6,11 +6,11 @@ there the folder (or the single .gguf) is renamed into ``models/`` in one step, 
 listed only once it is complete and verified. Job rows live in SQLite; on start-up jobs that were
 queued or running are scheduled again and resume from the bytes on disk.
 
-With a job queue (``MP_REDIS_URL``) a new or resumed job is queued instead and a worker runs it
-(:meth:`DownloadService.run_queued`; the models folder must be the same for every process). The
-worker publishes progress snapshots on the event bus, so any replica streams them; a cancel or
-delete on any replica reaches the worker through the job row, which it checks twice a second.
-The row moves to running and to completed by conditional updates, so it is completed once.
+Downloads are a kind of background job (:mod:`app.services.jobs`): the runner runs them in
+this process or, with ``MP_REDIS_URL``, on a queue worker (the models folder must then be the
+same for every process). The running job publishes progress snapshots on the event bus, so any
+replica streams them; a cancel or delete on any replica reaches it through the job row. The row
+moves to running and to completed by conditional updates, so it is completed once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import httpx
 
@@ -46,26 +47,22 @@ from app.services.downloads.transfer import (
     TransferFailed,
     fetch_file,
 )
-from app.services.jobs import EventBus, JobQueue, LocalEventBus
+from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner, job_topic
 from app.services.model_validation import deep_problem
 
 log = logging.getLogger(__name__)
 
 JOB_KIND = "download"
-_WATCH_S = 0.5  # how often a worker checks a queued job's row for a cancel from elsewhere
 _PUBLISH_S = 0.25
 
 
 @dataclass
 class _Runtime:
-    """In-memory state of a scheduled job: its cancel switch and live progress."""
+    """In-memory state of a running job: its live progress."""
 
-    cancel: CancelSwitch = field(default_factory=CancelSwitch)
-    stopping: bool = False  # cancelled by shutdown: stays queued for the next start
     bytes_done: int = 0
     current_file: str | None = None
     samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=64))
-    task: asyncio.Task[None] | None = None
     last_saved: float = 0.0
 
     def add(self, n: int) -> None:
@@ -92,20 +89,29 @@ class DownloadService:
         settings: Settings,
         db: Database,
         on_model_added: Callable[[], None] | None = None,
-        events: EventBus | None = None,
-        queue: JobQueue | None = None,
+        runner: JobRunner | None = None,
     ) -> None:
         self.settings = settings
-        self.bus = events or LocalEventBus()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.queue = queue  # None: jobs run as tasks of this process
+        # Without the app's runner (``playground pull``, tests) the service runs its own.
+        self._owns_runner = runner is None
+        self.runner = runner or InProcessRunner()
+        self.runner.register(
+            JobKind(
+                JOB_KIND,
+                self._run_job,
+                self.active_job_ids,
+                self.give_up,
+                should_stop=self._row_ended,
+                concurrency=settings.max_concurrent_downloads,
+                cancel_flag=CancelSwitch,
+            )
+        )
         # Called after a finished model is renamed into the models folder (the model store
         # drops its cached scan).
         self._on_model_added = on_model_added
         self.models_dir = settings.models_dir
         self.jobs = JobStore(db)
         self._runtime: dict[str, _Runtime] = {}
-        self._slots: asyncio.Semaphore | None = None
         self._client = httpx.Client(
             follow_redirects=True, timeout=httpx.Timeout(30.0, connect=10.0)
         )
@@ -118,21 +124,14 @@ class DownloadService:
         )
 
     async def start(self, resume_pending: bool = True) -> None:
-        """Make the job slots; reschedule jobs a previous process left queued or running."""
-        self._slots = asyncio.Semaphore(self.settings.max_concurrent_downloads)
-        if resume_pending and self.queue is None:  # with a queue, the workers' sweep does
-            for job in self.jobs.all():
-                if job.status in ACTIVE:
-                    log.info("resuming download %s (%s)", job.id, job.name)
-                    self._schedule(job.id)
+        """With a runner of its own, resume the jobs a previous process left queued or running
+        (the app's runner does that for every kind at once)."""
+        if self._owns_runner:
+            await self.runner.start(resume_pending)
 
     async def shutdown(self) -> None:
-        for rt in list(self._runtime.values()):
-            rt.stopping = True
-            rt.cancel.set()
-        tasks = [rt.task for rt in self._runtime.values() if rt.task is not None]
-        if tasks:
-            await asyncio.wait(tasks, timeout=10)
+        if self._owns_runner:
+            await self.runner.shutdown()
         self._client.close()
         self._url_client.close()
 
@@ -209,7 +208,7 @@ class DownloadService:
                 "resumed.",
                 param="job_id",
             )
-        if job_id in self._runtime:
+        if self.runner.running_here(JOB_KIND, job_id):
             raise Conflict(f"Download job '{job_id}' is still stopping; retry in a moment.")
         if any(j.name == job.name and j.status in ACTIVE for j in self.jobs.all()):
             # Both would write the same staging folder.
@@ -222,37 +221,28 @@ class DownloadService:
         return self.info(job)
 
     async def _submit(self, job_id: str) -> None:
-        if self.queue is None:
-            self._schedule(job_id)
-            return
-        try:
-            await self.queue.enqueue(JOB_KIND, job_id)
-        except Exception:  # stored: the workers' sweep of active jobs queues it
-            log.exception("download %s not queued now; the sweep will", job_id)
+        await self.runner.submit(JOB_KIND, job_id)
 
-    # --- queued jobs (run by a worker) -------------------------------------------------------
-    async def run_queued(self, job_id: str) -> None:
-        """Run a queued download here to its end; a no-op once its row is no longer active."""
+    # --- the job kind ----------------------------------------------------------------------
+    async def _run_job(self, job_id: str, ctx: JobContext) -> None:
+        """Run a download to its end; a no-op once its row is no longer active."""
         job = self.jobs.get(job_id)
-        if job is None or job.status not in ACTIVE or job_id in self._runtime:
+        if job is None or job.status not in ACTIVE:
             return
-        self._schedule(job_id)
-        rt = self._runtime[job_id]
-        watcher = asyncio.create_task(self._watch_row(job_id, rt))
+        rt = _Runtime()
+        self._runtime[job_id] = rt
         try:
-            await self.wait(job_id)
+            await self._run(job_id, rt, ctx)
         finally:
-            watcher.cancel()
-        if self.jobs.get(job_id) is None:  # deleted on another replica meanwhile
+            if self._runtime.get(job_id) is rt:
+                del self._runtime[job_id]
+            self._publish(job_id)
+        if self.jobs.get(job_id) is None:  # deleted (perhaps on another replica) meanwhile
             await asyncio.to_thread(shutil.rmtree, self.staging_dir(job.name), True)
 
-    async def _watch_row(self, job_id: str, rt: _Runtime) -> None:
-        while True:
-            await asyncio.sleep(_WATCH_S)
-            job = self.jobs.get(job_id)
-            if job is None or job.status not in ACTIVE:
-                rt.cancel.set()
-                return
+    def _row_ended(self, job_id: str) -> bool:
+        job = self.jobs.get(job_id)
+        return job is None or job.status not in ACTIVE
 
     def active_job_ids(self) -> tuple[str, ...]:
         return tuple(j.id for j in self.jobs.all() if j.status in ACTIVE)
@@ -266,15 +256,11 @@ class DownloadService:
     def _publish(self, job_id: str) -> None:
         job = self.jobs.get(job_id)
         if job is not None:
-            self.bus.publish(f"download:{job_id}", self.info(job).model_dump(mode="json"))
+            self.runner.publish(JOB_KIND, job_id, self.info(job).model_dump(mode="json"))
 
     async def _stop_task(self, job_id: str) -> None:
-        """Cancel the job's running transfer, if any, and wait (bounded) for it to end."""
-        rt = self._runtime.get(job_id)
-        if rt is not None:
-            rt.cancel.set()
-            if rt.task is not None:
-                await asyncio.wait([rt.task], timeout=30)
+        """Cancel the job's transfer if it runs here, and wait (bounded) for it to end."""
+        await self.runner.cancel(JOB_KIND, job_id)
 
     async def delete(self, job_id: str) -> None:
         """Forget a job; an unfinished one is stopped and its partial files removed."""
@@ -331,28 +317,10 @@ class DownloadService:
             finished_at=job.finished_at,
         )
 
-    async def events(self, job_id: str, interval: float = 0.25) -> AsyncIterator[DownloadJobInfo]:
-        """Snapshots while the job changes, ending with its first terminal state."""
-        if self.queue is not None:
-            async for view in self._queued_events(job_id):
-                yield view
-            return
-        last: tuple[object, ...] | None = None
-        last_sent = 0.0
-        while True:
-            view = self.info(self.get(job_id))
-            key = (view.status, view.bytes_done, view.current_file)
-            now = time.monotonic()
-            if key != last or now - last_sent >= 2.0:
-                last, last_sent = key, now
-                yield view
-            if view.status in TERMINAL:
-                return
-            await asyncio.sleep(interval)
-
-    async def _queued_events(self, job_id: str) -> AsyncIterator[DownloadJobInfo]:
-        """The snapshots the worker running the job publishes (the row when none come)."""
-        subscription = await self.bus.subscribe(f"download:{job_id}")
+    async def events(self, job_id: str) -> AsyncIterator[DownloadJobInfo]:
+        """Snapshots while the job changes (published by whichever process runs it; the row
+        when none come for a while), ending with its first terminal state."""
+        subscription = await self.runner.bus.subscribe(job_topic(JOB_KIND, job_id))
         try:
             view = self.info(self.get(job_id))
             yield view
@@ -369,9 +337,7 @@ class DownloadService:
 
     async def wait(self, job_id: str) -> DownloadJobInfo:
         """The job once its current run ends (at once when nothing runs)."""
-        rt = self._runtime.get(job_id)
-        if rt is not None and rt.task is not None:
-            await asyncio.wait([rt.task])
+        await self.runner.wait(JOB_KIND, job_id)
         return self.info(self.get(job_id))
 
     def active_names(self) -> dict[str, str]:
@@ -420,48 +386,40 @@ class DownloadService:
                 code="insufficient_storage",
             )
 
-    def _schedule(self, job_id: str) -> None:
-        self._loop = asyncio.get_running_loop()  # progress is published from transfer threads
-        rt = _Runtime()
-        self._runtime[job_id] = rt
-        rt.task = asyncio.create_task(self._run(job_id, rt), name=f"download-{job_id}")
-
-    async def _run(self, job_id: str, rt: _Runtime) -> None:
-        assert self._slots is not None, "start() first"
+    async def _run(self, job_id: str, rt: _Runtime, ctx: JobContext) -> None:
         active = False
         try:
-            async with self._slots:
-                job = self.get(job_id)
-                if rt.cancel.is_set():
-                    raise TransferCancelled()
-                claimed = self.jobs.update_if(job, ACTIVE, status="running")
-                if claimed is None:
-                    return  # cancelled or ended elsewhere before it started here
-                job = claimed
-                self._publish(job_id)
-                metrics.DOWNLOADS_ACTIVE.inc()
-                active = True
-                if not self._finished_on_disk(job):  # else: killed between rename and commit
-                    self._check_free(job)
-                    await asyncio.to_thread(self._transfer_all, job, rt)
-                    await asyncio.to_thread(self._finish, job)
-                done = self.jobs.update_if(
-                    job,
-                    ("running",),
-                    status="completed",
-                    bytes_done=job.bytes_total or rt.bytes_done,
-                    finished_at=time.time(),
-                )
-                if done is None:
-                    log.info("download %s ended elsewhere; not marked again", job_id)
-                    return
-                metrics.DOWNLOADS_FINISHED.labels("completed").inc()
-                log.info("download %s complete: %s", job_id, job.name)
+            job = self.get(job_id)
+            if ctx.cancelled:
+                raise TransferCancelled()
+            claimed = self.jobs.update_if(job, ACTIVE, status="running")
+            if claimed is None:
+                return  # cancelled or ended elsewhere before it started here
+            job = claimed
+            self._publish(job_id)
+            metrics.DOWNLOADS_ACTIVE.inc()
+            active = True
+            if not self._finished_on_disk(job):  # else: killed between rename and commit
+                self._check_free(job)
+                await asyncio.to_thread(self._transfer_all, job, rt, ctx)
+                await asyncio.to_thread(self._finish, job)
+            done = self.jobs.update_if(
+                job,
+                ("running",),
+                status="completed",
+                bytes_done=job.bytes_total or rt.bytes_done,
+                finished_at=time.time(),
+            )
+            if done is None:
+                log.info("download %s ended elsewhere; not marked again", job_id)
+                return
+            metrics.DOWNLOADS_FINISHED.labels("completed").inc()
+            log.info("download %s complete: %s", job_id, job.name)
         except TransferCancelled:
             row = self.jobs.get(job_id)  # None: deleted on another replica
             if row is None:
                 return
-            status = "queued" if rt.stopping else "cancelled"
+            status = "queued" if ctx.stopping else "cancelled"
             self.jobs.update(row, status=status, bytes_done=self._on_disk(row))
             if status == "cancelled":
                 metrics.DOWNLOADS_FINISHED.labels("cancelled").inc()
@@ -495,25 +453,20 @@ class DownloadService:
         finally:
             if active:
                 metrics.DOWNLOADS_ACTIVE.dec()
-            if self._runtime.get(job_id) is rt:
-                del self._runtime[job_id]
-            self._publish(job_id)
 
-    def _transfer_all(self, job: DownloadJob, rt: _Runtime) -> None:
+    def _transfer_all(self, job: DownloadJob, rt: _Runtime, ctx: JobContext) -> None:
         self.staging_dir(job.name).mkdir(parents=True, exist_ok=True)
         rt.bytes_done = self._on_disk(job)
         headers = auth_headers() if job.kind == "hub" else {}
-        loop = self._loop
-        assert loop is not None
         last_published = 0.0
 
         def on_bytes(n: int) -> None:
             nonlocal last_published
             rt.add(n)
             now = time.monotonic()
-            if self.queue is not None and now - last_published >= _PUBLISH_S:
+            if now - last_published >= _PUBLISH_S:
                 last_published = now
-                loop.call_soon_threadsafe(self._publish, job.id)
+                ctx.loop.call_soon_threadsafe(self._publish, job.id)
             if now - rt.last_saved >= 2.0:  # so a killed process still shows its progress
                 rt.last_saved = now
                 self.jobs.save_progress(job.id, rt.bytes_done)
@@ -529,7 +482,7 @@ class DownloadService:
                 f,
                 part,
                 headers=headers,
-                cancel=rt.cancel,
+                cancel=cast(CancelSwitch, ctx.cancel),
                 on_bytes=on_bytes,
                 chunk_bytes=self.settings.download_chunk_bytes,
                 retries=self.settings.download_retries,

@@ -22,8 +22,7 @@ import asyncio
 import logging
 import signal
 import socket
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from app.core.config import Settings
@@ -34,25 +33,20 @@ from app.services.jobs.queue import (
     health_key,
     redis_settings,
 )
+from app.services.jobs.runner import JobRunner
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class JobHandler:
-    """How the worker runs one kind of job, named by the row id it works on."""
-
-    # idempotent; returns once the row is final (or handed back by a stopping worker)
-    run: Callable[[str], Awaitable[None]]
-    active: Callable[[], Sequence[str]]  # row ids still queued or running in the database
-    give_up: Callable[[str, str], None]  # mark the row failed with a reason
-
-
 class QueueWorker:
-    def __init__(self, settings: Settings, queue: JobQueue, handlers: dict[str, JobHandler]):
+    """Takes queued jobs off Redis and runs them through the runner's ``execute`` (so a cancel
+    or a stop in this process reaches them as it reaches any job)."""
+
+    def __init__(self, settings: Settings, queue: JobQueue, runner: JobRunner):
         self.settings = settings
         self.queue = queue
-        self.handlers = handlers
+        self.runner = runner
+        self.handlers = runner.kinds
         self._worker: Any = None
         self._closing = False
         self._stopping = False
@@ -145,6 +139,7 @@ class QueueWorker:
     def _entry(self, kind: str) -> Callable[..., Awaitable[None]]:
         handler = self.handlers[kind]
         tries = self.settings.job_max_tries
+        runner = self.runner
 
         async def run(ctx: dict[str, Any], row_id: str) -> None:
             from arq.worker import Retry
@@ -153,16 +148,17 @@ class QueueWorker:
                 log.warning("%s %s: given up after %d tries", kind, row_id, tries)
                 handler.give_up(row_id, f"gave up after {tries} tries (worker lost or timed out)")
                 return
+            if ctx["job_try"] > 1 and handler.restart == "fail":
+                log.warning("%s %s: interrupted, and its kind is not run again", kind, row_id)
+                handler.give_up(row_id, "interrupted (its worker stopped or was lost)")
+                return
             heartbeat = asyncio.create_task(self._heartbeat(ctx["redis"], ctx["job_id"]))
             self._running.add((kind, row_id))
             try:
-                await asyncio.wait_for(handler.run(row_id), self.settings.job_timeout_s)
+                await asyncio.wait_for(runner.execute(kind, row_id), self.settings.job_timeout_s)
             except TimeoutError:
                 log.warning("%s %s: try %d timed out", kind, row_id, ctx["job_try"])
                 raise Retry(defer=1) from None
-            except Exception as exc:  # the services handle their own failures; this is a bug
-                log.exception("%s %s failed", kind, row_id)
-                handler.give_up(row_id, f"{type(exc).__name__}: {exc}")
             finally:
                 heartbeat.cancel()
                 if not self._stopping:  # interrupted by the stop: handed back in close()

@@ -15,7 +15,7 @@ from pathlib import Path
 from app.core.config import Settings
 from app.core.db import Database
 from app.services.generation import GenerationService
-from app.services.jobs import EventBus, JobQueue
+from app.services.jobs import InProcessRunner, JobRunner
 from app.services.rag.collections import CollectionService
 from app.services.rag.embedder import EmbedderPool
 from app.services.rag.evaluations import EvaluationService
@@ -36,12 +36,14 @@ class RagService:
         db: Database,
         generation: GenerationService,
         vectors: VectorStore | None = None,
-        events: EventBus | None = None,
-        queue: JobQueue | None = None,
+        runner: JobRunner | None = None,
     ) -> None:
         # Chroma reads this at import; no usage data leaves the machine.
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
         self.settings = settings
+        # Without the app's runner (tests, scripts) the service runs its own.
+        self._owns_runner = runner is None
+        self.runner = runner or InProcessRunner()
         self._reconcile: asyncio.Task[None] | None = None
         self.files_dir: Path = settings.files_root / "rag" / "files"
         self.repo = RagRepository(db)
@@ -58,8 +60,7 @@ class RagService:
             self.collections,
             self.files_dir,
             settings.rag_max_pdf_pages,
-            events=events,
-            queue=queue,
+            runner=self.runner,
         )
         self.reranker = build_reranker(settings)
         self.pipeline = RagPipeline(
@@ -74,15 +75,18 @@ class RagService:
             settings.data_dir / "rag" / "eval-tmp",
             settings.rag_max_pdf_pages,
             self.reranker,
+            self.runner,
         )
 
     async def start(self) -> None:
         await self.ingestion.start()
         self.evaluations.start()
+        if self._owns_runner:
+            await self.runner.start()
         # Lexical indexes of existing knowledge bases are loaded (or built, for those made
         # before BM25 existed) in the background; a query that comes first waits for its own.
         self._reconcile = asyncio.create_task(asyncio.to_thread(self.collections.reconcile_all))
 
     async def shutdown(self) -> None:
-        await self.evaluations.shutdown()
-        await self.ingestion.shutdown()
+        if self._owns_runner:
+            await self.runner.shutdown()

@@ -1,5 +1,9 @@
-"""RAG lab jobs: evaluations run in the background with progress, results kept in SQLite;
-question sets parsed from uploads (JSONL/CSV) or written by a loaded model from sampled chunks."""
+"""RAG lab jobs: evaluations run in the background with progress, results kept in the database;
+question sets parsed from uploads (JSONL/CSV) or written by a loaded model from sampled chunks.
+
+Evaluations are a kind of background job (:mod:`app.services.jobs`): the row holds the request,
+so a run a restart (or a lost worker) interrupted starts again from it, in this process or on a
+queue worker. Progress goes to the row and to the event bus."""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ import json
 import logging
 import random
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import AsyncGenerator
@@ -23,12 +26,16 @@ from app.backends.base import ChatMessage
 from app.core.db import Database
 from app.core.errors import InvalidRequest, NotFound
 from app.services.generation import GenerationService, ParamsInput
+from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner
 from app.services.rag.collections import CollectionService
 from app.services.rag.evaluation import EvalConfig, EvalQuestion, SourceDocument, evaluate
 from app.services.rag.rerank import Reranker
 from app.services.rag.store import RagRepository
 
 log = logging.getLogger(__name__)
+
+JOB_KIND = "rag-eval"
+ACTIVE = ("queued", "running")
 
 QUESTION_PROMPT = (
     "Write one question that a user of this documentation might ask and that the passage "
@@ -84,6 +91,7 @@ class EvaluationService:
         scratch: Path,
         max_pages: int,
         reranker: Reranker | None,
+        runner: JobRunner | None = None,
     ) -> None:
         self.db = db
         self.repo = repo
@@ -93,31 +101,40 @@ class EvaluationService:
         self.scratch = scratch
         self.max_pages = max_pages
         self.reranker = reranker
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._cancel: dict[str, threading.Event] = {}
+        self.runner = runner or InProcessRunner()
+        self.runner.register(JobKind(JOB_KIND, self._run_job, self.active_ids, self.give_up))
 
     def start(self) -> None:
-        """Jobs cut short by a restart fail (their temporary indexes are gone with them)."""
+        """Clear the temporary indexes a previous process left (its interrupted evaluations
+        start again from their stored request, with new ones)."""
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def active_ids(self) -> list[str]:
+        rows = self.db.query(
+            "SELECT id FROM rag_evaluations WHERE status IN ('queued', 'running') "
+            "ORDER BY created_at"
+        )
+        return [r["id"] for r in rows]
+
+    def give_up(self, evaluation_id: str, reason: str) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE rag_evaluations SET status = 'failed', error = 'interrupted "
-                "by a server restart' WHERE status IN ('queued', 'running')"
+                "UPDATE rag_evaluations SET status = 'failed', error = :error "
+                "WHERE id = :id AND status IN ('queued', 'running')",
+                {"error": reason[:2000], "id": evaluation_id},
             )
-
-    async def shutdown(self) -> None:
-        for event in self._cancel.values():
-            event.set()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     # --- rows --------------------------------------------------------------------------------
-    def _update(self, evaluation_id: str, **fields: Any) -> None:
+    def _update(self, evaluation_id: str, **fields: Any) -> bool:
+        """Change an active row; False when it is no longer active (ended or deleted)."""
         assignments = ", ".join(f"{k} = :{k}" for k in fields)
         with self.db.transaction() as conn:
-            conn.execute(
-                f"UPDATE rag_evaluations SET {assignments} WHERE id = :id",
+            cur = conn.execute(
+                f"UPDATE rag_evaluations SET {assignments} "
+                "WHERE id = :id AND status IN ('queued', 'running')",
                 {**fields, "id": evaluation_id},
             )
+            return bool(cur.rowcount)
 
     @staticmethod
     def _row(row: Any) -> dict[str, Any]:
@@ -144,16 +161,13 @@ class EvaluationService:
 
     async def delete(self, evaluation_id: str) -> None:
         self.get(evaluation_id)
-        if event := self._cancel.get(evaluation_id):
-            event.set()
-        if task := self._tasks.get(evaluation_id):
-            await asyncio.gather(task, return_exceptions=True)
+        await self.runner.cancel(JOB_KIND, evaluation_id)
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM rag_evaluations WHERE id = :id", {"id": evaluation_id})
 
     async def wait(self, evaluation_id: str) -> dict[str, Any]:
-        if task := self._tasks.get(evaluation_id):
-            await asyncio.gather(task, return_exceptions=True)
+        """The evaluation once its run in this process (if any) ends."""
+        await self.runner.wait(JOB_KIND, evaluation_id)
         return self.get(evaluation_id)
 
     # --- running -----------------------------------------------------------------------------
@@ -196,28 +210,26 @@ class EvaluationService:
                     "now": time.time(),
                 },
             )
-        cancel = threading.Event()
-        self._cancel[evaluation_id] = cancel
-        task = asyncio.create_task(self._run(evaluation_id, docs, questions, configs, cancel))
-        self._tasks[evaluation_id] = task
-        task.add_done_callback(
-            lambda _: (self._tasks.pop(evaluation_id, None), self._cancel.pop(evaluation_id, None))
-        )
+        await self.runner.submit(JOB_KIND, evaluation_id)
         return self.get(evaluation_id)
 
-    async def _run(
-        self,
-        evaluation_id: str,
-        docs: list[dict[str, Any]],
-        questions: list[EvalQuestion],
-        configs: list[EvalConfig],
-        cancel: threading.Event,
-    ) -> None:
-        loop = asyncio.get_running_loop()
+    async def _run_job(self, evaluation_id: str, ctx: JobContext) -> None:
+        """Run an evaluation from its stored request; a no-op once its row is not active."""
+        rows = self.db.query(
+            "SELECT collection_id, status, request FROM rag_evaluations WHERE id = :id",
+            {"id": evaluation_id},
+        )
+        if not rows or rows[0]["status"] not in ACTIVE:
+            return
+        request = json.loads(rows[0]["request"])
+        questions = [EvalQuestion(**q) for q in request["questions"]]
+        configs = [EvalConfig(**c) for c in request["configurations"]]
+        docs = [d for d in self.repo.documents(rows[0]["collection_id"]) if d["status"] == "ready"]
 
         def progress(done: int, total: int, stage: str) -> None:
-            loop.call_soon_threadsafe(
-                functools.partial(self._update, evaluation_id, progress=done / total, stage=stage)
+            event = {"status": "running", "progress": done / total, "stage": stage}
+            ctx.loop.call_soon_threadsafe(
+                functools.partial(self._progress, evaluation_id, ctx, event)
             )
 
         def work() -> dict[str, Any]:
@@ -236,29 +248,33 @@ class EvaluationService:
                 self.max_pages,
                 self.reranker,
                 progress,
-                cancel.is_set,
+                ctx.cancel.is_set,
             )
 
-        self._update(evaluation_id, status="running", stage="starting")
+        self._progress(evaluation_id, ctx, {"status": "running", "stage": "starting"})
         try:
             result = await asyncio.to_thread(work)
         except Exception as exc:
-            if not isinstance(exc, InterruptedError):
-                log.exception("evaluation %s failed", evaluation_id)
-            self._update(
-                evaluation_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000]
+            if isinstance(exc, InterruptedError):
+                return  # deleted (the row is gone) or stopping (resumed later): nothing to mark
+            log.exception("evaluation %s failed", evaluation_id)
+            self._progress(
+                evaluation_id,
+                ctx,
+                {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]},
             )
         else:
             await asyncio.sleep(0)  # let queued progress updates land before the final one
-            self._update(
-                evaluation_id,
-                status="succeeded",
-                progress=1.0,
-                stage="done",
-                result=json.dumps(result),
+            self._update(evaluation_id, result=json.dumps(result))
+            self._progress(
+                evaluation_id, ctx, {"status": "succeeded", "progress": 1.0, "stage": "done"}
             )
         finally:
             shutil.rmtree(self.scratch / evaluation_id, ignore_errors=True)
+
+    def _progress(self, evaluation_id: str, ctx: JobContext, event: dict[str, Any]) -> None:
+        if self._update(evaluation_id, **event):
+            ctx.publish({"id": evaluation_id, **event})
 
     # --- question sets -----------------------------------------------------------------------
     async def question_steps(

@@ -7,8 +7,8 @@ progress. A job that fails rolls back (vectors, file, document row); a job inter
 shutdown or crash is resumed from its stored file at the next start (its partial vectors are
 deleted first, and chunk ids are deterministic, so nothing is counted twice).
 
-With a job queue (``MP_REDIS_URL``) the upload only stores and enqueues; a worker process runs
-:meth:`IngestionService.run_queued`, which is idempotent: it runs only while the job row is
+Ingestion is a kind of background job (:mod:`app.services.jobs`); with ``MP_REDIS_URL`` a queue
+worker, perhaps in another process, runs it. A run is idempotent: it runs only while the job row is
 active, deletes the document's partial vectors first and upserts chunks under deterministic ids
 (``document:position``), and marks the job succeeded and the document ready in one conditional
 update, so a job run again after its worker died ends with one set of vectors, marked ready once.
@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import AppError, InvalidRequest, NotFound
 from app.services import metrics
-from app.services.jobs import EventBus, JobQueue, LocalEventBus
+from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner, job_topic
 from app.services.jobs.events import Subscription
 from app.services.rag.chunk_filter import drop_toc
 from app.services.rag.chunking import chunk_sections
@@ -67,7 +66,8 @@ class UploadOptions:
 
 
 class _Interrupted(Exception):
-    """The server is shutting down; the job stays active and resumes at the next start."""
+    """The job was cancelled (its document deleted) or the process is stopping (the job stays
+    active and resumes)."""
 
 
 class IngestionService:
@@ -79,51 +79,49 @@ class IngestionService:
         collections: CollectionService,
         files_dir: Path,
         max_pages: int,
-        events: EventBus | None = None,
-        queue: JobQueue | None = None,
+        runner: JobRunner | None = None,
     ) -> None:
         self.repo = repo
         self.collections = collections
         self.files_dir = files_dir
         self.max_pages = max_pages
-        self.events = events or LocalEventBus()
-        self.queue = queue  # None: jobs run as tasks of this process
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._stopping = threading.Event()
-        self._cancel: dict[str, threading.Event] = {}
+        self._owns_runner = runner is None
+        self.runner = runner or InProcessRunner()
+        self.runner.register(
+            JobKind(
+                JOB_KIND,
+                self._run_job,
+                self.active_job_ids,
+                self.give_up,
+                should_stop=self._row_ended,
+            )
+        )
+        # Uploads parsed by this process, so their first run does not parse them again.
+        self._parsed: dict[str, ParsedDocument] = {}
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Resume jobs a previous run left active; roll back those whose file is gone. With a
-        queue, the workers' sweep queues active jobs instead of this process running them."""
+        """Remove what a crash left half-stored. The runner resumes the jobs a previous run
+        left active (a job whose file is gone is rolled back when it runs)."""
         self.files_dir.mkdir(parents=True, exist_ok=True)
-        for job in [] if self.queue else self.repo.active_jobs():
-            doc = self.repo.document(job["document_id"])
-            if doc is None or not (self.files_dir / doc["stored_name"]).exists():
-                await self._rollback(job["id"], doc, "interrupted and its file is missing")
-                continue
-            log.info("resuming ingestion job %s (%s)", job["id"], job["filename"])
-            self._spawn(job["id"], doc, None)
         # A crash can leave a document without a live job (mid-rollback) or a file without a
         # row (mid-upload); neither may survive.
         for doc in self.repo.orphan_documents():
             log.info("rolling back half-stored document %s (%s)", doc["id"], doc["filename"])
             await self._rollback_document(doc)
         known = {doc["stored_name"] for doc in self.repo.documents()}
-        young = time.time() - _ORPHAN_AGE_S if self.queue else float("inf")
+        young = time.time() - _ORPHAN_AGE_S if self.runner.shared else float("inf")
         for path in self.files_dir.iterdir():
             if path.name not in known and path.stat().st_mtime < young:
                 log.info("removing orphan upload file %s", path.name)
                 await _remove(path)
+        if self._owns_runner:
+            await self.runner.start()
 
     async def shutdown(self) -> None:
         """Stop jobs at their next batch; they stay active in the database and resume later."""
-        self._stopping.set()
-        tasks = list(self._tasks.values())
-        _, pending = await asyncio.wait(tasks, timeout=10) if tasks else (set(), set())
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._owns_runner:
+            await self.runner.shutdown()
 
     # --- upload ----------------------------------------------------------------------------------
     async def submit(
@@ -203,13 +201,9 @@ class IngestionService:
                 await _remove(path)
                 raise
             seen[digest] = document_id
-            if self.queue is None:
-                self._spawn(job_id, self.repo.document(document_id), doc)
-            else:
-                try:
-                    await self.queue.enqueue(JOB_KIND, job_id)
-                except Exception:  # stored: the workers' sweep of active jobs queues it
-                    log.exception("ingestion job %s not queued now; the sweep will", job_id)
+            if not self.runner.shared:
+                self._parsed[job_id] = doc
+            await self.runner.submit(JOB_KIND, job_id)
             results.append(
                 {
                     "filename": upload.filename,
@@ -233,12 +227,11 @@ class IngestionService:
 
     async def subscribe(self, job_id: str) -> Subscription:
         """Snapshots of the job as it progresses (from whichever process runs it)."""
-        return await self.events.subscribe(f"rag-job:{job_id}")
+        return await self.runner.bus.subscribe(job_topic(JOB_KIND, job_id))
 
     async def wait(self, job_id: str) -> dict[str, Any]:
-        """Block until a job ends (tests and the benchmark use it)."""
-        if task := self._tasks.get(job_id):
-            await asyncio.gather(task, return_exceptions=True)
+        """Block until a job's run in this process ends (tests and the benchmark use it)."""
+        await self.runner.wait(JOB_KIND, job_id)
         return self.job(job_id)
 
     def _publish(self, job_id: str, **fields: Any) -> None:
@@ -247,20 +240,20 @@ class IngestionService:
         snapshot = self.repo.job(job_id)
         if snapshot is None:  # deleted meanwhile: nothing to tell
             return
-        self.events.publish(f"rag-job:{job_id}", snapshot)
+        self.runner.publish(JOB_KIND, job_id, snapshot)
 
-    # --- queued jobs (run by a worker) -------------------------------------------------------
-    async def run_queued(self, job_id: str) -> None:
-        """Run a queued job to its end here; a no-op once its row is no longer active."""
+    # --- the job kind ------------------------------------------------------------------------
+    async def _run_job(self, job_id: str, ctx: JobContext) -> None:
+        """Run a job to its end; a no-op once its row is no longer active."""
+        parsed = self._parsed.pop(job_id, None)
         job = self.repo.job(job_id)
         if job is None or job["status"] in TERMINAL:
             return
         doc = self.repo.document(job["document_id"])
         if doc is None or not (self.files_dir / doc["stored_name"]).exists():
-            await self._rollback(job_id, doc, "its stored file is missing")
+            await self._rollback(job_id, doc, "interrupted and its stored file is missing")
             return
-        self._spawn(job_id, doc, None)
-        await self.wait(job_id)
+        await self._run(job_id, doc, parsed, ctx)
 
     def active_job_ids(self) -> list[str]:
         return [job["id"] for job in self.repo.active_jobs()]
@@ -279,21 +272,15 @@ class IngestionService:
             self.repo.delete_document(doc["id"])
         self._publish(job_id, status="failed", error=reason)
 
+    def _row_ended(self, job_id: str) -> bool:
+        """The row is final or gone (its document was deleted, perhaps on another replica)."""
+        job = self.repo.job(job_id)
+        return job is None or job["status"] in TERMINAL
+
     def _row_stopped(self, job_id: str) -> bool:
         """The row left 'running' under us (its document was deleted on some replica)."""
         job = self.repo.job(job_id)
         return job is None or job["status"] != "running"
-
-    def _spawn(self, job_id: str, doc: dict[str, Any] | None, parsed: ParsedDocument | None):
-        self._cancel[job_id] = threading.Event()
-        task = asyncio.create_task(self._run(job_id, doc, parsed), name=f"ingest-{job_id[:8]}")
-        self._tasks[job_id] = task
-
-        def done(_: asyncio.Task[None]) -> None:
-            self._tasks.pop(job_id, None)
-            self._cancel.pop(job_id, None)
-
-        task.add_done_callback(done)
 
     async def delete_document(self, document_id: str) -> None:
         """Remove a document's vectors, file and rows (its jobs too), stopping its ingestion
@@ -303,28 +290,19 @@ class IngestionService:
             raise NotFound(f"Document '{document_id}' does not exist.", param="document_id")
         for job in self.repo.active_jobs():
             if job["document_id"] == document_id:
-                if event := self._cancel.get(job["id"]):
-                    event.set()
-                if task := self._tasks.get(job["id"]):
-                    await asyncio.gather(task, return_exceptions=True)
+                await self.runner.cancel(JOB_KIND, job["id"])
                 self._publish(job["id"], status="failed", error="document deleted")
         await self._rollback_document(doc)
         self.repo.delete_jobs_of(document_id)
 
     async def _run(
-        self, job_id: str, doc: dict[str, Any] | None, parsed: ParsedDocument | None
+        self, job_id: str, doc: dict[str, Any], parsed: ParsedDocument | None, ctx: JobContext
     ) -> None:
-        assert doc is not None
-        loop = asyncio.get_running_loop()
-        cancel = self._cancel[job_id]
-
         def progress(**fields: Any) -> None:
-            loop.call_soon_threadsafe(lambda: self._publish(job_id, **fields))
+            ctx.loop.call_soon_threadsafe(lambda: self._publish(job_id, **fields))
 
         def stopped() -> bool:
-            if self._stopping.is_set() or cancel.is_set():
-                return True
-            return self.queue is not None and self._row_stopped(job_id)
+            return ctx.cancelled
 
         started = time.perf_counter()
         try:
@@ -350,7 +328,7 @@ class IngestionService:
         except (asyncio.CancelledError, _Interrupted):
             # Deleted: delete_document rolls back. Shutdown: resumed at the next start.
             log.info("ingestion job %s interrupted", job_id)
-            if self.queue is not None and self._row_stopped(job_id):
+            if not ctx.stopping and self._row_stopped(job_id):
                 # Deleted on another replica while this worker embedded: its cleanup may have
                 # run before this worker's last batch, so the vectors go once more.
                 with contextlib.suppress(Exception):
