@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from app.backends.base import Backend, Capabilities, ModelFormat, ModelSource
+from app.backends.torch_build import torch_build_lock
 from app.core.errors import BackendUnavailable, InvalidRequest
 
 
@@ -193,7 +194,10 @@ def backend_class(name: str) -> type[Backend]:
             f"Backend '{name}' is not installed: {info.reason}.", param="backend"
         )
     entry = _entry(name)
-    module = importlib.import_module(entry.module)
+    # Under the torch build lock: two threads importing transformers for the first time at
+    # once can see a half-initialised lazy module (backends/torch_build.py).
+    with torch_build_lock:
+        module = importlib.import_module(entry.module)
     return getattr(module, entry.class_name)
 
 

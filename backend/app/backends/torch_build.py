@@ -10,6 +10,13 @@ side, so every in-process torch build (the Transformers backend, the RAG embedde
 holds this lock while it constructs; llama.cpp loads and everything after construction
 (packing, warm-up) run in parallel as before.
 
+The first imports of transformers race the same way: its top-level package is a lazy module,
+and a thread that reads a name from it while another thread is still importing the submodule
+behind that name gets ``ImportError: cannot import name ...`` (seen here when a restart resumed
+a RAG ingestion, which imports sentence-transformers, beside a batch loading the Transformers
+backend). So the backend registry imports engine modules, and the embedder its libraries,
+under this lock too.
+
 A module-level lock, because what it guards, torch's and transformers' global state, is
 process-wide too.
 """

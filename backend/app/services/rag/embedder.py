@@ -85,8 +85,9 @@ class Embedder:
         return self._model
 
     def _load(self) -> SentenceTransformer:
-        import torch
-        from sentence_transformers import SentenceTransformer
+        with torch_build_lock:  # first imports of transformers race too (torch_build.py)
+            import torch
+            from sentence_transformers import SentenceTransformer
 
         device = (
             "cuda"

@@ -50,10 +50,10 @@ class CrossEncoderReranker(Reranker):
     def _load(self):
         with self._lock:
             if self._model is None:
-                from sentence_transformers import CrossEncoder
-
                 try:
                     with torch_build_lock:  # not thread-safe (backends/torch_build.py)
+                        from sentence_transformers import CrossEncoder
+
                         self._model = CrossEncoder(self.folder, local_files_only=True)
                 except Exception as exc:
                     raise BackendUnavailable(
