@@ -20,6 +20,7 @@ import { Label } from "@/components/ui/label";
 import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { Textarea } from "@/components/ui/textarea";
 import { ToolsPanel, ToolsTranscript, useToolsChat } from "@/components/tools/ToolsPlayground";
+import { useStreamingRun } from "@/hooks/useStreamingRun";
 import { $api } from "@/lib/api";
 import {
   clearConversation,
@@ -32,8 +33,6 @@ import {
 import { toRequestParams } from "@/lib/params";
 import { streamGenerate } from "@/lib/generate";
 import { isSendKey } from "@/lib/keys";
-import { isAbort } from "@/lib/stream";
-import { throttleLatest } from "@/lib/throttle";
 import { usePageParams } from "@/lib/usePageParams";
 import { TokenCount } from "@/components/TokenCount";
 
@@ -58,15 +57,12 @@ export function PlaygroundPage() {
   const models = $api.useQuery("get", "/api/v1/models");
   const queryClient = useQueryClient();
   const [input, setInput] = useState("");
-  const [completionBusy, setBusy] = useState(false);
+  // Completion mode's run: the text goes to the (persisted) conversation store as it streams.
+  const completion = useStreamingRun<string>((t) => patchConversation({ completion: t }));
   const tools = useToolsChat({ model: conv.model, backend: conv.backend || undefined, params: toRequestParams(params) });
-  const busy = completionBusy || chat.busy || tools.busy;
-  const [liveTokens, setLiveTokens] = useState(0);
-  const [error, setError] = useState<unknown>(null);
-  const abortRef = useRef<AbortController | null>(null);
+  const busy = completion.busy || chat.busy || tools.busy;
   const endRef = useRef<HTMLDivElement>(null);
 
-  useEffect(() => () => abortRef.current?.abort(), []);
   useEffect(() => {
     endRef.current?.scrollIntoView?.({ block: "end" });
   }, [conv.turns, conv.completion, tools.messages, tools.live]);
@@ -82,41 +78,20 @@ export function PlaygroundPage() {
       else await chat.send(text, toRequestParams(params));
       return;
     }
-    const controller = new AbortController();
-    abortRef.current = controller;
-    setBusy(true);
-    setError(null);
-    setLiveTokens(0);
-    let tokens = 0;
-    const completionView = throttleLatest((t: string) => {
-      setLiveTokens(tokens);
-      patchConversation({ completion: t });
-    });
-    try {
-      patchConversation({ completion: "", completionStats: undefined });
-      const res = await streamGenerate(
-        { model: c.model, backend: c.backend || undefined, prompt: c.prompt, ...toRequestParams(params) },
-        (t, n) => {
-          tokens = n;
-          completionView.call(t);
-        },
-        controller.signal,
-      );
-      completionView.cancel();
-      patchConversation({ completion: res.text, completionStats: statsFrom(res) });
-    } catch (err) {
-      completionView.cancel();
-      if (isAbort(err)) patchConversation({ completionStats: stoppedStats(c.model, tokens) });
-      else setError(err);
-    } finally {
-      abortRef.current = null;
-      setBusy(false);
-      void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/models"] });
-    }
+    patchConversation({ completion: "", completionStats: undefined });
+    await completion.start(
+      ({ signal, update }) =>
+        streamGenerate({ model: c.model, backend: c.backend || undefined, prompt: c.prompt, ...toRequestParams(params) }, update, signal),
+      (end) => {
+        if (end.status === "done") patchConversation({ completion: end.value.text, completionStats: statsFrom(end.value) });
+        else if (end.status === "stopped") patchConversation({ completionStats: stoppedStats(c.model, end.figures.tokens) });
+        void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/models"] });
+      },
+    );
   }
 
   function stop() {
-    abortRef.current?.abort();
+    completion.stop();
     if (tools.enabled) tools.stop();
     else void chat.stop();
   }
@@ -234,12 +209,12 @@ export function PlaygroundPage() {
                     <span className="text-sm text-muted-foreground">The continuation appears here.</span>
                   )}
                 </div>
-                <Figures stats={conv.completionStats} live={busy ? { tokens: liveTokens } : undefined} />
+                <Figures stats={conv.completionStats} live={busy ? { tokens: completion.tokens } : undefined} />
               </CardContent>
             </Card>
           )}
 
-          <ErrorAlert error={error ?? (tools.enabled ? tools.error : chat.error)} title="Generation failed" />
+          <ErrorAlert error={completion.error ?? (tools.enabled ? tools.error : chat.error)} title="Generation failed" />
 
           {/* The one composer: sticks to the bottom of the window, so Stop stays in view while an answer streams. */}
           <form
