@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect } from "react";
 import { FileJson, FileText, Play, Plus, RefreshCw, Square, Trash2 } from "lucide-react";
 
 import { ArenaPanel } from "@/components/arena/ArenaPanel";
@@ -18,6 +18,7 @@ import { Label } from "@/components/ui/label";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { Textarea } from "@/components/ui/textarea";
+import { useStreamingRun } from "@/hooks/useStreamingRun";
 import { $api } from "@/lib/api";
 import {
   exportJson,
@@ -34,8 +35,6 @@ import { saveText } from "@/lib/download";
 import { formatMs, formatRate } from "@/lib/format";
 import { createPersistentStore, useStore } from "@/lib/store";
 import { isSendKey } from "@/lib/keys";
-import { isAbort } from "@/lib/stream";
-import { throttleLatest } from "@/lib/throttle";
 import { usePageParams } from "@/lib/usePageParams";
 
 interface CompareSetup {
@@ -100,10 +99,9 @@ function SideBySide() {
   const models = $api.useQuery("get", "/api/v1/models");
   const health = $api.useQuery("get", "/api/v1/health");
   const system = $api.useQuery("get", "/api/v1/system");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const abortRef = useRef<AbortController | null>(null);
-  useEffect(() => () => abortRef.current?.abort(), []);
+  // The run's state goes to the (persisted) run store as the columns stream.
+  const stream = useStreamingRun<CompareRun>((r) => runStore.set(r));
+  const busy = stream.busy;
 
   const patch = (p: Partial<CompareSetup>) => setupStore.set((s) => ({ ...s, ...p }));
   // Functional updates: two pickers changing in the same tick must not undo each other.
@@ -133,28 +131,20 @@ function SideBySide() {
         (system.data?.backends ?? []).filter((b) => b.available && (used.size === 0 || used.has(b.name))).map((b) => [b.name, b.description]),
       ),
     };
-    const controller = new AbortController();
-    abortRef.current = controller;
-    setBusy(true);
-    setError(null);
     runStore.set(base);
-    const view = throttleLatest((r: CompareRun) => runStore.set(r));
-    try {
-      await streamCompare(base, view.call, controller.signal);
-    } catch (err) {
-      if (!isAbort(err)) setError(err);
-    } finally {
-      view.flush();
-      // Columns still open when the stream ended were stopped (Stop button or error).
-      runStore.set((r) =>
-        r && {
-          ...r,
-          columns: r.columns.map((c) => (c.status === "streaming" || c.status === "waiting" ? { ...c, status: "stopped" } : c)),
-        },
-      );
-      abortRef.current = null;
-      setBusy(false);
-    }
+    await stream.start(
+      ({ signal, update }) => streamCompare(base, update, signal),
+      (end) => {
+        if (end.status === "done") runStore.set(end.value);
+        // Columns still open when the stream ended were stopped (Stop button or error).
+        runStore.set((r) =>
+          r && {
+            ...r,
+            columns: r.columns.map((c) => (c.status === "streaming" || c.status === "waiting" ? { ...c, status: "stopped" } : c)),
+          },
+        );
+      },
+    );
   }
 
   const blocker = runBlocker(setup, local, busy);
@@ -252,7 +242,7 @@ function SideBySide() {
             {setup.mode === "chat" && <p className="text-xs text-muted-foreground">Enter runs, Shift+Enter adds a line.</p>}
             <div className="flex flex-wrap items-center gap-2">
               {busy ? (
-                <Button key="stop" variant="destructive" onClick={() => abortRef.current?.abort()}>
+                <Button key="stop" variant="destructive" onClick={stream.stop}>
                   <Square /> Stop
                 </Button>
               ) : (
@@ -278,7 +268,7 @@ function SideBySide() {
         </Card>
       </div>
 
-      <ErrorAlert error={error} title="Compare failed" className="mt-4" />
+      <ErrorAlert error={stream.error} title="Compare failed" className="mt-4" />
 
       {run && (
         <>
