@@ -39,16 +39,21 @@ describe("useStreamingRun", () => {
   function setup() {
     const shown: string[] = [];
     const hook = renderHook(() => useStreamingRun<string>((t) => shown.push(t)));
-    return { shown, hook };
+    /** Starts a run inside act() and gives its outcome's promise. */
+    function begin(work: (ctx: RunContext<string>) => Promise<string>, finish?: (o: RunOutcome<string>) => Promise<void>) {
+      let outcome: Promise<RunOutcome<string>>;
+      act(() => {
+        outcome = hook.result.current.start(work, finish);
+      });
+      return outcome;
+    }
+    return { shown, hook, begin };
   }
 
   it("is busy while it runs, shows the stream throttled, and resolves with the result", async () => {
-    const { shown, hook } = setup();
+    const { shown, hook, begin } = setup();
     const w = controlledWork();
-    let outcome: Promise<RunOutcome<string>>;
-    act(() => {
-      outcome = hook.result.current.start(w.work);
-    });
+    const outcome = begin(w.work);
     expect(hook.result.current.busy).toBe(true);
     expect(w.signal().aborted).toBe(false);
 
@@ -62,7 +67,7 @@ describe("useStreamingRun", () => {
     // On success the pending view is dropped: the caller shows the final result instead.
     act(() => w.emit("!"));
     await act(async () => w.end());
-    await expect(outcome!).resolves.toEqual({ status: "done", value: "Hello, world!" });
+    await expect(outcome).resolves.toEqual({ status: "done", value: "Hello, world!" });
     act(() => vi.advanceTimersByTime(100));
     expect(shown).toEqual(["Hello, world"]);
     expect(hook.result.current.busy).toBe(false);
@@ -70,12 +75,9 @@ describe("useStreamingRun", () => {
   });
 
   it("Stop mid-run keeps the text streamed so far and gives the stopped figures", async () => {
-    const { shown, hook } = setup();
+    const { shown, hook, begin } = setup();
     const w = controlledWork();
-    let outcome: Promise<RunOutcome<string>>;
-    act(() => {
-      outcome = hook.result.current.start(w.work);
-    });
+    const outcome = begin(w.work);
     act(() => {
       vi.advanceTimersByTime(500); // time to first token
       w.emit("one");
@@ -84,7 +86,7 @@ describe("useStreamingRun", () => {
       w.emit(" three"); // still pending in the throttle when Stop comes
     });
     await act(async () => hook.result.current.stop());
-    const result = await outcome!;
+    const result = await outcome;
     expect(w.signal().aborted).toBe(true);
     expect(shown[shown.length - 1]).toBe("one two three");
     expect(result.status).toBe("stopped");
@@ -98,16 +100,13 @@ describe("useStreamingRun", () => {
   });
 
   it("a failure sets the error, keeps the streamed text, and the next start clears it", async () => {
-    const { shown, hook } = setup();
+    const { shown, hook, begin } = setup();
     const w = controlledWork();
-    let outcome: Promise<RunOutcome<string>>;
-    act(() => {
-      outcome = hook.result.current.start(w.work);
-    });
+    const outcome = begin(w.work);
     act(() => w.emit("partial"));
     const err = new ApiError("Model not found", 404);
     await act(async () => w.fail(err));
-    await expect(outcome!).resolves.toEqual({ status: "failed", error: err });
+    await expect(outcome).resolves.toEqual({ status: "failed", error: err });
     expect(hook.result.current.error).toBe(err);
     expect(hook.result.current.busy).toBe(false);
     expect(shown).toEqual(["partial"]);
@@ -119,40 +118,46 @@ describe("useStreamingRun", () => {
   });
 
   it("aborts the run when the component unmounts", async () => {
-    const { hook } = setup();
+    const { hook, begin } = setup();
     const w = controlledWork();
-    let outcome: Promise<RunOutcome<string>>;
-    act(() => {
-      outcome = hook.result.current.start(w.work);
-    });
+    const outcome = begin(w.work);
     act(() => w.emit("a"));
     hook.unmount();
     expect(w.signal().aborted).toBe(true);
-    await expect(outcome!).resolves.toMatchObject({ status: "stopped", figures: { tokens: 1 } });
+    await expect(outcome).resolves.toMatchObject({ status: "stopped", figures: { tokens: 1 } });
   });
 
-  it("runs finish while still busy, and a newer run aborts the older one and owns the busy flag", async () => {
-    const { hook } = setup();
+  it("stays busy until finish is done with the outcome", async () => {
+    const { hook, begin } = setup();
+    const w = controlledWork();
+    let release!: () => void;
+    const seen: RunOutcome<string>[] = [];
+    const outcome = begin(w.work, (o) => {
+      seen.push(o);
+      return new Promise<void>((r) => (release = r));
+    });
+    act(() => w.emit("all"));
+    await act(async () => w.end());
+    expect(seen).toEqual([{ status: "done", value: "all" }]);
+    expect(hook.result.current.busy).toBe(true);
+    await act(async () => release());
+    await expect(outcome).resolves.toEqual({ status: "done", value: "all" });
+    expect(hook.result.current.busy).toBe(false);
+  });
+
+  it("a newer run aborts the older one and owns the busy flag", async () => {
+    const { hook, begin } = setup();
     const first = controlledWork();
-    const busyInFinish: boolean[] = [];
-    let firstOutcome: Promise<RunOutcome<string>>;
-    act(() => {
-      firstOutcome = hook.result.current.start(first.work, async () => {
-        await Promise.resolve();
-        busyInFinish.push(hook.result.current.busy);
-      });
-    });
+    const firstOutcome = begin(first.work);
     const second = controlledWork();
-    let secondOutcome: Promise<RunOutcome<string>>;
-    await act(async () => {
-      secondOutcome = hook.result.current.start(second.work);
-    });
+    const secondOutcome = begin(second.work);
     expect(first.signal().aborted).toBe(true);
-    await expect(firstOutcome!).resolves.toMatchObject({ status: "stopped" });
-    expect(busyInFinish).toEqual([true]);
+    await act(async () => {
+      await expect(firstOutcome).resolves.toMatchObject({ status: "stopped" });
+    });
     expect(hook.result.current.busy).toBe(true); // the second run is still going
     await act(async () => second.end());
-    await expect(secondOutcome!).resolves.toEqual({ status: "done", value: "" });
+    await expect(secondOutcome).resolves.toEqual({ status: "done", value: "" });
     expect(hook.result.current.busy).toBe(false);
   });
 });
