@@ -41,7 +41,7 @@ describe("useStreamingRun", () => {
     const hook = renderHook(() => useStreamingRun<string>((t) => shown.push(t)));
     /** Starts a run inside act() and gives its outcome's promise. */
     function begin(work: (ctx: RunContext<string>) => Promise<string>, finish?: (o: RunOutcome<string>) => Promise<void>) {
-      let outcome: Promise<RunOutcome<string>>;
+      let outcome!: Promise<RunOutcome<string>>;
       act(() => {
         outcome = hook.result.current.start(work, finish);
       });
