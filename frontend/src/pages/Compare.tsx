@@ -9,7 +9,9 @@ import { ErrorAlert } from "@/components/ErrorAlert";
 import { PageHeader } from "@/components/Layout";
 import { Markdown } from "@/components/Markdown";
 import { ModelPicker } from "@/components/ModelPicker";
-import { ParamsForm } from "@/components/ParamsForm";
+import { ModeTabs } from "@/components/ModeTabs";
+import { ParamsCard } from "@/components/ParamsForm";
+import { TextareaField } from "@/components/TextareaField";
 import { SchemaBadge } from "@/components/tools/SchemaBadge";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -205,23 +207,19 @@ function SideBySide() {
             </Button>
             <div className="flex items-center justify-between pt-2">
               <span className="text-sm font-medium">Input</span>
-              <Tabs value={setup.mode} onValueChange={(v) => patch({ mode: v as "chat" | "completion" })}>
-                <TabsList aria-label="Mode">
-                  <TabsTrigger value="chat">Chat</TabsTrigger>
-                  <TabsTrigger value="completion">Completion</TabsTrigger>
-                </TabsList>
-              </Tabs>
+              <ModeTabs value={setup.mode} onChange={(mode) => patch({ mode })} />
             </div>
             {setup.mode === "chat" && (
-              <div className="space-y-1">
-                <Label htmlFor="cmp-system">System prompt</Label>
-                <Textarea id="cmp-system" rows={2} value={setup.system} onChange={(e) => patch({ system: e.target.value })} />
-              </div>
+              <TextareaField id="cmp-system" label="System prompt" rows={2} value={setup.system} onChange={(e) => patch({ system: e.target.value })} />
             )}
-            <div className="space-y-1">
-              <Label htmlFor="cmp-schema">JSON schema (optional: every model must follow it)</Label>
-              <Textarea id="cmp-schema" rows={2} className="font-mono text-xs" value={setup.schema ?? ""} onChange={(e) => patch({ schema: e.target.value })} />
-            </div>
+            <TextareaField
+              id="cmp-schema"
+              label="JSON schema (optional: every model must follow it)"
+              rows={2}
+              className="font-mono text-xs"
+              value={setup.schema ?? ""}
+              onChange={(e) => patch({ schema: e.target.value })}
+            />
             <Label htmlFor="cmp-prompt" className="block">
               Prompt
             </Label>
@@ -261,11 +259,7 @@ function SideBySide() {
             </div>
           </CardContent>
         </Card>
-        <Card className="h-fit">
-          <CardContent className="pt-6">
-            <ParamsForm idPrefix="cmp" value={params} onChange={setParams} defaults={defaults} />
-          </CardContent>
-        </Card>
+        <ParamsCard idPrefix="cmp" value={params} onChange={setParams} defaults={defaults} className="h-fit" />
       </div>
 
       <ErrorAlert error={stream.error} title="Compare failed" className="mt-4" />

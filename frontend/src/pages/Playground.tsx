@@ -13,11 +13,12 @@ import { Figures } from "@/components/Figures";
 import { PageHeader } from "@/components/Layout";
 import { Markdown } from "@/components/Markdown";
 import { ModelPicker } from "@/components/ModelPicker";
-import { ParamsForm } from "@/components/ParamsForm";
+import { ModeTabs } from "@/components/ModeTabs";
+import { ParamsCard } from "@/components/ParamsForm";
+import { TextareaField } from "@/components/TextareaField";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
 import { Label } from "@/components/ui/label";
-import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { Textarea } from "@/components/ui/textarea";
 import { ToolsPanel, ToolsTranscript, useToolsChat } from "@/components/tools/ToolsPlayground";
 import { useStreamingRun } from "@/hooks/useStreamingRun";
@@ -118,24 +119,17 @@ export function PlaygroundPage() {
                     onBackend={(b) => patchConversation({ backend: b })}
                   />
                 </div>
-                <Tabs value={conv.mode} onValueChange={(v) => patchConversation({ mode: v as "chat" | "completion" })}>
-                  <TabsList aria-label="Mode">
-                    <TabsTrigger value="chat">Chat</TabsTrigger>
-                    <TabsTrigger value="completion">Completion</TabsTrigger>
-                  </TabsList>
-                </Tabs>
+                <ModeTabs value={conv.mode} onChange={(mode) => patchConversation({ mode })} />
               </div>
               {conv.mode === "chat" && (
-                <div className="space-y-1">
-                  <Label htmlFor="pg-system">System prompt</Label>
-                  <Textarea
-                    id="pg-system"
-                    rows={2}
-                    placeholder="Optional instructions for the assistant"
-                    value={conv.system}
-                    onChange={(e) => patchConversation({ system: e.target.value })}
-                  />
-                </div>
+                <TextareaField
+                  id="pg-system"
+                  label="System prompt"
+                  rows={2}
+                  placeholder="Optional instructions for the assistant"
+                  value={conv.system}
+                  onChange={(e) => patchConversation({ system: e.target.value })}
+                />
               )}
             </CardContent>
           </Card>
@@ -182,17 +176,16 @@ export function PlaygroundPage() {
           ) : (
             <Card>
               <CardContent className="space-y-3 pt-6">
-                <div className="space-y-1">
-                  <Label htmlFor="pg-prompt">Prompt</Label>
-                  <Textarea
-                    id="pg-prompt"
-                    rows={5}
-                    placeholder="Text for the model to continue (no chat template)"
-                    value={conv.prompt}
-                    onChange={(e) => patchConversation({ prompt: e.target.value })}
-                  />
+                <TextareaField
+                  id="pg-prompt"
+                  label="Prompt"
+                  rows={5}
+                  placeholder="Text for the model to continue (no chat template)"
+                  value={conv.prompt}
+                  onChange={(e) => patchConversation({ prompt: e.target.value })}
+                >
                   <TokenCount model={conv.model} input={{ prompt: conv.prompt }} />
-                </div>
+                </TextareaField>
                 <div className="flex items-center justify-between">
                   <h2 className="text-sm font-semibold">Completion</h2>
                   <div className="flex gap-1">
@@ -278,11 +271,7 @@ export function PlaygroundPage() {
           <div ref={endRef} />
         </div>
 
-        <Card className="h-fit">
-          <CardContent className="pt-6">
-            <ParamsForm idPrefix="pg" value={params} onChange={setParams} defaults={defaults} />
-          </CardContent>
-        </Card>
+        <ParamsCard idPrefix="pg" value={params} onChange={setParams} defaults={defaults} className="h-fit" />
       </div>
     </div>
   );

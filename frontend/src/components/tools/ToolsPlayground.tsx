@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { ChevronDown, ChevronRight, Plus, Trash2, Wrench } from "lucide-react";
 
+import { TextareaField } from "@/components/TextareaField";
 import { ToolCallCard } from "@/components/tools/ToolCallCard";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
@@ -202,17 +203,15 @@ export function ToolsPanel({ tools }: { tools: ToolsChat }) {
                   : `Every turn uses ${tools.choice}.`}
             </p>
             {tools.builtError && <p className="text-xs text-destructive">{tools.builtError}</p>}
-            <div className="space-y-1">
-              <Label htmlFor="output-schema">JSON-schema output (optional)</Label>
-              <Textarea
-                id="output-schema"
-                rows={3}
-                className="font-mono text-xs"
-                placeholder='{"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}'
-                value={tools.schema}
-                onChange={(e) => tools.setSchema(e.target.value)}
-              />
-            </div>
+            <TextareaField
+              id="output-schema"
+              label="JSON-schema output (optional)"
+              rows={3}
+              className="font-mono text-xs"
+              placeholder='{"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}'
+              value={tools.schema}
+              onChange={(e) => tools.setSchema(e.target.value)}
+            />
           </div>
         )}
       </CardContent>

@@ -6,6 +6,7 @@ import { Figures } from "@/components/Figures";
 import { Markdown } from "@/components/Markdown";
 import { ModelPicker } from "@/components/ModelPicker";
 import { ParamsForm } from "@/components/ParamsForm";
+import { TextareaField } from "@/components/TextareaField";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
@@ -14,7 +15,6 @@ import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { NativeSelect } from "@/components/ui/native-select";
 import { Switch } from "@/components/ui/switch";
-import { Textarea } from "@/components/ui/textarea";
 import { useStreamingRun } from "@/hooks/useStreamingRun";
 import { statsFrom, type ResponseStats } from "@/lib/conversation";
 import { chunkFigures, chunkFiguresTitle, pageSpan, pageWords, streamAnswer, type Citation } from "@/lib/rag";
@@ -80,10 +80,7 @@ export function AskPanel({ collectionId }: { collectionId: string }) {
             }}
           >
             <ModelPicker id="rag-model" label="Answering model" model={model} onModel={setModel} />
-            <div className="space-y-1">
-              <Label htmlFor="rag-question">Question</Label>
-              <Textarea id="rag-question" rows={2} value={question} onChange={(e) => setQuestion(e.target.value)} placeholder="What do the documents say about…?" />
-            </div>
+            <TextareaField id="rag-question" label="Question" rows={2} value={question} onChange={(e) => setQuestion(e.target.value)} placeholder="What do the documents say about…?" />
             <div className="flex flex-wrap items-end gap-4">
               <div className="w-24 space-y-1">
                 <Label htmlFor="rag-topk">Sources</Label>
