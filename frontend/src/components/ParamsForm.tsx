@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { RotateCcw } from "lucide-react";
 
 import { Button } from "@/components/ui/button";
+import { Card, CardContent } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { MAX_STOP, PARAM_SPECS, formatStop, parseStop, validateParam, type SamplingParams } from "@/lib/params";
@@ -131,5 +132,16 @@ export function ParamsForm({ value, onChange, defaults, idPrefix = "p" }: Props)
         {stopError && <p className="text-xs text-destructive">{stopError}</p>}
       </div>
     </fieldset>
+  );
+}
+
+/** The parameter form in its own card, beside a page's input. */
+export function ParamsCard({ className, ...props }: Props & { className?: string }) {
+  return (
+    <Card className={className}>
+      <CardContent className="pt-6">
+        <ParamsForm {...props} />
+      </CardContent>
+    </Card>
   );
 }

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect } from "react";
 import { FileJson, FileText, Play, Plus, RefreshCw, Square, Trash2 } from "lucide-react";
 
 import { ArenaPanel } from "@/components/arena/ArenaPanel";
@@ -9,7 +9,9 @@ import { ErrorAlert } from "@/components/ErrorAlert";
 import { PageHeader } from "@/components/Layout";
 import { Markdown } from "@/components/Markdown";
 import { ModelPicker } from "@/components/ModelPicker";
-import { ParamsForm } from "@/components/ParamsForm";
+import { ModeTabs } from "@/components/ModeTabs";
+import { ParamsCard } from "@/components/ParamsForm";
+import { TextareaField } from "@/components/TextareaField";
 import { SchemaBadge } from "@/components/tools/SchemaBadge";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -18,6 +20,7 @@ import { Label } from "@/components/ui/label";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { Textarea } from "@/components/ui/textarea";
+import { useStreamingRun } from "@/hooks/useStreamingRun";
 import { $api } from "@/lib/api";
 import {
   exportJson,
@@ -34,8 +37,6 @@ import { saveText } from "@/lib/download";
 import { formatMs, formatRate } from "@/lib/format";
 import { createPersistentStore, useStore } from "@/lib/store";
 import { isSendKey } from "@/lib/keys";
-import { isAbort } from "@/lib/stream";
-import { throttleLatest } from "@/lib/throttle";
 import { usePageParams } from "@/lib/usePageParams";
 
 interface CompareSetup {
@@ -100,10 +101,9 @@ function SideBySide() {
   const models = $api.useQuery("get", "/api/v1/models");
   const health = $api.useQuery("get", "/api/v1/health");
   const system = $api.useQuery("get", "/api/v1/system");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const abortRef = useRef<AbortController | null>(null);
-  useEffect(() => () => abortRef.current?.abort(), []);
+  // The run's state goes to the (persisted) run store as the columns stream.
+  const stream = useStreamingRun<CompareRun>((r) => runStore.set(r));
+  const busy = stream.busy;
 
   const patch = (p: Partial<CompareSetup>) => setupStore.set((s) => ({ ...s, ...p }));
   // Functional updates: two pickers changing in the same tick must not undo each other.
@@ -133,28 +133,20 @@ function SideBySide() {
         (system.data?.backends ?? []).filter((b) => b.available && (used.size === 0 || used.has(b.name))).map((b) => [b.name, b.description]),
       ),
     };
-    const controller = new AbortController();
-    abortRef.current = controller;
-    setBusy(true);
-    setError(null);
     runStore.set(base);
-    const view = throttleLatest((r: CompareRun) => runStore.set(r));
-    try {
-      await streamCompare(base, view.call, controller.signal);
-    } catch (err) {
-      if (!isAbort(err)) setError(err);
-    } finally {
-      view.flush();
-      // Columns still open when the stream ended were stopped (Stop button or error).
-      runStore.set((r) =>
-        r && {
-          ...r,
-          columns: r.columns.map((c) => (c.status === "streaming" || c.status === "waiting" ? { ...c, status: "stopped" } : c)),
-        },
-      );
-      abortRef.current = null;
-      setBusy(false);
-    }
+    await stream.start(
+      ({ signal, update }) => streamCompare(base, update, signal),
+      (end) => {
+        if (end.status === "done") runStore.set(end.value);
+        // Columns still open when the stream ended were stopped (Stop button or error).
+        runStore.set((r) =>
+          r && {
+            ...r,
+            columns: r.columns.map((c) => (c.status === "streaming" || c.status === "waiting" ? { ...c, status: "stopped" } : c)),
+          },
+        );
+      },
+    );
   }
 
   const blocker = runBlocker(setup, local, busy);
@@ -215,23 +207,19 @@ function SideBySide() {
             </Button>
             <div className="flex items-center justify-between pt-2">
               <span className="text-sm font-medium">Input</span>
-              <Tabs value={setup.mode} onValueChange={(v) => patch({ mode: v as "chat" | "completion" })}>
-                <TabsList aria-label="Mode">
-                  <TabsTrigger value="chat">Chat</TabsTrigger>
-                  <TabsTrigger value="completion">Completion</TabsTrigger>
-                </TabsList>
-              </Tabs>
+              <ModeTabs value={setup.mode} onChange={(mode) => patch({ mode })} />
             </div>
             {setup.mode === "chat" && (
-              <div className="space-y-1">
-                <Label htmlFor="cmp-system">System prompt</Label>
-                <Textarea id="cmp-system" rows={2} value={setup.system} onChange={(e) => patch({ system: e.target.value })} />
-              </div>
+              <TextareaField id="cmp-system" label="System prompt" rows={2} value={setup.system} onChange={(e) => patch({ system: e.target.value })} />
             )}
-            <div className="space-y-1">
-              <Label htmlFor="cmp-schema">JSON schema (optional: every model must follow it)</Label>
-              <Textarea id="cmp-schema" rows={2} className="font-mono text-xs" value={setup.schema ?? ""} onChange={(e) => patch({ schema: e.target.value })} />
-            </div>
+            <TextareaField
+              id="cmp-schema"
+              label="JSON schema (optional: every model must follow it)"
+              rows={2}
+              className="font-mono text-xs"
+              value={setup.schema ?? ""}
+              onChange={(e) => patch({ schema: e.target.value })}
+            />
             <Label htmlFor="cmp-prompt" className="block">
               Prompt
             </Label>
@@ -252,7 +240,7 @@ function SideBySide() {
             {setup.mode === "chat" && <p className="text-xs text-muted-foreground">Enter runs, Shift+Enter adds a line.</p>}
             <div className="flex flex-wrap items-center gap-2">
               {busy ? (
-                <Button key="stop" variant="destructive" onClick={() => abortRef.current?.abort()}>
+                <Button key="stop" variant="destructive" onClick={stream.stop}>
                   <Square /> Stop
                 </Button>
               ) : (
@@ -271,14 +259,10 @@ function SideBySide() {
             </div>
           </CardContent>
         </Card>
-        <Card className="h-fit">
-          <CardContent className="pt-6">
-            <ParamsForm idPrefix="cmp" value={params} onChange={setParams} defaults={defaults} />
-          </CardContent>
-        </Card>
+        <ParamsCard idPrefix="cmp" value={params} onChange={setParams} defaults={defaults} className="h-fit" />
       </div>
 
-      <ErrorAlert error={error} title="Compare failed" className="mt-4" />
+      <ErrorAlert error={stream.error} title="Compare failed" className="mt-4" />
 
       {run && (
         <>

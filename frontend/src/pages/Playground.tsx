@@ -13,13 +13,15 @@ import { Figures } from "@/components/Figures";
 import { PageHeader } from "@/components/Layout";
 import { Markdown } from "@/components/Markdown";
 import { ModelPicker } from "@/components/ModelPicker";
-import { ParamsForm } from "@/components/ParamsForm";
+import { ModeTabs } from "@/components/ModeTabs";
+import { ParamsCard } from "@/components/ParamsForm";
+import { TextareaField } from "@/components/TextareaField";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
 import { Label } from "@/components/ui/label";
-import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { Textarea } from "@/components/ui/textarea";
 import { ToolsPanel, ToolsTranscript, useToolsChat } from "@/components/tools/ToolsPlayground";
+import { useStreamingRun } from "@/hooks/useStreamingRun";
 import { $api } from "@/lib/api";
 import {
   clearConversation,
@@ -32,8 +34,6 @@ import {
 import { toRequestParams } from "@/lib/params";
 import { streamGenerate } from "@/lib/generate";
 import { isSendKey } from "@/lib/keys";
-import { isAbort } from "@/lib/stream";
-import { throttleLatest } from "@/lib/throttle";
 import { usePageParams } from "@/lib/usePageParams";
 import { TokenCount } from "@/components/TokenCount";
 
@@ -58,15 +58,12 @@ export function PlaygroundPage() {
   const models = $api.useQuery("get", "/api/v1/models");
   const queryClient = useQueryClient();
   const [input, setInput] = useState("");
-  const [completionBusy, setBusy] = useState(false);
+  // Completion mode's run: the text goes to the (persisted) conversation store as it streams.
+  const completion = useStreamingRun<string>((t) => patchConversation({ completion: t }));
   const tools = useToolsChat({ model: conv.model, backend: conv.backend || undefined, params: toRequestParams(params) });
-  const busy = completionBusy || chat.busy || tools.busy;
-  const [liveTokens, setLiveTokens] = useState(0);
-  const [error, setError] = useState<unknown>(null);
-  const abortRef = useRef<AbortController | null>(null);
+  const busy = completion.busy || chat.busy || tools.busy;
   const endRef = useRef<HTMLDivElement>(null);
 
-  useEffect(() => () => abortRef.current?.abort(), []);
   useEffect(() => {
     endRef.current?.scrollIntoView?.({ block: "end" });
   }, [conv.turns, conv.completion, tools.messages, tools.live]);
@@ -82,41 +79,20 @@ export function PlaygroundPage() {
       else await chat.send(text, toRequestParams(params));
       return;
     }
-    const controller = new AbortController();
-    abortRef.current = controller;
-    setBusy(true);
-    setError(null);
-    setLiveTokens(0);
-    let tokens = 0;
-    const completionView = throttleLatest((t: string) => {
-      setLiveTokens(tokens);
-      patchConversation({ completion: t });
-    });
-    try {
-      patchConversation({ completion: "", completionStats: undefined });
-      const res = await streamGenerate(
-        { model: c.model, backend: c.backend || undefined, prompt: c.prompt, ...toRequestParams(params) },
-        (t, n) => {
-          tokens = n;
-          completionView.call(t);
-        },
-        controller.signal,
-      );
-      completionView.cancel();
-      patchConversation({ completion: res.text, completionStats: statsFrom(res) });
-    } catch (err) {
-      completionView.cancel();
-      if (isAbort(err)) patchConversation({ completionStats: stoppedStats(c.model, tokens) });
-      else setError(err);
-    } finally {
-      abortRef.current = null;
-      setBusy(false);
-      void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/models"] });
-    }
+    patchConversation({ completion: "", completionStats: undefined });
+    await completion.start(
+      ({ signal, update }) =>
+        streamGenerate({ model: c.model, backend: c.backend || undefined, prompt: c.prompt, ...toRequestParams(params) }, update, signal),
+      (end) => {
+        if (end.status === "done") patchConversation({ completion: end.value.text, completionStats: statsFrom(end.value) });
+        else if (end.status === "stopped") patchConversation({ completionStats: stoppedStats(c.model, end.figures.tokens) });
+        void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/models"] });
+      },
+    );
   }
 
   function stop() {
-    abortRef.current?.abort();
+    completion.stop();
     if (tools.enabled) tools.stop();
     else void chat.stop();
   }
@@ -143,24 +119,17 @@ export function PlaygroundPage() {
                     onBackend={(b) => patchConversation({ backend: b })}
                   />
                 </div>
-                <Tabs value={conv.mode} onValueChange={(v) => patchConversation({ mode: v as "chat" | "completion" })}>
-                  <TabsList aria-label="Mode">
-                    <TabsTrigger value="chat">Chat</TabsTrigger>
-                    <TabsTrigger value="completion">Completion</TabsTrigger>
-                  </TabsList>
-                </Tabs>
+                <ModeTabs value={conv.mode} onChange={(mode) => patchConversation({ mode })} />
               </div>
               {conv.mode === "chat" && (
-                <div className="space-y-1">
-                  <Label htmlFor="pg-system">System prompt</Label>
-                  <Textarea
-                    id="pg-system"
-                    rows={2}
-                    placeholder="Optional instructions for the assistant"
-                    value={conv.system}
-                    onChange={(e) => patchConversation({ system: e.target.value })}
-                  />
-                </div>
+                <TextareaField
+                  id="pg-system"
+                  label="System prompt"
+                  rows={2}
+                  placeholder="Optional instructions for the assistant"
+                  value={conv.system}
+                  onChange={(e) => patchConversation({ system: e.target.value })}
+                />
               )}
             </CardContent>
           </Card>
@@ -207,17 +176,16 @@ export function PlaygroundPage() {
           ) : (
             <Card>
               <CardContent className="space-y-3 pt-6">
-                <div className="space-y-1">
-                  <Label htmlFor="pg-prompt">Prompt</Label>
-                  <Textarea
-                    id="pg-prompt"
-                    rows={5}
-                    placeholder="Text for the model to continue (no chat template)"
-                    value={conv.prompt}
-                    onChange={(e) => patchConversation({ prompt: e.target.value })}
-                  />
+                <TextareaField
+                  id="pg-prompt"
+                  label="Prompt"
+                  rows={5}
+                  placeholder="Text for the model to continue (no chat template)"
+                  value={conv.prompt}
+                  onChange={(e) => patchConversation({ prompt: e.target.value })}
+                >
                   <TokenCount model={conv.model} input={{ prompt: conv.prompt }} />
-                </div>
+                </TextareaField>
                 <div className="flex items-center justify-between">
                   <h2 className="text-sm font-semibold">Completion</h2>
                   <div className="flex gap-1">
@@ -234,12 +202,12 @@ export function PlaygroundPage() {
                     <span className="text-sm text-muted-foreground">The continuation appears here.</span>
                   )}
                 </div>
-                <Figures stats={conv.completionStats} live={busy ? { tokens: liveTokens } : undefined} />
+                <Figures stats={conv.completionStats} live={busy ? { tokens: completion.tokens } : undefined} />
               </CardContent>
             </Card>
           )}
 
-          <ErrorAlert error={error ?? (tools.enabled ? tools.error : chat.error)} title="Generation failed" />
+          <ErrorAlert error={completion.error ?? (tools.enabled ? tools.error : chat.error)} title="Generation failed" />
 
           {/* The one composer: sticks to the bottom of the window, so Stop stays in view while an answer streams. */}
           <form
@@ -303,11 +271,7 @@ export function PlaygroundPage() {
           <div ref={endRef} />
         </div>
 
-        <Card className="h-fit">
-          <CardContent className="pt-6">
-            <ParamsForm idPrefix="pg" value={params} onChange={setParams} defaults={defaults} />
-          </CardContent>
-        </Card>
+        <ParamsCard idPrefix="pg" value={params} onChange={setParams} defaults={defaults} className="h-fit" />
       </div>
     </div>
   );

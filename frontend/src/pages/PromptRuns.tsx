@@ -9,14 +9,14 @@ import { EmptyState } from "@/components/EmptyState";
 import { ErrorAlert } from "@/components/ErrorAlert";
 import { PageHeader } from "@/components/Layout";
 import { ModelPicker } from "@/components/ModelPicker";
-import { ParamsForm } from "@/components/ParamsForm";
+import { ParamsCard } from "@/components/ParamsForm";
+import { TextareaField } from "@/components/TextareaField";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Progress } from "@/components/ui/progress";
-import { Textarea } from "@/components/ui/textarea";
 import { $api } from "@/lib/api";
 import { fillTargets } from "@/lib/compare";
 import { formatMs, formatRate } from "@/lib/format";
@@ -118,10 +118,15 @@ function NewRun({ onStarted }: { onStarted: (id: string) => void }) {
           <CardTitle className="text-base">New run</CardTitle>
         </CardHeader>
         <CardContent className="space-y-3">
-          <div className="space-y-1">
-            <Label htmlFor="pr-text">Prompt set (JSONL or CSV: prompt, and optional system, expected, contains, regex, json_schema)</Label>
-            <Textarea id="pr-text" rows={5} value={text} placeholder={EXAMPLE} onChange={(e) => setText(e.target.value)} disabled={!!file} />
-          </div>
+          <TextareaField
+            id="pr-text"
+            label="Prompt set (JSONL or CSV: prompt, and optional system, expected, contains, regex, json_schema)"
+            rows={5}
+            value={text}
+            placeholder={EXAMPLE}
+            onChange={(e) => setText(e.target.value)}
+            disabled={!!file}
+          />
           <div className="flex flex-wrap items-end gap-3">
             <div className="min-w-64 flex-1 space-y-1">
               <Label htmlFor="pr-file">Or upload a file (.jsonl, .csv)</Label>
@@ -156,11 +161,7 @@ function NewRun({ onStarted }: { onStarted: (id: string) => void }) {
           <ErrorAlert error={error} title="Could not start the run" />
         </CardContent>
       </Card>
-      <Card>
-        <CardContent className="pt-6">
-          <ParamsForm idPrefix="pr" value={params} onChange={setParams} defaults={defaults} />
-        </CardContent>
-      </Card>
+      <ParamsCard idPrefix="pr" value={params} onChange={setParams} defaults={defaults} />
     </div>
   );
 }

@@ -5,11 +5,10 @@ import { useQueryClient } from "@tanstack/react-query";
 import { BattleView } from "@/components/arena/BattleView";
 import { ModelChecklist } from "@/components/arena/ModelChecklist";
 import { ErrorAlert } from "@/components/ErrorAlert";
-import { ParamsForm } from "@/components/ParamsForm";
+import { ParamsCard } from "@/components/ParamsForm";
+import { TextareaField } from "@/components/TextareaField";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
-import { Label } from "@/components/ui/label";
-import { Textarea } from "@/components/ui/textarea";
 import { isSendKey } from "@/lib/keys";
 import { battleBody, canBattle, startBattle, voteBattle, type Battle, type Winner } from "@/lib/arena";
 import { createPersistentStore, useStore } from "@/lib/store";
@@ -62,32 +61,23 @@ export function ArenaPanel() {
         <Card>
           <CardContent className="space-y-3 pt-6">
             <ModelChecklist picked={setup.models} onChange={(models) => patch({ models })} />
-            <div className="space-y-1">
-              <Label htmlFor="arena-system">System prompt</Label>
-              <Textarea id="arena-system" rows={2} value={setup.system} onChange={(e) => patch({ system: e.target.value })} />
-            </div>
-            <div className="space-y-1">
-              <Label htmlFor="arena-prompt">Prompt</Label>
-              <Textarea
-                id="arena-prompt"
-                rows={4}
-                placeholder="Two hidden models answer; vote for the better one"
-                value={setup.prompt}
-                onChange={(e) => patch({ prompt: e.target.value })}
-                onKeyDown={(e) => isSendKey(e) && (e.preventDefault(), !busy && canBattle(setup.models, setup.prompt) && void start())}
-              />
-            </div>
+            <TextareaField id="arena-system" label="System prompt" rows={2} value={setup.system} onChange={(e) => patch({ system: e.target.value })} />
+            <TextareaField
+              id="arena-prompt"
+              label="Prompt"
+              rows={4}
+              placeholder="Two hidden models answer; vote for the better one"
+              value={setup.prompt}
+              onChange={(e) => patch({ prompt: e.target.value })}
+              onKeyDown={(e) => isSendKey(e) && (e.preventDefault(), !busy && canBattle(setup.models, setup.prompt) && void start())}
+            />
             <Button onClick={() => void start()} disabled={busy || !canBattle(setup.models, setup.prompt)}>
               <Swords /> {busy && !battle ? "Both models are answering…" : "New battle"}
             </Button>
             <p className="text-xs text-muted-foreground">Answers arrive together once both are complete (not streamed), so speed does not give a model away.</p>
           </CardContent>
         </Card>
-        <Card className="h-fit">
-          <CardContent className="pt-6">
-            <ParamsForm idPrefix="arena" value={params} onChange={setParams} defaults={defaults} />
-          </CardContent>
-        </Card>
+        <ParamsCard idPrefix="arena" value={params} onChange={setParams} defaults={defaults} className="h-fit" />
       </div>
       <ErrorAlert error={error} title="Arena failed" className="mt-4" />
       {battle && <BattleView battle={battle} voting={busy} onVote={(w) => void vote(w)} />}

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 
+import { useStreamingRun } from "@/hooks/useStreamingRun";
 import { conversationStore, patchConversation, updateLastAssistant, type Turn } from "@/lib/conversation";
 import {
   attachAnswer,
@@ -15,8 +16,7 @@ import {
   type AnswerHandlers,
 } from "@/lib/conversations";
 import { ApiError } from "@/lib/errors";
-import { StreamGone, isAbort } from "@/lib/stream";
-import { throttleLatest } from "@/lib/throttle";
+import { StreamGone } from "@/lib/stream";
 
 type Params = Omit<AnswerBody, "stream" | "model" | "backend" | "system">;
 
@@ -48,65 +48,59 @@ export function attachTurns(turns: Turn[]): Turn[] {
  */
 export function useConversationChat() {
   const queryClient = useQueryClient();
-  const [busy, setBusy] = useState(false);
+  const stream = useStreamingRun<string>((t) => updateLastAssistant(t));
   const [stopping, setStopping] = useState(false);
-  const [liveTokens, setLiveTokens] = useState(0);
-  const [error, setError] = useState<unknown>(null);
-  const streamRef = useRef<{ id: string; controller: AbortController } | null>(null);
+  // The conversation whose answer is being followed: Stop cancels it on the server.
+  const following = useRef<string | null>(null);
 
   /** Follows one answer's stream into the last assistant turn. */
   async function follow(id: string, go: (handlers: AnswerHandlers, signal: AbortSignal) => Promise<AnswerEnd | null>) {
-    const controller = new AbortController();
-    streamRef.current = { id, controller };
-    setBusy(true);
+    following.current = id;
     setStopping(false);
-    setError(null);
-    setLiveTokens(0);
-    let tokens = 0;
     let latest = "";
-    const view = throttleLatest((t: string) => {
-      setLiveTokens(tokens);
-      updateLastAssistant(t);
-    });
-    try {
-      const end = await go(
-        {
-          onUser: (m) =>
-            conversationStore.set((s) => {
-              const turns = [...s.turns];
-              turns[turns.length - 2] = toTurn(m);
-              return { ...s, turns };
-            }),
-          onText: (t, n) => {
-            latest = t;
-            tokens = n;
-            view.call(t);
-          },
-        },
-        controller.signal,
-      );
-      view.cancel();
-      if (end?.kind === "done") updateLastAssistant(end.message.content, toTurn(end.message));
-      else if (conversationStore.get().conversationId === id) await open(id); // stopped before any text, or already over
-    } catch (err) {
-      view.cancel();
-      if (isAbort(err)) return; // left the page: the server goes on, and a return re-attaches
-      if (err instanceof StreamGone) await open(id);
-      else {
-        setError(err);
-        updateLastAssistant(latest, { error: String((err as Error).message ?? err) });
-      }
-    } finally {
-      if (streamRef.current?.controller === controller) streamRef.current = null;
-      setBusy(false);
-      setStopping(false);
-      void queryClient.invalidateQueries({ queryKey: CONVERSATIONS_KEY });
-      void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/models"] });
-    }
+    await stream.start(
+      async ({ signal, update }) => {
+        try {
+          return await go(
+            {
+              onUser: (m) =>
+                conversationStore.set((s) => {
+                  const turns = [...s.turns];
+                  turns[turns.length - 2] = toTurn(m);
+                  return { ...s, turns };
+                }),
+              onText: (t, n) => {
+                latest = t;
+                update(t, n);
+              },
+            },
+            signal,
+          );
+        } catch (err) {
+          if (err instanceof StreamGone) return "gone" as const;
+          throw err;
+        }
+      },
+      async (end) => {
+        // Stopped means the page went away: the server goes on, and a return re-attaches.
+        if (end.status === "done") {
+          const answer = end.value;
+          if (answer !== "gone" && answer?.kind === "done") updateLastAssistant(answer.message.content, toTurn(answer.message));
+          // Stopped before any text, already over, or the stream is gone: read what was stored.
+          else if (answer === "gone" || conversationStore.get().conversationId === id) await open(id);
+        } else if (end.status === "failed") {
+          updateLastAssistant(latest, { error: String((end.error as Error).message ?? end.error) });
+        }
+        if (following.current === id) following.current = null;
+        setStopping(false);
+        void queryClient.invalidateQueries({ queryKey: CONVERSATIONS_KEY });
+        void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/models"] });
+      },
+    );
   }
 
   async function open(id: string) {
-    setError(null);
+    stream.setError(null);
     try {
       const c = await fetchConversation(id);
       patchConversation({
@@ -117,31 +111,30 @@ export function useConversationChat() {
         backend: c.backend ?? "",
       });
       // An answer still being written (a reload, another tab): show it as it goes on.
-      if (c.generating && !streamRef.current) void follow(c.id, (h, signal) => attachAnswer(c.id, h, signal));
+      if (c.generating && !following.current) void follow(c.id, (h, signal) => attachAnswer(c.id, h, signal));
     } catch (err) {
       // Deleted elsewhere (or a fresh server): start a new one instead of showing stale turns.
       if (err instanceof ApiError && err.status === 404) patchConversation({ conversationId: "", turns: [] });
-      else setError(err);
+      else stream.setError(err);
     }
   }
 
   function startNew() {
-    setError(null);
+    stream.setError(null);
     patchConversation({ conversationId: "", turns: [] });
   }
 
   useEffect(() => {
     const id = conversationStore.get().conversationId;
     if (id) void open(id);
-    return () => streamRef.current?.controller.abort();
     // Once, on mount: the page's conversation is restored (and re-attached) a single time.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   async function answer(action: AnswerAction, params: Params) {
     const c = conversationStore.get();
-    if (!c.model || busy) return;
-    setError(null);
+    if (!c.model || stream.busy) return;
+    stream.setError(null);
     let id = c.conversationId;
     try {
       if (!id) {
@@ -149,7 +142,7 @@ export function useConversationChat() {
         patchConversation({ conversationId: id });
       }
     } catch (err) {
-      setError(err);
+      stream.setError(err);
       return;
     }
     patchConversation({ turns: pendingTurns(conversationStore.get().turns, action) });
@@ -159,22 +152,22 @@ export function useConversationChat() {
 
   /** Stop: the server cancels the answer and stores what was sent; the stream then ends with it. */
   async function stop() {
-    const current = streamRef.current;
-    if (!current) return;
+    const id = following.current;
+    if (!id) return;
     setStopping(true);
     try {
-      await cancelAnswer(current.id);
+      await cancelAnswer(id);
     } catch (err) {
       setStopping(false);
-      setError(err);
+      stream.setError(err);
     }
   }
 
   return {
-    busy,
+    busy: stream.busy,
     stopping,
-    liveTokens,
-    error,
+    liveTokens: stream.tokens,
+    error: stream.error,
     open,
     startNew,
     send: (content: string, params: Params) => answer({ kind: "send", content }, params),

@@ -1,6 +1,7 @@
-import { useRef, useState } from "react";
+import { useState } from "react";
 import { ChevronDown, ChevronRight, Plus, Trash2, Wrench } from "lucide-react";
 
+import { TextareaField } from "@/components/TextareaField";
 import { ToolCallCard } from "@/components/tools/ToolCallCard";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
@@ -9,6 +10,7 @@ import { Label } from "@/components/ui/label";
 import { NativeSelect } from "@/components/ui/native-select";
 import { Switch } from "@/components/ui/switch";
 import { Textarea } from "@/components/ui/textarea";
+import { useStreamingRun } from "@/hooks/useStreamingRun";
 import {
   EXAMPLE_TOOL,
   buildTools,
@@ -17,6 +19,7 @@ import {
   streamChat,
   toolChoiceOf,
   turnToolChoice,
+  type ChunkAssembler,
   type ToolDraft,
   type ToolMessage,
 } from "@/lib/tools";
@@ -34,9 +37,7 @@ export function useToolsChat({ model, backend, params }: { model: string; backen
   const [schema, setSchema] = useState("");
   const [messages, setMessages] = useState<ToolMessage[]>([]);
   const [live, setLive] = useState<ToolMessage | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const abortRef = useRef<AbortController | null>(null);
+  const stream = useStreamingRun<ChunkAssembler>((a) => setLive(a.message()));
   const built = buildTools(drafts);
 
   async function run(history: ToolMessage[]) {
@@ -44,33 +45,28 @@ export function useToolsChat({ model, backend, params }: { model: string; backen
     try {
       responseFormat = schemaFormat(schema);
     } catch (err) {
-      setError(new Error(`The output schema is not JSON: ${(err as Error).message}`));
+      stream.setError(new Error(`The output schema is not JSON: ${(err as Error).message}`));
       return;
     }
     if (built.error) {
-      setError(new Error(built.error));
+      stream.setError(new Error(built.error));
       return;
     }
     setMessages(history);
-    setBusy(true);
-    setError(null);
-    const controller = new AbortController();
-    abortRef.current = controller;
-    try {
-      const body: Record<string, unknown> = { model, messages: history, ...params };
-      if (backend) body.backend = backend;
-      if (built.tools.length)
-        Object.assign(body, { tools: built.tools, tool_choice: turnToolChoice(toolChoiceOf(choice), history, keepChoice) });
-      if (responseFormat) body.response_format = responseFormat;
-      const result = await streamChat(body, (a) => setLive(a.message()), controller.signal);
-      setMessages([...history, result.message()]);
-    } catch (err) {
-      if ((err as Error)?.name !== "AbortError") setError(err);
-    } finally {
-      setLive(null);
-      setBusy(false);
-      abortRef.current = null;
-    }
+    await stream.start(
+      ({ signal, update }) => {
+        const body: Record<string, unknown> = { model, messages: history, ...params };
+        if (backend) body.backend = backend;
+        if (built.tools.length)
+          Object.assign(body, { tools: built.tools, tool_choice: turnToolChoice(toolChoiceOf(choice), history, keepChoice) });
+        if (responseFormat) body.response_format = responseFormat;
+        return streamChat(body, update, signal);
+      },
+      (end) => {
+        if (end.status === "done") setMessages([...history, end.value.message()]);
+        setLive(null);
+      },
+    );
   }
 
   return {
@@ -87,8 +83,8 @@ export function useToolsChat({ model, backend, params }: { model: string; backen
     builtError: built.error,
     messages,
     live,
-    busy,
-    error,
+    busy: stream.busy,
+    error: stream.error,
     send: (text: string) => void run([...messages, { role: "user", content: text }]),
     /** A tool's result; the next turn runs once every pending call has one. */
     submitResult: (callId: string, text: string) => {
@@ -96,7 +92,7 @@ export function useToolsChat({ model, backend, params }: { model: string; backen
       if (pendingCalls(next).length) setMessages(next);
       else void run(next);
     },
-    stop: () => abortRef.current?.abort(),
+    stop: stream.stop,
     clear: () => setMessages([]),
   };
 }
@@ -207,17 +203,15 @@ export function ToolsPanel({ tools }: { tools: ToolsChat }) {
                   : `Every turn uses ${tools.choice}.`}
             </p>
             {tools.builtError && <p className="text-xs text-destructive">{tools.builtError}</p>}
-            <div className="space-y-1">
-              <Label htmlFor="output-schema">JSON-schema output (optional)</Label>
-              <Textarea
-                id="output-schema"
-                rows={3}
-                className="font-mono text-xs"
-                placeholder='{"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}'
-                value={tools.schema}
-                onChange={(e) => tools.setSchema(e.target.value)}
-              />
-            </div>
+            <TextareaField
+              id="output-schema"
+              label="JSON-schema output (optional)"
+              rows={3}
+              className="font-mono text-xs"
+              placeholder='{"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}'
+              value={tools.schema}
+              onChange={(e) => tools.setSchema(e.target.value)}
+            />
           </div>
         )}
       </CardContent>

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useState } from "react";
 import { MessageCircleQuestion, Square } from "lucide-react";
 
 import { ErrorAlert } from "@/components/ErrorAlert";
@@ -6,6 +6,7 @@ import { Figures } from "@/components/Figures";
 import { Markdown } from "@/components/Markdown";
 import { ModelPicker } from "@/components/ModelPicker";
 import { ParamsForm } from "@/components/ParamsForm";
+import { TextareaField } from "@/components/TextareaField";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
@@ -14,12 +15,10 @@ import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { NativeSelect } from "@/components/ui/native-select";
 import { Switch } from "@/components/ui/switch";
-import { Textarea } from "@/components/ui/textarea";
+import { useStreamingRun } from "@/hooks/useStreamingRun";
 import { statsFrom, type ResponseStats } from "@/lib/conversation";
 import { chunkFigures, chunkFiguresTitle, pageSpan, pageWords, streamAnswer, type Citation } from "@/lib/rag";
-import { isAbort } from "@/lib/stream";
 import { RETRIEVAL_MODES, type RetrievalMode } from "@/lib/ragLab";
-import { throttleLatest } from "@/lib/throttle";
 import { usePageParams } from "@/lib/usePageParams";
 
 /** Ask a question: streamed answer with clickable [n] citations, and the retrieved chunks. */
@@ -34,46 +33,36 @@ export function AskPanel({ collectionId }: { collectionId: string }) {
   const [citations, setCitations] = useState<Citation[]>([]);
   const [dropped, setDropped] = useState(0);
   const [stats, setStats] = useState<ResponseStats>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const [open, setOpen] = useState<Citation | null>(null);
-  const abortRef = useRef<AbortController | null>(null);
-  useEffect(() => () => abortRef.current?.abort(), []);
+  const stream = useStreamingRun<string>(setAnswer);
+  const { busy, error } = stream;
 
   const onCite = useCallback((n: number) => setOpen(citations.find((c) => c.n === n) ?? null), [citations]);
 
   async function ask() {
-    const controller = new AbortController();
-    abortRef.current = controller;
-    setBusy(true);
-    setError(null);
     setAnswer("");
     setCitations([]);
     setStats(undefined);
-    const view = throttleLatest(setAnswer);
-    try {
-      const res = await streamAnswer(
-        { collection: collectionId, question, model, topK, mmr, mode: mode || undefined, params },
-        {
-          sources: (c, d) => {
-            setCitations(c);
-            setDropped(d);
+    await stream.start(
+      ({ signal, update }) =>
+        streamAnswer(
+          { collection: collectionId, question, model, topK, mmr, mode: mode || undefined, params },
+          {
+            sources: (c, d) => {
+              setCitations(c);
+              setDropped(d);
+            },
+            text: update,
           },
-          text: view.call,
-        },
-        controller.signal,
-      );
-      view.cancel();
-      setAnswer(res.answer.text);
-      setCitations(res.citations);
-      setStats(statsFrom(res.answer));
-    } catch (err) {
-      view.flush();
-      if (!isAbort(err)) setError(err);
-    } finally {
-      abortRef.current = null;
-      setBusy(false);
-    }
+          signal,
+        ),
+      (end) => {
+        if (end.status !== "done") return;
+        setAnswer(end.value.answer.text);
+        setCitations(end.value.citations);
+        setStats(statsFrom(end.value.answer));
+      },
+    );
   }
 
   return (
@@ -91,10 +80,7 @@ export function AskPanel({ collectionId }: { collectionId: string }) {
             }}
           >
             <ModelPicker id="rag-model" label="Answering model" model={model} onModel={setModel} />
-            <div className="space-y-1">
-              <Label htmlFor="rag-question">Question</Label>
-              <Textarea id="rag-question" rows={2} value={question} onChange={(e) => setQuestion(e.target.value)} placeholder="What do the documents say about…?" />
-            </div>
+            <TextareaField id="rag-question" label="Question" rows={2} value={question} onChange={(e) => setQuestion(e.target.value)} placeholder="What do the documents say about…?" />
             <div className="flex flex-wrap items-end gap-4">
               <div className="w-24 space-y-1">
                 <Label htmlFor="rag-topk">Sources</Label>
@@ -117,7 +103,7 @@ export function AskPanel({ collectionId }: { collectionId: string }) {
               </div>
               <div className="ml-auto">
                 {busy ? (
-                  <Button key="stop" type="button" variant="destructive" onClick={() => abortRef.current?.abort()}>
+                  <Button key="stop" type="button" variant="destructive" onClick={stream.stop}>
                     <Square /> Stop
                   </Button>
                 ) : (
