@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 
 from app.core import security, tables
-from app.core.config import Settings
+from app.core.config import SecuritySettings
 from app.core.db import Database
 from app.core.errors import NotFound, Unauthorized
 
@@ -65,7 +65,7 @@ def _record(row) -> ApiKeyRecord:
 class AuthService:
     """Creates, lists, revokes and checks API keys; issues and checks session tokens."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: SecuritySettings, db: Database) -> None:
         self.settings = settings
         self.db = db
         self._secret = settings.auth_jwt_secret or self._stored_secret()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.backends.base import ModelFormat
-from app.core.config import Settings
+from app.core.config import ModelSettings
 from app.core.hardware import cuda_devices, memory_info
 from app.schemas.catalog import CatalogEntry, CatalogResponse, CatalogStatus, MemoryFit
 from app.services.bundled import is_bundled
@@ -59,7 +59,9 @@ def memory_fit(size_bytes: int | None, available: int) -> MemoryFit:
 class CatalogService:
     """Builds catalog listings; holds a short cache of the Hub's reachability."""
 
-    def __init__(self, settings: Settings, store: ModelStore, downloads: DownloadService) -> None:
+    def __init__(
+        self, settings: ModelSettings, store: ModelStore, downloads: DownloadService
+    ) -> None:
         self.settings = settings
         self.store = store
         self.downloads = downloads

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.core.config import Settings
+from app.core.config import GenerationSettings
 from app.core.errors import ContextLengthExceeded, InvalidRequest
 from app.services.capabilities import check_embeddings
 from app.services.limits import check_input_chars
@@ -71,7 +71,7 @@ class EmbeddingService:
     """Embeds texts with a named model from whichever source serves that name."""
 
     def __init__(
-        self, settings: Settings, manager: ModelManager, embedders: EmbedderPool | None
+        self, settings: GenerationSettings, manager: ModelManager, embedders: EmbedderPool | None
     ) -> None:
         self.settings = settings
         self.manager = manager

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from app.core.config import Settings
+from app.core.config import SecuritySettings
 from app.core.errors import ContextLengthExceeded, Overloaded
 from app.services import metrics
 
@@ -149,7 +149,7 @@ class Ticket:
 class Admission:
     """Counts generations per model and per identity; refuses past the configured caps."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: SecuritySettings) -> None:
         self.max_per_model = settings.max_queue_per_model
         self.max_per_identity = settings.max_concurrent_generations_per_key
         self._per_model: dict[str, int] = {}

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from app.core.config import Settings
+from app.core.config import EngineSettings
 from app.core.errors import AppError, GenerationFailed, InvalidRequest, ModelNotFound
 from app.services.model_store import ModelStore
 
@@ -21,7 +21,7 @@ _POLL_S = 0.5
 
 
 async def pull_events(
-    model: str, store: ModelStore, settings: Settings, downloads: Any | None
+    model: str, store: ModelStore, settings: EngineSettings, downloads: Any | None
 ) -> AsyncIterator[dict[str, Any]]:
     if model.startswith("ollama:"):
         async for event in _from_ollama(settings.ollama_host, model.removeprefix("ollama:")):

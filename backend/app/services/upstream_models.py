@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 
 from app.backends.registry import backend_class
-from app.core.config import Settings
+from app.core.config import EngineSettings
 from app.schemas.backends import UpstreamModel, UpstreamModels
 
 
-async def ollama_models(settings: Settings) -> UpstreamModels:
+async def ollama_models(settings: EngineSettings) -> UpstreamModels:
     """The models of the Ollama server at ``MP_OLLAMA_HOST`` as ``ollama:NAME`` ids.
 
     503 naming the package when the ``ollama`` client is not installed, 503 when no server

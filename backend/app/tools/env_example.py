@@ -1,4 +1,4 @@
-"""Writes ``.env.example`` from the Settings class, so the file documents every field exactly.
+"""Writes ``.env.example`` from the settings groups, so the file documents every field exactly.
 
 Run ``python -m app.tools.env_example > .env.example`` after adding a setting; a test fails
 while the file is out of date.
@@ -11,7 +11,7 @@ import textwrap
 
 from pydantic_core import PydanticUndefined
 
-from app.core.config import REPO_ROOT, Settings
+from app.core.config import REPO_ROOT, SETTINGS_GROUPS, Settings
 
 HEADER = """\
 # Mistral Playground settings. Copy to .env (read from the working directory) or export them.
@@ -42,11 +42,17 @@ def _default(field) -> str:
 def render() -> str:
     prefix = Settings.model_config.get("env_prefix", "")
     lines = [HEADER]
-    for name, field in Settings.model_fields.items():
-        description = field.description or ""
-        lines.append("")
-        lines.extend("# " + line for line in textwrap.wrap(description, 96))
-        lines.append(f"# {prefix}{name.upper()}={_default(field)}")
+    for group in SETTINGS_GROUPS:  # by group, as core/config.py declares them
+        title = group.__name__.removesuffix("Settings")
+        summary = " ".join((group.__doc__ or "").split())
+        lines += ["", f"# ==== {title} " + "=" * (90 - len(title))]
+        lines.extend("# " + line for line in textwrap.wrap(summary, 96))
+        for name in group.model_fields:
+            field = Settings.model_fields[name]
+            description = field.description or ""
+            lines.append("")
+            lines.extend("# " + line for line in textwrap.wrap(description, 96))
+            lines.append(f"# {prefix}{name.upper()}={_default(field)}")
     return "\n".join(lines) + "\n"
 
 

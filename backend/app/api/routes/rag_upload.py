@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from app.core.config import Settings
+from app.core.config import RagSettings
 from app.core.errors import InvalidRequest, PayloadTooLarge
 from app.services.rag.ingestion import UploadedFile, UploadOptions, read_upload
 
@@ -118,7 +118,7 @@ def _int(raw: Any, name: str, low: int, high: int) -> int | None:
 
 
 async def parse_upload(
-    request: Request, settings: Settings
+    request: Request, settings: RagSettings
 ) -> tuple[str, list[UploadedFile], UploadOptions]:
     """The upload's knowledge base, files (read within limits) and options."""
     limit = settings.rag_max_file_bytes

@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 
 from app.backends.torch_build import torch_build_lock
-from app.core.config import Settings
+from app.core.config import RagSettings
 from app.core.errors import BackendUnavailable, InvalidRequest, UpstreamUnavailable
 from app.services.rag.embedder import Embedder
 
@@ -119,7 +119,7 @@ class EmbeddingCosineReranker(Reranker):
         return [float(s) for s in vectors[1:] @ vectors[0]]
 
 
-def build_reranker(settings: Settings) -> Reranker | None:
+def build_reranker(settings: RagSettings) -> Reranker | None:
     """The configured reranker, or None (no reranking)."""
     if settings.rag_reranker_model and settings.rag_reranker_url:
         raise InvalidRequest("Set MP_RAG_RERANKER_MODEL or MP_RAG_RERANKER_URL, not both.")
