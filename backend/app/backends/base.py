@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from app.backends.generation_defaults import SamplingDefaults
 
 if TYPE_CHECKING:
-    from app.backends.replicas import ReplicaState
+    from app.backends.http.replicas import ReplicaState
     from app.core.config import Settings
 
 FinishReason = Literal["stop", "length", "cancelled"]

@@ -78,7 +78,7 @@ BACKENDS: dict[str, BackendEntry] = {
     for entry in (
         BackendEntry(
             name="transformers",
-            module="app.backends.hf_transformers",
+            module="app.backends.transformers.backend",
             class_name="TransformersBackend",
             requires=("torch", "transformers"),
             install_hint="pip install -r requirements-cpu.txt",
@@ -87,7 +87,7 @@ BACKENDS: dict[str, BackendEntry] = {
         ),
         BackendEntry(
             name="llamacpp",
-            module="app.backends.llamacpp",
+            module="app.backends.llamacpp.backend",
             class_name="LlamaCppBackend",
             requires=("llama_cpp",),
             install_hint="pip install -r requirements-cpu.txt (llama-cpp-python==0.3.36)",
@@ -97,7 +97,7 @@ BACKENDS: dict[str, BackendEntry] = {
         ),
         BackendEntry(
             name="ctransformers",
-            module="app.backends.ctransformers_backend",
+            module="app.backends.ctransformers.backend",
             class_name="CTransformersBackend",
             requires=("ctransformers",),
             install_hint="pip install -r requirements-extras.txt (ctransformers==0.2.27)",
@@ -107,7 +107,7 @@ BACKENDS: dict[str, BackendEntry] = {
         ),
         BackendEntry(
             name="vllm",
-            module="app.backends.vllm",
+            module="app.backends.http.vllm",
             class_name="VllmBackend",
             requires=("httpx",),
             install_hint="a vLLM venv at MP_VLLM_PYTHON",
@@ -118,7 +118,7 @@ BACKENDS: dict[str, BackendEntry] = {
         ),
         BackendEntry(
             name="ollama",
-            module="app.backends.ollama_backend",
+            module="app.backends.http.ollama",
             class_name="OllamaBackend",
             requires=("ollama",),
             install_hint="pip install -r requirements-cpu.txt (ollama==0.6.3)",
@@ -128,7 +128,7 @@ BACKENDS: dict[str, BackendEntry] = {
         ),
         BackendEntry(
             name="remote",
-            module="app.backends.remote",
+            module="app.backends.http.remote",
             class_name="RemoteBackend",
             requires=("httpx", "tenacity"),
             install_hint="pip install -r requirements-cpu.txt",

@@ -44,7 +44,7 @@ async def pull_events(
 
 
 async def _from_ollama(host: str, name: str) -> AsyncIterator[dict[str, Any]]:
-    from app.backends.ollama_backend import pull_model
+    from app.backends.http.ollama import pull_model
 
     events = pull_model(host, name)
     done = object()

@@ -16,7 +16,7 @@ async def ollama_models(settings: Settings) -> UpstreamModels:
     503 naming the package when the ``ollama`` client is not installed, 503 when no server
     answers there. The listing is an HTTP call: it runs in a worker thread."""
     backend_class("ollama")
-    from app.backends.ollama_backend import list_models
+    from app.backends.http.ollama import list_models
 
     models = await asyncio.to_thread(list_models, settings.ollama_host)
     return UpstreamModels(host=settings.ollama_host, models=[UpstreamModel(**m) for m in models])

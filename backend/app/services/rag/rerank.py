@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from app.backends.torch_build import torch_build_lock
+from app.backends.transformers.torch_build import torch_build_lock
 from app.core.config import Settings
 from app.core.errors import BackendUnavailable, InvalidRequest, UpstreamUnavailable
 from app.services.rag.embedder import Embedder
@@ -53,7 +53,7 @@ class CrossEncoderReranker(Reranker):
                 from sentence_transformers import CrossEncoder
 
                 try:
-                    with torch_build_lock:  # not thread-safe (backends/torch_build.py)
+                    with torch_build_lock:  # not thread-safe (backends/transformers/torch_build.py)
                         self._model = CrossEncoder(self.folder, local_files_only=True)
                 except Exception as exc:
                     raise BackendUnavailable(

@@ -28,7 +28,7 @@ import llama_cpp
 import numpy as np
 
 from app.backends.base import GenerationRequest, TokenEvent, TokenLogprob
-from app.backends.llamacpp_sampling import build_sampler, free_sampler
+from app.backends.llamacpp.sampling import build_sampler, free_sampler
 from app.backends.text import IncrementalDetokenizer, StopMatcher
 from app.core.errors import GenerationFailed, Overloaded
 

@@ -3,7 +3,7 @@
 Decoding is our own loop over ``model(...)`` rather than ``generate()``: owning the loop gives
 per-step cancellation, per-request seeds, stop strings and logprobs without callbacks, and lets
 concurrent requests share each forward pass. A :class:`DecodeScheduler` thread owns the model and
-decodes every running request of this model in one batch (see ``hf_batching.py``); ``stream``
+decodes every running request of this model in one batch (see ``batching.py``); ``stream``
 submits a request and reads its events from the request's own queue.
 """
 
@@ -27,12 +27,12 @@ from app.backends.base import (
 )
 from app.backends.chat_template import ChatTemplate
 from app.backends.generation_defaults import SamplingDefaults, from_generation_config
-from app.backends.hf_attention import register as register_rowwise_attention
-from app.backends.hf_batching import DecodeScheduler
-from app.backends.hf_grammar import GrammarCompiler, RowGrammar
-from app.backends.hf_packing import can_pack, pack_linears
-from app.backends.hf_prefix_cache import PrefixCache
-from app.backends.torch_build import torch_build_lock
+from app.backends.transformers.attention import register as register_rowwise_attention
+from app.backends.transformers.batching import DecodeScheduler
+from app.backends.transformers.grammar import GrammarCompiler, RowGrammar
+from app.backends.transformers.packing import can_pack, pack_linears
+from app.backends.transformers.prefix_cache import PrefixCache
+from app.backends.transformers.torch_build import torch_build_lock
 from app.core.errors import GenerationFailed
 from app.core.hardware import cpu_supports_bf16
 
@@ -87,7 +87,7 @@ class TransformersBackend(Backend):
         self._defaults = SamplingDefaults()
         self._scheduler: DecodeScheduler | None = None
         self._memory_bytes = 0
-        self._packed = 0  # Linear layers pre-packed for oneDNN (hf_packing.py)
+        self._packed = 0  # Linear layers pre-packed for oneDNN (packing.py)
         self._grammars: GrammarCompiler | None = None  # made on the first constrained request
         self._grammar_lock = threading.Lock()
 
@@ -115,7 +115,7 @@ class TransformersBackend(Backend):
         self._model.to(self._device)
         self._model.eval()
         if self._model.config._attn_implementation == "sdpa":
-            # Batched decode gives each request exactly its output alone (hf_attention.py).
+            # Batched decode gives each request exactly its output alone (attention.py).
             self._model.set_attn_implementation(register_rowwise_attention())
         self._memory_bytes = int(self._model.get_memory_footprint())
         self._packed = 0

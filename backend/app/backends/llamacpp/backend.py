@@ -69,7 +69,7 @@ class LlamaCppBackend(Backend):
         import llama_cpp
         from llama_cpp._internals import LlamaModel
 
-        from app.backends.llamacpp_scheduler import LlamaScheduler
+        from app.backends.llamacpp.scheduler import LlamaScheduler
 
         _init_llama_backend()
         path = str(self.source.path)
@@ -219,7 +219,7 @@ class LlamaCppBackend(Backend):
     # --- generation ----------------------------------------------------------------------------
     def admit(self, request: GenerationRequest) -> None:
         if request.params.constraint is not None:
-            from app.backends.llamacpp_sampling import check_grammar, schema_grammar
+            from app.backends.llamacpp.sampling import check_grammar, schema_grammar
 
             # Parsed here too, so a grammar llama.cpp refuses is a 400, not a broken stream.
             check_grammar(
@@ -231,8 +231,8 @@ class LlamaCppBackend(Backend):
             raise self._scheduler.overloaded()
 
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
-        from app.backends.llamacpp_sampling import schema_grammar
-        from app.backends.llamacpp_scheduler import END
+        from app.backends.llamacpp.sampling import schema_grammar
+        from app.backends.llamacpp.scheduler import END
 
         grammar = None
         if request.params.constraint is not None:

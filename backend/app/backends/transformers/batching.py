@@ -12,7 +12,7 @@ chunk per token instead of by the whole prompt (with nothing decoding, a prompt 
 whole). A prompt that starts with blocks kept in the
 :class:`PrefixCache` resumes from their KV and prefills only the rest; its full blocks are
 stored once its prefill ends. Chunks and cached prefixes are multiples of the prefill
-attention's block (``hf_attention.py``), so the result is bit for bit that of a one-shot prefill.
+attention's block (``attention.py``), so the result is bit for bit that of a one-shot prefill.
 
 Sampling, stop strings, detokenization and logprobs stay per sequence (own parameters, own
 ``torch.Generator``), so a seeded or greedy request does not depend on who else is running.
@@ -32,12 +32,12 @@ from typing import Any
 import torch
 
 from app.backends.base import GenerationRequest, TokenEvent, TokenLogprob
-from app.backends.hf_attention import BLOCK, NAME, PREFILL
-from app.backends.hf_grammar import RowGrammar
-from app.backends.hf_kvcache import PaddedBatch, new_cache
-from app.backends.hf_prefix_cache import Block, PrefixCache
-from app.backends.sampling import SampledToken, make_generator, sample_next
 from app.backends.text import IncrementalDetokenizer, StopMatcher
+from app.backends.transformers.attention import BLOCK, NAME, PREFILL
+from app.backends.transformers.grammar import RowGrammar
+from app.backends.transformers.kvcache import PaddedBatch, new_cache
+from app.backends.transformers.prefix_cache import Block, PrefixCache
+from app.backends.transformers.sampling import SampledToken, make_generator, sample_next
 from app.core.errors import GenerationFailed
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class DecodeScheduler:
         self.prefix_cache = prefix_cache
         self._prefilling: list[Sequence] = []  # admitted, prompt not fully prefilled yet
         self._num_layers = int(model.config.get_text_config(decoder=True).num_hidden_layers)
-        # Only our attention (hf_attention.py) reads the prefill flag; other models get nothing.
+        # Only our attention (attention.py) reads the prefill flag; other models get nothing.
         self._prefill_flag = {PREFILL: True} if model.config._attn_implementation == NAME else {}
         self._waiting: list[Sequence] = []
         self._running: list[Sequence] = []
@@ -187,7 +187,7 @@ class DecodeScheduler:
         """Spend this step's prefill budget (one chunk) on the prompts waiting, in order.
 
         With nothing decoding there is no stream to keep going: the first prompt is prefilled
-        whole (the same arithmetic, see hf_attention.py, without a step per chunk)."""
+        whole (the same arithmetic, see attention.py, without a step per chunk)."""
         chunk = self._chunk if self._running else 0
         budget = chunk
         while self._prefilling:

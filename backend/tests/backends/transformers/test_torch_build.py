@@ -1,5 +1,5 @@
 """Loading a Transformers model while the RAG embedder loads in another thread gives both
-their real weights (from_pretrained is not thread-safe: backends/torch_build.py). Without the
+their real weights (from_pretrained is not thread-safe: transformers/torch_build.py). Without the
 lock, 2 of 3 rounds here ended in "Cannot copy out of meta tensor" or random weights."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from safetensors import safe_open
 
 from app.backends.base import ModelSource
-from app.backends.hf_transformers import TransformersBackend
+from app.backends.transformers.backend import TransformersBackend
 from app.core.config import Settings
 from app.services.bundled import HF_ID
 from app.services.rag.embedder import EmbedderPool

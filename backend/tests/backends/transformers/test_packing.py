@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from app.backends.base import GenerationRequest, ModelSource, SamplingParams
-from app.backends.hf_packing import PackedLinear, can_pack, pack_linears
-from app.backends.hf_transformers import TransformersBackend
+from app.backends.transformers.backend import TransformersBackend
+from app.backends.transformers.packing import PackedLinear, can_pack, pack_linears
 from app.core.config import Settings
 
 

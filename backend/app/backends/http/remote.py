@@ -4,7 +4,7 @@ LM Studio, llama-server, another Mistral Playground), named ``remote:ENDPOINT/MO
 Endpoints come from ``MP_REMOTE_ENDPOINTS``; the remote server applies its chat template and
 counts tokens, and its stream is passed through chunk by chunk. Loading checks that the
 endpoint answers ``GET /models`` (and serves the model when it lists it). An endpoint listing
-several base URLs (``urls``) is a pool of replicas (:mod:`app.backends.replicas`): least
+several base URLs (``urls``) is a pool of replicas (:mod:`app.backends.http.replicas`): least
 requests in flight first, a circuit breaker per replica.
 """
 
@@ -24,8 +24,8 @@ from app.backends.base import (
     GenerationRequest,
     TokenEvent,
 )
-from app.backends.openai_http import OpenAIStream, error_from_response
-from app.backends.replicas import Replica, ReplicaPool, ReplicaState
+from app.backends.http.openai_client import OpenAIStream, error_from_response
+from app.backends.http.replicas import Replica, ReplicaPool, ReplicaState
 from app.core.config import RemoteEndpoint
 from app.core.errors import AppError, BackendUnavailable, InvalidRequest, ModelNotFound
 from app.core.resilience import breaker_for

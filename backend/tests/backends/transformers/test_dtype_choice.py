@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.backends.hf_transformers import pick_cpu_dtype, saved_dtype
+from app.backends.transformers.backend import pick_cpu_dtype, saved_dtype
 
 
 @pytest.mark.parametrize(

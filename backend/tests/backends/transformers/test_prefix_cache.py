@@ -18,8 +18,8 @@ import openai
 import pytest
 
 from app.backends.base import GenerationRequest, ModelSource, SamplingParams, TokenEvent
-from app.backends.hf_prefix_cache import BLOCK_TOKENS, PrefixCache
-from app.backends.hf_transformers import TransformersBackend
+from app.backends.transformers.backend import TransformersBackend
+from app.backends.transformers.prefix_cache import BLOCK_TOKENS, PrefixCache
 from app.core.config import Settings
 from tests.helpers.server import ServerProcess
 
@@ -33,7 +33,7 @@ GREEDY = {"temperature": 0.0, "repetition_penalty": 2.0, "logprobs": 3, "max_tok
 
 
 # Bit-exact batching rests on oneDNN's packed bf16 kernels and the per-shape probe
-# (hf_packing.py); where they do not run (fp32, CPUs without AVX-512) a row's last bits may
+# (packing.py); where they do not run (fp32, CPUs without AVX-512) a row's last bits may
 # depend on the batch size, so the bit-equality tests here need them.
 NOT_PACKED = "bit-exact batching needs oneDNN's packed bf16 linears; not available on this CPU"
 

@@ -8,7 +8,7 @@ longer rows. Both change the floating-point reduction order, and in bf16 that fl
 token of ``bench-0.5b`` after 17 steps. Here each row of a decode step attends over exactly its
 own keys (the padding is sliced away, no mask), through the same computation a lone request
 makes (:func:`_decode_row`, fp32 matmuls: cheaper than SDPA's CPU kernel for one query).
-The linear layers are batched as before; they are row-invariant (``hf_packing.py``), so every
+The linear layers are batched as before; they are row-invariant (``packing.py``), so every
 operation a request sees is the one it would see alone.
 
 Prefill (batch 1: the scheduler prefills one request at a time). The queries are cut at

@@ -24,8 +24,8 @@ from typing import Any, ClassVar
 import httpx
 
 from app.backends.base import Capabilities, GenerationRequest, TokenEvent
+from app.backends.http.remote import HttpEngineBackend
 from app.backends.registry import vllm_python
-from app.backends.remote import HttpEngineBackend
 from app.core.errors import GenerationFailed
 
 log = logging.getLogger(__name__)

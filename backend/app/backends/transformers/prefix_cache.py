@@ -11,7 +11,7 @@ must be computed). Only full blocks of prompt tokens are stored, right after a p
 prefilled: decode-time KV comes from batched steps and is not what a prefill computes.
 
 Exactness: a block is a multiple of the prefill attention's query block
-(``hf_attention.BLOCK``), so prefilling the rest of a prompt after a cached prefix does the
+(``attention.BLOCK``), so prefilling the rest of a prompt after a cached prefix does the
 same arithmetic, bit for bit, as prefilling the whole prompt.
 
 Memory: blocks are kept within ``budget_bytes``; when a new block does not fit, the least
@@ -31,8 +31,8 @@ from typing import Any
 import torch
 from transformers.cache_utils import Cache
 
-from app.backends.hf_attention import BLOCK
-from app.backends.hf_kvcache import new_cache
+from app.backends.transformers.attention import BLOCK
+from app.backends.transformers.kvcache import new_cache
 
 BLOCK_TOKENS = BLOCK
 
@@ -113,7 +113,7 @@ class PrefixCache:
         if not chain:
             return cache
         kv = torch.cat([b.kv for b in chain], dim=3)  # [layers, 2, heads, tokens, dim]
-        layers: list[Any] = list(cache.layers)  # GrowableLayer (hf_kvcache.py)
+        layers: list[Any] = list(cache.layers)  # GrowableLayer (kvcache.py)
         for index, layer in enumerate(layers):
             layer.replace(kv[index, 0][None], kv[index, 1][None], room=room)
         return cache

@@ -1,4 +1,4 @@
-"""The Transformers backend's decode attention (hf_attention.py) against PyTorch's SDPA."""
+"""The Transformers backend's decode attention (attention.py) against PyTorch's SDPA."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch.nn.functional import scaled_dot_product_attention
 
-from app.backends import hf_attention
-from app.backends.hf_attention import rowwise_attention
+from app.backends.transformers import attention as hf_attention
+from app.backends.transformers.attention import rowwise_attention
 
 
 class _Layer(torch.nn.Module):

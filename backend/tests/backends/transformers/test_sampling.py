@@ -7,7 +7,7 @@ import math
 import torch
 
 from app.backends.base import SamplingParams
-from app.backends.sampling import make_generator, sample_next
+from app.backends.transformers.sampling import make_generator, sample_next
 
 LOGITS = torch.tensor([2.0, 1.0, 0.5, -1.0, 3.0])
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.backends.base import GenerationRequest, ModelSource, SamplingParams, TokenEvent
-from app.backends.hf_transformers import TransformersBackend
+from app.backends.transformers.backend import TransformersBackend
 from app.core.config import Settings
 
 # Prompts of different lengths, so the batch cache needs left padding.
@@ -31,7 +31,7 @@ GREEDY = {"temperature": 0.0, "repetition_penalty": 2.0}
 
 
 # Bit-exact batching rests on oneDNN's packed bf16 kernels and the per-shape probe
-# (hf_packing.py); where they do not run (fp32, CPUs without AVX-512) a row's last bits may
+# (packing.py); where they do not run (fp32, CPUs without AVX-512) a row's last bits may
 # depend on the batch size, so the bit-equality tests here need them.
 NOT_PACKED = "bit-exact batching needs oneDNN's packed bf16 linears; not available on this CPU"
 

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from app.backends.base import GenerationRequest, TokenEvent
-from app.backends.openai_http import OpenAIStream
+from app.backends.http.openai_client import OpenAIStream
 from app.core.errors import AppError, BackendUnavailable, GenerationFailed
 from app.core.redact import redact
 
