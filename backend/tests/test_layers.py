@@ -2,7 +2,7 @@
 
 - ``app/core`` is the ground floor: it imports nothing from services, API or backends;
 - routes translate and call services: ``app/api`` takes only the value types of
-  ``app.backends.base`` from the backends layer;
+  ``app.backends.types`` from the backends layer;
 - a request's sampling fields become ``ParamsInput`` in one place
   (``ParamsInput.from_request``): no route builds one field by field;
 - only the generation service polls for a client that left (streams are cancelled by the
@@ -50,7 +50,7 @@ def test_routes_reach_backends_only_through_services() -> None:
         f"{_rel(path)}: {name}"
         for path, tree in _modules("api")
         for name in _imports(tree)
-        if name.startswith("app.backends") and name != "app.backends.base"
+        if name.startswith("app.backends") and name != "app.backends.types"
     ]
     assert not bad, bad
 

@@ -18,7 +18,7 @@ from app.api.anthropic.translate import (
 )
 from app.api.deps import GenerationDep, ModelManagerDep
 from app.api.sse import event, sse_response
-from app.backends.base import ToolCallDelta
+from app.backends.types import ToolCallDelta
 from app.core.errors import AppError
 from app.schemas.anthropic import (
     AnthropicError,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 
 from app.api.deps import GenerationDep, ModelManagerDep
 from app.api.ollama.common import line, ndjson
-from app.backends.base import ChatMessage, TokenEvent
+from app.backends.types import ChatMessage, TokenEvent
 from app.core.errors import AppError, InvalidRequest
 from app.schemas.generation import parse_duration
 from app.schemas.ollama import OllamaChatRequest, OllamaGenerateRequest
