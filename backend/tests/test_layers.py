@@ -80,4 +80,4 @@ def test_only_the_generation_service_polls_for_disconnects() -> None:
                     == "is_disconnected"
                 ):
                     polling.append(_rel(path))
-    assert set(polling) == {"app/services/generation.py"}, polling
+    assert set(polling) == {"app/services/generation/service.py"}, polling

@@ -1,7 +1,7 @@
 """The backend protocol. The internal types every engine speaks are defined in ``types.py``
 (imported by the API without the engine layer) and exported here as well.
 
-Backends never see HTTP schemas: the serving layer (``services/generation.py``) translates native
+Backends never see HTTP schemas: the serving layer (``services/generation/``) translates native
 and OpenAI requests into one :class:`GenerationRequest` and consumes :class:`TokenEvent` items.
 Engines are synchronous; the serving layer runs :meth:`Backend.stream` in a worker thread and
 cancels it through the :class:`threading.Event` it passes in. A backend must check that event

@@ -24,9 +24,9 @@ ModelFormat = Literal["hf", "gguf", "ollama", "remote"]
 @dataclass(frozen=True)
 class Capabilities:
     """What a backend can do beyond plain generation (which, with seeds, stop strings and
-    cancellation, every backend does). ``services/capabilities.py`` checks requests against
-    it (400 with the reason); ``/api/v1/system`` lists it per backend. The formats a backend
-    reads are declared once, in the registry."""
+    cancellation, every backend does). ``services/generation/capabilities.py`` checks requests
+    against it (400 with the reason); ``/api/v1/system`` lists it per backend. The formats a
+    backend reads are declared once, in the registry."""
 
     chat_template: bool = True
     embeddings: bool = False

@@ -15,7 +15,7 @@ from typing import Any
 
 from app.core.config import Settings
 from app.core.errors import AppError, GenerationFailed, InvalidRequest, ModelNotFound
-from app.services.model_store import ModelStore
+from app.services.models.store import ModelStore
 
 _POLL_S = 0.5
 

@@ -33,7 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from app.services.bundled import (
+from app.services.models.bundled import (
     DESCRIPTION,
     GGUF_ID,
     HF_ID,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.bundled import GGUF_ID, HF_ID
+from app.services.models.bundled import GGUF_ID, HF_ID
 from app.tools.bundled_model import (
     BundledModelError,
     find_wheel_file,

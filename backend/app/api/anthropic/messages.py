@@ -30,8 +30,7 @@ from app.schemas.anthropic import (
     TextBlockOut,
     ToolUseBlockOut,
 )
-from app.services import tokenization
-from app.services.generation import GenerationOutcome, PreparedGeneration
+from app.services.generation import GenerationOutcome, PreparedGeneration, tokenization
 from app.services.tools.output import Content, Piece
 
 router = APIRouter(prefix="/messages", tags=["anthropic"], route_class=AnthropicRoute)

@@ -47,7 +47,7 @@ from app.services.downloads.transfer import (
     fetch_file,
 )
 from app.services.jobs import EventBus, JobQueue, LocalEventBus
-from app.services.model_validation import deep_problem
+from app.services.models.validation import deep_problem
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from safetensors import safe_open
 from app.backends.base import ModelSource
 from app.backends.transformers.backend import TransformersBackend
 from app.core.config import Settings
-from app.services.bundled import HF_ID
+from app.services.models.bundled import HF_ID
 from app.services.rag.embedder import EmbedderPool
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import InvalidRequest, ModelNotFound
-from app.services.model_store import ModelStore, is_demo
+from app.services.models.store import ModelStore, is_demo
 
 
 def _hf_folder(path: Path, readme: str | None) -> None:

@@ -19,15 +19,15 @@ from app.backends.base import ModelFormat
 from app.core.config import Settings
 from app.core.hardware import cuda_devices, memory_info
 from app.schemas.catalog import CatalogEntry, CatalogResponse, CatalogStatus, MemoryFit
-from app.services.bundled import is_bundled
 from app.services.downloads import DownloadService
 from app.services.downloads.hub import hub_endpoint, hub_probe, hub_token
-from app.services.model_inspect import inspect_model
-from app.services.model_store import ModelStore
+from app.services.models.bundled import is_bundled
+from app.services.models.inspection import inspect_model
+from app.services.models.store import ModelStore
 
 log = logging.getLogger(__name__)
 
-CURATED_PATH = Path(__file__).resolve().parents[1] / "data" / "catalog.json"
+CURATED_PATH = Path(__file__).resolve().parents[2] / "data" / "catalog.json"
 SUGGESTED_BACKEND = {
     "hf": "transformers",
     "gguf": "llamacpp",

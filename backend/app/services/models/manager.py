@@ -38,8 +38,8 @@ from app.core.errors import (
 )
 from app.core.hardware import cuda_devices, memory_info
 from app.services import metrics
-from app.services.bundled import BUNDLED_IDS
-from app.services.model_store import LocalModel, ModelStore, is_demo
+from app.services.models.bundled import BUNDLED_IDS
+from app.services.models.store import LocalModel, ModelStore, is_demo
 
 log = logging.getLogger(__name__)
 

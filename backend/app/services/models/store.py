@@ -14,9 +14,9 @@ from typing import Any
 
 from app.backends.base import ModelFormat, ModelSource
 from app.core.errors import InvalidRequest, ModelNotFound
-from app.services.bundled import DESCRIPTION as BUNDLED_DESCRIPTION
-from app.services.bundled import is_bundled
-from app.services.model_validation import quick_problem
+from app.services.models.bundled import DESCRIPTION as BUNDLED_DESCRIPTION
+from app.services.models.bundled import is_bundled
+from app.services.models.validation import quick_problem
 
 log = logging.getLogger(__name__)
 

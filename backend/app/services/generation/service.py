@@ -45,9 +45,9 @@ from app.core.request_context import current_identity
 from app.schemas.common import PromptTokensDetails, Timings, Usage
 from app.schemas.generation import parse_duration
 from app.services import metrics
-from app.services.capabilities import check_request
-from app.services.limits import Admission, Ticket
-from app.services.model_manager import LoadedModel, ModelManager
+from app.services.generation.capabilities import check_request
+from app.services.generation.limits import Admission, Ticket
+from app.services.models.manager import LoadedModel, ModelManager
 from app.services.tools.output import OutputPlan
 from app.services.tools.planning import opens_reasoning, plan_tools
 from app.services.tools.schema_check import constraint_for

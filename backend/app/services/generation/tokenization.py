@@ -7,7 +7,7 @@ import asyncio
 
 from app.backends.base import Backend, ChatEnding, ChatMessage, ToolUse
 from app.core.errors import InvalidRequest
-from app.services.model_manager import LoadedModel, ModelManager
+from app.services.models.manager import LoadedModel, ModelManager
 from app.services.tools.planning import plan_tools
 
 

@@ -30,7 +30,7 @@ from app.core.config import Settings
 from app.core.errors import Overloaded
 from app.core.redact import redact_url
 from app.services import metrics
-from app.services.limits import Admission, RateLimiter, Ticket
+from app.services.generation.limits import Admission, RateLimiter, Ticket
 
 log = logging.getLogger(__name__)
 
