@@ -96,7 +96,7 @@ def _require_database(url: str) -> None:
 def _require_redis(url: str) -> None:
     import asyncio
 
-    from app.services.shared_limits import RedisUnavailable, check_redis
+    from app.services.generation.shared_limits import RedisUnavailable, check_redis
 
     try:
         asyncio.run(check_redis(url))

@@ -31,18 +31,18 @@ from app.services.arena.runs import PromptRunService
 from app.services.arena.runs_store import RunStore
 from app.services.auth import AuthService
 from app.services.batches import BatchService
-from app.services.catalog import CatalogService
 from app.services.conversations import ConversationService, ConversationStore
 from app.services.downloads import DownloadService
 from app.services.embeddings import EmbeddingService
 from app.services.generation import GenerationService
+from app.services.generation.limits import LoginFailureLimiter, RateLimiter
+from app.services.generation.shared_limits import RedisAdmission, RedisRateLimiter, check_redis
 from app.services.jobs import JobQueue, JobRunner, QueueWorker, build_event_bus, build_runner
-from app.services.limits import LoginFailureLimiter, RateLimiter
-from app.services.model_manager import ModelManager
-from app.services.model_store import ModelStore
+from app.services.models.catalog import CatalogService
+from app.services.models.manager import ModelManager
+from app.services.models.store import ModelStore
 from app.services.rag import RagService
 from app.services.responses_store import ResponsesStore
-from app.services.shared_limits import RedisAdmission, RedisRateLimiter, check_redis
 from app.version import __version__
 from app.web import mount_frontend
 

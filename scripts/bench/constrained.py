@@ -46,11 +46,11 @@ PROMPTS = [
 def _engine(path: Path, threads: int) -> Any:
     settings = Settings(threads=threads, max_batch_size=8, llamacpp_parallel=4)
     if path.suffix == ".gguf":
-        from app.backends.llamacpp import LlamaCppBackend
+        from app.backends.llamacpp.backend import LlamaCppBackend
 
         engine: Any = LlamaCppBackend(ModelSource(path.name, path, "gguf"), settings)
     else:
-        from app.backends.hf_transformers import TransformersBackend
+        from app.backends.transformers.backend import TransformersBackend
 
         engine = TransformersBackend(ModelSource(path.name, path, "hf"), settings)
     engine.load()

@@ -97,7 +97,7 @@ def batch1_ab(gguf: Path, threads: int, parallel: int, tokens: int = 16,
     import threading
 
     from app.backends.base import GenerationRequest, ModelSource, SamplingParams
-    from app.backends.llamacpp import LlamaCppBackend
+    from app.backends.llamacpp.backend import LlamaCppBackend
     from app.core.config import Settings
     from llama_cpp import Llama
 

@@ -32,8 +32,8 @@ def _port() -> int:
 async def _run(url: str, calls: int, rounds: int) -> dict[str, list[float]]:
     from app.core.config import Settings
     from app.services import metrics
-    from app.services.limits import Admission, RateLimiter
-    from app.services.shared_limits import RedisAdmission, RedisRateLimiter
+    from app.services.generation.limits import Admission, RateLimiter
+    from app.services.generation.shared_limits import RedisAdmission, RedisRateLimiter
 
     settings = Settings(max_queue_per_model=10**6, max_concurrent_generations_per_key=0)
     limiters = {"local": RateLimiter(10**9), "redis": RedisRateLimiter(url, 10**9)}

@@ -10,13 +10,13 @@ from app.core.config import Settings
 from app.services.arena.runs import PromptRunService
 from app.services.arena.service import ArenaService
 from app.services.auth import AuthService
-from app.services.catalog import CatalogService
 from app.services.conversations import ConversationService
 from app.services.downloads import DownloadService
 from app.services.embeddings import EmbeddingService
 from app.services.generation import GenerationService
-from app.services.model_manager import ModelManager
-from app.services.model_store import ModelStore
+from app.services.models.catalog import CatalogService
+from app.services.models.manager import ModelManager
+from app.services.models.store import ModelStore
 from app.services.rag import RagService
 
 

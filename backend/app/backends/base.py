@@ -1,6 +1,7 @@
-"""The backend protocol and the internal types every engine speaks.
+"""The backend protocol. The internal types every engine speaks are defined in ``types.py``
+(imported by the API without the engine layer) and exported here as well.
 
-Backends never see HTTP schemas: the serving layer (``services/generation.py``) translates native
+Backends never see HTTP schemas: the serving layer (``services/generation/``) translates native
 and OpenAI requests into one :class:`GenerationRequest` and consumes :class:`TokenEvent` items.
 Engines are synchronous; the serving layer runs :meth:`Backend.stream` in a worker thread and
 cancels it through the :class:`threading.Event` it passes in. A backend must check that event
@@ -13,174 +14,55 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from app.backends.generation_defaults import SamplingDefaults
+from app.backends.types import (
+    Capabilities,
+    ChatEnding,
+    ChatMessage,
+    Constraint,
+    FinishReason,
+    GenerationRequest,
+    ModelFormat,
+    ModelSource,
+    Role,
+    SamplingParams,
+    TokenEvent,
+    TokenLogprob,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+    ToolUse,
+)
 
 if TYPE_CHECKING:
-    from app.backends.replicas import ReplicaState
+    from app.backends.http.replicas import ReplicaState
     from app.core.config import Settings
 
-FinishReason = Literal["stop", "length", "cancelled"]
-ModelFormat = Literal["hf", "gguf", "ollama", "remote"]
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a backend can do beyond plain generation (which, with seeds, stop strings and
-    cancellation, every backend does). ``services/capabilities.py`` checks requests against
-    it (400 with the reason); ``/api/v1/system`` lists it per backend. The formats a backend
-    reads are declared once, in the registry."""
-
-    chat_template: bool = True
-    embeddings: bool = False
-    logprobs: bool = False
-    json_schema: bool = False
-    # OpenAI tools: the engine (or the serving layer on its behalf) renders tool definitions,
-    # parses calls out of the output and, for required/named choices, constrains decoding.
-    tools: bool = False
-    # False for engines behind HTTP (Ollama, vLLM, remote): they take text or messages, count
-    # tokens themselves and report usage on their last event.
-    local_tokenizer: bool = True
-
-
-Role = Literal["system", "user", "assistant", "tool"]
-# How a chat prompt ends: a new assistant turn opened (the template's add_generation_prompt),
-# the final message left open for the model to continue (assistant prefill; HF's
-# continue_final_message), or neither.
-ChatEnding = Literal["new_turn", "continue", "none"]
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One function call the model made (or made earlier, in the history)."""
-
-    id: str
-    name: str
-    arguments: str  # JSON text of the arguments object
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: Role
-    content: str
-    tool_calls: tuple[ToolCall, ...] = ()  # assistant messages that called tools
-    tool_call_id: str | None = None  # tool messages: the call they answer
-
-
-@dataclass(frozen=True)
-class ToolSpec:
-    """A function the model may call; ``parameters`` is its JSON schema as JSON text."""
-
-    name: str
-    description: str = ""
-    parameters: str = '{"type": "object", "properties": {}}'
-
-
-@dataclass(frozen=True)
-class ToolUse:
-    """The tools of a request and how the model must use them (OpenAI's ``tool_choice``)."""
-
-    tools: tuple[ToolSpec, ...]
-    choice: Literal["auto", "none", "required", "function"] = "auto"
-    function: str | None = None  # with choice == "function": the one to call
-    parallel: bool = True
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """What decoding must produce, already checked by the serving layer: one JSON value that
-    follows ``json_schema`` (JSON text, local ``$ref`` only, keywords every grammar engine here
-    enforces). Engines compile it into their own grammar (xgrammar, GBNF, guided decoding) and
-    end generation once the value is complete. ``param`` names the request field it came from,
-    for error messages."""
-
-    json_schema: str
-    param: str = "response_format"
-
-
-@dataclass(frozen=True)
-class SamplingParams:
-    """Decoding settings, already validated and clamped by the serving layer."""
-
-    max_tokens: int
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 0  # 0 = disabled
-    repetition_penalty: float = 1.0
-    seed: int | None = None
-    stop: tuple[str, ...] = ()
-    logprobs: int | None = None  # None = off; N = also return N top alternatives per token
-    constraint: Constraint | None = None  # the output must follow it (None = free)
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0.0
-
-
-@dataclass
-class GenerationRequest:
-    """One generation, independent of the API it came through."""
-
-    request_id: str
-    prompt_token_ids: list[int]
-    params: SamplingParams
-    # What the prompt ids were made of; engines without a local tokenizer send these instead.
-    prompt_text: str = ""
-    messages: list[ChatMessage] | None = None
-    # Tools, for engines that template and parse them themselves (Ollama, vLLM, remote).
-    tools: ToolUse | None = None
-    # How the chat prompt ends, for engines that template the messages themselves.
-    chat_ending: ChatEnding = "new_turn"
-
-
-@dataclass(frozen=True)
-class TokenLogprob:
-    token: str
-    logprob: float
-    top: tuple[tuple[str, float], ...] = ()
-
-
-@dataclass
-class TokenEvent:
-    """One step of output: the text it adds (may be empty while bytes of a character or a
-    possible stop string are held back) and, on the last event, the finish reason."""
-
-    text: str
-    token_ids: list[int] = field(default_factory=list)
-    logprobs: list[TokenLogprob] = field(default_factory=list)
-    finish_reason: FinishReason | None = None
-    # (prompt_tokens, completion_tokens) counted by a remote engine, on its last event only.
-    usage: tuple[int, int] | None = None
-    # Text produced by a remote engine that reports no token ids: counts as one token.
-    remote_token: bool = False
-    # Prompt tokens whose KV the engine reused from its prefix cache (first token's event).
-    cached_tokens: int | None = None
-    # Structured output of engines that parse it themselves (Ollama, vLLM, remote).
-    reasoning: str = ""
-    tool_calls: list[ToolCallDelta] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ToolCallDelta:
-    """A piece of a streamed tool call, as OpenAI streams them: the first piece of call
-    ``index`` carries its id and name, later ones fragments of the arguments."""
-
-    index: int
-    id: str | None = None
-    name: str | None = None
-    arguments: str = ""
-
-
-@dataclass
-class ModelSource:
-    """Where a model's files are and what format they have."""
-
-    model_id: str
-    path: Path
-    format: ModelFormat
-    extra: dict[str, Any] = field(default_factory=dict)
+# The value types are defined in app.backends.types; engines and services import them from
+# here too.
+__all__ = [
+    "Backend",
+    "BackendStats",
+    "Capabilities",
+    "ChatEnding",
+    "ChatMessage",
+    "Constraint",
+    "FinishReason",
+    "GenerationRequest",
+    "ModelFormat",
+    "ModelSource",
+    "Role",
+    "SamplingParams",
+    "TokenEvent",
+    "TokenLogprob",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolSpec",
+    "ToolUse",
+    "check_token_ids",
+]
 
 
 @dataclass

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from app.backends.base import Backend, Capabilities, ModelFormat, ModelSource
-from app.backends.torch_build import torch_build_lock
+from app.backends.transformers.torch_build import torch_build_lock
 from app.core.errors import BackendUnavailable, InvalidRequest
 
 
@@ -79,7 +79,7 @@ BACKENDS: dict[str, BackendEntry] = {
     for entry in (
         BackendEntry(
             name="transformers",
-            module="app.backends.hf_transformers",
+            module="app.backends.transformers.backend",
             class_name="TransformersBackend",
             requires=("torch", "transformers"),
             install_hint="pip install -r requirements-cpu.txt",
@@ -88,7 +88,7 @@ BACKENDS: dict[str, BackendEntry] = {
         ),
         BackendEntry(
             name="llamacpp",
-            module="app.backends.llamacpp",
+            module="app.backends.llamacpp.backend",
             class_name="LlamaCppBackend",
             requires=("llama_cpp",),
             install_hint="pip install -r requirements-cpu.txt (llama-cpp-python==0.3.36)",
@@ -98,7 +98,7 @@ BACKENDS: dict[str, BackendEntry] = {
         ),
         BackendEntry(
             name="ctransformers",
-            module="app.backends.ctransformers_backend",
+            module="app.backends.ctransformers.backend",
             class_name="CTransformersBackend",
             requires=("ctransformers",),
             install_hint="pip install -r requirements-extras.txt (ctransformers==0.2.27)",
@@ -108,7 +108,7 @@ BACKENDS: dict[str, BackendEntry] = {
         ),
         BackendEntry(
             name="vllm",
-            module="app.backends.vllm",
+            module="app.backends.http.vllm",
             class_name="VllmBackend",
             requires=("httpx",),
             install_hint="a vLLM venv at MP_VLLM_PYTHON",
@@ -119,7 +119,7 @@ BACKENDS: dict[str, BackendEntry] = {
         ),
         BackendEntry(
             name="ollama",
-            module="app.backends.ollama_backend",
+            module="app.backends.http.ollama",
             class_name="OllamaBackend",
             requires=("ollama",),
             install_hint="pip install -r requirements-cpu.txt (ollama==0.6.3)",
@@ -129,7 +129,7 @@ BACKENDS: dict[str, BackendEntry] = {
         ),
         BackendEntry(
             name="remote",
-            module="app.backends.remote",
+            module="app.backends.http.remote",
             class_name="RemoteBackend",
             requires=("httpx", "tenacity"),
             install_hint="pip install -r requirements-cpu.txt",
@@ -195,7 +195,7 @@ def backend_class(name: str) -> type[Backend]:
         )
     entry = _entry(name)
     # Under the torch build lock: two threads importing transformers for the first time at
-    # once can see a half-initialised lazy module (backends/torch_build.py).
+    # once can see a half-initialised lazy module (backends/transformers/torch_build.py).
     with torch_build_lock:
         module = importlib.import_module(entry.module)
     return getattr(module, entry.class_name)

@@ -22,12 +22,12 @@ import numpy as np
 
 from app.core.config import GenerationSettings
 from app.core.errors import ContextLengthExceeded, InvalidRequest
-from app.services.capabilities import check_embeddings
-from app.services.limits import check_input_chars
-from app.services.model_store import LocalModel, folder_size, from_hf_cache
+from app.services.generation.capabilities import check_embeddings
+from app.services.generation.limits import check_input_chars
+from app.services.models.store import LocalModel, folder_size, from_hf_cache
 
 if TYPE_CHECKING:
-    from app.services.model_manager import ModelManager
+    from app.services.models.manager import ModelManager
     from app.services.rag.embedder import Embedder, EmbedderPool
 
 MAX_INPUTS = 2048

@@ -17,8 +17,8 @@ from app.schemas.ollama import (
     OllamaShowResponse,
 )
 from app.services.generation import GenerationOutcome, ParamsInput
-from app.services.model_inspect import inspect_model
-from app.services.model_store import LocalModel
+from app.services.models.inspection import inspect_model
+from app.services.models.store import LocalModel
 
 # Ollama's defaults for options a request leaves out.
 DEFAULT_TEMPERATURE = 0.8

@@ -15,7 +15,7 @@ from typing import Any
 
 from app.core.config import EngineSettings
 from app.core.errors import AppError, GenerationFailed, InvalidRequest, ModelNotFound
-from app.services.model_store import ModelStore
+from app.services.models.store import ModelStore
 
 _POLL_S = 0.5
 
@@ -44,7 +44,7 @@ async def pull_events(
 
 
 async def _from_ollama(host: str, name: str) -> AsyncIterator[dict[str, Any]]:
-    from app.backends.ollama_backend import pull_model
+    from app.backends.http.ollama import pull_model
 
     events = pull_model(host, name)
     done = object()

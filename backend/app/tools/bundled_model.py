@@ -33,7 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from app.services.bundled import (
+from app.services.models.bundled import (
     DESCRIPTION,
     GGUF_ID,
     HF_ID,
@@ -277,7 +277,7 @@ def check_output(folder: Path, threads: int | None = None) -> str:
     if threads:
         torch.set_num_threads(threads)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    from app.backends.hf_transformers import pick_cpu_dtype, saved_dtype
+    from app.backends.transformers.backend import pick_cpu_dtype, saved_dtype
     from app.core.hardware import cpu_supports_bf16
 
     dtype = pick_cpu_dtype(saved_dtype(folder), cpu_supports_bf16())

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.services.model_store import DEMO_PREFIX
+from app.services.models.store import DEMO_PREFIX
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.services.bundled import GGUF_ID
+from app.services.models.bundled import GGUF_ID
 from tests.helpers.server import ServerProcess, tiny_server
 
 MODELS = [{"model": "tiny"}, {"model": GGUF_ID}]

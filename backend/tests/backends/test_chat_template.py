@@ -15,11 +15,11 @@ import pytest
 from app.backends.base import ChatMessage, ModelSource
 from app.backends.chat_template import ChatTemplate, TemplateError
 from app.backends.generation_defaults import from_generation_config, from_gguf_metadata
-from app.backends.hf_transformers import TransformersBackend
-from app.backends.llamacpp import LlamaCppBackend
+from app.backends.llamacpp.backend import LlamaCppBackend
+from app.backends.transformers.backend import TransformersBackend
 from app.core.config import Settings
-from app.services.bundled import GGUF_ID, HF_ID
 from app.services.generation import ParamsInput
+from app.services.models.bundled import GGUF_ID, HF_ID
 
 CONVERSATIONS = [
     [ChatMessage("user", "What is the capital of France?")],

@@ -9,7 +9,7 @@ import pytest
 
 from app.backends import registry
 from app.backends.base import ModelSource
-from app.backends.ctransformers_backend import CTransformersBackend
+from app.backends.ctransformers.backend import CTransformersBackend
 from app.backends.registry import BackendEntry, plan_backends
 from app.core.errors import BackendUnavailable, InvalidRequest
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.bundled import GGUF_ID, HF_ID
+from app.services.models.bundled import GGUF_ID, HF_ID
 from tests.helpers.server import ServerProcess, tiny_server
 
 # litellm fetches its model cost map from the internet at import unless told otherwise.

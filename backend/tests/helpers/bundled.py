@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.bundled import GGUF_ID, HF_ID
+from app.services.models.bundled import GGUF_ID, HF_ID
 from tests.helpers.server import REPO_ROOT
 
 

@@ -1,4 +1,5 @@
-"""Capabilities are checked in one place (services/capabilities.py) and listed per backend."""
+"""Capabilities are checked in one place (services/generation/capabilities.py) and listed per
+backend."""
 
 from __future__ import annotations
 

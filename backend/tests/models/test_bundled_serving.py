@@ -12,7 +12,7 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from app.services.bundled import GGUF_ID, HF_ID
+from app.services.models.bundled import GGUF_ID, HF_ID
 from tests.helpers.server import ServerProcess
 
 QUESTION = "What is the capital of France?"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.bundled import GGUF_ID, HF_ID
+from app.services.models.bundled import GGUF_ID, HF_ID
 from app.tools.bundled_model import (
     BundledModelError,
     find_wheel_file,
@@ -97,7 +97,7 @@ def test_hf_copy_holds_the_gguf_weights_exactly(smollm2_dir: Path):
     import numpy as np
     from safetensors import safe_open
 
-    from app.backends.hf_transformers import pick_cpu_dtype, saved_dtype
+    from app.backends.transformers.backend import pick_cpu_dtype, saved_dtype
 
     reader = gguf.GGUFReader(smollm2_dir / GGUF_ID)
     pairs = {

@@ -9,8 +9,8 @@ import httpx
 import numpy as np
 import pytest
 
-from app.services.catalog import load_curated, memory_fit
-from app.services.model_inspect import inspect_model, read_safetensors_header
+from app.services.models.catalog import load_curated, memory_fit
+from app.services.models.inspection import inspect_model, read_safetensors_header
 from tests.helpers.server import ServerProcess
 
 
@@ -104,10 +104,10 @@ def test_unreachable_hub_is_offline_not_an_error(tmp_path: Path, monkeypatch: py
     from app.core.config import Settings
     from app.core.db import Database
     from app.core.errors import UpstreamUnavailable
-    from app.services.catalog import CatalogService
     from app.services.downloads import DownloadService
     from app.services.downloads.hub import resolve_repo
-    from app.services.model_store import ModelStore
+    from app.services.models.catalog import CatalogService
+    from app.services.models.store import ModelStore
     from tests.helpers.server import free_port
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)

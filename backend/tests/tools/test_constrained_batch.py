@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from app.backends.base import GenerationRequest, ModelSource, SamplingParams, TokenEvent
-from app.backends.hf_transformers import TransformersBackend
+from app.backends.transformers.backend import TransformersBackend
 from app.core.config import Settings
 from app.core.errors import InvalidRequest
 from app.services.tools.schema_check import constraint_for

@@ -13,7 +13,7 @@ import xgrammar as xgr
 
 from app.backends.base import ToolSpec, ToolUse
 from app.backends.json_schema import unresolved_ref
-from app.backends.llamacpp_sampling import json_schema_to_gbnf
+from app.backends.llamacpp.sampling import json_schema_to_gbnf
 from app.services.tools.hermes import HermesFormat
 from app.services.tools.llama3 import Llama3Format
 from app.services.tools.mistral import MistralFormat

@@ -18,7 +18,7 @@ from app.api.anthropic.translate import (
 )
 from app.api.deps import GenerationDep, ModelManagerDep
 from app.api.sse import event, sse_response
-from app.backends.base import ToolCallDelta
+from app.backends.types import ToolCallDelta
 from app.core.errors import AppError
 from app.schemas.anthropic import (
     AnthropicError,
@@ -30,8 +30,7 @@ from app.schemas.anthropic import (
     TextBlockOut,
     ToolUseBlockOut,
 )
-from app.services import tokenization
-from app.services.generation import GenerationOutcome, PreparedGeneration
+from app.services.generation import GenerationOutcome, PreparedGeneration, tokenization
 from app.services.tools.output import Content, Piece
 
 router = APIRouter(prefix="/messages", tags=["anthropic"], route_class=AnthropicRoute)

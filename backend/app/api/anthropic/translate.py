@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from app.backends.base import ChatEnding, ChatMessage, ToolCall, ToolSpec, ToolUse
+from app.backends.types import ChatEnding, ChatMessage, ToolCall, ToolSpec, ToolUse
 from app.core.errors import InvalidRequest
 from app.schemas.anthropic import (
     MessagesRequest,

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Request
 
 from app.api.deps import GenerationDep, ModelManagerDep
 from app.api.ollama.common import line, ndjson
-from app.backends.base import ChatMessage, TokenEvent
+from app.backends.types import ChatMessage, TokenEvent
 from app.core.errors import AppError, InvalidRequest
 from app.schemas.generation import parse_duration
 from app.schemas.ollama import OllamaChatRequest, OllamaGenerateRequest
 from app.services import ollama_tools
 from app.services.generation import GenerationOutcome, GenerationService, PreparedGeneration
-from app.services.model_manager import ModelManager
+from app.services.models.manager import ModelManager
 from app.services.ollama_compat import final_fields, model_id, now_rfc3339, params_from
 from app.services.tools.output import Content, Piece, Reasoning
 

@@ -13,7 +13,7 @@ from app.api.deps import EmbeddingsDep, ModelManagerDep, ModelStoreDep, Settings
 from app.api.ollama.common import line, ndjson
 from app.core.errors import AppError, ModelNotFound
 from app.schemas.ollama import OllamaPullRequest, OllamaShowRequest, OllamaTags
-from app.services.model_store import read_context_length
+from app.services.models.store import read_context_length
 from app.services.ollama_compat import model_entry, model_id, rfc3339, show
 from app.services.ollama_pull import pull_events
 from app.services.rag.embedder import folder_max_tokens

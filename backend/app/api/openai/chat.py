@@ -17,7 +17,7 @@ from app.api.openai.translate import (
     tool_use,
 )
 from app.api.sse import error_event, event, sse_response
-from app.backends.base import ToolCallDelta
+from app.backends.types import ToolCallDelta
 from app.core.errors import AppError
 from app.schemas.common import error_responses
 from app.schemas.openai import (

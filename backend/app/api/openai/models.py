@@ -12,8 +12,8 @@ from app.core.errors import ModelNotFound
 from app.schemas.common import error_responses
 from app.schemas.openai import ModelCard, ModelCardList
 from app.services.embeddings import EmbeddingService
-from app.services.model_manager import ModelManager
-from app.services.model_store import LocalModel
+from app.services.models.manager import ModelManager
+from app.services.models.store import LocalModel
 
 router = APIRouter(tags=["openai"])
 

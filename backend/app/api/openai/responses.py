@@ -15,7 +15,7 @@ from sse_starlette import ServerSentEvent
 
 from app.api.deps import GenerationDep
 from app.api.sse import event, sse_response
-from app.backends.base import ChatMessage, ToolCall, ToolCallDelta, ToolSpec, ToolUse
+from app.backends.types import ChatMessage, ToolCall, ToolCallDelta, ToolSpec, ToolUse
 from app.core.errors import AppError, InvalidRequest
 from app.schemas.common import error_responses
 from app.schemas.responses import (

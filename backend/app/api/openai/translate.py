@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Literal, cast
 
-from app.backends.base import (
+from app.backends.types import (
     ChatEnding,
     ChatMessage,
     FinishReason,

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from app.api.deps import SettingsDep
 from app.schemas.backends import UpstreamModels
 from app.schemas.common import error_responses
-from app.services.upstream_models import ollama_models
+from app.services.models.upstream import ollama_models
 
 router = APIRouter(prefix="/backends", tags=["backends"])
 

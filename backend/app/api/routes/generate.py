@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 
 from app.api.deps import GenerationDep
 from app.api.sse import generation_events, sse_response
-from app.backends.base import ChatMessage
+from app.backends.types import ChatMessage
 from app.schemas.common import error_responses
 from app.schemas.generation import (
     GenerateRequest,

@@ -17,9 +17,9 @@ from app.schemas.models import (
     ModelsOverview,
     ReplicaInfo,
 )
-from app.services.bundled import is_bundled
-from app.services.model_manager import LoadedModel, ModelManager
-from app.services.model_store import LocalModel, is_demo
+from app.services.models.bundled import is_bundled
+from app.services.models.manager import LoadedModel, ModelManager
+from app.services.models.store import LocalModel, is_demo
 
 router = APIRouter(prefix="/models", tags=["models"])
 

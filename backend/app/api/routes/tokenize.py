@@ -13,7 +13,7 @@ from app.schemas.tokenize import (
     TokenizeRequest,
     TokenizeResponse,
 )
-from app.services import tokenization
+from app.services.generation import tokenization
 
 router = APIRouter(tags=["tokenize"])
 

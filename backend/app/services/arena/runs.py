@@ -46,7 +46,7 @@ from app.services.arena.runs_summary import RunThumbVotes, summarize
 from app.services.batches.lines import BatchLine
 from app.services.batches.runner import BatchService, LineKind
 from app.services.generation import GenerationService, ParamsInput
-from app.services.model_store import ModelStore
+from app.services.models.store import ModelStore
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from app.backends import registry
 from app.core.errors import BackendUnavailable
 from app.schemas.compare import CompareTarget
 from app.schemas.prompt_runs import ManifestModel, PromptRow, RunManifest, RunParameters
-from app.services.model_store import LocalModel, ModelStore
+from app.services.models.store import LocalModel, ModelStore
 from app.version import __version__
 
 _CHUNK = 1 << 20

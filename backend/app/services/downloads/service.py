@@ -48,7 +48,7 @@ from app.services.downloads.transfer import (
     fetch_file,
 )
 from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner, job_topic
-from app.services.model_validation import deep_problem
+from app.services.models.validation import deep_problem
 
 log = logging.getLogger(__name__)
 

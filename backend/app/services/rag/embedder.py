@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.backends.torch_build import torch_build_lock
+from app.backends.transformers.torch_build import torch_build_lock
 from app.core.config import Settings
 from app.core.errors import InvalidRequest, NotFound
 from app.core.hardware import cpu_supports_bf16
@@ -95,7 +95,7 @@ class Embedder:
             else "cpu"
         )
         try:
-            with torch_build_lock:  # from_pretrained is not thread-safe (backends/torch_build.py)
+            with torch_build_lock:  # from_pretrained is not thread-safe (torch_build.py)
                 model = SentenceTransformer(
                     _resolve(self.name), device=device, local_files_only=True
                 )

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from app.backends.torch_build import torch_build_lock
+from app.backends.transformers.torch_build import torch_build_lock
 from app.core.config import RagSettings
 from app.core.errors import BackendUnavailable, InvalidRequest, UpstreamUnavailable
 from app.services.rag.embedder import Embedder
@@ -51,7 +51,8 @@ class CrossEncoderReranker(Reranker):
         with self._lock:
             if self._model is None:
                 try:
-                    with torch_build_lock:  # not thread-safe (backends/torch_build.py)
+                    # not thread-safe (backends/transformers/torch_build.py)
+                    with torch_build_lock:
                         from sentence_transformers import CrossEncoder
 
                         self._model = CrossEncoder(self.folder, local_files_only=True)

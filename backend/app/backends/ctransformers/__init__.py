@@ -1,0 +1,1 @@
+"""The ctransformers engine (legacy GGML/GGUF loader), in-process on CPU: ``backend``."""
