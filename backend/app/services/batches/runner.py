@@ -34,7 +34,7 @@ from app.services.batches.files import FileStore, write_atomic
 from app.services.batches.lines import BatchLine, parse_lines
 from app.services.batches.store import ACTIVE, BatchStore
 from app.services.generation import GenerationService
-from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner
+from app.services.jobs import JobContext, JobKind, JobRunner, RunsJobs
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class LineKind:
     on_done: Callable[[str], None] | None = None
 
 
-class BatchService:
+class BatchService(RunsJobs):
     def __init__(
         self,
         settings: Settings,
@@ -67,11 +67,10 @@ class BatchService:
         runner: JobRunner | None = None,
     ) -> None:
         self.settings = settings
-        self._owns_runner = runner is None
-        self.runner = runner or InProcessRunner()
         # One batch at a time per process: its lines already run ``batch_concurrency`` wide
         # and yield to interactive traffic; a second batch would only compete with the first.
-        self.runner.register(
+        self.use_runner(
+            runner,
             JobKind(
                 JOB_KIND,
                 self._run_job,
@@ -79,7 +78,7 @@ class BatchService:
                 self.give_up,
                 should_stop=self._should_stop,
                 concurrency=1,
-            )
+            ),
         )
         self.files = FileStore(db, settings.files_root / "files")
         self.store = BatchStore(db)
@@ -93,12 +92,10 @@ class BatchService:
     async def start(self) -> None:
         """With a runner of its own, resume the batches a stop or crash interrupted (the app's
         runner does that for every kind at once)."""
-        if self._owns_runner:
-            await self.runner.start()
+        await self.start_own_runner()
 
     async def shutdown(self) -> None:
-        if self._owns_runner:
-            await self.runner.shutdown()
+        await self.stop_own_runner()
 
     def register_kind(self, endpoint: str, kind: LineKind) -> None:
         """Serve batches of an internal ``endpoint`` (register before :meth:`start`, so the

@@ -47,7 +47,7 @@ from app.services.downloads.transfer import (
     TransferFailed,
     fetch_file,
 )
-from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner, job_topic
+from app.services.jobs import JobContext, JobKind, JobRunner, RunsJobs, job_topic
 from app.services.models.validation import deep_problem
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class _Runtime:
         return (recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
 
 
-class DownloadService:
+class DownloadService(RunsJobs):
     """Owns download jobs; one instance per process (server or ``playground pull``)."""
 
     def __init__(
@@ -93,9 +93,8 @@ class DownloadService:
     ) -> None:
         self.settings = settings
         # Without the app's runner (``playground pull``, tests) the service runs its own.
-        self._owns_runner = runner is None
-        self.runner = runner or InProcessRunner()
-        self.runner.register(
+        self.use_runner(
+            runner,
             JobKind(
                 JOB_KIND,
                 self._run_job,
@@ -104,7 +103,7 @@ class DownloadService:
                 should_stop=self._row_ended,
                 concurrency=settings.max_concurrent_downloads,
                 cancel_flag=CancelSwitch,
-            )
+            ),
         )
         # Called after a finished model is renamed into the models folder (the model store
         # drops its cached scan).
@@ -126,12 +125,10 @@ class DownloadService:
     async def start(self, resume_pending: bool = True) -> None:
         """With a runner of its own, resume the jobs a previous process left queued or running
         (the app's runner does that for every kind at once)."""
-        if self._owns_runner:
-            await self.runner.start(resume_pending)
+        await self.start_own_runner(resume_pending)
 
     async def shutdown(self) -> None:
-        if self._owns_runner:
-            await self.runner.shutdown()
+        await self.stop_own_runner()
         self._client.close()
         self._url_client.close()
 

@@ -6,7 +6,13 @@ progress events on the event bus. See docs/jobs.md."""
 from app.services.jobs.events import EventBus, LocalEventBus, RedisEventBus, build_event_bus
 from app.services.jobs.kind import JobContext, JobKind, job_topic
 from app.services.jobs.queue import JobQueue
-from app.services.jobs.runner import InProcessRunner, JobRunner, QueueRunner, build_runner
+from app.services.jobs.runner import (
+    InProcessRunner,
+    JobRunner,
+    QueueRunner,
+    RunsJobs,
+    build_runner,
+)
 from app.services.jobs.worker import QueueWorker
 
 __all__ = [
@@ -20,6 +26,7 @@ __all__ = [
     "QueueRunner",
     "QueueWorker",
     "RedisEventBus",
+    "RunsJobs",
     "build_event_bus",
     "build_runner",
     "job_topic",

@@ -195,3 +195,28 @@ class QueueRunner(JobRunner):
 
 def build_runner(queue: JobQueue | None, bus: EventBus | None) -> JobRunner:
     return QueueRunner(queue, bus) if queue is not None else InProcessRunner(bus)
+
+
+class RunsJobs:
+    """Mixin of a service with background jobs: it registers its kinds with the app's runner,
+    or, built without one (``playground pull``, scripts, unit tests), runs an in-process
+    runner of its own that it starts and stops with itself."""
+
+    runner: JobRunner
+    _owns_runner: bool
+
+    def use_runner(self, runner: JobRunner | None, *kinds: JobKind) -> None:
+        self._owns_runner = runner is None
+        self.runner = runner or InProcessRunner()
+        for kind in kinds:
+            self.runner.register(kind)
+
+    async def start_own_runner(self, resume: bool = True) -> None:
+        """Resume what a previous process left (only with a runner of its own: the app's
+        runner does that for every kind at once)."""
+        if self._owns_runner:
+            await self.runner.start(resume)
+
+    async def stop_own_runner(self) -> None:
+        if self._owns_runner:
+            await self.runner.shutdown()

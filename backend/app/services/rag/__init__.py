@@ -15,7 +15,7 @@ from pathlib import Path
 from app.core.config import Settings
 from app.core.db import Database
 from app.services.generation import GenerationService
-from app.services.jobs import InProcessRunner, JobRunner
+from app.services.jobs import JobRunner, RunsJobs
 from app.services.rag.collections import CollectionService
 from app.services.rag.embedder import EmbedderPool
 from app.services.rag.evaluations import EvaluationService
@@ -27,7 +27,7 @@ from app.services.rag.store import RagRepository
 from app.services.rag.vector_store import ChromaVectorStore, VectorStore
 
 
-class RagService:
+class RagService(RunsJobs):
     """Everything RAG needs, built once in the app's lifespan."""
 
     def __init__(
@@ -42,8 +42,7 @@ class RagService:
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
         self.settings = settings
         # Without the app's runner (tests, scripts) the service runs its own.
-        self._owns_runner = runner is None
-        self.runner = runner or InProcessRunner()
+        self.use_runner(runner)
         self._reconcile: asyncio.Task[None] | None = None
         self.files_dir: Path = settings.files_root / "rag" / "files"
         self.repo = RagRepository(db)
@@ -81,12 +80,10 @@ class RagService:
     async def start(self) -> None:
         await self.ingestion.start()
         self.evaluations.start()
-        if self._owns_runner:
-            await self.runner.start()
+        await self.start_own_runner()
         # Lexical indexes of existing knowledge bases are loaded (or built, for those made
         # before BM25 existed) in the background; a query that comes first waits for its own.
         self._reconcile = asyncio.create_task(asyncio.to_thread(self.collections.reconcile_all))
 
     async def shutdown(self) -> None:
-        if self._owns_runner:
-            await self.runner.shutdown()
+        await self.stop_own_runner()

@@ -26,7 +26,7 @@ from app.backends.base import ChatMessage
 from app.core.db import Database
 from app.core.errors import InvalidRequest, NotFound
 from app.services.generation import GenerationService, ParamsInput
-from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner
+from app.services.jobs import JobContext, JobKind, JobRunner, RunsJobs
 from app.services.rag.collections import CollectionService
 from app.services.rag.evaluation import EvalConfig, EvalQuestion, SourceDocument, evaluate
 from app.services.rag.rerank import Reranker
@@ -78,7 +78,7 @@ def parse_question_file(filename: str, data: bytes) -> list[dict[str, Any]]:
     return rows
 
 
-class EvaluationService:
+class EvaluationService(RunsJobs):
     """Creates, runs, lists and deletes evaluation jobs."""
 
     def __init__(
@@ -101,8 +101,7 @@ class EvaluationService:
         self.scratch = scratch
         self.max_pages = max_pages
         self.reranker = reranker
-        self.runner = runner or InProcessRunner()
-        self.runner.register(JobKind(JOB_KIND, self._run_job, self.active_ids, self.give_up))
+        self.use_runner(runner, JobKind(JOB_KIND, self._run_job, self.active_ids, self.give_up))
 
     def start(self) -> None:
         """Clear the temporary indexes a previous process left (its interrupted evaluations

@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import AppError, InvalidRequest, NotFound
 from app.services import metrics
-from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner, job_topic
+from app.services.jobs import JobContext, JobKind, JobRunner, RunsJobs, job_topic
 from app.services.jobs.events import Subscription
 from app.services.rag.chunk_filter import drop_toc
 from app.services.rag.chunking import chunk_sections
@@ -70,7 +70,7 @@ class _Interrupted(Exception):
     active and resumes)."""
 
 
-class IngestionService:
+class IngestionService(RunsJobs):
     """Validates uploads, stores files and rows, runs and tracks ingestion jobs."""
 
     def __init__(
@@ -85,16 +85,15 @@ class IngestionService:
         self.collections = collections
         self.files_dir = files_dir
         self.max_pages = max_pages
-        self._owns_runner = runner is None
-        self.runner = runner or InProcessRunner()
-        self.runner.register(
+        self.use_runner(
+            runner,
             JobKind(
                 JOB_KIND,
                 self._run_job,
                 self.active_job_ids,
                 self.give_up,
                 should_stop=self._row_ended,
-            )
+            ),
         )
         # Uploads parsed by this process, so their first run does not parse them again.
         self._parsed: dict[str, ParsedDocument] = {}
@@ -115,13 +114,11 @@ class IngestionService:
             if path.name not in known and path.stat().st_mtime < young:
                 log.info("removing orphan upload file %s", path.name)
                 await _remove(path)
-        if self._owns_runner:
-            await self.runner.start()
+        await self.start_own_runner()
 
     async def shutdown(self) -> None:
         """Stop jobs at their next batch; they stay active in the database and resume later."""
-        if self._owns_runner:
-            await self.runner.shutdown()
+        await self.stop_own_runner()
 
     # --- upload ----------------------------------------------------------------------------------
     async def submit(
