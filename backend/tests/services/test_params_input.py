@@ -12,7 +12,7 @@ from app.schemas.ollama import OllamaOptions
 from app.schemas.openai import ChatCompletionRequest, CompletionRequest
 from app.schemas.rag import AnswerRequest
 from app.services.generation import ParamsInput
-from app.services.ollama_compat import DEFAULT_REPEAT_PENALTY, params_from
+from app.api.ollama.translate import DEFAULT_REPEAT_PENALTY, params_from
 
 KNOBS = {"temperature": 0.3, "top_p": 0.8, "seed": 7}
 
