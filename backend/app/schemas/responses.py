@@ -182,24 +182,27 @@ class MessageObject(BaseModel):
     content: list[OutputText | ItemText] = Field(default_factory=list)
 
 
-class FunctionCallObject(BaseModel):
-    """A call of a function tool: the model's output, or an earlier one in the input."""
+class _CallItem(BaseModel):
+    """An item about one function call."""
 
     id: str
-    type: Literal["function_call"] = "function_call"
+    type: str
     status: ItemStatus = "completed"
     call_id: str
+
+
+class FunctionCallObject(_CallItem):
+    """A call of a function tool: the model's output, or an earlier one in the input."""
+
+    type: Literal["function_call"] = "function_call"
     name: str
     arguments: str
 
 
-class FunctionCallOutputObject(BaseModel):
+class FunctionCallOutputObject(_CallItem):
     """A stored input item with a call's result."""
 
-    id: str
     type: Literal["function_call_output"] = "function_call_output"
-    status: ItemStatus = "completed"
-    call_id: str
     output: str
 
 
@@ -291,44 +294,44 @@ class OutputItemEvent(StreamEvent):
     item: OutputItem
 
 
-class ContentPartEvent(StreamEvent):
-    """``response.content_part.added`` and ``.done``."""
+class _ItemEvent(StreamEvent):
+    """An event about one output item."""
 
     item_id: str
     output_index: int
+
+
+class _TextEvent(_ItemEvent):
+    """An event about the text of an output message (its one content part)."""
+
     content_index: int = 0
+
+
+class ContentPartEvent(_TextEvent):
+    """``response.content_part.added`` and ``.done``."""
+
     part: OutputText
 
 
-class OutputTextDelta(StreamEvent):
+class OutputTextDelta(_TextEvent):
     type: str = "response.output_text.delta"
-    item_id: str
-    output_index: int
-    content_index: int = 0
     delta: str
     logprobs: list[Any] = Field(default_factory=list)
 
 
-class OutputTextDone(StreamEvent):
+class OutputTextDone(_TextEvent):
     type: str = "response.output_text.done"
-    item_id: str
-    output_index: int
-    content_index: int = 0
     text: str
     logprobs: list[Any] = Field(default_factory=list)
 
 
-class ArgumentsDelta(StreamEvent):
+class ArgumentsDelta(_ItemEvent):
     type: str = "response.function_call_arguments.delta"
-    item_id: str
-    output_index: int
     delta: str
 
 
-class ArgumentsDone(StreamEvent):
+class ArgumentsDone(_ItemEvent):
     type: str = "response.function_call_arguments.done"
-    item_id: str
-    output_index: int
     arguments: str
     name: str
 

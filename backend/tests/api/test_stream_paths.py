@@ -28,6 +28,7 @@ from app.backends.base import GenerationRequest, TokenEvent
 from app.core.config import Settings
 from app.main import create_app
 from tests.helpers.server import free_port
+from tests.helpers.sse import sse_pairs
 
 # Greedy decoding of the tiny model runs these to MAX without an end-of-turn token, so a
 # stream ends early only by the error or the cancel under test.
@@ -106,40 +107,25 @@ def live(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     thread.join(30)
 
 
-def _sse(text: str) -> list[tuple[str | None, str]]:
-    """(event name, data) of each server-sent event in ``text``."""
-    out = []
-    for block in text.replace("\r\n", "\n").strip().split("\n\n"):
-        name, data = None, []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                data.append(line.split(":", 1)[1].strip())
-        if data:
-            out.append((name, "\n".join(data)))
-    return out
-
-
 def _openai_error(data: str) -> None:
     assert json.loads(data)["error"]["code"] == "generation_failed"
 
 
 def _native_end(text: str) -> None:
-    events = _sse(text)
+    events = sse_pairs(text)
     assert events[-1][0] == "error"
     _openai_error(events[-1][1])
 
 
 def _openai_end(text: str) -> None:
-    events = _sse(text)
+    events = sse_pairs(text)
     assert events[-1][1] == "[DONE]"
     _openai_error(events[-2][1])
     assert all("finish_reason" not in d or '"finish_reason":null' in d for _, d in events[:-2])
 
 
 def _responses_end(text: str) -> None:
-    events = _sse(text)
+    events = sse_pairs(text)
     assert [name for name, _ in events[-2:]] == ["error", "response.failed"]
     error = json.loads(events[-2][1])
     assert error["code"] == "generation_failed" and "injected engine fault" in error["message"]
@@ -150,7 +136,7 @@ def _responses_end(text: str) -> None:
 
 
 def _anthropic_end(text: str) -> None:
-    events = _sse(text)
+    events = sse_pairs(text)
     assert events[0][0] == "message_start"
     assert events[-1][0] == "error"
     body = json.loads(events[-1][1])
@@ -165,7 +151,7 @@ def _ollama_end(text: str) -> None:
 
 
 def _compare_end(text: str) -> None:
-    events = _sse(text)
+    events = sse_pairs(text)
     assert events[-1][0] == "end"
     errors = [json.loads(d) for name, d in events if name == "error"]
     assert sorted(e["index"] for e in errors) == [0, 1]

@@ -39,12 +39,9 @@ async def prepare_completion(
     generation: GenerationService, body: CompletionRequest
 ) -> PreparedGeneration:
     """The request as a prepared generation (400/404/503 before anything runs)."""
+    params, prompt, backend = completion_params(body), body.prompt_text(), body.backend
     return await generation.prepare(
-        body.model,
-        completion_params(body),
-        prompt=body.prompt_text(),
-        backend=body.backend,
-        allow_fallback=body.allow_fallback,
+        body.model, params, prompt=prompt, backend=backend, allow_fallback=body.allow_fallback
     )
 
 

@@ -166,6 +166,11 @@ def _tool_use(body: ResponseRequest) -> ToolUse | None:
     return ToolUse(specs, "function", choice.name, parallel=body.parallel_tool_calls)
 
 
+# Request fields the response object repeats as they were sent.
+_ECHOED = {"model", "instructions", "max_output_tokens", "store", "temperature", "top_p", "user"}
+_ECHOED |= {"parallel_tool_calls", "previous_response_id"}
+
+
 def _response(
     resp_id: str,
     body: ResponseRequest,
@@ -196,26 +201,18 @@ def _response(
     return ResponseObject(
         id=resp_id,
         created_at=int(created),
-        model=body.model,
         status=status,
         error=error,
         incomplete_details=IncompleteDetails() if status == "incomplete" else None,
-        instructions=body.instructions,
-        max_output_tokens=body.max_output_tokens,
         metadata=body.metadata or {},
         output=output,
-        parallel_tool_calls=body.parallel_tool_calls,
-        previous_response_id=body.previous_response_id,
-        store=body.store,
-        temperature=body.temperature,
-        top_p=body.top_p,
         text={"format": fmt},
         tool_choice=choice.model_dump()
         if choice is not None and not isinstance(choice, str)
         else (choice or "auto"),
         tools=[t.model_dump(exclude_none=True) for t in body.tools or []],
         usage=usage,
-        user=body.user,
+        **body.model_dump(include=_ECHOED),
     )
 
 
