@@ -187,3 +187,17 @@ def response_object(
         usage=usage,
         **body.model_dump(include=_ECHOED),
     )
+
+
+def whole_output(text: str, answer: Answer) -> list[OutputItem]:
+    """The output items of a non-streamed answer: its message (also when empty, unless it only
+    called tools), then its calls."""
+    output: list[OutputItem] = []
+    if text or not answer.calls:
+        content: list[OutputText | ItemText] = [OutputText(text=text)]
+        output.append(MessageObject(id=new_id("msg"), status="completed", content=content))
+    output += [
+        FunctionCallObject(id=new_id("fc"), call_id=c.id, name=c.name, arguments=c.arguments)
+        for c in answer.calls
+    ]
+    return output

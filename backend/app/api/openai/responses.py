@@ -20,6 +20,7 @@ from app.api.openai.response_translate import (
     new_id,
     response_object,
     tool_use,
+    whole_output,
 )
 from app.api.sse import sse_response
 from app.core.errors import InvalidRequest
@@ -30,7 +31,6 @@ from app.schemas.responses import (
     InputItemList,
     MessageObject,
     OutputItem,
-    OutputText,
     ResponseError,
     ResponseObject,
     ResponseRequest,
@@ -115,16 +115,7 @@ async def create_response(
         return sse_response(serving.stream(generation, job, ResponseEvents(build, finish, new_id)))
     answer = await serving.complete(generation, job, request.is_disconnected)
     text = answer.content or ""
-    output: list[OutputItem] = []
-    if text or not answer.calls:
-        message = MessageObject(
-            id=new_id("msg"), status="completed", content=[OutputText(text=text)]
-        )
-        output.append(message)
-    output += [
-        FunctionCallObject(id=new_id("fc"), call_id=c.id, name=c.name, arguments=c.arguments)
-        for c in answer.calls
-    ]
+    output = whole_output(text, answer)
     return finish(answer, text, output).model_dump(mode="json")
 
 
