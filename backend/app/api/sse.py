@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.core.errors import AppError
 from app.schemas.generation import TokenDelta
-from app.services.generation import GenerationOutcome, GenerationService, PreparedGeneration
+from app.services.generation import GenerationOutcome
+from app.services.generation.answering import Answer, Step
 
 
 def event(data: Any, name: str | None = None, id: str | None = None) -> ServerSentEvent:
@@ -36,28 +38,33 @@ def sse_response(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
     return EventSourceResponse(events, ping=15, send_timeout=30)
 
 
-async def generation_events(
-    generation: GenerationService,
-    job: PreparedGeneration,
-    done: Callable[[GenerationOutcome], Any],
-    shown: TextFilter | None = None,
-) -> AsyncIterator[ServerSentEvent]:
-    """A generation as native SSE: a ``token`` event ({text}) per step, then ``done`` with
+@dataclass
+class NativeEvents:
+    """The native dialect's codec: a ``token`` event ({text}) per step, then ``done`` with
     ``done(outcome)`` or ``error`` with the envelope. ``shown`` rewrites the streamed text
     (the outcome keeps the raw text), e.g. to drop citation markers the final answer drops."""
-    outcome = GenerationOutcome(job)
-    try:
-        async for item in generation.stream(job):
-            outcome.add(item)
-            text = shown.feed(item.text) if shown is not None and item.text else item.text
-            if text:
-                yield event(TokenDelta(text=text), "token")
-    except AppError as exc:
-        yield error_event(exc, "error")
-        return
-    if shown is not None and (rest := shown.flush()):
-        yield event(TokenDelta(text=rest), "token")
-    yield event(done(outcome), "done")
+
+    done: Callable[[GenerationOutcome], Any]
+    shown: TextFilter | None = None
+    parses = False
+
+    def start(self) -> list[ServerSentEvent]:
+        return []
+
+    def feed(self, step: Step) -> list[ServerSentEvent]:
+        text = step.text
+        if self.shown is not None and text:
+            text = self.shown.feed(text)
+        return [event(TokenDelta(text=text), "token")] if text else []
+
+    async def end(self, answer: Answer) -> list[ServerSentEvent]:
+        out = []
+        if self.shown is not None and (rest := self.shown.flush()):
+            out.append(event(TokenDelta(text=rest), "token"))
+        return [*out, event(self.done(answer.outcome), "done")]
+
+    def error(self, exc: AppError, answer: Answer) -> list[ServerSentEvent]:
+        return [error_event(exc, "error")]
 
 
 class TextFilter(Protocol):

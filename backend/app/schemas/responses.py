@@ -1,7 +1,8 @@
 """OpenAI Responses API protocol types (``/v1/responses``).
 
-Requests are validated strictly on the fields we honour and ignore the rest; response objects
-are built as plain dicts in the shape the official SDK parses (``api/openai/responses.py``).
+Requests are validated strictly on the fields we honour and ignore the rest. Response objects,
+their output items and the stream events are typed below in the shape the official SDK parses;
+they are dumped with every field (``None`` as null), as OpenAI sends them.
 """
 
 from __future__ import annotations
@@ -148,3 +149,197 @@ class DeletedResponse(BaseModel):
     id: str
     object: Literal["response"] = "response"
     deleted: bool = True
+
+
+ItemStatus = Literal["in_progress", "completed", "incomplete"]
+ResponseStatus = Literal["in_progress", "completed", "incomplete", "failed"]
+
+
+class ItemText(BaseModel):
+    """The text of a stored input message (``input_text``, or ``output_text`` for an earlier
+    assistant turn)."""
+
+    type: Literal["input_text", "output_text"]
+    text: str
+
+
+class OutputText(BaseModel):
+    """Text the model wrote, a content part of an output message."""
+
+    type: Literal["output_text"] = "output_text"
+    text: str
+    annotations: list[Any] = Field(default_factory=list)
+    logprobs: list[Any] = Field(default_factory=list)
+
+
+class MessageObject(BaseModel):
+    """A message item: the model's output (``assistant``) or a stored input message."""
+
+    id: str
+    type: Literal["message"] = "message"
+    role: Literal["user", "assistant", "system", "developer"] = "assistant"
+    status: ItemStatus
+    content: list[OutputText | ItemText] = Field(default_factory=list)
+
+
+class _CallItem(BaseModel):
+    """An item about one function call."""
+
+    id: str
+    type: str
+    status: ItemStatus = "completed"
+    call_id: str
+
+
+class FunctionCallObject(_CallItem):
+    """A call of a function tool: the model's output, or an earlier one in the input."""
+
+    type: Literal["function_call"] = "function_call"
+    name: str
+    arguments: str
+
+
+class FunctionCallOutputObject(_CallItem):
+    """A stored input item with a call's result."""
+
+    type: Literal["function_call_output"] = "function_call_output"
+    output: str
+
+
+OutputItem = MessageObject | FunctionCallObject
+StoredInputItem = MessageObject | FunctionCallObject | FunctionCallOutputObject
+
+
+class InputTokensDetails(BaseModel):
+    cached_tokens: int = 0
+
+
+class OutputTokensDetails(BaseModel):
+    reasoning_tokens: int = 0
+
+
+class ResponseUsage(BaseModel):
+    input_tokens: int
+    input_tokens_details: InputTokensDetails
+    output_tokens: int
+    output_tokens_details: OutputTokensDetails = Field(default_factory=OutputTokensDetails)
+    total_tokens: int
+
+
+class ResponseError(BaseModel):
+    """Why a response failed (status ``failed``)."""
+
+    code: str
+    message: str
+
+
+class IncompleteDetails(BaseModel):
+    reason: Literal["max_output_tokens"] = "max_output_tokens"
+
+
+class ResponseObject(BaseModel):
+    """A response: its status, output items and usage, and the request's settings echoed."""
+
+    id: str
+    object: Literal["response"] = "response"
+    created_at: int
+    model: str
+    status: ResponseStatus
+    error: ResponseError | None = None
+    incomplete_details: IncompleteDetails | None = None
+    instructions: str | None
+    max_output_tokens: int | None
+    metadata: dict[str, str]
+    output: list[OutputItem]
+    parallel_tool_calls: bool
+    previous_response_id: str | None
+    store: bool
+    temperature: float | None
+    top_p: float | None
+    text: dict[str, Any]  # {"format": the request's text.format}
+    tool_choice: str | dict[str, Any]
+    tools: list[dict[str, Any]]
+    truncation: Literal["disabled"] = "disabled"
+    usage: ResponseUsage | None = None
+    user: str | None
+
+
+class InputItemList(BaseModel):
+    """``GET /v1/responses/{id}/input_items``: newest first."""
+
+    object: Literal["list"] = "list"
+    data: list[dict[str, Any]]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool = False
+
+
+class StreamEvent(BaseModel):
+    """One event of a streamed response; ``type`` is also the SSE event name."""
+
+    type: str
+    sequence_number: int
+
+
+class ResponseLifecycleEvent(StreamEvent):
+    """``response.created``, ``.in_progress``, ``.completed`` and ``.failed``."""
+
+    response: ResponseObject
+
+
+class OutputItemEvent(StreamEvent):
+    """``response.output_item.added`` and ``.done``."""
+
+    output_index: int
+    item: OutputItem
+
+
+class _ItemEvent(StreamEvent):
+    """An event about one output item."""
+
+    item_id: str
+    output_index: int
+
+
+class _TextEvent(_ItemEvent):
+    """An event about the text of an output message (its one content part)."""
+
+    content_index: int = 0
+
+
+class ContentPartEvent(_TextEvent):
+    """``response.content_part.added`` and ``.done``."""
+
+    part: OutputText
+
+
+class OutputTextDelta(_TextEvent):
+    type: str = "response.output_text.delta"
+    delta: str
+    logprobs: list[Any] = Field(default_factory=list)
+
+
+class OutputTextDone(_TextEvent):
+    type: str = "response.output_text.done"
+    text: str
+    logprobs: list[Any] = Field(default_factory=list)
+
+
+class ArgumentsDelta(_ItemEvent):
+    type: str = "response.function_call_arguments.delta"
+    delta: str
+
+
+class ArgumentsDone(_ItemEvent):
+    type: str = "response.function_call_arguments.done"
+    arguments: str
+    name: str
+
+
+class ErrorEvent(StreamEvent):
+    """The error of a failed stream, before ``response.failed``."""
+
+    type: str = "error"
+    code: str
+    message: str
+    param: str | None

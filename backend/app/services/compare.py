@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from app.backends.base import ChatMessage
 from app.core.errors import AppError, GenerationFailed
 from app.services.generation import GenerationOutcome, GenerationService, ParamsInput
+from app.services.generation.answering import Answering
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,12 @@ async def compare_stream(
             job = await generation.prepare(
                 column.model, params, prompt=prompt, messages=messages, backend=column.backend
             )
-            outcome = GenerationOutcome(job)
-            async for event in generation.stream(job):
-                outcome.add(event)
-                if event.text:
-                    await queue.put(ColumnEvent(index, "token", text=event.text))
-            await queue.put(ColumnEvent(index, "done", outcome=outcome))
+            reading = Answering(generation, job, parse=False)
+            async with aclosing(reading.steps()) as steps:
+                async for step in steps:
+                    if step.text:
+                        await queue.put(ColumnEvent(index, "token", text=step.text))
+            await queue.put(ColumnEvent(index, "done", outcome=reading.outcome))
         except AppError as exc:
             await queue.put(ColumnEvent(index, "error", error=exc))
         except Exception as exc:  # an engine failure must not take the other columns down

@@ -6,22 +6,8 @@ import asyncio
 import json
 
 from tests.helpers import fake_backend
+from tests.helpers.sse import sse_pairs
 from tests.inprocess.conftest import AppClient
-
-
-def _sse(text: str) -> list[tuple[str | None, str]]:
-    """(event name, data) pairs of a server-sent-event body."""
-    events = []
-    for block in text.replace("\r\n", "\n").strip().split("\n\n"):
-        name, data = None, []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                data.append(line.split(":", 1)[1].strip())
-        if data:
-            events.append((name, "\n".join(data)))
-    return events
 
 
 async def test_engine_failing_mid_stream_ends_native_stream_with_error_event(
@@ -30,7 +16,7 @@ async def test_engine_failing_mid_stream_ends_native_stream_with_error_event(
     body = {"model": "fake-000", "prompt": "fail-mid now", "stream": True}
     response = await app_client.http.post("/api/v1/models/generate", json=body)
     assert response.status_code == 200
-    events = _sse(response.text)
+    events = sse_pairs(response.text)
     assert [name for name, _ in events] == ["token", "token", "error"]
     error = json.loads(events[-1][1])["error"]
     assert error["code"] == "generation_failed"
@@ -47,7 +33,7 @@ async def test_engine_failing_mid_stream_on_v1_sends_error_then_done(app_client:
     }
     response = await app_client.http.post("/v1/chat/completions", json=body)
     assert response.status_code == 200
-    data = [d for _, d in _sse(response.text)]
+    data = [d for _, d in sse_pairs(response.text)]
     assert data[-1] == "[DONE]"
     assert json.loads(data[-2])["error"]["code"] == "generation_failed"
     # No final chunk with a finish_reason: the stream failed.

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from fastapi import APIRouter, Request
-from sse_starlette import ServerSentEvent
 
-from app.api.anthropic.errors import AnthropicRoute, anthropic_body
+from app.api import serving
+from app.api.anthropic.errors import AnthropicRoute
+from app.api.anthropic.events import MessageEvents
 from app.api.anthropic.translate import (
     chat_ending,
     chat_messages,
@@ -17,9 +16,7 @@ from app.api.anthropic.translate import (
     tool_use,
 )
 from app.api.deps import GenerationDep, ModelManagerDep
-from app.api.sse import event, sse_response
-from app.backends.types import ToolCallDelta
-from app.core.errors import AppError
+from app.api.sse import sse_response
 from app.schemas.anthropic import (
     AnthropicError,
     CountTokensRequest,
@@ -30,8 +27,7 @@ from app.schemas.anthropic import (
     TextBlockOut,
     ToolUseBlockOut,
 )
-from app.services.generation import GenerationOutcome, PreparedGeneration, tokenization
-from app.services.tools.output import Content, Piece
+from app.services.generation import tokenization
 
 router = APIRouter(prefix="/messages", tags=["anthropic"], route_class=AnthropicRoute)
 
@@ -53,140 +49,26 @@ async def create_message(body: MessagesRequest, generation: GenerationDep, reque
         tools=tool_use(body),
         chat_ending=chat_ending(messages),
     )
-    msg_id = f"msg_{job.request_id}"
     if body.stream:
-        return sse_response(_events(generation, job, msg_id, body))
-    outcome = await generation.run(job, request.is_disconnected)
-    parser = job.output.parser()
-    for item in outcome.events:
-        parser.feed_event(item)
-    parser.finish()
+        return sse_response(serving.stream(generation, job, MessageEvents(body, job)))
+    answer = await serving.complete(generation, job, request.is_disconnected)
     content: list[TextBlockOut | ToolUseBlockOut] = []
-    if parser.content or not parser.calls:
-        content.append(TextBlockOut(text=parser.content or ""))
+    if answer.content or not answer.calls:
+        content.append(TextBlockOut(text=answer.content or ""))
     content += [
-        ToolUseBlockOut(id=c.id, name=c.name, input=tool_input(c.arguments)) for c in parser.calls
+        ToolUseBlockOut(id=c.id, name=c.name, input=tool_input(c.arguments)) for c in answer.calls
     ]
-    reason, sequence = await stop_reason(outcome, body.stop_sequences or [], bool(parser.calls))
-    usage = outcome.usage()
+    stops = body.stop_sequences or []
+    reason, sequence = await stop_reason(answer.outcome, stops, bool(answer.calls))
+    usage = answer.outcome.usage()
     return Message(
-        id=msg_id,
+        id=f"msg_{job.request_id}",
         model=body.model,
         content=content,
         stop_reason=reason,
         stop_sequence=sequence,
         usage=MessageUsage(input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens),
     )
-
-
-class _Blocks:
-    """Turns parser pieces into content-block events: a text block opened on the first
-    text, a ``tool_use`` block per call with its arguments as ``input_json_delta``."""
-
-    def __init__(self) -> None:
-        self.index = -1
-        self.kind: str | None = None
-        self.calls = 0
-
-    def _close(self) -> list[ServerSentEvent]:
-        if self.kind is None:
-            return []
-        self.kind = None
-        return [event({"type": "content_block_stop", "index": self.index}, "content_block_stop")]
-
-    def _open(self, block: dict) -> list[ServerSentEvent]:
-        out = self._close()
-        self.index += 1
-        self.kind = block["type"]
-        out.append(
-            event(
-                {"type": "content_block_start", "index": self.index, "content_block": block},
-                "content_block_start",
-            )
-        )
-        return out
-
-    def feed(self, pieces: list[Piece]) -> list[ServerSentEvent]:
-        out: list[ServerSentEvent] = []
-        for piece in pieces:
-            if isinstance(piece, Content) and piece.text:
-                if self.kind != "text":
-                    out += self._open({"type": "text", "text": ""})
-                out.append(
-                    event(
-                        {
-                            "type": "content_block_delta",
-                            "index": self.index,
-                            "delta": {"type": "text_delta", "text": piece.text},
-                        },
-                        "content_block_delta",
-                    )
-                )
-            elif isinstance(piece, ToolCallDelta):
-                if piece.id is not None:
-                    self.calls += 1
-                    out += self._open(
-                        {"type": "tool_use", "id": piece.id, "name": piece.name or "", "input": {}}
-                    )
-                if piece.arguments:
-                    out.append(
-                        event(
-                            {
-                                "type": "content_block_delta",
-                                "index": self.index,
-                                "delta": {
-                                    "type": "input_json_delta",
-                                    "partial_json": piece.arguments,
-                                },
-                            },
-                            "content_block_delta",
-                        )
-                    )
-        return out
-
-    def end(self) -> list[ServerSentEvent]:
-        if self.index < 0:  # nothing at all: an empty text block, as Anthropic sends
-            return self._open({"type": "text", "text": ""}) + self._close()
-        return self._close()
-
-
-async def _events(
-    generation: GenerationDep, job: PreparedGeneration, msg_id: str, body: MessagesRequest
-) -> AsyncIterator[ServerSentEvent]:
-    outcome = GenerationOutcome(job)
-    parser = job.output.parser()
-    blocks = _Blocks()
-    start = Message(
-        id=msg_id,
-        model=body.model,
-        content=[],
-        stop_reason=None,
-        usage=MessageUsage(input_tokens=job.prompt_tokens, output_tokens=0),
-    )
-    yield event({"type": "message_start", "message": start.model_dump()}, "message_start")
-    yield event({"type": "ping"}, "ping")
-    try:
-        async for item in generation.stream(job):
-            outcome.add(item)
-            for ev in blocks.feed(parser.feed_event(item)):
-                yield ev
-        for ev in blocks.feed(parser.finish()):
-            yield ev
-        reason, sequence = await stop_reason(outcome, body.stop_sequences or [], blocks.calls > 0)
-    except AppError as exc:
-        yield event(anthropic_body(exc), "error")
-        return
-    for ev in blocks.end():
-        yield ev
-    yield event(
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": reason, "stop_sequence": sequence},
-            "usage": {"output_tokens": outcome.usage().completion_tokens},
-        },
-        "message_delta",
-    )
-    yield event({"type": "message_stop"}, "message_stop")
 
 
 @router.post(

@@ -7,9 +7,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import EmbeddingsDep
+from app.api.ollama.translate import model_id
 from app.schemas.ollama import OllamaEmbeddingsRequest, OllamaEmbedRequest
 from app.services.embeddings import input_texts
-from app.services.ollama_compat import model_id
 
 router = APIRouter(tags=["ollama"])
 

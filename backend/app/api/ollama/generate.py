@@ -3,20 +3,30 @@ streamed by default, served by the same GenerationService as every other API."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 
+from app.api import serving
 from app.api.deps import GenerationDep, ModelManagerDep
 from app.api.ollama.common import line, ndjson
-from app.backends.types import ChatMessage, TokenEvent
+from app.api.ollama.translate import (
+    chat_messages,
+    final_fields,
+    model_id,
+    now_rfc3339,
+    ollama_calls,
+    params_from,
+    tool_use,
+    wants_thinking,
+)
+from app.backends.types import ChatMessage, ToolCall
 from app.core.errors import AppError, InvalidRequest
 from app.schemas.generation import parse_duration
 from app.schemas.ollama import OllamaChatRequest, OllamaGenerateRequest
-from app.services import ollama_tools
-from app.services.generation import GenerationOutcome, GenerationService, PreparedGeneration
+from app.services.generation.answering import Answer, Step
 from app.services.models.manager import ModelManager
-from app.services.ollama_compat import final_fields, model_id, now_rfc3339, params_from
 from app.services.tools.output import Content, Piece, Reasoning
 
 router = APIRouter(tags=["ollama"])
@@ -44,64 +54,52 @@ async def _load_or_unload(
     return {**render(""), "done": True, "done_reason": "load"}
 
 
+@dataclass
 class _Lines:
-    """How one Ollama endpoint renders a stream: a chunk per event, the chunks that close the
-    answer, and the final object with the statistics."""
+    """The codec of Ollama's NDJSON streams: a chunk per step with text, then the final object
+    with the statistics; an error is one ``{"error": ...}`` line. ``/api/generate`` renders
+    the raw text (``render``); ``/api/chat`` (``render`` None) reads the text through the
+    parser: content and thinking per step, the calls whole in a closing chunk of their own."""
 
-    def __init__(self, job: PreparedGeneration, model: str, render: Render | None) -> None:
-        self.render = render
-        self.model = model
-        self.parser = job.output.parser() if render is None else None
+    model: str
+    render: Render | None = None
 
-    def chunk(self, event: TokenEvent) -> dict | None:
-        if self.parser is None:
-            assert self.render is not None
-            return {**self.render(event.text), "done": False} if event.text else None
-        return self._chat_chunk(self.parser.feed_event(event))
+    def __post_init__(self) -> None:
+        self.parses = self.render is None
+        self.tail: list[Piece] = []  # what the parser held back to the end
 
-    def closing(self) -> dict | None:
-        if self.parser is None:
-            return None
-        pieces = self.parser.finish()
-        # Ollama sends each call whole, in a chunk of its own.
-        return self._chat_chunk(pieces, self.parser.calls)
+    def start(self) -> list[str]:
+        return []
 
-    def final(self, outcome: GenerationOutcome) -> dict:
+    def feed(self, step: Step) -> list[str]:
         if self.render is not None:
-            return {**self.render(""), **final_fields(outcome)}
-        return {**_chat_line(self.model, "", "", []), **final_fields(outcome)}
+            return [line({**self.render(step.text), "done": False})] if step.text else []
+        if step.event is None:
+            self.tail = step.pieces
+            return []
+        return _chunk(self.model, step.pieces)
 
-    def _chat_chunk(self, pieces: list[Piece], calls: list | None = None) -> dict | None:
-        content, thinking = _text_of(pieces, Content), _text_of(pieces, Reasoning)
-        if not (content or thinking or calls):
-            return None
-        return {**_chat_line(self.model, content, thinking, calls or []), "done": False}
+    async def end(self, answer: Answer) -> list[str]:
+        final = final_fields(answer.outcome)
+        if self.render is not None:
+            return [line({**self.render(""), **final})]
+        # Ollama sends each call whole, in a chunk of its own.
+        closing = _chunk(self.model, self.tail, answer.calls)
+        return [*closing, line({**_chat_line(self.model, "", "", []), **final})]
+
+    def error(self, exc: AppError, answer: Answer) -> list[str]:
+        return [line({"error": exc.message})]
+
+
+def _chunk(model: str, pieces: list[Piece], calls: list[ToolCall] | None = None) -> list[str]:
+    content, thinking = _text_of(pieces, Content), _text_of(pieces, Reasoning)
+    if not (content or thinking or calls):
+        return []
+    return [line({**_chat_line(model, content, thinking, calls or []), "done": False})]
 
 
 def _text_of(pieces: list[Piece], kind: type[Content] | type[Reasoning]) -> str:
     return "".join(p.text for p in pieces if isinstance(p, kind))
-
-
-async def _ndjson_lines(
-    generation: GenerationService, job: PreparedGeneration, lines: _Lines
-) -> AsyncIterator[str]:
-    """The NDJSON stream of either endpoint. A client that leaves cancels this generator
-    (Starlette), which stops the engine: no disconnect polling here."""
-    outcome = GenerationOutcome(job)
-    events = generation.stream(job)
-    try:
-        async for event in events:
-            outcome.add(event)
-            if (chunk := lines.chunk(event)) is not None:
-                yield line(chunk)
-    except AppError as exc:
-        yield line({"error": exc.message})
-        return
-    finally:
-        await events.aclose()
-    if (closing := lines.closing()) is not None:
-        yield line(closing)
-    yield line(lines.final(outcome))
 
 
 @router.post("/chat")
@@ -126,23 +124,19 @@ async def chat(
     job = await generation.prepare(
         model_id(body.model),
         params,
-        messages=ollama_tools.chat_messages(body.messages),
-        tools=ollama_tools.tool_use(body),
+        messages=chat_messages(body.messages),
+        tools=tool_use(body),
         keep_alive=body.keep_alive,
     )
-    if not ollama_tools.wants_thinking(body.think):  # Ollama then leaves the text as it is
+    if not wants_thinking(body.think):  # Ollama then leaves the text as it is
         job.output.reasoning = job.output.in_reasoning = False
     if not body.stream:
-        outcome = await generation.run(job, request.is_disconnected)
-        parser = job.output.parser()
-        for event in outcome.events:
-            parser.feed_event(event)
-        parser.finish()
+        answer = await serving.complete(generation, job, request.is_disconnected)
         return {
-            **_chat_line(body.model, parser.content or "", parser.reasoning or "", parser.calls),
-            **final_fields(outcome),
+            **_chat_line(body.model, answer.content or "", answer.reasoning or "", answer.calls),
+            **final_fields(answer.outcome),
         }
-    return ndjson(_ndjson_lines(generation, job, _Lines(job, body.model, None)))
+    return ndjson(serving.stream(generation, job, _Lines(body.model)))
 
 
 def _chat_line(model: str, content: str, thinking: str, calls: list) -> dict:
@@ -150,7 +144,7 @@ def _chat_line(model: str, content: str, thinking: str, calls: list) -> dict:
     if thinking:
         message["thinking"] = thinking
     if calls:
-        message["tool_calls"] = ollama_tools.ollama_calls(calls)
+        message["tool_calls"] = ollama_calls(calls)
     return {"model": model, "created_at": now_rfc3339(), "message": message}
 
 
@@ -185,6 +179,6 @@ async def generate(
             model_id(body.model), params, messages=messages, keep_alive=body.keep_alive
         )
     if not body.stream:
-        outcome = await generation.run(job, request.is_disconnected)
-        return {**render(outcome.text), **final_fields(outcome)}
-    return ndjson(_ndjson_lines(generation, job, _Lines(job, body.model, render)))
+        answer = await serving.complete(generation, job, request.is_disconnected, parse=False)
+        return {**render(answer.outcome.text), **final_fields(answer.outcome)}
+    return ndjson(serving.stream(generation, job, _Lines(body.model, render)))

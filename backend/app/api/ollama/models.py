@@ -11,10 +11,11 @@ from fastapi import APIRouter, Request
 
 from app.api.deps import EmbeddingsDep, ModelManagerDep, ModelStoreDep, SettingsDep
 from app.api.ollama.common import line, ndjson
+from app.api.ollama.listing import model_entry, show
+from app.api.ollama.translate import model_id, rfc3339
 from app.core.errors import AppError, ModelNotFound
 from app.schemas.ollama import OllamaPullRequest, OllamaShowRequest, OllamaTags
 from app.services.models.store import read_context_length
-from app.services.ollama_compat import model_entry, model_id, rfc3339, show
 from app.services.ollama_pull import pull_events
 from app.services.rag.embedder import folder_max_tokens
 from app.version import __version__

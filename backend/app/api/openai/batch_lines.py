@@ -1,29 +1,22 @@
-"""Runs one batch line through the same handler as the interactive endpoint it names, so a
-batch request is served exactly like a live one (validation, the generation service, the
-response body), minus the HTTP around it."""
+"""Runs one batch line the way the interactive endpoint it names serves a request: the same
+translation into a prepared generation, the serving driver's whole answer, the same response
+body, minus the HTTP around it (a line has no client that can leave: the runner cancels it)."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from pydantic import BaseModel, ValidationError
 
-from app.api.openai.chat import create_chat_completion
-from app.api.openai.completions import create_completion
+from app.api import serving
+from app.api.openai.chat import chat_completion, prepare_chat
+from app.api.openai.completions import completion, prepare_completion
 from app.api.openai.embeddings import create_embeddings
 from app.core.errors import InvalidRequest
 from app.schemas.openai import ChatCompletionRequest, CompletionRequest
 from app.schemas.rag import EmbeddingRequest
 from app.services.batches.runner import Dispatcher
-
-
-class _Offline:
-    """Stands in for the HTTP request: a batch line has no client that can go away (the
-    runner cancels it instead)."""
-
-    async def is_disconnected(self) -> bool:
-        return False
 
 
 def _parse(model: type[BaseModel], body: dict[str, Any]) -> Any:
@@ -39,17 +32,19 @@ def _parse(model: type[BaseModel], body: dict[str, Any]) -> Any:
 
 def make_dispatcher(app: FastAPI) -> Dispatcher:
     state = app.state
-    offline = cast(Request, _Offline())
 
     async def dispatch(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        result: Any
+        result: BaseModel
+        generation = state.generation
         if url == "/v1/chat/completions":
-            req = _parse(ChatCompletionRequest, body)
-            result = await create_chat_completion(req, state.generation, offline)
+            chat = _parse(ChatCompletionRequest, body)
+            job = await prepare_chat(generation, chat)
+            result = chat_completion(chat, job, await serving.complete(generation, job))
         elif url == "/v1/completions":
-            result = await create_completion(
-                _parse(CompletionRequest, body), state.generation, offline
-            )
+            text = _parse(CompletionRequest, body)
+            job = await prepare_completion(generation, text)
+            answer = await serving.complete(generation, job, parse=False)
+            result = completion(text, job, answer)
         elif url == "/v1/embeddings":
             result = await create_embeddings(_parse(EmbeddingRequest, body), state.embeddings)
         else:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from sse_starlette import ServerSentEvent
 
+from app.api import serving
 from app.api.deps import GenerationDep
 from app.api.openai.translate import (
     chat_ending,
@@ -28,14 +29,16 @@ from app.schemas.openai import (
     ChatCompletionRequest,
     ChatDelta,
     ChatMessageOut,
+    ChoiceLogprobs,
     FinishReasonOut,
     FunctionCall,
     FunctionDelta,
     ToolCallChunk,
     ToolCallOut,
 )
-from app.services.generation import GenerationOutcome, PreparedGeneration
-from app.services.tools.output import Content, OutputParser, Piece, Reasoning
+from app.services.generation import GenerationService, PreparedGeneration
+from app.services.generation.answering import Answer, Step
+from app.services.tools.output import Content, Piece, Reasoning
 
 router = APIRouter(tags=["openai"])
 
@@ -50,7 +53,18 @@ async def create_chat_completion(
     body: ChatCompletionRequest, generation: GenerationDep, request: Request
 ):
     """Chat completion in OpenAI's format (SSE chunks ending with [DONE] when stream=true)."""
-    job = await generation.prepare(
+    job = await prepare_chat(generation, body)
+    if body.stream:
+        return sse_response(serving.stream(generation, job, ChatChunks(body, job)))
+    answer = await serving.complete(generation, job, request.is_disconnected)
+    return chat_completion(body, job, answer)
+
+
+async def prepare_chat(
+    generation: GenerationService, body: ChatCompletionRequest
+) -> PreparedGeneration:
+    """The request as a prepared generation (400/404/503 before anything runs)."""
+    return await generation.prepare(
         body.model,
         chat_params(body),
         messages=chat_messages(body.messages),
@@ -59,30 +73,26 @@ async def create_chat_completion(
         tools=tool_use(body),
         chat_ending=chat_ending(body),
     )
-    chat_id = f"chatcmpl-{job.request_id}"
-    if body.stream:
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return sse_response(
-            _chunks(generation, job, chat_id, body.model, include_usage, body.logprobs)
-        )
-    outcome = await generation.run(job, request.is_disconnected)
-    parser = job.output.parser()
-    for item in outcome.events:
-        parser.feed_event(item)
-    parser.finish()
+
+
+def chat_completion(
+    body: ChatCompletionRequest, job: PreparedGeneration, answer: Answer
+) -> ChatCompletion:
+    """A whole answer as OpenAI's chat completion object."""
+    outcome = answer.outcome
     calls = [
         ToolCallOut(id=c.id, function=FunctionCall(name=c.name, arguments=c.arguments))
-        for c in parser.calls
+        for c in answer.calls
     ]
     return ChatCompletion(
-        id=chat_id,
+        id=f"chatcmpl-{job.request_id}",
         model=body.model,
         choices=[
             ChatChoice(
                 message=ChatMessageOut(
-                    content=parser.content,
+                    content=answer.content,
                     tool_calls=calls or None,
-                    reasoning_content=parser.reasoning,
+                    reasoning_content=answer.reasoning,
                 ),
                 finish_reason=chat_finish(outcome.finish_reason, bool(calls)),
                 logprobs=chat_logprobs(outcome.logprobs) if body.logprobs else None,
@@ -114,45 +124,51 @@ def _deltas(pieces: list[Piece]) -> list[ChatDelta]:
     return out
 
 
-async def _chunks(
-    generation: GenerationDep,
-    job: PreparedGeneration,
-    chat_id: str,
-    model: str,
-    include_usage: bool,
-    logprobs: bool,
-) -> AsyncIterator[ServerSentEvent]:
-    outcome = GenerationOutcome(job)
-    parser: OutputParser = job.output.parser()
+@dataclass
+class ChatChunks:
+    """The codec of a streamed chat completion: a role chunk, delta chunks (logprobs on the
+    first of a step's), a chunk with the finish reason, the usage chunk when asked, [DONE]."""
 
-    def chunk(
-        delta: ChatDelta, finish: FinishReasonOut | None = None, lp=None
+    body: ChatCompletionRequest
+    job: PreparedGeneration
+    parses = True
+
+    def _chunk(
+        self,
+        delta: ChatDelta,
+        finish: FinishReasonOut | None = None,
+        lp: ChoiceLogprobs | None = None,
     ) -> ChatCompletionChunk:
         return ChatCompletionChunk(
-            id=chat_id,
-            model=model,
+            id=f"chatcmpl-{self.job.request_id}",
+            model=self.body.model,
             choices=[ChatChunkChoice(delta=delta, finish_reason=finish, logprobs=lp)],
         )
 
-    yield event(chunk(ChatDelta(role="assistant", content="")))
-    try:
-        async for item in generation.stream(job):
-            outcome.add(item)
-            deltas = _deltas(parser.feed_event(item))
-            lp = chat_logprobs(item.logprobs) if logprobs and item.logprobs else None
-            if lp is not None and not deltas:
-                deltas = [ChatDelta(content="")]
-            for i, delta in enumerate(deltas):
-                yield event(chunk(delta, lp=lp if i == 0 else None))
-    except AppError as exc:
-        yield error_event(exc)
-        yield event("[DONE]")
-        return
-    for delta in _deltas(parser.finish()):
-        yield event(chunk(delta))
-    final = chunk(ChatDelta(), chat_finish(outcome.finish_reason, bool(parser.calls)))
-    final.timings = outcome.timings()
-    yield event(final)
-    if include_usage:
-        yield event(ChatCompletionChunk(id=chat_id, model=model, choices=[], usage=outcome.usage()))
-    yield event("[DONE]")
+    def start(self) -> list[ServerSentEvent]:
+        return [event(self._chunk(ChatDelta(role="assistant", content="")))]
+
+    def feed(self, step: Step) -> list[ServerSentEvent]:
+        deltas = _deltas(step.pieces)
+        item = step.event
+        lp = None
+        if item is not None and self.body.logprobs and item.logprobs:
+            lp = chat_logprobs(item.logprobs)
+        if lp is not None and not deltas:
+            deltas = [ChatDelta(content="")]
+        return [event(self._chunk(d, lp=lp if i == 0 else None)) for i, d in enumerate(deltas)]
+
+    async def end(self, answer: Answer) -> list[ServerSentEvent]:
+        outcome = answer.outcome
+        final = self._chunk(ChatDelta(), chat_finish(outcome.finish_reason, bool(answer.calls)))
+        final.timings = outcome.timings()
+        out = [event(final)]
+        if self.body.stream_options and self.body.stream_options.include_usage:
+            usage = ChatCompletionChunk(
+                id=final.id, model=self.body.model, choices=[], usage=outcome.usage()
+            )
+            out.append(event(usage))
+        return [*out, event("[DONE]")]
+
+    def error(self, exc: AppError, answer: Answer) -> list[ServerSentEvent]:
+        return [error_event(exc), event("[DONE]")]

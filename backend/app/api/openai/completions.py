@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from sse_starlette import ServerSentEvent
 
+from app.api import serving
 from app.api.deps import GenerationDep
 from app.api.openai.translate import completion_logprobs, completion_params, openai_finish
 from app.api.sse import error_event, event, sse_response
 from app.core.errors import AppError
 from app.schemas.common import error_responses
 from app.schemas.openai import Completion, CompletionChoice, CompletionRequest
-from app.services.generation import GenerationOutcome, PreparedGeneration
+from app.services.generation import GenerationService, PreparedGeneration
+from app.services.generation.answering import Answer, Step
 
 router = APIRouter(tags=["openai"])
 
@@ -26,32 +28,40 @@ router = APIRouter(tags=["openai"])
 )
 async def create_completion(body: CompletionRequest, generation: GenerationDep, request: Request):
     """Text completion of a raw prompt (no chat template)."""
-    prompt = body.prompt_text()
-    job = await generation.prepare(
-        body.model,
-        completion_params(body),
-        prompt=prompt,
-        backend=body.backend,
-        allow_fallback=body.allow_fallback,
-    )
-    cmpl_id = f"cmpl-{job.request_id}"
-    prefix = prompt if body.echo else ""
-    want_logprobs = body.logprobs is not None
+    job = await prepare_completion(generation, body)
     if body.stream:
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return sse_response(
-            _chunks(generation, job, cmpl_id, body.model, prefix, include_usage, want_logprobs)
-        )
-    outcome = await generation.run(job, request.is_disconnected)
+        return sse_response(serving.stream(generation, job, CompletionChunks(body, job)))
+    answer = await serving.complete(generation, job, request.is_disconnected, parse=False)
+    return completion(body, job, answer)
+
+
+async def prepare_completion(
+    generation: GenerationService, body: CompletionRequest
+) -> PreparedGeneration:
+    """The request as a prepared generation (400/404/503 before anything runs)."""
+    params, prompt, backend = completion_params(body), body.prompt_text(), body.backend
+    return await generation.prepare(
+        body.model, params, prompt=prompt, backend=backend, allow_fallback=body.allow_fallback
+    )
+
+
+def _prefix(body: CompletionRequest) -> str:
+    """What precedes the completion in its text: the prompt when ``echo`` asks for it."""
+    return body.prompt_text() if body.echo else ""
+
+
+def completion(body: CompletionRequest, job: PreparedGeneration, answer: Answer) -> Completion:
+    """A whole answer as OpenAI's completion object."""
+    outcome, prefix = answer.outcome, _prefix(body)
     return Completion(
-        id=cmpl_id,
+        id=f"cmpl-{job.request_id}",
         model=body.model,
         choices=[
             CompletionChoice(
                 text=prefix + outcome.text,
                 finish_reason=openai_finish(outcome.finish_reason),
                 logprobs=completion_logprobs(outcome.logprobs, len(prefix))
-                if want_logprobs
+                if body.logprobs is not None
                 else None,
             )
         ],
@@ -60,48 +70,46 @@ async def create_completion(body: CompletionRequest, generation: GenerationDep, 
     )
 
 
-async def _chunks(
-    generation: GenerationDep,
-    job: PreparedGeneration,
-    cmpl_id: str,
-    model: str,
-    prefix: str,
-    include_usage: bool,
-    want_logprobs: bool,
-) -> AsyncIterator[ServerSentEvent]:
-    outcome = GenerationOutcome(job)
-    offset = len(prefix)
-    if prefix:
-        yield event(
-            Completion(
-                id=cmpl_id, model=model, choices=[CompletionChoice(text=prefix, finish_reason=None)]
-            )
+@dataclass
+class CompletionChunks:
+    """The codec of a streamed completion: the echoed prompt, a chunk per step with text (or
+    logprobs), a chunk with the finish reason, the usage chunk when asked, [DONE]."""
+
+    body: CompletionRequest
+    job: PreparedGeneration
+    parses = False
+
+    def __post_init__(self) -> None:
+        self.prefix = _prefix(self.body)
+        self.offset = len(self.prefix)  # text offset of the next logprobs
+
+    def _chunk(self, choices: list[CompletionChoice], **extra) -> Completion:
+        return Completion(
+            id=f"cmpl-{self.job.request_id}", model=self.body.model, choices=choices, **extra
         )
-    try:
-        async for item in generation.stream(job):
-            outcome.add(item)
-            if item.text or (want_logprobs and item.logprobs):
-                lp = completion_logprobs(item.logprobs, offset) if want_logprobs else None
-                offset += len(item.text)
-                yield event(
-                    Completion(
-                        id=cmpl_id,
-                        model=model,
-                        choices=[CompletionChoice(text=item.text, finish_reason=None, logprobs=lp)],
-                    )
-                )
-    except AppError as exc:
-        yield error_event(exc)
-        yield event("[DONE]")
-        return
-    yield event(
-        Completion(
-            id=cmpl_id,
-            model=model,
-            choices=[CompletionChoice(text="", finish_reason=openai_finish(outcome.finish_reason))],
-            timings=outcome.timings(),
-        )
-    )
-    if include_usage:
-        yield event(Completion(id=cmpl_id, model=model, choices=[], usage=outcome.usage()))
-    yield event("[DONE]")
+
+    def start(self) -> list[ServerSentEvent]:
+        if not self.prefix:
+            return []
+        return [event(self._chunk([CompletionChoice(text=self.prefix, finish_reason=None)]))]
+
+    def feed(self, step: Step) -> list[ServerSentEvent]:
+        item = step.event
+        want = self.body.logprobs is not None
+        if item is None or not (item.text or (want and item.logprobs)):
+            return []
+        lp = completion_logprobs(item.logprobs, self.offset) if want else None
+        self.offset += len(item.text)
+        choice = CompletionChoice(text=item.text, finish_reason=None, logprobs=lp)
+        return [event(self._chunk([choice]))]
+
+    async def end(self, answer: Answer) -> list[ServerSentEvent]:
+        outcome = answer.outcome
+        finish = CompletionChoice(text="", finish_reason=openai_finish(outcome.finish_reason))
+        out = [event(self._chunk([finish], timings=outcome.timings()))]
+        if self.body.stream_options and self.body.stream_options.include_usage:
+            out.append(event(self._chunk([], usage=outcome.usage())))
+        return [*out, event("[DONE]")]
+
+    def error(self, exc: AppError, answer: Answer) -> list[ServerSentEvent]:
+        return [error_event(exc), event("[DONE]")]

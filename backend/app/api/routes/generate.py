@@ -7,8 +7,9 @@ from typing import Protocol
 
 from fastapi import APIRouter, Request
 
+from app.api import serving
 from app.api.deps import GenerationDep
-from app.api.sse import generation_events, sse_response
+from app.api.sse import NativeEvents, sse_response
 from app.backends.types import ChatMessage
 from app.schemas.common import error_responses
 from app.schemas.generation import (
@@ -80,6 +81,6 @@ async def generate(body: GenerateRequest, generation: GenerationDep, request: Re
         keep_alive=body.keep_alive,
     )
     if not body.stream:
-        outcome = await generation.run(job, request.is_disconnected)
-        return generation_response(outcome)
-    return sse_response(generation_events(generation, job, generation_response))
+        answer = await serving.complete(generation, job, request.is_disconnected, parse=False)
+        return generation_response(answer.outcome)
+    return sse_response(serving.stream(generation, job, NativeEvents(generation_response)))

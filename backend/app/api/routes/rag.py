@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request, Response
 from sse_starlette import ServerSentEvent
 
+from app.api import serving
 from app.api.deps import GenerationDep, RagDep
 from app.api.routes.rag_upload import UPLOAD_OPENAPI, parse_upload
-from app.api.sse import event, generation_events, sse_response
+from app.api.sse import NativeEvents, event, sse_response
 from app.core.errors import NotFound
 from app.schemas.common import Timings, Usage, error_responses
 from app.schemas.generation import GenerateResponse, TokenDelta
@@ -217,8 +218,8 @@ async def answer(body: AnswerRequest, rag: RagDep, generation: GenerationDep, re
     )
     if body.stream:
         return sse_response(_answer_events(generation, prepared))
-    outcome = await generation.run(prepared.job, request.is_disconnected)
-    return _response(prepared, outcome)
+    answer = await serving.complete(generation, prepared.job, request.is_disconnected, parse=False)
+    return _response(prepared, answer.outcome)
 
 
 def _not_found(model: str | None) -> AnswerResponse:
@@ -276,10 +277,6 @@ async def _answer_events(
         SourcesEvent(citations=prepared.citations, sources_dropped=prepared.dropped), "sources"
     )
     given = {c.n for c in prepared.citations}
-    async for item in generation_events(
-        generation,
-        prepared.job,
-        lambda outcome: _response(prepared, outcome),
-        shown=CitationStreamFilter(given),
-    ):
+    codec = NativeEvents(lambda outcome: _response(prepared, outcome), CitationStreamFilter(given))
+    async for item in serving.stream(generation, prepared.job, codec):
         yield item

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from app.services.generation import (
     ParamsInput,
     PreparedGeneration,
 )
+from app.services.generation.answering import Answering
 
 log = logging.getLogger(__name__)
 
@@ -191,14 +193,15 @@ class ConversationService:
             await asyncio.wait(tasks)
 
     async def _write(self, answer: Answer, running: RunningAnswer) -> None:
-        outcome: GenerationOutcome | None = GenerationOutcome(answer.job)
+        reading = Answering(self.generation, answer.job, parse=False)
+        outcome: GenerationOutcome | None = reading.outcome
         error: AppError | None = None
         try:
-            async for item in self.generation.stream(answer.job):
-                # Stored and sent from the same step, so the saved text is what was sent.
-                outcome.add(item)  # type: ignore[union-attr]
-                if item.text:
-                    running.add_text(item.text)
+            async with aclosing(reading.steps()) as steps:
+                async for step in steps:
+                    # Stored and sent from the same step, so the saved text is what was sent.
+                    if step.text:
+                        running.add_text(step.text)
         except asyncio.CancelledError:
             pass  # Stop (or a server shutdown): keep what was generated
         except AppError as exc:

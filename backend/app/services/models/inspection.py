@@ -104,3 +104,39 @@ def _gguf_facts(path: Path) -> ModelFacts:
         except ValueError:
             quant = f"type {value}"
     return ModelFacts(params, quant)
+
+
+def model_family(path: Path, fmt: str) -> str:
+    """The architecture a model declares (GGUF header, HF ``model_type``), else 'unknown'."""
+    if fmt == "gguf":
+        from app.backends.gguf_info import read_gguf
+
+        try:
+            return str(read_gguf(path).get("architecture") or "unknown")
+        except Exception:  # a damaged header must not fail a listing
+            return "unknown"
+    if fmt == "hf":
+        try:
+            return str(json.loads((path / "config.json").read_text()).get("model_type"))
+        except (OSError, ValueError):
+            return "unknown"
+    return fmt
+
+
+def chat_template_text(path: Path, fmt: str) -> str:
+    """The chat template a model ships ('' when none or unreadable)."""
+    if fmt == "gguf":
+        from app.backends.gguf_info import read_gguf
+
+        try:
+            return str(read_gguf(path).get("chat_template") or "")
+        except Exception:  # a damaged header must not fail /api/show
+            return ""
+    jinja = path / "chat_template.jinja"
+    if jinja.is_file():
+        return jinja.read_text()
+    try:
+        config = json.loads((path / "tokenizer_config.json").read_text())
+        return str(config.get("chat_template") or "")
+    except (OSError, ValueError):
+        return ""

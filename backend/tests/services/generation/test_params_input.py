@@ -4,6 +4,7 @@ shared knobs by name, the dialect's own names and shapes as overrides."""
 from __future__ import annotations
 
 from app.api.anthropic.translate import params as anthropic_params
+from app.api.ollama.translate import DEFAULT_REPEAT_PENALTY, params_from
 from app.api.openai.translate import chat_params, completion_params
 from app.api.routes.generate import request_params
 from app.schemas.anthropic import MessagesRequest
@@ -12,7 +13,6 @@ from app.schemas.ollama import OllamaOptions
 from app.schemas.openai import ChatCompletionRequest, CompletionRequest
 from app.schemas.rag import AnswerRequest
 from app.services.generation import ParamsInput
-from app.services.ollama_compat import DEFAULT_REPEAT_PENALTY, params_from
 
 KNOBS = {"temperature": 0.3, "top_p": 0.8, "seed": 7}
 
