@@ -16,7 +16,10 @@ echo "== lint and types"
 bash scripts/lint.sh
 
 echo "== backend tests"
-.venv/bin/python -m pytest backend/tests "$@"
+# Two workers (pytest-xdist), each taking whole test files, so module-scoped servers start once:
+# most tests wait on a server, a model load or a subprocess, and two keep both cores busy.
+# PYTEST_WORKERS=0 runs them in this process, one after another.
+.venv/bin/python -m pytest backend/tests -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
 
 if [ -f frontend/package.json ]; then
   echo "== frontend unit tests"
