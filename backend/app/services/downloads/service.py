@@ -1,10 +1,8 @@
 """Download jobs: create, run in the background (a few at a time), cancel, resume, delete.
 
-Files land in a staging folder ``models/.{name}.partial/`` (the model store skips dot entries),
-each as ``{file}.part`` until its hash checks out, then under its own name. When every file is
-there the folder (or the single .gguf) is renamed into ``models/`` in one step, so a model is
-listed only once it is complete and verified. Job rows live in SQLite; on start-up jobs that were
-queued or running are scheduled again and resume from the bytes on disk.
+Files land in a staging folder (:mod:`app.services.downloads.staging`) and become a model in one
+rename once complete and verified. Job rows live in the database; jobs that were queued or
+running when a process stopped run again and resume from the bytes on disk.
 
 Downloads are a kind of background job (:mod:`app.services.jobs`): the runner runs them in
 this process or, with ``MP_REDIS_URL``, on a queue worker (the models folder must then be the
@@ -22,7 +20,6 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import cast
 
 import httpx
@@ -41,6 +38,7 @@ from app.services.downloads.hub import (
     resolve_url,
 )
 from app.services.downloads.jobs import ACTIVE, TERMINAL, DownloadJob, JobStore
+from app.services.downloads.staging import Staging
 from app.services.downloads.transfer import (
     CancelSwitch,
     TransferCancelled,
@@ -48,7 +46,6 @@ from app.services.downloads.transfer import (
     fetch_file,
 )
 from app.services.jobs import JobContext, JobKind, JobRunner, RunsJobs, job_topic
-from app.services.models.validation import deep_problem
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +102,10 @@ class DownloadService(RunsJobs):
                 cancel_flag=CancelSwitch,
             ),
         )
-        # Called after a finished model is renamed into the models folder (the model store
-        # drops its cached scan).
-        self._on_model_added = on_model_added
         self.models_dir = settings.models_dir
+        # on_model_added: called after a finished model is renamed into the models folder (the
+        # model store drops its cached scan).
+        self.staging = Staging(settings.models_dir, on_model_added)
         self.jobs = JobStore(db)
         self._runtime: dict[str, _Runtime] = {}
         self._client = httpx.Client(
@@ -194,7 +191,7 @@ class DownloadService(RunsJobs):
         await self._stop_task(job_id)
         job = self.get(job_id)
         if job.status in ACTIVE:  # no live task (e.g. left over from a crash): just mark it
-            job = self.jobs.update(job, status="cancelled", bytes_done=self._on_disk(job))
+            job = self.jobs.update(job, status="cancelled", bytes_done=self.staging.on_disk(job))
         return self.info(job)
 
     async def resume(self, job_id: str) -> DownloadJobInfo:
@@ -235,7 +232,7 @@ class DownloadService(RunsJobs):
                 del self._runtime[job_id]
             self._publish(job_id)
         if self.jobs.get(job_id) is None:  # deleted (perhaps on another replica) meanwhile
-            await asyncio.to_thread(shutil.rmtree, self.staging_dir(job.name), True)
+            await asyncio.to_thread(shutil.rmtree, self.staging.folder(job.name), True)
 
     def _row_ended(self, job_id: str) -> bool:
         job = self.jobs.get(job_id)
@@ -265,7 +262,7 @@ class DownloadService(RunsJobs):
         await self._stop_task(job_id)
         job = self.get(job_id)
         if job.status != "completed":
-            await asyncio.to_thread(shutil.rmtree, self.staging_dir(job.name), True)
+            await asyncio.to_thread(shutil.rmtree, self.staging.folder(job.name), True)
         self.jobs.delete(job_id)
 
     # --- views -----------------------------------------------------------------------------
@@ -278,7 +275,7 @@ class DownloadService(RunsJobs):
         elif rt is not None and job.status == "running":
             done = rt.bytes_done
         else:
-            done = self._on_disk(job)
+            done = self.staging.on_disk(job)
         speed = rt.speed() if rt is not None and job.status == "running" else None
         eta = (total - done) / speed if speed and total is not None else None
         return DownloadJobInfo(
@@ -346,34 +343,13 @@ class DownloadService(RunsJobs):
         }
 
     # --- running ---------------------------------------------------------------------------
-    def staging_dir(self, name: str) -> Path:
-        return self.models_dir / f".{name}.partial"
-
-    def _file_path(self, job: DownloadJob, rel: str) -> Path:
-        staging = self.staging_dir(job.name).resolve()
-        path = (staging / rel).resolve()
-        if not path.is_relative_to(staging):
-            raise TransferFailed(f"File '{rel}' would land outside the models folder.", "bad_path")
-        return path
-
-    def _on_disk(self, job: DownloadJob) -> int:
-        done = 0
-        for f in job.files:
-            final = self._file_path(job, f.path)
-            part = final.with_name(final.name + ".part")
-            if final.is_file():
-                done += final.stat().st_size
-            elif part.is_file():
-                done += part.stat().st_size
-        return done
-
     def free_bytes(self) -> int:
         if self.settings.download_free_space_bytes is not None:
             return self.settings.download_free_space_bytes
         return shutil.disk_usage(self.models_dir).free
 
     def _check_free(self, job: DownloadJob) -> None:
-        needed = (job.bytes_total or 0) - self._on_disk(job)
+        needed = (job.bytes_total or 0) - self.staging.on_disk(job)
         free = self.free_bytes()
         reserve = self.settings.download_reserve_bytes
         if needed > free - reserve:
@@ -396,10 +372,10 @@ class DownloadService(RunsJobs):
             self._publish(job_id)
             metrics.DOWNLOADS_ACTIVE.inc()
             active = True
-            if not self._finished_on_disk(job):  # else: killed between rename and commit
+            if not self.staging.finished(job):  # else: killed between rename and commit
                 self._check_free(job)
                 await asyncio.to_thread(self._transfer_all, job, rt, ctx)
-                await asyncio.to_thread(self._finish, job)
+                await asyncio.to_thread(self.staging.finish, job)
             done = self.jobs.update_if(
                 job,
                 ("running",),
@@ -417,7 +393,7 @@ class DownloadService(RunsJobs):
             if row is None:
                 return
             status = "queued" if ctx.stopping else "cancelled"
-            self.jobs.update(row, status=status, bytes_done=self._on_disk(row))
+            self.jobs.update(row, status=status, bytes_done=self.staging.on_disk(row))
             if status == "cancelled":
                 metrics.DOWNLOADS_FINISHED.labels("cancelled").inc()
         except asyncio.CancelledError:
@@ -433,7 +409,7 @@ class DownloadService(RunsJobs):
                 status="failed",
                 error=message,
                 error_code=code,
-                bytes_done=self._on_disk(job),
+                bytes_done=self.staging.on_disk(job),
                 finished_at=time.time(),
             )
         except Exception as exc:  # unexpected: keep the job inspectable, never crash the loop
@@ -452,8 +428,8 @@ class DownloadService(RunsJobs):
                 metrics.DOWNLOADS_ACTIVE.dec()
 
     def _transfer_all(self, job: DownloadJob, rt: _Runtime, ctx: JobContext) -> None:
-        self.staging_dir(job.name).mkdir(parents=True, exist_ok=True)
-        rt.bytes_done = self._on_disk(job)
+        self.staging.folder(job.name).mkdir(parents=True, exist_ok=True)
+        rt.bytes_done = self.staging.on_disk(job)
         headers = auth_headers() if job.kind == "hub" else {}
         last_published = 0.0
 
@@ -469,7 +445,7 @@ class DownloadService(RunsJobs):
                 self.jobs.save_progress(job.id, rt.bytes_done)
 
         for f in job.files:
-            final = self._file_path(job, f.path)
+            final = self.staging.file_path(job, f.path)
             if final.is_file():
                 continue  # verified in an earlier run
             rt.current_file = f.path
@@ -486,53 +462,3 @@ class DownloadService(RunsJobs):
             )
             part.rename(final)
         rt.current_file = None
-
-    def _finished_on_disk(self, job: DownloadJob) -> bool:
-        """The job's model is already in place (renamed, but the process died before the job
-        row said so): every file present at its announced size, and no staging folder."""
-        target = self.models_dir / job.name
-        if self.staging_dir(job.name).exists() or not target.exists():
-            return False
-        if job.single_file:
-            return target.is_file() and target.stat().st_size == job.files[0].size
-        for f in job.files:
-            path = target / f.path
-            if not path.is_file() or (f.size is not None and path.stat().st_size != f.size):
-                return False
-        return True
-
-    def _finish(self, job: DownloadJob) -> None:
-        staging = self.staging_dir(job.name)
-        target = self.models_dir / job.name
-        if target.exists() or target.is_symlink():
-            raise Conflict(f"'{job.name}' appeared in the models folder meanwhile.", param="name")
-        self._validate(job, staging)
-        if job.single_file:
-            self._file_path(job, job.files[0].path).rename(target)
-            shutil.rmtree(staging, ignore_errors=True)
-        else:
-            staging.rename(target)
-        if self._on_model_added is not None:
-            self._on_model_added()
-
-    def _validate(self, job: DownloadJob, staging: Path) -> None:
-        """Check the files by content before they become a model (a URL that answered an HTML
-        page, a truncated or forged header). A failure is moved to ``models/.quarantine/``
-        (the scan skips dot folders) for inspection and fails the job."""
-        if job.single_file:
-            problem = deep_problem(self._file_path(job, job.files[0].path), "gguf")
-        elif (staging / "config.json").is_file() or any(staging.glob("*.safetensors")):
-            problem = deep_problem(staging, "hf")
-        else:
-            problem = None  # not a model folder (e.g. a dataset-like repo): nothing to check
-        if problem is None:
-            return
-        quarantine = self.models_dir / ".quarantine" / job.name
-        shutil.rmtree(quarantine, ignore_errors=True)
-        quarantine.parent.mkdir(parents=True, exist_ok=True)
-        staging.rename(quarantine)
-        raise TransferFailed(
-            f"The download is not a usable model: {problem}. It was moved to "
-            f"models/.quarantine/{job.name} and not added to the models folder.",
-            code="invalid_model_file",
-        )
