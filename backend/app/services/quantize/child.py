@@ -1,7 +1,8 @@
 """Child-process entry point: quantize one GGUF file with llama.cpp's library.
 
-``python -m app.services.quantize.child SRC DST FTYPE THREADS ALLOW_REQUANTIZE`` calls the
-binding's ``llama_model_quantize`` once and exits with its status (0: ``DST`` is complete).
+``python .../quantize/child.py SRC DST FTYPE THREADS ALLOW_REQUANTIZE`` (run as a script: it
+imports nothing of the app) calls the binding's ``llama_model_quantize`` once and exits with
+its status (0: ``DST`` is complete).
 It runs apart from the server because the call cannot be interrupted: a cancel kills this
 process. llama.cpp's own messages go to stderr, which the parent keeps for the error text.
 """

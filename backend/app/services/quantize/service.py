@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
@@ -33,17 +33,16 @@ from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner, j
 from app.services.models.inspection import inspect_model
 from app.services.models.manager import ModelManager
 from app.services.models.store import LocalModel, ModelStore
-from app.services.models.validation import deep_problem
+from app.services.models.validation import quick_problem
 from app.services.quantize.llama import convert_command, quantize_command
+from app.services.quantize.measure import gguf_summary
 from app.services.quantize.store import ACTIVE, TERMINAL, Lineage, QuantizeJob, QuantizeStore
 from app.services.quantize.types import FLOAT_SOURCES, QUANT_TYPES, parse_types
 
 log = logging.getLogger(__name__)
 
 JOB_KIND = "quantize"
-_POLL_S = 0.2
-# The folder holding the ``app`` package: the child process imports it from there.
-_BACKEND_DIR = Path(__file__).resolve().parents[3]
+_POLL_S = 0.1
 # A trailing type in a source name (``tiny-f16``, ``model.Q4_1``) is dropped from the stem.
 _TYPE_SUFFIX = re.compile(r"[-_.](f32|f16|bf16|q\d(_[a-z0-9]+)*|iq\d(_[a-z0-9]+)*)$", re.I)
 
@@ -120,14 +119,14 @@ class QuantizeService:
                 )
             if name in busy:
                 raise Conflict(f"A quantization to '{name}' is in progress.", param="types")
-        facts = await asyncio.to_thread(inspect_model, model.path, model.format)
+        params, source_type = await asyncio.to_thread(_source_facts, model)
         warning = None
-        if model.format == "gguf" and facts.quantization not in FLOAT_SOURCES:
+        if model.format == "gguf" and source_type not in FLOAT_SOURCES:
             warning = (
-                f"The source is quantized already ({facts.quantization}); quantizing it again "
+                f"The source is quantized already ({source_type}); quantizing it again "
                 "loses more quality than quantizing the f16/f32 original would."
             )
-        self._check_free(model, facts.parameters, [t.bits for t in types])
+        self._check_free(model, params, [t.bits for t in types])
         job = QuantizeJob.new(model.id, model.format, [t.name for t in types], warning)
         self.jobs.insert(job)
         await self.runner.submit(JOB_KIND, job.id)
@@ -373,15 +372,17 @@ class QuantizeService:
 
     def _finish(self, job: QuantizeJob, type_name: str, partial: Path, final: Path) -> Lineage:
         """Check the written file, measure it and rename it into place."""
-        problem = deep_problem(partial, "gguf")
+        try:
+            problem = quick_problem(partial, "gguf")
+            params = gguf_summary(partial)[0] if problem is None else 0
+        except (ValueError, struct.error) as exc:
+            problem = str(exc) or type(exc).__name__
         if problem is not None:
             raise _ToolFailed(f"llama.cpp wrote an unreadable file for {type_name}: {problem}")
-        facts = inspect_model(partial, "gguf")
         size = partial.stat().st_size
         if final.exists() or final.is_symlink():
             raise Conflict(f"'{final.name}' appeared in the models folder meanwhile.")
         partial.rename(final)
-        params = facts.parameters or 0
         return Lineage(
             name=final.name,
             job_id=job.id,
@@ -394,16 +395,10 @@ class QuantizeService:
 
     async def _child(self, command: list[str], output: Path, job_id: str, ctx: JobContext) -> None:
         """Run a tool to its end, publishing the bytes it has written; kill it on a cancel."""
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(
-                p for p in (str(_BACKEND_DIR), os.environ.get("PYTHONPATH")) if p
-            ),
-        }
         self._written.pop(job_id, None)
         with tempfile.TemporaryFile() as errors:
             proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, env=env
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors
             )
             try:
                 while proc.poll() is None:
@@ -422,6 +417,21 @@ class QuantizeService:
             if proc.returncode != 0:
                 errors.seek(0)
                 raise _ToolFailed(_tool_error(command, proc.returncode, errors.read()))
+
+
+def _source_facts(model: LocalModel) -> tuple[int | None, str | None]:
+    """Parameters and file type of the source (an HF folder: from its safetensors headers)."""
+    if model.format == "gguf":
+        try:
+            return gguf_summary(model.path)
+        except (ValueError, struct.error) as exc:
+            raise InvalidRequest(
+                f"models/{model.id} is not a readable GGUF file ({exc}).",
+                param="model_id",
+                code="invalid_model_file",
+            ) from exc
+    facts = inspect_model(model.path, model.format)
+    return facts.parameters, facts.quantization
 
 
 def _tool_error(command: list[str], code: int, stderr: bytes) -> str:
