@@ -139,3 +139,35 @@ def test_a_failing_conversion_fails_the_job_and_leaves_no_file(
     assert "converter" in final["error"] and final["error_code"] == "quantize_failed"
     assert dot_entries(models) == []
     assert not (models / "odd-arch-q8_0.gguf").exists()
+
+
+def test_a_job_killed_with_the_server_runs_again_from_scratch_after_a_restart(
+    tmp_path: Path, tiny_model_dir: Path, tiny_gguf: Path
+):
+    """SIGKILL mid-conversion leaves a partial file and a running row; the next start deletes
+    the partial file, runs the job from the start and completes it once."""
+    from tests.helpers.server import tiny_server
+    from tests.quantize.conftest import quantize_models_dir
+
+    models = quantize_models_dir(tmp_path, tiny_model_dir, tiny_gguf)
+    (tmp_path / "data").mkdir()
+    server = tiny_server(models, tmp_path / "data").start()
+    try:
+        r = httpx.post(
+            f"{server.url}/api/v1/models/tiny/quantize", json={"types": ["q4_0"]}, timeout=30
+        )
+        assert r.status_code == 202, r.text
+        job_id = r.json()["id"]
+        wait_for(lambda: dot_entries(models), what="a partial file")
+        server.kill()
+        left = dot_entries(models)
+        assert left and all(job_id in name for name in left), left
+        server.start()
+        final = follow(server.url, job_id)[-1]
+        assert final["status"] == "completed", final
+        assert dot_entries(models) == []
+        assert (models / "tiny-q4_0.gguf").is_file()
+        lineage = _local(server.url)["tiny-q4_0.gguf"]["lineage"]
+        assert lineage["job_id"] == job_id and lineage["parent"] == "tiny"
+    finally:
+        server.stop()
