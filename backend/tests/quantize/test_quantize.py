@@ -24,6 +24,19 @@ def _generate(url: str, model: str) -> dict:
     return r.json()
 
 
+def _processes_naming(text: str) -> list[int]:
+    """Processes whose command line holds ``text`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def _local(url: str) -> dict[str, dict]:
     listing = httpx.get(f"{url}/api/v1/models", timeout=30).json()
     return {m["id"]: m for m in listing["local"]}
@@ -162,6 +175,8 @@ def test_a_job_killed_with_the_server_runs_again_from_scratch_after_a_restart(
         server.kill()
         left = dot_entries(models)
         assert left and all(job_id in name for name in left), left
+        # The converter child died with the server: nothing writes on behind the next run.
+        wait_for(lambda: not _processes_naming(job_id), timeout=10, what="the child to die")
         server.start()
         final = follow(server.url, job_id)[-1]
         assert final["status"] == "completed", final

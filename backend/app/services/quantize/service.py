@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import re
 import shutil
+import signal
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -398,7 +401,11 @@ class QuantizeService:
         self._written.pop(job_id, None)
         with tempfile.TemporaryFile() as errors:
             proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                preexec_fn=die_with_parent,
             )
             try:
                 while proc.poll() is None:
@@ -417,6 +424,15 @@ class QuantizeService:
             if proc.returncode != 0:
                 errors.seek(0)
                 raise _ToolFailed(_tool_error(command, proc.returncode, errors.read()))
+
+
+def die_with_parent() -> None:
+    """In a tool's child process before it runs (Linux): SIGKILL it when the server dies, so a
+    killed server leaves no tool writing on. Elsewhere the child finishes its file, which the
+    next run deletes."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _source_facts(model: LocalModel) -> tuple[int | None, str | None]:
