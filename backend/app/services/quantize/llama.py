@@ -4,8 +4,8 @@ The converter (``convert_hf_to_gguf.py`` with its ``conversion/`` and ``gguf-py/
 ships inside the llama-cpp-python sdist, not in the wheel; it is fetched once with pip (PyPI is
 reachable where the Hub may not be) and kept under ``models/.cache``. Quantizing goes through
 the binding's ``llama_model_quantize`` (no llama.cpp tool has to be built), in a child process
-(:mod:`app.services.quantize.child`): the call cannot be interrupted, so a cancel kills the
-child, and the server's event loop and threads are never held by it.
+(:mod:`app.services.quantize.child`, which runs the converter too): neither can be interrupted,
+so a cancel kills the child, and the server's event loop and threads are never held by them.
 """
 
 from __future__ import annotations
@@ -68,10 +68,25 @@ def converter_dir(models_dir: Path) -> Path:
     return target
 
 
+# Both tools run through this script (by path, not ``-m``: importing the ``app`` package would
+# cost the child a second of imports it does not use).
+_CHILD = str(Path(__file__).with_name("child.py"))
+
+
 def convert_command(hf_dir: Path, out: Path, outtype: str, models_dir: Path) -> list[str]:
     """The command that converts ``hf_dir`` to the GGUF ``out`` (f16, bf16, q8_0, f32)."""
     script = converter_dir(models_dir) / "convert_hf_to_gguf.py"
-    return [sys.executable, str(script), str(hf_dir), "--outfile", str(out), "--outtype", outtype]
+    return [
+        sys.executable,
+        _CHILD,
+        "convert",
+        str(script),
+        str(hf_dir),
+        "--outfile",
+        str(out),
+        "--outtype",
+        outtype,
+    ]
 
 
 def quantize_command(
@@ -79,11 +94,10 @@ def quantize_command(
 ) -> list[str]:
     """The command that quantizes the GGUF ``src`` to ``out`` (``ftype``: the binding's
     ``LLAMA_FTYPE_*`` constant name)."""
-    # The script by its path, not ``-m``: importing the ``app`` package would cost the child a
-    # second of imports it does not use.
     return [
         sys.executable,
-        str(Path(__file__).with_name("child.py")),
+        _CHILD,
+        "quantize",
         str(src),
         str(out),
         ftype,
@@ -98,4 +112,4 @@ def run_checked(command: list[str]) -> None:
     done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if done.returncode != 0:
         tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
-        raise RuntimeError(f"{Path(command[1]).name} failed ({done.returncode}): {tail}")
+        raise RuntimeError(f"llama.cpp's {command[2]} failed ({done.returncode}): {tail}")

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
+import os
 import re
 import shutil
-import signal
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -37,6 +35,7 @@ from app.services.models.inspection import inspect_model
 from app.services.models.manager import ModelManager
 from app.services.models.store import LocalModel, ModelStore
 from app.services.models.validation import quick_problem
+from app.services.quantize.child import PARENT_ENV
 from app.services.quantize.llama import convert_command, quantize_command
 from app.services.quantize.measure import gguf_summary
 from app.services.quantize.store import ACTIVE, TERMINAL, Lineage, QuantizeJob, QuantizeStore
@@ -405,7 +404,7 @@ class QuantizeService:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=errors,
-                preexec_fn=die_with_parent,
+                env={**os.environ, PARENT_ENV: str(os.getpid())},
             )
             try:
                 while proc.poll() is None:
@@ -424,15 +423,6 @@ class QuantizeService:
             if proc.returncode != 0:
                 errors.seek(0)
                 raise _ToolFailed(_tool_error(command, proc.returncode, errors.read()))
-
-
-def die_with_parent() -> None:
-    """In a tool's child process before it runs (Linux): SIGKILL it when the server dies, so a
-    killed server leaves no tool writing on. Elsewhere the child finishes its file, which the
-    next run deletes."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _source_facts(model: LocalModel) -> tuple[int | None, str | None]:
