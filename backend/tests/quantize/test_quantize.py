@@ -186,3 +186,26 @@ def test_a_job_killed_with_the_server_runs_again_from_scratch_after_a_restart(
         assert lineage["job_id"] == job_id and lineage["parent"] == "tiny"
     finally:
         server.stop()
+
+
+def test_a_quantized_source_is_allowed_with_a_warning(
+    quantize_server: ServerProcess, quantize_root: Path
+):
+    url = quantize_server.url
+    first = httpx.post(
+        f"{url}/api/v1/models/tiny-f16.gguf/quantize", json={"types": ["q5_k_s"]}, timeout=30
+    )
+    assert first.status_code == 202, first.text
+    assert follow(url, first.json()["id"])[-1]["status"] == "completed"
+    # tiny-q5_k_s.gguf -> stem "tiny": the output is tiny-q3_k_m.gguf.
+    again = httpx.post(
+        f"{url}/api/v1/models/tiny-q5_k_s.gguf/quantize", json={"types": ["q3_k_m"]}, timeout=30
+    )
+    assert again.status_code == 202, again.text
+    assert "quantized already (Q5_K_S)" in again.json()["warning"]
+    final = follow(url, again.json()["id"])[-1]
+    assert final["status"] == "completed", final
+    assert final["warning"] == again.json()["warning"]
+    lineage = _local(url)["tiny-q3_k_m.gguf"]["lineage"]
+    assert lineage["parent"] == "tiny-q5_k_s.gguf" and lineage["type"] == "q3_k_m"
+    assert _generate(url, "tiny-q3_k_m.gguf")["usage"]["completion_tokens"] > 0
