@@ -217,7 +217,8 @@ class QuantizeService:
         return self.info(self.get(job_id))
 
     def lineage(self) -> dict[str, Lineage]:
-        """Lineage by model id, for the models still as they were written (same size)."""
+        """Every stored lineage by model id; the listing shows one only while the model's file
+        has the size that was written (a deleted model's name may hold another file later)."""
         return self.jobs.lineage()
 
     # --- views ---------------------------------------------------------------------------------
