@@ -16,12 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
 import shutil
 import struct
-import subprocess
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -35,26 +32,17 @@ from app.services.models.inspection import inspect_model
 from app.services.models.manager import ModelManager
 from app.services.models.store import LocalModel, ModelStore
 from app.services.models.validation import quick_problem
-from app.services.quantize.child import PARENT_ENV
 from app.services.quantize.llama import convert_command, quantize_command
 from app.services.quantize.measure import gguf_summary
+from app.services.quantize.process import ToolCancelled, ToolFailed, run_tool
 from app.services.quantize.store import ACTIVE, TERMINAL, Lineage, QuantizeJob, QuantizeStore
 from app.services.quantize.types import FLOAT_SOURCES, QUANT_TYPES, parse_types
 
 log = logging.getLogger(__name__)
 
 JOB_KIND = "quantize"
-_POLL_S = 0.1
 # A trailing type in a source name (``tiny-f16``, ``model.Q4_1``) is dropped from the stem.
 _TYPE_SUFFIX = re.compile(r"[-_.](f32|f16|bf16|q\d(_[a-z0-9]+)*|iq\d(_[a-z0-9]+)*)$", re.I)
-
-
-class _Cancelled(Exception):
-    """The job was cancelled, deleted, or its process is stopping."""
-
-
-class _ToolFailed(Exception):
-    """The converter or quantizer exited with an error."""
 
 
 def output_stem(model: LocalModel) -> str:
@@ -326,10 +314,10 @@ class QuantizeService:
                 finished_at=time.time(),
             ):
                 log.info("quantization %s of %s complete", job_id, job.model)
-        except _Cancelled:
+        except ToolCancelled:
             status = "queued" if ctx.stopping else "cancelled"
             self.jobs.update(job_id, status=status)
-        except (AppError, _ToolFailed) as exc:
+        except (AppError, ToolFailed) as exc:
             message = exc.message if isinstance(exc, AppError) else str(exc)
             code = exc.code if isinstance(exc, AppError) else "quantize_failed"
             log.warning("quantization %s failed: %s", job_id, message)
@@ -351,7 +339,7 @@ class QuantizeService:
             command = await asyncio.to_thread(
                 convert_command, model.path, source, "f16", self.models_dir
             )
-            await self._child(command, source, job.id, ctx)
+            await self._tool(command, source, job.id, ctx)
         finished = {row.name for row in self.jobs.outputs(job.id)}
         for index, type_name in enumerate(job.types):
             name = self.output_name(job, type_name)
@@ -365,9 +353,9 @@ class QuantizeService:
             command = quantize_command(
                 source, partial, quant.ftype, self.settings.threads, job.warning is not None
             )
-            await self._child(command, partial, job.id, ctx)
+            await self._tool(command, partial, job.id, ctx)
             if ctx.cancelled:
-                raise _Cancelled()
+                raise ToolCancelled()
             row = await asyncio.to_thread(self._finish, job, type_name, partial, final)
             self.jobs.add_lineage(row)
             self._on_model_added()
@@ -381,7 +369,7 @@ class QuantizeService:
         except (ValueError, struct.error) as exc:
             problem = str(exc) or type(exc).__name__
         if problem is not None:
-            raise _ToolFailed(f"llama.cpp wrote an unreadable file for {type_name}: {problem}")
+            raise ToolFailed(f"llama.cpp wrote an unreadable file for {type_name}: {problem}")
         size = partial.stat().st_size
         if final.exists() or final.is_symlink():
             raise Conflict(f"'{final.name}' appeared in the models folder meanwhile.")
@@ -396,34 +384,14 @@ class QuantizeService:
             bits_per_weight=size * 8 / params if params else 0.0,
         )
 
-    async def _child(self, command: list[str], output: Path, job_id: str, ctx: JobContext) -> None:
-        """Run a tool to its end, publishing the bytes it has written; kill it on a cancel."""
+    def _on_size(self, job_id: str, size: int) -> None:
+        self._written[job_id] = size
+        self._publish(job_id)
+
+    async def _tool(self, command: list[str], output: Path, job_id: str, ctx: JobContext) -> None:
+        """Run a tool to its end, publishing the bytes it has written; killed on a cancel."""
         self._written.pop(job_id, None)
-        with tempfile.TemporaryFile() as errors:
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=errors,
-                env={**os.environ, PARENT_ENV: str(os.getpid())},
-            )
-            try:
-                while proc.poll() is None:
-                    if ctx.cancelled:
-                        raise _Cancelled()
-                    await asyncio.sleep(_POLL_S)
-                    with contextlib.suppress(OSError):
-                        size = output.stat().st_size
-                        if size != self._written.get(job_id):
-                            self._written[job_id] = size
-                            self._publish(job_id)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    await asyncio.to_thread(proc.wait)
-            if proc.returncode != 0:
-                errors.seek(0)
-                raise _ToolFailed(_tool_error(command, proc.returncode, errors.read()))
+        await run_tool(command, output, ctx.cancel, lambda size: self._on_size(job_id, size))
 
 
 def _source_facts(model: LocalModel) -> tuple[int | None, str | None]:
@@ -439,12 +407,3 @@ def _source_facts(model: LocalModel) -> tuple[int | None, str | None]:
             ) from exc
     facts = inspect_model(model.path, model.format)
     return facts.parameters, facts.quantization
-
-
-def _tool_error(command: list[str], code: int, stderr: bytes) -> str:
-    """The tool's own reason, from the last lines of its output that name one."""
-    lines = [ln.strip() for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
-    reasons = [ln for ln in lines if re.search(r"error|failed|exception", ln, re.I)]
-    tool = "llama.cpp's converter" if "convert_hf_to_gguf" in " ".join(command) else "llama.cpp"
-    detail = (reasons or lines or ["no output"])[-1][:300]
-    return f"{tool} failed (exit {code}): {detail}"
