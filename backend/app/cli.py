@@ -1,5 +1,5 @@
 """The ``playground`` command: serve the app, place the bundled model, build the test models,
-pull models.
+pull and quantize models.
 
 Scripts, the README and tests call these; keep their names and flags stable.
 """
@@ -302,6 +302,25 @@ def pull(
     except ValidationError as exc:
         raise typer.BadParameter(exc.errors()[0]["msg"].removeprefix("Value error, ")) from exc
     raise typer.Exit(run_pull(get_settings(), request))
+
+
+@cli.command()
+def quantize(
+    model: Annotated[str, typer.Argument(help="A .gguf file or HF folder under models/.")],
+    type_: Annotated[
+        list[str],
+        typer.Option(
+            "--type",
+            "-t",
+            help="Output type (repeatable): q8_0, q6_k, q5_k_m, q5_k_s, q5_0, q4_k_m, q4_k_s, "
+            "q4_0, q3_k_m, q2_k, iq4_xs, f16, bf16.",
+        ),
+    ],
+) -> None:
+    """Quantize a local model to {stem}-{type}.gguf files in the models folder."""
+    from app.services.quantize.run import run_quantize
+
+    raise typer.Exit(run_quantize(get_settings(), model, type_))
 
 
 def main() -> None:

@@ -41,6 +41,7 @@ from app.services.jobs import JobQueue, JobRunner, QueueWorker, build_event_bus,
 from app.services.models.catalog import CatalogService
 from app.services.models.manager import ModelManager
 from app.services.models.store import ModelStore
+from app.services.quantize import QuantizeService
 from app.services.rag import RagService
 from app.services.responses_store import ResponsesStore
 from app.version import __version__
@@ -113,6 +114,9 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
             app.state.db,
             on_model_added=store.invalidate,
             runner=runner,
+        )
+        app.state.quantize = QuantizeService(
+            settings, app.state.db, store, manager=manager, runner=runner
         )
         app.state.catalog = CatalogService(settings, store, app.state.downloads)
         app.state.responses_store = ResponsesStore(app.state.db)

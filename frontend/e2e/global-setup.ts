@@ -6,7 +6,8 @@ import path from "node:path";
 
 // Starts the real backend (`.venv/bin/playground serve`) on a free 127.0.0.1 port with a temp
 // models dir holding the bundled SmolLM2 (placed by scripts/setup.sh; the default model, as on a
-// fresh install) and the tiny test model (tests that need many fast tokens pick it), plus the
+// fresh install) and the tiny test model (tests that need many fast tokens pick it; its f16 GGUF
+// is what the quantize test quantizes), plus the
 // project's local Hub stand-in (backend/tests/helpers/hub_server.py) for the download test.
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 
@@ -92,6 +93,10 @@ export default async function globalSetup() {
   for (const name of bundled) fs.symlinkSync(path.join(ROOT, "models", name), path.join(modelsDir, name));
   // A second id for the same weights, so Compare shows two distinct models.
   fs.symlinkSync(tiny, path.join(modelsDir, "tiny-b"));
+  // tiny's f16 GGUF (made with the test models), the source of the quantize test.
+  const tinyGguf = path.join(ROOT, "models", "tiny-f16.gguf");
+  if (!fs.existsSync(tinyGguf)) throw new Error("models/tiny-f16.gguf is missing: run `.venv/bin/playground make-test-models --only tiny`");
+  fs.symlinkSync(tinyGguf, path.join(modelsDir, "tiny-f16.gguf"));
   const resultsDir = path.join(import.meta.dirname, "..", "test-results");
   fs.mkdirSync(resultsDir, { recursive: true });
   const logFile = fs.openSync(path.join(resultsDir, "e2e-server.log"), "w");

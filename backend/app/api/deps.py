@@ -17,6 +17,7 @@ from app.services.generation import GenerationService
 from app.services.models.catalog import CatalogService
 from app.services.models.manager import ModelManager
 from app.services.models.store import ModelStore
+from app.services.quantize import QuantizeService
 from app.services.rag import RagService
 
 
@@ -52,6 +53,10 @@ def get_downloads(request: Request) -> DownloadService:
     return request.app.state.downloads
 
 
+def get_quantize(request: Request) -> QuantizeService:
+    return request.app.state.quantize
+
+
 def get_catalog(request: Request) -> CatalogService:
     return request.app.state.catalog
 
@@ -76,6 +81,7 @@ AuthDep = Annotated[AuthService, Depends(get_auth)]
 RagDep = Annotated[RagService, Depends(get_rag)]
 EmbeddingsDep = Annotated[EmbeddingService, Depends(get_embeddings)]
 DownloadsDep = Annotated[DownloadService, Depends(get_downloads)]
+QuantizeDep = Annotated[QuantizeService, Depends(get_quantize)]
 CatalogDep = Annotated[CatalogService, Depends(get_catalog)]
 ConversationsDep = Annotated[ConversationService, Depends(get_conversations)]
 ArenaDep = Annotated[ArenaService, Depends(get_arena)]

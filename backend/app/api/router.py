@@ -18,6 +18,7 @@ from app.api.routes import (
     generate,
     models,
     prompt_runs,
+    quantize,
     rag,
     rag_eval,
     system,
@@ -33,6 +34,7 @@ native.include_router(auth_routes.router)
 native.include_router(generate.router)
 native.include_router(models.router)
 native.include_router(downloads.router)
+native.include_router(quantize.router)
 native.include_router(compare.router)
 native.include_router(prompt_runs.router)
 native.include_router(arena.router)

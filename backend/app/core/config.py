@@ -274,14 +274,14 @@ class ModelSettings(BaseSettings):
         default=None,
         ge=0,
         description="Pretend the models folder's disk has this many free bytes (to test the "
-        "disk-full check). Unset: the real free space.",
+        "disk-full check of downloads and quantizations). Unset: the real free space.",
     )
 
     download_reserve_bytes: int = Field(
         default=256 * 1024 * 1024,
         ge=0,
-        description="Free disk a download must leave untouched; a job needing more is refused "
-        "before it starts.",
+        description="Free disk a download or quantization must leave untouched; a job needing "
+        "more is refused before it starts.",
     )
 
     hub_timeout_seconds: float = Field(

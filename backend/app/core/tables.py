@@ -275,3 +275,36 @@ prompt_run_ratings = Table(
     Column("rated_at", Float, nullable=False),
     PrimaryKeyConstraint("run_id", "row_no", "model"),
 )
+
+# --- quantization (services/quantize/store.py) --------------------------------------------------
+quantize_jobs = Table(
+    "quantize_jobs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("model", Text, nullable=False),
+    Column("source_format", Text, nullable=False),
+    Column("types", Text, nullable=False),  # JSON list of type names, in the order run
+    Column("status", Text, nullable=False),
+    Column("stage", Text),
+    Column("current", Integer, nullable=False, server_default="0"),
+    Column("warning", Text),
+    Column("error", Text),
+    Column("error_code", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("finished_at", Float),
+    Index("quantize_jobs_status", "status"),
+)
+quantized_models = Table(
+    "quantized_models",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("job_id", Text, nullable=False),
+    Column("parent", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("parameters", BigInteger, nullable=False),
+    Column("bits_per_weight", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("quantized_models_job", "job_id"),
+)

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.schemas.quantize import ModelLineage
+
 
 class LocalModelInfo(BaseModel):
     """A model whose files are on this machine."""
@@ -20,6 +22,11 @@ class LocalModelInfo(BaseModel):
         default=False,
         description="The bundled SmolLM2-135M-Instruct that setup places (135M, for trying "
         "the product: fluent English, wrong facts and arithmetic).",
+    )
+    lineage: ModelLineage | None = Field(
+        default=None,
+        description="For a model this server quantized: its parent, type, size, bits per "
+        "weight and job.",
     )
 
 

@@ -1,8 +1,7 @@
 """GGUF versions of the test models, made with llama.cpp's own converter and quantizer.
 
-The converter (``convert_hf_to_gguf.py`` with its ``conversion/`` and ``gguf-py/`` folders) ships
-inside the llama-cpp-python sdist, not in the wheel; we fetch that sdist once with pip (PyPI is
-reachable where the hub is not) and keep just those files under ``models/.cache``. Quantized
+The converter is fetched from the llama-cpp-python sdist on first use
+(:mod:`app.services.quantize.llama`, which the server's quantize jobs share). Quantized
 files come from ``llama_cpp.llama_model_quantize`` on the f16 file, so no llama.cpp tool has to
 be built.
 
@@ -14,13 +13,10 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
-import tarfile
-import tempfile
 import time
-from importlib.metadata import version
 from pathlib import Path
+
+from app.services.quantize.llama import convert_command, run_checked
 
 log = logging.getLogger(__name__)
 
@@ -33,64 +29,12 @@ GGUF_VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("bench-0.5b-q4_0.gguf", "q4_0"),
     ],
 }
-_CONVERTER_PARTS = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/")
-
-
-def converter_dir(models_dir: Path) -> Path:
-    """Folder holding llama.cpp's converter for the installed llama-cpp-python version,
-    fetched from its sdist on first use."""
-    pinned = version("llama_cpp_python")
-    target = models_dir / ".cache" / f"llama-cpp-converter-{pinned}"
-    if (target / "convert_hf_to_gguf.py").is_file():
-        return target
-    with tempfile.TemporaryDirectory(dir=models_dir) as tmp:
-        log.info("fetching llama-cpp-python %s sdist for llama.cpp's converter", pinned)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                f"llama-cpp-python=={pinned}",
-                "-d",
-                tmp,
-            ],
-            check=True,
-        )
-        archive = next(Path(tmp).glob("llama_cpp_python-*.tar.gz"))
-        staging = Path(tmp) / "converter"
-        with tarfile.open(archive) as tar:
-            prefix = f"{archive.name.removesuffix('.tar.gz')}/vendor/llama.cpp/"
-            members = []
-            for member in tar.getmembers():
-                rel = member.name.removeprefix(prefix)
-                if member.name.startswith(prefix) and rel.startswith(_CONVERTER_PARTS):
-                    member.name = rel
-                    members.append(member)
-            tar.extractall(staging, members=members, filter="data")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            staging.rename(target)
-        except OSError:
-            if not (target / "convert_hf_to_gguf.py").is_file():
-                raise  # not a concurrent builder that got there first
-    return target
 
 
 def convert(hf_dir: Path, out: Path, outtype: str, models_dir: Path) -> Path:
     """``hf_dir`` -> GGUF ``out`` with llama.cpp's converter (f16, bf16, q8_0, f32)."""
-    script = converter_dir(models_dir) / "convert_hf_to_gguf.py"
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")  # one per builder
-    subprocess.run(
-        [sys.executable, str(script), str(hf_dir), "--outfile", str(partial), "--outtype", outtype],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    run_checked(convert_command(hf_dir, partial, outtype, models_dir))
     partial.rename(out)
     return out
 

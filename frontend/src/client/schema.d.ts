@@ -890,7 +890,8 @@ export interface paths {
         };
         /**
          * List Models
-         * @description Models available locally and models loaded in memory.
+         * @description Models available locally (with the lineage of those quantized here) and models loaded
+         *     in memory.
          */
         get: operations["models-list_models"];
         put?: never;
@@ -1001,6 +1002,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/{model_id}/quantize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Quantization
+         * @description Make `{stem}-{type}.gguf` models from a local GGUF file or HF folder (converted to an
+         *     f16 GGUF first), one job for all the types. Types, source, name clashes and free disk are
+         *     checked before the job is accepted.
+         */
+        post: operations["quantizations-start_quantization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/{model_id}/unload": {
         parameters: {
             query?: never;
@@ -1015,6 +1038,90 @@ export interface paths {
          * @description Free a loaded model's memory.
          */
         post: operations["models-unload_model"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quantizations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Quantizations
+         * @description Every quantization job, oldest first.
+         */
+        get: operations["quantizations-list_quantizations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quantizations/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Quantization
+         * @description One job with its stage, outputs and the bytes written so far.
+         */
+        get: operations["quantizations-get_quantization"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Quantization
+         * @description Forget a job (stopping it first); the models it finished stay.
+         */
+        delete: operations["quantizations-delete_quantization"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quantizations/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Quantization
+         * @description Stop a queued or running job; its partial file is removed (finished outputs stay).
+         */
+        post: operations["quantizations-cancel_quantization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quantizations/{job_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Quantization Events
+         * @description Live progress of one job as server-sent events.
+         */
+        get: operations["quantizations-quantization_events"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4729,6 +4836,8 @@ export interface components {
              * @description Id to use in requests (folder or .gguf file name).
              */
             id: string;
+            /** @description For a model this server quantized: its parent, type, size, bits per weight and job. */
+            lineage?: components["schemas"]["ModelLineage"] | null;
             /**
              * Loaded
              * @description Whether it is in memory now.
@@ -5034,6 +5143,42 @@ export interface components {
              * @constant
              */
             object?: "list";
+        };
+        /**
+         * ModelLineage
+         * @description Where a quantized model came from.
+         */
+        ModelLineage: {
+            /**
+             * Bits Per Weight
+             * @description File bytes * 8 / parameters.
+             */
+            bits_per_weight: number;
+            /**
+             * Job Id
+             * @description The quantization job that wrote it.
+             */
+            job_id: string;
+            /**
+             * Parameters
+             * @description Weights in the file (from its GGUF tensor table).
+             */
+            parameters: number;
+            /**
+             * Parent
+             * @description The model it was quantized from.
+             */
+            parent: string;
+            /**
+             * Size Bytes
+             * @description Bytes of the output file.
+             */
+            size_bytes: number;
+            /**
+             * Type
+             * @description Quantization type (q4_k_m...).
+             */
+            type: string;
         };
         /** ModelSummary */
         ModelSummary: {
@@ -5693,6 +5838,117 @@ export interface components {
              * @default 0
              */
             cached_tokens?: number;
+        };
+        /**
+         * QuantizationInfo
+         * @description A quantization job with its progress.
+         */
+        QuantizationInfo: {
+            /**
+             * Bytes Written
+             * @description Bytes of the file being written now (conversion or output).
+             */
+            bytes_written?: number | null;
+            /** Created At */
+            created_at: number;
+            /**
+             * Current
+             * @description Outputs finished so far.
+             */
+            current: number;
+            /** Error */
+            error?: string | null;
+            /** Error Code */
+            error_code?: string | null;
+            /** Finished At */
+            finished_at?: number | null;
+            /** Id */
+            id: string;
+            /**
+             * Model
+             * @description The source model.
+             */
+            model: string;
+            /** Outputs */
+            outputs: components["schemas"]["QuantizedOutput"][];
+            /**
+             * Source Format
+             * @description gguf: quantized directly; hf: converted to an f16 GGUF first.
+             * @enum {string}
+             */
+            source_format: "gguf" | "hf";
+            /**
+             * Stage
+             * @description converting (HF to f16 GGUF), quantizing (output `current` + 1 of `total`), done.
+             * @enum {string}
+             */
+            stage: "queued" | "converting" | "quantizing" | "done";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed" | "cancelled";
+            /**
+             * Total
+             * @description Outputs asked for.
+             */
+            total: number;
+            /** Updated At */
+            updated_at: number;
+            /**
+             * Warning
+             * @description E.g. the source is quantized already (quality compounds).
+             */
+            warning?: string | null;
+        };
+        /** QuantizationList */
+        QuantizationList: {
+            /** Data */
+            data: components["schemas"]["QuantizationInfo"][];
+        };
+        /**
+         * QuantizeRequest
+         * @description Which types to make from one model.
+         */
+        QuantizeRequest: {
+            /**
+             * Types
+             * @description Output types by llama.cpp's names: q8_0, q6_k, q5_k_m, q5_k_s, q5_0, q4_k_m, q4_k_s, q4_0, q3_k_m, q2_k, iq4_xs, f16, bf16. Each becomes `{stem}-{type}.gguf` in the models folder.
+             * @example [
+             *       "q8_0",
+             *       "q4_k_m"
+             *     ]
+             */
+            types: string[];
+        };
+        /**
+         * QuantizedOutput
+         * @description One output of a job: the model it wrote (once finished) and its measures.
+         */
+        QuantizedOutput: {
+            /**
+             * Bits Per Weight
+             * @description Once done.
+             */
+            bits_per_weight?: number | null;
+            /**
+             * Model Id
+             * @description The output's model id (its file name).
+             */
+            model_id: string;
+            /**
+             * Size Bytes
+             * @description Bytes written: of the file when done, so far while running.
+             */
+            size_bytes?: number | null;
+            /**
+             * Status
+             * @description This output's state.
+             * @enum {string}
+             */
+            status: "pending" | "running" | "done";
+            /** Type */
+            type: string;
         };
         /**
          * QueryFilters
@@ -10344,6 +10600,97 @@ export interface operations {
             };
         };
     };
+    "quantizations-start_quantization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuantizeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuantizationInfo"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Insufficient Storage */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "models-unload_model": {
         parameters: {
             query?: never;
@@ -10391,6 +10738,302 @@ export interface operations {
             };
             /** @description The request body is over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "quantizations-list_quantizations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuantizationList"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "quantizations-get_quantization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuantizationInfo"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "quantizations-delete_quantization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "quantizations-cancel_quantization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuantizationInfo"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "quantizations-quantization_events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-sent `progress` events, each a QuantizationInfo, until the job completes, fails or is cancelled; `error` (the envelope) if the job is deleted meanwhile. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { Cpu, Loader2, Power, PowerOff, Trash2 } from "lucide-react";
+import { Cpu, Layers, Loader2, Power, PowerOff, Trash2 } from "lucide-react";
 import { useQueryClient } from "@tanstack/react-query";
 
 import { NoModels } from "@/components/EmptyState";
@@ -11,8 +11,10 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { $api } from "@/lib/api";
 import { formatBytes, formatDuration } from "@/lib/format";
+import { canQuantize, lineageLabel } from "@/lib/quantize";
 import { DownloadsSection } from "@/pages/models/Downloads";
 import { CatalogSection } from "@/pages/models/Catalog";
+import { QuantizationsSection, QuantizeDialog } from "@/pages/models/Quantize";
 
 export function ModelsPage() {
   const queryClient = useQueryClient();
@@ -27,13 +29,14 @@ export function ModelsPage() {
     },
   });
   const [pending, setPending] = useState<string | null>(null);
+  const [quantizing, setQuantizing] = useState<string | null>(null);
   const local = models.data?.local ?? [];
   const loaded = models.data?.loaded ?? [];
   const now = Date.now() / 1000;
 
   return (
     <div className="mx-auto max-w-7xl space-y-4">
-      <PageHeader title="Models" description="Models on this machine, what is in memory, and downloads." />
+      <PageHeader title="Models" description="Models on this machine, what is in memory, quantizations and downloads." />
       <ErrorAlert error={models.error} title="Could not list models" />
       <ErrorAlert error={load.error ?? unload.error ?? remove.error} title="Load, unload or delete failed" />
 
@@ -137,6 +140,11 @@ export function ModelsPage() {
                     <TableCell className="font-medium">
                       {m.id} {m.demo && <Badge variant="outline">demo</Badge>}
                       {m.bundled && <Badge variant="outline">bundled · 135M</Badge>}
+                      {m.lineage && (
+                        <div className="text-xs font-normal text-muted-foreground" data-testid="model-lineage">
+                          {lineageLabel(m.lineage)}
+                        </div>
+                      )}
                     </TableCell>
                     <TableCell>{m.format}</TableCell>
                     <TableCell className="whitespace-nowrap font-mono">{formatBytes(m.size_bytes)}</TableCell>
@@ -162,6 +170,11 @@ export function ModelsPage() {
                           <span className="sr-only"> {m.id}</span>
                         </Button>
                       )}
+                      {canQuantize(m.format) && (
+                        <Button variant="ghost" size="sm" onClick={() => setQuantizing(m.id)}>
+                          <Layers /> Quantize<span className="sr-only"> {m.id}</span>
+                        </Button>
+                      )}
                       <Button
                         variant="ghost"
                         size="icon"
@@ -182,6 +195,8 @@ export function ModelsPage() {
         </CardContent>
       </Card>
 
+      <QuantizeDialog model={quantizing} onClose={() => setQuantizing(null)} />
+      <QuantizationsSection />
       <DownloadsSection />
       <CatalogSection />
     </div>

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import CatalogDep, ModelManagerDep, ModelStoreDep
+from app.api.deps import CatalogDep, ModelManagerDep, ModelStoreDep, QuantizeDep
 from app.schemas.catalog import CatalogResponse, DeletedModel
 from app.schemas.common import error_responses
 from app.schemas.models import (
@@ -17,9 +18,11 @@ from app.schemas.models import (
     ModelsOverview,
     ReplicaInfo,
 )
+from app.schemas.quantize import ModelLineage
 from app.services.models.bundled import is_bundled
 from app.services.models.manager import LoadedModel, ModelManager
 from app.services.models.store import LocalModel, is_demo
+from app.services.quantize.store import Lineage
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -47,7 +50,25 @@ def loaded_info(model: LoadedModel) -> LoadedModelInfo:
     )
 
 
-def local_infos(local: list[LocalModel], manager: ModelManager) -> list[LocalModelInfo]:
+def _lineage(model: LocalModel, rows: dict[str, Lineage]) -> ModelLineage | None:
+    """The stored lineage of a model this server quantized, while its file is the one written
+    (same size: a deleted model's name may be reused by another file)."""
+    row = rows.get(model.id)
+    if row is None or row.size_bytes != model.size_bytes:
+        return None
+    return ModelLineage(
+        parent=row.parent,
+        type=row.type,
+        size_bytes=row.size_bytes,
+        parameters=row.parameters,
+        bits_per_weight=round(row.bits_per_weight, 3),
+        job_id=row.job_id,
+    )
+
+
+def local_infos(
+    local: list[LocalModel], manager: ModelManager, lineage: dict[str, Lineage]
+) -> list[LocalModelInfo]:
     return [
         LocalModelInfo(
             id=m.id,
@@ -57,16 +78,21 @@ def local_infos(local: list[LocalModel], manager: ModelManager) -> list[LocalMod
             loaded=manager.get_loaded(m.id) is not None,
             demo=is_demo(m),
             bundled=is_bundled(m.id),
+            lineage=_lineage(m, lineage),
         )
         for m in local
     ]
 
 
 @router.get("", response_model=ModelsOverview)
-async def list_models(store: ModelStoreDep, manager: ModelManagerDep) -> ModelsOverview:
-    """Models available locally and models loaded in memory."""
+async def list_models(
+    store: ModelStoreDep, manager: ModelManagerDep, quantize: QuantizeDep
+) -> ModelsOverview:
+    """Models available locally (with the lineage of those quantized here) and models loaded
+    in memory."""
     # The scan also refreshes store.invalid (files that are not loadable models).
-    local = local_infos(await store.scan_async(), manager)
+    lineage = await asyncio.to_thread(quantize.lineage)
+    local = local_infos(await store.scan_async(), manager, lineage)
     return ModelsOverview(
         local=local,
         loaded=[loaded_info(m) for m in manager.loaded()],

@@ -190,6 +190,13 @@ class ModelManager:
                 loaded.reserve()
             return loaded, time.perf_counter() - started
 
+    def check_idle(self, model_id: str, action: str) -> None:
+        """409 when ``model_id`` is loaded and generating (the busy-model policy), for work
+        that must not run beside a generation of the model (quantizing it)."""
+        current = self._loaded.get(model_id)
+        if current is not None:
+            self._refuse_if_busy(current, action)
+
     @staticmethod
     def _refuse_if_busy(model: LoadedModel, action: str) -> None:
         """The one busy-model policy: a model that is generating (or was just handed to a
