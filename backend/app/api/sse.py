@@ -32,6 +32,16 @@ def error_event(exc: AppError, name: str | None = None) -> ServerSentEvent:
     return event(exc.to_body(), name)
 
 
+async def progress_events(views: AsyncIterator[Any]) -> AsyncIterator[ServerSentEvent]:
+    """A background job's states as ``progress`` events; an error (the job deleted while
+    watched) as a last ``error`` event in the native envelope."""
+    try:
+        async for view in views:
+            yield event(view, "progress")
+    except AppError as exc:
+        yield error_event(exc, "error")
+
+
 def sse_response(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
     # sse-starlette cancels ``events`` when the client disconnects; the generation service
     # turns that into a cancel of the engine thread.

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from fastapi import APIRouter
-from sse_starlette import ServerSentEvent
 
 from app.api.deps import DownloadsDep
-from app.api.sse import error_event, event, sse_response
-from app.core.errors import AppError
+from app.api.sse import progress_events, sse_response
 from app.schemas.common import error_responses
 from app.schemas.downloads import DownloadJobInfo, DownloadList, DownloadRequest
-from app.services.downloads import DownloadService
 
 router = APIRouter(prefix="/downloads", tags=["downloads"])
 
@@ -80,12 +75,4 @@ async def delete_download(job_id: str, downloads: DownloadsDep) -> None:
 async def download_events(job_id: str, downloads: DownloadsDep):
     """Live progress of one job as server-sent events."""
     downloads.get(job_id)  # 404 before the stream starts
-    return sse_response(_progress(downloads, job_id))
-
-
-async def _progress(downloads: DownloadService, job_id: str) -> AsyncIterator[ServerSentEvent]:
-    try:
-        async for view in downloads.events(job_id):
-            yield event(view, "progress")
-    except AppError as exc:  # e.g. the job was deleted while watched
-        yield error_event(exc, "error")
+    return sse_response(progress_events(downloads.events(job_id)))

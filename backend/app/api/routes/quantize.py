@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from fastapi import APIRouter
-from sse_starlette import ServerSentEvent
 
 from app.api.deps import QuantizeDep
-from app.api.sse import error_event, event, sse_response
-from app.core.errors import AppError
+from app.api.sse import progress_events, sse_response
 from app.schemas.common import error_responses
 from app.schemas.quantize import QuantizationInfo, QuantizationList, QuantizeRequest
-from app.services.quantize import QuantizeService
 
 router = APIRouter(tags=["quantizations"])
 
@@ -76,12 +71,4 @@ async def delete_quantization(job_id: str, quantize: QuantizeDep) -> None:
 async def quantization_events(job_id: str, quantize: QuantizeDep):
     """Live progress of one job as server-sent events."""
     quantize.get(job_id)  # 404 before the stream starts
-    return sse_response(_progress(quantize, job_id))
-
-
-async def _progress(quantize: QuantizeService, job_id: str) -> AsyncIterator[ServerSentEvent]:
-    try:
-        async for view in quantize.events(job_id):
-            yield event(view, "progress")
-    except AppError as exc:
-        yield error_event(exc, "error")
+    return sse_response(progress_events(quantize.events(job_id)))

@@ -11,7 +11,7 @@ from sse_starlette import ServerSentEvent
 from app.api import serving
 from app.api.deps import GenerationDep, RagDep
 from app.api.routes.rag_upload import UPLOAD_OPENAPI, parse_upload
-from app.api.sse import NativeEvents, event, sse_response
+from app.api.sse import NativeEvents, event, progress_events, sse_response
 from app.core.errors import NotFound
 from app.schemas.common import Timings, Usage, error_responses
 from app.schemas.generation import GenerateResponse, TokenDelta
@@ -138,30 +138,9 @@ async def get_job(job_id: str, rag: RagDep):
 )
 async def job_events(job_id: str, rag: RagDep):
     """Follow an ingestion job as server-sent events."""
-    snapshot = rag.ingestion.job(job_id)
-
-    async def events() -> AsyncIterator[ServerSentEvent]:
-        # Subscribed before the first read, so no step between the two is missed; the row is
-        # re-read when nothing arrives for a while (events are hints, the row is the record).
-        subscription = await rag.ingestion.subscribe(job_id)
-        try:
-            current = rag.ingestion.job(job_id) or snapshot
-            yield event(IngestionJob(**current), "progress")
-            while current["status"] not in ("succeeded", "failed"):
-                update = await subscription.get(timeout=5)
-                if update is None:
-                    latest = rag.ingestion.peek(job_id)
-                    if latest is None:  # deleted with its document
-                        break
-                    if latest == current:
-                        continue
-                    update = latest
-                current = update
-                yield event(IngestionJob(**current), "progress")
-        finally:
-            await subscription.close()
-
-    return sse_response(events())
+    rag.ingestion.job(job_id)  # 404 before the stream starts
+    jobs = (IngestionJob(**job) async for job in rag.ingestion.follow(job_id))
+    return sse_response(progress_events(jobs))
 
 
 @router.post("/query", response_model=QueryResponse, responses=error_responses(400, 404))

@@ -45,7 +45,7 @@ from app.services.downloads.transfer import (
     TransferFailed,
     fetch_file,
 )
-from app.services.jobs import JobContext, JobKind, JobRunner, RunsJobs, job_topic
+from app.services.jobs import JobContext, JobKind, JobRunner, RunsJobs
 
 log = logging.getLogger(__name__)
 
@@ -314,20 +314,15 @@ class DownloadService(RunsJobs):
     async def events(self, job_id: str) -> AsyncIterator[DownloadJobInfo]:
         """Snapshots while the job changes (published by whichever process runs it; the row
         when none come for a while), ending with its first terminal state."""
-        subscription = await self.runner.bus.subscribe(job_topic(JOB_KIND, job_id))
-        try:
-            view = self.info(self.get(job_id))
+        views = self.runner.follow(
+            JOB_KIND,
+            job_id,
+            lambda: self.info(self.get(job_id)),  # NotFound once the job is deleted
+            DownloadJobInfo.model_validate,
+            lambda view: view.status in TERMINAL,
+        )
+        async for view in views:
             yield view
-            while view.status not in TERMINAL:
-                data = await subscription.get(timeout=2.0)
-                view = (
-                    DownloadJobInfo.model_validate(data)
-                    if data is not None
-                    else self.info(self.get(job_id))
-                )
-                yield view
-        finally:
-            await subscription.close()
 
     async def wait(self, job_id: str) -> DownloadJobInfo:
         """The job once its current run ends (at once when nothing runs)."""

@@ -17,13 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from app.services.jobs.events import EventBus, LocalEventBus
 from app.services.jobs.kind import JobContext, JobKind, job_topic
 from app.services.jobs.queue import JobQueue
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 WATCH_S = 0.5  # how often a running job's row is read for a cancel from elsewhere
 STOP_WAIT_S = 10.0  # how long a stopping process lets its jobs reach a step boundary
@@ -78,6 +81,43 @@ class JobRunner:
         ctx = self._contexts.get((kind, row_id))
         if ctx is not None:
             ctx.cancel.set()
+
+    async def follow(
+        self,
+        kind: str,
+        row_id: str,
+        read: Callable[[], T | None],
+        parse: Callable[[dict[str, Any]], T],
+        ended: Callable[[T], bool],
+        quiet_s: float = 2.0,
+    ) -> AsyncIterator[T]:
+        """A job's states as they change, from whichever process runs it: the row now, then
+        each published event (``parse`` turns one into a state), ending with the first state
+        ``ended`` accepts, or when ``read`` finds no row. The row is read again when nothing
+        arrives for ``quiet_s``: events are hints, the row is the record (a message lost with
+        a Redis reconnect delays a follower, never ends it early)."""
+        # Subscribed before the first read, so no step between the two is missed.
+        subscription = await self.bus.subscribe(job_topic(kind, row_id))
+        try:
+            current = read()
+            if current is None:
+                return
+            yield current
+            while not ended(current):
+                data = await subscription.get(timeout=quiet_s)
+                if data is not None:
+                    latest: T | None = parse(data)
+                else:
+                    latest = read()
+                    if latest is None:  # deleted meanwhile
+                        return
+                    if latest == current:
+                        continue
+                assert latest is not None
+                current = latest
+                yield current
+        finally:
+            await subscription.close()
 
     async def cancel(self, kind: str, row_id: str, timeout: float = 30.0) -> None:
         """Stop the job if it runs in this process and wait (bounded) for it to end. A job

@@ -27,7 +27,7 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import AppError, Conflict, InsufficientStorage, InvalidRequest, NotFound
 from app.schemas.quantize import QuantizationInfo, QuantizedOutput
-from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner, job_topic
+from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner
 from app.services.models.inspection import inspect_model
 from app.services.models.manager import ModelManager
 from app.services.models.store import LocalModel, ModelStore
@@ -262,20 +262,15 @@ class QuantizeService:
     async def events(self, job_id: str) -> AsyncIterator[QuantizationInfo]:
         """Snapshots while the job changes (published by whichever process runs it; the row
         when none come for a while), ending with its first terminal state."""
-        subscription = await self.runner.bus.subscribe(job_topic(JOB_KIND, job_id))
-        try:
-            view = self.info(self.get(job_id))
+        views = self.runner.follow(
+            JOB_KIND,
+            job_id,
+            lambda: self.info(self.get(job_id)),  # NotFound once the job is deleted
+            QuantizationInfo.model_validate,
+            lambda view: view.status in TERMINAL,
+        )
+        async for view in views:
             yield view
-            while view.status not in TERMINAL:
-                data = await subscription.get(timeout=2.0)
-                view = (
-                    QuantizationInfo.model_validate(data)
-                    if data is not None
-                    else self.info(self.get(job_id))
-                )
-                yield view
-        finally:
-            await subscription.close()
 
     # --- the job kind --------------------------------------------------------------------------
     def give_up(self, job_id: str, reason: str) -> None:

@@ -23,7 +23,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,8 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import AppError, InvalidRequest, NotFound
 from app.services import metrics
-from app.services.jobs import JobContext, JobKind, JobRunner, RunsJobs, job_topic
-from app.services.jobs.events import Subscription
+from app.services.jobs import JobContext, JobKind, JobRunner, RunsJobs
 from app.services.rag.chunk_filter import drop_toc
 from app.services.rag.chunking import chunk_sections
 from app.services.rag.collections import CollectionService
@@ -222,9 +221,17 @@ class IngestionService(RunsJobs):
         """The job's row now, or None once it is gone."""
         return self.repo.job(job_id)
 
-    async def subscribe(self, job_id: str) -> Subscription:
-        """Snapshots of the job as it progresses (from whichever process runs it)."""
-        return await self.runner.bus.subscribe(job_topic(JOB_KIND, job_id))
+    def follow(self, job_id: str) -> AsyncIterator[dict[str, Any]]:
+        """The job's row as it changes, from whichever process runs it, until it succeeds or
+        fails (or is deleted with its document)."""
+        return self.runner.follow(
+            JOB_KIND,
+            job_id,
+            lambda: self.peek(job_id),
+            dict,
+            lambda job: job["status"] in TERMINAL,
+            5.0,
+        )
 
     async def wait(self, job_id: str) -> dict[str, Any]:
         """Block until a job's run in this process ends (tests and the benchmark use it)."""
