@@ -23,6 +23,9 @@ import pytest
 from tests.helpers.server import ServerProcess
 from tests.reliability.conftest import start_server
 
+# Thread and memory counts after a load round: another test's load beside it skews them.
+pytestmark = pytest.mark.alone
+
 CLIENTS = 64
 DISCONNECTING = CLIENTS // 4
 MAX_TOKENS = 48  # clients that stay
