@@ -16,12 +16,12 @@ echo "== lint and types"
 bash scripts/lint.sh
 
 echo "== backend tests"
-# Two workers (pytest-xdist), each taking whole test files, so module-scoped servers start once:
-# most tests wait on a server, a model load or a subprocess, and two keep both cores busy.
-# PYTEST_WORKERS=0 runs them in this process, one after another. Tests marked `alone` (they
-# measure a server's threads or memory after a load round, which a second worker's load skews)
+# One process by default. PYTEST_WORKERS=2 runs two pytest-xdist workers, each taking whole
+# test files (about 1.5x faster here, but two of three such runs had a failure a serial run does
+# not have: a load-sensitive thread count, and once a port drawn by both workers; see
+# docs/performance.md). Tests marked `alone` (a server's threads or memory after a load round)
 # run afterwards on their own; "no tests selected" (5) is fine there when "$@" filters them out.
-.venv/bin/python -m pytest backend/tests -n "${PYTEST_WORKERS:-2}" --dist loadfile -m "not alone" "$@"
+.venv/bin/python -m pytest backend/tests -n "${PYTEST_WORKERS:-0}" --dist loadfile -m "not alone" "$@"
 .venv/bin/python -m pytest backend/tests -m alone "$@" || [ $? -eq 5 ]
 
 if [ -f frontend/package.json ]; then

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -17,9 +18,24 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nobody listens on now. Under pytest-xdist each worker draws from a range
+    of its own below the kernel's ephemeral ports: a port the kernel hands to one worker could
+    otherwise be handed to the other between the draw and the server's bind (seen once: a test
+    talked to the other worker's server)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    low = 20000 + 2000 * int(worker[2:])
+    for port in random.sample(range(low, low + 2000), 2000):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {low}-{low + 1999}")
 
 
 def tiny_env(models: Path, data: Path, **extra: str) -> dict[str, str]:
