@@ -27,7 +27,7 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import AppError, Conflict, InsufficientStorage, InvalidRequest, NotFound
 from app.schemas.quantize import QuantizationInfo, QuantizedOutput
-from app.services.jobs import InProcessRunner, JobContext, JobKind, JobRunner
+from app.services.jobs import JobContext, JobKind, JobRunner, RunsJobs
 from app.services.models.inspection import inspect_model
 from app.services.models.manager import ModelManager
 from app.services.models.store import LocalModel, ModelStore
@@ -51,7 +51,7 @@ def output_stem(model: LocalModel) -> str:
     return _TYPE_SUFFIX.sub("", name) or name
 
 
-class QuantizeService:
+class QuantizeService(RunsJobs):
     """Owns quantization jobs; one per process (the server, or ``playground quantize``)."""
 
     def __init__(
@@ -71,22 +71,19 @@ class QuantizeService:
         self._on_model_added = on_model_added or store.invalidate
         # bytes of the file being written by each job running here
         self._written: dict[str, int] = {}
-        self._owns_runner = runner is None
-        self.runner = runner or InProcessRunner()
         # One at a time: each quantization uses every thread it is given.
-        self.runner.register(
-            JobKind(JOB_KIND, self._run_job, self.jobs.active_ids, self.give_up, concurrency=1)
+        self.use_runner(
+            runner,
+            JobKind(JOB_KIND, self._run_job, self.jobs.active_ids, self.give_up, concurrency=1),
         )
 
     async def start(self) -> None:
         """With a runner of its own (``playground quantize``), start it without resuming: the
         server resumes its own jobs."""
-        if self._owns_runner:
-            await self.runner.start(resume=False)
+        await self.start_own_runner(resume=False)
 
     async def shutdown(self) -> None:
-        if self._owns_runner:
-            await self.runner.shutdown()
+        await self.stop_own_runner()
 
     # --- requests ------------------------------------------------------------------------------
     async def create(self, model_id: str, type_names: list[str]) -> QuantizationInfo:
