@@ -38,6 +38,7 @@ from app.services.generation import GenerationService
 from app.services.generation.limits import LoginFailureLimiter, RateLimiter
 from app.services.generation.shared_limits import RedisAdmission, RedisRateLimiter, check_redis
 from app.services.jobs import JobQueue, JobRunner, QueueWorker, build_event_bus, build_runner
+from app.services.mcp import AgentLoop, Approvals, McpHub
 from app.services.models.catalog import CatalogService
 from app.services.models.manager import ModelManager
 from app.services.models.store import ModelStore
@@ -138,6 +139,8 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
             settings, RunStore(app.state.db), app.state.batches, app.state.generation, store
         )
         app.state.arena.add_source(app.state.prompt_runs.vote_source())
+        app.state.mcp = McpHub(settings)
+        app.state.agent = AgentLoop(app.state.generation, app.state.mcp, Approvals(), settings)
         # Every kind is registered: resume what a restart interrupted (in-process), or take
         # queued jobs (a worker).
         await runner.start()
@@ -166,6 +169,7 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
                 runner.shutdown,  # jobs stop at their next step; their rows stay active
                 app.state.rag.shutdown,
                 app.state.downloads.shutdown,
+                app.state.mcp.shutdown,  # stdio MCP servers' processes stop
                 *([worker.close] if worker else []),
                 *([queue.close] if queue else []),
                 app.state.events.close,

@@ -14,6 +14,7 @@ from app.services.conversations import ConversationService
 from app.services.downloads import DownloadService
 from app.services.embeddings import EmbeddingService
 from app.services.generation import GenerationService
+from app.services.mcp import AgentLoop, McpHub
 from app.services.models.catalog import CatalogService
 from app.services.models.manager import ModelManager
 from app.services.models.store import ModelStore
@@ -73,6 +74,14 @@ def get_prompt_runs(request: Request) -> PromptRunService:
     return request.app.state.prompt_runs
 
 
+def get_mcp(request: Request) -> McpHub:
+    return request.app.state.mcp
+
+
+def get_agent(request: Request) -> AgentLoop:
+    return request.app.state.agent
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ModelManagerDep = Annotated[ModelManager, Depends(get_model_manager)]
 ModelStoreDep = Annotated[ModelStore, Depends(get_model_store)]
@@ -86,3 +95,5 @@ CatalogDep = Annotated[CatalogService, Depends(get_catalog)]
 ConversationsDep = Annotated[ConversationService, Depends(get_conversations)]
 ArenaDep = Annotated[ArenaService, Depends(get_arena)]
 PromptRunsDep = Annotated[PromptRunService, Depends(get_prompt_runs)]
+McpDep = Annotated[McpHub, Depends(get_mcp)]
+AgentDep = Annotated[AgentLoop, Depends(get_agent)]

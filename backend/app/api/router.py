@@ -16,6 +16,7 @@ from app.api.routes import (
     conversations,
     downloads,
     generate,
+    mcp,
     models,
     prompt_runs,
     quantize,
@@ -41,6 +42,7 @@ native.include_router(arena.router)
 native.include_router(rag.router)
 native.include_router(conversations.router)
 native.include_router(rag_eval.router)
+native.include_router(mcp.router)
 
 openai = APIRouter(prefix="/v1")
 openai.include_router(chat.router)

@@ -786,6 +786,82 @@ class EngineSettings(BaseSettings):
     )
 
 
+class McpSettings(BaseSettings):
+    """MCP client: the servers of ``mcp.json`` whose tools chats may use, and the agent loop."""
+
+    model_config = _CONFIG
+
+    mcp_config_file: Path | None = Field(
+        default=None,
+        description="The MCP servers file (Claude Desktop / LM Studio format: "
+        '{"mcpServers": {name: {command, args, env} | {url, headers}}}). Default: '
+        "data_dir/mcp.json. Edited by Settings (admins only when auth is on).",
+    )
+
+    mcp_connect_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Longest wait for an MCP server to start (stdio) or answer its handshake "
+        "(HTTP) before a request that needs it fails.",
+    )
+
+    mcp_call_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest one MCP tool call may take; past it the call is cancelled and the "
+        "model is told the tool timed out.",
+    )
+
+    mcp_max_tool_steps: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Most rounds of tool calls in one chat turn; after the last, the model "
+        "answers without tools.",
+    )
+
+    mcp_tool_result_max_chars: int = Field(
+        default=8_000,
+        ge=100,
+        description="Longest tool result given to the model; a longer one is cut, with a note "
+        "saying how much was left out.",
+    )
+
+    mcp_approval_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="How long a tool call of a server set to 'ask' waits for the user's "
+        "approval before it is treated as denied.",
+    )
+
+    mcp_allow_private_urls: bool = Field(
+        default=False,
+        description="Let HTTP MCP servers (in mcp.json, and Responses' mcp tools) be on "
+        "loopback, link-local or private addresses. Off: only public addresses, as URL "
+        "downloads.",
+    )
+
+    mcp_tool_routing_threshold: int = Field(
+        default=24,
+        ge=1,
+        description="With more MCP tools enabled than this, each turn offers only the "
+        "MP_MCP_TOOL_ROUTING_TOP_K most similar to the conversation (MiniLM embeddings).",
+    )
+
+    mcp_tool_routing_top_k: int = Field(
+        default=8,
+        ge=1,
+        description="Tools offered per turn when tool routing is on.",
+    )
+
+    @property
+    def mcp_config_path(self) -> Path:
+        """Where ``mcp.json`` is (``mcp_config_file`` or data_dir/mcp.json)."""
+        if self.mcp_config_file is not None:
+            return self.mcp_config_file
+        return Path(getattr(self, "data_dir", REPO_ROOT / "data")) / "mcp.json"
+
+
 # The order of the groups is the order of .env.example and of the fields.
 SETTINGS_GROUPS: tuple[type[BaseSettings], ...] = (
     ServerSettings,
@@ -795,10 +871,12 @@ SETTINGS_GROUPS: tuple[type[BaseSettings], ...] = (
     JobSettings,
     SecuritySettings,
     EngineSettings,
+    McpSettings,
 )
 
 
 class Settings(
+    McpSettings,
     EngineSettings,
     SecuritySettings,
     JobSettings,

@@ -20,6 +20,7 @@ from app.schemas.common import (
     TopP,
     Usage,
 )
+from app.schemas.mcp import ToolStep
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -104,6 +105,26 @@ class GenerateRequest(GenerationParameters):
         "unload right after. Default: the server's keep_alive_seconds.",
     )
 
+    mcp_servers: list[str] | Literal["all"] | None = Field(
+        default=None,
+        description="Chat mode: MCP servers (names from GET /api/v1/mcp/servers, or 'all' "
+        "enabled ones) whose tools the model may call; the server runs the calls and feeds "
+        "the results back (the stream adds tool_call, approval_request and tool_result "
+        "events).",
+    )
+    tool_choice: str | None = Field(
+        default=None,
+        max_length=128,
+        description="With mcp_servers, for the first round: 'auto' (default), 'required' (the "
+        "model must call a tool), 'none', or the name of one tool to call.",
+    )
+    max_tool_steps: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="With mcp_servers: most rounds of tool calls (default MP_MCP_MAX_TOOL_STEPS).",
+    )
+
     @field_validator("keep_alive")
     @classmethod
     def _duration(cls, value: float | str | None) -> float | None:
@@ -115,6 +136,10 @@ class GenerateRequest(GenerationParameters):
             raise ValueError("give exactly one of 'prompt' or 'messages'")
         if self.messages is not None and not self.messages:
             raise ValueError("'messages' must not be empty")
+        if self.mcp_servers is not None and self.messages is None:
+            raise ValueError("'mcp_servers' needs chat mode ('messages')")
+        if self.mcp_servers is not None and self.json_schema is not None:
+            raise ValueError("'mcp_servers' and 'json_schema' cannot be combined")
         return self
 
 
@@ -129,6 +154,11 @@ class GenerateResponse(BaseModel):
     )
     usage: Usage
     timings: Timings
+    tool_steps: list[ToolStep] | None = Field(
+        default=None,
+        description="With mcp_servers: each MCP tool call of the turn and its result. usage "
+        "then counts every round's tokens; timings are the answering round's.",
+    )
 
 
 class TokenDelta(BaseModel):

@@ -7,10 +7,11 @@ from typing import Protocol
 
 from fastapi import APIRouter, Request
 
-from app.api import serving
-from app.api.deps import GenerationDep
+from app.api import agent_stream, serving
+from app.api.deps import AgentDep, GenerationDep
 from app.api.sse import NativeEvents, sse_response
 from app.backends.types import ChatMessage
+from app.core.errors import InvalidRequest
 from app.schemas.common import error_responses
 from app.schemas.generation import (
     GenerateRequest,
@@ -19,6 +20,7 @@ from app.schemas.generation import (
     Message,
 )
 from app.services.generation import GenerationOutcome, ParamsInput
+from app.services.mcp import AgentLoop, AgentTurn
 
 router = APIRouter(prefix="/models", tags=["generate"])
 
@@ -69,8 +71,13 @@ def generation_response(outcome: GenerationOutcome) -> GenerateResponse:
         **error_responses(400, 404, 503),
     },
 )
-async def generate(body: GenerateRequest, generation: GenerationDep, request: Request):
-    """Generate text from a prompt or a conversation, optionally streamed."""
+async def generate(
+    body: GenerateRequest, generation: GenerationDep, agent: AgentDep, request: Request
+):
+    """Generate text from a prompt or a conversation, optionally streamed. With
+    ``mcp_servers`` the model may call those servers' tools (docs/mcp.md)."""
+    if body.mcp_servers is not None:
+        return await _agent_turn(body, agent, request)
     job = await generation.prepare(
         body.model,
         request_params(body),
@@ -84,3 +91,30 @@ async def generate(body: GenerateRequest, generation: GenerationDep, request: Re
         answer = await serving.complete(generation, job, request.is_disconnected, parse=False)
         return generation_response(answer.outcome)
     return sse_response(serving.stream(generation, job, NativeEvents(generation_response)))
+
+
+async def _agent_turn(body: GenerateRequest, agent: AgentLoop, request: Request):
+    assert body.mcp_servers is not None
+    messages = request_messages(body)
+    assert messages is not None
+    turn = AgentTurn(
+        model=body.model,
+        params=request_params(body),
+        messages=messages,
+        servers=body.mcp_servers,
+        tool_choice=body.tool_choice,
+        max_steps=body.max_tool_steps,
+        backend=body.backend,
+        allow_fallback=body.allow_fallback,
+        keep_alive=body.keep_alive,
+    )
+    offered = await agent.tools(turn)
+    if not body.stream:
+        if any(o.approval == "ask" for o in offered):
+            raise InvalidRequest(
+                "A chosen MCP server asks for approval of each tool call; that needs "
+                "stream=true (the approval request is an event of the stream).",
+                param="stream",
+            )
+        return await agent_stream.complete(agent, turn, offered, request.is_disconnected)
+    return sse_response(agent_stream.stream(agent, turn, offered))

@@ -15,10 +15,13 @@ cannot be used to tell closed ports from filtered ones.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
+from typing import Any
 
 import httpx
+import httpx2
 
 from app.services.downloads.transfer import TransferFailed
 
@@ -69,6 +72,18 @@ def resolve_checked(host: str, port: int, allow_private: bool) -> str:
     return addresses[0]
 
 
+def pin(request: Any, allow_private: bool) -> None:
+    """Point ``request`` (an ``httpx`` or ``httpx2`` request: the same interface) at a
+    checked address of its host, keeping the name for ``Host`` and TLS (module docstring)."""
+    host = request.url.host
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    address = resolve_checked(host, port, allow_private)
+    if address != host:
+        request.url = request.url.copy_with(host=address)
+        if request.url.scheme == "https":
+            request.extensions = {**request.extensions, "sni_hostname": host}
+
+
 class PinnedTransport(httpx.HTTPTransport):
     """An HTTP transport that connects only to checked addresses (see the module docstring)."""
 
@@ -77,14 +92,22 @@ class PinnedTransport(httpx.HTTPTransport):
         self.allow_private = allow_private
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host
-        port = request.url.port or (443 if request.url.scheme == "https" else 80)
-        address = resolve_checked(host, port, self.allow_private)
-        if address != host:
-            request.url = request.url.copy_with(host=address)
-            if request.url.scheme == "https":
-                request.extensions = {**request.extensions, "sni_hostname": host}
+        pin(request, self.allow_private)
         try:
             return super().handle_request(request)
         except httpx.ConnectError as exc:  # refused, unreachable, timed out: one message
             raise httpx.ConnectError(UNREACHABLE, request=request) from exc
+
+
+class PinnedAsyncTransport(httpx2.AsyncHTTPTransport):
+    """The same check for the async ``httpx2`` client the MCP SDK speaks through (HTTP MCP
+    servers are fetched by this server just as URL downloads are)."""
+
+    def __init__(self, allow_private: bool = False, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.allow_private = allow_private
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        # getaddrinfo blocks: off the event loop.
+        await asyncio.to_thread(pin, request, self.allow_private)
+        return await super().handle_async_request(request)
