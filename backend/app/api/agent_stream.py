@@ -132,12 +132,9 @@ async def complete(
     offered: list[OfferedTool],
     is_disconnected: Callable[[], Awaitable[bool]],
 ) -> GenerateResponse:
-    """The whole turn as one response; a client that left stops it after the round that
-    noticed (nobody reads the answer)."""
+    """The whole turn as one response (a client that leaves stops the round it is in)."""
     total = _Turn()
-    async with aclosing(agent.run(turn, offered)) as items:
+    async with aclosing(agent.run(turn, offered, is_disconnected)) as items:
         async for item in items:
             total.add(item)
-            if isinstance(item, RoundDone) and await is_disconnected():
-                break
     return total.response()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Literal
@@ -162,9 +162,14 @@ class AgentLoop:
         return ToolUse(specs, choice="function", function=choice)
 
     async def run(
-        self, turn: AgentTurn, offered: list[OfferedTool]
+        self,
+        turn: AgentTurn,
+        offered: list[OfferedTool],
+        is_disconnected: Callable[[], Awaitable[bool]] | None = None,
     ) -> AsyncGenerator[AgentEvent, None]:
-        """The turn's events; ends after the answering round's :class:`RoundDone`."""
+        """The turn's events; ends after the answering round's :class:`RoundDone`. With
+        ``is_disconnected`` (a non-streamed request's) each round is generated whole, without
+        :class:`Token` events, and stops early when the client has left."""
         by_name = {o.name: o for o in offered}
         messages = list(turn.messages)
         limit = min(turn.max_steps or self.settings.mcp_max_tool_steps, 64)
@@ -184,15 +189,18 @@ class AgentLoop:
                 tools=self._use(offered, choice),
             )
             reading = Answering(self.generation, job, parse=True)
-            async with aclosing(reading.steps()) as steps:
-                async for s in steps:
-                    text = "".join(p.text for p in s.pieces if isinstance(p, Content))
-                    if text:
-                        yield Token(text)
-            answer = reading.answer()
+            if is_disconnected is not None:
+                answer = await reading.complete(is_disconnected)
+            else:
+                async with aclosing(reading.steps()) as steps:
+                    async for s in steps:
+                        text = "".join(p.text for p in s.pieces if isinstance(p, Content))
+                        if text:
+                            yield Token(text)
+                answer = reading.answer()
             yield RoundDone(answer)
             calls = [c for c in answer.calls if c.name in by_name]
-            if not calls or choice == "none":
+            if not calls or choice == "none" or answer.outcome.finish_reason is None:
                 return
             messages.append(ChatMessage("assistant", answer.content or "", tuple(calls)))
             for call in calls:

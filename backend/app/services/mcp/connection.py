@@ -27,6 +27,8 @@ import httpx2
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp.types import CONNECTION_CLOSED, Implementation
 
 from app.core.errors import AppError
 from app.services.downloads.address_guard import PinnedAsyncTransport
@@ -69,6 +71,15 @@ class McpTool:
     input_schema: dict[str, Any]
 
 
+def _closed(exc: BaseException) -> bool:
+    """Whether ``exc`` is the SDK's "connection closed" error (its transport ended)."""
+    return (
+        isinstance(exc, MCPError)
+        and exc.error.code == CONNECTION_CLOSED
+        and "closed" in exc.error.message.lower()
+    )
+
+
 def _describe(exc: BaseException) -> str:
     """One readable line for an exception, looking inside anyio's exception groups."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
@@ -108,13 +119,13 @@ class McpConnection:
         return self._client is not None and not self._ended.is_set()
 
     def _client_for(self, stack: AsyncExitStack) -> Client:
-        info = {"name": "mistral-playground", "version": __version__}
+        info = Implementation(name="mistral-playground", version=__version__)
         cfg = self.config
         if cfg.command is not None:
             params = StdioServerParameters(
                 command=cfg.command, args=cfg.args, env=cfg.env or None, cwd=cfg.cwd
             )
-            return Client(params, client_info=info)  # type: ignore[arg-type]
+            return Client(params, client_info=info)
         assert cfg.url is not None
         http = httpx2.AsyncClient(
             headers=cfg.headers,
@@ -124,7 +135,7 @@ class McpConnection:
         stack.push_async_callback(http.aclose)
         return Client(
             streamable_http_client(cfg.url, http_client=http),
-            client_info=info,  # type: ignore[arg-type]
+            client_info=info,
         )
 
     async def _hold(self) -> None:
@@ -194,6 +205,14 @@ class McpConnection:
             except AppError:
                 raise
             except Exception as exc:
+                if _closed(exc):
+                    # The transport ended under the call (the process died, the HTTP session
+                    # was dropped); the SDK may keep its context open, so end it here: the
+                    # next call connects again.
+                    self._stop.set()
+                    raise McpServerGone(
+                        f"MCP server '{self.name}' stopped during the call (connection closed)"
+                    ) from None
                 if ended.is_set():
                     raise McpServerGone(
                         f"MCP server '{self.name}' stopped: {self.last_error or _describe(exc)}"
