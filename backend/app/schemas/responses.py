@@ -74,6 +74,86 @@ class NamedFunction(BaseModel):
     name: str
 
 
+class McpToolNames(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    tool_names: list[str] = Field(default_factory=list)
+
+
+class McpApprovalFilter(BaseModel):
+    """``require_approval`` by tool: ``always`` for these, ``never`` for those."""
+
+    model_config = ConfigDict(extra="ignore")
+    always: McpToolNames | None = None
+    never: McpToolNames | None = None
+
+
+class McpTool(BaseModel):
+    """A remote MCP server's tools for the model (OpenAI's ``type: "mcp"`` tool); this
+    server calls them and feeds the results back."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["mcp"]
+    server_label: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    server_url: str = Field(
+        min_length=1,
+        max_length=2048,
+        pattern=r"^https?://",
+        description="Streamable HTTP endpoint; it passes the same address guard as URL "
+        "downloads (MP_MCP_ALLOW_PRIVATE_URLS lets it be on this machine or the LAN).",
+    )
+    server_description: str | None = None
+    allowed_tools: list[str] | McpToolNames | None = None
+    require_approval: Literal["always", "never"] | McpApprovalFilter = "always"
+    headers: dict[str, str] | None = None
+
+    def allows(self, tool: str) -> bool:
+        allowed = self.allowed_tools
+        if allowed is None:
+            return True
+        names = allowed if isinstance(allowed, list) else allowed.tool_names
+        return tool in names
+
+    def asks(self, tool: str) -> bool:
+        """Whether a call of ``tool`` needs the user's approval."""
+        policy = self.require_approval
+        if isinstance(policy, str):
+            return policy == "always"
+        if policy.never is not None and tool in policy.never.tool_names:
+            return False
+        if policy.always is not None:
+            return tool in policy.always.tool_names
+        return True
+
+
+class NamedMcpTool(BaseModel):
+    """``tool_choice`` naming an MCP server (and optionally one of its tools)."""
+
+    type: Literal["mcp"]
+    server_label: str
+    name: str | None = None
+
+
+class McpApprovalResponseItem(BaseModel):
+    """The user's decision on an earlier ``mcp_approval_request``."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["mcp_approval_response"]
+    approval_request_id: str = Field(min_length=1, max_length=256)
+    approve: bool
+    reason: str | None = None
+
+
+class McpApprovalRequestItem(BaseModel):
+    """An earlier approval request, sent back by a client that keeps its own state."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["mcp_approval_request"]
+    id: str
+    server_label: str
+    name: str
+    arguments: str = "{}"
+
+
 class OtherItem(BaseModel):
     """An input item of another type (function_call_output, reasoning, ...)."""
 
@@ -82,7 +162,12 @@ class OtherItem(BaseModel):
 
 
 InputItem = Annotated[
-    InputMessage | FunctionCallItem | FunctionCallOutputItem | OtherItem,
+    InputMessage
+    | FunctionCallItem
+    | FunctionCallOutputItem
+    | McpApprovalResponseItem
+    | McpApprovalRequestItem
+    | OtherItem,
     Field(union_mode="left_to_right"),
 ]
 
@@ -128,10 +213,11 @@ class ResponseRequest(BaseModel):
     temperature: Temperature = 1.0
     top_p: TopP = 1.0
     text: TextConfig | None = None
-    tools: list[FunctionTool] | None = Field(
-        default=None, description="Function tools (other tool types are refused)."
+    tools: list[Annotated[FunctionTool | McpTool, Field(discriminator="type")]] | None = Field(
+        default=None,
+        description="Function tools, and remote MCP servers' tools (other types are refused).",
     )
-    tool_choice: Literal["auto", "none", "required"] | NamedFunction | None = None
+    tool_choice: Literal["auto", "none", "required"] | NamedFunction | NamedMcpTool | None = None
     parallel_tool_calls: bool = True
     store: bool = Field(default=True, description="Keep the response for GET and chaining.")
     previous_response_id: str | None = Field(
@@ -206,7 +292,50 @@ class FunctionCallOutputObject(_CallItem):
     output: str
 
 
-OutputItem = MessageObject | FunctionCallObject
+class McpListToolsObject(BaseModel):
+    """The tools an MCP server offered this turn."""
+
+    id: str
+    type: Literal["mcp_list_tools"] = "mcp_list_tools"
+    server_label: str
+    tools: list[dict[str, Any]]
+    error: str | None = None
+
+
+class McpCallObject(BaseModel):
+    """A call of an MCP tool this server made, with its output or error."""
+
+    id: str
+    type: Literal["mcp_call"] = "mcp_call"
+    status: ItemStatus = "completed"
+    server_label: str
+    name: str
+    arguments: str
+    output: str | None = None
+    error: str | None = None
+    approval_request_id: str | None = None
+
+
+class McpApprovalRequestObject(BaseModel):
+    """A call that waits for the user: answer with an ``mcp_approval_response`` input item
+    (and this response as ``previous_response_id``)."""
+
+    id: str
+    type: Literal["mcp_approval_request"] = "mcp_approval_request"
+    server_label: str
+    name: str
+    arguments: str
+
+
+# What one generation outputs (the streamed items); OutputItem adds the MCP items.
+GeneratedItem = MessageObject | FunctionCallObject
+OutputItem = (
+    MessageObject
+    | FunctionCallObject
+    | McpListToolsObject
+    | McpCallObject
+    | McpApprovalRequestObject
+)
 StoredInputItem = MessageObject | FunctionCallObject | FunctionCallOutputObject
 
 

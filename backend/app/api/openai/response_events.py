@@ -19,6 +19,7 @@ from app.schemas.responses import (
     ContentPartEvent,
     ErrorEvent,
     FunctionCallObject,
+    GeneratedItem,
     MessageObject,
     OutputItem,
     OutputItemEvent,
@@ -52,7 +53,7 @@ class ResponseEvents:
     parses = True
     items: list[OutputItem] = field(default_factory=list)
     text: str = ""  # of the message item
-    _open: OutputItem | None = None
+    _open: GeneratedItem | None = None
     _seq: int = 0
 
     def _event(self, data: StreamEvent) -> ServerSentEvent:
@@ -71,7 +72,7 @@ class ResponseEvents:
         assert self._open is not None
         return {"item_id": self._open.id, "output_index": len(self.items) - 1}
 
-    def _add(self, item: OutputItem) -> ServerSentEvent:
+    def _add(self, item: GeneratedItem) -> ServerSentEvent:
         self._open = item
         self.items.append(item)
         added = OutputItemEvent(

@@ -14,12 +14,16 @@ from app.schemas.responses import (
     FunctionCallObject,
     FunctionCallOutputItem,
     FunctionCallOutputObject,
+    FunctionTool,
     IncompleteDetails,
     InputMessage,
     InputText,
     InputTokensDetails,
     ItemText,
+    McpApprovalRequestItem,
+    McpApprovalResponseItem,
     MessageObject,
+    NamedFunction,
     OutputItem,
     OutputText,
     ResponseError,
@@ -96,6 +100,8 @@ def input_items(body: ResponseRequest) -> tuple[list[StoredInputItem], list[Turn
                 turns[-1].setdefault("tool_calls", []).append(call)
             else:
                 turns.append({"role": "assistant", "content": "", "tool_calls": [call]})
+        elif isinstance(item, (McpApprovalResponseItem, McpApprovalRequestItem)):
+            continue  # decisions on MCP calls: response_mcp.py reads them
         elif isinstance(item, FunctionCallOutputItem):
             items.append(
                 FunctionCallOutputObject(id=new_id("fco"), call_id=item.call_id, output=item.output)
@@ -123,16 +129,17 @@ def chat_messages(instructions: str | None, turns: list[Turn]) -> list[ChatMessa
 
 def tool_use(body: ResponseRequest) -> ToolUse | None:
     choice = body.tool_choice
-    if not body.tools:
+    functions = [t for t in body.tools or [] if isinstance(t, FunctionTool)]
+    if not functions:
         if choice not in (None, "none", "auto"):
             raise InvalidRequest("tool_choice needs tools.", param="tool_choice")
         return None
     specs = tuple(
-        ToolSpec(t.name, t.description or "", json.dumps(t.parameters)) for t in body.tools
+        ToolSpec(t.name, t.description or "", json.dumps(t.parameters)) for t in functions
     )
     if choice is None or isinstance(choice, str):
         return ToolUse(specs, choice or "auto", parallel=body.parallel_tool_calls)
-    if choice.name not in {t.name for t in body.tools}:
+    if not isinstance(choice, NamedFunction) or choice.name not in {t.name for t in functions}:
         raise InvalidRequest(
             "tool_choice.name must name one of the tools.", param="tool_choice.name"
         )

@@ -11,8 +11,9 @@ from typing import Annotated, Any, Literal, cast
 from fastapi import APIRouter, Depends, Request
 
 from app.api import serving
-from app.api.deps import GenerationDep
+from app.api.deps import AgentDep, GenerationDep, SettingsDep
 from app.api.openai.response_events import ResponseEvents
+from app.api.openai.response_mcp import McpResponse, mcp_servers
 from app.api.openai.response_translate import (
     Turn,
     chat_messages,
@@ -23,6 +24,7 @@ from app.api.openai.response_translate import (
     whole_output,
 )
 from app.api.sse import sse_response
+from app.core.config import McpSettings
 from app.core.errors import InvalidRequest
 from app.schemas.common import error_responses
 from app.schemas.responses import (
@@ -35,9 +37,11 @@ from app.schemas.responses import (
     ResponseObject,
     ResponseRequest,
     ResponseStatus,
+    StoredInputItem,
 )
 from app.services.generation import ParamsInput
 from app.services.generation.answering import Answer
+from app.services.mcp import AgentLoop
 from app.services.responses_store import ResponsesStore
 
 router = APIRouter(prefix="/responses", tags=["openai"])
@@ -52,7 +56,12 @@ StoreDep = Annotated[ResponsesStore, Depends(get_store)]
 
 @router.post("", responses=error_responses(400, 404, 503), operation_id="openai-create_response")
 async def create_response(
-    body: ResponseRequest, generation: GenerationDep, store: StoreDep, request: Request
+    body: ResponseRequest,
+    generation: GenerationDep,
+    agent: AgentDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    request: Request,
 ):
     """A model response (SSE events ending in response.completed when stream=true)."""
     items, turns = input_items(body)
@@ -72,6 +81,8 @@ async def create_response(
         json_schema=schema,
         json_schema_param="text.format",
     )
+    if mcp_servers(body):
+        return await _with_mcp(body, agent, settings, store, params, history, turns, items, request)
     job = await generation.prepare(
         body.model,
         params,
@@ -96,7 +107,8 @@ async def create_response(
             "incomplete" if length and not calls else "completed"
         )
         for item in output:
-            item.status = status if isinstance(item, MessageObject) else "completed"
+            if isinstance(item, (MessageObject, FunctionCallObject)):
+                item.status = status if isinstance(item, MessageObject) else "completed"
         done = build(status, output, answer, None)
         if body.store:
             said: Turn = {"role": "assistant", "content": text}
@@ -117,6 +129,39 @@ async def create_response(
     text = answer.content or ""
     output = whole_output(text, answer)
     return finish(answer, text, output).model_dump(mode="json")
+
+
+async def _with_mcp(
+    body: ResponseRequest,
+    agent: AgentLoop,
+    settings: McpSettings,
+    store: ResponsesStore,
+    params: ParamsInput,
+    history: list[Turn],
+    turns: list[Turn],
+    items: list[StoredInputItem],
+    request: Request,
+) -> dict[str, Any]:
+    """A response whose tools include remote MCP servers (``response_mcp.py``)."""
+    if body.stream:
+        raise InvalidRequest(
+            "stream=true with mcp tools is not supported by this server yet; send "
+            "stream=false (the response then carries every mcp_call item).",
+            param="stream",
+        )
+    if body.text is not None and body.text.format.type != "text":
+        raise InvalidRequest("text.format cannot be combined with mcp tools.", param="text")
+    mcp = McpResponse(
+        body, agent, settings, params, chat_messages(body.instructions, history + turns)
+    )
+    done, transcript = await mcp.run(new_id("resp"), time.time(), request.is_disconnected)
+    if body.store:
+        store.save(
+            done.model_dump(mode="json"),
+            [i.model_dump(mode="json") for i in items],
+            cast(list[dict[str, str]], transcript),
+        )
+    return done.model_dump(mode="json")
 
 
 @router.get("/{response_id}", responses=error_responses(404), operation_id="openai-get_response")

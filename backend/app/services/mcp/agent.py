@@ -22,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from app.backends.types import ChatMessage, ToolCall, ToolSpec, ToolUse
@@ -108,7 +109,12 @@ class AgentTurn:
     backend: str | None = None
     allow_fallback: bool = False
     keep_alive: float | str | None = None
-    options: dict[str, object] = field(default_factory=dict)
+    # The client's own function tools, offered beside the MCP tools; a round that calls one
+    # ends the turn (the client runs it), as in OpenAI's Responses API.
+    extra_tools: tuple[ToolSpec, ...] = ()
+    # Responses' approvals span requests: a call that needs approval ends the turn with an
+    # approval request, and the next request carries the decision.
+    defer_approvals: bool = False
 
 
 def cut(text: str, budget: int) -> tuple[str, bool]:
@@ -151,12 +157,14 @@ class AgentLoop:
             )
         return offered
 
-    def _use(self, offered: list[OfferedTool], choice: ToolChoice | None) -> ToolUse | None:
-        if not offered:
-            return None
-        specs = tuple(
+    def _use(
+        self, offered: list[OfferedTool], choice: ToolChoice | None, extra: tuple[ToolSpec, ...]
+    ) -> ToolUse | None:
+        specs = extra + tuple(
             ToolSpec(o.name, o.tool.description, json.dumps(o.tool.input_schema)) for o in offered
         )
+        if not specs:
+            return None
         if choice in (None, "auto", "required", "none"):
             return ToolUse(specs, choice=choice or "auto")  # type: ignore[arg-type]
         return ToolUse(specs, choice="function", function=choice)
@@ -169,9 +177,10 @@ class AgentLoop:
     ) -> AsyncGenerator[AgentEvent, None]:
         """The turn's events; ends after the answering round's :class:`RoundDone`. With
         ``is_disconnected`` (a non-streamed request's) each round is generated whole, without
-        :class:`Token` events, and stops early when the client has left."""
+        :class:`Token` events, and stops early when the client has left. ``turn.messages``
+        grows with each round's calls and results (the transcript a caller may store)."""
         by_name = {o.name: o for o in offered}
-        messages = list(turn.messages)
+        messages = turn.messages
         limit = min(turn.max_steps or self.settings.mcp_max_tool_steps, 64)
         for step in range(limit + 1):
             # The requested choice forces the first round only: forcing every round would
@@ -186,7 +195,7 @@ class AgentLoop:
                 backend=turn.backend,
                 allow_fallback=turn.allow_fallback,
                 keep_alive=turn.keep_alive,
-                tools=self._use(offered, choice),
+                tools=self._use(offered, choice, turn.extra_tools),
             )
             reading = Answering(self.generation, job, parse=True)
             if is_disconnected is not None:
@@ -202,16 +211,29 @@ class AgentLoop:
             calls = [c for c in answer.calls if c.name in by_name]
             if not calls or choice == "none" or answer.outcome.finish_reason is None:
                 return
-            messages.append(ChatMessage("assistant", answer.content or "", tuple(calls)))
+            messages.append(ChatMessage("assistant", answer.content or "", tuple(answer.calls)))
+            waiting = False
             for call in calls:
-                async for item in self._run_call(call, by_name[call.name]):
+                async for item in self.call(call, by_name[call.name], turn.defer_approvals):
                     yield item
+                    waiting = waiting or (turn.defer_approvals and isinstance(item, ApprovalAsked))
                     if isinstance(item, ToolResult):
                         messages.append(ChatMessage("tool", item.content, tool_call_id=call.id))
+            # A call of the client's own tools, or one deferred for approval: the turn ends
+            # here and the next request goes on from the transcript.
+            if waiting or len(calls) < len(answer.calls):
+                return
 
-    async def _run_call(
-        self, call: ToolCall, offered: OfferedTool
+    async def call(
+        self,
+        call: ToolCall,
+        offered: OfferedTool,
+        defer: bool = False,
+        approved: bool = False,
     ) -> AsyncGenerator[AgentEvent, None]:
+        """One call: :class:`ToolCallMade`, the approval where its server asks for one
+        (``defer``: only :class:`ApprovalAsked`, the decision comes with a later request;
+        ``approved``: already given), then :class:`ToolResult`."""
         tool = offered.tool
         yield ToolCallMade(call.id, tool.server, tool.name, offered.name, call.arguments)
         started = time.perf_counter()
@@ -237,7 +259,11 @@ class AgentLoop:
         if not isinstance(arguments, dict):
             yield result("Error: the arguments must be a JSON object.", "error")
             return
-        if offered.approval == "ask":
+        if offered.approval == "ask" and defer and not approved:
+            approval_id = "mcpr_" + uuid.uuid4().hex
+            yield ApprovalAsked(call.id, approval_id, tool.server, tool.name, call.arguments)
+            return
+        if offered.approval == "ask" and not approved:
             approval_id, decision = self.approvals.open(current_identity())
             yield ApprovalAsked(call.id, approval_id, tool.server, tool.name, call.arguments)
             try:
@@ -250,9 +276,8 @@ class AgentLoop:
                 yield result("The user denied this tool call.", "denied")
                 return
             started = time.perf_counter()
-        conn = self.hub.connection(tool.server)
         try:
-            text, is_error, _ = await conn.call_tool(tool.name, arguments)
+            text, is_error, _ = await offered.conn.call_tool(tool.name, arguments)
         except McpServerGone:
             raise
         except McpUnavailable as exc:

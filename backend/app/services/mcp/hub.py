@@ -29,6 +29,7 @@ class OfferedTool:
     name: str
     tool: McpTool
     approval: Literal["auto", "ask"]
+    conn: McpConnection
 
 
 class McpHub:
@@ -138,18 +139,31 @@ class McpHub:
 
     async def offered(self, servers: dict[str, McpServerConfig]) -> list[OfferedTool]:
         """Every allowed tool of ``servers`` (listed in parallel), named uniquely."""
-        listings = await asyncio.gather(
-            *(self.connection(n, c).tools() for n, c in servers.items())
-        )
-        tools = [t for listing in listings for t in listing if servers[t.server].offers(t.name)]
-        counts: dict[str, int] = {}
-        for t in tools:
-            counts[t.name] = counts.get(t.name, 0) + 1
-        return [
-            OfferedTool(
-                t.name if counts[t.name] == 1 else f"{t.server}__{t.name}",
-                t,
-                servers[t.server].approval,
-            )
-            for t in tools
+        conns = {n: self.connection(n, c) for n, c in servers.items()}
+        listings = await asyncio.gather(*(conn.tools() for conn in conns.values()))
+        tools = [
+            (t, servers[t.server].approval)
+            for listing in listings
+            for t in listing
+            if servers[t.server].offers(t.name)
         ]
+        return offer(tools, conns)
+
+
+def offer(
+    tools: list[tuple[McpTool, Literal["auto", "ask"]]], conns: dict[str, McpConnection]
+) -> list[OfferedTool]:
+    """``tools`` (with their approval policy) as offered to a model: each named by its own
+    name, or ``server__tool`` where two servers use one name."""
+    counts: dict[str, int] = {}
+    for t, _ in tools:
+        counts[t.name] = counts.get(t.name, 0) + 1
+    return [
+        OfferedTool(
+            t.name if counts[t.name] == 1 else f"{t.server}__{t.name}",
+            t,
+            approval,
+            conns[t.server],
+        )
+        for t, approval in tools
+    ]
