@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.schemas.common import BackendName, Temperature, TopP
 
@@ -103,6 +104,15 @@ class McpTool(BaseModel):
     )
     server_description: str | None = None
     allowed_tools: list[str] | McpToolNames | None = None
+
+    @field_validator("server_url")
+    @classmethod
+    def _has_host(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("server_url must be an http:// or https:// URL with a host")
+        return url
+
     require_approval: Literal["always", "never"] | McpApprovalFilter = "always"
     headers: dict[str, str] | None = None
 

@@ -265,15 +265,15 @@ def test_bad_input(base: str) -> None:
     assert r.status_code in (400, 422)
     r = httpx.put(f"{base}/api/v1/mcp/servers/bad%20name", json={"command": "x"})
     assert r.status_code == 400
-    # A server that cannot start: a clear 502 naming it, nothing hangs.
+    # A server that cannot start: a clear 424 naming it, nothing hangs.
     put_server(base, "broken", {"command": str(FIXTURE.with_name("no-such-program"))})
     r = httpx.post(gen, json={"messages": CHAT, "mcp_servers": ["broken"]}, timeout=60)
-    assert r.status_code == 502 and "'broken'" in r.json()["error"]["message"]
+    assert r.status_code == 424 and "'broken'" in r.json()["error"]["message"]
 
 
 def test_address_guard_refuses_loopback_by_default(server: ServerProcess, http_mcp: str) -> None:
     """The default server (MP_MCP_ALLOW_PRIVATE_URLS off) will not reach an MCP server on
     127.0.0.1, as URL downloads will not."""
     r = httpx.post(f"{server.url}/api/v1/mcp/test", json={"url": http_mcp}, timeout=60)
-    assert r.status_code == 502
+    assert r.status_code == 424
     assert "loopback" in r.json()["error"]["message"]

@@ -127,7 +127,13 @@ def _local_schema() -> dict:
 
 
 DOCUMENT = _local_schema()
-schema = schemathesis.openapi.from_dict(DOCUMENT)
+# Not fuzzed: saving or testing an MCP server configuration starts the command it names (an
+# admin's power); random commands are not something to run on a test machine
+# (tests/mcp/ covers these routes' bad input).
+NOT_FUZZED = {("/api/v1/mcp/test", "POST"), ("/api/v1/mcp/servers/{name}", "PUT")}
+schema = schemathesis.openapi.from_dict(DOCUMENT).exclude(
+    func=lambda ctx: (ctx.operation.path, ctx.operation.method.upper()) in NOT_FUZZED
+)
 STATS["operations"] = sum(len(item) for item in DOCUMENT["paths"].values())
 
 
@@ -164,7 +170,7 @@ def test_every_operation_is_fuzzed() -> None:
     the totals of what ran are checked when the fuzz server's fixture ends)."""
     operations = {(p, m.upper()) for p, item in DOCUMENT["paths"].items() for m in item}
     fuzzed = {(op.path, op.method.upper()) for op in _operations()}
-    assert operations == fuzzed
+    assert operations - NOT_FUZZED == fuzzed
 
 
 def _operations():

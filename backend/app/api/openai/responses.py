@@ -54,7 +54,9 @@ def get_store(request: Request) -> ResponsesStore:
 StoreDep = Annotated[ResponsesStore, Depends(get_store)]
 
 
-@router.post("", responses=error_responses(400, 404, 503), operation_id="openai-create_response")
+@router.post(
+    "", responses=error_responses(400, 404, 424, 503), operation_id="openai-create_response"
+)
 async def create_response(
     body: ResponseRequest,
     generation: GenerationDep,

@@ -68,7 +68,7 @@ def generation_response(outcome: GenerationOutcome) -> GenerateResponse:
             "description": "JSON, or with stream=true server-sent events: `token` "
             "({text}) per step, then `done` (this object) or `error` (the envelope)."
         },
-        **error_responses(400, 404, 503),
+        **error_responses(400, 404, 424, 503),
     },
 )
 async def generate(

@@ -29,9 +29,15 @@ router = APIRouter(prefix="/mcp", tags=["mcp"])
 
 def require_config_admin(request: Request, auth: AuthDep) -> None:
     """A stdio server runs a local command, so with auth on only admin keys may edit or test
-    servers; with auth off the local user is the admin (the browser guard keeps web pages
-    out, as for every other state-changing route)."""
+    servers; with auth off only callers on this machine may (the local user is the admin; the
+    browser guard keeps web pages out, as for every other state-changing route)."""
     if not auth.enabled:
+        host = request.client.host if request.client else ""
+        if host not in ("127.0.0.1", "::1"):
+            raise Forbidden(
+                "With auth off, MCP servers can be edited only from this machine (a server may "
+                "run a local command); turn auth on (MP_AUTH_ENABLED=true) and use an admin key."
+            )
         return
     principal = getattr(request.state, "principal", None)
     if principal is None or not principal.admin:
@@ -132,7 +138,7 @@ async def delete_server(name: str, hub: McpDep, _: ConfigAdmin) -> Response:
 @router.get(
     "/servers/{name}/tools",
     response_model=McpServerTools,
-    responses=error_responses(404, 502, 504),
+    responses=error_responses(404, 424),
 )
 async def server_tools(name: str, hub: McpDep) -> McpServerTools:
     """Connect (if needed) and list the server's tools, resources and prompts."""
@@ -143,7 +149,7 @@ async def server_tools(name: str, hub: McpDep) -> McpServerTools:
 @router.post(
     "/test",
     response_model=McpServerTools,
-    responses=error_responses(400, 403, 502, 504),
+    responses=error_responses(400, 403, 424),
 )
 async def test_server(
     body: McpServerConfig,

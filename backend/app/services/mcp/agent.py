@@ -35,7 +35,7 @@ from app.core.request_context import current_identity
 from app.services.generation import GenerationService, ParamsInput
 from app.services.generation.answering import Answer, Answering
 from app.services.mcp.approvals import Approvals
-from app.services.mcp.connection import McpServerGone, McpUnavailable
+from app.services.mcp.connection import McpServerGone, McpTimeout, McpUnavailable
 from app.services.mcp.hub import McpHub, OfferedTool
 from app.services.tools.output import Content
 
@@ -281,7 +281,7 @@ class AgentLoop:
         except McpServerGone:
             raise
         except McpUnavailable as exc:
-            timed_out = exc.status_code == 504
+            timed_out = isinstance(exc, McpTimeout)
             yield result(f"Error: {exc.message}", "timeout" if timed_out else "error")
             return
         yield result(text, "error" if is_error else "ok")

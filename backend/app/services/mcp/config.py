@@ -20,6 +20,7 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -71,8 +72,8 @@ class McpServerConfig(BaseModel):
     def _one_transport(self) -> McpServerConfig:
         if (self.command is None) == (self.url is None):
             raise ValueError("give exactly one of 'command' (stdio) or 'url' (Streamable HTTP)")
-        if self.url is not None and not re.match(r"^https?://", self.url):
-            raise ValueError("'url' must be an http:// or https:// URL")
+        if self.url is not None:
+            check_url(self.url)
         return self
 
     @property
@@ -88,6 +89,14 @@ class McpServerConfig(BaseModel):
         format other hosts read)."""
         out = self.model_dump(by_alias=True, exclude_defaults=True)
         return out
+
+
+def check_url(url: str) -> str:
+    """``url`` if it is an http(s) URL with a host; ValueError (a 400/422) otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("the MCP server URL must be an http:// or https:// URL with a host")
+    return url
 
 
 def redacted(config: McpServerConfig) -> McpServerConfig:

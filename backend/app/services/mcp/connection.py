@@ -31,7 +31,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import CONNECTION_CLOSED, Implementation
 
 from app.core.errors import AppError
-from app.services.downloads.address_guard import PinnedAsyncTransport
+from app.services.downloads.address_guard import UNREACHABLE, PinnedAsyncTransport
 from app.services.mcp.config import McpServerConfig
 from app.version import __version__
 
@@ -40,9 +40,11 @@ T = TypeVar("T")
 
 
 class McpUnavailable(AppError):
-    """An MCP server could not be reached, or stopped answering (502)."""
+    """An MCP server could not be reached, stopped answering, or took too long (424, as
+    OpenAI answers when an MCP server fails: the request depended on it)."""
 
-    status_code = 502
+    status_code = 424
+    error_type = "mcp_error"
 
     def __init__(self, message: str, code: str = "mcp_unavailable") -> None:
         super().__init__(message, code=code)
@@ -54,8 +56,6 @@ class McpServerGone(McpUnavailable):
 
 class McpTimeout(McpUnavailable):
     """A handshake or a call took longer than its limit."""
-
-    status_code = 504
 
     def __init__(self, message: str) -> None:
         super().__init__(message, code="mcp_timeout")
@@ -178,9 +178,8 @@ class McpConnection:
                     f"{self.connect_timeout:g} s"
                 ) from None
             if self._client is None:
-                raise McpUnavailable(
-                    f"MCP server '{self.name}' could not be reached: {self.last_error}"
-                )
+                why = "" if self.last_error == UNREACHABLE else f": {self.last_error}"
+                raise McpUnavailable(f"MCP server '{self.name}' could not be reached{why}")
             return self._client
 
     async def call(self, work: Callable[[Client], Awaitable[T]], timeout: float | None = None) -> T:
