@@ -39,6 +39,7 @@ from app.services.generation.limits import LoginFailureLimiter, RateLimiter
 from app.services.generation.shared_limits import RedisAdmission, RedisRateLimiter, check_redis
 from app.services.jobs import JobQueue, JobRunner, QueueWorker, build_event_bus, build_runner
 from app.services.mcp import AgentLoop, Approvals, McpHub
+from app.services.mcp.routing import ToolRouter
 from app.services.models.catalog import CatalogService
 from app.services.models.manager import ModelManager
 from app.services.models.store import ModelStore
@@ -140,7 +141,10 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
         )
         app.state.arena.add_source(app.state.prompt_runs.vote_source())
         app.state.mcp = McpHub(settings)
-        app.state.agent = AgentLoop(app.state.generation, app.state.mcp, Approvals(), settings)
+        router = ToolRouter(app.state.embeddings, manager, settings, settings.rag_embedding_model)
+        app.state.agent = AgentLoop(
+            app.state.generation, app.state.mcp, Approvals(), settings, router
+        )
         # Every kind is registered: resume what a restart interrupted (in-process), or take
         # queued jobs (a worker).
         await runner.start()

@@ -21,6 +21,7 @@ from app.schemas.mcp import (
     ApprovalRequestEventData,
     ToolCallEventData,
     ToolResultEventData,
+    ToolRoutingData,
     ToolStep,
 )
 from app.services.mcp import AgentLoop, AgentTurn
@@ -28,6 +29,7 @@ from app.services.mcp.agent import (
     AgentEvent,
     ApprovalAsked,
     RoundDone,
+    Routed,
     Token,
     ToolCallMade,
     ToolResult,
@@ -44,12 +46,19 @@ class _Turn:
         self.steps: list[ToolStep] = []
         self.prompt = self.completion = self.cached = 0
         self.last: RoundDone | None = None
+        self.routing: ToolRoutingData | None = None
 
     def add(self, item: AgentEvent) -> None:
         if isinstance(item, ToolCallMade):
             self.calls[item.id] = _call(item)
         elif isinstance(item, ToolResult):
             self.steps.append(ToolStep(call=self.calls[item.id], result=_result(item)))
+        elif isinstance(item, Routed):
+            self.routing = ToolRoutingData(
+                enabled_tools=item.routing.enabled_tools,
+                offered=item.routing.offered,
+                prompt_tokens_saved=item.routing.prompt_tokens_saved,
+            )
         elif isinstance(item, RoundDone):
             usage = item.answer.outcome.usage()
             self.prompt += usage.prompt_tokens
@@ -75,6 +84,7 @@ class _Turn:
             usage=usage,
             timings=outcome.timings(),
             tool_steps=self.steps,
+            tool_routing=self.routing,
         )
 
 
@@ -120,6 +130,8 @@ async def stream(
                     yield event(_call(item), "tool_call")
                 elif isinstance(item, ToolResult):
                     yield event(_result(item), "tool_result")
+                elif isinstance(item, Routed) and total.routing is not None:
+                    yield event(total.routing, "tool_routing")
     except AppError as exc:
         yield error_event(exc, "error")
         return

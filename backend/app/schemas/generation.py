@@ -20,7 +20,7 @@ from app.schemas.common import (
     TopP,
     Usage,
 )
-from app.schemas.mcp import ToolStep
+from app.schemas.mcp import ToolRoutingData, ToolStep
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -158,6 +158,9 @@ class GenerateResponse(BaseModel):
         default=None,
         description="With mcp_servers: each MCP tool call of the turn and its result. usage "
         "then counts every round's tokens; timings are the answering round's.",
+    )
+    tool_routing: ToolRoutingData | None = Field(
+        default=None, description="With many MCP tools enabled: which ones this turn offered."
     )
 
 

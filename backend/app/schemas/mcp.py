@@ -96,3 +96,15 @@ class ToolStep(BaseModel):
 
     call: ToolCallEventData
     result: ToolResultEventData
+
+
+class ToolRoutingData(BaseModel):
+    """Payload of ``tool_routing``: many MCP tools were enabled, so this turn offered only
+    those closest to the conversation."""
+
+    enabled_tools: int = Field(description="MCP tools enabled for the chat.")
+    offered: list[str] = Field(description="The tools offered this turn.")
+    prompt_tokens_saved: int | None = Field(
+        description="Prompt tokens the tools left out would have cost (None: the engine "
+        "tokenizes remotely)."
+    )

@@ -277,3 +277,24 @@ def test_address_guard_refuses_loopback_by_default(server: ServerProcess, http_m
     r = httpx.post(f"{server.url}/api/v1/mcp/test", json={"url": http_mcp}, timeout=60)
     assert r.status_code == 424
     assert "loopback" in r.json()["error"]["message"]
+
+
+def test_many_tools_are_routed(base: str) -> None:
+    """105 tools enabled (over the threshold of 24): the turn offers the 8 closest to the
+    question, the weather tools among them, and says how many prompt tokens that saved."""
+    put_server(base, "many", stdio_config("--many", "100"))
+    evs = events(
+        base,
+        {
+            "messages": [{"role": "user", "content": "Will it rain tomorrow? Check the weather."}],
+            "mcp_servers": ["many"],
+            "max_tokens": 8,
+            "max_tool_steps": 1,
+        },
+    )
+    routing = one(evs, "tool_routing")
+    assert routing["enabled_tools"] == 105
+    assert len(routing["offered"]) == 8
+    assert any(name.startswith("weather_") for name in routing["offered"]), routing
+    assert routing["prompt_tokens_saved"] > 2000
+    assert one(evs, "done")["tool_routing"] == routing

@@ -37,6 +37,7 @@ from app.services.generation.answering import Answer, Answering
 from app.services.mcp.approvals import Approvals
 from app.services.mcp.connection import McpServerGone, McpTimeout, McpUnavailable
 from app.services.mcp.hub import McpHub, OfferedTool
+from app.services.mcp.routing import Routing, ToolRouter
 from app.services.tools.output import Content
 
 # "auto", "required", "none", or the name of one offered tool.
@@ -87,13 +88,20 @@ class ToolResult:
 
 
 @dataclass(frozen=True)
+class Routed:
+    """Tool routing chose what this turn offers (many tools enabled)."""
+
+    routing: Routing
+
+
+@dataclass(frozen=True)
 class RoundDone:
     """One generation finished; ``answer`` is its parsed output."""
 
     answer: Answer
 
 
-AgentEvent = Token | ToolCallMade | ApprovalAsked | ToolResult | RoundDone
+AgentEvent = Token | ToolCallMade | ApprovalAsked | ToolResult | Routed | RoundDone
 
 
 @dataclass
@@ -136,11 +144,13 @@ class AgentLoop:
         hub: McpHub,
         approvals: Approvals,
         settings: McpSettings,
+        router: ToolRouter | None = None,
     ) -> None:
         self.generation = generation
         self.hub = hub
         self.approvals = approvals
         self.settings = settings
+        self.router = router
 
     async def tools(self, turn: AgentTurn) -> list[OfferedTool]:
         """The tools this turn offers (connecting to its servers). Called before a stream
@@ -179,8 +189,14 @@ class AgentLoop:
         ``is_disconnected`` (a non-streamed request's) each round is generated whole, without
         :class:`Token` events, and stops early when the client has left. ``turn.messages``
         grows with each round's calls and results (the transcript a caller may store)."""
-        by_name = {o.name: o for o in offered}
         messages = turn.messages
+        if self.router is not None:
+            offered, routing = await self.router.route(
+                turn.model, messages, offered, keep=turn.tool_choice
+            )
+            if routing is not None:
+                yield Routed(routing)
+        by_name = {o.name: o for o in offered}
         limit = min(turn.max_steps or self.settings.mcp_max_tool_steps, 64)
         for step in range(limit + 1):
             # The requested choice forces the first round only: forcing every round would
