@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
         app.state.catalog = CatalogService(settings, store, app.state.downloads)
         app.state.responses_store = ResponsesStore(app.state.db)
         app.state.rag = RagService(settings, app.state.db, app.state.generation, runner=runner)
-        await app.state.rag.start()
+        await app.state.rag.start(alone=role != "mcp")
         app.state.embeddings = EmbeddingService(settings, manager, app.state.rag.embedders)
         app.state.conversations = ConversationService(
             ConversationStore(app.state.db), app.state.generation, settings.conversation_resume_s
