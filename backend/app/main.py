@@ -16,7 +16,7 @@ from mcp.server import MCPServer
 from app.api.browser_guard import BrowserGuardMiddleware
 from app.api.errors import install_error_handlers
 from app.api.json_body import JsonBodyMiddleware
-from app.api.mcp_server import mount_mcp
+from app.api.mcp_server import mount_mcp, serving
 from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.api.openai.batch_lines import make_dispatcher
 from app.api.openapi import install_openapi
@@ -162,7 +162,7 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
         try:
             async with AsyncExitStack() as sessions:
                 if mcp_server is not None:  # /mcp: its requests run in the manager's tasks
-                    await sessions.enter_async_context(mcp_server.session_manager.run())
+                    await sessions.enter_async_context(serving(mcp_server))
                 yield
         finally:
             # Streams first (their engines stop within a step), then the stores and models;

@@ -5,7 +5,7 @@
 ``services/mcp/`` (the MCP client: tools of other servers for our models).
 """
 
-from app.api.mcp_server.http import MCP_PATH, mount_mcp
+from app.api.mcp_server.http import MCP_PATH, mount_mcp, serving
 from app.api.mcp_server.tools import build_mcp_server
 
-__all__ = ["MCP_PATH", "build_mcp_server", "mount_mcp"]
+__all__ = ["MCP_PATH", "build_mcp_server", "mount_mcp", "serving"]

@@ -8,6 +8,9 @@ so any replica behind a load balancer can answer it and no session outlives a re
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -50,7 +53,7 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 
 
 def mount_mcp(app: FastAPI, settings: Settings) -> MCPServer[Any]:
-    """Add ``/mcp`` to ``app``; the app's lifespan must run ``server.session_manager.run()``."""
+    """Add ``/mcp`` to ``app``; the app's lifespan must hold :func:`serving` open."""
     server = build_mcp_server(app.state)
     http_app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -68,3 +71,29 @@ def mount_mcp(app: FastAPI, settings: Settings) -> MCPServer[Any]:
         Route(MCP_PATH, endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
     )
     return server
+
+
+@asynccontextmanager
+async def serving(server: MCPServer[Any]) -> AsyncIterator[None]:
+    """The SDK's session manager running (``/mcp`` requests run in its task group) while the
+    context is open. In a task of its own: its task group must be entered and left in one
+    task, and an app's lifespan may start in one and end in another (an ASGI test harness's
+    fixtures do)."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def run() -> None:
+        async with server.session_manager.run():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(run(), name="mcp-sessions")
+    waiting = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if task.done():
+        task.result()  # it could not start: its error, here
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
