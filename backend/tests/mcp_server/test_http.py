@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Iterator
+
 import httpx
 import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from tests.helpers.server import ServerProcess, tiny_server
 from tests.mcp_server.conftest import McpApp
-from tests.mcp_server.tools import check_tools
+from tests.mcp_server.tools import check_tools, tool_error
+
+LOADED = "/api/v1/models/loaded"
 
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -82,3 +89,34 @@ def test_foreign_host_and_origin_refused(mcp_app: McpApp) -> None:
         headers={**headers, "Origin": "http://localhost:6274"},
     )
     assert local_origin.status_code == 200, local_origin.text
+
+
+@pytest.fixture(scope="module")
+def capped_server(tmp_path_factory: pytest.TempPathFactory, models_dir) -> Iterator[ServerProcess]:
+    """A server (auth off: the cap counts per client address) that runs one generation per
+    caller at a time."""
+    data = tmp_path_factory.mktemp("mcp-capped")
+    server = tiny_server(models_dir, data, MP_MAX_CONCURRENT_GENERATIONS_PER_KEY="1").start()
+    yield server
+    server.stop()
+
+
+async def test_generation_limits_apply_over_mcp(capped_server: ServerProcess) -> None:
+    """A tool call is admitted as the caller's generation: a second one while the first runs
+    is refused by the per-caller cap, as a tool error; the first completes."""
+    url = f"{capped_server.url}/mcp"
+    async with Client(url) as first, Client(url) as second:
+        # Greedy on the tiny model runs to max_tokens (no end-of-turn), long enough to overlap.
+        running = asyncio.create_task(
+            first.call_tool("generate", {"prompt": "The cat", "max_tokens": 200, "temperature": 0})
+        )
+        async with httpx.AsyncClient(base_url=capped_server.url, timeout=30) as http:
+            deadline = time.monotonic() + 120
+            while not any(m["active_requests"] for m in (await http.get(LOADED)).json()):
+                assert not running.done() and time.monotonic() < deadline, "never ran"
+                await asyncio.sleep(0.05)
+        refused = await tool_error(second, "generate", {"prompt": "Hi", "max_tokens": 2})
+        assert "already runs 1 generations at once" in refused
+        finished = await running
+    assert not finished.is_error
+    assert finished.structured_content["usage"]["completion_tokens"] == 200
