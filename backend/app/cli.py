@@ -1,5 +1,5 @@
-"""The ``playground`` command: serve the app, place the bundled model, build the test models,
-pull and quantize models.
+"""The ``playground`` command: serve the app (over HTTP, or as an MCP server over stdio), place
+the bundled model, build the test models, pull and quantize models.
 
 Scripts, the README and tests call these; keep their names and flags stable.
 """
@@ -165,6 +165,35 @@ def _worker_health(url: str) -> int:
         return 1
     typer.echo(f"worker healthy: {found.decode(errors='replace')}")
     return 0
+
+
+@cli.command("mcp")
+def mcp_command(
+    model: Annotated[
+        str | None,
+        typer.Option(help="Default model of the tools: a folder/file under models/ or a path."),
+    ] = None,
+) -> None:
+    """Serve the playground as an MCP server over stdio, for an MCP host that starts it
+    (Claude Desktop, Claude Code, Cursor): the tools of /mcp on this machine's models and
+    knowledge bases, with no HTTP server. stdout carries the protocol; logs go to stderr."""
+    import asyncio
+
+    from app.api.mcp_server import build_mcp_server
+    from app.main import create_app
+
+    if model:
+        os.environ["MP_DEFAULT_MODEL"] = model
+    get_settings.cache_clear()
+    settings = get_settings()
+    if settings.database_url:
+        _require_database(settings.database_url)
+    # The services the server builds, built by the app's own lifespan, without serving HTTP;
+    # it runs inside the stdio session, after the SDK has moved fd 1 away from the protocol,
+    # so nothing a library prints while models and stores open can reach the host.
+    app = create_app(settings, role="mcp")
+    server = build_mcp_server(app.state, lifespan=lambda _: app.router.lifespan_context(app))
+    asyncio.run(server.run_stdio_async())
 
 
 @cli.command()

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from mcp.server import MCPServer
 
 from app.api.browser_guard import BrowserGuardMiddleware
 from app.api.errors import install_error_handlers
 from app.api.json_body import JsonBodyMiddleware
+from app.api.mcp_server import mount_mcp, serving
 from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.api.openai.batch_lines import make_dispatcher
 from app.api.openapi import install_openapi
@@ -61,15 +64,19 @@ def _queue_worker(
     settings: Settings, queue: JobQueue | None, runner: JobRunner, role: str
 ) -> QueueWorker | None:
     """The worker of queued jobs in this process: always for ``playground worker``, and for
-    ``serve`` with Redis unless ``--no-worker`` (MP_SERVE_WORKER=false)."""
-    if queue is None or (role != "worker" and not settings.serve_worker):
+    ``serve`` with Redis unless ``--no-worker`` (MP_SERVE_WORKER=false); never for
+    ``playground mcp``."""
+    if queue is None or role == "mcp" or (role != "worker" and not settings.serve_worker):
         return None
     return QueueWorker(settings, queue, runner)
 
 
 def create_app(settings: Settings | None = None, role: str = "server") -> FastAPI:
     """The app. ``role="worker"`` (``playground worker``) builds the same services to run
-    queued jobs with; it serves no HTTP."""
+    queued jobs with; it serves no HTTP. ``role="mcp"`` (``playground mcp``, stdio) builds them
+    for the MCP tools of one host beside a server that may be running on the same folders, so
+    it leaves the jobs that server is running (or that a restart interrupted) alone."""
+    mcp_server: MCPServer[Any] | None = None
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     register_roots(settings.models_dir, settings.data_dir)
@@ -123,7 +130,7 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
         app.state.catalog = CatalogService(settings, store, app.state.downloads)
         app.state.responses_store = ResponsesStore(app.state.db)
         app.state.rag = RagService(settings, app.state.db, app.state.generation, runner=runner)
-        await app.state.rag.start()
+        await app.state.rag.start(alone=role != "mcp")
         app.state.embeddings = EmbeddingService(settings, manager, app.state.rag.embedders)
         app.state.conversations = ConversationService(
             ConversationStore(app.state.db), app.state.generation, settings.conversation_resume_s
@@ -147,20 +154,23 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
         )
         # Every kind is registered: resume what a restart interrupted (in-process), or take
         # queued jobs (a worker).
-        await runner.start()
+        await runner.start(resume=role != "mcp")
         worker = _queue_worker(settings, queue, runner, role)
         if worker is not None:
             await worker.start()
         if settings.preload_default_model and (default := await manager.default_model_id_async()):
             await manager.get(default, reserve=False)
-        if role == "worker":
-            log.info("Mistral Playground %s worker (no HTTP)", __version__)
+        if role != "server":
+            log.info("Mistral Playground %s %s (no HTTP)", __version__, role)
         else:
             log.info(
                 "Mistral Playground %s on http://%s:%d", __version__, settings.host, settings.port
             )
         try:
-            yield
+            async with AsyncExitStack() as sessions:
+                if mcp_server is not None:  # /mcp: its requests run in the manager's tasks
+                    await sessions.enter_async_context(serving(mcp_server))
+                yield
         finally:
             # Streams first (their engines stop within a step), then the stores and models;
             # a step that fails must not keep the later ones from saving their state.
@@ -228,6 +238,8 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
     app.include_router(ollama)
     app.include_router(root)
     app.include_router(metrics_route.router)
+    if settings.mcp_server_enabled and role == "server":
+        mcp_server = mount_mcp(app, settings)
     install_openapi(app)
     mount_frontend(app, settings.frontend_dist)
     return app

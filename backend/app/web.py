@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.core.errors import NotFound
 
-_API_PREFIXES = ("/api/", "/v1/", "/docs", "/redoc", "/openapi.json", "/metrics")
+_API_PREFIXES = ("/api/", "/v1/", "/docs", "/redoc", "/openapi.json", "/metrics", "/mcp/")
 
 _NOT_BUILT = """<!doctype html><html><head><title>Mistral Playground</title></head><body>
 <h1>Mistral Playground</h1><p>The API is running, but the UI has not been built.
@@ -26,7 +26,7 @@ def mount_frontend(app: FastAPI, dist: Path) -> None:
 
     @app.get("/{path:path}", include_in_schema=False)
     async def spa(path: str, request: Request):
-        if request.url.path.startswith(_API_PREFIXES):
+        if request.url.path.startswith(_API_PREFIXES) or request.url.path == "/mcp":
             raise NotFound(f"No route {request.url.path}.")
         candidate = (dist / path).resolve()
         if path and candidate.is_file() and candidate.is_relative_to(dist.resolve()):

@@ -12,6 +12,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.ollama.common import is_ollama_path, ollama_error
@@ -32,7 +33,11 @@ def _envelope(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, str]:
+def validation_message(
+    exc: RequestValidationError | ValidationError,
+) -> tuple[str, str | None, str]:
+    """(message, param, code) of a validation failure: its first problem, by field, and how
+    many more there are (request bodies here; the MCP tools' arguments too)."""
     errors = exc.errors()
     if not errors:
         return "Invalid request.", None, "invalid_request"
@@ -58,7 +63,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         # OpenAI answers 400 for any invalid request, and so does Ollama; we do on every route.
-        message, param, code = _validation_message(exc)
+        message, param, code = validation_message(exc)
         if is_ollama_path(request.url.path):
             return ollama_error(400, message)
         return _envelope(400, message, "invalid_request_error", param, code)

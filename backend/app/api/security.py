@@ -1,7 +1,8 @@
 """Authentication and per-key rate limiting for every route, as one ASGI middleware.
 
 Being middleware (not a per-route dependency) it covers routes other areas add later, the
-OpenAI ``/v1`` and Ollama ``/api/*`` routes, SSE streams and ``/metrics`` alike. Open without a
+OpenAI ``/v1`` and Ollama ``/api/*`` routes, SSE streams, ``/metrics`` and the MCP server at
+``/mcp`` alike. Open without a
 key: health, auth status and login, the API docs, and the UI's static files.
 """
 
@@ -29,8 +30,9 @@ PUBLIC_PATHS = frozenset(
         "/openapi.json",
     }
 )
-_PROTECTED_PREFIXES = ("/api/", "/v1/", "/metrics")
-_PROTECTED_EXACT = ("/api", "/v1")
+_PROTECTED_PREFIXES = ("/api/", "/v1/", "/metrics", "/mcp/")
+# /mcp: the MCP server (Streamable HTTP), a mounted ASGI app outside the documented routes.
+_PROTECTED_EXACT = ("/api", "/v1", "/mcp")
 # GET routes serving server-sent events end so (download and ingestion progress).
 EVENT_STREAM_SUFFIX = "/events"
 

@@ -160,6 +160,14 @@ class ServerSettings(BaseSettings):
         description="Server log format: one JSON object per line (with request_id) or text.",
     )
 
+    mcp_server_enabled: bool = Field(
+        default=True,
+        description="Serve the playground as an MCP server at /mcp (Streamable HTTP), so MCP "
+        "hosts (Claude Desktop, Claude Code, Cursor) can use its models and knowledge bases; "
+        "API keys apply when auth is on. Off: /mcp answers 404. `playground mcp` (stdio) "
+        "works either way.",
+    )
+
     @field_validator("models_dir", "data_dir", "frontend_dist", "shared_dir")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, Request, Response
 from sse_starlette import ServerSentEvent
@@ -29,7 +29,8 @@ from app.schemas.rag import (
     UploadItem,
     UploadResponse,
 )
-from app.services.generation import GenerationOutcome, ParamsInput
+from app.services.generation import GenerationOutcome, GenerationService, ParamsInput
+from app.services.rag import RagService
 from app.services.rag.citations import CitationStreamFilter, check_citations
 from app.services.rag.pipeline import NOT_FOUND_ANSWER, PreparedAnswer, grounded
 
@@ -147,6 +148,11 @@ async def job_events(job_id: str, rag: RagDep):
 async def query(body: QueryRequest, rag: RagDep):
     """The best chunks for a query (dense, lexical or hybrid; reranked when a reranker is
     configured), best first."""
+    return await search(body, rag)
+
+
+async def search(body: QueryRequest, rag: RagService) -> QueryResponse:
+    """The retrieved chunks of a query (also the MCP tool ``rag_search``)."""
     found = await rag.pipeline.retrieve(
         body.collection,
         body.query,
@@ -174,6 +180,17 @@ async def query(body: QueryRequest, rag: RagDep):
 async def answer(body: AnswerRequest, rag: RagDep, generation: GenerationDep, request: Request):
     """Answer a question from a knowledge base, citing sources as [n]. When no retrieved chunk
     reaches ``MP_RAG_ANSWER_MIN_SIMILARITY`` it says the documents do not contain the answer."""
+    if not body.stream:
+        return await answer_whole(body, rag, generation, request.is_disconnected)
+    prepared = await prepare_answer(body, rag)
+    if isinstance(prepared, AnswerResponse):
+        return sse_response(_not_found_events(prepared))
+    return sse_response(_answer_events(generation, prepared))
+
+
+async def prepare_answer(body: AnswerRequest, rag: RagService) -> PreparedAnswer | AnswerResponse:
+    """The prepared generation of a cited answer; or, when no retrieved chunk is close enough,
+    the finished answer that says the documents do not contain it (no model runs)."""
     found = await rag.pipeline.retrieve(
         body.collection,
         body.question,
@@ -185,19 +202,25 @@ async def answer(body: AnswerRequest, rag: RagDep, generation: GenerationDep, re
         body.rerank,
     )
     if not grounded(found.chunks, rag.settings.rag_answer_min_similarity):
-        response = _not_found(body.model)
-        if body.stream:
-            return sse_response(_not_found_events(response))
-        return response
-    chunks = found.chunks
+        return _not_found(body.model)
     # top_k of this request is the retrieval depth; the sampling one is sampling_top_k.
     params = ParamsInput.from_request(body, top_k=body.sampling_top_k, stop=body.stop)
-    prepared = await rag.pipeline.prepare_answer(
-        body.collection, body.question, chunks, body.model, body.backend, params
+    return await rag.pipeline.prepare_answer(
+        body.collection, body.question, found.chunks, body.model, body.backend, params
     )
-    if body.stream:
-        return sse_response(_answer_events(generation, prepared))
-    answer = await serving.complete(generation, prepared.job, request.is_disconnected, parse=False)
+
+
+async def answer_whole(
+    body: AnswerRequest,
+    rag: RagService,
+    generation: GenerationService,
+    is_disconnected: Callable[[], Awaitable[bool]] | None = None,
+) -> AnswerResponse:
+    """A cited answer, not streamed (also the MCP tool ``rag_answer``)."""
+    prepared = await prepare_answer(body, rag)
+    if isinstance(prepared, AnswerResponse):
+        return prepared
+    answer = await serving.complete(generation, prepared.job, is_disconnected, parse=False)
     return _response(prepared, answer.outcome)
 
 

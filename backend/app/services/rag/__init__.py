@@ -77,10 +77,18 @@ class RagService(RunsJobs):
             self.runner,
         )
 
-    async def start(self) -> None:
-        await self.ingestion.start()
-        self.evaluations.start()
-        await self.start_own_runner()
+    async def start(self, alone: bool = True) -> None:
+        """Open for use. ``alone=False`` (``playground mcp``, beside a server that may use the
+        same folders): no start-up recovery, which would take that server's uploads and
+        evaluations in progress for a crash's leftovers, and lexical indexes reconciled with
+        the documents on every use, as with a job queue."""
+        if alone:
+            await self.ingestion.start()
+            self.evaluations.start()
+        else:
+            self.collections.shared = True
+            await self.ingestion.start(recover=False)
+        await self.start_own_runner(resume=alone)
         # Lexical indexes of existing knowledge bases are loaded (or built, for those made
         # before BM25 existed) in the background; a query that comes first waits for its own.
         self._reconcile = asyncio.create_task(asyncio.to_thread(self.collections.reconcile_all))

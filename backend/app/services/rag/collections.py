@@ -51,6 +51,9 @@ class CollectionService:
         self.lexical_indexes = lexical
         self._backfill_lock = threading.Lock()
         self._reconciled: set[str] = set()
+        # Other processes add and delete documents in these folders too (replicas and workers
+        # with a job queue, or `playground mcp` beside a server): reconcile on every use.
+        self.shared = settings.redis_url is not None
         self.doc_vectors = DocumentVectorCache(vectors, settings.rag_filter_cache_chunks)
 
     def get(self, key: str, param: str = "collection") -> dict[str, Any]:
@@ -195,13 +198,12 @@ class CollectionService:
         without a shard (a knowledge base made before lexical indexes, or a lost folder) are
         indexed from the chunks stored in the vector store."""
         index = self.lexical_indexes.get(collection["id"])
-        # With a job queue, workers and other replicas add and delete documents: reconcile on
-        # every use (one query of the document rows; a rebuild only when something changed).
-        shared = self.settings.redis_url is not None
-        if collection["id"] in self._reconciled and not shared:
+        # Shared folders: reconcile on every use (one query of the document rows; a rebuild
+        # only when something changed).
+        if collection["id"] in self._reconciled and not self.shared:
             return index
         with self._backfill_lock:
-            if collection["id"] in self._reconciled and not shared:
+            if collection["id"] in self._reconciled and not self.shared:
                 return index
             known = {d["id"] for d in self.repo.documents(collection["id"])}
             for stale in index.documents() - known:

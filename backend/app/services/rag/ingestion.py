@@ -98,10 +98,14 @@ class IngestionService(RunsJobs):
         self._parsed: dict[str, ParsedDocument] = {}
 
     # --- lifecycle -------------------------------------------------------------------------------
-    async def start(self) -> None:
-        """Remove what a crash left half-stored. The runner resumes the jobs a previous run
-        left active (a job whose file is gone is rolled back when it runs)."""
+    async def start(self, recover: bool = True) -> None:
+        """Remove what a crash left half-stored (``recover``; not where another process may
+        be storing an upload now). The runner resumes the jobs a previous run left active (a
+        job whose file is gone is rolled back when it runs)."""
         self.files_dir.mkdir(parents=True, exist_ok=True)
+        if not recover:
+            await self.start_own_runner(resume=False)
+            return
         # A crash can leave a document without a live job (mid-rollback) or a file without a
         # row (mid-upload); neither may survive.
         for doc in self.repo.orphan_documents():
