@@ -89,21 +89,13 @@ class _Turn:
 
 
 def _call(item: ToolCallMade) -> ToolCallEventData:
-    return ToolCallEventData(
-        id=item.id, server=item.server, tool=item.tool, arguments=item.arguments
-    )
+    return ToolCallEventData.model_validate(item, from_attributes=True)
 
 
 def _result(item: ToolResult) -> ToolResultEventData:
-    return ToolResultEventData(
-        id=item.id,
-        server=item.server,
-        tool=item.tool,
-        content=item.content,
-        status=item.status,
-        duration_ms=round(item.duration_ms, 1),
-        truncated=item.truncated,
-    )
+    data = ToolResultEventData.model_validate(item, from_attributes=True)
+    data.duration_ms = round(data.duration_ms, 1)
+    return data
 
 
 async def stream(
@@ -118,13 +110,7 @@ async def stream(
                 if isinstance(item, Token):
                     yield event(TokenDelta(text=item.text), "token")
                 elif isinstance(item, ApprovalAsked):
-                    data = ApprovalRequestEventData(
-                        id=item.id,
-                        server=item.server,
-                        tool=item.tool,
-                        arguments=item.arguments,
-                        approval_id=item.approval_id,
-                    )
+                    data = ApprovalRequestEventData.model_validate(item, from_attributes=True)
                     yield event(data, "approval_request")
                 elif isinstance(item, ToolCallMade):
                     yield event(_call(item), "tool_call")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from app.api.openai.response_translate import Call, Turn, new_id, response_object
@@ -126,24 +127,17 @@ def _held_call(messages: list[ChatMessage], approval_id: str) -> ToolCall:
     )
 
 
+@dataclass
 class McpResponse:
     """One Responses request with MCP tools, answered whole (see the module docstring)."""
 
-    def __init__(
-        self,
-        body: ResponseRequest,
-        agent: AgentLoop,
-        settings: McpSettings,
-        params: ParamsInput,
-        messages: list[ChatMessage],
-    ) -> None:
-        self.body = body
-        self.agent = agent
-        self.settings = settings
-        self.params = params
-        self.messages = messages
-        self.output: list[OutputItem] = []
-        self.usage = [0, 0, 0]  # input, cached, output tokens over every round
+    body: ResponseRequest
+    agent: AgentLoop
+    settings: McpSettings
+    params: ParamsInput
+    messages: list[ChatMessage]
+    output: list[OutputItem] = field(default_factory=list)
+    usage: list[int] = field(default_factory=lambda: [0, 0, 0])  # input, cached, output
 
     async def run(
         self,

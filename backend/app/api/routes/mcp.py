@@ -51,19 +51,10 @@ ConfigAdmin = Annotated[None, Depends(require_config_admin)]
 
 
 def _view(name: str, config: McpServerConfig, hub: McpDep) -> McpServerView:
-    shown = redacted(config)
     return McpServerView(
+        **redacted(config).model_dump(),
         name=name,
         transport=config.transport,
-        command=shown.command,
-        args=shown.args,
-        env=shown.env,
-        cwd=shown.cwd,
-        url=shown.url,
-        headers=shown.headers,
-        disabled=shown.disabled,
-        approval=shown.approval,
-        allowed_tools=shown.allowed_tools,
         status=McpServerStatus(**hub.status(name)),
     )
 

@@ -135,22 +135,15 @@ def cut(text: str, budget: int) -> tuple[str, bool]:
     )
 
 
+@dataclass
 class AgentLoop:
     """Runs :class:`AgentTurn` values (see the module docstring)."""
 
-    def __init__(
-        self,
-        generation: GenerationService,
-        hub: McpHub,
-        approvals: Approvals,
-        settings: McpSettings,
-        router: ToolRouter | None = None,
-    ) -> None:
-        self.generation = generation
-        self.hub = hub
-        self.approvals = approvals
-        self.settings = settings
-        self.router = router
+    generation: GenerationService
+    hub: McpHub
+    approvals: Approvals
+    settings: McpSettings
+    router: ToolRouter | None = None
 
     async def tools(self, turn: AgentTurn) -> list[OfferedTool]:
         """The tools this turn offers (connecting to its servers). Called before a stream

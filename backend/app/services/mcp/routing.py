@@ -13,7 +13,7 @@ and with the kept ones, by the model's own template and tokenizer.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,21 +35,16 @@ class Routing:
     prompt_tokens_saved: int | None  # None when the model has no local tokenizer
 
 
+@dataclass
 class ToolRouter:
     """Picks the tools a turn offers (see the module docstring)."""
 
-    def __init__(
-        self,
-        embeddings: EmbeddingService,
-        manager: ModelManager,
-        settings: McpSettings,
-        embedding_model: str,
-    ) -> None:
-        self.embeddings = embeddings
-        self.manager = manager
-        self.settings = settings
-        self.embedding_model = embedding_model
-        self._vectors: dict[tuple[str, str, str], np.ndarray] = {}
+    embeddings: EmbeddingService
+    manager: ModelManager
+    settings: McpSettings
+    embedding_model: str
+    # Tool vectors by (server, name, description): tools rarely change between turns.
+    _vectors: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict)
 
     async def route(
         self,
