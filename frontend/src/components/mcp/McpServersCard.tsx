@@ -75,9 +75,18 @@ export function McpServersCard() {
   const [tested, setTested] = useState<McpServerTools | null>(null);
   const [busy, setBusy] = useState(false);
   const [showing, setShowing] = useState<string | null>(null);
-  const tools = useQuery({ queryKey: ["mcp-server-tools", showing], queryFn: () => serverTools(showing!), enabled: showing !== null });
-
   const refresh = () => queryClient.invalidateQueries({ queryKey: MCP_SERVERS_KEY });
+  const tools = useQuery({
+    queryKey: ["mcp-server-tools", showing],
+    queryFn: async () => {
+      try {
+        return await serverTools(showing!);
+      } finally {
+        void refresh(); // listing connects (or fails to): the status column changes
+      }
+    },
+    enabled: showing !== null,
+  });
 
   function open(next: ServerForm, name: string) {
     setForm(next);
