@@ -132,8 +132,16 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
         app.state.rag = RagService(settings, app.state.db, app.state.generation, runner=runner)
         await app.state.rag.start(alone=role != "mcp")
         app.state.embeddings = EmbeddingService(settings, manager, app.state.rag.embedders)
+        app.state.mcp = McpHub(settings)
+        router = ToolRouter(app.state.embeddings, manager, settings, settings.rag_embedding_model)
+        app.state.agent = AgentLoop(
+            app.state.generation, app.state.mcp, Approvals(), settings, router
+        )
         app.state.conversations = ConversationService(
-            ConversationStore(app.state.db), app.state.generation, settings.conversation_resume_s
+            ConversationStore(app.state.db),
+            app.state.generation,
+            settings.conversation_resume_s,
+            agent=app.state.agent,
         )
         app.state.arena = ArenaService(
             ArenaStore(app.state.db), app.state.generation, min_votes=settings.arena_min_votes
@@ -147,11 +155,6 @@ def create_app(settings: Settings | None = None, role: str = "server") -> FastAP
             settings, RunStore(app.state.db), app.state.batches, app.state.generation, store
         )
         app.state.arena.add_source(app.state.prompt_runs.vote_source())
-        app.state.mcp = McpHub(settings)
-        router = ToolRouter(app.state.embeddings, manager, settings, settings.rag_embedding_model)
-        app.state.agent = AgentLoop(
-            app.state.generation, app.state.mcp, Approvals(), settings, router
-        )
         # Every kind is registered: resume what a restart interrupted (in-process), or take
         # queued jobs (a worker).
         await runner.start(resume=role != "mcp")

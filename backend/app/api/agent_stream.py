@@ -136,3 +136,20 @@ async def complete(
         async for item in items:
             total.add(item)
     return total.response()
+
+
+def tool_event(
+    item: ToolCallMade | ApprovalAsked | ToolResult,
+) -> ToolCallEventData | ToolResultEventData:
+    """The payload of a tool event as this dialect sends it (conversations' streams too)."""
+    if isinstance(item, ApprovalAsked):
+        return ApprovalRequestEventData(
+            id=item.id,
+            server=item.server,
+            tool=item.tool,
+            arguments=item.arguments,
+            approval_id=item.approval_id,
+        )
+    if isinstance(item, ToolCallMade):
+        return _call(item)
+    return _result(item)

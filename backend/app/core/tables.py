@@ -82,6 +82,11 @@ conversation_messages = Table(
     Column("prompt_tokens", Integer),
     Column("completion_tokens", Integer),
     Column("total_ms", Float),
+    # Answers with MCP tools (migration 0004): JSON of an assistant message's calls, the call
+    # a tool message answers, and JSON of that result's server, tool, status and duration.
+    Column("tool_calls", Text),
+    Column("tool_call_id", Text),
+    Column("tool_result", Text),
     UniqueConstraint("conversation_id", "position"),
 )
 

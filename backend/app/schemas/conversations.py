@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from app.schemas.common import AllowFallback, BackendName
 from app.schemas.generation import GenerationParameters
@@ -57,6 +57,35 @@ class ConversationAnswer(GenerationParameters):
         description="Send the answer as server-sent events "
         "(`message`, `token`..., then `done` or `error`); false: JSON.",
     )
+    mcp_servers: list[str] | Literal["all"] | None = Field(
+        default=None,
+        description="MCP servers (names from GET /api/v1/mcp/servers, or 'all' enabled ones) "
+        "whose tools the model may call: the server runs the calls and feeds the results back; "
+        "the stream adds tool_call, approval_request and tool_result events, and the calls "
+        "and results are saved as messages of the conversation.",
+    )
+    tool_choice: str | None = Field(
+        default=None,
+        max_length=128,
+        description="With mcp_servers, for the first round: 'auto' (default), 'required', "
+        "'none', or the name of one tool to call.",
+    )
+    max_tool_steps: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="With mcp_servers: most rounds of tool calls (default MP_MCP_MAX_TOOL_STEPS).",
+    )
+
+    @model_validator(mode="after")
+    def _tools_need_servers(self) -> ConversationAnswer:
+        if self.mcp_servers is None and (
+            self.tool_choice is not None or self.max_tool_steps is not None
+        ):
+            raise ValueError("'tool_choice' and 'max_tool_steps' need 'mcp_servers'")
+        if self.mcp_servers is not None and self.json_schema is not None:
+            raise ValueError("'mcp_servers' and 'json_schema' cannot be combined")
+        return self
 
 
 class ConversationSend(ConversationAnswer):
@@ -75,11 +104,35 @@ class MessageFigures(BaseModel):
     total_ms: float | None = Field(default=None, description="Request to last token.")
 
 
+class ConversationToolCall(BaseModel):
+    """An MCP tool call an assistant message made."""
+
+    id: str = Field(description="The call's id (its tool message answers it).")
+    server: str = Field(description="MCP server that ran it.")
+    tool: str = Field(description="The tool's name on that server.")
+    name: str = Field(description="The name the model was offered (server__tool on a clash).")
+    arguments: str = Field(description="JSON text of the arguments the model gave.")
+
+
+class ConversationToolResult(BaseModel):
+    """How an MCP tool call went (on a tool message; its content is the result)."""
+
+    server: str
+    tool: str
+    status: Literal["ok", "error", "denied", "timeout", "cancelled"] = Field(
+        description="cancelled: the answer was stopped before the call returned."
+    )
+    duration_ms: float = Field(description="Time the call took (after any approval).")
+    truncated: bool = Field(default=False, description="The result was cut to the budget.")
+
+
 class ConversationMessage(BaseModel):
-    """A stored message. Assistant messages carry what generated them and their figures."""
+    """A stored message. Assistant messages carry what generated them and their figures;
+    with MCP tools, an assistant message may carry ``tool_calls`` and each result is a
+    ``tool`` message."""
 
     id: str = Field(description="Message id.")
-    role: Literal["user", "assistant"] = Field(description="Who wrote it.")
+    role: Literal["user", "assistant", "tool"] = Field(description="Who wrote it.")
     content: str = Field(description="Message text (a stopped answer keeps what was generated).")
     created_at: float = Field(description="Unix time.")
     model: str | None = Field(default=None, description="Model that answered.")
@@ -87,10 +140,21 @@ class ConversationMessage(BaseModel):
     parameters: dict[str, Any] | None = Field(
         default=None, description="Sampling parameters of the answer."
     )
-    finish_reason: Literal["stop", "length", "cancelled"] | None = Field(
-        default=None, description="Why the answer ended; cancelled: stopped by the client."
+    finish_reason: Literal["stop", "length", "cancelled", "tool_calls"] | None = Field(
+        default=None,
+        description="Why the answer ended; cancelled: stopped by the client; tool_calls: the "
+        "model called tools (the answer follows in later messages).",
     )
     figures: MessageFigures | None = None
+    tool_calls: list[ConversationToolCall] = Field(
+        default_factory=list, description="MCP tool calls this assistant message made."
+    )
+    tool_call_id: str | None = Field(
+        default=None, description="A tool message: the id of the call it answers."
+    )
+    tool_result: ConversationToolResult | None = Field(
+        default=None, description="A tool message: how the call went."
+    )
 
 
 class ConversationSummary(BaseModel):

@@ -881,6 +881,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mcp/approvals/{approval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide Approval
+         * @description Approve or deny a tool call a chat is waiting on (its ``approval_request`` event).
+         */
+        post: operations["mcp-decide_approval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mcp/servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Servers
+         * @description The servers of mcp.json, secrets redacted, with their connection status.
+         */
+        get: operations["mcp-list_servers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mcp/servers/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put Server
+         * @description Add or replace a server. Values sent back as the redaction marker keep their stored
+         *     secret, so a redacted view can be edited and saved.
+         */
+        put: operations["mcp-put_server"];
+        post?: never;
+        /**
+         * Delete Server
+         * @description Remove a server (its connection is closed).
+         */
+        delete: operations["mcp-delete_server"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mcp/servers/{name}/tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server Tools
+         * @description Connect (if needed) and list the server's tools, resources and prompts.
+         */
+        get: operations["mcp-server_tools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mcp/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Server
+         * @description Connect to a server that is not saved yet and list what it offers (Settings' "Test").
+         */
+        post: operations["mcp-test_server"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models": {
         parameters: {
             query?: never;
@@ -933,7 +1038,8 @@ export interface paths {
         put?: never;
         /**
          * Generate
-         * @description Generate text from a prompt or a conversation, optionally streamed.
+         * @description Generate text from a prompt or a conversation, optionally streamed. With
+         *     ``mcp_servers`` the model may call those servers' tools (docs/mcp.md).
          */
         post: operations["generate-generate"];
         delete?: never;
@@ -2028,6 +2134,14 @@ export interface components {
              * @description Unix time of revocation; null while active.
              */
             revoked_at: number | null;
+        };
+        /** ApprovalDecision */
+        ApprovalDecision: {
+            /**
+             * Approve
+             * @description true runs the tool call; false denies it.
+             */
+            approve: boolean;
         };
         /**
          * AuthStatus
@@ -3166,6 +3280,16 @@ export interface components {
             /** Max Tokens */
             max_tokens?: number | null;
             /**
+             * Max Tool Steps
+             * @description With mcp_servers: most rounds of tool calls (default MP_MCP_MAX_TOOL_STEPS).
+             */
+            max_tool_steps?: number | null;
+            /**
+             * Mcp Servers
+             * @description MCP servers (names from GET /api/v1/mcp/servers, or 'all' enabled ones) whose tools the model may call: the server runs the calls and feeds the results back; the stream adds tool_call, approval_request and tool_result events, and the calls and results are saved as messages of the conversation.
+             */
+            mcp_servers?: string[] | "all" | null;
+            /**
              * Model
              * @description Model id from GET /api/v1/models; default: the server's default model.
              */
@@ -3192,6 +3316,11 @@ export interface components {
             system?: string | null;
             /** Temperature */
             temperature?: number | null;
+            /**
+             * Tool Choice
+             * @description With mcp_servers, for the first round: 'auto' (default), 'required', 'none', or the name of one tool to call.
+             */
+            tool_choice?: string | null;
             /** Top K */
             top_k?: number | null;
             /** Top P */
@@ -3230,7 +3359,9 @@ export interface components {
         };
         /**
          * ConversationMessage
-         * @description A stored message. Assistant messages carry what generated them and their figures.
+         * @description A stored message. Assistant messages carry what generated them and their figures;
+         *     with MCP tools, an assistant message may carry ``tool_calls`` and each result is a
+         *     ``tool`` message.
          */
         ConversationMessage: {
             /**
@@ -3251,9 +3382,9 @@ export interface components {
             figures?: components["schemas"]["MessageFigures"] | null;
             /**
              * Finish Reason
-             * @description Why the answer ended; cancelled: stopped by the client.
+             * @description Why the answer ended; cancelled: stopped by the client; tool_calls: the model called tools (the answer follows in later messages).
              */
-            finish_reason?: ("stop" | "length" | "cancelled") | null;
+            finish_reason?: ("stop" | "length" | "cancelled" | "tool_calls") | null;
             /**
              * Id
              * @description Message id.
@@ -3276,7 +3407,19 @@ export interface components {
              * @description Who wrote it.
              * @enum {string}
              */
-            role: "user" | "assistant";
+            role: "user" | "assistant" | "tool";
+            /**
+             * Tool Call Id
+             * @description A tool message: the id of the call it answers.
+             */
+            tool_call_id?: string | null;
+            /**
+             * Tool Calls
+             * @description MCP tool calls this assistant message made.
+             */
+            tool_calls?: components["schemas"]["ConversationToolCall"][];
+            /** @description A tool message: how the call went. */
+            tool_result?: components["schemas"]["ConversationToolResult"] | null;
         };
         /**
          * ConversationSend
@@ -3306,6 +3449,16 @@ export interface components {
             /** Max Tokens */
             max_tokens?: number | null;
             /**
+             * Max Tool Steps
+             * @description With mcp_servers: most rounds of tool calls (default MP_MCP_MAX_TOOL_STEPS).
+             */
+            max_tool_steps?: number | null;
+            /**
+             * Mcp Servers
+             * @description MCP servers (names from GET /api/v1/mcp/servers, or 'all' enabled ones) whose tools the model may call: the server runs the calls and feeds the results back; the stream adds tool_call, approval_request and tool_result events, and the calls and results are saved as messages of the conversation.
+             */
+            mcp_servers?: string[] | "all" | null;
+            /**
              * Model
              * @description Model id from GET /api/v1/models; default: the server's default model.
              */
@@ -3332,6 +3485,11 @@ export interface components {
             system?: string | null;
             /** Temperature */
             temperature?: number | null;
+            /**
+             * Tool Choice
+             * @description With mcp_servers, for the first round: 'auto' (default), 'required', 'none', or the name of one tool to call.
+             */
+            tool_choice?: string | null;
             /** Top K */
             top_k?: number | null;
             /** Top P */
@@ -3387,6 +3545,64 @@ export interface components {
              * @description Unix time of the last change.
              */
             updated_at: number;
+        };
+        /**
+         * ConversationToolCall
+         * @description An MCP tool call an assistant message made.
+         */
+        ConversationToolCall: {
+            /**
+             * Arguments
+             * @description JSON text of the arguments the model gave.
+             */
+            arguments: string;
+            /**
+             * Id
+             * @description The call's id (its tool message answers it).
+             */
+            id: string;
+            /**
+             * Name
+             * @description The name the model was offered (server__tool on a clash).
+             */
+            name: string;
+            /**
+             * Server
+             * @description MCP server that ran it.
+             */
+            server: string;
+            /**
+             * Tool
+             * @description The tool's name on that server.
+             */
+            tool: string;
+        };
+        /**
+         * ConversationToolResult
+         * @description How an MCP tool call went (on a tool message; its content is the result).
+         */
+        ConversationToolResult: {
+            /**
+             * Duration Ms
+             * @description Time the call took (after any approval).
+             */
+            duration_ms: number;
+            /** Server */
+            server: string;
+            /**
+             * Status
+             * @description cancelled: the answer was stopped before the call returned.
+             * @enum {string}
+             */
+            status: "ok" | "error" | "denied" | "timeout" | "cancelled";
+            /** Tool */
+            tool: string;
+            /**
+             * Truncated
+             * @description The result was cut to the budget.
+             * @default false
+             */
+            truncated?: boolean;
         };
         /**
          * ConversationUpdate
@@ -4363,6 +4579,16 @@ export interface components {
             /** Max Tokens */
             max_tokens?: number | null;
             /**
+             * Max Tool Steps
+             * @description With mcp_servers: most rounds of tool calls (default MP_MCP_MAX_TOOL_STEPS).
+             */
+            max_tool_steps?: number | null;
+            /**
+             * Mcp Servers
+             * @description Chat mode: MCP servers (names from GET /api/v1/mcp/servers, or 'all' enabled ones) whose tools the model may call; the server runs the calls and feeds the results back (the stream adds tool_call, approval_request and tool_result events).
+             */
+            mcp_servers?: string[] | "all" | null;
+            /**
              * Messages
              * @description Conversation for chat mode; the model's template is applied.
              */
@@ -4399,6 +4625,11 @@ export interface components {
             system?: string | null;
             /** Temperature */
             temperature?: number | null;
+            /**
+             * Tool Choice
+             * @description With mcp_servers, for the first round: 'auto' (default), 'required' (the model must call a tool), 'none', or the name of one tool to call.
+             */
+            tool_choice?: string | null;
             /** Top K */
             top_k?: number | null;
             /** Top P */
@@ -4431,6 +4662,11 @@ export interface components {
              */
             text: string;
             timings: components["schemas"]["Timings"];
+            /**
+             * Tool Steps
+             * @description With mcp_servers: each MCP tool call of the turn and its result. usage then counts every round's tokens; timings are the answering round's.
+             */
+            tool_steps?: components["schemas"]["ToolStep"][] | null;
             usage: components["schemas"]["Usage"];
         };
         /**
@@ -4918,6 +5154,179 @@ export interface components {
             sha256: string | null;
             /** Size Bytes */
             size_bytes: number;
+        };
+        /** McpPromptView */
+        McpPromptView: {
+            /** Arguments */
+            arguments?: string[];
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name: string;
+        };
+        /** McpResourceView */
+        McpResourceView: {
+            /** Description */
+            description?: string | null;
+            /** Mime Type */
+            mime_type?: string | null;
+            /** Name */
+            name: string;
+            /** Uri */
+            uri: string;
+        };
+        /**
+         * McpServerConfig
+         * @description One server: a local command (stdio) or a URL (Streamable HTTP), and how the
+         *     playground uses it.
+         */
+        McpServerConfig: {
+            /**
+             * Allowedtools
+             * @description Only these tools are offered to models (all when unset).
+             */
+            allowedTools?: string[] | null;
+            /**
+             * Approval
+             * @description auto: tool calls run at once; ask: each waits for the user's approval.
+             * @default auto
+             * @enum {string}
+             */
+            approval?: "auto" | "ask";
+            /**
+             * Args
+             * @description stdio: its arguments.
+             */
+            args?: string[];
+            /**
+             * Command
+             * @description stdio: the program to start.
+             */
+            command?: string | null;
+            /**
+             * Cwd
+             * @description stdio: working directory.
+             */
+            cwd?: string | null;
+            /**
+             * Disabled
+             * @description Not connected, its tools not offered.
+             * @default false
+             */
+            disabled?: boolean;
+            /**
+             * Env
+             * @description stdio: extra environment variables (secret).
+             */
+            env?: {
+                [key: string]: string;
+            };
+            /**
+             * Headers
+             * @description HTTP: headers sent on every request (secret).
+             */
+            headers?: {
+                [key: string]: string;
+            };
+            /**
+             * Url
+             * @description Streamable HTTP: the endpoint, e.g. http://host/mcp.
+             */
+            url?: string | null;
+        };
+        /** McpServerStatus */
+        McpServerStatus: {
+            /**
+             * Connected
+             * @description Whether a connection is open now.
+             */
+            connected: boolean;
+            /**
+             * Last Error
+             * @description Why the last connection failed or ended.
+             */
+            last_error: string | null;
+        };
+        /**
+         * McpServerTools
+         * @description What one server offers (``/tools``), or the outcome of a connection test (``/test``).
+         */
+        McpServerTools: {
+            /**
+             * Duration Ms
+             * @description Time to connect (if needed) and list.
+             */
+            duration_ms: number;
+            /** Prompts */
+            prompts?: components["schemas"]["McpPromptView"][];
+            /** Resources */
+            resources?: components["schemas"]["McpResourceView"][];
+            /** Server */
+            server: string;
+            /** Tools */
+            tools: components["schemas"]["McpToolView"][];
+        };
+        /**
+         * McpServerView
+         * @description A configured server as the API shows it: ``env`` and ``headers`` values redacted.
+         */
+        McpServerView: {
+            /** Allowed Tools */
+            allowed_tools?: string[] | null;
+            /**
+             * Approval
+             * @default auto
+             * @enum {string}
+             */
+            approval?: "auto" | "ask";
+            /** Args */
+            args?: string[];
+            /** Command */
+            command?: string | null;
+            /** Cwd */
+            cwd?: string | null;
+            /**
+             * Disabled
+             * @default false
+             */
+            disabled?: boolean;
+            /** Env */
+            env?: {
+                [key: string]: string;
+            };
+            /** Headers */
+            headers?: {
+                [key: string]: string;
+            };
+            /** Name */
+            name: string;
+            status: components["schemas"]["McpServerStatus"];
+            /**
+             * Transport
+             * @enum {string}
+             */
+            transport: "stdio" | "http";
+            /** Url */
+            url?: string | null;
+        };
+        /** McpToolView */
+        McpToolView: {
+            /**
+             * Allowed
+             * @description Offered to models (the server's allow-list).
+             */
+            allowed: boolean;
+            /** Description */
+            description: string;
+            /** Input Schema */
+            input_schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Name
+             * @description The tool's name on its server.
+             */
+            name: string;
         };
         /**
          * MemoryFit
@@ -6714,6 +7123,32 @@ export interface components {
             name: string;
         };
         /**
+         * ToolCallEventData
+         * @description Payload of a stream's ``tool_call`` event (and of ``tool_steps`` entries).
+         */
+        ToolCallEventData: {
+            /**
+             * Arguments
+             * @description JSON text of the arguments the model gave.
+             */
+            arguments: string;
+            /**
+             * Id
+             * @description The call's id (the tool message answers it).
+             */
+            id: string;
+            /**
+             * Server
+             * @description MCP server that runs it.
+             */
+            server: string;
+            /**
+             * Tool
+             * @description The tool's name on that server.
+             */
+            tool: string;
+        };
+        /**
          * ToolCallIn
          * @description A call made by the assistant earlier in the conversation.
          */
@@ -6793,6 +7228,46 @@ export interface components {
              * @constant
              */
             type: "tool_result";
+        };
+        /**
+         * ToolResultEventData
+         * @description Payload of ``tool_result``: what the model was given back.
+         */
+        ToolResultEventData: {
+            /**
+             * Content
+             * @description The result as the model reads it (cut to the budget).
+             */
+            content: string;
+            /**
+             * Duration Ms
+             * @description Time the call took (after any approval).
+             */
+            duration_ms: number;
+            /** Id */
+            id: string;
+            /** Server */
+            server: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "error" | "denied" | "timeout";
+            /** Tool */
+            tool: string;
+            /**
+             * Truncated
+             * @description Whether the result was cut to the size budget.
+             */
+            truncated: boolean;
+        };
+        /**
+         * ToolStep
+         * @description One MCP tool call of a chat turn and its result (non-streamed answers).
+         */
+        ToolStep: {
+            call: components["schemas"]["ToolCallEventData"];
+            result: components["schemas"]["ToolResultEventData"];
         };
         /**
          * ToolUseBlock
@@ -9398,7 +9873,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message), `stopped` (cancelled before its first token: nothing stored) or `error` (the envelope). Events carry ids (offsets into the answer): a client that lost the connection gets the rest from `GET .../stream` with `Last-Event-ID`. Closing the connection does not stop the answer; `POST .../cancel` does. */
+            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message), `stopped` (cancelled before its first token: nothing stored) or `error` (the envelope); with `mcp_servers` also `tool_call`, `approval_request` and `tool_result` (as in POST /api/v1/models/generate). Events carry ids (offsets into the answer): a client that lost the connection gets the rest from `GET .../stream` with `Last-Event-ID`. Closing the connection does not stop the answer; `POST .../cancel` does. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9489,7 +9964,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message), `stopped` (cancelled before its first token: nothing stored) or `error` (the envelope). Events carry ids (offsets into the answer): a client that lost the connection gets the rest from `GET .../stream` with `Last-Event-ID`. Closing the connection does not stop the answer; `POST .../cancel` does. */
+            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message), `stopped` (cancelled before its first token: nothing stored) or `error` (the envelope); with `mcp_servers` also `tool_call`, `approval_request` and `tool_result` (as in POST /api/v1/models/generate). Events carry ids (offsets into the answer): a client that lost the connection gets the rest from `GET .../stream` with `Last-Event-ID`. Closing the connection does not stop the answer; `POST .../cancel` does. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9579,7 +10054,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message), `stopped` (cancelled before its first token: nothing stored) or `error` (the envelope). Events carry ids (offsets into the answer): a client that lost the connection gets the rest from `GET .../stream` with `Last-Event-ID`. Closing the connection does not stop the answer; `POST .../cancel` does. */
+            /** @description The stored assistant message as JSON, or with stream=true (the default) server-sent events: `message` (the stored user message, when one was added), `token` ({text}) per step, then `done` (the stored assistant message), `stopped` (cancelled before its first token: nothing stored) or `error` (the envelope); with `mcp_servers` also `tool_call`, `approval_request` and `tool_result` (as in POST /api/v1/models/generate). Events carry ids (offsets into the answer): a client that lost the connection gets the rest from `GET .../stream` with `Last-Event-ID`. Closing the connection does not stop the answer; `POST .../cancel` does. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10230,6 +10705,445 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    "mcp-decide_approval": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "mcp-list_servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["McpServerView"][];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "mcp-put_server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["McpServerConfig"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["McpServerView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A resource named in the path does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "mcp-delete_server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "mcp-server_tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["McpServerTools"];
+                };
+            };
+            /** @description Invalid request (the error envelope names the field). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Gateway Timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "mcp-test_server": {
+        parameters: {
+            query?: {
+                /** @description Name to show in errors. */
+                name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["McpServerConfig"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["McpServerTools"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or wrong API key / session token (when auth is on). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Gateway Timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };

@@ -1,5 +1,6 @@
 import { createPersistentStore, useStore } from "@/lib/store";
 import type { Schemas } from "@/lib/api";
+import type { ToolCallView } from "@/lib/mcp";
 
 export type Role = "user" | "assistant";
 
@@ -22,6 +23,8 @@ export interface Turn {
   content: string;
   stats?: ResponseStats;
   error?: string;
+  /** An answer's MCP tool calls, in the order they ran (before its text). */
+  tools?: ToolCallView[];
 }
 
 export interface Conversation {
@@ -33,6 +36,10 @@ export interface Conversation {
   backend: string;
   system: string;
   turns: Turn[];
+  /** MCP servers whose tools chat answers may call (none: a plain chat). */
+  mcpServers: string[];
+  /** How the first round uses them: "auto", "required", or one tool's name. */
+  mcpToolChoice: string;
   prompt: string;
   completion: string;
   completionStats?: ResponseStats;
@@ -45,6 +52,8 @@ export const EMPTY_CONVERSATION: Conversation = {
   backend: "",
   system: "",
   turns: [],
+  mcpServers: [],
+  mcpToolChoice: "auto",
   prompt: "",
   completion: "",
 };
@@ -62,6 +71,8 @@ export function reviveConversation(raw: unknown): Conversation {
           (t): t is Turn => !!t && (t.role === "user" || t.role === "assistant") && typeof t.content === "string",
         )
       : [],
+    mcpServers: Array.isArray(r.mcpServers) ? r.mcpServers.filter((s): s is string => typeof s === "string") : [],
+    mcpToolChoice: typeof r.mcpToolChoice === "string" && r.mcpToolChoice ? r.mcpToolChoice : "auto",
     prompt: typeof r.prompt === "string" ? r.prompt : "",
     completion: typeof r.completion === "string" ? r.completion : "",
     completionStats: r.completionStats,
@@ -80,6 +91,16 @@ export function useConversation(): Conversation {
 
 export function patchConversation(patch: Partial<Conversation>) {
   conversationStore.set((c) => ({ ...c, ...patch }));
+}
+
+/** Sets the MCP tool calls of the last assistant turn (the answer being written). */
+export function updateLastTools(tools: ToolCallView[]) {
+  conversationStore.set((c) => {
+    const turns = [...c.turns];
+    const last = turns[turns.length - 1];
+    if (last?.role === "assistant") turns[turns.length - 1] = { ...last, tools };
+    return { ...c, turns };
+  });
 }
 
 /** Sets the text (and optionally stats) of the last assistant turn. */

@@ -2,6 +2,7 @@ import { client, type Schemas } from "@/lib/api";
 import type { ResponseStats, Turn } from "@/lib/conversation";
 import { downloadFromApi } from "@/lib/download";
 import { toApiError } from "@/lib/errors";
+import { applyToolEvent, foldToolMessages, type ToolCallView } from "@/lib/mcp";
 import { StreamGone, eventJson, resumeEvents, streamEvents, type SSEEvent } from "@/lib/stream";
 
 export type StoredConversation = Schemas["Conversation"];
@@ -26,7 +27,12 @@ export function statsOf(m: StoredMessage): ResponseStats | undefined {
 }
 
 export function toTurn(m: StoredMessage): Turn {
-  return { id: m.id, role: m.role, content: m.content, stats: statsOf(m) };
+  return { id: m.id, role: m.role === "user" ? "user" : "assistant", content: m.content, stats: statsOf(m) };
+}
+
+/** Stored messages as turns: MCP tool calls and results fold into the answer after them. */
+export function toTurns(messages: StoredMessage[]): Turn[] {
+  return foldToolMessages(messages).map(({ message, tools }) => (tools.length ? { ...toTurn(message), tools } : toTurn(message)));
 }
 
 function unwrap<T>(res: { data?: T; error?: unknown; response: Response }): T {
@@ -65,6 +71,8 @@ export interface AnswerHandlers {
   /** The stored user message, when the request added one (send, edit). */
   onUser?: (m: StoredMessage) => void;
   onText: (text: string, tokens: number) => void;
+  /** The answer's MCP tool calls so far, after each tool event. */
+  onTools?: (calls: ToolCallView[]) => void;
 }
 
 export type AnswerAction =
@@ -88,8 +96,13 @@ const isLastEvent = (ev: SSEEvent) => ev.event === "done" || ev.event === "error
 async function readAnswer(events: AsyncIterable<SSEEvent>, handlers: AnswerHandlers): Promise<AnswerEnd> {
   let text = "";
   let tokens = 0;
+  let calls: ToolCallView[] = [];
   for await (const ev of events) {
     if (ev.event === "message") handlers.onUser?.(eventJson<StoredMessage>(ev));
+    else if (ev.event === "tool_call" || ev.event === "approval_request" || ev.event === "tool_result") {
+      calls = applyToolEvent(calls, ev.event, eventJson(ev));
+      handlers.onTools?.(calls);
+    }
     else if (ev.event === "token") {
       text += eventJson<{ text: string }>(ev).text;
       tokens += 1;

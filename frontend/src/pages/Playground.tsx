@@ -6,6 +6,7 @@ import { CopyButton } from "@/components/CopyButton";
 import { ConversationSidebar } from "@/components/conversations/ConversationSidebar";
 import { ExportButtons } from "@/components/conversations/ExportButtons";
 import { MessageList } from "@/components/conversations/MessageList";
+import { McpChatTools } from "@/components/mcp/McpChatTools";
 import { useConversationChat } from "@/components/conversations/useConversationChat";
 import { NoModels } from "@/components/EmptyState";
 import { ErrorAlert } from "@/components/ErrorAlert";
@@ -140,6 +141,7 @@ export function PlaygroundPage() {
           {conv.mode === "chat" ? (
             <>
               <ToolsPanel tools={tools} />
+              {!tools.enabled && <McpChatTools disabled={busy} />}
               <Card>
                 <CardContent className="pt-6">
                   <div className="mb-3 flex flex-wrap items-center justify-between gap-1">

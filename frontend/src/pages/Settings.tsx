@@ -3,6 +3,7 @@ import { LogOut, Save } from "lucide-react";
 
 import { ErrorAlert } from "@/components/ErrorAlert";
 import { PageHeader } from "@/components/Layout";
+import { McpServersCard } from "@/components/mcp/McpServersCard";
 import { ParamsForm } from "@/components/ParamsForm";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -24,7 +25,7 @@ export function SettingsPage() {
 
   return (
     <div className="mx-auto max-w-3xl space-y-4">
-      <PageHeader title="Settings" description="Stored in this browser only." />
+      <PageHeader title="Settings" description="Stored in this browser only, except the MCP servers (kept by the server)." />
       <Card>
         <CardHeader>
           <CardTitle className="text-base">API</CardTitle>
@@ -101,6 +102,8 @@ export function SettingsPage() {
           <ParamsForm idPrefix="set" value={settings.defaults} onChange={(defaults) => updateSettings({ defaults })} defaults={FACTORY_PARAMS} />
         </CardContent>
       </Card>
+
+      <McpServersCard />
 
       <Card>
         <CardHeader>

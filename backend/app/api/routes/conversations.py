@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Response
 from sse_starlette import ServerSentEvent
 
+from app.api.agent_stream import tool_event
 from app.api.deps import ConversationsDep
 from app.api.routes.generate import request_params
 from app.api.sse import error_event, event, sse_response
@@ -22,6 +23,8 @@ from app.schemas.conversations import (
     ConversationMessage,
     ConversationSend,
     ConversationSummary,
+    ConversationToolCall,
+    ConversationToolResult,
     ConversationUpdate,
     MessageFigures,
 )
@@ -39,7 +42,9 @@ _STREAM_DOC = {
     "(the default) server-sent events: `message` (the stored user message, when "
     "one was added), `token` ({text}) per step, then `done` (the stored assistant "
     "message), `stopped` (cancelled before its first token: nothing stored) or `error` "
-    "(the envelope). Events carry ids (offsets into the answer): a client that lost the "
+    "(the envelope); with `mcp_servers` also `tool_call`, `approval_request` and "
+    "`tool_result` (as in POST /api/v1/models/generate). Events carry ids (offsets into "
+    "the answer): a client that lost the "
     "connection gets the rest from `GET .../stream` with `Last-Event-ID`. Closing the "
     "connection does not stop the answer; `POST .../cancel` does."
 }
@@ -56,6 +61,11 @@ def _message(m: MessageRecord) -> ConversationMessage:
         parameters=m.parameters,
         finish_reason=m.finish_reason,  # type: ignore[arg-type]  # stored from a Literal
         figures=None if m.figures is None else MessageFigures.model_validate(m.figures),
+        tool_calls=[ConversationToolCall.model_validate(c) for c in m.tool_calls or ()],
+        tool_call_id=m.tool_call_id,
+        tool_result=None
+        if m.tool_result is None
+        else ConversationToolResult.model_validate(m.tool_result),
     )
 
 
@@ -87,12 +97,18 @@ def _options(body: ConversationAnswer) -> AnswerOptions:
         backend=body.backend,
         system=body.system,
         allow_fallback=body.allow_fallback,
+        mcp_servers=body.mcp_servers,
+        tool_choice=body.tool_choice,
+        max_tool_steps=body.max_tool_steps,
+        stream=body.stream,
     )
 
 
 def _sse(item: AnswerEvent) -> ServerSentEvent:
     if item.kind == "token":
         return event(TokenDelta(text=item.text), "token", item.id)
+    if item.kind in ("tool_call", "approval_request", "tool_result"):
+        return event(tool_event(item.data), item.kind, item.id)
     if item.kind == "error" and item.error is not None:
         return error_event(item.error, "error")
     if item.message is not None:

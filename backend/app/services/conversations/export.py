@@ -21,6 +21,11 @@ def to_markdown(conversation: ConversationRecord) -> str:
         lines += ["", "## System", "", conversation.system]
     for message in conversation.messages:
         lines += ["", f"## {message.role.capitalize()}", "", message.content]
+        for call in message.tool_calls or ():
+            lines += ["", f"- Called `{call['server']}.{call['tool']}` with `{call['arguments']}`"]
+        if message.tool_result is not None:
+            result = message.tool_result
+            lines += ["", f"*{result['server']}.{result['tool']}: {result['status']}*"]
         if message.role == "assistant":
             lines += ["", f"*{_figures_line(message)}*"]
     return "\n".join(lines) + "\n"

@@ -12,6 +12,11 @@ the one server process that owns the database.
 Each answer runs as its own task (:meth:`ConversationService.start`): a client that goes away
 does not stop it, only :meth:`ConversationService.cancel` does, and a client can re-attach to
 its events (``running.py``).
+
+An answer with ``mcp_servers`` runs through the MCP agent loop (``services/mcp/agent.py``):
+its tool events join the answer's events, and it is saved as the messages it made: for each
+round of calls an assistant message with its calls and a tool message per result, then the
+answer (``mcp_answer.py``). These are fed back as history on the next turns.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.backends.base import ChatMessage
+from app.backends.base import ChatMessage, ToolCall
 from app.core.errors import AppError, Conflict, GenerationFailed, InvalidRequest, NotFound
+from app.services.conversations.mcp_answer import ToolAnswer
 from app.services.conversations.running import AnswerEvent, RunningAnswer
 from app.services.conversations.store import ConversationRecord, ConversationStore, MessageRecord
 from app.services.generation import (
@@ -33,6 +39,8 @@ from app.services.generation import (
     PreparedGeneration,
 )
 from app.services.generation.answering import Answering
+from app.services.mcp import AgentLoop, AgentTurn
+from app.services.mcp.hub import OfferedTool
 
 log = logging.getLogger(__name__)
 
@@ -50,28 +58,48 @@ class AnswerOptions:
     backend: str | None = None
     system: str | None = None
     allow_fallback: bool = False
+    # MCP servers whose tools the answer may call (names or "all"); None: a plain answer.
+    mcp_servers: list[str] | str | None = None
+    tool_choice: str | None = None
+    max_tool_steps: int | None = None
+    stream: bool = True  # the answer is streamed (where approval requests can be sent)
+
+
+@dataclass
+class AgentPlan:
+    """An answer with MCP tools: the turn the agent loop runs and the tools it offers."""
+
+    turn: AgentTurn
+    offered: list[OfferedTool]
 
 
 @dataclass
 class Answer:
-    """An answer being generated: the prepared job and where its message goes."""
+    """An answer being generated: the prepared job (or, with MCP tools, the agent turn) and
+    where its messages go."""
 
     conversation_id: str
-    job: PreparedGeneration
+    job: PreparedGeneration | None
     position: int  # index the answer will take; later messages are replaced
     parameters: dict[str, Any]
     user: MessageRecord | None = None  # the user message this answer replies to, if new
     _token: object = field(default_factory=object)
+    agent: AgentPlan | None = None
 
 
 class ConversationService:
     """Create, list, change and delete conversations, and generate their answers."""
 
     def __init__(
-        self, store: ConversationStore, generation: GenerationService, resume_s: float = 60.0
+        self,
+        store: ConversationStore,
+        generation: GenerationService,
+        resume_s: float = 60.0,
+        agent: AgentLoop | None = None,
     ) -> None:
         self.store = store
         self.generation = generation
+        self.agent = agent
         self.resume_s = resume_s  # how long a finished answer's events stay for re-attaching
         self._active: dict[str, object] = {}
         self._answers: dict[str, RunningAnswer] = {}
@@ -146,6 +174,7 @@ class ConversationService:
         return await self._begin(conversation, history, index, options, user)
 
     def finish(self, answer: Answer, outcome: GenerationOutcome | None) -> MessageRecord | None:
+        assert answer.job is not None
         """Save the answer as far as it got (``None``: it failed, save nothing) and allow
         the next one. Synchronous, so it also runs in a stream's ``finally`` on cancel."""
         try:
@@ -193,6 +222,10 @@ class ConversationService:
             await asyncio.wait(tasks)
 
     async def _write(self, answer: Answer, running: RunningAnswer) -> None:
+        if answer.agent is not None:
+            await self._write_with_tools(answer, answer.agent, running)
+            return
+        assert answer.job is not None
         reading = Answering(self.generation, answer.job, parse=False)
         outcome: GenerationOutcome | None = reading.outcome
         error: AppError | None = None
@@ -210,6 +243,42 @@ class ConversationService:
             log.exception("answer in conversation %s failed", answer.conversation_id)
             outcome, error = None, GenerationFailed(f"{type(exc).__name__}: {exc}")
         saved = self.finish(answer, outcome)
+        self._end(running, saved, error)
+
+    async def _write_with_tools(
+        self, answer: Answer, plan: AgentPlan, running: RunningAnswer
+    ) -> None:
+        assert self.agent is not None
+        saving = ToolAnswer(answer.parameters)
+        error: AppError | None = None
+        try:
+            async with aclosing(self.agent.run(plan.turn, plan.offered)) as items:
+                async for item in items:
+                    for kind, data in saving.add(item):
+                        if kind == "token":
+                            running.add_text(data)
+                        else:
+                            running.add_tool_event(kind, data)
+        except asyncio.CancelledError:
+            pass  # Stop (or a server shutdown): keep what was generated
+        except AppError as exc:
+            error = exc
+        except Exception as exc:
+            log.exception("answer in conversation %s failed", answer.conversation_id)
+            error = GenerationFailed(f"{type(exc).__name__}: {exc}")
+        saved: MessageRecord | None = None
+        try:
+            records = saving.records() if error is None else []
+            if records and self.store.get(answer.conversation_id) is not None:
+                self.store.replace_tail(answer.conversation_id, answer.position, records)
+                saved = records[-1]
+        finally:
+            self.release(answer)
+        self._end(running, saved, error)
+
+    def _end(
+        self, running: RunningAnswer, saved: MessageRecord | None, error: AppError | None
+    ) -> None:
         if error is not None:
             running.end(AnswerEvent("error", None, error=error))
         elif saved is not None:
@@ -221,7 +290,7 @@ class ConversationService:
     def _never_ran(self, answer: Answer, running: RunningAnswer) -> None:
         if running.finished:
             return
-        if answer.job.ticket is not None:
+        if answer.job is not None and answer.job.ticket is not None:
             answer.job.ticket.release()
         self.release(answer)
         running.end(AnswerEvent("stopped", None))
@@ -254,20 +323,25 @@ class ConversationService:
         model = options.model or conversation.model
         backend = options.backend or conversation.backend
         system = conversation.system if options.system is None else options.system
-        messages = [ChatMessage(m.role, m.content) for m in history if m.content]
+        messages = [_chat_message(m) for m in history if m.content or m.tool_calls]
         if system:
             messages.insert(0, ChatMessage("system", system))
         # Reserve before the first await, so two requests cannot both pass the check.
         token = object()
         self._active[conversation.id] = token
+        job: PreparedGeneration | None = None
+        plan: AgentPlan | None = None
         try:
-            job = await self.generation.prepare(
-                model,
-                options.params,
-                messages=messages,
-                backend=backend,
-                allow_fallback=options.allow_fallback,
-            )
+            if options.mcp_servers is not None:
+                plan = await self._plan(model, backend, messages, options)
+            else:
+                job = await self.generation.prepare(
+                    model,
+                    options.params,
+                    messages=messages,
+                    backend=backend,
+                    allow_fallback=options.allow_fallback,
+                )
         except BaseException:
             self._active.pop(conversation.id, None)
             raise
@@ -278,10 +352,46 @@ class ConversationService:
         if user is not None:
             # The user message is stored now, so a reload while the answer streams shows it.
             self.store.replace_tail(conversation.id, position, [user])
-        parameters = {**options.parameters, "max_tokens": job.request.params.max_tokens}
-        return Answer(conversation.id, job, position + (user is not None), parameters, user, token)
+        if job is not None:
+            parameters = {**options.parameters, "max_tokens": job.request.params.max_tokens}
+        else:
+            parameters = {**options.parameters, "mcp_servers": options.mcp_servers}
+        return Answer(
+            conversation.id, job, position + (user is not None), parameters, user, token, plan
+        )
+
+    async def _plan(
+        self,
+        model: str | None,
+        backend: str | None,
+        messages: list[ChatMessage],
+        options: AnswerOptions,
+    ) -> AgentPlan:
+        """The agent turn of an answer with MCP tools; its servers are reached now, so one
+        that cannot be is the request's error, not the stream's."""
+        if self.agent is None:
+            raise InvalidRequest("MCP tools are not available here.", param="mcp_servers")
+        turn = AgentTurn(
+            model=model,
+            params=options.params,
+            messages=messages,
+            servers=options.mcp_servers,  # type: ignore[arg-type]  # validated by the schema
+            tool_choice=options.tool_choice,
+            max_steps=options.max_tool_steps,
+            backend=backend,
+            allow_fallback=options.allow_fallback,
+        )
+        offered = await self.agent.tools(turn)
+        if not options.stream and any(o.approval == "ask" for o in offered):
+            raise InvalidRequest(
+                "A chosen MCP server asks for approval of each tool call; that needs "
+                "stream=true (the approval request is an event of the stream).",
+                param="stream",
+            )
+        return AgentPlan(turn, offered)
 
     def _save(self, answer: Answer, outcome: GenerationOutcome) -> MessageRecord:
+        assert answer.job is not None
         usage, timings = outcome.usage(), outcome.timings()
         record = MessageRecord(
             role="assistant",
@@ -309,6 +419,11 @@ class ConversationService:
                 "for it to finish.",
                 code="conversation_busy",
             )
+
+
+def _chat_message(m: MessageRecord) -> ChatMessage:
+    calls = tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in m.tool_calls or ())
+    return ChatMessage(m.role, m.content, calls, m.tool_call_id)
 
 
 def _last_user_index(messages: list[MessageRecord]) -> int | None:

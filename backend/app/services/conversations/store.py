@@ -16,7 +16,7 @@ from sqlalchemy.engine import RowMapping
 
 from app.core.db import Database, DbConnection
 
-Role = Literal["user", "assistant"]
+Role = Literal["user", "assistant", "tool"]
 
 _FIGURES = ("ttft_ms", "tokens_per_second", "prompt_tokens", "completion_tokens", "total_ms")
 
@@ -34,6 +34,12 @@ class MessageRecord:
     parameters: dict[str, Any] | None = None
     finish_reason: str | None = None
     figures: dict[str, float | int | None] | None = None
+    # An assistant message that called MCP tools: each call's id, server, tool, name (as the
+    # model was offered it) and arguments (JSON text).
+    tool_calls: list[dict[str, str]] | None = None
+    tool_call_id: str | None = None  # a tool message: the call it answers
+    # A tool message: server, tool, status, duration_ms and truncated of its result.
+    tool_result: dict[str, Any] | None = None
 
 
 @dataclass
@@ -159,10 +165,10 @@ def _insert(conn: DbConnection, conversation_id: str, position: int, m: MessageR
     conn.execute(
         "INSERT INTO conversation_messages (id, conversation_id, position, role, content, "
         "created_at, model, backend, parameters, finish_reason, ttft_ms, tokens_per_second, "
-        "prompt_tokens, completion_tokens, total_ms) "
+        "prompt_tokens, completion_tokens, total_ms, tool_calls, tool_call_id, tool_result) "
         "VALUES (:id, :conversation_id, :position, :role, :content, :created_at, :model, "
         ":backend, :parameters, :finish_reason, :ttft_ms, :tokens_per_second, :prompt_tokens, "
-        ":completion_tokens, :total_ms)",
+        ":completion_tokens, :total_ms, :tool_calls, :tool_call_id, :tool_result)",
         {
             "id": m.id,
             "conversation_id": conversation_id,
@@ -175,6 +181,9 @@ def _insert(conn: DbConnection, conversation_id: str, position: int, m: MessageR
             "parameters": None if m.parameters is None else json.dumps(m.parameters),
             "finish_reason": m.finish_reason,
             **{name: figures.get(name) for name in _FIGURES},
+            "tool_calls": None if m.tool_calls is None else json.dumps(m.tool_calls),
+            "tool_call_id": m.tool_call_id,
+            "tool_result": None if m.tool_result is None else json.dumps(m.tool_result),
         },
     )
 
@@ -206,4 +215,7 @@ def _message(row: RowMapping) -> MessageRecord:
         parameters=None if r["parameters"] is None else json.loads(r["parameters"]),
         finish_reason=r["finish_reason"],
         figures={name: r[name] for name in _FIGURES} if has_figures else None,
+        tool_calls=None if r["tool_calls"] is None else json.loads(r["tool_calls"]),
+        tool_call_id=r["tool_call_id"],
+        tool_result=None if r["tool_result"] is None else json.loads(r["tool_result"]),
     )

@@ -4,6 +4,7 @@ import { Pencil, RefreshCw } from "lucide-react";
 import { CopyButton } from "@/components/CopyButton";
 import { EmptyState } from "@/components/EmptyState";
 import { Figures } from "@/components/Figures";
+import { McpToolCard } from "@/components/mcp/McpToolCard";
 import { Markdown } from "@/components/Markdown";
 import { Button } from "@/components/ui/button";
 import { Textarea } from "@/components/ui/textarea";
@@ -95,9 +96,18 @@ export function MessageList({ turns, busy, liveTokens, onRegenerate, onEdit }: P
               </div>
             </form>
           ) : t.role === "assistant" ? (
-            <div data-testid="assistant-text">
-              {t.content ? <Markdown text={t.content} /> : <span className="text-sm text-muted-foreground">…</span>}
-            </div>
+            <>
+              {t.tools && t.tools.length > 0 && (
+                <div className="mb-2 space-y-2" aria-label="Tool calls">
+                  {t.tools.map((call) => (
+                    <McpToolCard key={call.id} call={call} />
+                  ))}
+                </div>
+              )}
+              <div data-testid="assistant-text">
+                {t.content ? <Markdown text={t.content} /> : <span className="text-sm text-muted-foreground">…</span>}
+              </div>
+            </>
           ) : (
             <p className="whitespace-pre-wrap text-sm">{t.content}</p>
           )}

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 
 import { useStreamingRun } from "@/hooks/useStreamingRun";
-import { conversationStore, patchConversation, updateLastAssistant, type Turn } from "@/lib/conversation";
+import { conversationStore, patchConversation, updateLastAssistant, updateLastTools, type Conversation, type Turn } from "@/lib/conversation";
 import {
   attachAnswer,
   cancelAnswer,
@@ -10,6 +10,7 @@ import {
   fetchConversation,
   streamAnswer,
   toTurn,
+  toTurns,
   type AnswerAction,
   type AnswerBody,
   type AnswerEnd,
@@ -31,6 +32,13 @@ export function pendingTurns(turns: Turn[], action: AnswerAction): Turn[] {
   }
   const index = turns.findIndex((t) => t.id === action.messageId);
   return [...turns.slice(0, index), { id: action.messageId, role: "user", content: action.content }, { role: "assistant", content: "" }];
+}
+
+/** The MCP part of an answer's request: the chosen servers and, unless automatic, the tool
+ * choice (nothing when no server is chosen: a plain answer). */
+export function mcpBody(c: Pick<Conversation, "mcpServers" | "mcpToolChoice">): Pick<AnswerBody, "mcp_servers" | "tool_choice"> {
+  if (!c.mcpServers.length) return {};
+  return { mcp_servers: c.mcpServers, ...(c.mcpToolChoice && c.mcpToolChoice !== "auto" ? { tool_choice: c.mcpToolChoice } : {}) };
 }
 
 /** The turns shown while re-attaching to an answer the server is writing: a regenerate leaves
@@ -73,6 +81,8 @@ export function useConversationChat() {
                 latest = t;
                 update(t, n);
               },
+              // Not throttled: few, and an approval must show at once.
+              onTools: updateLastTools,
             },
             signal,
           );
@@ -105,7 +115,7 @@ export function useConversationChat() {
       const c = await fetchConversation(id);
       patchConversation({
         conversationId: c.id,
-        turns: c.generating ? attachTurns(c.messages.map(toTurn)) : c.messages.map(toTurn),
+        turns: c.generating ? attachTurns(toTurns(c.messages)) : toTurns(c.messages),
         system: c.system ?? "",
         ...(c.model ? { model: c.model } : {}),
         backend: c.backend ?? "",
@@ -146,7 +156,7 @@ export function useConversationChat() {
       return;
     }
     patchConversation({ turns: pendingTurns(conversationStore.get().turns, action) });
-    const body = { model: c.model, backend: c.backend || undefined, system: c.system, ...params };
+    const body = { model: c.model, backend: c.backend || undefined, system: c.system, ...params, ...mcpBody(c) };
     await follow(id, (h, signal) => streamAnswer(id, action, body, h, signal));
   }
 
