@@ -20,7 +20,6 @@ import httpx
 from app.backends.base import (
     Backend,
     Capabilities,
-    ChatEnding,
     ChatMessage,
     FinishReason,
     GenerationRequest,
@@ -158,17 +157,6 @@ class OllamaBackend(Backend):
 
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         raise InvalidRequest("The ollama backend has no local tokenizer.", param="model")
-
-    def render_chat(
-        self,
-        messages: list[ChatMessage],
-        tools: list[dict[str, Any]] | None = None,
-        *,
-        ending: ChatEnding = "new_turn",
-    ) -> str:
-        raise InvalidRequest(
-            "The ollama backend applies its chat template remotely.", param="model"
-        )
 
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
         params = request.params
