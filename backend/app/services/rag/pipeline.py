@@ -138,23 +138,16 @@ class Retrieval:
     reranker: str | None
 
 
+@dataclass(eq=False)
 class RagPipeline:
     """Query a knowledge base (dense, lexical or hybrid, optionally reranked); prepare cited
     answers."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        repo: RagRepository,
-        collections: CollectionService,
-        generation: GenerationService,
-        reranker: Reranker | None = None,
-    ) -> None:
-        self.settings = settings
-        self.repo = repo
-        self.collections = collections
-        self.generation = generation
-        self.reranker = reranker
+    settings: Settings
+    repo: RagRepository
+    collections: CollectionService
+    generation: GenerationService
+    reranker: Reranker | None = None
 
     def allowed_documents(
         self, collection: dict[str, Any], filters: QueryFilters | None
