@@ -13,7 +13,7 @@ from sse_starlette import ServerSentEvent
 from app.api.deps import ConversationsDep
 from app.api.routes.generate import request_params
 from app.api.sse import error_event, event, sse_response
-from app.schemas.common import error_responses
+from app.schemas.common import described_responses, error_responses
 from app.schemas.conversations import (
     Conversation,
     ConversationAnswer,
@@ -261,14 +261,15 @@ async def cancel_answer(conversation_id: str, service: ConversationsDep) -> Resp
 
 @router.get(
     "/{conversation_id}/export",
-    responses={
-        200: {
-            "description": "Markdown (text/markdown) or JSON (the conversation object), "
-            "as a download.",
-            "content": {"text/markdown": {}, "application/json": {}},
-        },
-        **error_responses(400, 404),
-    },
+    responses=described_responses(
+        "Markdown (text/markdown) or JSON (the conversation object), as a download.",
+        400,
+        404,
+        media=(
+            "text/markdown",
+            "application/json",
+        ),
+    ),
 )
 async def export_conversation(
     conversation_id: str,
