@@ -44,11 +44,8 @@ def request_body(model: str, request: GenerationRequest) -> tuple[str, dict[str,
         "max_tokens": params.max_tokens,
         "temperature": params.temperature,
         "top_p": params.top_p,
+        **params.seed_and_stop(),
     }
-    if params.seed is not None:
-        body["seed"] = params.seed
-    if params.stop:
-        body["stop"] = list(params.stop)
     # Not in OpenAI's API; vLLM, llama-server and Mistral Playground accept them.
     if params.top_k:
         body["top_k"] = params.top_k
@@ -102,17 +99,7 @@ def _tools(use: ToolUse) -> dict[str, Any]:
     if use.choice == "function":
         choice = {"type": "function", "function": {"name": use.function}}
     return {
-        "tools": [
-            {
-                "type": "function",
-                "function": {
-                    "name": t.name,
-                    "description": t.description,
-                    "parameters": json.loads(t.parameters),
-                },
-            }
-            for t in use.tools
-        ],
+        "tools": [t.as_openai() for t in use.tools],
         "tool_choice": choice,
         "parallel_tool_calls": use.parallel,
     }
