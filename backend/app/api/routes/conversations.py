@@ -23,7 +23,6 @@ from app.schemas.conversations import (
     ConversationSend,
     ConversationSummary,
     ConversationUpdate,
-    MessageFigures,
 )
 from app.schemas.generation import GenerationParameters, TokenDelta
 from app.services.conversations import AnswerOptions, ConversationService
@@ -46,31 +45,17 @@ _STREAM_DOC = {
 
 
 def _message(m: MessageRecord) -> ConversationMessage:
-    return ConversationMessage(
-        id=m.id,
-        role=m.role,
-        content=m.content,
-        created_at=m.created_at,
-        model=m.model,
-        backend=m.backend,
-        parameters=m.parameters,
-        finish_reason=m.finish_reason,  # type: ignore[arg-type]  # stored from a Literal
-        figures=None if m.figures is None else MessageFigures.model_validate(m.figures),
-    )
+    # The record's fields are the message's (figures: a dict of MessageFigures' fields).
+    return ConversationMessage.model_validate(m, from_attributes=True)
+
+
+# Every field of a summary but ``generating`` is a field of the stored record.
+_SUMMARY_FIELDS = [name for name in ConversationSummary.model_fields if name != "generating"]
 
 
 def _summary(c: ConversationRecord, service: ConversationService) -> dict:
-    return dict(
-        id=c.id,
-        title=c.title,
-        model=c.model,
-        backend=c.backend,
-        system=c.system,
-        created_at=c.created_at,
-        updated_at=c.updated_at,
-        message_count=c.message_count,
-        generating=service.generating(c.id),
-    )
+    stored = {name: getattr(c, name) for name in _SUMMARY_FIELDS}
+    return {**stored, "generating": service.generating(c.id)}
 
 
 def _full(c: ConversationRecord, service: ConversationService) -> Conversation:
