@@ -56,6 +56,10 @@ class JobService(RunsJobs, Generic[RowT, InfoT]):
     def info(self, job: RowT) -> InfoT:
         """The job's row as the API shows it."""
 
+    @abstractmethod
+    async def cancel(self, job_id: str) -> InfoT:
+        """Stop a queued or running job (409 once it ended); its state afterwards."""
+
     def get(self, job_id: str) -> RowT:
         job = self.jobs.get(job_id)
         if job is None:
@@ -94,7 +98,7 @@ class JobService(RunsJobs, Generic[RowT, InfoT]):
             job_id,
             lambda: self.info(self.get(job_id)),  # NotFound once the job is deleted
             self._parse_view,
-            self._ended,
+            self.ended,
         )
         async for view in views:
             yield view
@@ -103,5 +107,6 @@ class JobService(RunsJobs, Generic[RowT, InfoT]):
         return self.view.model_validate(data)  # type: ignore[return-value]  # view is InfoT
 
     @staticmethod
-    def _ended(view: InfoT) -> bool:
+    def ended(view: InfoT) -> bool:
+        """Whether the job of this view completed, failed or was cancelled."""
         return view.status in TERMINAL  # type: ignore[attr-defined]  # every view has a status
