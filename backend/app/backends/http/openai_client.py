@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -134,23 +135,19 @@ def error_from_response(status: int, text: str, model: str) -> AppError:
     return GenerationFailed(f"The upstream server failed (HTTP {status}): {message}")
 
 
+@dataclass(eq=False)
 class OpenAIStream:
     """Streams one generation from an OpenAI-compatible base URL (ending in /v1)."""
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        base_url: str,
-        attempts: int,
-        label: str,
-        breaker: CircuitBreaker | None = None,
-    ) -> None:
-        self.client = client
-        self.base_url = base_url.rstrip("/")
-        self.attempts = attempts
-        self.label = label
-        # Fails fast while the server is down instead of spending every request's retries.
-        self.breaker = breaker
+    client: httpx.Client
+    base_url: str
+    attempts: int
+    label: str
+    # Fails fast while the server is down instead of spending every request's retries.
+    breaker: CircuitBreaker | None = None
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
 
     def _open(self, path: str, body: dict[str, Any]) -> httpx.Response:
         def count_retry() -> None:
