@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.middleware import error_response
+from app.api.middleware import HttpMiddleware, error_response
 from app.core.errors import AppError, Forbidden, InvalidRequest
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -49,13 +49,13 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-class BrowserGuardMiddleware:
+class BrowserGuardMiddleware(HttpMiddleware):
     """Refuses requests for foreign host names (400) and cross-site state changes (403)."""
 
     def __init__(
         self, app: ASGIApp, allowed_hosts: list[str], bind_host: str, cors_origins: list[str]
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.any_host = "*" in allowed_hosts
         names = {host_name(h) for h in allowed_hosts} | set(LOCAL_HOSTS)
         if bind_host not in ("0.0.0.0", "::", ""):
@@ -63,10 +63,7 @@ class BrowserGuardMiddleware:
         self.allowed = frozenset(names)
         self.origins = frozenset(o.rstrip("/").lower() for o in cors_origins)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         host = headers.get("host", "")
         # Health is exempt: orchestrator probes address the pod by IP, and it holds no data.

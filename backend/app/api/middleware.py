@@ -43,9 +43,9 @@ def error_response(exc: AppError, scope: Scope | None = None) -> JSONResponse:
     return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=exc.headers)
 
 
-class RequestContextMiddleware:
-    """Gives each request an id (the client's ``X-Request-ID`` or a new one), returns it in the
-    response header, logs one structured access line and records the HTTP metrics."""
+class HttpMiddleware:
+    """Pure ASGI middleware that acts on HTTP requests; lifespan and websocket scopes pass
+    through untouched. Subclasses write :meth:`handle`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -54,6 +54,18 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request; call ``self.app`` to pass it on."""
+        raise NotImplementedError
+
+
+class RequestContextMiddleware(HttpMiddleware):
+    """Gives each request an id (the client's ``X-Request-ID`` or a new one), returns it in the
+    response header, logs one structured access line and records the HTTP metrics."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         request_id = request_id_from(headers.get("x-request-id"))
         request_id_var.set(request_id)
@@ -110,19 +122,16 @@ class RequestContextMiddleware:
             # context), and an error logged after this point should still name the request.
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Refuses bodies over the limit before reading them: at once when Content-Length says so,
     else as soon as the bytes received pass it. Multipart uploads get the upload limit."""
 
     def __init__(self, app: ASGIApp, max_body: int, max_upload: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_body = max_body
         self.max_upload = max_upload
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         multipart = headers.get("content-type", "").startswith("multipart/")
         limit = self.max_upload if multipart else self.max_body

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 
 from starlette.datastructures import Headers, QueryParams
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from app.api.middleware import error_response
+from app.api.middleware import HttpMiddleware, error_response
 from app.api.route_index import route_index
 from app.core.errors import AppError, Unauthorized
 from app.core.request_context import identity_var
@@ -68,17 +68,11 @@ def credential_from(scope: Scope) -> str | None:
     return None
 
 
-class AuthMiddleware:
+class AuthMiddleware(HttpMiddleware):
     """Checks the credential when auth is on, records the principal on ``request.state``,
     and applies the per-identity request rate limit."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = scope["app"].state
         auth = getattr(state, "auth", None)
         try:

@@ -10,9 +10,11 @@ from typing import Any, Protocol
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.core.errors import AppError
+from app.schemas.common import described_responses
 from app.schemas.generation import TokenDelta
 from app.services.generation import GenerationOutcome
 from app.services.generation.answering import Answer, Step
+from app.services.jobs.service import JobService
 
 
 def event(data: Any, name: str | None = None, id: str | None = None) -> ServerSentEvent:
@@ -46,6 +48,21 @@ def sse_response(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
     # sse-starlette cancels ``events`` when the client disconnects; the generation service
     # turns that into a cancel of the engine thread.
     return EventSourceResponse(events, ping=15, send_timeout=30)
+
+
+def job_events_doc(view: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a job's ``/events`` route (:func:`job_events`)."""
+    return described_responses(
+        f"Server-sent `progress` events, each a {view}, until the job completes, fails or is "
+        "cancelled; `error` (the envelope) if the job is deleted meanwhile.",
+        404,
+    )
+
+
+def job_events(service: JobService[Any, Any], job_id: str) -> EventSourceResponse:
+    """A job's live progress as server-sent events; 404 before the stream starts."""
+    service.get(job_id)
+    return sse_response(progress_events(service.events(job_id)))
 
 
 @dataclass

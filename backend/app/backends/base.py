@@ -177,7 +177,6 @@ class Backend(ABC):
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         """Token ids of ``text``."""
 
-    @abstractmethod
     def render_chat(
         self,
         messages: list[ChatMessage],
@@ -187,7 +186,15 @@ class Backend(ABC):
     ) -> str:
         """The prompt text the model's chat template makes of ``messages``, ready to generate.
         ``tools`` (OpenAI function definitions) go to templates that take them; ``ending``
-        says whether the prompt opens a new assistant turn or continues the final message."""
+        says whether the prompt opens a new assistant turn or continues the final message.
+
+        Engines that hold the template locally override this (``LocalChatTemplate`` in
+        ``chat_format.py``); engines that apply it on their own server keep this refusal."""
+        from app.core.errors import InvalidRequest
+
+        raise InvalidRequest(
+            f"The {self.name} backend applies its chat template remotely.", param="model"
+        )
 
     def chat_template_text(self) -> str:
         """The model's chat template source ('' when it has none or it is applied remotely)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.backends.base import ChatMessage
+from app.backends.base import ChatEnding, ChatMessage
+from app.backends.chat_template import ChatTemplate
 
 
 def _arguments(text: str) -> Any:
@@ -34,3 +35,27 @@ def template_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
             item["tool_call_id"] = m.tool_call_id
         out.append(item)
     return out
+
+
+class LocalChatTemplate:
+    """``render_chat`` for engines that apply the model's chat template themselves (llama.cpp,
+    Transformers): mix in before :class:`Backend` and set ``self._template`` when loading."""
+
+    _template: ChatTemplate
+
+    @property
+    def chat_template(self) -> ChatTemplate:
+        return self._template
+
+    def render_chat(
+        self,
+        messages: list[ChatMessage],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        ending: ChatEnding = "new_turn",
+    ) -> str:
+        extra: dict[str, Any] = {"tools": tools} if tools else {}
+        return self._template.render(template_messages(messages), ending=ending, **extra)
+
+    def chat_template_text(self) -> str:
+        return self._template.source or ""

@@ -13,6 +13,7 @@ imports these names from here and keeps exporting them.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -72,6 +73,16 @@ class ToolSpec:
     description: str = ""
     parameters: str = '{"type": "object", "properties": {}}'
 
+    def as_openai(self) -> dict[str, Any]:
+        """The definition in OpenAI's shape, as chat templates and OpenAI-compatible (and
+        Ollama) servers take it."""
+        function = {
+            "name": self.name,
+            "description": self.description,
+            "parameters": json.loads(self.parameters),
+        }
+        return {"type": "function", "function": function}
+
 
 @dataclass(frozen=True)
 class ToolUse:
@@ -112,6 +123,16 @@ class SamplingParams:
     @property
     def greedy(self) -> bool:
         return self.temperature == 0.0
+
+    def seed_and_stop(self) -> dict[str, Any]:
+        """``seed`` and ``stop`` for a server's JSON request (OpenAI's and Ollama's take them
+        alike), each only when set."""
+        fields: dict[str, Any] = {}
+        if self.seed is not None:
+            fields["seed"] = self.seed
+        if self.stop:
+            fields["stop"] = list(self.stop)
+        return fields
 
 
 @dataclass

@@ -195,6 +195,11 @@ class Database:
             stmt = text(sql) if isinstance(sql, str) else sql
             return list(conn.execute(stmt, params).mappings())
 
+    def insert(self, table: Table, values: Mapping[str, Any]) -> None:
+        """Insert one row in a transaction of its own."""
+        with self.transaction() as conn:
+            conn.execute(table.insert().values(**values))
+
     @contextmanager
     def _guard(self) -> Iterator[None]:
         """Turn a lost or refused database connection into a 503 the API can show."""
@@ -207,6 +212,19 @@ class Database:
                 "database unavailable (%s): %s", redact_url(self.url), exc.__class__.__name__
             )
             raise DatabaseUnavailable("The database is unavailable; retry shortly.") from exc
+
+
+def columns(row: Mapping[Any, Any], *names: str) -> dict[str, Any]:
+    """The values of ``names`` in ``row``, for a record whose fields are named like the
+    columns they come from."""
+    return {name: row[name] for name in names}
+
+
+class Repository:
+    """Base of the store classes: the only code that holds SQL, over the one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
 
 def _connection_lost(exc: Exception, dialect: str) -> bool:

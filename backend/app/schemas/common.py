@@ -3,7 +3,7 @@ validate sampling parameters the same way."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -143,3 +143,22 @@ class Timings(BaseModel):
 def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI ``responses`` entries documenting the error envelope for ``codes``."""
     return {code: {"model": ErrorResponse} for code in codes}
+
+
+def described_responses(
+    description: str, *codes: int, media: tuple[str, ...] = ()
+) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` of a route whose answer a model cannot describe (a stream, a
+    download, JSON or events): the 200 in words, in ``media`` types when given, and the error
+    envelope for ``codes``."""
+    ok: dict[str, object] = {"description": description}
+    if media:
+        ok["content"] = {m: {} for m in media}
+    return {200: ok, **error_responses(*codes)}
+
+
+def multipart_body(required: list[str], fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``openapi_extra`` of a route that reads its multipart form itself (so FastAPI cannot
+    document it): the form's ``fields`` as JSON-schema properties."""
+    form = {"type": "object", "required": required, "properties": fields}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": form}}}}

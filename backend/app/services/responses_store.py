@@ -8,17 +8,14 @@ import time
 from typing import Any
 
 from app.core import tables
-from app.core.db import Database
+from app.core.db import Repository
 from app.core.errors import NotFound
 
 
-class ResponsesStore:
+class ResponsesStore(Repository):
     """Repository of stored responses. ``history`` is the list of ``{role, content}`` turns
     the response answered plus its own answer (instructions are not part of it: OpenAI does
     not carry them to the next turn)."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     def save(
         self,

@@ -2,13 +2,14 @@ import { useState } from "react";
 import { Cpu, Layers, Loader2, Power, PowerOff, Trash2 } from "lucide-react";
 import { useQueryClient } from "@tanstack/react-query";
 
+import { ActionTable } from "@/components/ActionTable";
 import { NoModels } from "@/components/EmptyState";
 import { ErrorAlert } from "@/components/ErrorAlert";
 import { PageHeader } from "@/components/Layout";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { TableCell, TableHead } from "@/components/ui/table";
 import { $api } from "@/lib/api";
 import { formatBytes, formatDuration } from "@/lib/format";
 import { canQuantize, lineageLabel } from "@/lib/quantize";
@@ -49,9 +50,10 @@ export function ModelsPage() {
           {loaded.length === 0 ? (
             <p className="text-sm text-muted-foreground">Nothing loaded. Load a model below, or just send a request: it loads on demand.</p>
           ) : (
-            <Table data-testid="loaded-models">
-              <TableHeader>
-                <TableRow>
+            <ActionTable
+              testId="loaded-models"
+              head={
+                <>
                   <TableHead>Model</TableHead>
                   <TableHead>Backend</TableHead>
                   <TableHead className="hidden lg:table-cell">Device</TableHead>
@@ -60,57 +62,55 @@ export function ModelsPage() {
                   <TableHead className="hidden lg:table-cell">Requests</TableHead>
                   <TableHead className="hidden lg:table-cell">Tokens</TableHead>
                   <TableHead>Idle</TableHead>
-                  <TableHead className="sticky right-0 bg-card"><span className="sr-only">Actions</span></TableHead>
-                </TableRow>
-              </TableHeader>
-              <TableBody>
-                {loaded.map((m) => (
-                  <TableRow key={m.id}>
-                    <TableCell className="font-medium">
-                      {m.id}
-                      {m.replicas && m.replicas.length > 0 && (
-                        <ul className="mt-1 space-y-0.5 text-xs font-normal text-muted-foreground" aria-label={`Replicas of ${m.id}`}>
-                          {m.replicas.map((r) => (
-                            <li key={r.url} title={r.last_error ?? undefined}>
-                              <span className="font-mono">{r.url}</span>{" "}
-                              <Badge variant={r.breaker_state === "closed" ? "outline" : "destructive"}>
-                                {r.breaker_state === "closed" ? "up" : r.breaker_state.replace("_", "-")}
-                              </Badge>{" "}
-                              {r.in_flight} in flight · {r.requests_total} requests
-                              {r.failures_total ? ` · ${r.failures_total} failed` : ""}
-                            </li>
-                          ))}
-                        </ul>
-                      )}
-                    </TableCell>
-                    <TableCell title={m.backend_reason}>
-                      <Badge variant="secondary">{m.backend}</Badge>
-                    </TableCell>
-                    <TableCell className="hidden lg:table-cell">
-                      {m.device} · {m.dtype}
-                    </TableCell>
-                    <TableCell className="whitespace-nowrap font-mono">{formatBytes(m.memory_bytes)}</TableCell>
-                    <TableCell className="hidden lg:table-cell font-mono">{m.context_length}</TableCell>
-                    <TableCell className="hidden lg:table-cell font-mono">
-                      {m.requests_total}
-                      {m.active_requests ? ` (${m.active_requests} active)` : ""}
-                    </TableCell>
-                    <TableCell className="hidden lg:table-cell font-mono">{m.tokens_generated}</TableCell>
-                    <TableCell>{formatDuration(now - m.last_used)}</TableCell>
-                    <TableCell className="sticky right-0 bg-card text-right">
-                      <Button
-                        variant="outline"
-                        size="sm"
-                        disabled={unload.isPending}
-                        onClick={() => unload.mutate({ params: { path: { model_id: m.id } } })}
-                      >
-                        <PowerOff /> Unload<span className="sr-only"> {m.id}</span>
-                      </Button>
-                    </TableCell>
-                  </TableRow>
-                ))}
-              </TableBody>
-            </Table>
+                </>
+              }
+              items={loaded}
+              cells={(m) => (
+                <>
+                  <TableCell className="font-medium">
+                    {m.id}
+                    {m.replicas && m.replicas.length > 0 && (
+                      <ul className="mt-1 space-y-0.5 text-xs font-normal text-muted-foreground" aria-label={`Replicas of ${m.id}`}>
+                        {m.replicas.map((r) => (
+                          <li key={r.url} title={r.last_error ?? undefined}>
+                            <span className="font-mono">{r.url}</span>{" "}
+                            <Badge variant={r.breaker_state === "closed" ? "outline" : "destructive"}>
+                              {r.breaker_state === "closed" ? "up" : r.breaker_state.replace("_", "-")}
+                            </Badge>{" "}
+                            {r.in_flight} in flight · {r.requests_total} requests
+                            {r.failures_total ? ` · ${r.failures_total} failed` : ""}
+                          </li>
+                        ))}
+                      </ul>
+                    )}
+                  </TableCell>
+                  <TableCell title={m.backend_reason}>
+                    <Badge variant="secondary">{m.backend}</Badge>
+                  </TableCell>
+                  <TableCell className="hidden lg:table-cell">
+                    {m.device} · {m.dtype}
+                  </TableCell>
+                  <TableCell className="whitespace-nowrap font-mono">{formatBytes(m.memory_bytes)}</TableCell>
+                  <TableCell className="hidden lg:table-cell font-mono">{m.context_length}</TableCell>
+                  <TableCell className="hidden lg:table-cell font-mono">
+                    {m.requests_total}
+                    {m.active_requests ? ` (${m.active_requests} active)` : ""}
+                  </TableCell>
+                  <TableCell className="hidden lg:table-cell font-mono">{m.tokens_generated}</TableCell>
+                  <TableCell>{formatDuration(now - m.last_used)}</TableCell>
+                </>
+              )}
+              actions={(m) => (
+                <Button
+                  variant="outline"
+                  size="sm"
+                  disabled={unload.isPending}
+                  onClick={() => unload.mutate({ params: { path: { model_id: m.id } } })}
+                >
+                  <PowerOff /> Unload<span className="sr-only"> {m.id}</span>
+                </Button>
+              )}
+            />
           )}
         </CardContent>
       </Card>
@@ -124,73 +124,75 @@ export function ModelsPage() {
           {models.data && local.length === 0 ? (
             <NoModels />
           ) : (
-            <Table data-testid="local-models">
-              <TableHeader>
-                <TableRow>
+            <ActionTable
+              testId="local-models"
+              head={
+                <>
                   <TableHead>Model</TableHead>
                   <TableHead>Format</TableHead>
                   <TableHead>Size</TableHead>
                   <TableHead className="hidden lg:table-cell">Description</TableHead>
-                  <TableHead className="sticky right-0 bg-card"><span className="sr-only">Actions</span></TableHead>
-                </TableRow>
-              </TableHeader>
-              <TableBody>
-                {local.map((m) => (
-                  <TableRow key={m.id}>
-                    <TableCell className="font-medium">
-                      {m.id} {m.demo && <Badge variant="outline">demo</Badge>}
-                      {m.bundled && <Badge variant="outline">bundled · 135M</Badge>}
-                      {m.lineage && (
-                        <div className="text-xs font-normal text-muted-foreground" data-testid="model-lineage">
-                          {lineageLabel(m.lineage)}
-                        </div>
-                      )}
-                    </TableCell>
-                    <TableCell>{m.format}</TableCell>
-                    <TableCell className="whitespace-nowrap font-mono">{formatBytes(m.size_bytes)}</TableCell>
-                    <TableCell className="hidden lg:table-cell max-w-xs truncate text-muted-foreground" title={m.description ?? undefined}>
-                      {m.description ?? ""}
-                    </TableCell>
-                    <TableCell className="sticky right-0 bg-card whitespace-nowrap text-right">
-                      {m.loaded ? (
-                        <Badge variant="secondary">
-                          <Cpu className="mr-1 h-3 w-3" /> loaded
-                        </Badge>
-                      ) : (
-                        <Button
-                          variant="outline"
-                          size="sm"
-                          disabled={load.isPending}
-                          onClick={() => {
-                            setPending(m.id);
-                            load.mutate({ params: { path: { model_id: m.id } } }, { onSettled: () => setPending(null) });
-                          }}
-                        >
-                          {pending === m.id ? <Loader2 className="animate-spin" /> : <Power />} Load
-                          <span className="sr-only"> {m.id}</span>
-                        </Button>
-                      )}
-                      {canQuantize(m.format) && (
-                        <Button variant="ghost" size="sm" onClick={() => setQuantizing(m.id)}>
-                          <Layers /> Quantize<span className="sr-only"> {m.id}</span>
-                        </Button>
-                      )}
-                      <Button
-                        variant="ghost"
-                        size="icon"
-                        aria-label={`Delete ${m.id}`}
-                        disabled={remove.isPending}
-                        onClick={() => {
-                          if (window.confirm(`Delete the files of ${m.id}?`)) remove.mutate({ params: { path: { model_id: m.id } } });
-                        }}
-                      >
-                        <Trash2 />
-                      </Button>
-                    </TableCell>
-                  </TableRow>
-                ))}
-              </TableBody>
-            </Table>
+                </>
+              }
+              items={local}
+              cells={(m) => (
+                <>
+                  <TableCell className="font-medium">
+                    {m.id} {m.demo && <Badge variant="outline">demo</Badge>}
+                    {m.bundled && <Badge variant="outline">bundled · 135M</Badge>}
+                    {m.lineage && (
+                      <div className="text-xs font-normal text-muted-foreground" data-testid="model-lineage">
+                        {lineageLabel(m.lineage)}
+                      </div>
+                    )}
+                  </TableCell>
+                  <TableCell>{m.format}</TableCell>
+                  <TableCell className="whitespace-nowrap font-mono">{formatBytes(m.size_bytes)}</TableCell>
+                  <TableCell className="hidden lg:table-cell max-w-xs truncate text-muted-foreground" title={m.description ?? undefined}>
+                    {m.description ?? ""}
+                  </TableCell>
+                </>
+              )}
+              actionsClassName="whitespace-nowrap"
+              actions={(m) => (
+                <>
+                  {m.loaded ? (
+                    <Badge variant="secondary">
+                      <Cpu className="mr-1 h-3 w-3" /> loaded
+                    </Badge>
+                  ) : (
+                    <Button
+                      variant="outline"
+                      size="sm"
+                      disabled={load.isPending}
+                      onClick={() => {
+                        setPending(m.id);
+                        load.mutate({ params: { path: { model_id: m.id } } }, { onSettled: () => setPending(null) });
+                      }}
+                    >
+                      {pending === m.id ? <Loader2 className="animate-spin" /> : <Power />} Load
+                      <span className="sr-only"> {m.id}</span>
+                    </Button>
+                  )}
+                  {canQuantize(m.format) && (
+                    <Button variant="ghost" size="sm" onClick={() => setQuantizing(m.id)}>
+                      <Layers /> Quantize<span className="sr-only"> {m.id}</span>
+                    </Button>
+                  )}
+                  <Button
+                    variant="ghost"
+                    size="icon"
+                    aria-label={`Delete ${m.id}`}
+                    disabled={remove.isPending}
+                    onClick={() => {
+                      if (window.confirm(`Delete the files of ${m.id}?`)) remove.mutate({ params: { path: { model_id: m.id } } });
+                    }}
+                  >
+                    <Trash2 />
+                  </Button>
+                </>
+              )}
+            />
           )}
         </CardContent>
       </Card>

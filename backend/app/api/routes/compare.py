@@ -10,7 +10,7 @@ from sse_starlette import ServerSentEvent
 from app.api.deps import GenerationDep
 from app.api.routes.generate import generation_response, request_messages, request_params
 from app.api.sse import event, sse_response
-from app.schemas.common import ErrorResponse, error_responses
+from app.schemas.common import ErrorResponse, described_responses
 from app.schemas.compare import CompareDone, CompareError, CompareRequest, CompareToken
 from app.services.compare import CompareColumn, compare_stream
 from app.services.tools.schema_check import output_error
@@ -20,14 +20,12 @@ router = APIRouter(prefix="/compare", tags=["compare"])
 
 @router.post(
     "",
-    responses={
-        200: {
-            "description": "Server-sent events: `token` (CompareToken), `done` (CompareDone) "
-            "or `error` (CompareError) per column, then `end`.",
-            "content": {"text/event-stream": {}},
-        },
-        **error_responses(400),
-    },
+    responses=described_responses(
+        "Server-sent events: `token` (CompareToken), `done` (CompareDone) "
+        "or `error` (CompareError) per column, then `end`.",
+        400,
+        media=("text/event-stream",),
+    ),
 )
 async def compare_models(body: CompareRequest, generation: GenerationDep):
     """Run one prompt with one set of parameters on 2-4 models concurrently."""

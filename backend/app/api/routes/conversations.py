@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
@@ -14,7 +15,7 @@ from app.api.agent_stream import tool_event
 from app.api.deps import ConversationsDep
 from app.api.routes.generate import request_params
 from app.api.sse import error_event, event, sse_response
-from app.schemas.common import error_responses
+from app.schemas.common import described_responses, error_responses
 from app.schemas.conversations import (
     Conversation,
     ConversationAnswer,
@@ -23,10 +24,7 @@ from app.schemas.conversations import (
     ConversationMessage,
     ConversationSend,
     ConversationSummary,
-    ConversationToolCall,
-    ConversationToolResult,
     ConversationUpdate,
-    MessageFigures,
 )
 from app.schemas.generation import GenerationParameters, TokenDelta
 from app.services.conversations import AnswerOptions, ConversationService
@@ -51,36 +49,18 @@ _STREAM_DOC = {
 
 
 def _message(m: MessageRecord) -> ConversationMessage:
-    return ConversationMessage(
-        id=m.id,
-        role=m.role,
-        content=m.content,
-        created_at=m.created_at,
-        model=m.model,
-        backend=m.backend,
-        parameters=m.parameters,
-        finish_reason=m.finish_reason,  # type: ignore[arg-type]  # stored from a Literal
-        figures=None if m.figures is None else MessageFigures.model_validate(m.figures),
-        tool_calls=[ConversationToolCall.model_validate(c) for c in m.tool_calls or ()],
-        tool_call_id=m.tool_call_id,
-        tool_result=None
-        if m.tool_result is None
-        else ConversationToolResult.model_validate(m.tool_result),
-    )
+    # The record's fields are the message's (figures: a dict of MessageFigures' fields; an
+    # assistant message without calls stores none).
+    return ConversationMessage.model_validate({**asdict(m), "tool_calls": m.tool_calls or []})
+
+
+# Every field of a summary but ``generating`` is a field of the stored record.
+_SUMMARY_FIELDS = [name for name in ConversationSummary.model_fields if name != "generating"]
 
 
 def _summary(c: ConversationRecord, service: ConversationService) -> dict:
-    return dict(
-        id=c.id,
-        title=c.title,
-        model=c.model,
-        backend=c.backend,
-        system=c.system,
-        created_at=c.created_at,
-        updated_at=c.updated_at,
-        message_count=c.message_count,
-        generating=service.generating(c.id),
-    )
+    stored = {name: getattr(c, name) for name in _SUMMARY_FIELDS}
+    return {**stored, "generating": service.generating(c.id)}
 
 
 def _full(c: ConversationRecord, service: ConversationService) -> Conversation:
@@ -277,14 +257,15 @@ async def cancel_answer(conversation_id: str, service: ConversationsDep) -> Resp
 
 @router.get(
     "/{conversation_id}/export",
-    responses={
-        200: {
-            "description": "Markdown (text/markdown) or JSON (the conversation object), "
-            "as a download.",
-            "content": {"text/markdown": {}, "application/json": {}},
-        },
-        **error_responses(400, 404),
-    },
+    responses=described_responses(
+        "Markdown (text/markdown) or JSON (the conversation object), as a download.",
+        400,
+        404,
+        media=(
+            "text/markdown",
+            "application/json",
+        ),
+    ),
 )
 async def export_conversation(
     conversation_id: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import DownloadsDep
-from app.api.sse import progress_events, sse_response
+from app.api.sse import job_events, job_events_doc
 from app.schemas.common import error_responses
 from app.schemas.downloads import DownloadJobInfo, DownloadList, DownloadRequest
 
@@ -27,7 +27,7 @@ async def start_download(body: DownloadRequest, downloads: DownloadsDep) -> Down
 @router.get("", response_model=DownloadList)
 async def list_downloads(downloads: DownloadsDep) -> DownloadList:
     """Every download job, oldest first."""
-    return DownloadList(data=downloads.list())
+    return DownloadList(data=downloads.list_jobs())
 
 
 @router.get("/{job_id}", response_model=DownloadJobInfo, responses=error_responses(404))
@@ -61,18 +61,7 @@ async def delete_download(job_id: str, downloads: DownloadsDep) -> None:
     await downloads.delete(job_id)
 
 
-@router.get(
-    "/{job_id}/events",
-    responses={
-        200: {
-            "description": "Server-sent `progress` events, each a DownloadJobInfo, until the "
-            "job completes, fails or is cancelled; `error` (the envelope) if the job is "
-            "deleted meanwhile."
-        },
-        **error_responses(404),
-    },
-)
+@router.get("/{job_id}/events", responses=job_events_doc("DownloadJobInfo"))
 async def download_events(job_id: str, downloads: DownloadsDep):
     """Live progress of one job as server-sent events."""
-    downloads.get(job_id)  # 404 before the stream starts
-    return sse_response(progress_events(downloads.events(job_id)))
+    return job_events(downloads, job_id)

@@ -12,7 +12,7 @@ from app.api.deps import AgentDep, GenerationDep
 from app.api.sse import NativeEvents, sse_response
 from app.backends.types import ChatMessage
 from app.core.errors import InvalidRequest
-from app.schemas.common import error_responses
+from app.schemas.common import described_responses
 from app.schemas.generation import (
     GenerateRequest,
     GenerateResponse,
@@ -63,13 +63,14 @@ def generation_response(outcome: GenerationOutcome) -> GenerateResponse:
 @router.post(
     "/generate",
     response_model=GenerateResponse,
-    responses={
-        200: {
-            "description": "JSON, or with stream=true server-sent events: `token` "
-            "({text}) per step, then `done` (this object) or `error` (the envelope)."
-        },
-        **error_responses(400, 404, 424, 503),
-    },
+    responses=described_responses(
+        "JSON, or with stream=true server-sent events: `token` "
+        "({text}) per step, then `done` (this object) or `error` (the envelope).",
+        400,
+        404,
+        424,
+        503,
+    ),
 )
 async def generate(
     body: GenerateRequest, generation: GenerationDep, agent: AgentDep, request: Request

@@ -12,7 +12,7 @@ from sse_starlette import ServerSentEvent
 from app.api.deps import PromptRunsDep
 from app.api.openai.files import read_capped
 from app.api.sse import event, sse_response
-from app.schemas.common import error_responses
+from app.schemas.common import described_responses, error_responses
 from app.schemas.prompt_runs import (
     PromptRun,
     PromptRunCreate,
@@ -58,14 +58,12 @@ async def get_run(run_id: str, runs: PromptRunsDep) -> PromptRun:
 
 @router.get(
     "/{run_id}/events",
-    responses={
-        200: {
-            "description": "Server-sent `progress` events (RunEvent: status, counts, the cells "
-            "finished since the last one) until the run ends, then `end`.",
-            "content": {"text/event-stream": {}},
-        },
-        **error_responses(404),
-    },
+    responses=described_responses(
+        "Server-sent `progress` events (RunEvent: status, counts, the cells "
+        "finished since the last one) until the run ends, then `end`.",
+        404,
+        media=("text/event-stream",),
+    ),
 )
 async def run_events(run_id: str, runs: PromptRunsDep):
     """Live progress of a run."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import QuantizeDep
-from app.api.sse import progress_events, sse_response
+from app.api.sse import job_events, job_events_doc
 from app.schemas.common import error_responses
 from app.schemas.quantize import QuantizationInfo, QuantizationList, QuantizeRequest
 
@@ -57,18 +57,7 @@ async def delete_quantization(job_id: str, quantize: QuantizeDep) -> None:
     await quantize.delete(job_id)
 
 
-@router.get(
-    "/quantizations/{job_id}/events",
-    responses={
-        200: {
-            "description": "Server-sent `progress` events, each a QuantizationInfo, until the "
-            "job completes, fails or is cancelled; `error` (the envelope) if the job is "
-            "deleted meanwhile."
-        },
-        **error_responses(404),
-    },
-)
+@router.get("/quantizations/{job_id}/events", responses=job_events_doc("QuantizationInfo"))
 async def quantization_events(job_id: str, quantize: QuantizeDep):
     """Live progress of one job as server-sent events."""
-    quantize.get(job_id)  # 404 before the stream starts
-    return sse_response(progress_events(quantize.events(job_id)))
+    return job_events(quantize, job_id)

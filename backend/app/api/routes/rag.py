@@ -13,7 +13,7 @@ from app.api.deps import GenerationDep, RagDep
 from app.api.routes.rag_upload import UPLOAD_OPENAPI, parse_upload
 from app.api.sse import NativeEvents, event, progress_events, sse_response
 from app.core.errors import NotFound
-from app.schemas.common import Timings, Usage, error_responses
+from app.schemas.common import Timings, Usage, described_responses, error_responses
 from app.schemas.generation import GenerateResponse, TokenDelta
 from app.schemas.rag import (
     AnswerRequest,
@@ -129,13 +129,10 @@ async def get_job(job_id: str, rag: RagDep):
 
 @router.get(
     "/jobs/{job_id}/events",
-    responses={
-        200: {
-            "description": "SSE `progress` events (IngestionJob) until status is succeeded or "
-            "failed."
-        },
-        **error_responses(404),
-    },
+    responses=described_responses(
+        "SSE `progress` events (IngestionJob) until status is succeeded or failed.",
+        404,
+    ),
 )
 async def job_events(job_id: str, rag: RagDep):
     """Follow an ingestion job as server-sent events."""
@@ -153,29 +150,20 @@ async def query(body: QueryRequest, rag: RagDep):
 
 async def search(body: QueryRequest, rag: RagService) -> QueryResponse:
     """The retrieved chunks of a query (also the MCP tool ``rag_search``)."""
-    found = await rag.pipeline.retrieve(
-        body.collection,
-        body.query,
-        body.top_k,
-        body.filters,
-        body.mmr,
-        body.mmr_lambda,
-        body.mode,
-        body.rerank,
-    )
+    found = await rag.pipeline.retrieve(body.query, body)
     return QueryResponse(chunks=found.chunks, mode=found.mode, reranker=found.reranker)
 
 
 @router.post(
     "/answer",
     response_model=AnswerResponse,
-    responses={
-        200: {
-            "description": "JSON, or with stream=true SSE: `sources` (SourcesEvent), `token` "
-            "({text}) per step, then `done` (AnswerResponse) or `error` (the envelope)."
-        },
-        **error_responses(400, 404, 503),
-    },
+    responses=described_responses(
+        "JSON, or with stream=true SSE: `sources` (SourcesEvent), `token` "
+        "({text}) per step, then `done` (AnswerResponse) or `error` (the envelope).",
+        400,
+        404,
+        503,
+    ),
 )
 async def answer(body: AnswerRequest, rag: RagDep, generation: GenerationDep, request: Request):
     """Answer a question from a knowledge base, citing sources as [n]. When no retrieved chunk
@@ -191,16 +179,7 @@ async def answer(body: AnswerRequest, rag: RagDep, generation: GenerationDep, re
 async def prepare_answer(body: AnswerRequest, rag: RagService) -> PreparedAnswer | AnswerResponse:
     """The prepared generation of a cited answer; or, when no retrieved chunk is close enough,
     the finished answer that says the documents do not contain it (no model runs)."""
-    found = await rag.pipeline.retrieve(
-        body.collection,
-        body.question,
-        body.top_k,
-        body.filters,
-        body.mmr,
-        body.mmr_lambda,
-        body.mode,
-        body.rerank,
-    )
+    found = await rag.pipeline.retrieve(body.question, body)
     if not grounded(found.chunks, rag.settings.rag_answer_min_similarity):
         return _not_found(body.model)
     # top_k of this request is the retrieval depth; the sampling one is sampling_top_k.

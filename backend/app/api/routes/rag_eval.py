@@ -14,7 +14,7 @@ from sse_starlette import ServerSentEvent
 from app.api.deps import RagDep
 from app.api.sse import error_event, event, sse_response
 from app.core.errors import AppError, InvalidRequest
-from app.schemas.common import error_responses
+from app.schemas.common import described_responses, error_responses, multipart_body
 from app.schemas.rag_eval import (
     EvalQuestionIn,
     Evaluation,
@@ -28,28 +28,17 @@ from app.services.rag.evaluations import QuestionProgress, parse_question_file
 
 router = APIRouter(prefix="/rag/evaluations", tags=["rag-lab"])
 
-QUESTIONS_UPLOAD = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "JSONL (one {question, document, pages?, text?} "
-                            "per line) or "
-                            "CSV with those columns.",
-                        }
-                    },
-                }
-            }
-        },
-    }
-}
+QUESTIONS_UPLOAD = multipart_body(
+    ["file"],
+    {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "JSONL (one {question, document, pages?, text?} per line) or "
+            "CSV with those columns.",
+        }
+    },
+)
 
 
 @router.post(
@@ -77,13 +66,13 @@ async def upload_questions(request: Request):
 @router.post(
     "/questions/generate",
     response_model=QuestionSet,
-    responses={
-        200: {
-            "description": "JSON, or with stream=true SSE: `progress` (QuestionProgressEvent) "
-            "before each question, then `done` (QuestionSet) or `error` (the envelope)."
-        },
-        **error_responses(400, 404, 503),
-    },
+    responses=described_responses(
+        "JSON, or with stream=true SSE: `progress` (QuestionProgressEvent) "
+        "before each question, then `done` (QuestionSet) or `error` (the envelope).",
+        400,
+        404,
+        503,
+    ),
 )
 async def generate_questions(body: GenerateQuestions, rag: RagDep):
     """A loaded model writes one question per sampled chunk, labelled with that chunk's
@@ -145,13 +134,14 @@ async def get_evaluation(evaluation_id: str, rag: RagDep):
 
 @router.get(
     "/{evaluation_id}/export",
-    responses={
-        200: {
-            "description": "JSON (the evaluation) or CSV (one row per question and configuration).",
-            "content": {"text/csv": {}, "application/json": {}},
-        },
-        **error_responses(404),
-    },
+    responses=described_responses(
+        "JSON (the evaluation) or CSV (one row per question and configuration).",
+        404,
+        media=(
+            "text/csv",
+            "application/json",
+        ),
+    ),
 )
 async def export_evaluation(
     evaluation_id: str, rag: RagDep, format: Literal["json", "csv"] = "json"

@@ -16,52 +16,36 @@ from starlette.datastructures import UploadFile
 
 from app.core.config import RagSettings
 from app.core.errors import InvalidRequest, PayloadTooLarge
+from app.schemas.common import multipart_body
 from app.services.rag.ingestion import UploadedFile, UploadOptions, read_upload
 
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 _FORM_OVERHEAD = 1 << 20  # multipart boundaries and the small text fields
 
-UPLOAD_OPENAPI: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["files", "collection"],
-                    "properties": {
-                        "files": {
-                            "type": "array",
-                            "items": {"type": "string", "format": "binary"},
-                            "description": "PDF, .txt or .md files.",
-                        },
-                        "collection": {
-                            "type": "string",
-                            "description": "Knowledge base id or name.",
-                        },
-                        "tags": {
-                            "type": "string",
-                            "description": "Tags: a JSON list or comma-separated names.",
-                        },
-                        "metadata": {
-                            "type": "string",
-                            "description": "JSON object of "
-                            "string/number/bool values kept with each document.",
-                        },
-                        "chunk_size": {
-                            "type": "integer",
-                            "description": "Chunk size in tokens (default: the knowledge base's).",
-                        },
-                        "chunk_overlap": {
-                            "type": "integer",
-                            "description": "Overlap in tokens (default: the knowledge base's).",
-                        },
-                    },
-                }
-            }
+UPLOAD_OPENAPI = multipart_body(
+    ["files", "collection"],
+    {
+        "files": {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "description": "PDF, .txt or .md files.",
         },
-    }
-}
+        "collection": {"type": "string", "description": "Knowledge base id or name."},
+        "tags": {"type": "string", "description": "Tags: a JSON list or comma-separated names."},
+        "metadata": {
+            "type": "string",
+            "description": "JSON object of string/number/bool values kept with each document.",
+        },
+        "chunk_size": {
+            "type": "integer",
+            "description": "Chunk size in tokens (default: the knowledge base's).",
+        },
+        "chunk_overlap": {
+            "type": "integer",
+            "description": "Overlap in tokens (default: the knowledge base's).",
+        },
+    },
+)
 
 
 def _tags(raw: str) -> list[str]:

@@ -17,13 +17,12 @@ from typing import Any, ClassVar
 from app.backends.base import (
     Backend,
     Capabilities,
-    ChatEnding,
-    ChatMessage,
     GenerationRequest,
     ModelSource,
     TokenEvent,
     check_token_ids,
 )
+from app.backends.chat_format import LocalChatTemplate
 from app.backends.chat_template import ChatTemplate
 from app.backends.gguf_info import read_gguf
 from app.backends.text import IncrementalDetokenizer, StopMatcher
@@ -47,7 +46,7 @@ _KNOWN_TYPES = {
 }
 
 
-class CTransformersBackend(Backend):
+class CTransformersBackend(LocalChatTemplate, Backend):
     """A GGUF llama file loaded with ctransformers (legacy)."""
 
     name: ClassVar[str] = "ctransformers"
@@ -123,15 +122,10 @@ class CTransformersBackend(Backend):
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         return list(self._llm.tokenize(text, add_bos_token=add_special_tokens))
 
-    def render_chat(
-        self,
-        messages: list[ChatMessage],
-        tools: list[dict[str, Any]] | None = None,
-        *,
-        ending: ChatEnding = "new_turn",
-    ) -> str:
-        conversation = [{"role": m.role, "content": m.content} for m in messages]
-        return self._template.render(conversation, ending=ending)
+    def chat_template_text(self) -> str:
+        # Not shown to the tool planner: this engine offers no tools, so tool history reaches
+        # render_chat flattened into plain turns and tool definitions never do.
+        return ""
 
     def detokenize(self, token_ids: list[int]) -> str:
         check_token_ids(token_ids, int(self._llm.vocab_size))

@@ -20,7 +20,6 @@ import httpx
 from app.backends.base import (
     Backend,
     Capabilities,
-    ChatEnding,
     ChatMessage,
     FinishReason,
     GenerationRequest,
@@ -54,18 +53,14 @@ def ollama_error(exc: Exception, model_id: str, host: str) -> AppError:
 
 
 def ollama_options(params: SamplingParams) -> dict[str, Any]:
-    options: dict[str, Any] = {
+    return {
         "num_predict": params.max_tokens,
         "temperature": params.temperature,
         "top_p": params.top_p,
         "top_k": params.top_k,
         "repeat_penalty": params.repetition_penalty,
+        **params.seed_and_stop(),
     }
-    if params.seed is not None:
-        options["seed"] = params.seed
-    if params.stop:
-        options["stop"] = list(params.stop)
-    return options
 
 
 class OllamaBackend(Backend):
@@ -159,17 +154,6 @@ class OllamaBackend(Backend):
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         raise InvalidRequest("The ollama backend has no local tokenizer.", param="model")
 
-    def render_chat(
-        self,
-        messages: list[ChatMessage],
-        tools: list[dict[str, Any]] | None = None,
-        *,
-        ending: ChatEnding = "new_turn",
-    ) -> str:
-        raise InvalidRequest(
-            "The ollama backend applies its chat template remotely.", param="model"
-        )
-
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
         params = request.params
         fmt = json.loads(params.constraint.json_schema) if params.constraint is not None else None
@@ -258,17 +242,7 @@ def _ollama_tools(request: GenerationRequest) -> list[dict[str, Any]] | None:
     use = request.tools
     if use is None or use.choice == "none":
         return None
-    return [
-        {
-            "type": "function",
-            "function": {
-                "name": t.name,
-                "description": t.description,
-                "parameters": json.loads(t.parameters),
-            },
-        }
-        for t in use.tools
-    ]
+    return [t.as_openai() for t in use.tools]
 
 
 def _call_deltas(message: Any, first_index: int) -> list[ToolCallDelta]:

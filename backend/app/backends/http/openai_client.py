@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -44,11 +45,8 @@ def request_body(model: str, request: GenerationRequest) -> tuple[str, dict[str,
         "max_tokens": params.max_tokens,
         "temperature": params.temperature,
         "top_p": params.top_p,
+        **params.seed_and_stop(),
     }
-    if params.seed is not None:
-        body["seed"] = params.seed
-    if params.stop:
-        body["stop"] = list(params.stop)
     # Not in OpenAI's API; vLLM, llama-server and Mistral Playground accept them.
     if params.top_k:
         body["top_k"] = params.top_k
@@ -102,17 +100,7 @@ def _tools(use: ToolUse) -> dict[str, Any]:
     if use.choice == "function":
         choice = {"type": "function", "function": {"name": use.function}}
     return {
-        "tools": [
-            {
-                "type": "function",
-                "function": {
-                    "name": t.name,
-                    "description": t.description,
-                    "parameters": json.loads(t.parameters),
-                },
-            }
-            for t in use.tools
-        ],
+        "tools": [t.as_openai() for t in use.tools],
         "tool_choice": choice,
         "parallel_tool_calls": use.parallel,
     }
@@ -147,23 +135,19 @@ def error_from_response(status: int, text: str, model: str) -> AppError:
     return GenerationFailed(f"The upstream server failed (HTTP {status}): {message}")
 
 
+@dataclass(eq=False)
 class OpenAIStream:
     """Streams one generation from an OpenAI-compatible base URL (ending in /v1)."""
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        base_url: str,
-        attempts: int,
-        label: str,
-        breaker: CircuitBreaker | None = None,
-    ) -> None:
-        self.client = client
-        self.base_url = base_url.rstrip("/")
-        self.attempts = attempts
-        self.label = label
-        # Fails fast while the server is down instead of spending every request's retries.
-        self.breaker = breaker
+    client: httpx.Client
+    base_url: str
+    attempts: int
+    label: str
+    # Fails fast while the server is down instead of spending every request's retries.
+    breaker: CircuitBreaker | None = None
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
 
     def _open(self, path: str, body: dict[str, Any]) -> httpx.Response:
         def count_retry() -> None:

@@ -19,8 +19,6 @@ import httpx
 from app.backends.base import (
     Backend,
     Capabilities,
-    ChatEnding,
-    ChatMessage,
     GenerationRequest,
     TokenEvent,
 )
@@ -108,17 +106,6 @@ class HttpEngineBackend(Backend):
 
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         raise InvalidRequest(f"The {self.name} backend has no local tokenizer.", param="model")
-
-    def render_chat(
-        self,
-        messages: list[ChatMessage],
-        tools: list[dict[str, Any]] | None = None,
-        *,
-        ending: ChatEnding = "new_turn",
-    ) -> str:
-        raise InvalidRequest(
-            f"The {self.name} backend applies its chat template remotely.", param="model"
-        )
 
     def stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[TokenEvent]:
         assert self._pool is not None, "load() first"

@@ -20,12 +20,11 @@ from typing import Any, ClassVar
 from app.backends.base import (
     Backend,
     Capabilities,
-    ChatEnding,
-    ChatMessage,
     GenerationRequest,
     TokenEvent,
     check_token_ids,
 )
+from app.backends.chat_format import LocalChatTemplate
 from app.backends.chat_template import ChatTemplate
 from app.backends.generation_defaults import SamplingDefaults, from_gguf_metadata
 from app.core.errors import GenerationFailed
@@ -41,7 +40,7 @@ def _init_llama_backend() -> None:
     llama_cpp.llama_backend_init()
 
 
-class LlamaCppBackend(Backend):
+class LlamaCppBackend(LocalChatTemplate, Backend):
     """A GGUF model loaded with llama.cpp, served by a multi-sequence scheduler."""
 
     name: ClassVar[str] = "llamacpp"
@@ -167,25 +166,6 @@ class LlamaCppBackend(Backend):
 
     def generation_defaults(self) -> SamplingDefaults:
         return from_gguf_metadata(self._metadata)
-
-    @property
-    def chat_template(self) -> ChatTemplate:
-        return self._template
-
-    def render_chat(
-        self,
-        messages: list[ChatMessage],
-        tools: list[dict[str, Any]] | None = None,
-        *,
-        ending: ChatEnding = "new_turn",
-    ) -> str:
-        from app.backends.chat_format import template_messages
-
-        extra: dict[str, Any] = {"tools": tools} if tools else {}
-        return self._template.render(template_messages(messages), ending=ending, **extra)
-
-    def chat_template_text(self) -> str:
-        return self._template.source or ""
 
     def _piece(self, token: int, special: bool = False) -> str:
         return self._piece_bytes(token, special).decode("utf-8", errors="replace")

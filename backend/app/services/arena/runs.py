@@ -17,6 +17,7 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -61,24 +62,21 @@ _STATUS: dict[str, RunStatus] = {
 _EVENT_POLL_S = 0.3
 
 
+@dataclass(eq=False)
 class PromptRunService:
-    def __init__(
-        self,
-        settings: Settings,
-        store: RunStore,
-        batches: BatchService,
-        generation: GenerationService,
-        models: ModelStore,
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.batches = batches
-        self.generation = generation
-        self.models = models
-        self.digests = DigestCache()
-        self._records: dict[str, RunRecord] = {}
+    """Prompt-set runs: every row of a prompt set against every model, as cells of a batch."""
+
+    settings: Settings
+    store: RunStore
+    batches: BatchService
+    generation: GenerationService
+    models: ModelStore
+    digests: DigestCache = field(default_factory=DigestCache, init=False)
+    _records: dict[str, RunRecord] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
         # Registered before the batch runner starts, so runs a restart cut short resume.
-        batches.register_kind(KIND, LineKind(execute=self._execute_cell))
+        self.batches.register_kind(KIND, LineKind(execute=self._execute_cell))
 
     # --- creating -----------------------------------------------------------------------------
     async def create(

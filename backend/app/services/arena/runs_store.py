@@ -9,7 +9,7 @@ import time
 from pydantic import BaseModel
 
 from app.core import tables
-from app.core.db import Database
+from app.core.db import Repository
 from app.core.errors import NotFound
 from app.schemas.compare import CompareTarget
 from app.schemas.prompt_runs import PromptRow, RunManifest, RunParameters, Thumb
@@ -34,22 +34,19 @@ class RunRecord(BaseModel):
         return (row - 1) * len(self.columns) + column + 1
 
 
-class RunStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+class RunStore(Repository):
+    """Prompt-set runs (the run's record as JSON) and their per-cell ratings."""
 
     def create(self, record: RunRecord) -> None:
-        with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO prompt_runs (id, batch_id, data, created_at) "
-                "VALUES (:id, :batch_id, :data, :created_at)",
-                {
-                    "id": record.id,
-                    "batch_id": record.batch_id,
-                    "data": record.model_dump_json(),
-                    "created_at": record.created_at,
-                },
-            )
+        self.db.insert(
+            tables.prompt_runs,
+            {
+                "id": record.id,
+                "batch_id": record.batch_id,
+                "data": record.model_dump_json(),
+                "created_at": record.created_at,
+            },
+        )
 
     def get(self, run_id: str) -> RunRecord:
         rows = self.db.query("SELECT data FROM prompt_runs WHERE id = :id", {"id": run_id})

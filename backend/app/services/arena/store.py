@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy.engine import RowMapping
 
 from app.core import tables
-from app.core.db import Database
+from app.core.db import Repository
 from app.services.arena.votes import Winner
 
 VoteOrigin = Literal["battle", "run"]
@@ -74,29 +74,26 @@ def _battle(row: RowMapping) -> BattleRecord:
     )
 
 
-class ArenaStore:
+class ArenaStore(Repository):
     """The only code that knows the arena tables."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
     def add_battle(self, battle: BattleRecord) -> None:
-        with self.db.transaction() as conn:
-            conn.execute(
-                tables.arena_battles.insert().values(
-                    id=battle.id,
-                    created_at=battle.created_at,
-                    prompt=battle.prompt,
-                    system=battle.system,
-                    params=json.dumps(battle.params),
-                    model_a=battle.model_a,
-                    model_b=battle.model_b,
-                    answer_a=battle.answer_a,
-                    answer_b=battle.answer_b,
-                    figures_a=json.dumps(battle.figures_a),
-                    figures_b=json.dumps(battle.figures_b),
-                )
-            )
+        self.db.insert(
+            tables.arena_battles,
+            {
+                "id": battle.id,
+                "created_at": battle.created_at,
+                "prompt": battle.prompt,
+                "system": battle.system,
+                "params": json.dumps(battle.params),
+                "model_a": battle.model_a,
+                "model_b": battle.model_b,
+                "answer_a": battle.answer_a,
+                "answer_b": battle.answer_b,
+                "figures_a": json.dumps(battle.figures_a),
+                "figures_b": json.dumps(battle.figures_b),
+            },
+        )
 
     def get(self, battle_id: str) -> BattleRecord | None:
         rows = self.db.query(f"{_SELECT} WHERE b.id = :id", {"id": battle_id})

@@ -8,7 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
-from app.core.db import Database
+from app.core.db import Database, columns
 from app.core.errors import NotFound
 from app.schemas.batches import FileObject
 
@@ -61,14 +61,7 @@ class FileStore:
         rows = self.db.query("SELECT * FROM files WHERE id = :id", {"id": file_id})
         if not rows:
             raise NotFound(f"No file with id '{file_id}'.", param=param, code="file_not_found")
-        row = rows[0]
-        return FileObject(
-            id=row["id"],
-            bytes=row["bytes"],
-            created_at=row["created_at"],
-            filename=row["filename"],
-            purpose=row["purpose"],
-        )
+        return FileObject(**columns(rows[0], "id", "bytes", "created_at", "filename", "purpose"))
 
     def all(self, purpose: str | None = None) -> list[FileObject]:
         sql = "SELECT id FROM files"

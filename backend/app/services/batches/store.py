@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.core import tables
-from app.core.db import Database
+from app.core.db import Repository
 from app.core.errors import NotFound
 from app.schemas.batches import BATCH_ENDPOINTS, Batch, RequestCounts
 from app.services.batches.lines import BatchLine
@@ -19,10 +19,7 @@ from app.services.batches.lines import BatchLine
 ACTIVE = ("validating", "in_progress", "finalizing", "cancelling")
 
 
-class BatchStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class BatchStore(Repository):
     def create(self, batch: Batch, lines: list[BatchLine]) -> None:
         with self.db.transaction() as conn:
             conn.execute(

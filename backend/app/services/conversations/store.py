@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy.engine import RowMapping
 
-from app.core.db import Database, DbConnection
+from app.core.db import DbConnection, Repository, columns
 
 Role = Literal["user", "assistant", "tool"]
 
@@ -57,11 +57,8 @@ class ConversationRecord:
     messages: list[MessageRecord] = field(default_factory=list)
 
 
-class ConversationStore:
+class ConversationStore(Repository):
     """CRUD on ``conversations`` and ``conversation_messages``."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     def create(
         self, title: str, model: str | None, backend: str | None, system: str | None
@@ -191,13 +188,7 @@ def _insert(conn: DbConnection, conversation_id: str, position: int, m: MessageR
 def _conversation(row: RowMapping) -> ConversationRecord:
     r = dict(row)
     return ConversationRecord(
-        id=r["id"],
-        title=r["title"],
-        model=r["model"],
-        backend=r["backend"],
-        system=r["system"],
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
+        **columns(r, "id", "title", "model", "backend", "system", "created_at", "updated_at"),
         message_count=r.get("message_count") or 0,
     )
 
@@ -206,14 +197,8 @@ def _message(row: RowMapping) -> MessageRecord:
     r = dict(row)
     has_figures = r["role"] == "assistant"
     return MessageRecord(
-        id=r["id"],
-        role=r["role"],
-        content=r["content"],
-        created_at=r["created_at"],
-        model=r["model"],
-        backend=r["backend"],
+        **columns(r, "id", "role", "content", "created_at", "model", "backend", "finish_reason"),
         parameters=None if r["parameters"] is None else json.loads(r["parameters"]),
-        finish_reason=r["finish_reason"],
         figures={name: r[name] for name in _FIGURES} if has_figures else None,
         tool_calls=None if r["tool_calls"] is None else json.loads(r["tool_calls"]),
         tool_call_id=r["tool_call_id"],

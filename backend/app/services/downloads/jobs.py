@@ -11,12 +11,10 @@ from typing import Literal
 from sqlalchemy import update
 
 from app.core import tables
-from app.core.db import Database
+from app.core.db import Repository
 from app.services.downloads.hub import RemoteFile, ResolvedSource
 
 JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
-ACTIVE: tuple[str, ...] = ("queued", "running")
-TERMINAL: tuple[str, ...] = ("completed", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -61,40 +59,32 @@ class DownloadJob:
         )
 
 
-class JobStore:
+class JobStore(Repository):
     """CRUD on ``download_jobs``; every write stamps ``updated_at``."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
     def insert(self, job: DownloadJob) -> None:
-        with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO download_jobs (id, kind, repo_id, revision, commit_sha, url, name, "
-                "single_file, files, status, error, error_code, bytes_total, bytes_done, "
-                "created_at, updated_at, finished_at) VALUES (:id, :kind, :repo_id, :revision, "
-                ":commit_sha, :url, :name, :single_file, :files, :status, :error, :error_code, "
-                ":bytes_total, :bytes_done, :created_at, :updated_at, :finished_at)",
-                {
-                    "id": job.id,
-                    "kind": job.kind,
-                    "repo_id": job.repo_id,
-                    "revision": job.revision,
-                    "commit_sha": job.commit,
-                    "url": job.url,
-                    "name": job.name,
-                    "single_file": int(job.single_file),
-                    "files": json.dumps([f.to_dict() for f in job.files]),
-                    "status": job.status,
-                    "error": job.error,
-                    "error_code": job.error_code,
-                    "bytes_total": job.bytes_total,
-                    "bytes_done": job.bytes_done,
-                    "created_at": job.created_at,
-                    "updated_at": job.updated_at,
-                    "finished_at": job.finished_at,
-                },
-            )
+        self.db.insert(
+            tables.download_jobs,
+            {
+                "id": job.id,
+                "kind": job.kind,
+                "repo_id": job.repo_id,
+                "revision": job.revision,
+                "commit_sha": job.commit,
+                "url": job.url,
+                "name": job.name,
+                "single_file": int(job.single_file),
+                "files": json.dumps([f.to_dict() for f in job.files]),
+                "status": job.status,
+                "error": job.error,
+                "error_code": job.error_code,
+                "bytes_total": job.bytes_total,
+                "bytes_done": job.bytes_done,
+                "created_at": job.created_at,
+                "updated_at": job.updated_at,
+                "finished_at": job.finished_at,
+            },
+        )
 
     def update(self, job: DownloadJob, **changes: object) -> DownloadJob:
         # **changes are DownloadJob fields by name; mypy cannot match kwargs of type object.

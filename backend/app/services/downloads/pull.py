@@ -7,8 +7,6 @@ partial files; pulling the same thing again continues from them.
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -21,19 +19,15 @@ from rich.progress import (
 
 from app.core.config import Settings
 from app.core.db import Database
-from app.core.errors import AppError
-from app.schemas.downloads import DownloadRequest
+from app.schemas.downloads import DownloadJobInfo, DownloadRequest
 from app.services.downloads.service import DownloadService
+from app.services.jobs.terminal import exit_code, run_command, watch
 
 
 def run_pull(settings: Settings, request: DownloadRequest, console: Console | None = None) -> int:
     """Download and return an exit code (0: model ready)."""
     console = console or Console()
-    try:
-        return asyncio.run(_pull(settings, request, console))
-    except AppError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        return 1
+    return run_command(_pull(settings, request, console), console)
 
 
 async def _pull(settings: Settings, request: DownloadRequest, console: Console) -> int:
@@ -52,22 +46,17 @@ async def _pull(settings: Settings, request: DownloadRequest, console: Console) 
         )
         with Progress(*columns, console=console, transient=False) as bar:
             task = bar.add_task(job.name, total=job.bytes_total, completed=job.bytes_done)
-            try:
-                while job.status not in ("completed", "failed", "cancelled"):
-                    await asyncio.sleep(0.2)
-                    job = service.info(service.get(job.id))
-                    bar.update(
-                        task, completed=job.bytes_done, description=job.current_file or job.name
-                    )
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                job = await service.cancel(job.id)
+
+            def seen(view: DownloadJobInfo) -> None:
+                description = view.current_file or view.name
+                bar.update(task, completed=view.bytes_done, description=description)
+
+            job = await watch(service, job.id, seen)
         if job.status == "completed":
             console.print(f"[green]ready:[/green] {job.model_id} in {settings.models_dir}")
             return 0
-        if job.status == "cancelled":
-            console.print("cancelled; partial files kept, pull again to continue")
-            return 130
-        console.print(f"[red]failed:[/red] {job.error}")
-        return 1
+        return exit_code(
+            console, job.status, job.error, "cancelled; partial files kept, pull again to continue"
+        )
     finally:
         await service.shutdown()

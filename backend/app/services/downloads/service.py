@@ -18,7 +18,7 @@ import logging
 import shutil
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -26,7 +26,7 @@ import httpx
 
 from app.core.config import Settings
 from app.core.db import Database
-from app.core.errors import AppError, Conflict, InsufficientStorage, NotFound
+from app.core.errors import AppError, Conflict, InsufficientStorage
 from app.core.redact import redact, redact_url
 from app.schemas.downloads import DownloadFileInfo, DownloadJobInfo, DownloadRequest
 from app.services import metrics
@@ -37,7 +37,7 @@ from app.services.downloads.hub import (
     resolve_repo,
     resolve_url,
 )
-from app.services.downloads.jobs import ACTIVE, TERMINAL, DownloadJob, JobStore
+from app.services.downloads.jobs import DownloadJob, JobStore
 from app.services.downloads.staging import Staging
 from app.services.downloads.transfer import (
     CancelSwitch,
@@ -45,7 +45,8 @@ from app.services.downloads.transfer import (
     TransferFailed,
     fetch_file,
 )
-from app.services.jobs import JobContext, JobKind, JobRunner, RunsJobs
+from app.services.jobs import JobContext, JobKind, JobRunner
+from app.services.jobs.service import ACTIVE, JobService
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,13 @@ class _Runtime:
         return (recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
 
 
-class DownloadService(RunsJobs):
+class DownloadService(JobService[DownloadJob, DownloadJobInfo]):
     """Owns download jobs; one instance per process (server or ``playground pull``)."""
+
+    kind = JOB_KIND
+    noun = "Download job"
+    view = DownloadJobInfo
+    jobs: JobStore
 
     def __init__(
         self,
@@ -171,23 +177,8 @@ class DownloadService(RunsJobs):
         await self._submit(job.id)
         return self.info(job)
 
-    def get(self, job_id: str) -> DownloadJob:
-        job = self.jobs.get(job_id)
-        if job is None:
-            raise NotFound(f"Download job '{job_id}' does not exist.", param="job_id")
-        return job
-
-    def list(self) -> list[DownloadJobInfo]:
-        return [self.info(j) for j in self.jobs.all()]
-
     async def cancel(self, job_id: str) -> DownloadJobInfo:
-        job = self.get(job_id)
-        if job.status not in ACTIVE:
-            raise Conflict(
-                f"Download job '{job_id}' is {job.status}; only queued or running jobs can be "
-                "cancelled.",
-                param="job_id",
-            )
+        self.cancellable(job_id)
         await self._stop_task(job_id)
         job = self.get(job_id)
         if job.status in ACTIVE:  # no live task (e.g. left over from a crash): just mark it
@@ -247,11 +238,6 @@ class DownloadService(RunsJobs):
             self.jobs.update(job, status="failed", error=reason, error_code="internal_error")
             self._publish(job_id)
 
-    def _publish(self, job_id: str) -> None:
-        job = self.jobs.get(job_id)
-        if job is not None:
-            self.runner.publish(JOB_KIND, job_id, self.info(job).model_dump(mode="json"))
-
     async def _stop_task(self, job_id: str) -> None:
         """Cancel the job's transfer if it runs here, and wait (bounded) for it to end."""
         await self.runner.cancel(JOB_KIND, job_id)
@@ -310,24 +296,6 @@ class DownloadService(RunsJobs):
             updated_at=job.updated_at,
             finished_at=job.finished_at,
         )
-
-    async def events(self, job_id: str) -> AsyncIterator[DownloadJobInfo]:
-        """Snapshots while the job changes (published by whichever process runs it; the row
-        when none come for a while), ending with its first terminal state."""
-        views = self.runner.follow(
-            JOB_KIND,
-            job_id,
-            lambda: self.info(self.get(job_id)),  # NotFound once the job is deleted
-            DownloadJobInfo.model_validate,
-            lambda view: view.status in TERMINAL,
-        )
-        async for view in views:
-            yield view
-
-    async def wait(self, job_id: str) -> DownloadJobInfo:
-        """The job once its current run ends (at once when nothing runs)."""
-        await self.runner.wait(JOB_KIND, job_id)
-        return self.info(self.get(job_id))
 
     def active_names(self) -> dict[str, str]:
         """Local names of queued/running downloads, with the repo or URL they come from."""

@@ -162,20 +162,14 @@ class ModelManager:
         """The loaded model (loading it if needed) and the seconds this call spent loading.
         ``reserve``: a generation follows, so keep the model from eviction until it starts."""
         self.start()
-        current = self._loaded.get(model_id)
-        if current is not None and self._backend_matches(current, backend):
-            current.touch()
-            if reserve:
-                current.reserve()
-            return current, 0.0
+        if (ready := self._reuse(model_id, backend, reserve)) is not None:
+            return ready, 0.0
         lock = self._locks.setdefault(model_id, asyncio.Lock())
         async with lock:
+            # Checked again under the lock: a load that ran meanwhile may have made it.
+            if (ready := self._reuse(model_id, backend, reserve)) is not None:
+                return ready, 0.0
             current = self._loaded.get(model_id)
-            if current is not None and self._backend_matches(current, backend):
-                current.touch()
-                if reserve:
-                    current.reserve()
-                return current, 0.0
             if current is not None:
                 # Another backend was asked for. One that cannot serve this format is refused
                 # (400) before the loaded copy is touched; then switch only when idle.
@@ -189,6 +183,17 @@ class ModelManager:
             if reserve:
                 loaded.reserve()
             return loaded, time.perf_counter() - started
+
+    def _reuse(self, model_id: str, backend: str | None, reserve: bool) -> LoadedModel | None:
+        """The loaded model when it is on the asked backend (touched, and reserved when
+        ``reserve``); None when it must be loaded."""
+        current = self._loaded.get(model_id)
+        if current is None or not self._backend_matches(current, backend):
+            return None
+        current.touch()
+        if reserve:
+            current.reserve()
+        return current
 
     def check_idle(self, model_id: str, action: str) -> None:
         """409 when ``model_id`` is loaded and generating (the busy-model policy), for work

@@ -7,14 +7,12 @@ removes its partial file.
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.console import Console
 
 from app.core.config import Settings
 from app.core.db import Database
-from app.core.errors import AppError
 from app.schemas.quantize import QuantizationInfo
+from app.services.jobs.terminal import exit_code, run_command, watch
 from app.services.models.store import ModelStore
 from app.services.quantize.service import QuantizeService
 
@@ -24,11 +22,7 @@ def run_quantize(
 ) -> int:
     """Quantize and return an exit code (0: every output written)."""
     console = console or Console()
-    try:
-        return asyncio.run(_quantize(settings, model, types, console))
-    except AppError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        return 1
+    return run_command(_quantize(settings, model, types, console), console)
 
 
 def _line(job: QuantizationInfo) -> str:
@@ -55,16 +49,15 @@ async def _quantize(settings: Settings, model: str, types: list[str], console: C
         if job.warning:
             console.print(f"[yellow]warning:[/yellow] {job.warning}")
         last = ""
-        try:
-            while job.status not in ("completed", "failed", "cancelled"):
-                await asyncio.sleep(0.2)
-                job = service.info(service.get(job.id))
-                line = _line(job)
-                if line != last and job.status == "running":
-                    console.print(line)
-                    last = line
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            job = await service.cancel(job.id)
+
+        def seen(view: QuantizationInfo) -> None:
+            nonlocal last
+            line = _line(view)
+            if line != last and view.status == "running":
+                console.print(line)
+                last = line
+
+        job = await watch(service, job.id, seen)
         if job.status == "completed":
             for out in job.outputs:
                 console.print(
@@ -72,10 +65,6 @@ async def _quantize(settings: Settings, model: str, types: list[str], console: C
                     f"{out.bits_per_weight:.2f} bits/weight)"
                 )
             return 0
-        if job.status == "cancelled":
-            console.print("cancelled; the partial file was removed")
-            return 130
-        console.print(f"[red]failed:[/red] {job.error}")
-        return 1
+        return exit_code(console, job.status, job.error, "cancelled; the partial file was removed")
     finally:
         await service.shutdown()

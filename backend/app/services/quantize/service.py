@@ -20,14 +20,15 @@ import re
 import shutil
 import struct
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 from app.core.config import Settings
 from app.core.db import Database
-from app.core.errors import AppError, Conflict, InsufficientStorage, InvalidRequest, NotFound
+from app.core.errors import AppError, Conflict, InsufficientStorage, InvalidRequest
 from app.schemas.quantize import QuantizationInfo, QuantizedOutput
-from app.services.jobs import JobContext, JobKind, JobRunner, RunsJobs
+from app.services.jobs import JobContext, JobKind, JobRunner
+from app.services.jobs.service import ACTIVE, JobService
 from app.services.models.inspection import inspect_model
 from app.services.models.manager import ModelManager
 from app.services.models.store import LocalModel, ModelStore
@@ -35,7 +36,7 @@ from app.services.models.validation import quick_problem
 from app.services.quantize.llama import convert_command, quantize_command
 from app.services.quantize.measure import gguf_summary
 from app.services.quantize.process import ToolCancelled, ToolFailed, run_tool
-from app.services.quantize.store import ACTIVE, TERMINAL, Lineage, QuantizeJob, QuantizeStore
+from app.services.quantize.store import Lineage, QuantizeJob, QuantizeStore
 from app.services.quantize.types import FLOAT_SOURCES, QUANT_TYPES, parse_types
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,13 @@ def output_stem(model: LocalModel) -> str:
     return _TYPE_SUFFIX.sub("", name) or name
 
 
-class QuantizeService(RunsJobs):
+class QuantizeService(JobService[QuantizeJob, QuantizationInfo]):
     """Owns quantization jobs; one per process (the server, or ``playground quantize``)."""
+
+    kind = JOB_KIND
+    noun = "Quantization"
+    view = QuantizationInfo
+    jobs: QuantizeStore
 
     def __init__(
         self,
@@ -163,23 +169,8 @@ class QuantizeService(RunsJobs):
                 f"needed, {free:,} are free and {reserve:,} are kept in reserve."
             )
 
-    def get(self, job_id: str) -> QuantizeJob:
-        job = self.jobs.get(job_id)
-        if job is None:
-            raise NotFound(f"Quantization '{job_id}' does not exist.", param="job_id")
-        return job
-
-    def list_jobs(self) -> list[QuantizationInfo]:
-        return [self.info(j) for j in self.jobs.all()]
-
     async def cancel(self, job_id: str) -> QuantizationInfo:
-        job = self.get(job_id)
-        if job.status not in ACTIVE:
-            raise Conflict(
-                f"Quantization '{job_id}' is {job.status}; only queued or running jobs can be "
-                "cancelled.",
-                param="job_id",
-            )
+        self.cancellable(job_id)
         # The row first: a run on any replica sees it and stops; then wait for one here.
         self.jobs.update(job_id, status="cancelled", finished_at=time.time())
         await self.runner.cancel(JOB_KIND, job_id)
@@ -195,11 +186,6 @@ class QuantizeService(RunsJobs):
         await self.runner.cancel(JOB_KIND, job_id)
         await asyncio.to_thread(self._remove_partials, job_id)
         self.jobs.delete(job_id)
-
-    async def wait(self, job_id: str) -> QuantizationInfo:
-        """The job once its run in this process (if any) ends."""
-        await self.runner.wait(JOB_KIND, job_id)
-        return self.info(self.get(job_id))
 
     def lineage(self) -> dict[str, Lineage]:
         """Every stored lineage by model id; the listing shows one only while the model's file
@@ -250,24 +236,6 @@ class QuantizeService(RunsJobs):
             updated_at=job.updated_at,
             finished_at=job.finished_at,
         )
-
-    def _publish(self, job_id: str) -> None:
-        job = self.jobs.get(job_id)
-        if job is not None:
-            self.runner.publish(JOB_KIND, job_id, self.info(job).model_dump(mode="json"))
-
-    async def events(self, job_id: str) -> AsyncIterator[QuantizationInfo]:
-        """Snapshots while the job changes (published by whichever process runs it; the row
-        when none come for a while), ending with its first terminal state."""
-        views = self.runner.follow(
-            JOB_KIND,
-            job_id,
-            lambda: self.info(self.get(job_id)),  # NotFound once the job is deleted
-            QuantizationInfo.model_validate,
-            lambda view: view.status in TERMINAL,
-        )
-        async for view in views:
-            yield view
 
     # --- the job kind --------------------------------------------------------------------------
     def give_up(self, job_id: str, reason: str) -> None:

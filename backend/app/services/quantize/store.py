@@ -14,10 +14,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.db import Database
-
-ACTIVE: tuple[str, ...] = ("queued", "running")
-TERMINAL: tuple[str, ...] = ("completed", "failed", "cancelled")
+from app.core import tables
+from app.core.db import Repository
+from app.services.jobs.service import ACTIVE
 
 
 @dataclass(frozen=True)
@@ -57,22 +56,12 @@ class Lineage:
     created_at: float = field(default_factory=time.time)
 
 
-class QuantizeStore:
+class QuantizeStore(Repository):
     """SQL of the two quantization tables."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     # --- jobs ---------------------------------------------------------------------------------
     def insert(self, job: QuantizeJob) -> None:
-        with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO quantize_jobs (id, model, source_format, types, status, stage, "
-                "current, warning, error, error_code, created_at, updated_at, finished_at) "
-                "VALUES (:id, :model, :source_format, :types, :status, :stage, :current, "
-                ":warning, :error, :error_code, :created_at, :updated_at, :finished_at)",
-                {**job.__dict__, "types": json.dumps(job.types)},
-            )
+        self.db.insert(tables.quantize_jobs, {**job.__dict__, "types": json.dumps(job.types)})
 
     def get(self, job_id: str) -> QuantizeJob | None:
         rows = self.db.query("SELECT * FROM quantize_jobs WHERE id = :id", {"id": job_id})

@@ -59,7 +59,7 @@ class RagService(RunsJobs):
             self.collections,
             self.files_dir,
             settings.rag_max_pdf_pages,
-            runner=self.runner,
+            job_runner=self.runner,
         )
         self.reranker = build_reranker(settings)
         self.pipeline = RagPipeline(

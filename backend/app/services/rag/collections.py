@@ -10,6 +10,7 @@ import re
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,28 +34,23 @@ def tag_key(tag: str) -> str:
     return f"tag:{tag}"
 
 
+@dataclass(eq=False)
 class CollectionService:
     """Creates, lists and deletes knowledge bases and writes their vectors."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        repo: RagRepository,
-        embedders: EmbedderPool,
-        vectors: VectorStore,
-        lexical: LexicalIndexes,
-    ) -> None:
-        self.settings = settings
-        self.repo = repo
-        self.embedders = embedders
-        self.vectors = vectors
-        self.lexical_indexes = lexical
-        self._backfill_lock = threading.Lock()
-        self._reconciled: set[str] = set()
+    settings: Settings
+    repo: RagRepository
+    embedders: EmbedderPool
+    vectors: VectorStore
+    lexical_indexes: LexicalIndexes
+    _backfill_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _reconciled: set[str] = field(default_factory=set, init=False)
+
+    def __post_init__(self) -> None:
         # Other processes add and delete documents in these folders too (replicas and workers
         # with a job queue, or `playground mcp` beside a server): reconcile on every use.
-        self.shared = settings.redis_url is not None
-        self.doc_vectors = DocumentVectorCache(vectors, settings.rag_filter_cache_chunks)
+        self.shared = self.settings.redis_url is not None
+        self.doc_vectors = DocumentVectorCache(self.vectors, self.settings.rag_filter_cache_chunks)
 
     def get(self, key: str, param: str = "collection") -> dict[str, Any]:
         collection = self.repo.collection(key)

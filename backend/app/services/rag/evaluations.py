@@ -18,7 +18,7 @@ import shutil
 import time
 import uuid
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,30 +78,23 @@ def parse_question_file(filename: str, data: bytes) -> list[dict[str, Any]]:
     return rows
 
 
+@dataclass(eq=False)
 class EvaluationService(RunsJobs):
     """Creates, runs, lists and deletes evaluation jobs."""
 
-    def __init__(
-        self,
-        db: Database,
-        repo: RagRepository,
-        collections: CollectionService,
-        generation: GenerationService | None,
-        files_dir: Path,
-        scratch: Path,
-        max_pages: int,
-        reranker: Reranker | None,
-        runner: JobRunner | None = None,
-    ) -> None:
-        self.db = db
-        self.repo = repo
-        self.collections = collections
-        self.generation = generation
-        self.files_dir = files_dir
-        self.scratch = scratch
-        self.max_pages = max_pages
-        self.reranker = reranker
-        self.use_runner(runner, JobKind(JOB_KIND, self._run_job, self.active_ids, self.give_up))
+    db: Database
+    repo: RagRepository
+    collections: CollectionService
+    generation: GenerationService | None
+    files_dir: Path
+    scratch: Path
+    max_pages: int
+    reranker: Reranker | None
+    job_runner: InitVar[JobRunner | None] = None
+
+    def __post_init__(self, job_runner: JobRunner | None) -> None:
+        kind = JobKind(JOB_KIND, self._run_job, self.active_ids, self.give_up)
+        self.use_runner(job_runner, kind)
 
     def start(self) -> None:
         """Clear the temporary indexes a previous process left (its interrupted evaluations

@@ -24,7 +24,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,23 +69,21 @@ class _Interrupted(Exception):
     active and resumes)."""
 
 
+@dataclass(eq=False)
 class IngestionService(RunsJobs):
     """Validates uploads, stores files and rows, runs and tracks ingestion jobs."""
 
-    def __init__(
-        self,
-        repo: RagRepository,
-        collections: CollectionService,
-        files_dir: Path,
-        max_pages: int,
-        runner: JobRunner | None = None,
-    ) -> None:
-        self.repo = repo
-        self.collections = collections
-        self.files_dir = files_dir
-        self.max_pages = max_pages
+    repo: RagRepository
+    collections: CollectionService
+    files_dir: Path
+    max_pages: int
+    job_runner: InitVar[JobRunner | None] = None
+    # Uploads parsed by this process, so their first run does not parse them again.
+    _parsed: dict[str, ParsedDocument] = field(default_factory=dict, init=False)
+
+    def __post_init__(self, job_runner: JobRunner | None) -> None:
         self.use_runner(
-            runner,
+            job_runner,
             JobKind(
                 JOB_KIND,
                 self._run_job,
@@ -94,8 +92,6 @@ class IngestionService(RunsJobs):
                 should_stop=self._row_ended,
             ),
         )
-        # Uploads parsed by this process, so their first run does not parse them again.
-        self._parsed: dict[str, ParsedDocument] = {}
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self, recover: bool = True) -> None:

@@ -12,7 +12,13 @@ import numpy as np
 
 from app.backends.base import ChatMessage
 from app.core.config import Settings
-from app.schemas.rag import Citation, QueryFilters, RetrievalMode, RetrievedChunk
+from app.schemas.rag import (
+    Citation,
+    QueryFilters,
+    RetrievalMode,
+    RetrievalOptions,
+    RetrievedChunk,
+)
 from app.services import metrics
 from app.services.generation import GenerationService, ParamsInput, PreparedGeneration
 from app.services.rag.collections import CollectionService, tag_key
@@ -138,23 +144,16 @@ class Retrieval:
     reranker: str | None
 
 
+@dataclass(eq=False)
 class RagPipeline:
     """Query a knowledge base (dense, lexical or hybrid, optionally reranked); prepare cited
     answers."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        repo: RagRepository,
-        collections: CollectionService,
-        generation: GenerationService,
-        reranker: Reranker | None = None,
-    ) -> None:
-        self.settings = settings
-        self.repo = repo
-        self.collections = collections
-        self.generation = generation
-        self.reranker = reranker
+    settings: Settings
+    repo: RagRepository
+    collections: CollectionService
+    generation: GenerationService
+    reranker: Reranker | None = None
 
     def allowed_documents(
         self, collection: dict[str, Any], filters: QueryFilters | None
@@ -171,22 +170,15 @@ class RagPipeline:
             docs = [d for d in docs if tags.intersection(d["tags"])]
         return {d["id"] for d in docs}, filtered
 
-    async def retrieve(
-        self,
-        collection_key: str,
-        query: str,
-        top_k: int | None,
-        filters: QueryFilters | None,
-        use_mmr: bool = False,
-        mmr_lambda: float = 0.5,
-        mode: RetrievalMode | None = None,
-        rerank: bool = True,
-    ) -> Retrieval:
-        collection = self.collections.get(collection_key)
-        mode = mode or collection.get("retrieval_mode") or self.settings.rag_retrieval_mode
+    async def retrieve(self, query: str, options: RetrievalOptions) -> Retrieval:
+        """The chunks for ``query`` with a request's retrieval options (its knowledge base,
+        top_k, filters, MMR, mode, rerank); the mode defaults to the knowledge base's."""
+        o = options
+        collection = self.collections.get(o.collection)
+        mode = o.mode or collection.get("retrieval_mode") or self.settings.rag_retrieval_mode
         started = time.perf_counter()
         result = await asyncio.to_thread(
-            self.search, collection, query, top_k, filters, use_mmr, mmr_lambda, mode, rerank
+            self.search, collection, query, o.top_k, o.filters, o.mmr, o.mmr_lambda, mode, o.rerank
         )
         metrics.RAG_QUERY_SECONDS.labels("query").observe(time.perf_counter() - started)
         return result

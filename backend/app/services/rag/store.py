@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
-from app.core.db import Database
+from app.core.db import Repository
 
 ACTIVE_JOB_STATES = ("queued", "running")
 
@@ -20,11 +20,8 @@ def _document(row: RowMapping) -> dict[str, Any]:
     return out
 
 
-class RagRepository:
+class RagRepository(Repository):
     """Plain functions over the RAG tables; every write is one transaction."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     # --- collections -----------------------------------------------------------------------------
     def insert_collection(self, row: dict[str, Any]) -> None:

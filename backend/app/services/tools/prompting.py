@@ -25,17 +25,7 @@ normally."""
 
 def openai_tools(tools: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
     """Tool definitions in OpenAI's shape, as chat templates expect them."""
-    return [
-        {
-            "type": "function",
-            "function": {
-                "name": t.name,
-                "description": t.description,
-                "parameters": json.loads(t.parameters),
-            },
-        }
-        for t in tools
-    ]
+    return [t.as_openai() for t in tools]
 
 
 def system_prompt(tools: tuple[ToolSpec, ...]) -> str:

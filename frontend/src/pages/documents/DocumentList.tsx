@@ -1,10 +1,11 @@
 import { Trash2 } from "lucide-react";
 import { useQueryClient } from "@tanstack/react-query";
 
+import { ActionTable } from "@/components/ActionTable";
 import { ErrorAlert } from "@/components/ErrorAlert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { TableCell, TableHead } from "@/components/ui/table";
 import { $api } from "@/lib/api";
 import { formatBytes } from "@/lib/format";
 
@@ -30,9 +31,10 @@ export function DocumentList({ collectionId }: { collectionId: string }) {
       {list.length === 0 ? (
         <p className="text-sm text-muted-foreground">No documents yet: upload some above.</p>
       ) : (
-        <Table data-testid="documents">
-          <TableHeader>
-            <TableRow>
+        <ActionTable
+          testId="documents"
+          head={
+            <>
               <TableHead>File</TableHead>
               <TableHead className="hidden lg:table-cell">Kind</TableHead>
               <TableHead className="hidden lg:table-cell">Size</TableHead>
@@ -40,45 +42,43 @@ export function DocumentList({ collectionId }: { collectionId: string }) {
               <TableHead>Chunks</TableHead>
               <TableHead>Tags</TableHead>
               <TableHead>Status</TableHead>
-              <TableHead className="sticky right-0 bg-card"><span className="sr-only">Actions</span></TableHead>
-            </TableRow>
-          </TableHeader>
-          <TableBody>
-            {list.map((d) => (
-              <TableRow key={d.id}>
-                <TableCell className="max-w-[14rem] truncate font-medium" title={d.filename}>
-                  {d.filename}
-                </TableCell>
-                <TableCell className="hidden lg:table-cell">{d.kind}</TableCell>
-                <TableCell className="hidden lg:table-cell whitespace-nowrap font-mono">{formatBytes(d.size_bytes)}</TableCell>
-                <TableCell className="font-mono">{d.pages}</TableCell>
-                <TableCell className="font-mono">{d.chunks}</TableCell>
-                <TableCell>
-                  <div className="flex flex-wrap gap-1">
-                    {d.tags.map((t) => (
-                      <Badge key={t} variant="outline">
-                        {t}
-                      </Badge>
-                    ))}
-                  </div>
-                </TableCell>
-                <TableCell>
-                  <Badge variant={d.status === "ready" ? "secondary" : "outline"}>{d.status}</Badge>
-                </TableCell>
-                <TableCell className="sticky right-0 bg-card text-right">
-                  <Button
-                    variant="ghost"
-                    size="icon"
-                    aria-label={`Delete ${d.filename}`}
-                    onClick={() => remove.mutate({ params: { path: { document_id: d.id } } })}
-                  >
-                    <Trash2 />
-                  </Button>
-                </TableCell>
-              </TableRow>
-            ))}
-          </TableBody>
-        </Table>
+            </>
+          }
+          items={list}
+          cells={(d) => (
+            <>
+              <TableCell className="max-w-[14rem] truncate font-medium" title={d.filename}>
+                {d.filename}
+              </TableCell>
+              <TableCell className="hidden lg:table-cell">{d.kind}</TableCell>
+              <TableCell className="hidden lg:table-cell whitespace-nowrap font-mono">{formatBytes(d.size_bytes)}</TableCell>
+              <TableCell className="font-mono">{d.pages}</TableCell>
+              <TableCell className="font-mono">{d.chunks}</TableCell>
+              <TableCell>
+                <div className="flex flex-wrap gap-1">
+                  {d.tags.map((t) => (
+                    <Badge key={t} variant="outline">
+                      {t}
+                    </Badge>
+                  ))}
+                </div>
+              </TableCell>
+              <TableCell>
+                <Badge variant={d.status === "ready" ? "secondary" : "outline"}>{d.status}</Badge>
+              </TableCell>
+            </>
+          )}
+          actions={(d) => (
+            <Button
+              variant="ghost"
+              size="icon"
+              aria-label={`Delete ${d.filename}`}
+              onClick={() => remove.mutate({ params: { path: { document_id: d.id } } })}
+            >
+              <Trash2 />
+            </Button>
+          )}
+        />
       )}
     </div>
   );

@@ -2,6 +2,7 @@ import { useDeferredValue, useState } from "react";
 import { Download, Search } from "lucide-react";
 import { useQueryClient } from "@tanstack/react-query";
 
+import { ActionTable } from "@/components/ActionTable";
 import { ErrorAlert } from "@/components/ErrorAlert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -9,7 +10,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { NativeSelect } from "@/components/ui/native-select";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { TableCell, TableHead } from "@/components/ui/table";
 import { $api, type Schemas } from "@/lib/api";
 import { formatBytes } from "@/lib/format";
 
@@ -101,9 +102,10 @@ export function CatalogSection() {
         {catalog.data && entries.length === 0 ? (
           <p className="text-sm text-muted-foreground">No model matches. Clear the filters, or enter a Hub repo id under Downloads.</p>
         ) : (
-          <Table data-testid="catalog">
-            <TableHeader>
-              <TableRow>
+          <ActionTable
+            testId="catalog"
+            head={
+              <>
                 <TableHead>Model</TableHead>
                 <TableHead className="hidden lg:table-cell">Source</TableHead>
                 <TableHead>Format</TableHead>
@@ -111,54 +113,52 @@ export function CatalogSection() {
                 <TableHead className="hidden lg:table-cell">Params</TableHead>
                 <TableHead>Backend</TableHead>
                 <TableHead>Memory</TableHead>
-                <TableHead className="sticky right-0 bg-card"><span className="sr-only">Actions</span></TableHead>
-              </TableRow>
-            </TableHeader>
-            <TableBody>
-              {entries.map((e) => (
-                <TableRow key={e.id}>
-                  <TableCell>
-                    <div className="font-medium">{e.name}</div>
-                    <div className="max-w-xs truncate text-xs text-muted-foreground" title={e.description ?? e.repo ?? ""}>
-                      {e.repo ?? e.description ?? ""}
-                      {e.license ? ` · ${e.license}` : ""}
-                    </div>
-                  </TableCell>
-                  <TableCell className="hidden lg:table-cell">{e.source}</TableCell>
-                  <TableCell>
-                    {e.format ?? "–"}
-                    {e.quantization ? ` ${e.quantization}` : ""}
-                  </TableCell>
-                  <TableCell className="whitespace-nowrap font-mono">{formatBytes(e.size_bytes)}</TableCell>
-                  <TableCell className="hidden lg:table-cell font-mono">{params(e.parameters)}</TableCell>
-                  <TableCell>{e.suggested_backend ?? "–"}</TableCell>
-                  <TableCell>
-                    {e.memory_fit.fits == null ? (
-                      <span className="text-muted-foreground">unknown</span>
-                    ) : (
-                      <Badge
-                        variant={e.memory_fit.fits ? "secondary" : "destructive"}
-                        title={`needs ${formatBytes(e.memory_fit.required_bytes)}, ${formatBytes(e.memory_fit.available_bytes)} free`}
-                      >
-                        {e.memory_fit.fits ? "fits" : "too big"}
-                      </Badge>
-                    )}
-                  </TableCell>
-                  <TableCell className="sticky right-0 bg-card text-right">
-                    {e.status === "ready" ? (
-                      <Badge variant="secondary">installed</Badge>
-                    ) : e.status === "downloading" ? (
-                      <Badge variant="outline">downloading</Badge>
-                    ) : e.repo ? (
-                      <Button variant="outline" size="sm" disabled={start.isPending} onClick={() => download(e)}>
-                        <Download /> Download<span className="sr-only"> {e.name}</span>
-                      </Button>
-                    ) : null}
-                  </TableCell>
-                </TableRow>
-              ))}
-            </TableBody>
-          </Table>
+              </>
+            }
+            items={entries}
+            cells={(e) => (
+              <>
+                <TableCell>
+                  <div className="font-medium">{e.name}</div>
+                  <div className="max-w-xs truncate text-xs text-muted-foreground" title={e.description ?? e.repo ?? ""}>
+                    {e.repo ?? e.description ?? ""}
+                    {e.license ? ` · ${e.license}` : ""}
+                  </div>
+                </TableCell>
+                <TableCell className="hidden lg:table-cell">{e.source}</TableCell>
+                <TableCell>
+                  {e.format ?? "–"}
+                  {e.quantization ? ` ${e.quantization}` : ""}
+                </TableCell>
+                <TableCell className="whitespace-nowrap font-mono">{formatBytes(e.size_bytes)}</TableCell>
+                <TableCell className="hidden lg:table-cell font-mono">{params(e.parameters)}</TableCell>
+                <TableCell>{e.suggested_backend ?? "–"}</TableCell>
+                <TableCell>
+                  {e.memory_fit.fits == null ? (
+                    <span className="text-muted-foreground">unknown</span>
+                  ) : (
+                    <Badge
+                      variant={e.memory_fit.fits ? "secondary" : "destructive"}
+                      title={`needs ${formatBytes(e.memory_fit.required_bytes)}, ${formatBytes(e.memory_fit.available_bytes)} free`}
+                    >
+                      {e.memory_fit.fits ? "fits" : "too big"}
+                    </Badge>
+                  )}
+                </TableCell>
+              </>
+            )}
+            actions={(e) =>
+              e.status === "ready" ? (
+                <Badge variant="secondary">installed</Badge>
+              ) : e.status === "downloading" ? (
+                <Badge variant="outline">downloading</Badge>
+              ) : e.repo ? (
+                <Button variant="outline" size="sm" disabled={start.isPending} onClick={() => download(e)}>
+                  <Download /> Download<span className="sr-only"> {e.name}</span>
+                </Button>
+              ) : null
+            }
+          />
         )}
       </CardContent>
     </Card>
