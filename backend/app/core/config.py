@@ -687,12 +687,13 @@ class EngineSettings(BaseSettings):
 
     speculation: Literal["off", "ngram"] = Field(
         default="off",
-        description="Speculative decoding by prompt lookup on the Transformers engine "
-        "(docs/speculative.md): 'ngram' drafts the tokens that followed the latest earlier "
-        "occurrence of the text's last few tokens and verifies them in one forward; same "
-        "output (greedy token for token, sampled in distribution), faster when the answer "
-        "copies its prompt. A request's 'speculation' field overrides it; a /v1 chat "
-        "'prediction' drafts from the predicted text whatever this says.",
+        description="Speculative decoding by prompt lookup (docs/speculative.md) on the "
+        "Transformers engine, and for greedy requests on llama.cpp: 'ngram' drafts the tokens "
+        "that followed the latest earlier occurrence of the text's last few tokens and "
+        "verifies them in one forward; same output (greedy token for token, sampled in "
+        "distribution), faster when the answer copies its prompt. A request's 'speculation' "
+        "field overrides it; a /v1 chat 'prediction' drafts from the predicted text whatever "
+        "this says.",
     )
 
     speculation_max_draft: int = Field(

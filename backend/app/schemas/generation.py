@@ -73,8 +73,8 @@ class GenerationParameters(BaseModel):
     )
     speculation: SpeculationOptions | None = Field(
         default=None,
-        description="Speculative decoding for this request (Transformers engine); unset: the "
-        "server's MP_SPECULATION.",
+        description="Speculative decoding for this request (Transformers; greedy requests on "
+        "llama.cpp); unset: the server's MP_SPECULATION.",
     )
 
 

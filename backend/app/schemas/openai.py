@@ -58,8 +58,8 @@ class _Request(BaseModel):
     user: str | None = None
     speculation: SpeculationOptions | None = Field(
         default=None,
-        description="Extension: speculative decoding for this request (Transformers engine); "
-        "unset: the server's MP_SPECULATION.",
+        description="Extension: speculative decoding for this request (Transformers; greedy "
+        "requests on llama.cpp); unset: the server's MP_SPECULATION.",
     )
 
     @field_validator("stop")
