@@ -2551,7 +2551,7 @@ export interface components {
             response_format?: components["schemas"]["ResponseFormat"] | null;
             /** Seed */
             seed?: number | null;
-            /** @description Extension: speculative decoding for this request (Transformers engine); unset: the server's MP_SPECULATION. */
+            /** @description Extension: speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
             speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
@@ -2884,7 +2884,7 @@ export interface components {
             repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
-            /** @description Speculative decoding for this request (Transformers engine); unset: the server's MP_SPECULATION. */
+            /** @description Speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
             speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
@@ -3009,7 +3009,7 @@ export interface components {
             repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
-            /** @description Extension: speculative decoding for this request (Transformers engine); unset: the server's MP_SPECULATION. */
+            /** @description Extension: speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
             speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
@@ -3197,7 +3197,7 @@ export interface components {
             repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
-            /** @description Speculative decoding for this request (Transformers engine); unset: the server's MP_SPECULATION. */
+            /** @description Speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
             speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
@@ -3339,7 +3339,7 @@ export interface components {
             repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
-            /** @description Speculative decoding for this request (Transformers engine); unset: the server's MP_SPECULATION. */
+            /** @description Speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
             speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
@@ -4408,7 +4408,7 @@ export interface components {
             repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
-            /** @description Speculative decoding for this request (Transformers engine); unset: the server's MP_SPECULATION. */
+            /** @description Speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
             speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
@@ -4480,7 +4480,7 @@ export interface components {
             repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
-            /** @description Speculative decoding for this request (Transformers engine); unset: the server's MP_SPECULATION. */
+            /** @description Speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
             speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
