@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 FinishReason = Literal["stop", "length", "cancelled"]
+# Where a step's draft tokens came from (speculative decoding): the text so far (prompt
+# lookup) or the request's predicted output.
+DraftSource = Literal["ngram", "prediction"]
 ModelFormat = Literal["hf", "gguf", "ollama", "remote"]
 
 
@@ -135,6 +138,26 @@ class SamplingParams:
         return fields
 
 
+@dataclass(frozen=True)
+class Speculation:
+    """Draft-and-verify decoding for one request (docs/speculative.md), settled by the
+    service from the server's settings and the request. Engines without it ignore it; the
+    output is the same either way (greedy: token for token; sampled: in distribution)."""
+
+    mode: Literal["off", "ngram"] = "off"
+    max_draft: int = 6  # most draft tokens verified per step for this request
+    ngram_max: int = 3  # longest suffix looked up in the text so far
+    ngram_min: int = 2  # shortest suffix that may propose a draft
+    # Below this acceptance rate (after a few drafts) a request stops drafting for a while.
+    min_acceptance: float = 0.3
+    # Token ids of a predicted output (OpenAI's ``prediction``): drafts come from it first.
+    prediction: tuple[int, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return self.max_draft > 0 and (self.mode == "ngram" or bool(self.prediction))
+
+
 @dataclass
 class GenerationRequest:
     """One generation, independent of the API it came through."""
@@ -149,6 +172,7 @@ class GenerationRequest:
     tools: ToolUse | None = None
     # How the chat prompt ends, for engines that template the messages themselves.
     chat_ending: ChatEnding = "new_turn"
+    speculation: Speculation = field(default_factory=Speculation)
 
 
 @dataclass(frozen=True)
@@ -176,6 +200,12 @@ class TokenEvent:
     # Structured output of engines that parse it themselves (Ollama, vLLM, remote).
     reasoning: str = ""
     tool_calls: list[ToolCallDelta] = field(default_factory=list)
+    # Speculative decoding: draft tokens verified in the step that made this event (on the
+    # step's first event), whether this event's token was a draft token the model accepted,
+    # and where the step's draft came from.
+    drafted: int = 0
+    accepted_draft: bool = False
+    draft_source: DraftSource | None = None
 
 
 @dataclass(frozen=True)

@@ -688,9 +688,53 @@ class SecuritySettings(BaseSettings):
 
 
 class EngineSettings(BaseSettings):
-    """Engine-specific settings: llama.cpp, vLLM, Ollama and remote OpenAI-compatible servers."""
+    """Engine-specific settings: speculative decoding, llama.cpp, vLLM, Ollama and remote
+    OpenAI-compatible servers."""
 
     model_config = _CONFIG
+
+    speculation: Literal["off", "ngram"] = Field(
+        default="off",
+        description="Speculative decoding by prompt lookup (docs/speculative.md) on the "
+        "Transformers engine, and for greedy requests on llama.cpp: 'ngram' drafts the tokens "
+        "that followed the latest earlier occurrence of the text's last few tokens and "
+        "verifies them in one forward; same output (greedy token for token, sampled in "
+        "distribution), faster when the answer copies its prompt. A request's 'speculation' "
+        "field overrides it; a /v1 chat 'prediction' drafts from the predicted text whatever "
+        "this says.",
+    )
+
+    speculation_max_draft: int = Field(
+        default=6,
+        ge=0,
+        le=32,
+        description="Most draft tokens verified per request per step (k); the draft length "
+        "adapts below it to each request's acceptance. 0 turns drafting off everywhere.",
+    )
+
+    speculation_ngram_max: int = Field(
+        default=3,
+        ge=1,
+        le=16,
+        description="Longest suffix of the text (in tokens) that prompt lookup searches for.",
+    )
+
+    speculation_ngram_min: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Shortest suffix that may propose a draft (1 drafts more often and "
+        "more wrongly).",
+    )
+
+    speculation_min_acceptance: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="A request whose draft acceptance rate (a moving average, judged after "
+        "16 drafted tokens) falls below this stops drafting for 16 steps, then twice as long "
+        "each time, so text that copies nothing pays almost nothing.",
+    )
 
     remote_breaker_failures: int = Field(
         default=3,

@@ -3,9 +3,9 @@ validate sampling parameters the same way."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 MAX_STOP_SEQUENCES = 4
 
@@ -109,6 +109,19 @@ class PromptTokensDetails(BaseModel):
     )
 
 
+class CompletionTokensDetails(BaseModel):
+    accepted_prediction_tokens: int = Field(
+        default=0,
+        description="Predicted Outputs (OpenAI's field): draft tokens taken from the "
+        "request's prediction that the model accepted.",
+    )
+    rejected_prediction_tokens: int = Field(
+        default=0,
+        description="Predicted Outputs: draft tokens taken from the prediction that the model "
+        "checked and did not keep (0 on engines that do not speculate).",
+    )
+
+
 class Usage(BaseModel):
     prompt_tokens: int = Field(description="Tokens in the prompt after the chat template.")
     completion_tokens: int = Field(description="Tokens generated.")
@@ -116,6 +129,24 @@ class Usage(BaseModel):
     prompt_tokens_details: PromptTokensDetails = Field(
         default_factory=PromptTokensDetails,
         description="How the prompt was processed: the part served from the prefix cache.",
+    )
+    completion_tokens_details: CompletionTokensDetails = Field(
+        default_factory=CompletionTokensDetails,
+        description="How the completion was made: predicted tokens accepted and rejected.",
+    )
+
+
+class SpeculationOptions(BaseModel):
+    """Extension: speculative decoding for this request (docs/speculative.md); unset fields
+    come from the server's settings (MP_SPECULATION, MP_SPECULATION_MAX_DRAFT)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["ngram", "off"] | None = Field(
+        default=None, description="'ngram': prompt lookup drafting; 'off': none."
+    )
+    max_draft: int | None = Field(
+        default=None, ge=0, le=32, description="Most draft tokens verified per step."
     )
 
 
@@ -135,6 +166,17 @@ class Timings(BaseModel):
     cached_tokens: int = Field(
         default=0,
         description="Prompt tokens reused from the engine's prefix cache (not prefilled again).",
+    )
+    draft_tokens: int = Field(
+        default=0,
+        description="Speculative decoding: draft tokens the engine verified (prompt lookup or "
+        "a prediction).",
+    )
+    accepted_tokens: int = Field(
+        default=0, description="Draft tokens the model accepted (each saved a decode step)."
+    )
+    acceptance_rate: float | None = Field(
+        default=None, description="accepted_tokens / draft_tokens (None without drafts)."
     )
     backend: str = Field(description="Backend that served the request.")
     backend_reason: str = Field(description="Why that backend was chosen.")

@@ -13,6 +13,7 @@ from app.schemas.common import (
     MaxTokens,
     RepetitionPenalty,
     Seed,
+    SpeculationOptions,
     Temperature,
     Text,
     Timings,
@@ -70,6 +71,11 @@ class GenerationParameters(BaseModel):
         default=None,
         description="JSON schema the output must follow (constrained decoding); backends "
         "without capabilities.json_schema refuse it with 400.",
+    )
+    speculation: SpeculationOptions | None = Field(
+        default=None,
+        description="Speculative decoding for this request (Transformers; greedy requests on "
+        "llama.cpp); unset: the server's MP_SPECULATION.",
     )
 
 

@@ -25,6 +25,7 @@ from app.schemas.common import (
     MaxTokens,
     RepetitionPenalty,
     Seed,
+    SpeculationOptions,
     Temperature,
     Text,
     Timings,
@@ -55,6 +56,11 @@ class _Request(BaseModel):
     backend: BackendName | None = Field(default=None, description="Extension: backend to use.")
     allow_fallback: AllowFallback = False
     user: str | None = None
+    speculation: SpeculationOptions | None = Field(
+        default=None,
+        description="Extension: speculative decoding for this request (Transformers; greedy "
+        "requests on llama.cpp); unset: the server's MP_SPECULATION.",
+    )
 
     @field_validator("stop")
     @classmethod
@@ -201,6 +207,23 @@ class ChatEndingFields(BaseModel):
         return self
 
 
+class Prediction(BaseModel):
+    """OpenAI's Predicted Outputs: text the answer is expected to largely repeat (a file
+    being edited); engines that speculate draft from it, others ignore it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["content"] = Field(description="Only 'content' exists.")
+    content: Text | list[ContentPart] = Field(
+        description="The predicted text, or text parts joined in order."
+    )
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+
 class ChatCompletionRequest(_Request, ChatEndingFields):
     """POST /v1/chat/completions."""
 
@@ -224,6 +247,11 @@ class ChatCompletionRequest(_Request, ChatEndingFields):
         "call, constrained) or a named function (that call, constrained).",
     )
     parallel_tool_calls: bool = Field(default=True, description="Allow several calls.")
+    prediction: Prediction | None = Field(
+        default=None,
+        description="Predicted Outputs: a draft source for speculative decoding; usage "
+        "reports accepted and rejected prediction tokens.",
+    )
 
     @model_validator(mode="after")
     def _schema_given(self) -> ChatCompletionRequest:

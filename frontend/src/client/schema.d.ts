@@ -2654,6 +2654,8 @@ export interface components {
              * @default true
              */
             parallel_tool_calls?: boolean;
+            /** @description Predicted Outputs: a draft source for speculative decoding; usage reports accepted and rejected prediction tokens. */
+            prediction?: components["schemas"]["Prediction"] | null;
             /**
              * Repetition Penalty
              * @description Extension.
@@ -2663,6 +2665,8 @@ export interface components {
             response_format?: components["schemas"]["ResponseFormat"] | null;
             /** Seed */
             seed?: number | null;
+            /** @description Extension: speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
+            speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
              * @description Up to 4 sequences where generation stops.
@@ -2994,6 +2998,8 @@ export interface components {
             repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
+            /** @description Speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
+            speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
              * @description Up to 4 strings; generation ends before the first one appears.
@@ -3117,6 +3123,8 @@ export interface components {
             repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
+            /** @description Extension: speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
+            speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
              * @description Up to 4 sequences where generation stops.
@@ -3139,6 +3147,21 @@ export interface components {
             top_p?: number | null;
             /** User */
             user?: string | null;
+        };
+        /** CompletionTokensDetails */
+        CompletionTokensDetails: {
+            /**
+             * Accepted Prediction Tokens
+             * @description Predicted Outputs (OpenAI's field): draft tokens taken from the request's prediction that the model accepted.
+             * @default 0
+             */
+            accepted_prediction_tokens?: number;
+            /**
+             * Rejected Prediction Tokens
+             * @description Predicted Outputs: draft tokens taken from the prediction that the model checked and did not keep (0 on engines that do not speculate).
+             * @default 0
+             */
+            rejected_prediction_tokens?: number;
         };
         /** ConfigMetrics */
         ConfigMetrics: {
@@ -3298,6 +3321,8 @@ export interface components {
             repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
+            /** @description Speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
+            speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
              * @description Up to 4 strings; generation ends before the first one appears.
@@ -3467,6 +3492,8 @@ export interface components {
             repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
+            /** @description Speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
+            speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
              * @description Up to 4 strings; generation ends before the first one appears.
@@ -4607,6 +4634,8 @@ export interface components {
             repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
+            /** @description Speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
+            speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
              * @description Up to 4 strings; generation ends before the first one appears.
@@ -4687,6 +4716,8 @@ export interface components {
             repetition_penalty?: number | null;
             /** Seed */
             seed?: number | null;
+            /** @description Speculative decoding for this request (Transformers; greedy requests on llama.cpp); unset: the server's MP_SPECULATION. */
+            speculation?: components["schemas"]["SpeculationOptions"] | null;
             /**
              * Stop
              * @description Up to 4 strings; generation ends before the first one appears.
@@ -6102,6 +6133,24 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * Prediction
+         * @description OpenAI's Predicted Outputs: text the answer is expected to largely repeat (a file
+         *     being edited); engines that speculate draft from it, others ignore it.
+         */
+        Prediction: {
+            /**
+             * Content
+             * @description The predicted text, or text parts joined in order.
+             */
+            content: string | components["schemas"]["ContentPart"][];
+            /**
+             * Type
+             * @description Only 'content' exists.
+             * @constant
+             */
+            type: "content";
+        };
+        /**
          * PromptRow
          * @description One row of a prompt set. Every check the row gives is run on every model's answer.
          */
@@ -6883,6 +6932,23 @@ export interface components {
             /** Total */
             total: number;
         };
+        /**
+         * SpeculationOptions
+         * @description Extension: speculative decoding for this request (docs/speculative.md); unset fields
+         *     come from the server's settings (MP_SPECULATION, MP_SPECULATION_MAX_DRAFT).
+         */
+        SpeculationOptions: {
+            /**
+             * Max Draft
+             * @description Most draft tokens verified per step.
+             */
+            max_draft?: number | null;
+            /**
+             * Mode
+             * @description 'ngram': prompt lookup drafting; 'off': none.
+             */
+            mode?: ("ngram" | "off") | null;
+        };
         /** StreamOptions */
         StreamOptions: {
             /**
@@ -6996,6 +7062,17 @@ export interface components {
          */
         Timings: {
             /**
+             * Acceptance Rate
+             * @description accepted_tokens / draft_tokens (None without drafts).
+             */
+            acceptance_rate?: number | null;
+            /**
+             * Accepted Tokens
+             * @description Draft tokens the model accepted (each saved a decode step).
+             * @default 0
+             */
+            accepted_tokens?: number;
+            /**
              * Backend
              * @description Backend that served the request.
              */
@@ -7011,6 +7088,12 @@ export interface components {
              * @default 0
              */
             cached_tokens?: number;
+            /**
+             * Draft Tokens
+             * @description Speculative decoding: draft tokens the engine verified (prompt lookup or a prediction).
+             * @default 0
+             */
+            draft_tokens?: number;
             /**
              * Load Ms
              * @description Time spent loading the model for this request (0 when it was already loaded).
@@ -7396,6 +7479,8 @@ export interface components {
              * @description Tokens generated.
              */
             completion_tokens: number;
+            /** @description How the completion was made: predicted tokens accepted and rejected. */
+            completion_tokens_details?: components["schemas"]["CompletionTokensDetails"];
             /**
              * Prompt Tokens
              * @description Tokens in the prompt after the chat template.

@@ -87,6 +87,7 @@ def chat_params(body: ChatCompletionRequest) -> ParamsInput:
         logprobs=top,
         json_schema=body.response_format.schema_text() if body.response_format else None,
         json_schema_param="response_format",
+        prediction=body.prediction.text() if body.prediction else None,
     )
 
 

@@ -10,6 +10,11 @@ for more than one chunk). Finished or cancelled sequences leave at once and free
 Requests beyond the N slots wait in a bounded queue; past the bound :meth:`submit` refuses them
 with :class:`Overloaded` (429 with Retry-After).
 
+Speculative decoding (docs/speculative.md), greedy requests only: a sequence with a
+:class:`~app.backends.speculation.Drafter` feeds its next token and its draft tokens in the
+same ``llama_decode`` (logits for each), keeps the draft tokens its greedy sampler chain picks
+in turn, and removes the rejected ones' KV cells (``llama_memory_seq_rm``).
+
 One thread owns the context; callers talk to it through :class:`Sequence` objects whose
 ``out`` queue carries :class:`TokenEvent` items, an exception, or ``END``.
 """
@@ -29,6 +34,7 @@ import numpy as np
 
 from app.backends.base import GenerationRequest, TokenEvent, TokenLogprob
 from app.backends.llamacpp.sampling import build_sampler, free_sampler
+from app.backends.speculation import Drafter
 from app.backends.text import IncrementalDetokenizer, StopMatcher
 from app.core.errors import GenerationFailed, Overloaded
 
@@ -60,6 +66,12 @@ class Sequence:
         self.generated = 0
         self.logit_index = -1  # batch row whose logits this sequence samples from this step
         self.fed: list[int] = []  # tokens in this sequence's KV cells, in order
+        # Speculative decoding (greedy, unconstrained requests): the draft fed after
+        # next_token in this step, its source, and the batch rows of their logits.
+        self.drafter: Drafter | None = None
+        self.draft: list[int] = []
+        self.draft_source: Any = None
+        self.logit_rows: list[int] = []
 
     @property
     def prompt(self) -> list[int]:
@@ -156,6 +168,8 @@ class LlamaScheduler:
             raise self.overloaded()
         sampler = build_sampler(request.params, vocab, n_vocab, request.prompt_token_ids, grammar)
         seq = Sequence(request, cancel, sampler, self._decode)
+        if request.speculation.active and request.params.greedy and grammar is None:
+            seq.drafter = Drafter(request.speculation, request.prompt_token_ids)
         with self._cond:
             if self._stopping:
                 free_sampler(sampler)
@@ -235,12 +249,26 @@ class LlamaScheduler:
             return
         batch, n = self._batch, 0
         sampling: list[Sequence] = []
-        for seq in self._active:
-            if seq.next_token is None:
-                continue
-            self._put(batch, n, seq.next_token, seq.pos, seq.slot, True)
-            seq.fed.append(seq.next_token)
-            seq.logit_index, seq.pos, n = n, seq.pos + 1, n + 1
+        decoding = [s for s in self._active if s.next_token is not None]
+        for index, seq in enumerate(decoding):
+            assert seq.next_token is not None
+            fed = [seq.next_token]
+            if seq.drafter is not None:
+                # Room in the batch for the decoding sequences still to come, in the context
+                # and in max_tokens.
+                room = min(
+                    self.n_batch - n - (len(decoding) - index),
+                    self.n_ctx_per_seq - seq.pos - 2,
+                    seq.request.params.max_tokens - seq.generated - 1,
+                )
+                draft = seq.drafter.propose(room)
+                seq.draft, seq.draft_source = draft.tokens, draft.source
+                fed += draft.tokens
+            for j, token in enumerate(fed):
+                self._put(batch, n + j, token, seq.pos + j, seq.slot, True)
+            seq.fed.extend(fed)
+            seq.logit_rows = list(range(n, n + len(fed)))
+            seq.logit_index, seq.pos, n = n, seq.pos + 1, n + len(fed)
             seq.next_token = None
             sampling.append(seq)
         for seq in self._active:
@@ -269,9 +297,38 @@ class LlamaScheduler:
         if rc != 0:
             raise RuntimeError(f"llama_decode returned {rc}")
         for seq in sampling:
+            if seq.draft:
+                self._verify(seq)
+                continue
             token = int(llama_cpp.llama_sampler_sample(seq.sampler, self._ctx, seq.logit_index))
             logprobs = self._logprobs(seq, token)
             self._accept(seq, token, logprobs)
+
+    def _verify(self, seq: Sequence) -> None:
+        """Sample ``seq``'s draft rows in turn, keeping draft tokens while the greedy chain
+        picks them; remove the rejected tokens' KV cells."""
+        draft, source, accepted = seq.draft, seq.draft_source, 0
+        seq.draft, seq.draft_source = [], None
+        for j, row in enumerate(seq.logit_rows):
+            seq.logit_index = row
+            token = int(llama_cpp.llama_sampler_sample(seq.sampler, self._ctx, row))
+            hit = j < len(draft) and token == draft[j]
+            step = {
+                "drafted": len(draft) if j == 0 else 0,
+                "accepted_draft": hit,
+                "draft_source": source,
+            }
+            if not self._accept(seq, token, self._logprobs(seq, token), step):
+                return  # finished: its cells are released or kept as the slot's cache
+            if not hit:
+                break
+            accepted += 1
+            seq.pos += 1
+        assert seq.drafter is not None
+        seq.drafter.length.update(len(draft), accepted)
+        if accepted < len(draft):
+            llama_cpp.llama_memory_seq_rm(self._mem, seq.slot, seq.pos, -1)
+            del seq.fed[seq.pos :]
 
     @staticmethod
     def _put(batch: Any, i: int, token: int, pos: int, seq_id: int, logits: bool) -> None:
@@ -298,22 +355,36 @@ class LlamaScheduler:
             top = tuple((self._token_text(int(i)), float(logprobs[i])) for i in best)
         return [TokenLogprob(self._token_text(token), float(logprobs[token]), top)]
 
-    def _accept(self, seq: Sequence, token: int, logprobs: list[TokenLogprob]) -> None:
+    def _accept(
+        self,
+        seq: Sequence,
+        token: int,
+        logprobs: list[TokenLogprob],
+        step: dict[str, Any] | None = None,
+    ) -> bool:
+        """Post one sampled token (``step``: its draft fields); False once ``seq`` ended."""
         seq.generated += 1
         self._on_token(1)
         params = seq.request.params
+        extra = step or {}
         if token in self._stop_ids or llama_cpp.llama_vocab_is_eog(self._model.vocab, token):
-            self._finish(seq, TokenEvent(seq.stops.flush(), [token], logprobs, "stop"), True)
-            return
+            self._finish(
+                seq, TokenEvent(seq.stops.flush(), [token], logprobs, "stop", **extra), True
+            )
+            return False
         text, stopped = seq.stops.feed(seq.detok.add(token))
         if stopped:
-            self._finish(seq, TokenEvent(text, [token], logprobs, "stop"), True)
-        elif seq.generated >= params.max_tokens or seq.pos + 1 >= self.n_ctx_per_seq:
-            last = TokenEvent(text + seq.stops.flush(), [token], logprobs, "length")
+            self._finish(seq, TokenEvent(text, [token], logprobs, "stop", **extra), True)
+            return False
+        if seq.generated >= params.max_tokens or seq.pos + 1 >= self.n_ctx_per_seq:
+            last = TokenEvent(text + seq.stops.flush(), [token], logprobs, "length", **extra)
             self._finish(seq, last, True)
-        else:
-            seq.out.put(TokenEvent(text, [token], logprobs))
-            seq.next_token = token
+            return False
+        seq.out.put(TokenEvent(text, [token], logprobs, **extra))
+        seq.next_token = token
+        if seq.drafter is not None:
+            seq.drafter.extend([token])
+        return True
 
     def _release(self, seq: Sequence, keep_cache: bool = False) -> None:
         """Take ``seq`` out; its slot is free at once. A sequence that finished normally leaves

@@ -30,11 +30,16 @@ from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
+from app.backends.transformers.kvcache import StepPlan
+
 NAME = "mp_rowwise_sdpa"
 # Keyword the scheduler passes through the model's forward on prefill calls: a one-token prefill
 # (a prompt one token past its cached blocks, a chunk's one-token tail) is shaped like a decode
 # step, but must take the prefill's arithmetic to stay bit-identical to a one-shot prefill.
 PREFILL = "mp_prefill"
+# Keyword carrying a packed step's :class:`StepPlan` (kvcache.py) to the attention: the
+# running batch's new tokens, every row's last token and draft tokens, as one sequence.
+PLAN = "mp_plan"
 # Query block of prefill attention; prefill chunks and cached prefixes are multiples of it.
 BLOCK = 32
 
@@ -50,6 +55,9 @@ def rowwise_attention(
     """Attention per batch row over that row's real keys for one-token steps, block-aligned
     causal SDPA for a batch-1 prefill, stock SDPA else."""
     prefill = bool(kwargs.pop(PREFILL, False))
+    plan: StepPlan | None = kwargs.pop(PLAN, None)
+    if plan is not None:
+        return _packed_rows(module, query, key, value, plan, kwargs), None
     if query.shape[2] != 1 or prefill:
         if query.shape[0] == 1:
             return _blocked_prefill(module, query, key, value, **kwargs), None
@@ -71,6 +79,33 @@ def rowwise_attention(
         else:
             outputs.append(sdpa_attention_forward(module, q, k, v, None, **kwargs)[0])
     return outputs[0] if len(outputs) == 1 else torch.cat(outputs), None
+
+
+def _packed_rows(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    plan: StepPlan,
+    kwargs: dict[str, Any],
+) -> torch.Tensor:
+    """A packed step: each query over its own row's keys up to its own position, computed as
+    the one-query decode step it would be without the others (draft tokens included: the
+    logits that verify a draft token are those a plain decode step would have given)."""
+    one_query = _decode_row if _plain_attention(kwargs) else None
+    outputs = []
+    offset = 0
+    for row, (start, at, count) in enumerate(zip(plan.starts, plan.ats, plan.counts, strict=True)):
+        for j in range(count):
+            q = query[:, :, offset + j : offset + j + 1]
+            k = key[row : row + 1, :, start : at + j + 1]
+            v = value[row : row + 1, :, start : at + j + 1]
+            if one_query is not None:
+                outputs.append(one_query(q, k, v, kwargs.get("scaling")))
+            else:
+                outputs.append(sdpa_attention_forward(module, q, k, v, None, **kwargs)[0])
+        offset += count
+    return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
 
 
 def _plain_attention(kwargs: dict[str, Any]) -> bool:

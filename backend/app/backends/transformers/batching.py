@@ -14,6 +14,15 @@ whole). A prompt that starts with blocks kept in the
 stored once its prefill ends. Chunks and cached prefixes are multiples of the prefill
 attention's block (``attention.py``), so the result is bit for bit that of a one-shot prefill.
 
+Speculative decoding (docs/speculative.md): with our attention, every decode step is one packed
+forward of all rows' new tokens (``kvcache.StepPlan``), so each row may feed its last token plus
+draft tokens proposed by its :class:`~app.backends.speculation.Drafter`. Each fed token's
+logits are those a plain decode step would give (attention.py), so a row keeps the draft
+tokens sampling agrees with (greedy: the argmax; sampled: the speculative-sampling rule in
+``sampling.py``), takes one more token from the logits after the last kept one, and the
+rejected tokens' keys and values are rolled back (``PaddedBatch.commit``). Prefix-cache blocks
+only ever hold prompt KV from a prefill, so no draft token reaches them.
+
 Sampling, stop strings, detokenization and logprobs stay per sequence (own parameters, own
 ``torch.Generator``), so a seeded or greedy request does not depend on who else is running.
 Events go to each sequence's own queue, which ``TransformersBackend.stream`` reads.
@@ -32,12 +41,14 @@ from typing import Any
 import torch
 
 from app.backends.base import GenerationRequest, TokenEvent, TokenLogprob
+from app.backends.speculation import Drafter
 from app.backends.text import IncrementalDetokenizer, StopMatcher
-from app.backends.transformers.attention import BLOCK, NAME, PREFILL
+from app.backends.transformers.attention import BLOCK, NAME, PLAN, PREFILL
 from app.backends.transformers.grammar import RowGrammar
 from app.backends.transformers.kvcache import PaddedBatch, new_cache
 from app.backends.transformers.prefix_cache import Block, PrefixCache
 from app.backends.transformers.sampling import SampledToken, make_generator, sample_next
+from app.backends.types import DraftSource
 from app.core.errors import GenerationFailed
 
 log = logging.getLogger(__name__)
@@ -53,7 +64,12 @@ class Sequence:
     abandoned: bool = False  # the consumer stopped reading
     generated: int = 0
     position: int = 0  # tokens of this sequence in the cache = position of the next input
-    logits: torch.Tensor | None = None  # next-token logits, waiting to be sampled
+    # Logits after each token fed in the last forward ([fed, vocab]), waiting to be sampled.
+    logits: torch.Tensor | None = None
+    fed: int = 0  # tokens this sequence fed in the last packed forward (0: none yet)
+    draft: list[int] = field(default_factory=list)  # draft tokens fed after last_token
+    draft_source: DraftSource | None = None
+    drafter: Drafter | None = None  # speculative decoding is on for this sequence
     last_token: int = 0
     seen: list[int] = field(default_factory=list)
     generator: torch.Generator | None = None
@@ -98,7 +114,9 @@ class DecodeScheduler:
         self._prefilling: list[Sequence] = []  # admitted, prompt not fully prefilled yet
         self._num_layers = int(model.config.get_text_config(decoder=True).num_hidden_layers)
         # Only our attention (attention.py) reads the prefill flag; other models get nothing.
-        self._prefill_flag = {PREFILL: True} if model.config._attn_implementation == NAME else {}
+        self._packed = model.config._attn_implementation == NAME
+        self._prefill_flag = {PREFILL: True} if self._packed else {}
+        self._planned = False  # a packed forward's new tokens wait for commit()
         self._waiting: list[Sequence] = []
         self._running: list[Sequence] = []
         self._batch = PaddedBatch(self._num_layers)
@@ -166,22 +184,41 @@ class DecodeScheduler:
                     self._running = []
                     self._prefilling = []
                     self._batch = PaddedBatch(self._num_layers)
+                    self._planned = False
         failure = GenerationFailed("The model was unloaded during generation.")
         for seq in self._running + self._prefilling + self._waiting:
             seq.events.put(failure)
 
     def _step(self) -> None:
+        # Sample the rows of the last forward, then those whose prefill ends in this step.
+        self._settle(0)
+        joined = len(self._running)
         self._prefill_some()
-        # Sample every running sequence from its pending logits; keep those that go on.
+        self._settle(joined)
+        self.peak_batch = max(self.peak_batch, len(self._running))
+        if self._running and self._packed:
+            self._forward_packed()
+        elif self._running:
+            self._forward()
+
+    def _settle(self, first: int) -> None:
+        """Sample the pending logits of rows ``first`` on; keep the rows that go on. With
+        ``first == 0`` after a packed forward, commit each row's accepted tokens."""
         keep: list[int] = []
+        kept: list[int] = []
         for row, seq in enumerate(self._running):
-            if self._emit(seq):
+            if row < first:
                 keep.append(row)
+                continue
+            count = self._emit(seq)
+            if count is not None:
+                keep.append(row)
+            kept.append(count or 0)
+        if first == 0 and self._planned:
+            self._batch.commit(kept)
+            self._planned = False
         self._running = [self._running[row] for row in keep]
         self._batch.keep(keep)
-        self.peak_batch = max(self.peak_batch, len(self._running))
-        if self._running:
-            self._forward()
 
     def _prefill_some(self) -> None:
         """Spend this step's prefill budget (one chunk) on the prompts waiting, in order.
@@ -222,6 +259,8 @@ class DecodeScheduler:
         seq.detok = IncrementalDetokenizer(self._decode, ids)
         seq.stops = StopMatcher(request.params.stop)
         seq.seen = list(ids)
+        if self._packed and request.speculation.active and seq.grammar is None:
+            seq.drafter = Drafter(request.speculation, ids)
         if self.prefix_cache is not None:
             seq.blocks = self.prefix_cache.match(ids)
             seq.cached_tokens = sum(len(b.tokens) for b in seq.blocks)
@@ -243,7 +282,7 @@ class DecodeScheduler:
             logits_to_keep=1,
             **self._prefill_flag,
         )
-        seq.logits = out.logits[0, -1]
+        seq.logits = out.logits[0, -1:]
         seq.position = end
 
     def _finish_prefill(self, seq: Sequence) -> None:
@@ -272,45 +311,113 @@ class DecodeScheduler:
             past_key_values=self._batch.cache,
             logits_to_keep=1,
         )
-        rows = out.logits[:, -1]
+        rows = out.logits[:, -1:]
         for row, seq in enumerate(self._running):
             seq.logits = rows[row]
             seq.position += 1
 
-    def _emit(self, seq: Sequence) -> bool:
-        """Sample one token for ``seq`` and post its event; False once the sequence is done."""
+    def _forward_packed(self) -> None:
+        """One forward of every row's last token and draft tokens, packed into one sequence."""
+        ids: list[int] = []
+        positions: list[int] = []
+        counts: list[int] = []
+        for seq in self._running:
+            if seq.drafter is not None:
+                room = seq.request.params.max_tokens - seq.generated - 1
+                draft = seq.drafter.propose(room)
+                seq.draft, seq.draft_source = draft.tokens, draft.source
+            fed = [seq.last_token, *seq.draft]
+            ids.extend(fed)
+            positions.extend(range(seq.position, seq.position + len(fed)))
+            counts.append(len(fed))
+            seq.fed = len(fed)
+        plan = self._batch.plan(counts)
+        self._planned = True
+        out = self._model(
+            input_ids=torch.tensor([ids], device=self._device),
+            position_ids=torch.tensor([positions], device=self._device),
+            past_key_values=self._batch.cache,
+            logits_to_keep=0,
+            **{PLAN: plan},
+        )
+        logits = out.logits[0]
+        offset = 0
+        for seq, count in zip(self._running, counts, strict=True):
+            seq.logits = logits[offset : offset + count]
+            offset += count
+
+    def _emit(self, seq: Sequence) -> int | None:
+        """Sample ``seq``'s tokens from its pending logits: its draft tokens as far as sampling
+        agrees with them, then one more; post an event per token. Returns how many of the
+        tokens it fed in the last packed forward stay in the cache, None once it is done."""
         assert seq.stops is not None and seq.detok is not None and seq.logits is not None
-        params = seq.request.params
         if seq.cancelled:
-            return self._end(seq, TokenEvent(seq.stops.flush(), finish_reason="cancelled"))
+            self._end(seq, TokenEvent(seq.stops.flush(), finish_reason="cancelled"))
+            return None
+        draft, accepted = seq.draft, 0
+        for index in range(len(draft) + 1):
+            proposal = draft[index] if index < len(draft) else None
+            token = self._sample(seq, seq.logits[index], proposal)
+            hit = proposal is not None and token.token_id == proposal
+            step = TokenEvent(
+                "",
+                drafted=len(draft) if index == 0 else 0,
+                accepted_draft=hit,
+                draft_source=seq.draft_source if draft else None,
+            )
+            if not self._post(seq, token, step):
+                return None
+            if not hit:
+                break
+            accepted += 1
+        if seq.drafter is not None and draft:
+            seq.drafter.length.update(len(draft), accepted)
+        kept = 1 + accepted if seq.fed else 0
+        seq.position += kept
+        seq.fed, seq.draft, seq.draft_source = 0, [], None
+        return kept
+
+    def _sample(self, seq: Sequence, logits: torch.Tensor, draft: int | None) -> SampledToken:
+        params = seq.request.params
         seen = None
         if params.repetition_penalty != 1.0:
             seen = torch.tensor(seq.seen, dtype=torch.long)
-        logits = seq.logits.cpu()
+        logits = logits.cpu()
         if seq.grammar is not None:
             # Only this row is masked; free rows of the same step sample unmasked.
             logits = seq.grammar.mask(logits)
-        token = sample_next(logits, params, seen, seq.generator)  # type: ignore[arg-type]  # logits set by prefill
+        assert seq.generator is not None  # made by prefill
+        token = sample_next(logits, params, seen, seq.generator, draft)
         if seq.grammar is not None:
             seq.grammar.accept(token.token_id)
+        return token
+
+    def _post(self, seq: Sequence, token: SampledToken, step: TokenEvent) -> bool:
+        """Post the event of one sampled token (``step`` carries its draft fields); False
+        once the sequence is done."""
+        assert seq.stops is not None and seq.detok is not None
+        params = seq.request.params
         seq.generated += 1
         self._on_token()
         logprobs = self._logprobs(token, params.logprobs)
         ids = [token.token_id]
         # The first token's event says how much of the prompt the prefix cache served.
-        cached = seq.cached_tokens if seq.generated == 1 else None
+        step.token_ids, step.logprobs = ids, logprobs
+        step.cached_tokens = seq.cached_tokens if seq.generated == 1 else None
         if token.token_id in self._eos_ids:
-            return self._end(
-                seq, TokenEvent(seq.stops.flush(), ids, logprobs, "stop", cached_tokens=cached)
-            )
-        text, stopped = seq.stops.feed(seq.detok.add(token.token_id))
+            step.text, step.finish_reason = seq.stops.flush(), "stop"
+            return self._end(seq, step)
+        step.text, stopped = seq.stops.feed(seq.detok.add(token.token_id))
         if stopped:
-            return self._end(seq, TokenEvent(text, ids, logprobs, "stop", cached_tokens=cached))
-        seq.events.put(TokenEvent(text, ids, logprobs, cached_tokens=cached))
+            step.finish_reason = "stop"
+            return self._end(seq, step)
+        seq.events.put(step)
         if seq.generated >= params.max_tokens:
             return self._end(seq, TokenEvent(seq.stops.flush(), finish_reason="length"))
         seq.last_token = token.token_id
         seq.seen.append(token.token_id)
+        if seq.drafter is not None:
+            seq.drafter.extend([token.token_id])
         return True
 
     def _end(self, seq: Sequence, last: TokenEvent) -> bool:

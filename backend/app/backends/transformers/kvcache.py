@@ -8,10 +8,18 @@ one is dropped by row selection and leading columns that only padding uses are t
 Each layer keeps spare capacity along the length axis and writes new tokens in place, so a
 decode step costs O(new tokens) instead of the O(length) copy ``DynamicCache``'s ``torch.cat``
 makes every step.
+
+Rows may also end at different columns (ragged on the right). With our attention
+(``attention.py``) a step is one packed forward (:class:`StepPlan`): each row feeds its own
+number of tokens (its last token and any draft tokens, speculative decoding), written right
+after that row's end; after verification each row keeps only its accepted tokens
+(:meth:`PaddedBatch.commit`), which rolls the rejected ones back: they lie past the row's end,
+are never attended to and are overwritten by its next step.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -22,8 +30,26 @@ _GROWTH = 1.5
 _MIN_GROW = 64
 
 
+@dataclass
+class StepPlan:
+    """One packed forward of the running batch: the input is one sequence holding every row's
+    new tokens in row order; row ``r`` has real keys in columns ``[starts[r], ats[r])`` and
+    writes its ``counts[r]`` new tokens at ``ats[r]``."""
+
+    starts: list[int]
+    ats: list[int]
+    counts: list[int]
+
+    @property
+    def uniform(self) -> bool:
+        """Every row writes as many tokens at the same column (one copy does them all)."""
+        return len(set(self.ats)) == 1 and len(set(self.counts)) == 1
+
+
 class GrowableLayer(DynamicLayer):
     """A ``DynamicLayer`` whose keys/values are views into a buffer with spare length."""
+
+    plan: StepPlan | None = None  # set by PaddedBatch for a packed step
 
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
         super().lazy_initialization(key_states, value_states)
@@ -36,6 +62,8 @@ class GrowableLayer(DynamicLayer):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states)
+        if self.plan is not None:
+            return self._write_rows(self.plan, key_states, value_states)
         new = key_states.shape[-2]
         end = self._len + new
         if self._kbuf is None or end > self._kbuf.shape[-2]:
@@ -47,6 +75,38 @@ class GrowableLayer(DynamicLayer):
         self.keys = self._kbuf[:, :, :end]
         self.values = self._vbuf[:, :, :end]
         return self.keys, self.values
+
+    def _write_rows(
+        self, plan: StepPlan, key_states: torch.Tensor, value_states: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Write a packed step's tokens (``[1, heads, sum(counts), dim]``) row by row."""
+        end = max(at + n for at, n in zip(plan.ats, plan.counts, strict=True))
+        assert self._kbuf is not None and self._vbuf is not None  # a batch holds a prefill
+        if end > self._kbuf.shape[-2]:
+            self._reserve(self._kbuf, self._vbuf, end)
+        if plan.uniform:
+            rows, at, n = len(plan.ats), plan.ats[0], plan.counts[0]
+            shape = (key_states.shape[1], rows, n, key_states.shape[-1])
+            self._kbuf[:, :, at : at + n].copy_(key_states[0].reshape(shape).transpose(0, 1))
+            self._vbuf[:, :, at : at + n].copy_(value_states[0].reshape(shape).transpose(0, 1))
+        else:
+            offset = 0
+            for row, (at, n) in enumerate(zip(plan.ats, plan.counts, strict=True)):
+                piece = slice(offset, offset + n)
+                self._kbuf[row, :, at : at + n].copy_(key_states[0, :, piece])
+                self._vbuf[row, :, at : at + n].copy_(value_states[0, :, piece])
+                offset += n
+        self._len = max(self._len, end)
+        self.keys = self._kbuf[:, :, : self._len]
+        self.values = self._vbuf[:, :, : self._len]
+        return self.keys, self.values
+
+    def truncate(self, length: int) -> None:
+        """Forget every column from ``length`` on (rolled-back tokens)."""
+        assert self._kbuf is not None and self._vbuf is not None
+        self._len = length
+        self.keys = self._kbuf[:, :, :length]
+        self.values = self._vbuf[:, :, :length]
 
     def _reserve(self, like_k: torch.Tensor, like_v: torch.Tensor, needed: int) -> None:
         capacity = max(needed + _MIN_GROW, int(needed * _GROWTH))
@@ -78,67 +138,96 @@ def new_cache(num_layers: int) -> Cache:
 
 
 class PaddedBatch:
-    """The batch's cache plus its attention mask (``[batch, length]``, 1 = real token)."""
+    """The batch's cache plus each row's real columns: row ``r`` holds its tokens in
+    ``[starts[r], ends[r])``, with padding on its left and, after a speculative step, rolled-back
+    columns on its right."""
 
     def __init__(self, num_layers: int) -> None:
         self.num_layers = num_layers
         self.cache: Cache | None = None
-        self.mask: torch.Tensor | None = None
+        self.starts: list[int] = []
+        self.ends: list[int] = []
 
     @property
     def size(self) -> int:
-        return 0 if self.mask is None else int(self.mask.shape[0])
+        return len(self.starts)
+
+    @property
+    def width(self) -> int:
+        return max(self.ends, default=0)
+
+    def _layers(self) -> list[Any]:
+        # transformers types cache layers as a union (linear-attention and dummy layers carry
+        # no keys/values); the decoder-only models batched here always hold full KV layers.
+        assert self.cache is not None
+        return list(self.cache.layers)
 
     def add(self, cache: Cache, length: int) -> None:
         """Append one prefilled sequence (its own batch-1 cache holding ``length`` tokens)."""
-        if self.cache is None or self.mask is None:
+        if self.cache is None:
             self.cache = cache
-            self.mask = torch.ones((1, length), dtype=torch.long)
+            self.starts, self.ends = [0], [length]
             return
-        width = max(self.mask.shape[1], length)
-        old_pad = width - self.mask.shape[1]
-        new_pad = width - length
-        # transformers types cache layers as a union (linear-attention and dummy layers carry
-        # no keys/values); the decoder-only models batched here always hold full KV layers.
-        mine_layers: list[Any] = list(self.cache.layers)
-        their_layers: list[Any] = list(cache.layers)
-        for mine, theirs in zip(mine_layers, their_layers, strict=True):
+        width = self.width
+        for layer in self._layers():
+            layer.truncate(width)
+        new_width = max(width, length)
+        old_pad, new_pad = new_width - width, new_width - length
+        theirs_layers: list[Any] = list(cache.layers)  # full KV layers (see _layers)
+        for mine, theirs in zip(self._layers(), theirs_layers, strict=True):
             keys = torch.cat([_pad_left(mine.keys, old_pad), _pad_left(theirs.keys, new_pad)])
             values = torch.cat([_pad_left(mine.values, old_pad), _pad_left(theirs.values, new_pad)])
             mine.replace(keys, values)
-        pad = torch.zeros((1, new_pad), dtype=torch.long)
-        new_row = torch.cat([pad, torch.ones((1, length), dtype=torch.long)], dim=1)
-        old_rows = torch.cat(
-            [torch.zeros((self.size, old_pad), dtype=torch.long), self.mask], dim=1
-        )
-        self.mask = torch.cat([old_rows, new_row])
+        self.starts = [s + old_pad for s in self.starts] + [new_pad]
+        self.ends = [e + old_pad for e in self.ends] + [new_width]
 
     def keep(self, rows: list[int]) -> None:
         """Keep only ``rows`` (in this order); drop columns no remaining row uses."""
         if not rows:
             self.cache = None
-            self.mask = None
+            self.starts, self.ends = [], []
             return
-        assert self.cache is not None and self.mask is not None
         if rows == list(range(self.size)):
             return
-        mask = self.mask[rows]
-        used = mask.any(dim=0).nonzero()
-        start = int(used[0]) if used.numel() else 0
+        starts = [self.starts[r] for r in rows]
+        ends = [self.ends[r] for r in rows]
+        first, last = min(starts), max(ends)
         index = torch.tensor(rows)
-        layers: list[Any] = list(self.cache.layers)  # full KV layers (see append)
-        for layer in layers:
+        for layer in self._layers():
             layer.replace(
-                layer.keys.index_select(0, index)[:, :, start:],
-                layer.values.index_select(0, index)[:, :, start:],
+                layer.keys.index_select(0, index)[:, :, first:last],
+                layer.values.index_select(0, index)[:, :, first:last],
             )
-        self.mask = mask[:, start:].contiguous()
+        self.starts = [s - first for s in starts]
+        self.ends = [e - first for e in ends]
 
     def step_mask(self) -> torch.Tensor:
-        """The mask for a forward of one new token per row (the cache plus that token)."""
-        assert self.mask is not None
-        self.mask = torch.cat([self.mask, torch.ones((self.size, 1), dtype=torch.long)], dim=1)
-        return self.mask
+        """The mask for a forward of one new token per row (the cache plus that token), for
+        models without our attention; their rows always end together (no packed steps)."""
+        width = self.width
+        assert all(end == width for end in self.ends)
+        columns = torch.arange(width + 1)[None, :]
+        mask = (columns >= torch.tensor(self.starts)[:, None]).long()
+        self.ends = [width + 1] * self.size
+        return mask
+
+    def plan(self, counts: list[int]) -> StepPlan:
+        """Start a packed step in which row ``r`` feeds ``counts[r]`` tokens."""
+        plan = StepPlan(list(self.starts), list(self.ends), counts)
+        for layer in self._layers():
+            layer.plan = plan
+        return plan
+
+    def commit(self, kept: list[int]) -> None:
+        """End the packed step: row ``r`` keeps the first ``kept[r]`` of its new tokens; the
+        others (rejected drafts) are rolled back."""
+        plan = self._layers()[0].plan
+        assert plan is not None
+        self.ends = [at + n for at, n in zip(plan.ats, kept, strict=True)]
+        width = self.width
+        for layer in self._layers():
+            layer.plan = None
+            layer.truncate(width)
 
 
 def _pad_left(tensor: torch.Tensor, pad: int) -> torch.Tensor:

@@ -34,8 +34,15 @@ def sample_next(
     params: SamplingParams,
     seen_ids: torch.Tensor | None,
     generator: torch.Generator,
+    draft: int | None = None,
 ) -> SampledToken:
     """Choose the next token from one row of ``logits`` (shape ``[vocab]``).
+
+    ``draft``: a token a deterministic draft proposed here (speculative decoding). A greedy
+    request takes the argmax as always (the draft is accepted when it is that token). A sampled
+    one follows the speculative-sampling rule for a one-hot draft distribution: accept the
+    draft with probability p(draft), else sample from p with the draft removed and the rest
+    renormalised (max(p - q, 0) normalised), so the token is distributed exactly as p.
 
     Log-probabilities reported are those of the model's own distribution (before temperature
     and filtering), as the OpenAI API and vLLM report them.
@@ -65,7 +72,7 @@ def sample_next(
             drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
             scores = scores.masked_fill(drop, float("-inf"))
         probs = torch.softmax(scores, dim=-1)
-        token_id = int(torch.multinomial(probs, 1, generator=generator))
+        token_id = _draw(probs, generator, draft)
     if raw_logprobs is None:
         return SampledToken(token_id, 0.0, [])
     top: list[tuple[int, float]] = []
@@ -73,3 +80,13 @@ def sample_next(
         values, ids = torch.topk(raw_logprobs, params.logprobs)
         top = [(int(i), float(v)) for i, v in zip(ids, values, strict=True)]
     return SampledToken(token_id, float(raw_logprobs[token_id]), top)
+
+
+def _draw(probs: torch.Tensor, generator: torch.Generator, draft: int | None) -> int:
+    if draft is None:
+        return int(torch.multinomial(probs, 1, generator=generator))
+    if float(torch.rand((), generator=generator)) < float(probs[draft]):
+        return draft
+    residual = probs.clone()
+    residual[draft] = 0.0  # p(draft) < 1 here, so some mass is left
+    return int(torch.multinomial(residual, 1, generator=generator))

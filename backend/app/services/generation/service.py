@@ -34,6 +34,7 @@ from app.backends.base import (
     ToolUse,
 )
 from app.backends.generation_defaults import SamplingDefaults
+from app.backends.types import Speculation
 from app.core.config import Settings
 from app.core.errors import (
     AppError,
@@ -42,7 +43,13 @@ from app.core.errors import (
     InvalidRequest,
 )
 from app.core.request_context import current_identity
-from app.schemas.common import PromptTokensDetails, Timings, Usage
+from app.schemas.common import (
+    CompletionTokensDetails,
+    PromptTokensDetails,
+    SpeculationOptions,
+    Timings,
+    Usage,
+)
 from app.schemas.generation import parse_duration
 from app.services import metrics
 from app.services.generation.capabilities import check_request
@@ -73,6 +80,8 @@ class ParamsInput:
     logprobs: int | None = None
     json_schema: str | None = None  # JSON text of a schema for constrained output
     json_schema_param: str = "response_format"  # the request field it came from (errors)
+    speculation: SpeculationOptions | None = None  # None: the server's settings
+    prediction: str | None = None  # OpenAI's predicted output (a draft source)
 
     # The knobs every dialect names and means alike (OpenAI, Anthropic, Responses, native, RAG,
     # Ollama's options): copied by name. stop, logprobs and json_schema differ in shape from one
@@ -84,6 +93,7 @@ class ParamsInput:
         "top_k",
         "repetition_penalty",
         "seed",
+        "speculation",
     )
 
     @classmethod
@@ -128,6 +138,21 @@ class ParamsInput:
             constraint=constraint,
         )
 
+    def speculation_for(self, settings: Settings, prediction: list[int]) -> Speculation:
+        """The request's speculative decoding: its own fields, else the server's settings;
+        ``prediction`` is the tokenized predicted output."""
+        given = self.speculation or SpeculationOptions()
+        return Speculation(
+            mode=given.mode or settings.speculation,
+            max_draft=(
+                given.max_draft if given.max_draft is not None else settings.speculation_max_draft
+            ),
+            ngram_max=settings.speculation_ngram_max,
+            ngram_min=min(settings.speculation_ngram_min, settings.speculation_ngram_max),
+            min_acceptance=settings.speculation_min_acceptance,
+            prediction=tuple(prediction),
+        )
+
     def constraint(self) -> Constraint | None:
         """The checked constraint of ``json_schema`` (400 naming a keyword no engine enforces)."""
         if self.json_schema is None:
@@ -168,6 +193,11 @@ class GenerationOutcome:
     last_token_at: float | None = None
     remote_prompt_tokens: int | None = None
     cached_tokens: int = 0  # prompt tokens the engine reused from its prefix cache
+    # Speculative decoding: draft tokens verified and accepted, all and from the prediction.
+    draft_tokens: int = 0
+    accepted_tokens: int = 0
+    prediction_drafted: int = 0
+    prediction_accepted: int = 0
     # Every event, for readers that parse the whole output (tool calls, reasoning).
     events: list[TokenEvent] = field(default_factory=list)
 
@@ -185,6 +215,11 @@ class GenerationOutcome:
             self.finish_reason = event.finish_reason
         if event.cached_tokens is not None:
             self.cached_tokens = event.cached_tokens
+        self.draft_tokens += event.drafted
+        self.accepted_tokens += event.accepted_draft
+        if event.draft_source == "prediction":
+            self.prediction_drafted += event.drafted
+            self.prediction_accepted += event.accepted_draft
         if event.usage is not None:  # counted by a remote engine: its figures win
             self.remote_prompt_tokens, self.completion_tokens = event.usage
 
@@ -201,6 +236,10 @@ class GenerationOutcome:
             completion_tokens=self.completion_tokens,
             total_tokens=prompt + self.completion_tokens,
             prompt_tokens_details=PromptTokensDetails(cached_tokens=self.cached_tokens),
+            completion_tokens_details=CompletionTokensDetails(
+                accepted_prediction_tokens=self.prediction_accepted,
+                rejected_prediction_tokens=self.prediction_drafted - self.prediction_accepted,
+            ),
         )
 
     def timings(self) -> Timings:
@@ -217,6 +256,11 @@ class GenerationOutcome:
             total_ms=(end - start) * 1000,
             load_ms=self.job.load_seconds * 1000,
             cached_tokens=self.cached_tokens,
+            draft_tokens=self.draft_tokens,
+            accepted_tokens=self.accepted_tokens,
+            acceptance_rate=(
+                self.accepted_tokens / self.draft_tokens if self.draft_tokens else None
+            ),
             backend=self.job.model.backend_name,
             backend_reason=self.job.model.backend_reason,
         )
@@ -356,13 +400,24 @@ class GenerationService:
             )
             if not token_ids:
                 raise InvalidRequest("The prompt is empty.", param="prompt")
+            prediction: list[int] = []
+            if params.prediction:
+                prediction = await loop.run_in_executor(
+                    self._text_pool,
+                    functools.partial(engine.tokenize, params.prediction, add_special_tokens=False),
+                )
             max_tokens = self._budget(len(token_ids), params.max_tokens, engine.context_length)
             sampling = params.sampling(
                 max_tokens, engine.generation_defaults(), self.settings, constraint
             )
             request_id = uuid.uuid4().hex
             request = GenerationRequest(
-                request_id, token_ids, sampling, prompt_text=prompt_text, messages=messages
+                request_id,
+                token_ids,
+                sampling,
+                prompt_text=prompt_text,
+                messages=messages,
+                speculation=params.speculation_for(self.settings, prediction),
             )
             engine.admit(request)
             return PreparedGeneration(
