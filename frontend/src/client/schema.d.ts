@@ -4539,8 +4539,8 @@ export interface components {
             /** Strict */
             strict?: boolean | null;
             /**
-             * Type
-             * @constant
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
              */
             type: "function";
         };
@@ -4691,6 +4691,8 @@ export interface components {
              */
             text: string;
             timings: components["schemas"]["Timings"];
+            /** @description With many MCP tools enabled: which ones this turn offered. */
+            tool_routing?: components["schemas"]["ToolRoutingData"] | null;
             /**
              * Tool Steps
              * @description With mcp_servers: each MCP tool call of the turn and its result. usage then counts every round's tokens; timings are the answering round's.
@@ -5186,6 +5188,53 @@ export interface components {
             /** Size Bytes */
             size_bytes: number;
         };
+        /**
+         * McpApprovalFilter
+         * @description ``require_approval`` by tool: ``always`` for these, ``never`` for those.
+         */
+        McpApprovalFilter: {
+            always?: components["schemas"]["McpToolNames"] | null;
+            never?: components["schemas"]["McpToolNames"] | null;
+        };
+        /**
+         * McpApprovalRequestItem
+         * @description An earlier approval request, sent back by a client that keeps its own state.
+         */
+        McpApprovalRequestItem: {
+            /**
+             * Arguments
+             * @default {}
+             */
+            arguments?: string;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Server Label */
+            server_label: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "mcp_approval_request";
+        };
+        /**
+         * McpApprovalResponseItem
+         * @description The user's decision on an earlier ``mcp_approval_request``.
+         */
+        McpApprovalResponseItem: {
+            /** Approval Request Id */
+            approval_request_id: string;
+            /** Approve */
+            approve: boolean;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Type
+             * @constant
+             */
+            type: "mcp_approval_response";
+        };
         /** McpPromptView */
         McpPromptView: {
             /** Arguments */
@@ -5339,6 +5388,43 @@ export interface components {
             transport: "stdio" | "http";
             /** Url */
             url?: string | null;
+        };
+        /**
+         * McpTool
+         * @description A remote MCP server's tools for the model (OpenAI's ``type: "mcp"`` tool); this
+         *     server calls them and feeds the results back.
+         */
+        McpTool: {
+            /** Allowed Tools */
+            allowed_tools?: string[] | components["schemas"]["McpToolNames"] | null;
+            /** Headers */
+            headers?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Require Approval
+             * @default always
+             */
+            require_approval?: ("always" | "never") | components["schemas"]["McpApprovalFilter"];
+            /** Server Description */
+            server_description?: string | null;
+            /** Server Label */
+            server_label: string;
+            /**
+             * Server Url
+             * @description Streamable HTTP endpoint; it passes the same address guard as URL downloads (MP_MCP_ALLOW_PRIVATE_URLS lets it be on this machine or the LAN).
+             */
+            server_url: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mcp";
+        };
+        /** McpToolNames */
+        McpToolNames: {
+            /** Tool Names */
+            tool_names?: string[];
         };
         /** McpToolView */
         McpToolView: {
@@ -5657,6 +5743,21 @@ export interface components {
             loaded: components["schemas"]["LoadedModelInfo"][];
             /** Local */
             local: components["schemas"]["LocalModelInfo"][];
+        };
+        /**
+         * NamedMcpTool
+         * @description ``tool_choice`` naming an MCP server (and optionally one of its tools).
+         */
+        NamedMcpTool: {
+            /** Name */
+            name?: string | null;
+            /** Server Label */
+            server_label: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "mcp";
         };
         /** NamedToolChoice */
         NamedToolChoice: {
@@ -6673,7 +6774,7 @@ export interface components {
              * Input
              * @description A user message, or input items.
              */
-            input: string | (components["schemas"]["InputMessage"] | components["schemas"]["FunctionCallItem"] | components["schemas"]["FunctionCallOutputItem"] | components["schemas"]["OtherItem"])[];
+            input: string | (components["schemas"]["InputMessage"] | components["schemas"]["FunctionCallItem"] | components["schemas"]["FunctionCallOutputItem"] | components["schemas"]["McpApprovalResponseItem"] | components["schemas"]["McpApprovalRequestItem"] | components["schemas"]["OtherItem"])[];
             /**
              * Instructions
              * @description A system message for this turn (not carried to the next).
@@ -6722,12 +6823,12 @@ export interface components {
             temperature?: number;
             text?: components["schemas"]["TextConfig"] | null;
             /** Tool Choice */
-            tool_choice?: ("auto" | "none" | "required") | components["schemas"]["app__schemas__responses__NamedFunction"] | null;
+            tool_choice?: ("auto" | "none" | "required") | components["schemas"]["app__schemas__responses__NamedFunction"] | components["schemas"]["NamedMcpTool"] | null;
             /**
              * Tools
-             * @description Function tools (other tool types are refused).
+             * @description Function tools, and remote MCP servers' tools (other types are refused).
              */
-            tools?: components["schemas"]["FunctionTool"][] | null;
+            tools?: (components["schemas"]["FunctionTool"] | components["schemas"]["McpTool"])[] | null;
             /**
              * Top P
              * @description Nucleus sampling: keep the smallest set of tokens whose probability mass reaches top_p.
@@ -7343,6 +7444,28 @@ export interface components {
              * @description Whether the result was cut to the size budget.
              */
             truncated: boolean;
+        };
+        /**
+         * ToolRoutingData
+         * @description Payload of ``tool_routing``: many MCP tools were enabled, so this turn offered only
+         *     those closest to the conversation.
+         */
+        ToolRoutingData: {
+            /**
+             * Enabled Tools
+             * @description MCP tools enabled for the chat.
+             */
+            enabled_tools: number;
+            /**
+             * Offered
+             * @description The tools offered this turn.
+             */
+            offered: string[];
+            /**
+             * Prompt Tokens Saved
+             * @description Prompt tokens the tools left out would have cost (None: the engine tokenizes remotely).
+             */
+            prompt_tokens_saved: number | null;
         };
         /**
          * ToolStep
@@ -11110,29 +11233,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Failed Dependency */
+            424: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Bad Gateway */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Gateway Timeout */
-            504: {
-                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -11202,29 +11316,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Failed Dependency */
+            424: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Over a rate limit or queue cap; retry after the Retry-After header's seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Bad Gateway */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Gateway Timeout */
-            504: {
-                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -11381,6 +11486,15 @@ export interface operations {
             };
             /** @description The request body is over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Failed Dependency */
+            424: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14761,6 +14875,15 @@ export interface operations {
             };
             /** @description The request body is over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Failed Dependency */
+            424: {
                 headers: {
                     [name: string]: unknown;
                 };
