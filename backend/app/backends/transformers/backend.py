@@ -19,12 +19,11 @@ from typing import Any, ClassVar
 from app.backends.base import (
     Backend,
     Capabilities,
-    ChatEnding,
-    ChatMessage,
     GenerationRequest,
     TokenEvent,
     check_token_ids,
 )
+from app.backends.chat_format import LocalChatTemplate
 from app.backends.chat_template import ChatTemplate
 from app.backends.generation_defaults import SamplingDefaults, from_generation_config
 from app.backends.transformers.attention import register as register_rowwise_attention
@@ -66,7 +65,7 @@ def pick_cpu_dtype(saved: str | None, native_bf16: bool) -> str:
     return "bf16" if native_bf16 else "fp32"
 
 
-class TransformersBackend(Backend):
+class TransformersBackend(LocalChatTemplate, Backend):
     """A ``transformers`` AutoModelForCausalLM with its tokenizer and chat template."""
 
     name: ClassVar[str] = "transformers"
@@ -221,28 +220,9 @@ class TransformersBackend(Backend):
     def generation_defaults(self) -> SamplingDefaults:
         return self._defaults
 
-    @property
-    def chat_template(self) -> ChatTemplate:
-        return self._template
-
-    def render_chat(
-        self,
-        messages: list[ChatMessage],
-        tools: list[dict[str, Any]] | None = None,
-        *,
-        ending: ChatEnding = "new_turn",
-    ) -> str:
-        from app.backends.chat_format import template_messages
-
-        extra: dict[str, Any] = {"tools": tools} if tools else {}
-        return self._template.render(template_messages(messages), ending=ending, **extra)
-
     def detokenize(self, token_ids: list[int]) -> str:
         check_token_ids(token_ids, len(self._tokenizer))
         return self._decode(token_ids)
-
-    def chat_template_text(self) -> str:
-        return self._template.source or ""
 
     def _decode(self, ids: Any) -> str:
         return str(self._tokenizer.decode(list(ids), skip_special_tokens=True))
