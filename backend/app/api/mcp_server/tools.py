@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -92,32 +92,31 @@ _READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 _RUNS_MODEL = ToolAnnotations(read_only_hint=True, idempotent_hint=False, open_world_hint=False)
 
 
+T = TypeVar("T")
+
+
+class _FromState(Generic[T]):
+    """A service read from ``app.state`` under the attribute's own name."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, services: Services, owner: type | None = None) -> T:
+        return getattr(services.state, self.name)
+
+
 class Services:
     """The app's services as the tools reach them: the objects its lifespan puts on
     ``app.state`` (the routes reach the same ones through ``api/deps.py``)."""
 
+    generation = _FromState[GenerationService]()
+    model_manager = _FromState[ModelManager]()
+    model_store = _FromState[ModelStore]()
+    quantize = _FromState[QuantizeService]()
+    rag = _FromState[RagService]()
+
     def __init__(self, state: State) -> None:
-        self._state = state
-
-    @property
-    def generation(self) -> GenerationService:
-        return self._state.generation
-
-    @property
-    def model_manager(self) -> ModelManager:
-        return self._state.model_manager
-
-    @property
-    def model_store(self) -> ModelStore:
-        return self._state.model_store
-
-    @property
-    def quantize(self) -> QuantizeService:
-        return self._state.quantize
-
-    @property
-    def rag(self) -> RagService:
-        return self._state.rag
+        self.state = state
 
 
 @contextmanager
