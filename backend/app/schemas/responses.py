@@ -475,6 +475,16 @@ class ArgumentsDone(_ItemEvent):
     name: str
 
 
+class McpItemEvent(_ItemEvent):
+    """``response.mcp_list_tools.in_progress``/``.completed`` and
+    ``response.mcp_call.in_progress``/``.completed``/``.failed``."""
+
+
+class McpArgumentsDone(_ItemEvent):
+    type: str = "response.mcp_call_arguments.done"
+    arguments: str
+
+
 class ErrorEvent(StreamEvent):
     """The error of a failed stream, before ``response.failed``."""
 

@@ -105,5 +105,37 @@ def test_denied_and_streamed(client: openai.OpenAI, http_mcp: str) -> None:
     )
     assert not [item for item in second.output if item.type == "mcp_call"]
     assert second.status in ("completed", "incomplete")
-    with pytest.raises(openai.BadRequestError, match="stream=true with mcp tools"):
-        client.responses.create(model="tiny", input="x", tools=tools, stream=True)
+
+
+def test_streamed_with_the_sdk_helper(client: openai.OpenAI, http_mcp: str) -> None:
+    """The openai SDK's stream helper over a streamed response with an mcp tool: the items'
+    events in order, the answer's text as deltas, and the final response it assembles."""
+    tools = [facts_tool(http_mcp, require_approval="never", allowed_tools=["lookup"])]
+    with client.responses.stream(
+        model="tiny",
+        input="Tell me something about Paris.",
+        tools=tools,  # type: ignore[arg-type]
+        tool_choice=FORCE,  # type: ignore[arg-type]
+        max_output_tokens=64,
+    ) as stream:
+        seen = list(stream)
+        final = stream.get_final_response()
+    kinds = [e.type for e in seen]
+    assert kinds[:2] == ["response.created", "response.in_progress"]
+    assert kinds[-1] == "response.completed"
+    for kind in (
+        "response.mcp_list_tools.completed",
+        "response.mcp_call.in_progress",
+        "response.mcp_call_arguments.done",
+        "response.mcp_call.completed",
+        "response.output_text.delta",
+    ):
+        assert kind in kinds, (kind, kinds)
+    assert kinds.index("response.mcp_call.completed") < kinds.index("response.output_text.delta")
+    call = next(item for item in final.output if item.type == "mcp_call")
+    assert call.output == FACTS[json.loads(call.arguments)["city"]]
+    message = next(item for item in final.output if item.type == "message")
+    deltas = "".join(e.delta for e in seen if e.type == "response.output_text.delta")
+    assert message.content[0].text == deltas and deltas
+    stored = client.responses.retrieve(final.id)
+    assert [i.type for i in stored.output] == [i.type for i in final.output]

@@ -14,15 +14,21 @@ address guard.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+from sse_starlette import ServerSentEvent
+
+from app.api import sse
 from app.api.openai.response_translate import Call, Turn, new_id, response_object
 from app.backends.types import ChatMessage, ToolCall, ToolSpec
 from app.core.config import McpSettings
-from app.core.errors import InvalidRequest
+from app.core.errors import AppError, InvalidRequest
 from app.schemas.responses import (
+    ArgumentsDone,
+    ContentPartEvent,
+    ErrorEvent,
     FunctionCallObject,
     FunctionTool,
     InputTokensDetails,
@@ -30,23 +36,32 @@ from app.schemas.responses import (
     McpApprovalRequestItem,
     McpApprovalRequestObject,
     McpApprovalResponseItem,
+    McpArgumentsDone,
     McpCallObject,
+    McpItemEvent,
     McpListToolsObject,
     McpTool,
     MessageObject,
     NamedFunction,
     NamedMcpTool,
     OutputItem,
+    OutputItemEvent,
     OutputText,
+    OutputTextDelta,
+    OutputTextDone,
+    ResponseError,
+    ResponseLifecycleEvent,
     ResponseObject,
     ResponseRequest,
     ResponseUsage,
+    StreamEvent,
 )
 from app.services.generation import ParamsInput
 from app.services.mcp import AgentLoop, AgentTurn
 from app.services.mcp.agent import (
     ApprovalAsked,
     RoundDone,
+    Token,
     ToolCallMade,
     ToolResult,
 )
@@ -138,6 +153,8 @@ class McpResponse:
     messages: list[ChatMessage]
     output: list[OutputItem] = field(default_factory=list)
     usage: list[int] = field(default_factory=lambda: [0, 0, 0])  # input, cached, output
+    last: RoundDone | None = None  # the turn's last round
+    recorded: bool = False  # whether the loop stored that round's message in the transcript
 
     async def run(
         self,
@@ -146,31 +163,73 @@ class McpResponse:
         is_disconnected: Callable[[], Awaitable[bool]],
     ) -> tuple[ResponseObject, list[Turn]]:
         """The response object, and the transcript to store for the next turn."""
-        servers = mcp_servers(self.body)
-        conns = _connections(servers, self.settings)
+        conns = _connections(mcp_servers(self.body), self.settings)
         try:
-            offered = await self._list(servers, conns)
-            await self._decisions(offered)
-            functions = tuple(
-                ToolSpec(t.name, t.description or "", json.dumps(t.parameters))
-                for t in self.body.tools or []
-                if isinstance(t, FunctionTool)
-            )
-            turn = AgentTurn(
-                model=self.body.model,
-                params=self.params,
-                messages=self.messages,
-                servers=[],
-                tool_choice=_choice(self.body, offered),
-                backend=self.body.backend,
-                extra_tools=functions,
-                defer_approvals=True,
-            )
-            last, grown_after_last = await self._loop(turn, offered, is_disconnected)
+            turn, offered = await self._prepare(conns)
+            async for _ in self._loop(turn, offered, is_disconnected):
+                pass
         finally:
             for conn in conns.values():
                 await conn.close()
-        return self._finish(resp_id, created, last, grown_after_last)
+        return self._finish(resp_id, created)
+
+    async def events(
+        self, resp_id: str, created: float, save: Callable[[ResponseObject, list[Turn]], None]
+    ) -> AsyncIterator[ServerSentEvent]:
+        """The same response streamed: its lifecycle events, each output item as it is made
+        (``output_item.added``, its own events, ``output_item.done``; the answer's text as
+        ``output_text.delta`` events), then ``response.completed`` (``save`` stores it), or
+        ``error`` and ``response.failed``."""
+        out = _ItemEvents(self, resp_id, created)
+        yield out.lifecycle("response.created")
+        yield out.lifecycle("response.in_progress")
+        conns = _connections(mcp_servers(self.body), self.settings)
+        try:
+            turn, offered = await self._prepare(conns)
+            for item in out.new_items():
+                yield item
+            async for text in self._loop(turn, offered, None):
+                if text is None:  # items were added (a call, an approval request)
+                    for item in out.new_items():
+                        yield item
+                else:
+                    for item in out.text(text):
+                        yield item
+            done, transcript = self._finish(resp_id, created, streamed=out.streamed_text)
+        except AppError as exc:
+            for item in out.failed(exc):
+                yield item
+            return
+        finally:
+            for conn in conns.values():
+                await conn.close()
+        for item in out.new_items():
+            yield item
+        save(done, transcript)
+        yield out.lifecycle("response.completed", done)
+
+    async def _prepare(
+        self, conns: dict[str, McpConnection]
+    ) -> tuple[AgentTurn, list[OfferedTool]]:
+        """List the servers' tools, run the calls this request approves, and the turn."""
+        offered = await self._list(mcp_servers(self.body), conns)
+        await self._decisions(offered)
+        functions = tuple(
+            ToolSpec(t.name, t.description or "", json.dumps(t.parameters))
+            for t in self.body.tools or []
+            if isinstance(t, FunctionTool)
+        )
+        turn = AgentTurn(
+            model=self.body.model,
+            params=self.params,
+            messages=self.messages,
+            servers=[],
+            tool_choice=_choice(self.body, offered),
+            backend=self.body.backend,
+            extra_tools=functions,
+            defer_approvals=True,
+        )
+        return turn, offered
 
     async def _list(
         self, servers: list[McpTool], conns: dict[str, McpConnection]
@@ -244,14 +303,17 @@ class McpResponse:
         self,
         turn: AgentTurn,
         offered: list[OfferedTool],
-        is_disconnected: Callable[[], Awaitable[bool]],
-    ) -> tuple[RoundDone, bool]:
+        is_disconnected: Callable[[], Awaitable[bool]] | None,
+    ) -> AsyncIterator[str | None]:
+        """Run the turn: the answer's text as it comes (streamed rounds), None after each item
+        added to the output; ``self.last`` and ``self.recorded`` hold how it ended."""
         by_id: dict[str, ToolCallMade] = {}
-        last: RoundDone | None = None
         size_at_last = 0
         async for event in self.agent.run(turn, offered, is_disconnected):
-            if isinstance(event, RoundDone):
-                last, size_at_last = event, len(self.messages)
+            if isinstance(event, Token):
+                yield event.text
+            elif isinstance(event, RoundDone):
+                self.last, size_at_last = event, len(self.messages)
                 usage = event.answer.outcome.usage()
                 self.usage[0] += usage.prompt_tokens
                 self.usage[1] += usage.prompt_tokens_details.cached_tokens
@@ -271,6 +333,7 @@ class McpResponse:
                         error=None if ok else event.content,
                     )
                 )
+                yield None
             elif isinstance(event, ApprovalAsked):
                 self.output.append(
                     McpApprovalRequestObject(
@@ -280,21 +343,24 @@ class McpResponse:
                         arguments=event.arguments,
                     )
                 )
-        assert last is not None
+                yield None
         # The loop appends a round's assistant message only when it went on to call tools.
-        return last, len(self.messages) > size_at_last
+        self.recorded = len(self.messages) > size_at_last
 
     def _finish(
-        self, resp_id: str, created: float, last: RoundDone, recorded: bool
+        self, resp_id: str, created: float, streamed: bool = False
     ) -> tuple[ResponseObject, list[Turn]]:
-        answer = last.answer
+        """The response object and the transcript (``streamed``: the answer's text is already
+        an output item)."""
+        assert self.last is not None
+        answer = self.last.answer
         text = answer.content or ""
         functions = {t.name for t in self.body.tools or [] if isinstance(t, FunctionTool)}
         client_calls = [c for c in answer.calls if c.name in functions]
         waiting = any(isinstance(o, McpApprovalRequestObject) for o in self.output)
-        if not recorded:
+        if not self.recorded:
             self.messages.append(ChatMessage("assistant", text, tuple(client_calls)))
-        if text or not (client_calls or waiting):
+        if not streamed and (text or not (client_calls or waiting)):
             content: list[OutputText | ItemText] = [OutputText(text=text)]
             self.output.append(MessageObject(id=new_id("msg"), status="completed", content=content))
         self.output += [
@@ -317,3 +383,136 @@ class McpResponse:
         )
         said = self.messages[1:] if self.body.instructions else self.messages
         return done, _turns(said)
+
+
+class _ItemEvents:
+    """The stream events of an :class:`McpResponse`: each item of its output once it is
+    complete (``output_item.added``, the item's own events, ``output_item.done``), except the
+    answer's message, opened on its first text and closed when another item follows."""
+
+    def __init__(self, turn: McpResponse, resp_id: str, created: float) -> None:
+        self.turn = turn
+        self.resp_id = resp_id
+        self.created = created
+        self.sent = 0  # output items already sent
+        self.seq = 0
+        self.message: MessageObject | None = None
+        self.streamed_text = False
+
+    def _event(self, data: StreamEvent) -> ServerSentEvent:
+        return sse.event(data, data.type)
+
+    def _next(self) -> int:
+        self.seq += 1
+        return self.seq - 1
+
+    def lifecycle(self, kind: str, response: ResponseObject | None = None) -> ServerSentEvent:
+        if response is None:
+            response = response_object(
+                self.resp_id, self.turn.body, self.created, "in_progress", []
+            )
+        return self._event(
+            ResponseLifecycleEvent(type=kind, sequence_number=self._next(), response=response)
+        )
+
+    def _item(self, kind: str, index: int) -> ServerSentEvent:
+        return self._event(
+            OutputItemEvent(
+                type=f"response.output_item.{kind}",
+                sequence_number=self._next(),
+                output_index=index,
+                item=self.turn.output[index],
+            )
+        )
+
+    def text(self, text: str) -> list[ServerSentEvent]:
+        out = []
+        if self.message is None:
+            out += self.new_items()
+            self.message = MessageObject(id=new_id("msg"), status="in_progress")
+            self.turn.output.append(self.message)
+            self.sent = len(self.turn.output)
+            out.append(self._item("added", self.sent - 1))
+            part = ContentPartEvent(
+                type="response.content_part.added",
+                sequence_number=self._next(),
+                item_id=self.message.id,
+                output_index=self.sent - 1,
+                part=OutputText(text=""),
+            )
+            out.append(self._event(part))
+        self.streamed_text = True
+        index = self.turn.output.index(self.message)
+        current = self.message.content[0].text if self.message.content else ""
+        self.message.content = [OutputText(text=current + text)]
+        delta = OutputTextDelta(
+            sequence_number=self._next(), item_id=self.message.id, output_index=index, delta=text
+        )
+        return [*out, self._event(delta)]
+
+    def _close_message(self) -> list[ServerSentEvent]:
+        message, self.message = self.message, None
+        if message is None:
+            return []
+        index = self.turn.output.index(message)
+        text = message.content[0].text if message.content else ""
+        message.status = "completed"
+        where: dict[str, Any] = {"item_id": message.id, "output_index": index}
+        return [
+            self._event(OutputTextDone(sequence_number=self._next(), **where, text=text)),
+            self._event(
+                ContentPartEvent(
+                    type="response.content_part.done",
+                    sequence_number=self._next(),
+                    **where,
+                    part=OutputText(text=text),
+                )
+            ),
+            self._item("done", index),
+        ]
+
+    def new_items(self) -> list[ServerSentEvent]:
+        """Events for the items added since the last call (the open message closes first)."""
+        out = self._close_message()
+        while self.sent < len(self.turn.output):
+            index = self.sent
+            self.sent += 1
+            item = self.turn.output[index]
+            if isinstance(item, MessageObject):
+                continue  # the streamed message is sent as it grows
+            out.append(self._item("added", index))
+            where: dict[str, Any] = {
+                "sequence_number": 0,
+                "item_id": item.id,
+                "output_index": index,
+            }
+            own: list[StreamEvent] = []
+            if isinstance(item, McpListToolsObject):
+                own = [
+                    McpItemEvent(type="response.mcp_list_tools.in_progress", **where),
+                    McpItemEvent(type="response.mcp_list_tools.completed", **where),
+                ]
+            elif isinstance(item, McpCallObject):
+                ending = "failed" if item.error is not None else "completed"
+                own = [
+                    McpItemEvent(type="response.mcp_call.in_progress", **where),
+                    McpArgumentsDone(**where, arguments=item.arguments),
+                    McpItemEvent(type=f"response.mcp_call.{ending}", **where),
+                ]
+            elif isinstance(item, FunctionCallObject):
+                own = [ArgumentsDone(**where, arguments=item.arguments, name=item.name)]
+            for e in own:
+                e.sequence_number = self._next()
+                out.append(self._event(e))
+            out.append(self._item("done", index))
+        return out
+
+    def failed(self, exc: AppError) -> list[ServerSentEvent]:
+        error = ResponseError(code=exc.code or exc.error_type, message=exc.message)
+        failed = ErrorEvent(
+            sequence_number=self._next(), code=error.code, message=exc.message, param=exc.param
+        )
+        response = response_object(
+            self.resp_id, self.turn.body, self.created, "failed", self.turn.output, None, error
+        )
+        return [self._event(failed), self.lifecycle("response.failed", response)]

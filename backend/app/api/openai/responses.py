@@ -143,26 +143,25 @@ async def _with_mcp(
     turns: list[Turn],
     items: list[StoredInputItem],
     request: Request,
-) -> dict[str, Any]:
+) -> Any:
     """A response whose tools include remote MCP servers (``response_mcp.py``)."""
-    if body.stream:
-        raise InvalidRequest(
-            "stream=true with mcp tools is not supported by this server yet; send "
-            "stream=false (the response then carries every mcp_call item).",
-            param="stream",
-        )
     if body.text is not None and body.text.format.type != "text":
         raise InvalidRequest("text.format cannot be combined with mcp tools.", param="text")
-    mcp = McpResponse(
-        body, agent, settings, params, chat_messages(body.instructions, history + turns)
-    )
+    messages = chat_messages(body.instructions, history + turns)
+    mcp = McpResponse(body, agent, settings, params, messages)
+
+    def save(done: ResponseObject, transcript: list[Turn]) -> None:
+        if body.store:
+            store.save(
+                done.model_dump(mode="json"),
+                [i.model_dump(mode="json") for i in items],
+                cast(list[dict[str, str]], transcript),
+            )
+
+    if body.stream:
+        return sse_response(mcp.events(new_id("resp"), time.time(), save))
     done, transcript = await mcp.run(new_id("resp"), time.time(), request.is_disconnected)
-    if body.store:
-        store.save(
-            done.model_dump(mode="json"),
-            [i.model_dump(mode="json") for i in items],
-            cast(list[dict[str, str]], transcript),
-        )
+    save(done, transcript)
     return done.model_dump(mode="json")
 
 
