@@ -136,13 +136,19 @@ class Embedder:
 
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         """Character span of each token of ``text`` (no special tokens)."""
-        encoded = self.model.tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )
+        # Under the run lock: a fast tokenizer's padding and truncation are state of its Rust
+        # object, which encode() sets for its batch; a call beside it resets them, and the
+        # batch then fails ("Unable to create tensor ... padding"), as a test saw once.
+        with self._run_lock:
+            encoded = self.model.tokenizer(
+                text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+            )
         return [tuple(span) for span in encoded["offset_mapping"]]
 
     def count_tokens(self, text: str) -> int:
-        return len(self.model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+        with self._run_lock:  # see token_offsets
+            ids = self.model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
+        return len(ids)
 
     def embed(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Unit-length float32 vectors, one row per text (blocking)."""
